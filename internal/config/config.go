@@ -1,0 +1,356 @@
+// Package config holds xtreamd's configuration: one Config, filled from flags, then XTREAMD_*
+// environment variables, then defaults. The option table below is the single source of the
+// flags, the environment names and the README's configuration table.
+package config
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Secret is a configuration value that must never be printed or logged.
+type Secret string
+
+// String hides the value from fmt.
+func (Secret) String() string { return "[redacted]" }
+
+// LogValue hides the value from slog.
+func (Secret) LogValue() slog.Value { return slog.StringValue("[redacted]") }
+
+// GoString hides the value from %#v.
+func (Secret) GoString() string { return "[redacted]" }
+
+// Reveal returns the value: the one grep-able way out.
+func (s Secret) Reveal() string { return string(s) }
+
+// Config is the whole configuration of one xtreamd process.
+type Config struct {
+	Listen          string
+	DataDir         string
+	DatabaseURL     Secret
+	DBMaxConns      int
+	PublicHost      string
+	PublicPort      int
+	PublicHTTPSPort int
+	PublicScheme    string
+	PublicRTMPPort  int
+	GeoIPCountryDB  string
+	GeoIPISPDB      string
+	TokenSecret     Secret
+	TrustedProxies  []netip.Prefix
+	TimezoneName    string
+	Timezone        *time.Location
+	LogFormat       string
+	LogLevel        slog.Level
+	InstanceID      string
+	ShutdownTimeout time.Duration
+	MetricsListen   string
+}
+
+// Option is one configuration setting: its flag, environment variable, default and meaning.
+type Option struct {
+	Flag    string
+	Env     string
+	Default string
+	Usage   string
+	Secret  bool // also read from Env+"_FILE"; never printed
+	set     func(c *Config, v string) error
+}
+
+// Options returns the table of every setting, in README order.
+func Options() []Option {
+	return []Option{
+		{Flag: "listen", Env: "XTREAMD_LISTEN", Default: ":25461",
+			Usage: "address the HTTP server listens on (IPv4 and IPv6); 25461 is the port Xtream clients assume",
+			set:   func(c *Config, v string) error { c.Listen = v; return nil }},
+		{Flag: "data-dir", Env: "XTREAMD_DATA_DIR", Default: "data",
+			Usage: "directory for the private PostgreSQL cluster (when DATABASE_URL is empty) and the generated token secret",
+			set:   func(c *Config, v string) error { c.DataDir = v; return nil }},
+		{Flag: "database-url", Env: "DATABASE_URL", Default: "",
+			Usage: "PostgreSQL connection URL; empty starts a private cluster under the data dir from the local PostgreSQL binaries",
+			Secret: true, set: func(c *Config, v string) error { c.DatabaseURL = Secret(v); return nil }},
+		{Flag: "db-max-conns", Env: "XTREAMD_DB_MAX_CONNS", Default: "16",
+			Usage: "maximum PostgreSQL connections of this instance's pool",
+			set:   func(c *Config, v string) (err error) { c.DBMaxConns, err = parsePositive(v); return err }},
+		{Flag: "public-host", Env: "XTREAMD_PUBLIC_HOST", Default: "localhost",
+			Usage: "host name or IP advertised to clients (server_info.url) and used in every stream URL",
+			set:   func(c *Config, v string) error { c.PublicHost = v; return nil }},
+		{Flag: "public-port", Env: "XTREAMD_PUBLIC_PORT", Default: "0",
+			Usage: "HTTP port advertised to clients; 0 means the port of --listen (set it behind a reverse proxy)",
+			set:   func(c *Config, v string) (err error) { c.PublicPort, err = parsePort(v, true); return err }},
+		{Flag: "public-https-port", Env: "XTREAMD_PUBLIC_HTTPS_PORT", Default: "25463",
+			Usage: "HTTPS port advertised to clients (server_info.https_port)",
+			set:   func(c *Config, v string) (err error) { c.PublicHTTPSPort, err = parsePort(v, false); return err }},
+		{Flag: "public-scheme", Env: "XTREAMD_PUBLIC_SCHEME", Default: "http",
+			Usage: "scheme of the advertised URLs: http or https (server_info.server_protocol)",
+			set:   func(c *Config, v string) error { c.PublicScheme = v; return nil }},
+		{Flag: "public-rtmp-port", Env: "XTREAMD_PUBLIC_RTMP_PORT", Default: "25462",
+			Usage: "RTMP port advertised to clients (server_info.rtmp_port); xtreamd serves no RTMP itself",
+			set:   func(c *Config, v string) (err error) { c.PublicRTMPPort, err = parsePort(v, false); return err }},
+		{Flag: "geoip-country-db", Env: "XTREAMD_GEOIP_COUNTRY_DB", Default: "",
+			Usage: "path of a MaxMind-format country or city database (GeoLite2/GeoIP2/DB-IP); reloaded when the file changes",
+			set:   func(c *Config, v string) error { c.GeoIPCountryDB = v; return nil }},
+		{Flag: "geoip-isp-db", Env: "XTREAMD_GEOIP_ISP_DB", Default: "",
+			Usage: "path of a MaxMind-format ISP or ASN database (GeoIP2-ISP, GeoLite2-ASN, DB-IP ASN); reloaded when the file changes",
+			set:   func(c *Config, v string) error { c.GeoIPISPDB = v; return nil }},
+		{Flag: "token-secret", Env: "XTREAMD_TOKEN_SECRET", Default: "",
+			Usage: "secret (at least 32 characters) signing play and segment tokens; empty: generated once into <data-dir>/token-secret. Every instance of a cluster needs the same one",
+			Secret: true, set: func(c *Config, v string) error { c.TokenSecret = Secret(v); return nil }},
+		{Flag: "trusted-proxies", Env: "XTREAMD_TRUSTED_PROXIES", Default: "",
+			Usage: "comma-separated IPs/CIDRs of reverse proxies whose X-Forwarded-For / X-Real-IP is believed",
+			set:   func(c *Config, v string) (err error) { c.TrustedProxies, err = ParsePrefixList(v); return err }},
+		{Flag: "timezone", Env: "XTREAMD_TIMEZONE", Default: "UTC",
+			Usage: "IANA time zone of the panel: server_info.timezone, EPG and timeshift local times",
+			set:   setTimezone},
+		{Flag: "log-format", Env: "XTREAMD_LOG_FORMAT", Default: "text",
+			Usage: "log format: text or json",
+			set:   func(c *Config, v string) error { c.LogFormat = v; return nil }},
+		{Flag: "log-level", Env: "XTREAMD_LOG_LEVEL", Default: "info",
+			Usage: "log level: debug, info, warn or error",
+			set:   func(c *Config, v string) error { return c.LogLevel.UnmarshalText([]byte(v)) }},
+		{Flag: "instance-id", Env: "XTREAMD_INSTANCE_ID", Default: "",
+			Usage: "name of this instance in connection leases; empty: host name plus a random suffix",
+			set:   func(c *Config, v string) error { c.InstanceID = v; return nil }},
+		{Flag: "shutdown-timeout", Env: "XTREAMD_SHUTDOWN_TIMEOUT", Default: "10s",
+			Usage: "how long a graceful shutdown waits for open requests before closing them",
+			set: func(c *Config, v string) (err error) {
+				c.ShutdownTimeout, err = time.ParseDuration(v)
+				return err
+			}},
+		{Flag: "metrics-listen", Env: "XTREAMD_METRICS_LISTEN", Default: "",
+			Usage: "separate address for /metrics (e.g. 127.0.0.1:9461); empty serves /metrics on --listen",
+			set:   func(c *Config, v string) error { c.MetricsListen = v; return nil }},
+	}
+}
+
+// Bind registers every option as a flag on fs. Call Load after fs.Parse.
+func Bind(fs *flag.FlagSet) {
+	for _, o := range Options() {
+		fs.String(o.Flag, o.Default, o.Usage)
+	}
+}
+
+// Load builds the Config from the parsed flag set (flags win), then getenv, then defaults, and
+// validates it. Every problem is reported, joined.
+func Load(fs *flag.FlagSet, getenv func(string) string) (Config, error) {
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	var c Config
+	var errs []error
+	for _, o := range Options() {
+		v, source, err := value(o, fs, set, getenv)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if err := o.set(&c, v); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", source, err))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return Config{}, err
+	}
+	return c, c.Validate()
+}
+
+func value(o Option, fs *flag.FlagSet, set map[string]bool, getenv func(string) string) (v, source string, err error) {
+	if set[o.Flag] {
+		return fs.Lookup(o.Flag).Value.String(), "--" + o.Flag, nil
+	}
+	if v := getenv(o.Env); v != "" {
+		return v, o.Env, nil
+	}
+	if o.Secret {
+		if path := getenv(o.Env + "_FILE"); path != "" {
+			b, err := os.ReadFile(path)
+			if err != nil {
+				return "", "", fmt.Errorf("%s_FILE: %w", o.Env, err)
+			}
+			return strings.TrimSpace(string(b)), o.Env + "_FILE", nil
+		}
+	}
+	return o.Default, "default of --" + o.Flag, nil
+}
+
+// Validate reports every inconsistent setting at once.
+func (c *Config) Validate() error {
+	var errs []error
+	if _, port, err := net.SplitHostPort(c.Listen); err != nil {
+		errs = append(errs, fmt.Errorf("--listen %q: want host:port", c.Listen))
+	} else if _, err := parsePort(port, true); err != nil {
+		errs = append(errs, fmt.Errorf("--listen %q: %w", c.Listen, err))
+	}
+	if c.DataDir == "" {
+		errs = append(errs, errors.New("--data-dir must not be empty"))
+	}
+	if c.PublicHost == "" || strings.ContainsAny(c.PublicHost, "/:?# ") && !isIPv6(c.PublicHost) {
+		errs = append(errs, fmt.Errorf("--public-host %q: want a bare host name or IP, without scheme or port", c.PublicHost))
+	}
+	if c.PublicScheme != "http" && c.PublicScheme != "https" {
+		errs = append(errs, fmt.Errorf("--public-scheme %q: want http or https", c.PublicScheme))
+	}
+	if s := c.TokenSecret.Reveal(); s != "" && len(s) < 32 {
+		errs = append(errs, errors.New("--token-secret: must be at least 32 characters"))
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		errs = append(errs, fmt.Errorf("--log-format %q: want text or json", c.LogFormat))
+	}
+	if c.ShutdownTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("--shutdown-timeout %v: must be positive", c.ShutdownTimeout))
+	}
+	if c.MetricsListen != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsListen); err != nil {
+			errs = append(errs, fmt.Errorf("--metrics-listen %q: want host:port", c.MetricsListen))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// AdvertisedPort is the HTTP port put into server_info and stream URLs.
+func (c *Config) AdvertisedPort() int {
+	if c.PublicPort != 0 {
+		return c.PublicPort
+	}
+	_, p, _ := net.SplitHostPort(c.Listen)
+	n, _ := strconv.Atoi(p)
+	return n
+}
+
+// EnsureTokenSecret fills TokenSecret from <data-dir>/token-secret, creating that file with 32
+// random bytes on first use, unless a secret was configured.
+func (c *Config) EnsureTokenSecret() error {
+	if c.TokenSecret != "" {
+		return nil
+	}
+	path := filepath.Join(c.DataDir, "token-secret")
+	b, err := os.ReadFile(path)
+	if err == nil {
+		if s := strings.TrimSpace(string(b)); len(s) >= 32 {
+			c.TokenSecret = Secret(s)
+			return nil
+		}
+		return fmt.Errorf("token secret %s: shorter than 32 characters", path)
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("token secret: %w", err)
+	}
+	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
+		return fmt.Errorf("token secret: %w", err)
+	}
+	raw := make([]byte, 32)
+	if _, err := io.ReadFull(rand.Reader, raw); err != nil {
+		return fmt.Errorf("token secret: %w", err)
+	}
+	s := hex.EncodeToString(raw)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("token secret: %w", err)
+	}
+	if _, err := f.WriteString(s + "\n"); err != nil {
+		f.Close()
+		return fmt.Errorf("token secret: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("token secret: %w", err)
+	}
+	c.TokenSecret = Secret(s)
+	return nil
+}
+
+// ParsePrefixList parses a comma-separated list of IPs and CIDRs. A bare IP becomes a /32 or
+// /128; IPv4-mapped IPv6 addresses are unmapped.
+func ParsePrefixList(s string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		p, err := ParsePrefix(part)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// ParsePrefix parses one IP or CIDR into a masked prefix.
+func ParsePrefix(s string) (netip.Prefix, error) {
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return netip.Prefix{}, fmt.Errorf("%q is not an IP or CIDR", s)
+		}
+		if p.Addr().Is4In6() && p.Bits() >= 96 {
+			p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+		}
+		return p.Masked(), nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil || a.Zone() != "" {
+		return netip.Prefix{}, fmt.Errorf("%q is not an IP or CIDR", s)
+	}
+	a = a.Unmap()
+	return netip.PrefixFrom(a, a.BitLen()), nil
+}
+
+func setTimezone(c *Config, v string) error {
+	loc, err := time.LoadLocation(v)
+	if err != nil {
+		return fmt.Errorf("unknown time zone %q", v)
+	}
+	c.TimezoneName, c.Timezone = v, loc
+	return nil
+}
+
+func parsePort(v string, zeroOK bool) (int, error) {
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 || n > 65535 || (n == 0 && !zeroOK) {
+		return 0, fmt.Errorf("%q is not a port number", v)
+	}
+	return n, nil
+}
+
+func parsePositive(v string) (int, error) {
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("%q is not a positive number", v)
+	}
+	return n, nil
+}
+
+func isIPv6(s string) bool {
+	a, err := netip.ParseAddr(s)
+	return err == nil && a.Is6()
+}
+
+// MarkdownTable renders the option table for the README.
+func MarkdownTable() string {
+	var b strings.Builder
+	b.WriteString("| flag | environment | default | meaning |\n|---|---|---|---|\n")
+	for _, o := range Options() {
+		env := "`" + o.Env + "`"
+		if o.Secret {
+			env += " (or `" + o.Env + "_FILE`)"
+		}
+		def := "`" + o.Default + "`"
+		if o.Default == "" {
+			def = "(empty)"
+		}
+		fmt.Fprintf(&b, "| `--%s` | %s | %s | %s |\n", o.Flag, env, def, o.Usage)
+	}
+	return b.String()
+}
