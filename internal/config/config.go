@@ -79,7 +79,7 @@ func Options() []Option {
 			Usage: "directory for the private PostgreSQL cluster (when DATABASE_URL is empty) and the generated token secret",
 			set:   func(c *Config, v string) error { c.DataDir = v; return nil }},
 		{Flag: "database-url", Env: "DATABASE_URL", Default: "",
-			Usage: "PostgreSQL connection URL; empty starts a private cluster under the data dir from the local PostgreSQL binaries",
+			Usage:  "PostgreSQL connection URL; empty starts a private cluster under the data dir from the local PostgreSQL binaries",
 			Secret: true, set: func(c *Config, v string) error { c.DatabaseURL = Secret(v); return nil }},
 		{Flag: "db-max-conns", Env: "XTREAMD_DB_MAX_CONNS", Default: "16",
 			Usage: "maximum PostgreSQL connections of this instance's pool",
@@ -106,7 +106,7 @@ func Options() []Option {
 			Usage: "path of a MaxMind-format ISP or ASN database (GeoIP2-ISP, GeoLite2-ASN, DB-IP ASN); reloaded when the file changes",
 			set:   func(c *Config, v string) error { c.GeoIPISPDB = v; return nil }},
 		{Flag: "token-secret", Env: "XTREAMD_TOKEN_SECRET", Default: "",
-			Usage: "secret (at least 32 characters) signing play and segment tokens; empty: generated once into <data-dir>/token-secret. Every instance of a cluster needs the same one",
+			Usage:  "secret (at least 32 characters) signing play and segment tokens; empty: generated once into <data-dir>/token-secret. Every instance of a cluster needs the same one",
 			Secret: true, set: func(c *Config, v string) error { c.TokenSecret = Secret(v); return nil }},
 		{Flag: "trusted-proxies", Env: "XTREAMD_TRUSTED_PROXIES", Default: "",
 			Usage: "comma-separated IPs/CIDRs of reverse proxies whose X-Forwarded-For / X-Real-IP is believed",
@@ -246,7 +246,8 @@ func (c *Config) EnsureTokenSecret() error {
 	if !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("token secret: %w", err)
 	}
-	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
+	// Traversable (not listable) by others: as root, the private cluster below runs as postgres.
+	if err := os.MkdirAll(c.DataDir, 0o711); err != nil {
 		return fmt.Errorf("token secret: %w", err)
 	}
 	raw := make([]byte, 32)

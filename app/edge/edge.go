@@ -1,0 +1,211 @@
+// Package edge holds what every surface shares at the HTTP edge: panic recovery, request ids,
+// the redacting access log, request metrics and the client address behind trusted proxies.
+package edge
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/xtreamd/xtreamd/internal/logx"
+)
+
+// HeaderRequestID carries the request id in and out.
+const HeaderRequestID = "X-Request-Id"
+
+// Recover turns a handler panic into an error for the app's ErrorHandler, logging the stack
+// once. It must be the first middleware.
+func Recover(log *slog.Logger) fiber.Handler {
+	return func(c *fiber.Ctx) (err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				log.ErrorContext(c.UserContext(), "panic in handler", "route", logx.RedactPath(c.Path()),
+					"panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+				err = ErrPanic
+			}
+		}()
+		return c.Next()
+	}
+}
+
+// ErrPanic is what Recover returns; the panic is already logged with its stack.
+var ErrPanic = fiber.NewError(fiber.StatusInternalServerError, "internal error")
+
+// RequestID gives every request an id (the caller's X-Request-Id when it is sane), echoes it
+// in the response and puts it into the request's context for log lines.
+func RequestID() fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		id := c.Get(HeaderRequestID)
+		if !saneID(id) {
+			id = newID()
+		} else {
+			id = strings.Clone(id)
+		}
+		c.Set(HeaderRequestID, id)
+		c.SetUserContext(logx.WithRequestID(c.UserContext(), id))
+		return c.Next()
+	}
+}
+
+func saneID(s string) bool {
+	if len(s) == 0 || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		b := s[i]
+		if !(b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' || b == '-' || b == '_' || b == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+func newID() string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// AccessLogOptions tune the access log.
+type AccessLogOptions struct {
+	Proxies []netip.Prefix
+	// Quiet reports routes logged at debug level only (HLS segments, health probes).
+	Quiet func(path string) bool
+}
+
+// AccessLog writes one line per request after it is answered. The path and query are
+// redacted (logx.RedactPath, RedactQuery); headers and cookies are never logged.
+func AccessLog(log *slog.Logger, opts AccessLogOptions) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		start := time.Now()
+		err := c.Next()
+		status := c.Response().StatusCode()
+		if err != nil {
+			if fe, ok := err.(*fiber.Error); ok {
+				status = fe.Code
+			} else {
+				status = fiber.StatusInternalServerError
+			}
+		}
+		path := c.Path()
+		level := slog.LevelInfo
+		if opts.Quiet != nil && opts.Quiet(path) {
+			level = slog.LevelDebug
+		}
+		ctx := c.UserContext()
+		if !log.Enabled(ctx, level) {
+			return err
+		}
+		attrs := []slog.Attr{
+			slog.String("method", c.Method()),
+			slog.String("path", logx.RedactPath(path)),
+			slog.Int("status", status),
+			slog.Int64("dur_ms", time.Since(start).Milliseconds()),
+			slog.String("client_ip", ClientIP(c, opts.Proxies).String()),
+			slog.String("user_agent", truncate(c.Get(fiber.HeaderUserAgent), 256)),
+		}
+		if q := string(c.Request().URI().QueryString()); q != "" {
+			attrs = append(attrs, slog.String("query", truncate(logx.RedactQuery(q), 1024)))
+		}
+		log.LogAttrs(ctx, level, "request", attrs...)
+		return err
+	}
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return s
+}
+
+// Metrics counts requests and observes their latency by route pattern (which never holds a
+// credential) and status.
+type Metrics struct {
+	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+}
+
+// NewMetrics registers the HTTP metrics on reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "xtreamd_http_requests_total", Help: "HTTP requests answered, by route pattern, method and status.",
+		}, []string{"route", "method", "status"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "xtreamd_http_request_duration_seconds", Help: "Time to answer an HTTP request (whole stream for streams), by route pattern.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 10, 60, 600},
+		}, []string{"route"}),
+	}
+	reg.MustRegister(m.requests, m.latency)
+	return m
+}
+
+// Handler is the middleware recording each request.
+func (m *Metrics) Handler() fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		start := time.Now()
+		err := c.Next()
+		status := c.Response().StatusCode()
+		if fe, ok := err.(*fiber.Error); ok {
+			status = fe.Code
+		} else if err != nil {
+			status = fiber.StatusInternalServerError
+		}
+		// Middleware registered with Use has the pattern "/": a request that matched no real
+		// route ends there.
+		route := "unmatched"
+		if r := c.Route(); r != nil && (r.Path != "/" || c.Path() == "/") {
+			route = r.Path
+		}
+		m.requests.WithLabelValues(route, c.Method(), strconv.Itoa(status)).Inc()
+		m.latency.WithLabelValues(route).Observe(time.Since(start).Seconds())
+		return err
+	}
+}
+
+// ClientIP is the address of the client: the TCP peer, unless the peer is a trusted proxy;
+// then the right-most address of X-Forwarded-For that is not itself a trusted proxy, else
+// X-Real-IP. IPv4-mapped IPv6 addresses are unmapped.
+func ClientIP(c *fiber.Ctx, proxies []netip.Prefix) netip.Addr {
+	peer, _ := netip.AddrFromSlice(c.Context().RemoteIP())
+	peer = peer.Unmap()
+	if len(proxies) == 0 || !contains(proxies, peer) {
+		return peer
+	}
+	if xff := c.Get(fiber.HeaderXForwardedFor); xff != "" {
+		parts := strings.Split(xff, ",")
+		for i := len(parts) - 1; i >= 0; i-- {
+			a, err := netip.ParseAddr(strings.TrimSpace(parts[i]))
+			if err != nil {
+				break // a garbled hop: trust nothing further left
+			}
+			a = a.Unmap()
+			if !contains(proxies, a) {
+				return a
+			}
+		}
+	}
+	if a, err := netip.ParseAddr(strings.TrimSpace(c.Get("X-Real-Ip"))); err == nil {
+		return a.Unmap()
+	}
+	return peer
+}
+
+func contains(prefixes []netip.Prefix, a netip.Addr) bool {
+	for _, p := range prefixes {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}

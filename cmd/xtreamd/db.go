@@ -1,0 +1,107 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/xtreamd/xtreamd/internal/config"
+	"github.com/xtreamd/xtreamd/internal/logx"
+	"github.com/xtreamd/xtreamd/internal/pgserver"
+	"github.com/xtreamd/xtreamd/internal/store"
+)
+
+// embeddedDatabase is the database name in the private cluster.
+const embeddedDatabase = "xtreamd"
+
+// loadConfig parses args with the configuration flags plus any extra ones bind registers.
+func loadConfig(e env, name string, args []string, bind func(fs *flag.FlagSet)) (config.Config, *flag.FlagSet, error) {
+	fs := flag.NewFlagSet("xtreamd "+name, flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	config.Bind(fs)
+	if bind != nil {
+		bind(fs)
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return config.Config{}, nil, errHelp
+		}
+		return config.Config{}, nil, err
+	}
+	cfg, err := config.Load(fs, e.getenv)
+	if err != nil {
+		return config.Config{}, nil, fmt.Errorf("configuration: %w", err)
+	}
+	if cfg.InstanceID == "" {
+		host, _ := os.Hostname()
+		b := make([]byte, 3)
+		_, _ = rand.Read(b)
+		cfg.InstanceID = host + "-" + hex.EncodeToString(b)
+	}
+	return cfg, fs, nil
+}
+
+// errHelp ends a subcommand after -h printed its flags.
+var errHelp = errors.New("help requested")
+
+func newLogger(e env, cfg config.Config) *slog.Logger {
+	return logx.New(e.stderr, cfg.LogFormat, cfg.LogLevel)
+}
+
+// database is an open pool, plus the private cluster behind it when there is one.
+type database struct {
+	pool   *pgxpool.Pool
+	server *pgserver.Server // nil with DATABASE_URL
+}
+
+// openDatabase connects to DATABASE_URL, or starts (initialising on first use) the private
+// cluster under the data dir and connects to it.
+func openDatabase(ctx context.Context, cfg config.Config, log *slog.Logger) (*database, error) {
+	opts := store.PoolOptions{MaxConns: int32(cfg.DBMaxConns), ApplicationName: "xtreamd " + cfg.InstanceID}
+	if dsn := cfg.DatabaseURL.Reveal(); dsn != "" {
+		pool, err := store.Open(ctx, dsn, opts)
+		if err != nil {
+			return nil, err
+		}
+		return &database{pool: pool}, nil
+	}
+	srv, err := pgserver.Start(ctx, pgserver.Options{Dir: filepath.Join(cfg.DataDir, "postgres"), Log: log})
+	if err != nil {
+		return nil, fmt.Errorf("private database: %w", err)
+	}
+	if err := srv.EnsureDatabase(ctx, embeddedDatabase); err != nil {
+		stopServer(srv, log)
+		return nil, fmt.Errorf("private database: %w", err)
+	}
+	pool, err := store.Open(ctx, srv.DSN(embeddedDatabase), opts)
+	if err != nil {
+		stopServer(srv, log)
+		return nil, err
+	}
+	return &database{pool: pool, server: srv}, nil
+}
+
+// Close closes the pool, then stops the private cluster if there is one.
+func (d *database) Close(log *slog.Logger) {
+	d.pool.Close()
+	if d.server != nil {
+		stopServer(d.server, log)
+	}
+}
+
+func stopServer(srv *pgserver.Server, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := srv.Stop(ctx); err != nil {
+		log.Warn("stopping private postgresql", "err", err)
+	}
+}

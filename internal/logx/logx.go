@@ -1,0 +1,159 @@
+// Package logx sets up structured logging (log/slog, text or JSON) with the request id taken
+// from the context, and redacts the credentials that Xtream URLs carry: a password, token or
+// full MAC address never reaches a log line.
+package logx
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/url"
+	"strings"
+)
+
+type ctxKey struct{}
+
+// WithRequestID returns ctx carrying the request id that every log line made with it shows.
+func WithRequestID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, ctxKey{}, id)
+}
+
+// RequestID returns the request id in ctx, or "".
+func RequestID(ctx context.Context) string {
+	id, _ := ctx.Value(ctxKey{}).(string)
+	return id
+}
+
+// New returns a logger writing format ("text" or "json") at level to w.
+func New(w io.Writer, format string, level slog.Leveler) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: level}
+	var h slog.Handler
+	if format == "json" {
+		h = slog.NewJSONHandler(w, opts)
+	} else {
+		h = slog.NewTextHandler(w, opts)
+	}
+	return slog.New(requestIDHandler{h})
+}
+
+type requestIDHandler struct{ slog.Handler }
+
+func (h requestIDHandler) Handle(ctx context.Context, r slog.Record) error {
+	if id := RequestID(ctx); id != "" {
+		r.AddAttrs(slog.String("request_id", id))
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h requestIDHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	return requestIDHandler{h.Handler.WithAttrs(as)}
+}
+
+func (h requestIDHandler) WithGroup(name string) slog.Handler {
+	return requestIDHandler{h.Handler.WithGroup(name)}
+}
+
+// Redacted replaces a secret in logs.
+const Redacted = "***"
+
+// userPassRoutes are first path segments followed by /{user}/{pass}/..., or by /{token}/{id}
+// when only two segments follow (the XUI token forms).
+var userPassRoutes = map[string]bool{
+	"live": true, "movie": true, "series": true, "timeshift": true, "timeshifts": true,
+	"hls": true, "subtitle": true, "thumb": true,
+}
+
+// tokenRoutes are first path segments followed by a token.
+var tokenRoutes = map[string]bool{"play": true, "auth": true, "key": true, "vauth": true, "tsauth": true}
+
+// knownRoots are first segments of fixed routes: a three-segment path under them is not the
+// /{user}/{pass}/{id} short form.
+var knownRoots = map[string]bool{
+	"api": true, "admin": true, "static": true, "c": true, "stalker_portal": true, "server": true,
+	"streaming": true, "metrics": true, "healthz": true, "readyz": true,
+}
+
+// RedactPath hides the password (or token) segment of Xtream stream paths:
+// /live/u/p/1.ts → /live/u/***/1.ts, /u/p/1 → /u/***/1, /play/TOKEN → /play/***,
+// /live/TOKEN/1.ts → /live/***/1.ts, /hlsr/TOKEN/u/p/... → /hlsr/***/u/***/...
+func RedactPath(path string) string {
+	segs := strings.Split(path, "/")
+	// segs[0] is "" for an absolute path.
+	if len(segs) < 3 || segs[0] != "" {
+		return path
+	}
+	root := segs[1]
+	switch {
+	case root == "player_api" || root == "epg":
+		if len(segs) >= 4 {
+			segs[3] = Redacted
+		}
+	case userPassRoutes[root] && len(segs) >= 5:
+		segs[3] = Redacted
+	case userPassRoutes[root] && len(segs) == 4, tokenRoutes[root]:
+		segs[2] = Redacted
+	case root == "hlsr":
+		segs[2] = Redacted
+		if len(segs) >= 5 {
+			segs[4] = Redacted
+		}
+	case len(segs) == 4 && !knownRoots[root]:
+		segs[2] = Redacted // the /{user}/{pass}/{id} short form
+	default:
+		return path
+	}
+	return strings.Join(segs, "/")
+}
+
+// secretParams are query keys whose values never reach a log line.
+var secretParams = map[string]bool{
+	"password": true, "pass": true, "p": true, "play_token": true, "token": true, "api_pass": true,
+	"api_key": true, "hdnts": true, "md5": true, "hmac": true, "signature": true, "key": true,
+	"stalker_key": true, "access_token": true, "prehash": true, "random": true, "auth": true,
+	"parent_password": true, "pin": true,
+}
+
+// macParams are query keys holding a MAC address, masked to the vendor part.
+var macParams = map[string]bool{"mac": true, "user_data[mac]": true}
+
+// RedactQuery hides secret values of a raw query string, keeping keys and order. The legacy
+// u=USER:p=PASS form is redacted too.
+func RedactQuery(raw string) string {
+	if raw == "" {
+		return ""
+	}
+	parts := strings.Split(raw, "&")
+	for i, part := range parts {
+		k, v, hasValue := strings.Cut(part, "=")
+		key, err := url.QueryUnescape(k)
+		if err != nil {
+			key = k
+		}
+		key = strings.ToLower(key)
+		switch {
+		case !hasValue:
+		case secretParams[key] || strings.HasPrefix(key, "user_data[password") || strings.Contains(key, "password"):
+			parts[i] = k + "=" + Redacted
+		case macParams[key]:
+			mv, _ := url.QueryUnescape(v)
+			parts[i] = k + "=" + MaskMAC(mv)
+		case key == "u" && strings.Contains(strings.ToLower(v), "p="):
+			user, _, _ := strings.Cut(v, ":")
+			parts[i] = k + "=" + user + ":p=" + Redacted
+		}
+	}
+	return strings.Join(parts, "&")
+}
+
+// MaskMAC keeps the vendor part (first three octets) of a MAC-looking string and hides the
+// rest: 00:1A:79:12:34:56 → 00:1A:79:**:**:**. Anything else is fully hidden.
+func MaskMAC(s string) string {
+	s = strings.ToUpper(strings.TrimSpace(s))
+	if len(s) == 17 && (s[2] == ':' || s[2] == '-') {
+		return s[:8] + ":**:**:**"
+	}
+	if s == "" {
+		return ""
+	}
+	return Redacted
+}
