@@ -49,10 +49,10 @@ func cmdAdmin(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer db.Close(log)
-	if err := store.Migrate(ctx, db.pool); err != nil {
+	if err := db.store.Migrate(ctx); err != nil {
 		return err
 	}
-	st := store.New(db.pool)
+	st := db.store
 	if sub == "create" {
 		if _, err := st.CreateAdmin(ctx, username, hash, role); err != nil {
 			if errors.Is(err, store.ErrConflict) {

@@ -12,8 +12,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/xtreamd/xtreamd/internal/config"
 	"github.com/xtreamd/xtreamd/internal/logx"
 	"github.com/xtreamd/xtreamd/internal/pgserver"
@@ -57,9 +55,9 @@ func newLogger(e env, cfg config.Config) *slog.Logger {
 	return logx.New(e.stderr, cfg.LogFormat, cfg.LogLevel)
 }
 
-// database is an open pool, plus the private cluster behind it when there is one.
+// database is an open store, plus the private cluster behind it when there is one.
 type database struct {
-	pool   *pgxpool.Pool
+	store  *store.Store
 	server *pgserver.Server // nil with DATABASE_URL
 }
 
@@ -68,31 +66,31 @@ type database struct {
 func openDatabase(ctx context.Context, cfg config.Config, log *slog.Logger) (*database, error) {
 	opts := store.PoolOptions{MaxConns: int32(cfg.DBMaxConns), ApplicationName: "xtreamd " + cfg.InstanceID}
 	if dsn := cfg.DatabaseURL.Reveal(); dsn != "" {
-		pool, err := store.Open(ctx, dsn, opts)
+		st, err := store.Open(ctx, dsn, opts)
 		if err != nil {
 			return nil, err
 		}
-		return &database{pool: pool}, nil
+		return &database{store: st}, nil
 	}
 	srv, err := pgserver.Start(ctx, pgserver.Options{Dir: filepath.Join(cfg.DataDir, "postgres"), Log: log})
 	if err != nil {
 		return nil, fmt.Errorf("private database: %w", err)
 	}
-	if err := srv.EnsureDatabase(ctx, embeddedDatabase); err != nil {
+	if err := store.EnsureDatabase(ctx, srv.DSN("postgres"), embeddedDatabase); err != nil {
 		stopServer(srv, log)
 		return nil, fmt.Errorf("private database: %w", err)
 	}
-	pool, err := store.Open(ctx, srv.DSN(embeddedDatabase), opts)
+	st, err := store.Open(ctx, srv.DSN(embeddedDatabase), opts)
 	if err != nil {
 		stopServer(srv, log)
 		return nil, err
 	}
-	return &database{pool: pool, server: srv}, nil
+	return &database{store: st, server: srv}, nil
 }
 
 // Close closes the pool, then stops the private cluster if there is one.
 func (d *database) Close(log *slog.Logger) {
-	d.pool.Close()
+	d.store.Close()
 	if d.server != nil {
 		stopServer(d.server, log)
 	}

@@ -44,6 +44,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return cmdMigrate(ctx, e, rest)
 	case "admin":
 		return cmdAdmin(ctx, e, rest)
+	case "healthcheck":
+		return cmdHealthcheck(ctx, e, rest)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "xtreamd", version())
 		return nil
@@ -67,6 +69,7 @@ Subcommands:
   admin create          create an admin account (--username, password from --password-file,
                         XTREAMD_ADMIN_PASSWORD, or generated and printed once)
   admin set-password    replace an admin's password (same sources)
+  healthcheck           exit 0 if this machine's server answers /readyz (container health check)
   version               print the version
   config-table          print the configuration table of the README
 

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-
-	"github.com/xtreamd/xtreamd/internal/store"
 )
 
 func cmdMigrate(ctx context.Context, e env, args []string) error {
@@ -30,11 +28,11 @@ func cmdMigrate(ctx context.Context, e env, args []string) error {
 	}
 	defer db.Close(log)
 	if sub == "up" {
-		if err := store.Migrate(ctx, db.pool); err != nil {
+		if err := db.store.Migrate(ctx); err != nil {
 			return err
 		}
 	}
-	st, err := store.Status(ctx, db.pool)
+	st, err := db.store.MigrationStatus(ctx)
 	if err != nil {
 		return err
 	}

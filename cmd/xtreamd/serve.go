@@ -10,7 +10,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/xtreamd/xtreamd/app/server"
-	"github.com/xtreamd/xtreamd/internal/store"
 )
 
 func cmdServe(ctx context.Context, e env, args []string) error {
@@ -38,15 +37,14 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer db.Close(log)
-	if err := store.Migrate(ctx, db.pool); err != nil {
+	if err := db.store.Migrate(ctx); err != nil {
 		return err
 	}
-	st := store.New(db.pool)
 
 	srv := server.New(server.Deps{
 		Config:   cfg,
 		Log:      log,
-		Store:    st,
+		Store:    db.store,
 		Registry: prometheus.NewRegistry(),
 	})
 	// If the private cluster dies under us, stop serving rather than answer 503 forever.

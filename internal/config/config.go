@@ -106,7 +106,7 @@ func Options() []Option {
 			Usage: "path of a MaxMind-format ISP or ASN database (GeoIP2-ISP, GeoLite2-ASN, DB-IP ASN); reloaded when the file changes",
 			set:   func(c *Config, v string) error { c.GeoIPISPDB = v; return nil }},
 		{Flag: "token-secret", Env: "XTREAMD_TOKEN_SECRET", Default: "",
-			Usage:  "secret (at least 32 characters) signing play and segment tokens; empty: generated once into <data-dir>/token-secret. Every instance of a cluster needs the same one",
+			Usage:  "secret (at least 32 characters) signing play and segment tokens; empty: generated once into `<data-dir>/token-secret`. Every instance of a cluster needs the same one",
 			Secret: true, set: func(c *Config, v string) error { c.TokenSecret = Secret(v); return nil }},
 		{Flag: "trusted-proxies", Env: "XTREAMD_TRUSTED_PROXIES", Default: "",
 			Usage: "comma-separated IPs/CIDRs of reverse proxies whose X-Forwarded-For / X-Real-IP is believed",

@@ -22,8 +22,6 @@ import (
 	"strings"
 	"syscall"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 )
 
 // SuperUser is the cluster's superuser role, created by initdb.
@@ -179,8 +177,7 @@ func (s *Server) start(ctx context.Context, binDir string, cred *syscall.Credent
 
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		err := s.ping(ctx)
-		if err == nil {
+		if s.ready() {
 			return nil
 		}
 		select {
@@ -199,14 +196,19 @@ func (s *Server) start(ctx context.Context, binDir string, cred *syscall.Credent
 	}
 }
 
-func (s *Server) ping(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, s.DSN("postgres"))
+// ready reports whether the postmaster accepts connections: PostgreSQL writes "ready" as
+// the status line (the 8th) of postmaster.pid once it does.
+func (s *Server) ready() bool {
+	b, err := os.ReadFile(filepath.Join(s.dir, "postmaster.pid"))
 	if err != nil {
-		return err
+		return false
 	}
-	return conn.Close(ctx)
+	lines := strings.Split(string(b), "\n")
+	if len(lines) < 8 {
+		return false
+	}
+	first := strings.TrimSpace(lines[0])
+	return first == strconv.Itoa(s.cmd.Process.Pid) && strings.TrimSpace(lines[7]) == "ready"
 }
 
 // DSN returns a libpq connection string for database dbname on this cluster.
@@ -216,26 +218,6 @@ func (s *Server) DSN(dbname string) string {
 
 // Dir returns the cluster directory.
 func (s *Server) Dir() string { return s.dir }
-
-// EnsureDatabase creates database name if it does not exist.
-func (s *Server) EnsureDatabase(ctx context.Context, name string) error {
-	conn, err := pgx.Connect(ctx, s.DSN("postgres"))
-	if err != nil {
-		return fmt.Errorf("pgserver: connect: %w", err)
-	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	var exists bool
-	if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, name).Scan(&exists); err != nil {
-		return fmt.Errorf("pgserver: look up database %s: %w", name, err)
-	}
-	if exists {
-		return nil
-	}
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
-		return fmt.Errorf("pgserver: create database %s: %w", name, err)
-	}
-	return nil
-}
 
 // Stop shuts the server down (fast mode: open sessions are ended, data is flushed), escalating
 // to an immediate shutdown and then a kill if it takes longer than ctx allows (or 30 s).

@@ -78,6 +78,14 @@ func withMigrator(ctx context.Context, pool *pgxpool.Pool, fsys fs.FS, fn func(*
 	return fn(m)
 }
 
+// Migrate applies every pending embedded migration on the store's database.
+func (s *Store) Migrate(ctx context.Context) error { return Migrate(ctx, s.pool) }
+
+// MigrationStatus reports the applied and pending embedded migrations.
+func (s *Store) MigrationStatus(ctx context.Context) (MigrationStatus, error) {
+	return Status(ctx, s.pool)
+}
+
 // SchemaCurrent reports whether every embedded migration is applied (for /readyz). It reads
 // the version table only, without taking tern's lock.
 func (s *Store) SchemaCurrent(ctx context.Context) (bool, error) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -14,9 +15,21 @@ type PoolOptions struct {
 	ApplicationName string
 }
 
-// Open connects a pool to dsn and checks, within ctx, that the server answers. The error names
-// the server, never the password.
-func Open(ctx context.Context, dsn string, opts PoolOptions) (*pgxpool.Pool, error) {
+// Open connects a pool to dsn, checks within ctx that the server answers, and returns a Store
+// on it (Close it when done). The error names the server, never the password.
+func Open(ctx context.Context, dsn string, opts PoolOptions) (*Store, error) {
+	pool, err := OpenPool(ctx, dsn, opts)
+	if err != nil {
+		return nil, err
+	}
+	return New(pool), nil
+}
+
+// Close closes the store's pool.
+func (s *Store) Close() { s.pool.Close() }
+
+// OpenPool is Open returning the bare pool.
+func OpenPool(ctx context.Context, dsn string, opts PoolOptions) (*pgxpool.Pool, error) {
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("database url: %w", err)
@@ -39,4 +52,24 @@ func Open(ctx context.Context, dsn string, opts PoolOptions) (*pgxpool.Pool, err
 		return nil, fmt.Errorf("connect database: %w", err)
 	}
 	return pool, nil
+}
+
+// EnsureDatabase creates database name on the server of maintenanceDSN if it does not exist.
+func EnsureDatabase(ctx context.Context, maintenanceDSN, name string) error {
+	conn, err := pgx.Connect(ctx, maintenanceDSN)
+	if err != nil {
+		return fmt.Errorf("connect database: %w", err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	var exists bool
+	if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, name).Scan(&exists); err != nil {
+		return fmt.Errorf("look up database %s: %w", name, err)
+	}
+	if exists {
+		return nil
+	}
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
+		return fmt.Errorf("create database %s: %w", name, err)
+	}
+	return nil
 }

@@ -1,0 +1,152 @@
+package config
+
+import (
+	"flag"
+	"io"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func load(t *testing.T, args []string, env map[string]string) (Config, error) {
+	t.Helper()
+	fs := flag.NewFlagSet("test", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	Bind(fs)
+	if err := fs.Parse(args); err != nil {
+		t.Fatal(err)
+	}
+	return Load(fs, func(k string) string { return env[k] })
+}
+
+func TestLoad_Precedence(t *testing.T) {
+	t.Parallel()
+	c, err := load(t, []string{"--listen", ":8080"}, map[string]string{"XTREAMD_LISTEN": ":9090", "XTREAMD_PUBLIC_HOST": "tv.example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Listen != ":8080" {
+		t.Errorf("Listen = %q, want the flag's :8080", c.Listen)
+	}
+	if c.PublicHost != "tv.example.com" {
+		t.Errorf("PublicHost = %q, want the env value", c.PublicHost)
+	}
+	if c.DataDir != "data" || c.TimezoneName != "UTC" || c.AdvertisedPort() != 8080 {
+		t.Errorf("defaults: DataDir %q, tz %q, port %d", c.DataDir, c.TimezoneName, c.AdvertisedPort())
+	}
+}
+
+func TestLoad_SecretFromFile(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "secret")
+	os.WriteFile(path, []byte(strings.Repeat("k", 40)+"\n"), 0o600)
+	c, err := load(t, nil, map[string]string{"XTREAMD_TOKEN_SECRET_FILE": path, "DATABASE_URL": "postgres://u:hunter2@h/db"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.TokenSecret.Reveal() != strings.Repeat("k", 40) {
+		t.Errorf("TokenSecret from file = %q", c.TokenSecret.Reveal())
+	}
+	for _, s := range []string{c.DatabaseURL.String(), c.TokenSecret.String()} {
+		if s != "[redacted]" {
+			t.Errorf("secret printed as %q", s)
+		}
+	}
+}
+
+func TestLoad_ReportsEveryProblem(t *testing.T) {
+	t.Parallel()
+	_, err := load(t, []string{"--listen", "nope", "--public-scheme", "ftp", "--log-format", "xml", "--token-secret", "short", "--trusted-proxies", "10.0.0.0/8,bogus"}, nil)
+	if err == nil {
+		t.Fatal("Load accepted a bad configuration")
+	}
+	for _, want := range []string{"bogus"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not mention %q", err, want)
+		}
+	}
+	_, err = load(t, []string{"--listen", "nope", "--public-scheme", "ftp", "--log-format", "xml", "--token-secret", "short"}, nil)
+	for _, want := range []string{"--listen", "--public-scheme", "--log-format", "--token-secret"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v does not mention %q", err, want)
+		}
+	}
+}
+
+func TestEnsureTokenSecret(t *testing.T) {
+	t.Parallel()
+	c := Config{DataDir: filepath.Join(t.TempDir(), "d")}
+	if err := c.EnsureTokenSecret(); err != nil {
+		t.Fatal(err)
+	}
+	first := c.TokenSecret
+	c2 := Config{DataDir: c.DataDir}
+	if err := c2.EnsureTokenSecret(); err != nil {
+		t.Fatal(err)
+	}
+	if c2.TokenSecret != first || len(first.Reveal()) != 64 {
+		t.Fatalf("second load = %d chars, equal %v; want the same 64-char secret", len(c2.TokenSecret.Reveal()), c2.TokenSecret == first)
+	}
+	fi, _ := os.Stat(filepath.Join(c.DataDir, "token-secret"))
+	if fi.Mode().Perm() != 0o600 {
+		t.Errorf("token-secret mode = %v, want 0600", fi.Mode().Perm())
+	}
+}
+
+func TestParsePrefix(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in, want string
+		ok       bool
+	}{
+		{"10.0.0.1", "10.0.0.1/32", true},
+		{"10.1.2.3/8", "10.0.0.0/8", true},
+		{"::ffff:10.0.0.1", "10.0.0.1/32", true},
+		{"::ffff:10.0.0.0/104", "10.0.0.0/8", true},
+		{"2001:db8::1", "2001:db8::1/128", true},
+		{"fe80::1%eth0", "", false},
+		{"10.0.0.0/33", "", false},
+		{"host.example", "", false},
+		{"", "", false},
+	}
+	for _, tt := range tests {
+		p, err := ParsePrefix(tt.in)
+		if (err == nil) != tt.ok || (tt.ok && p.String() != tt.want) {
+			t.Errorf("ParsePrefix(%q) = %v, %v; want %s ok=%v", tt.in, p, err, tt.want, tt.ok)
+		}
+	}
+}
+
+func FuzzParsePrefix(f *testing.F) {
+	for _, s := range []string{"10.0.0.1", "10.0.0.0/8", "::ffff:1.2.3.4/120", "2001:db8::/32", "x", "1.2.3.4/-1"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		p, err := ParsePrefix(s)
+		if err != nil {
+			return
+		}
+		back, err := ParsePrefix(p.String())
+		if err != nil || back != p {
+			t.Fatalf("ParsePrefix(%q) = %v does not round-trip: %v %v", s, p, back, err)
+		}
+		if p != p.Masked() || p.Addr().Is4In6() {
+			t.Fatalf("ParsePrefix(%q) = %v not canonical", s, p)
+		}
+		_ = netip.Prefix{}
+	})
+}
+
+// TestREADMETable keeps the README's configuration table equal to the option list.
+func TestREADMETable(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), "<!-- config-table:begin -->\n"+MarkdownTable()+"<!-- config-table:end -->") {
+		t.Fatal("README.md configuration table is stale: replace it with the output of `go run ./cmd/xtreamd config-table`")
+	}
+}
