@@ -1,0 +1,217 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// leaseLockNamespace is the first key of the per-line advisory lock that serialises lease
+// decisions for one line across every instance.
+const leaseLockNamespace = 0x78740001 // "xt" 0001
+
+// LeaseRow is one open viewer connection.
+type LeaseRow struct {
+	ID         [16]byte
+	LineID     int64
+	StreamID   int64
+	InstanceID string
+	Container  string // ts, hls, vod, timeshift
+	ClientIP   netip.Addr
+	UserAgent  string
+	Country    string
+	ISP        string
+	StartedAt  time.Time
+	ExpiresAt  time.Time
+	Killed     bool // an HLS session marked killed: its next poll is refused
+}
+
+// LockLine takes the per-line transaction-level advisory lock (held until the transaction
+// ends). Call it inside InTx before reading and changing a line's leases.
+func (s *Store) LockLine(ctx context.Context, lineID int64) error {
+	const q = `SELECT pg_advisory_xact_lock($1::int4, ($2::bigint % 2147483647)::int4)`
+	if _, err := s.q.Exec(ctx, q, leaseLockNamespace, lineID); err != nil {
+		return fmt.Errorf("lock line %d: %w", lineID, interpret(err))
+	}
+	return nil
+}
+
+const leaseColumns = `id, line_id, stream_id, instance_id, container, host(client_ip), user_agent, country, isp,
+	started_at, expires_at, kill_requested_at IS NOT NULL`
+
+func scanLease(row pgx.CollectableRow) (LeaseRow, error) {
+	var l LeaseRow
+	var ip string
+	err := row.Scan(&l.ID, &l.LineID, &l.StreamID, &l.InstanceID, &l.Container, &ip, &l.UserAgent, &l.Country, &l.ISP, &l.StartedAt, &l.ExpiresAt, &l.Killed)
+	if err != nil {
+		return l, err
+	}
+	l.ClientIP, err = netip.ParseAddr(ip)
+	return l, err
+}
+
+// LiveLeases returns the unexpired, unkilled leases of a line, oldest first.
+func (s *Store) LiveLeases(ctx context.Context, lineID int64) ([]LeaseRow, error) {
+	const q = `SELECT ` + leaseColumns + ` FROM connection_leases
+		WHERE line_id = $1 AND expires_at > now() AND kill_requested_at IS NULL ORDER BY started_at, id`
+	rows, _ := s.q.Query(ctx, q, lineID)
+	out, err := pgx.CollectRows(rows, scanLease)
+	if err != nil {
+		return nil, fmt.Errorf("live leases of line %d: %w", lineID, interpret(err))
+	}
+	return out, nil
+}
+
+// InsertLease stores a new lease expiring ttl from now (database time) and returns its start.
+func (s *Store) InsertLease(ctx context.Context, l LeaseRow, ttl time.Duration) (time.Time, error) {
+	const q = `INSERT INTO connection_leases (id, line_id, stream_id, instance_id, container, client_ip,
+		user_agent, country, isp, expires_at)
+	VALUES ($1, $2, $3, $4, $5, $6::inet, $7, $8, $9, now() + $10 * interval '1 second')
+	RETURNING started_at`
+	var started time.Time
+	err := s.q.QueryRow(ctx, q, l.ID, l.LineID, l.StreamID, l.InstanceID, l.Container, l.ClientIP.String(),
+		truncateUTF8(l.UserAgent, 512), l.Country, truncateUTF8(l.ISP, 256), ttl.Seconds()).Scan(&started)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("insert lease: %w", interpret(err))
+	}
+	return started, nil
+}
+
+// EndLeases deletes leases and records each in the activity log with reason (and bytes for
+// the ones this instance knew). It returns the ids that were still there.
+func (s *Store) EndLeases(ctx context.Context, ids [][16]byte, bytesOut []int64, reason string) ([][16]byte, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	const q = `WITH gone AS (
+		DELETE FROM connection_leases WHERE id = ANY($1) RETURNING *
+	), b AS (
+		SELECT * FROM unnest($1::uuid[], $2::bigint[]) AS b(id, bytes_out)
+	)
+	INSERT INTO activity_log (lease_id, line_id, username, stream_id, container, client_ip, country, isp,
+		user_agent, started_at, ended_at, bytes_out, end_reason)
+	SELECT g.id, g.line_id, coalesce(l.username, ''), g.stream_id, g.container, g.client_ip, g.country, g.isp,
+		g.user_agent, g.started_at, greatest(now(), g.started_at), coalesce(b.bytes_out, 0),
+		CASE WHEN g.kill_requested_at IS NOT NULL THEN 'killed' ELSE $3 END
+	FROM gone g LEFT JOIN lines l ON l.id = g.line_id LEFT JOIN b ON b.id = g.id
+	ON CONFLICT (lease_id) DO NOTHING
+	RETURNING lease_id`
+	if bytesOut == nil {
+		bytesOut = make([]int64, len(ids))
+	}
+	rows, _ := s.q.Query(ctx, q, ids, bytesOut, reason)
+	out, err := pgx.CollectRows(rows, pgx.RowTo[[16]byte])
+	if err != nil {
+		return nil, fmt.Errorf("end leases: %w", interpret(err))
+	}
+	return out, nil
+}
+
+// MarkLeasesKilled frees the slots of HLS sessions without forgetting them: they stay, marked,
+// for keep, so the session's next playlist poll can be refused instead of reopening it.
+func (s *Store) MarkLeasesKilled(ctx context.Context, ids [][16]byte, keep time.Duration) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	const q = `UPDATE connection_leases SET kill_requested_at = now(),
+		expires_at = greatest(now() + $2 * interval '1 second', started_at + interval '1 microsecond')
+		WHERE id = ANY($1) AND kill_requested_at IS NULL`
+	if _, err := s.q.Exec(ctx, q, ids, keep.Seconds()); err != nil {
+		return fmt.Errorf("mark leases killed: %w", interpret(err))
+	}
+	return nil
+}
+
+// AddActivityBytes records the bytes a lease delivered after someone else ended it (a kill
+// from another instance, an expiry sweep).
+func (s *Store) AddActivityBytes(ctx context.Context, id [16]byte, bytesOut int64) error {
+	const q = `UPDATE activity_log SET bytes_out = greatest(bytes_out, $2) WHERE lease_id = $1`
+	if _, err := s.q.Exec(ctx, q, id, bytesOut); err != nil {
+		return fmt.Errorf("activity bytes: %w", interpret(err))
+	}
+	return nil
+}
+
+// RenewLeases extends the given leases by ttl and returns the ids that still exist (the rest
+// were killed, replaced or swept).
+func (s *Store) RenewLeases(ctx context.Context, ids [][16]byte, ttl time.Duration) ([][16]byte, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	const q = `UPDATE connection_leases SET expires_at = now() + $2 * interval '1 second', renewed_at = now()
+		WHERE id = ANY($1) AND kill_requested_at IS NULL RETURNING id`
+	rows, _ := s.q.Query(ctx, q, ids, ttl.Seconds())
+	out, err := pgx.CollectRows(rows, pgx.RowTo[[16]byte])
+	if err != nil {
+		return nil, fmt.Errorf("renew leases: %w", interpret(err))
+	}
+	return out, nil
+}
+
+// ExpiredLeaseIDs returns up to limit leases whose time is up (their instance stopped renewing).
+func (s *Store) ExpiredLeaseIDs(ctx context.Context, limit int) ([][16]byte, error) {
+	const q = `SELECT id FROM connection_leases WHERE expires_at <= now() ORDER BY expires_at LIMIT $1`
+	rows, _ := s.q.Query(ctx, q, limit)
+	out, err := pgx.CollectRows(rows, pgx.RowTo[[16]byte])
+	if err != nil {
+		return nil, fmt.Errorf("expired leases: %w", interpret(err))
+	}
+	return out, nil
+}
+
+// FindHLSLease returns the live HLS session lease of (line, stream, ip, user agent).
+func (s *Store) FindHLSLease(ctx context.Context, lineID, streamID int64, ip netip.Addr, userAgent string) (LeaseRow, error) {
+	const q = `SELECT ` + leaseColumns + ` FROM connection_leases
+		WHERE container = 'hls' AND line_id = $1 AND stream_id = $2 AND client_ip = $3::inet
+		  AND md5(user_agent) = md5($4) AND expires_at > now()`
+	rows, _ := s.q.Query(ctx, q, lineID, streamID, ip.String(), truncateUTF8(userAgent, 512))
+	l, err := pgx.CollectExactlyOneRow(rows, scanLease)
+	if err != nil {
+		return LeaseRow{}, fmt.Errorf("hls lease: %w", interpret(err))
+	}
+	return l, nil
+}
+
+// LeaseByID returns one lease, whatever its state.
+func (s *Store) LeaseByID(ctx context.Context, id [16]byte) (LeaseRow, error) {
+	rows, _ := s.q.Query(ctx, `SELECT `+leaseColumns+` FROM connection_leases WHERE id = $1`, id)
+	l, err := pgx.CollectExactlyOneRow(rows, scanLease)
+	if err != nil {
+		return LeaseRow{}, fmt.Errorf("lease: %w", interpret(err))
+	}
+	return l, nil
+}
+
+// CountLiveLeases returns the number of unexpired leases of a line (active_cons).
+func (s *Store) CountLiveLeases(ctx context.Context, lineID int64) (int, error) {
+	var n int
+	const q = `SELECT count(*) FROM connection_leases WHERE line_id = $1 AND expires_at > now() AND kill_requested_at IS NULL`
+	if err := s.q.QueryRow(ctx, q, lineID).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count leases: %w", interpret(err))
+	}
+	return n, nil
+}
+
+// ListLiveLeases returns every unexpired lease (admin view), oldest first.
+func (s *Store) ListLiveLeases(ctx context.Context) ([]LeaseRow, error) {
+	rows, _ := s.q.Query(ctx, `SELECT `+leaseColumns+` FROM connection_leases
+		WHERE expires_at > now() AND kill_requested_at IS NULL ORDER BY started_at`)
+	out, err := pgx.CollectRows(rows, scanLease)
+	if err != nil {
+		return nil, fmt.Errorf("list leases: %w", interpret(err))
+	}
+	return out, nil
+}
+
+// AgeLeases moves the expiry of a line's leases into the past (tests simulate a crashed
+// instance with it; admins never need it).
+func (s *Store) AgeLeases(ctx context.Context, lineID int64) error {
+	const q = `UPDATE connection_leases SET expires_at = started_at + interval '1 microsecond' WHERE line_id = $1`
+	if _, err := s.q.Exec(ctx, q, lineID); err != nil {
+		return fmt.Errorf("age leases: %w", interpret(err))
+	}
+	return nil
+}

@@ -1,0 +1,235 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// BlockedIP is an entry of the global blocked address list.
+type BlockedIP struct {
+	ID        int64        `db:"id"`
+	Network   netip.Prefix `db:"-"`
+	Source    string       `db:"source"` // admin or flood
+	Reason    string       `db:"reason"`
+	ExpiresAt *time.Time   `db:"expires_at"`
+}
+
+// BlockedUserAgent is a global user-agent rule.
+type BlockedUserAgent struct {
+	Pattern string `db:"pattern"`
+	Match   string `db:"match"` // exact or substring
+}
+
+// BlockedISP is a blocked ISP name or autonomous system.
+type BlockedISP struct {
+	ISPName *string `db:"isp_name"`
+	ASN     *int64  `db:"asn"`
+}
+
+// SecurityLists are the global rules of the check, read together.
+type SecurityLists struct {
+	Version          int64
+	BlockedIPs       []BlockedIP
+	BlockedUAs       []BlockedUserAgent
+	BlockedISPs      []BlockedISP
+	AllowedCountries []string
+	Settings         map[string]json.RawMessage
+	SettingsVersion  int64
+}
+
+// LoadSecurityLists reads every global rule and setting. The versions are read first: a
+// change committed meanwhile has a newer version, whose NOTIFY makes the caller load again.
+// Expired blocks are left out.
+func (s *Store) LoadSecurityLists(ctx context.Context) (SecurityLists, error) {
+	var out SecurityLists
+	err := s.InTx(ctx, func(txs *Store) error {
+		tx := txs.q
+		const versions = `SELECT (SELECT version FROM change_versions WHERE scope = 'security'),
+			(SELECT version FROM change_versions WHERE scope = 'settings')`
+		if err := tx.QueryRow(ctx, versions).Scan(&out.Version, &out.SettingsVersion); err != nil {
+			return err
+		}
+		const ips = `SELECT id, network::text, source, reason, expires_at FROM blocked_ips
+			WHERE expires_at IS NULL OR expires_at > now() ORDER BY id`
+		rows, err := tx.Query(ctx, ips)
+		if err != nil {
+			return err
+		}
+		out.BlockedIPs, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (BlockedIP, error) {
+			var b BlockedIP
+			var network string
+			if err := row.Scan(&b.ID, &network, &b.Source, &b.Reason, &b.ExpiresAt); err != nil {
+				return b, err
+			}
+			p, err := netip.ParsePrefix(network)
+			if err != nil {
+				return b, fmt.Errorf("blocked ip %q: %w", network, err)
+			}
+			b.Network = p
+			return b, nil
+		})
+		if err != nil {
+			return err
+		}
+		rows, _ = tx.Query(ctx, `SELECT pattern, match FROM blocked_user_agents ORDER BY id`)
+		if out.BlockedUAs, err = pgx.CollectRows(rows, pgx.RowToStructByName[BlockedUserAgent]); err != nil {
+			return err
+		}
+		rows, _ = tx.Query(ctx, `SELECT isp_name, asn FROM blocked_isps ORDER BY id`)
+		if out.BlockedISPs, err = pgx.CollectRows(rows, pgx.RowToStructByName[BlockedISP]); err != nil {
+			return err
+		}
+		rows, _ = tx.Query(ctx, `SELECT code FROM allowed_countries ORDER BY code`)
+		if out.AllowedCountries, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
+			return err
+		}
+		out.Settings = map[string]json.RawMessage{}
+		rows, _ = tx.Query(ctx, `SELECT key, value::text FROM settings`)
+		kv, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) ([2]string, error) {
+			var k, v string
+			err := row.Scan(&k, &v)
+			return [2]string{k, v}, err
+		})
+		if err != nil {
+			return err
+		}
+		for _, p := range kv {
+			out.Settings[p[0]] = json.RawMessage(p[1])
+		}
+		return nil
+	})
+	if err != nil {
+		return SecurityLists{}, fmt.Errorf("load security lists: %w", interpret(err))
+	}
+	return out, nil
+}
+
+// SetSetting stores a setting's JSON value.
+func (s *Store) SetSetting(ctx context.Context, key string, value any) error {
+	b, err := json.Marshal(value)
+	if err != nil {
+		return fmt.Errorf("set setting %s: %w", key, err)
+	}
+	const q = `INSERT INTO settings (key, value) VALUES ($1, $2::jsonb)
+		ON CONFLICT (key) DO UPDATE SET value = excluded.value`
+	if _, err := s.q.Exec(ctx, q, key, string(b)); err != nil {
+		return fmt.Errorf("set setting %s: %w", key, interpret(err))
+	}
+	return nil
+}
+
+// BlockIP adds (or extends) a block of network. expiresAt nil means until removed.
+func (s *Store) BlockIP(ctx context.Context, network netip.Prefix, source, reason string, expiresAt *time.Time) error {
+	const q = `INSERT INTO blocked_ips (network, source, reason, expires_at) VALUES ($1::cidr, $2, $3, $4)
+		ON CONFLICT (network) DO UPDATE SET source = excluded.source, reason = excluded.reason,
+			expires_at = CASE WHEN blocked_ips.expires_at IS NULL AND blocked_ips.source = 'admin' THEN NULL
+			                  ELSE excluded.expires_at END`
+	if _, err := s.q.Exec(ctx, q, network.String(), source, reason, expiresAt); err != nil {
+		return fmt.Errorf("block ip %s: %w", network, interpret(err))
+	}
+	return nil
+}
+
+// UnblockIP removes the block of network.
+func (s *Store) UnblockIP(ctx context.Context, network netip.Prefix) error {
+	if _, err := s.q.Exec(ctx, `DELETE FROM blocked_ips WHERE network = $1::cidr`, network.String()); err != nil {
+		return fmt.Errorf("unblock ip %s: %w", network, interpret(err))
+	}
+	return nil
+}
+
+// AddBlockedUserAgent adds a global user-agent rule (match: exact or substring).
+func (s *Store) AddBlockedUserAgent(ctx context.Context, pattern, match string) error {
+	const q = `INSERT INTO blocked_user_agents (pattern, match) VALUES ($1, $2) ON CONFLICT DO NOTHING`
+	if _, err := s.q.Exec(ctx, q, pattern, match); err != nil {
+		return fmt.Errorf("block user agent: %w", interpret(err))
+	}
+	return nil
+}
+
+// AddBlockedISP blocks an ISP by name (asn nil) or an autonomous system (name nil).
+func (s *Store) AddBlockedISP(ctx context.Context, name *string, asn *int64) error {
+	const q = `INSERT INTO blocked_isps (isp_name, asn) VALUES ($1, $2) ON CONFLICT DO NOTHING`
+	if _, err := s.q.Exec(ctx, q, name, asn); err != nil {
+		return fmt.Errorf("block isp: %w", interpret(err))
+	}
+	return nil
+}
+
+// SetAllowedCountries replaces the global allowed-country list ("ALL" allows every country).
+func (s *Store) SetAllowedCountries(ctx context.Context, codes []string) error {
+	return s.InTx(ctx, func(tx *Store) error {
+		if _, err := tx.q.Exec(ctx, `DELETE FROM allowed_countries`); err != nil {
+			return fmt.Errorf("set allowed countries: %w", interpret(err))
+		}
+		const q = `INSERT INTO allowed_countries (code) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING`
+		if _, err := tx.q.Exec(ctx, q, codes); err != nil {
+			return fmt.Errorf("set allowed countries: %w", interpret(err))
+		}
+		return nil
+	})
+}
+
+// RecordAuthFailure counts a failed login from ip in a window of the given length (a new
+// window starts when the old one is over) and returns the failures counted in the current
+// window. One statement, so every instance counts together.
+func (s *Store) RecordAuthFailure(ctx context.Context, ip netip.Addr, window time.Duration) (int, error) {
+	const q = `INSERT INTO auth_failures AS f (client_ip) VALUES ($1::inet)
+		ON CONFLICT (client_ip) DO UPDATE SET
+			failures = CASE WHEN f.window_started_at <= now() - $2 * interval '1 second' THEN 1 ELSE f.failures + 1 END,
+			window_started_at = CASE WHEN f.window_started_at <= now() - $2 * interval '1 second' THEN now() ELSE f.window_started_at END
+		RETURNING failures`
+	var n int
+	if err := s.q.QueryRow(ctx, q, ip.String(), window.Seconds()).Scan(&n); err != nil {
+		return 0, fmt.Errorf("record auth failure: %w", interpret(err))
+	}
+	return n, nil
+}
+
+// ClearAuthFailures forgets the failures of ip (after a block is placed).
+func (s *Store) ClearAuthFailures(ctx context.Context, ip netip.Addr) error {
+	if _, err := s.q.Exec(ctx, `DELETE FROM auth_failures WHERE client_ip = $1::inet`, ip.String()); err != nil {
+		return fmt.Errorf("clear auth failures: %w", interpret(err))
+	}
+	return nil
+}
+
+// SweepSecurity deletes expired blocks and stale failure counters.
+func (s *Store) SweepSecurity(ctx context.Context, failureWindow time.Duration) error {
+	if _, err := s.q.Exec(ctx, `DELETE FROM blocked_ips WHERE expires_at <= now()`); err != nil {
+		return fmt.Errorf("sweep blocks: %w", interpret(err))
+	}
+	if _, err := s.q.Exec(ctx, `DELETE FROM auth_failures WHERE window_started_at <= now() - $1 * interval '1 second'`, failureWindow.Seconds()); err != nil {
+		return fmt.Errorf("sweep auth failures: %w", interpret(err))
+	}
+	return nil
+}
+
+// LogClientDenial writes a refused request to the client log.
+func (s *Store) LogClientDenial(ctx context.Context, lineID *int64, username, code, surface string, ip netip.Addr, userAgent string, streamID *int64) error {
+	const q = `INSERT INTO client_log (line_id, username, code, surface, client_ip, user_agent, stream_id)
+		VALUES ($1, $2, $3, $4, $5::inet, $6, $7)`
+	var ipArg any
+	if ip.IsValid() {
+		ipArg = ip.String()
+	}
+	if _, err := s.q.Exec(ctx, q, lineID, truncateUTF8(username, 128), code, surface, ipArg, truncateUTF8(userAgent, 512), streamID); err != nil {
+		return fmt.Errorf("client log: %w", interpret(err))
+	}
+	return nil
+}
+
+func truncateUTF8(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && s[n]&0xC0 == 0x80 {
+		n--
+	}
+	return s[:n]
+}
