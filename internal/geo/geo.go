@@ -187,10 +187,11 @@ type source struct {
 	cur          atomic.Pointer[loaded]
 	lookupErrors atomic.Uint64 // survives reloads: a metrics counter
 
-	mu      sync.Mutex // serialises check; guards the fields below
+	lastErr atomic.Pointer[string] // last load failure, nil after a success; Status reads it unlocked
+
+	mu      sync.Mutex // serialises check (a reload may read a large file); guards the fields below
 	lastSig fileSig
 	tried   bool
-	lastErr string
 }
 
 // fileSig is what a poll compares: identity (device+inode via os.SameFile), size and mtime.
@@ -229,7 +230,7 @@ func (s *source) check(force bool) bool {
 		return true
 	}
 	s.cur.Store(l)
-	s.lastErr = ""
+	s.lastErr.Store(nil)
 	s.db.log.Info("geoip database loaded", "slot", s.slot, "path", s.path, "type", l.dbType,
 		"build_time", l.buildTime.Format(time.RFC3339))
 	return true
@@ -259,10 +260,10 @@ func (s *source) load(statErr error) (*loaded, error) {
 // again after a forced reload, say) stays quiet.
 func (s *source) fail(err error) {
 	msg := err.Error()
-	if msg == s.lastErr {
+	if prev := s.lastErr.Load(); prev != nil && *prev == msg {
 		return
 	}
-	s.lastErr = msg
+	s.lastErr.Store(&msg)
 	if s.cur.Load() != nil {
 		s.db.log.Warn("geoip database reload failed, keeping the previous one", "slot", s.slot, "path", s.path, "err", err)
 		return
@@ -275,9 +276,9 @@ func (s *source) status() SourceStatus {
 	if l := s.cur.Load(); l != nil {
 		st.Loaded, st.DatabaseType, st.BuildTime, st.LoadedAt = true, l.dbType, l.buildTime, l.loadedAt
 	}
-	s.mu.Lock()
-	st.Error = s.lastErr
-	s.mu.Unlock()
+	if e := s.lastErr.Load(); e != nil {
+		st.Error = *e
+	}
 	return st
 }
 

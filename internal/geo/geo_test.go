@@ -556,3 +556,21 @@ func BenchmarkISP(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkCountryManyRecords uses 2,000 distinct records, so offsets are large and the tree
+// deeper, closer to a real file.
+func BenchmarkCountryManyRecords(b *testing.B) {
+	r := recipe{dbType: "GeoLite2-Country", nets: map[string]mmdbtype.Map{}}
+	for i := range 2000 {
+		r.nets[fmt.Sprintf("10.%d.%d.0/24", i/256, i%256)] = countryRec(fmt.Sprintf("%c%c", 'A'+i%26, 'A'+(i/26)%26))
+	}
+	db := New(writeDB(b, r), "", nil)
+	ip := netip.MustParseAddr("10.7.200.1")
+	want, _ := db.Country(ip)
+	b.ReportAllocs()
+	for b.Loop() {
+		if code, ok := db.Country(ip); code != want || !ok {
+			b.Fatalf("Country = %q, %v; want %q", code, ok, want)
+		}
+	}
+}

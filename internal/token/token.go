@@ -107,7 +107,9 @@ type Claims struct {
 	// ExpiresUnix is the expiry in Unix seconds, 1 … 2^32-1.
 	ExpiresUnix int64
 	// ClientIP, when valid, binds the token to an address (a /32 or /128, see BindIP) or a network
-	// (BindNet). Sign unmaps and masks it; Verify returns the normalised prefix.
+	// (BindNet). Sign unmaps and masks it; Verify returns the normalised prefix. A dual-stack
+	// player may fetch the API over IPv4 and the stream over IPv6 (or the reverse): bind only
+	// where the issuing request and the stream request surely share an address family.
 	ClientIP netip.Prefix
 	// SessionID ties segment tokens to one viewing session (a lease id, a UUID fits).
 	SessionID [sessionLen]byte
