@@ -1,0 +1,346 @@
+package credential
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+)
+
+// gate instruments Limiter.verify: every run counts itself, records the peak concurrency and
+// blocks until the test lets one run finish.
+type gate struct {
+	release chan struct{}
+	cur     atomic.Int64
+	peak    atomic.Int64
+	runs    atomic.Int64
+	hashes  chan string // the hash each run was given, when non-nil
+}
+
+func newGate() *gate { return &gate{release: make(chan struct{})} }
+
+func (g *gate) verify(encoded, password string) (bool, error) {
+	g.runs.Add(1)
+	n := g.cur.Add(1)
+	for {
+		p := g.peak.Load()
+		if n <= p || g.peak.CompareAndSwap(p, n) {
+			break
+		}
+	}
+	if g.hashes != nil {
+		g.hashes <- encoded
+	}
+	<-g.release
+	g.cur.Add(-1)
+	return password == "right", nil
+}
+
+type result struct {
+	ok  bool
+	err error
+}
+
+func TestLimiter_CapsConcurrency(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		const slots, callers = 2, 7
+		l := NewLimiter(slots)
+		g := newGate()
+		l.verify = g.verify
+		results := make(chan result, callers)
+		for i := range callers {
+			go func() {
+				ok, err := l.Verify(t.Context(), hashA, fmt.Sprint("wrong", i)) // distinct: no sharing
+				results <- result{ok, err}
+			}()
+		}
+		synctest.Wait() // everyone is either inside verify or waiting for a slot
+		if st := l.Stats(); st.InFlight != slots || st.Waiting != callers-slots {
+			t.Fatalf("Stats() = %+v, want %d in flight and %d waiting", st, slots, callers-slots)
+		}
+		for range callers {
+			g.release <- struct{}{}
+			synctest.Wait()
+			if n := g.cur.Load(); n > slots {
+				t.Fatalf("%d verifications running, want <= %d", n, slots)
+			}
+		}
+		for range callers {
+			if r := <-results; r.ok || r.err != nil {
+				t.Errorf("Verify(wrong) = %v, %v; want false, nil", r.ok, r.err)
+			}
+		}
+		st := l.Stats()
+		if g.peak.Load() != slots || st.Verifications != callers || st.Waited != callers-slots || st.InFlight != 0 || st.Waiting != 0 {
+			t.Errorf("peak %d, Stats() = %+v; want peak %d, %d verifications, %d waited, none in flight",
+				g.peak.Load(), st, slots, callers, callers-slots)
+		}
+	})
+}
+
+func TestLimiter_ContextEndsWhileWaiting(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		ctx  func(context.Context) (context.Context, context.CancelFunc)
+		end  func(cancel context.CancelFunc) // what ends the wait
+		want error
+	}{
+		{"cancelled", context.WithCancel, func(cancel context.CancelFunc) { cancel() }, context.Canceled},
+		{"deadline", func(ctx context.Context) (context.Context, context.CancelFunc) {
+			return context.WithTimeout(ctx, time.Second)
+		}, func(context.CancelFunc) {}, context.DeadlineExceeded},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			synctest.Test(t, func(t *testing.T) {
+				l := NewLimiter(1)
+				g := newGate()
+				l.verify = g.verify
+				go l.Verify(t.Context(), hashA, "holds the only slot")
+				synctest.Wait()
+
+				ctx, cancel := tt.ctx(t.Context())
+				defer cancel()
+				done := make(chan result)
+				go func() {
+					ok, err := l.Verify(ctx, hashA, "right")
+					done <- result{ok, err}
+				}()
+				synctest.Wait()
+				if st := l.Stats(); st.Waiting != 1 {
+					t.Fatalf("Stats().Waiting = %d, want 1", st.Waiting)
+				}
+				tt.end(cancel)
+				r := <-done // with a deadline, virtual time jumps to it once everyone is blocked
+				if r.ok || !errors.Is(r.err, tt.want) {
+					t.Errorf("Verify = %v, %v; want false, %v", r.ok, r.err, tt.want)
+				}
+				synctest.Wait()
+				if st := l.Stats(); st.Waiting != 0 || g.runs.Load() != 1 {
+					t.Errorf("Stats() = %+v, runs %d; want nobody waiting and only the first run", st, g.runs.Load())
+				}
+				g.release <- struct{}{}
+			})
+		})
+	}
+}
+
+func TestLimiter_AlreadyCancelled(t *testing.T) {
+	t.Parallel()
+	l := NewLimiter(1)
+	g := newGate()
+	l.verify = g.verify
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if ok, err := l.Verify(ctx, hashA, "right"); ok || !errors.Is(err, context.Canceled) {
+		t.Errorf("Verify(cancelled ctx) = %v, %v; want false, context.Canceled", ok, err)
+	}
+	if g.runs.Load() != 0 {
+		t.Error("a cancelled caller ran argon2")
+	}
+}
+
+func TestLimiter_Singleflight(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		const callers = 5
+		l := NewLimiter(2)
+		g := newGate()
+		l.verify = g.verify
+		results := make(chan result, callers+1)
+		for range callers {
+			go func() {
+				ok, err := l.Verify(t.Context(), hashA, "right")
+				results <- result{ok, err}
+			}()
+		}
+		go func() { // another password is not folded in
+			ok, err := l.Verify(t.Context(), hashA, "other")
+			results <- result{!ok, err}
+		}()
+		synctest.Wait()
+		if n := g.runs.Load(); n != 2 {
+			t.Fatalf("%d argon2 runs for %d identical verifications and one other, want 2", n, callers)
+		}
+		g.release <- struct{}{}
+		g.release <- struct{}{}
+		for range callers + 1 {
+			if r := <-results; !r.ok || r.err != nil {
+				t.Errorf("Verify = %v, %v; want the expected answer", r.ok, r.err)
+			}
+		}
+		if st := l.Stats(); st.Verifications != 2 || st.Shared != callers {
+			t.Errorf("Stats() = %+v, want 2 verifications, %d shared", st, callers)
+		}
+	})
+}
+
+// When the caller that started a shared run gives up waiting for a slot, the callers that joined
+// it still get an answer.
+func TestLimiter_SingleflightLeaderGivesUp(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		l := NewLimiter(1)
+		g := newGate()
+		l.verify = g.verify
+		go l.Verify(t.Context(), hashA, "holds the only slot")
+		synctest.Wait()
+
+		leaderCtx, cancelLeader := context.WithCancel(t.Context())
+		leader := make(chan result, 1)
+		go func() {
+			ok, err := l.Verify(leaderCtx, hashA, "right")
+			leader <- result{ok, err}
+		}()
+		synctest.Wait() // the leader's run waits for the slot
+		follower := make(chan result, 1)
+		go func() {
+			ok, err := l.Verify(t.Context(), hashA, "right")
+			follower <- result{ok, err}
+		}()
+		synctest.Wait() // the follower has joined the leader's run
+
+		cancelLeader()
+		if r := <-leader; !errors.Is(r.err, context.Canceled) {
+			t.Fatalf("leader Verify err = %v, want context.Canceled", r.err)
+		}
+		synctest.Wait()         // the follower has started its own run, waiting for the slot
+		g.release <- struct{}{} // the slot holder finishes
+		g.release <- struct{}{} // the follower's run finishes
+		if r := <-follower; !r.ok || r.err != nil {
+			t.Errorf("follower Verify = %v, %v; want true, nil", r.ok, r.err)
+		}
+		if n := g.runs.Load(); n != 2 {
+			t.Errorf("%d argon2 runs, want 2 (the slot holder and the follower)", n)
+		}
+	})
+}
+
+func TestLimiter_MalformedHash(t *testing.T) {
+	t.Parallel()
+	l := NewLimiter(1)
+	if ok, err := l.Verify(t.Context(), "plain-text-password", "x"); ok || !errors.Is(err, ErrMalformedHash) {
+		t.Errorf("Verify(malformed) = %v, %v; want false, ErrMalformedHash", ok, err)
+	}
+}
+
+func TestLimiter_RealArgon2(t *testing.T) {
+	t.Parallel()
+	h, err := Hash("s3cret", testParams)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := NewLimiter(0)
+	if st := l.Stats(); st.Slots < 1 {
+		t.Fatalf("Stats().Slots = %d, want NumCPU", st.Slots)
+	}
+	for _, tt := range []struct {
+		pw   string
+		want bool
+	}{{"s3cret", true}, {"wrong", false}} {
+		if ok, err := l.Verify(t.Context(), h, tt.pw); ok != tt.want || err != nil {
+			t.Errorf("Verify(%q) = %v, %v; want %v, nil", tt.pw, ok, err, tt.want)
+		}
+	}
+}
+
+func TestLimiter_DummyVerify(t *testing.T) {
+	t.Parallel()
+	l := NewLimiter(1)
+	// The dummy is a DefaultParams hash, so it costs what a real line's verification costs.
+	if _, _, _, err := decode(l.dummy); err != nil || NeedsRehash(l.dummy, DefaultParams) {
+		t.Fatalf("dummy hash %q: err %v, NeedsRehash %v; want a DefaultParams hash", l.dummy, err, NeedsRehash(l.dummy, DefaultParams))
+	}
+	if l2 := NewLimiter(1); l2.dummy == l.dummy {
+		t.Error("two limiters share a dummy hash, want a random one per process")
+	}
+	g := newGate()
+	g.hashes = make(chan string, 1)
+	l.verify = g.verify
+	close(g.release)
+	if err := l.DummyVerify(t.Context(), "right"); err != nil {
+		t.Errorf("DummyVerify = %v, want nil", err)
+	}
+	if got := <-g.hashes; got != l.dummy {
+		t.Errorf("DummyVerify verified against %q, want the dummy hash", got)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if err := l.DummyVerify(ctx, "x"); !errors.Is(err, context.Canceled) {
+		t.Errorf("DummyVerify(cancelled) = %v, want context.Canceled", err)
+	}
+}
+
+func TestLimiter_DummyVerifyRealCost(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("runs one DefaultParams argon2id")
+	}
+	l := NewLimiter(1)
+	if err := l.DummyVerify(t.Context(), "anything"); err != nil {
+		t.Fatal(err)
+	}
+	if st := l.Stats(); st.Verifications != 1 {
+		t.Errorf("Stats().Verifications = %d, want 1", st.Verifications)
+	}
+}
+
+func TestLimiter_FlightKey(t *testing.T) {
+	t.Parallel()
+	l := NewLimiter(1)
+	a := l.flightKey(hashA, "pw")
+	if a != l.flightKey(hashA, "pw") || a == l.flightKey(hashA, "pw2") || a == l.flightKey(hashB, "pw") ||
+		l.flightKey("ab", "c") == l.flightKey("a", "bc") {
+		t.Error("flightKey does not identify (hash, password) pairs")
+	}
+	if len(a) != 32 {
+		t.Errorf("flightKey length %d, want 32 (an HMAC, never the password)", len(a))
+	}
+	if NewLimiter(1).flightKey(hashA, "pw") == a {
+		t.Error("two limiters derive the same flight key, want a random key per limiter")
+	}
+}
+
+// BenchmarkLimiterVerifyWrongPassword is the cost of one failed login with DefaultParams: the
+// reciprocal is the per-core throughput of wrong passwords (and of cache misses).
+func BenchmarkLimiterVerifyWrongPassword(b *testing.B) {
+	h, err := Hash("correct horse battery staple", DefaultParams)
+	if err != nil {
+		b.Fatal(err)
+	}
+	l := NewLimiter(0)
+	ctx := b.Context()
+	b.ReportAllocs()
+	for b.Loop() {
+		if ok, err := l.Verify(ctx, h, "wrong password"); ok || err != nil {
+			b.Fatal(ok, err)
+		}
+	}
+}
+
+// BenchmarkLimiterVerifyWrongPasswordParallel saturates every slot with distinct wrong passwords.
+func BenchmarkLimiterVerifyWrongPasswordParallel(b *testing.B) {
+	h, err := Hash("correct horse battery staple", DefaultParams)
+	if err != nil {
+		b.Fatal(err)
+	}
+	l := NewLimiter(0)
+	ctx := b.Context()
+	var id atomic.Int64
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		pw := fmt.Sprint("wrong", id.Add(1))
+		for pb.Next() {
+			if ok, err := l.Verify(ctx, h, pw); ok || err != nil {
+				b.Error(ok, err)
+				return
+			}
+		}
+	})
+}
