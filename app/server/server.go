@@ -22,7 +22,9 @@ import (
 	"github.com/xtreamd/xtreamd/internal/store"
 )
 
-// Deps is everything the HTTP server needs, built by cmd/xtreamd (or a test).
+// Deps is what the server is built from, by cmd/xtreamd (or a test): configuration, an open
+// store and a logger. The server builds the domain (checker, leases, GeoIP ...) itself, so
+// tests get exactly the production wiring.
 type Deps struct {
 	Config   config.Config
 	Log      *slog.Logger
@@ -30,9 +32,10 @@ type Deps struct {
 	Registry *prometheus.Registry // a fresh registry per server: tests build many
 }
 
-// Server is the HTTP side of one xtreamd process.
+// Server is one xtreamd process's HTTP side and the domain behind it.
 type Server struct {
 	deps    Deps
+	dom     *domain
 	app     *fiber.App
 	metrics *fiber.App // only with a separate --metrics-listen
 
@@ -42,8 +45,9 @@ type Server struct {
 	cancelStreams context.CancelFunc
 }
 
-// New builds the server and its routes. Nothing listens until Serve.
-func New(d Deps) *Server {
+// New builds the domain, loads what the first request needs (security lists ...) and mounts
+// every route. Nothing listens until Serve.
+func New(ctx context.Context, d Deps) (*Server, error) {
 	if d.Registry == nil {
 		d.Registry = prometheus.NewRegistry()
 	}
@@ -52,16 +56,20 @@ func New(d Deps) *Server {
 	d.Registry.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		newPoolCollector(d.Store),
 	)
-	if d.Store != nil {
-		d.Registry.MustRegister(newPoolCollector(d.Store))
+	dom, err := buildDomain(ctx, d)
+	if err != nil {
+		s.cancelStreams()
+		return nil, err
 	}
+	s.dom = dom
 	s.app = s.newApp()
 	if d.Config.MetricsListen != "" {
 		s.metrics = fiber.New(fiber.Config{DisableStartupMessage: true, Network: fiber.NetworkTCP})
 		s.metrics.Get("/metrics", s.metricsHandler())
 	}
-	return s
+	return s, nil
 }
 
 // App returns the Fiber app (tests drive it with app.Test).
@@ -103,9 +111,6 @@ func (s *Server) metricsHandler() fiber.Handler {
 
 // readyz answers 200 when the database answers and every migration is applied.
 func (s *Server) readyz(c *fiber.Ctx) error {
-	if s.deps.Store == nil {
-		return c.Status(fiber.StatusServiceUnavailable).SendString("no database")
-	}
 	ctx, cancel := context.WithTimeout(c.UserContext(), 2*time.Second)
 	defer cancel()
 	if err := s.deps.Store.Ping(ctx); err != nil {
@@ -135,18 +140,27 @@ func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
 // StreamContext ends when shutdown begins; stream writers select on it.
 func (s *Server) StreamContext() context.Context { return s.streamCtx }
 
-// Serve answers on ln (and the metrics listener, if configured) until ctx ends, then shuts
-// down gracefully: stop accepting, end open streams, wait up to the shutdown timeout for the
-// rest.
+// Serve answers on ln (and the metrics listener, if configured) and runs the background
+// workers until ctx ends, then shuts down in order: stop accepting, end open streams, wait up
+// to the shutdown timeout for the rest, then stop the workers (which end this instance's
+// leases) and the LISTEN connection.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	workerCtx, stopWorkers := context.WithCancel(context.WithoutCancel(ctx))
+	workers := s.dom.startWorkers(workerCtx)
+	defer func() {
+		stopWorkers()
+		if err := workers.Wait(); err != nil {
+			s.deps.Log.Warn("background worker", "err", err)
+		}
+	}()
+
 	errc := make(chan error, 2)
 	go func() { errc <- s.app.Listener(ln) }()
-	var mln net.Listener
 	if s.metrics != nil {
-		var err error
-		mln, err = net.Listen("tcp", s.deps.Config.MetricsListen)
+		mln, err := net.Listen("tcp", s.deps.Config.MetricsListen)
 		if err != nil {
-			_ = s.app.Shutdown()
+			s.cancelStreams()
+			_ = s.shutdown()
 			return fmt.Errorf("metrics listen: %w", err)
 		}
 		go func() { errc <- s.metrics.Listener(mln) }()

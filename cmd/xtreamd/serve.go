@@ -41,12 +41,15 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 		return err
 	}
 
-	srv := server.New(server.Deps{
+	srv, err := server.New(ctx, server.Deps{
 		Config:   cfg,
 		Log:      log,
 		Store:    db.store,
 		Registry: prometheus.NewRegistry(),
 	})
+	if err != nil {
+		return err
+	}
 	// If the private cluster dies under us, stop serving rather than answer 503 forever.
 	serveCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
