@@ -203,9 +203,9 @@ type nalScan struct {
 	packets int  // packets scanned for this PES
 }
 
-// maxScanPackets bounds the scan: an access unit whose first slice is not within this many packets is not
-// taken for a keyframe.
-const maxScanPackets = 8
+// maxScanPackets bounds the scan: an access unit whose first slice is not within this many packets is a
+// keyframe only when it carried a parameter set.
+const maxScanPackets = 16
 
 // start begins scanning a new PES of codec c.
 func (s *nalScan) start(c codec) { *s = nalScan{active: true, codec: c} }
@@ -232,8 +232,10 @@ func (s *nalScan) feed(b []byte) (key, done bool) {
 		}
 	}
 	if s.packets >= maxScanPackets {
+		// Big SEI (x265 writes its settings there) can push the first slice far out; parameter sets are
+		// sent with keyframes, so they decide.
 		s.active = false
-		return false, true
+		return s.param, true
 	}
 	return false, false
 }
