@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"go.uber.org/goleak"
 )
 
 func TestFanoutOneUpstreamConnection(t *testing.T) {
@@ -389,4 +391,34 @@ func TestViewerCloseEndsWriteTo(t *testing.T) {
 	if err := <-errc; !errors.Is(err, ErrClosed) {
 		t.Fatalf("WriteTo after Close = %v, want ErrClosed", err)
 	}
+}
+
+// TestHubLeavesNoGoroutines is deliberately not parallel: goleak.VerifyNone needs a quiet process, and Go
+// runs the top-level sequential tests before it resumes the parallel ones.
+func TestHubLeavesNoGoroutines(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	origin := newTSOrigin(t, clip(t, "clip.ts"), 4)
+	short := shortClip(t, 300*time.Millisecond)
+	path := filepath.Join(t.TempDir(), "slate.ts")
+	if err := os.WriteFile(path, short, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ev := newEvents()
+	m, err := NewManager(Options{OnEvent: ev.hook, Grace: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id, src := range map[int64]Source{1: {URL: origin.URL}, 2: {URL: path}} {
+		v, err := m.Subscribe(t.Context(), id, []Source{src})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, errc := watch(t.Context(), v, 8<<10)
+		waitFull(t, c)
+		v.Close()
+		<-errc
+		ev.wait(t, EventHubStop)
+	}
+	m.Close()
+	origin.Close()
 }

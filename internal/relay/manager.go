@@ -18,6 +18,8 @@ type Manager struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
+	ownClient bool // the HTTP client is ours: Close drops its idle connections
+
 	mu     sync.Mutex
 	hubs   map[int64]*hub
 	closed bool
@@ -26,6 +28,7 @@ type Manager struct {
 // NewManager returns a Manager ready for Subscribe. When opts.Registerer is set, the relay metrics are
 // registered on it (an error means a duplicate registration).
 func NewManager(opts Options) (*Manager, error) {
+	own := opts.HTTPClient == nil
 	opts = opts.withDefaults()
 	ctx, cancel := context.WithCancel(context.Background())
 	m := &Manager{
@@ -34,6 +37,8 @@ func NewManager(opts Options) (*Manager, error) {
 		ctx:    ctx,
 		cancel: cancel,
 		hubs:   make(map[int64]*hub),
+
+		ownClient: own,
 	}
 	if opts.Registerer != nil {
 		if err := m.register(opts.Registerer); err != nil {
@@ -62,6 +67,9 @@ func (m *Manager) Close() error {
 	m.mu.Unlock()
 	m.cancel()
 	m.wg.Wait()
+	if m.ownClient {
+		m.opts.HTTPClient.CloseIdleConnections()
+	}
 	return nil
 }
 
