@@ -15,7 +15,17 @@
 // with segment URLs built by the caller, and Segment returns a segment's bytes by sequence number.
 //
 // The package uses plain Go APIs only (io.Writer delivery, net/http as the upstream client), so the HTTP
-// edge may be Fiber/fasthttp or net/http.
+// edge may be Fiber/fasthttp or net/http. In a Fiber handler (after the access check):
+//
+//	v, err := mgr.Subscribe(c.UserContext(), streamID, sources)
+//	if err != nil { … }
+//	c.Set("Content-Type", "video/mp2t")
+//	c.Context().SetBodyStreamWriter(func(w *bufio.Writer) { // runs after the handler returned: no c here
+//		defer func() { recover(); v.Close(); lease.Release() }()
+//		v.WriteTo(streamCtx, w, w.Flush) // returns on the first write/flush error: the client is gone
+//	})
+//
+// streamCtx is the server's shutdown context (cancelled before app.ShutdownWithTimeout).
 package relay
 
 import (
@@ -104,8 +114,8 @@ type Options struct {
 	PublishBytes    int
 	PublishInterval time.Duration
 
-	// MaxSkips viewer skips within SkipWindow drop the viewer (defaults 4 in 60 s). A negative MaxSkips
-	// never drops.
+	// A viewer that would skip more than MaxSkips times within SkipWindow is dropped instead (defaults 4
+	// in 60 s). A negative MaxSkips never drops.
 	MaxSkips   int
 	SkipWindow time.Duration
 	// KeyframeWait: a new viewer waits at most this long for a keyframe before starting mid-GOP (default 6 s).
