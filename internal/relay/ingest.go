@@ -127,7 +127,7 @@ func (in *ingest) pending() int {
 	if in.cur == nil {
 		return 0
 	}
-	return int(in.seq*uint64(len(in.cur.buf))+uint64(in.scan)-in.pub) + 0
+	return int(in.seq*uint64(len(in.cur.buf)) + uint64(in.scan) - in.pub)
 }
 
 func (in *ingest) maybeFlush() {
@@ -140,12 +140,17 @@ func (in *ingest) maybeFlush() {
 	}
 }
 
-// flush publishes every scanned byte.
+// flush publishes every scanned byte (but for a PES still being scanned for a keyframe).
 func (in *ingest) flush() {
 	if in.cur == nil {
 		return
 	}
 	head := in.seq*uint64(len(in.cur.buf)) + uint64(in.scan)
+	if in.insp.scan.active && in.insp.pes.pos >= in.pub && in.insp.pes.pos < head {
+		// A PES is being scanned for a keyframe: hold its packets back until the answer is known, so that
+		// a random access point is never reported behind the committed head (the segmenter cuts there).
+		head = in.insp.pes.pos
+	}
 	if head == in.pub && len(in.raps) == 0 && in.psiNew == nil {
 		return
 	}

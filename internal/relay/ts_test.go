@@ -240,3 +240,48 @@ func FuzzIngest(f *testing.F) {
 		}
 	})
 }
+
+func TestSegmenterCutsAtKeyframes(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name  string
+		strip bool
+	}{{"random access indicator", false}, {"NAL units only", true}} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			data := clip(t, "clip.ts")
+			if tt.strip {
+				data = stripRAI(data)
+			}
+			r := newRing(348*packetSize, 64, time.Minute)
+			ing := newIngest(r, newBlockPool(348*packetSize, 8), time.Now, 8192, time.Hour)
+			win := newHLSWindow(100, 6, time.Second)
+			seg := newSegmenter(win, r, &ing.insp, time.Second, 32<<20)
+			seg.active = true
+			ing.onCommit = seg.commit
+			for off := 0; off < len(data); off += 1000 { // uneven network-sized pieces
+				ing.write(data[off:min(off+1000, len(data))])
+			}
+			// 5 keyframes 2 s apart with a 1 s target: a segment ends at each of the last 4.
+			if win.next != 104 || len(win.segs) != 4 {
+				t.Fatalf("segments = %d (next seq %d), want 4 (next 104)", len(win.segs), win.next)
+			}
+			for _, s := range win.segs {
+				if s.dur != 2*time.Second {
+					t.Errorf("segment %d duration = %v, want 2s", s.seq, s.dur)
+				}
+				if pktPID(s.data) != pidPAT || len(s.data)%packetSize != 0 {
+					t.Errorf("segment %d does not start with PAT on a packet boundary", s.seq)
+				}
+				raps := rapsOf(s.data)
+				if len(raps) != 1 || raps[0].pos != 2*packetSize {
+					t.Errorf("segment %d keyframes at %+v, want one right after PAT+PMT", s.seq, raps)
+				}
+			}
+			if pl, err := win.playlist(t.Context(), func(seq uint64) string { return "s.ts" }); err != nil ||
+				!bytes.Contains(pl, []byte("#EXT-X-MEDIA-SEQUENCE:100\n")) {
+				t.Errorf("playlist = %q, %v; want media sequence 100", pl, err)
+			}
+		})
+	}
+}
