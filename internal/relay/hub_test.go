@@ -422,3 +422,19 @@ func TestHubLeavesNoGoroutines(t *testing.T) {
 	m.Close()
 	origin.Close()
 }
+
+func TestUpstreamErrorsHideURL(t *testing.T) {
+	t.Parallel()
+	ev := newEvents()
+	m := newTestManager(t, Options{OnEvent: ev.hook, ConnectTimeout: time.Second})
+	// Nothing listens on port 1 of loopback: the dial fails at once.
+	v, err := m.Subscribe(t.Context(), 1, []Source{{URL: "http://127.0.0.1:1/live/user/s3cret/1.ts?token=t0k"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	e := ev.wait(t, EventUpstreamFail)
+	if msg := e.Err.Error(); strings.Contains(msg, "s3cret") || strings.Contains(msg, "t0k") {
+		t.Fatalf("upstream error %q leaks the source URL's credentials", msg)
+	}
+}

@@ -105,6 +105,8 @@ type Options struct {
 	// BlockPackets is the size of one ring block in 188-byte packets (default 348, i.e. 65424 bytes).
 	BlockPackets int
 	// RingBlocks is the most blocks a hub keeps (default 128, 8 MiB): the longest lag a viewer may have.
+	// HLS sources are fed a whole segment at a time, so the ring must hold at least two upstream segments
+	// (8 MiB is 8 s at 8 Mbit/s: raise it for high-bitrate HLS sources with long segments).
 	RingBlocks int
 	// RingKeep: blocks wholly older than this and before the newest keyframe are released early (default 20 s),
 	// so a low-bitrate channel does not hold RingBlocks of history.

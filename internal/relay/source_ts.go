@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"time"
 )
 
@@ -35,11 +36,11 @@ var errStalled = errors.New("stalled")
 // get starts a GET with the relay's User-Agent. The request is cancelled when ctx ends or when the returned
 // watchdog fires: it is armed for ConnectTimeout until the response headers, and callers re-arm it with
 // Reset(StallTimeout) after each read.
-func (h *hub) get(ctx context.Context, url string) (*http.Response, *time.Timer, context.CancelCauseFunc, error) {
+func (h *hub) get(ctx context.Context, rawURL string) (*http.Response, *time.Timer, context.CancelCauseFunc, error) {
 	o := &h.m.opts
 	rctx, cancel := context.WithCancelCause(ctx)
 	watchdog := time.AfterFunc(o.ConnectTimeout, func() { cancel(errStalled) })
-	req, err := http.NewRequestWithContext(rctx, http.MethodGet, url, nil)
+	req, err := http.NewRequestWithContext(rctx, http.MethodGet, rawURL, nil)
 	if err != nil {
 		watchdog.Stop()
 		cancel(nil)
@@ -48,6 +49,12 @@ func (h *hub) get(ctx context.Context, url string) (*http.Response, *time.Timer,
 	req.Header.Set("User-Agent", o.UserAgent)
 	resp, err := o.HTTPClient.Do(req)
 	if err != nil {
+		// Upstream URLs often carry credentials (XC-style /live/user/pass/…, ?token=): keep them out of
+		// errors, which end up in logs and events.
+		var uerr *url.Error
+		if errors.As(err, &uerr) {
+			err = uerr.Err
+		}
 		watchdog.Stop()
 		cause := context.Cause(rctx)
 		cancel(nil)
@@ -67,8 +74,8 @@ func (h *hub) get(ctx context.Context, url string) (*http.Response, *time.Timer,
 }
 
 // pullTS reads an HTTP MPEG-TS source into the ring until it fails or ctx ends.
-func (h *hub) pullTS(ctx context.Context, url string, up *upstream) error {
-	resp, watchdog, cancel, err := h.get(ctx, url)
+func (h *hub) pullTS(ctx context.Context, rawURL string, up *upstream) error {
+	resp, watchdog, cancel, err := h.get(ctx, rawURL)
 	if err != nil {
 		return err
 	}
