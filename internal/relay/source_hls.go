@@ -40,6 +40,7 @@ type watchedReader struct {
 	d time.Duration
 }
 
+// Read reads from the wrapped reader and re-arms the watchdog when data came.
 func (w *watchedReader) Read(p []byte) (int, error) {
 	n, err := w.r.Read(p)
 	if n > 0 {
