@@ -1,0 +1,166 @@
+package relay
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+)
+
+// Manager is the registry of hubs, one per live stream id. It owns every hub goroutine: Close (or the end of
+// Run's context) stops them all and waits for them.
+type Manager struct {
+	opts   Options
+	c      counters
+	pool   *blockPool
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	ownClient bool // the HTTP client is ours: Close drops its idle connections
+
+	mu     sync.Mutex
+	hubs   map[int64]*hub
+	closed bool
+}
+
+// NewManager returns a Manager ready for Subscribe. When opts.Registerer is set, the relay metrics are
+// registered on it (an error means a duplicate registration).
+func NewManager(opts Options) (*Manager, error) {
+	own := opts.HTTPClient == nil
+	opts = opts.withDefaults()
+	ctx, cancel := context.WithCancel(context.Background())
+	m := &Manager{
+		opts:   opts,
+		pool:   newBlockPool(opts.BlockPackets*packetSize, 256),
+		ctx:    ctx,
+		cancel: cancel,
+		hubs:   make(map[int64]*hub),
+
+		ownClient: own,
+	}
+	if opts.Registerer != nil {
+		if err := m.register(opts.Registerer); err != nil {
+			cancel()
+			return nil, fmt.Errorf("relay: register metrics: %w", err)
+		}
+	}
+	return m, nil
+}
+
+// Run blocks until ctx ends, then closes the manager. It returns nil: hubs report their trouble as events,
+// logs and metrics, not as a fatal error.
+func (m *Manager) Run(ctx context.Context) error {
+	select {
+	case <-ctx.Done():
+	case <-m.ctx.Done():
+	}
+	return m.Close()
+}
+
+// Close stops every hub, ends every viewer's WriteTo with ErrClosed and waits for the hub goroutines.
+// It is idempotent and returns nil.
+func (m *Manager) Close() error {
+	m.mu.Lock()
+	m.closed = true
+	m.mu.Unlock()
+	m.cancel()
+	m.wg.Wait()
+	if m.ownClient {
+		m.opts.HTTPClient.CloseIdleConnections()
+	}
+	return nil
+}
+
+// Subscribe adds a TS viewer to the stream's hub, starting the hub (and its upstream pull from sources) when
+// it is the first. When the hub already runs with other sources, they replace the old list at the next
+// reconnect. The viewer starts at the newest keyframe in memory, or waits for the next one. The caller must
+// Close the viewer.
+func (m *Manager) Subscribe(ctx context.Context, streamID int64, sources []Source) (*Viewer, error) {
+	if len(sources) == 0 {
+		return nil, fmt.Errorf("relay: subscribe %d: %w", streamID, ErrNoSources)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("relay: subscribe %d: %w", streamID, err)
+	}
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return nil, fmt.Errorf("relay: subscribe %d: %w", streamID, ErrClosed)
+	}
+	h := m.hubLocked(streamID, sources)
+	h.users++
+	m.mu.Unlock()
+	m.c.viewersTS.Add(1)
+
+	now := m.opts.Now()
+	v := &Viewer{h: h, m: m, joinAt: now, done: make(chan struct{})}
+	r := h.ring
+	r.mu.Lock()
+	if p, ok := r.newestRAP(); ok && p.pos >= r.oldest() {
+		v.pos, v.needPSI = p.pos, true
+	} else {
+		v.waitRAP, v.joinPos = true, r.head
+	}
+	r.mu.Unlock()
+	return v, nil
+}
+
+// hubLocked returns the running hub of streamID, creating and starting it when needed. Callers hold m.mu.
+func (m *Manager) hubLocked(streamID int64, sources []Source) *hub {
+	srcs := slices.Clone(sources)
+	if h, ok := m.hubs[streamID]; ok {
+		if old := h.sources(); !slices.Equal(old, srcs) {
+			h.srcs.Store(&srcs)
+		}
+		return h
+	}
+	h := newHub(m, streamID, srcs)
+	m.hubs[streamID] = h
+	m.c.hubs.Add(1)
+	m.wg.Add(1)
+	go h.run(m.ctx)
+	return h
+}
+
+// leave records that a viewer of h has gone.
+func (m *Manager) leave(h *hub) {
+	m.mu.Lock()
+	h.users--
+	h.leftAt = m.opts.Now()
+	m.mu.Unlock()
+	m.c.viewersTS.Add(-1)
+	h.poke()
+}
+
+// event reports e to the OnEvent hook.
+func (m *Manager) event(e Event) {
+	if m.opts.OnEvent != nil {
+		m.opts.OnEvent(e)
+	}
+}
+
+// Streams returns the ids of the streams whose hubs are running, in ascending order.
+func (m *Manager) Streams() []int64 {
+	m.mu.Lock()
+	ids := make([]int64, 0, len(m.hubs))
+	for id := range m.hubs {
+		ids = append(ids, id)
+	}
+	m.mu.Unlock()
+	slices.Sort(ids)
+	return ids
+}
+
+// idleDeadline returns when h may stop (zero when it has viewers). Callers hold m.mu.
+func (m *Manager) idleDeadline(h *hub) time.Time {
+	if h.users > 0 {
+		return time.Time{}
+	}
+	until := h.leftAt.Add(m.opts.Grace)
+	if t := h.hlsAt.Add(m.opts.HLSIdle); t.After(until) {
+		until = t
+	}
+	return until
+}

@@ -1,0 +1,238 @@
+// Package relay delivers live channels: one upstream pull per stream, fanned out to every viewer.
+//
+// A Manager keeps one hub per live stream id. The first viewer (Subscribe) or HLS request (Playlist, Segment)
+// starts the hub's upstream pull; when the last one has gone, the pull stops after a grace period. The hub
+// reads MPEG-TS packets into a shared ring of fixed-size blocks; viewers hold only a byte position into that
+// ring, so a block is written once and read by every viewer without copies. A viewer that falls so far behind
+// that the ring overwrites its position skips to the newest keyframe, and is dropped when it keeps doing so:
+// a slow client never slows the upstream reader or the other viewers.
+//
+// Sources are tried in order (Source.Kind "ts", "hls", "file" or "auto"): a failing or stalled source fails
+// over to the next one, and after all have failed the hub backs off and starts again from the first.
+//
+// For HLS output, TS sources are cut in-process at keyframes into a sliding window of segments, HLS sources
+// are passed through (each upstream segment fetched once per channel); Playlist renders the media playlist
+// with segment URLs built by the caller, and Segment returns a segment's bytes by sequence number.
+//
+// The package uses plain Go APIs only (io.Writer delivery, net/http as the upstream client), so the HTTP
+// edge may be Fiber/fasthttp or net/http. In a Fiber handler (after the access check):
+//
+//	v, err := mgr.Subscribe(c.UserContext(), streamID, sources)
+//	if err != nil { … }
+//	c.Set("Content-Type", "video/mp2t")
+//	c.Context().SetBodyStreamWriter(func(w *bufio.Writer) { // runs after the handler returned: no c here
+//		defer func() { recover(); v.Close(); lease.Release() }()
+//		v.WriteTo(streamCtx, w, w.Flush) // returns on the first write/flush error: the client is gone
+//	})
+//
+// streamCtx is the server's shutdown context (cancelled before app.ShutdownWithTimeout).
+package relay
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Source kinds accepted in Source.Kind.
+const (
+	KindTS   = "ts"   // HTTP(S) MPEG-TS
+	KindHLS  = "hls"  // HTTP(S) HLS media or master playlist
+	KindFile = "file" // a local MPEG-TS file looped forever, paced in real time
+	KindAuto = "auto" // guessed from the URL: file:// or a path → file, .m3u8 → hls, else ts
+)
+
+// Source is one upstream of a live stream. A stream's sources are tried in order.
+type Source struct {
+	URL  string // http(s)://… for ts/hls; file:///abs/path or a plain path for file
+	Kind string // KindTS, KindHLS, KindFile, KindAuto; empty means KindAuto
+}
+
+// ResolvedKind returns the kind the source is read as: Kind, or for KindAuto (and empty) a guess from the URL.
+func (s Source) ResolvedKind() string {
+	switch k := strings.ToLower(s.Kind); k {
+	case KindTS, KindHLS, KindFile:
+		return k
+	}
+	u := strings.ToLower(s.URL)
+	switch {
+	case strings.HasPrefix(u, "file://"), strings.HasPrefix(u, "/"):
+		return KindFile
+	case strings.HasSuffix(pathOf(u), ".m3u8"), strings.HasSuffix(pathOf(u), ".m3u"):
+		return KindHLS
+	}
+	return KindTS
+}
+
+// pathOf strips the query and fragment of a URL string.
+func pathOf(u string) string {
+	if i := strings.IndexAny(u, "?#"); i >= 0 {
+		return u[:i]
+	}
+	return u
+}
+
+// Errors returned by the relay. Compare with errors.Is.
+var (
+	ErrClosed           = errors.New("relay: closed")            // the manager or the hub has shut down
+	ErrViewerDropped    = errors.New("relay: viewer dropped")    // the viewer kept falling behind (lag policy)
+	ErrNoSources        = errors.New("relay: no sources")        // Subscribe/Playlist called with no source
+	ErrUpstreamDown     = errors.New("relay: upstream down")     // every source failed in the last round
+	ErrSegmentNotFound  = errors.New("relay: segment not found") // unknown stream, or the segment left the window
+	ErrPlaylistNotReady = errors.New("relay: playlist not ready")
+)
+
+// Options configure a Manager. The zero value of each field means its default.
+type Options struct {
+	Logger     *slog.Logger          // default: discard
+	Now        func() time.Time      // clock; default time.Now
+	HTTPClient *http.Client          // upstream client; default: sane timeouts, redirects followed
+	UserAgent  string                // upstream User-Agent; default "xtreamd-relay/1"
+	Registerer prometheus.Registerer // optional; metrics are registered here (never the global registry)
+	OnEvent    func(Event)           // optional; called synchronously from hub goroutines, must not block
+
+	// Grace is how long a hub keeps pulling after its last viewer left (default 10 s).
+	Grace time.Duration
+	// HLSIdle is how long an HLS session counts as watching after its last playlist or segment request
+	// (default 30 s); the hub keeps pulling while any session is live.
+	HLSIdle time.Duration
+
+	// BlockPackets is the size of one ring block in 188-byte packets (default 348, i.e. 65424 bytes).
+	BlockPackets int
+	// RingBlocks is the most blocks a hub keeps (default 128, 8 MiB): the longest lag a viewer may have.
+	// HLS sources are fed a whole segment at a time, so the ring must hold at least two upstream segments
+	// (8 MiB is 8 s at 8 Mbit/s: raise it for high-bitrate HLS sources with long segments).
+	RingBlocks int
+	// RingKeep: blocks wholly older than this and before the newest keyframe are released early (default 20 s),
+	// so a low-bitrate channel does not hold RingBlocks of history.
+	RingKeep time.Duration
+	// PublishBytes and PublishInterval coalesce upstream reads: new data is made visible to viewers once at
+	// least PublishBytes are pending or PublishInterval has passed since the last publish (defaults 8 KiB, 20 ms).
+	PublishBytes    int
+	PublishInterval time.Duration
+
+	// A viewer that would skip more than MaxSkips times within SkipWindow is dropped instead (defaults 4
+	// in 60 s). A negative MaxSkips never drops.
+	MaxSkips   int
+	SkipWindow time.Duration
+	// KeyframeWait: a new viewer waits at most this long for a keyframe before starting mid-GOP (default 6 s).
+	KeyframeWait time.Duration
+
+	// ConnectTimeout bounds dialing plus response headers of an upstream request (default 10 s).
+	ConnectTimeout time.Duration
+	// StallTimeout: an upstream delivering no data for this long has failed (default 10 s).
+	StallTimeout time.Duration
+	// BackoffMin and BackoffMax bound the pause after every source has failed (defaults 1 s, 30 s); the pause
+	// doubles after each failed round.
+	BackoffMin, BackoffMax time.Duration
+	// HealthyAfter: a source that delivered data this long counts as healthy; its failure starts a new round
+	// at source 0 without backoff (default 30 s).
+	HealthyAfter time.Duration
+
+	// SegmentTarget is the target duration of in-process HLS segments (default 4 s); WindowSegments the number
+	// listed in a playlist (default 6). Segments are kept a little longer than listed for late fetches.
+	SegmentTarget  time.Duration
+	WindowSegments int
+	// MaxSegmentBytes caps one segment (upstream or cut in-process; default 32 MiB).
+	MaxSegmentBytes int
+	// MaxFileBytes caps a file source, which is read into memory (default 64 MiB).
+	MaxFileBytes int64
+	// FileBitrate paces a file source that carries no PCR (bits per second, default 2 Mbit/s).
+	FileBitrate int64
+}
+
+func (o Options) withDefaults() Options {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	defInt := func(i *int, v int) {
+		if *i <= 0 {
+			*i = v
+		}
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.UserAgent == "" {
+		o.UserAgent = "xtreamd-relay/1"
+	}
+	def(&o.Grace, 10*time.Second)
+	def(&o.HLSIdle, 30*time.Second)
+	defInt(&o.BlockPackets, 348)
+	defInt(&o.RingBlocks, 128)
+	if o.RingBlocks < 4 {
+		o.RingBlocks = 4
+	}
+	def(&o.RingKeep, 20*time.Second)
+	defInt(&o.PublishBytes, 8192)
+	def(&o.PublishInterval, 20*time.Millisecond)
+	if o.MaxSkips == 0 {
+		o.MaxSkips = 4
+	}
+	def(&o.SkipWindow, time.Minute)
+	def(&o.KeyframeWait, 6*time.Second)
+	def(&o.ConnectTimeout, 10*time.Second)
+	def(&o.StallTimeout, 10*time.Second)
+	def(&o.BackoffMin, time.Second)
+	def(&o.BackoffMax, 30*time.Second)
+	if o.BackoffMax < o.BackoffMin {
+		o.BackoffMax = o.BackoffMin
+	}
+	def(&o.HealthyAfter, 30*time.Second)
+	def(&o.SegmentTarget, 4*time.Second)
+	defInt(&o.WindowSegments, 6)
+	defInt(&o.MaxSegmentBytes, 32<<20)
+	if o.MaxFileBytes <= 0 {
+		o.MaxFileBytes = 64 << 20
+	}
+	if o.FileBitrate <= 0 {
+		o.FileBitrate = 2_000_000
+	}
+	if o.HTTPClient == nil {
+		o.HTTPClient = newHTTPClient(o.ConnectTimeout)
+	}
+	return o
+}
+
+// EventType says what happened in an Event.
+type EventType int
+
+// Event types.
+const (
+	EventHubStart     EventType = iota + 1 // a hub started pulling
+	EventHubStop                           // a hub stopped (idle after the grace period, or shutdown)
+	EventUpstreamOpen                      // a source connected and delivered its first bytes
+	EventUpstreamFail                      // a source failed (Err says why); the next one is tried
+	EventFailover                          // moving from source Source-1 to Source (or back to 0 after a round)
+	EventViewerSkip                        // a viewer fell behind and skipped to the newest keyframe
+	EventViewerDrop                        // a viewer was dropped by the lag policy
+)
+
+var eventNames = [...]string{"", "hub_start", "hub_stop", "upstream_open", "upstream_fail", "failover",
+	"viewer_skip", "viewer_drop"}
+
+// String returns the event's snake_case name.
+func (t EventType) String() string {
+	if int(t) < len(eventNames) && t > 0 {
+		return eventNames[t]
+	}
+	return fmt.Sprintf("event(%d)", int(t))
+}
+
+// Event reports a hub's lifecycle and upstream changes, for logging, metrics and tests.
+type Event struct {
+	Type     EventType
+	StreamID int64
+	Source   int   // index into the stream's sources, where relevant
+	Err      error // for EventUpstreamFail
+}
