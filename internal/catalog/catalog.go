@@ -1,0 +1,171 @@
+package catalog
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/xtreamd/xtreamd/internal/store"
+)
+
+// Options tune a Catalog.
+type Options struct {
+	// Debounce is how long a change notification waits before the rebuild, so that a burst of
+	// notifications (an import's statements, an admin's edits) costs one rebuild. Default 250ms.
+	Debounce time.Duration
+	// CheckEvery is the period of the version check that heals a missed NOTIFY. Default 30s.
+	CheckEvery time.Duration
+	// Build is passed to Build for every snapshot.
+	Build BuildOptions
+}
+
+// Catalog owns the current Snapshot and replaces it when the catalog version changes.
+//
+// Wiring: run Run in the server's errgroup; hand store.Listener's payloads to OnNotify and its
+// reconnects to OnReconnect. Requests call Current (one atomic load) and keep the snapshot
+// they got for the whole request.
+type Catalog struct {
+	store *store.Store
+	log   *slog.Logger
+	opts  Options
+
+	cur       atomic.Pointer[Snapshot]
+	kick      chan struct{} // buffered 1: pending rebuild requests coalesce into one
+	refreshMu sync.Mutex    // one load at a time
+	swapMu    sync.Mutex
+	swapped   chan struct{} // closed and replaced at each swap (WaitVersion)
+}
+
+// New returns a Catalog serving Empty() until its first load (Run or Refresh).
+func New(st *store.Store, log *slog.Logger, opts Options) *Catalog {
+	if opts.Debounce <= 0 {
+		opts.Debounce = 250 * time.Millisecond
+	}
+	if opts.CheckEvery <= 0 {
+		opts.CheckEvery = 30 * time.Second
+	}
+	c := &Catalog{store: st, log: log, opts: opts, kick: make(chan struct{}, 1), swapped: make(chan struct{})}
+	c.cur.Store(Build(store.CatalogData{}, opts.Build))
+	return c
+}
+
+// Current returns the newest snapshot. It never returns nil.
+func (c *Catalog) Current() *Snapshot { return c.cur.Load() }
+
+// Run loads the catalog, then rebuilds it after change notifications (debounced) and checks
+// the version every CheckEvery, until ctx ends. A failed load is logged and retried at the
+// next notification or check; the previous snapshot keeps serving meanwhile.
+func (c *Catalog) Run(ctx context.Context) error {
+	c.refreshLogged(ctx)
+	tick := time.NewTicker(c.opts.CheckEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		case <-c.kick:
+			wait := time.NewTimer(c.opts.Debounce)
+			select {
+			case <-ctx.Done():
+				wait.Stop()
+				return nil
+			case <-wait.C:
+			}
+			select { // a kick that arrived while waiting is served by this rebuild
+			case <-c.kick:
+			default:
+			}
+		}
+		c.refreshLogged(ctx)
+	}
+}
+
+func (c *Catalog) refreshLogged(ctx context.Context) {
+	if err := c.Refresh(ctx); err != nil && ctx.Err() == nil {
+		c.log.Warn("catalog refresh failed; serving the previous snapshot", "err", err,
+			"version", c.Current().Version)
+	}
+}
+
+// OnNotify takes a store.Listener payload; "catalog:<v>" with v other than the current
+// version schedules a rebuild. It never blocks.
+func (c *Catalog) OnNotify(payload string) {
+	rest, ok := strings.CutPrefix(payload, "catalog:")
+	if !ok {
+		return
+	}
+	if v, err := strconv.ParseInt(rest, 10, 64); err == nil && v == c.Current().Version {
+		return
+	}
+	c.schedule()
+}
+
+// OnReconnect schedules a version check: notifications sent while the listener was away are
+// lost.
+func (c *Catalog) OnReconnect() { c.schedule() }
+
+func (c *Catalog) schedule() {
+	select {
+	case c.kick <- struct{}{}:
+	default: // one is pending already
+	}
+}
+
+// Refresh reads the catalog version and, when it differs from the current snapshot's, loads
+// the catalog and swaps in a new snapshot. Concurrent calls run one after the other, and the
+// later ones find the version current.
+func (c *Catalog) Refresh(ctx context.Context) error {
+	c.refreshMu.Lock()
+	defer c.refreshMu.Unlock()
+	cur := c.Current()
+	v, err := c.store.CatalogVersion(ctx)
+	if err != nil {
+		return fmt.Errorf("catalog refresh: %w", err)
+	}
+	if v == cur.Version {
+		return nil
+	}
+	start := time.Now()
+	d, err := c.store.LoadCatalog(ctx)
+	if err != nil {
+		return fmt.Errorf("catalog refresh: %w", err)
+	}
+	snap := Build(d, c.opts.Build)
+	c.swap(snap)
+	streams, series, bouquets := snap.Counts()
+	c.log.Info("catalog snapshot built", "version", snap.Version, "streams", streams, "series", series,
+		"bouquets", bouquets, "dur_ms", time.Since(start).Milliseconds())
+	return nil
+}
+
+func (c *Catalog) swap(s *Snapshot) {
+	c.swapMu.Lock()
+	defer c.swapMu.Unlock()
+	c.cur.Store(s)
+	close(c.swapped)
+	c.swapped = make(chan struct{})
+}
+
+// WaitVersion blocks until the current snapshot's version is at least v (or ctx ends) and
+// returns it: read-your-writes for an admin change, and the bounded wait of tests.
+func (c *Catalog) WaitVersion(ctx context.Context, v int64) (*Snapshot, error) {
+	for {
+		c.swapMu.Lock()
+		s, ch := c.cur.Load(), c.swapped
+		c.swapMu.Unlock()
+		if s.Version >= v {
+			return s, nil
+		}
+		select {
+		case <-ctx.Done():
+			return s, ctx.Err()
+		case <-ch:
+		}
+	}
+}
