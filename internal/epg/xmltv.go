@@ -246,8 +246,10 @@ func (d *Decoder) Channels() []Channel { return d.channels }
 // Skipped counts the elements left out, by reason.
 func (d *Decoder) Skipped() map[string]int { return d.skipped }
 
-// clip cuts s to at most n bytes without splitting a UTF-8 sequence.
+// clip makes s storable (valid UTF-8 without NUL, which PostgreSQL rejects) and cuts it to at
+// most n bytes without splitting a UTF-8 sequence.
 func clip(s string, n int) string {
+	s = strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "")
 	if len(s) <= n {
 		return s
 	}

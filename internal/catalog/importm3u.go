@@ -1,0 +1,228 @@
+package catalog
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/url"
+	"path"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/xtreamd/xtreamd/internal/catalog/m3u"
+	"github.com/xtreamd/xtreamd/internal/store"
+)
+
+// M3UOptions say where an M3U import goes.
+type M3UOptions struct {
+	Bouquet string // entries are appended to this bouquet, created when missing (required)
+	Kind    string // store.KindLive (default), store.KindRadio or store.KindMovie
+}
+
+// Skip is an entry or line left out of an import, with why.
+type Skip struct {
+	Line   int
+	Reason string
+}
+
+func (s Skip) String() string { return fmt.Sprintf("line %d: %s", s.Line, s.Reason) }
+
+// M3USummary reports an M3U import.
+type M3USummary struct {
+	Entries         int // #EXTINF entries with a URL
+	Added           int // new streams
+	Updated         int // existing streams whose name, group, logo, EPG id, archive or source changed
+	Unchanged       int
+	Skipped         []Skip
+	CategoriesAdded int
+	BouquetCreated  bool
+	BouquetAdded    int // streams appended to the bouquet
+}
+
+// ImportM3U imports an operator's playlist: each group-title becomes a category of the kind
+// (created after the existing ones, in playlist order), each entry a stream whose source 0 is
+// the entry's URL (tvg-id → EPG channel id, tvg-logo → icon, catchup-days/timeshift/tvg-rec →
+// archive days, catchup-source), and the entries are appended to the bouquet in playlist
+// order. Streams are matched by (kind, URL) — store.MatchBySource — so a re-run finds every
+// entry unchanged, writes nothing and reports 0 added. Everything is written in one
+// transaction: an import is whole or absent.
+func ImportM3U(ctx context.Context, st *store.Store, r io.Reader, opts M3UOptions) (M3USummary, error) {
+	if opts.Kind == "" {
+		opts.Kind = store.KindLive
+	}
+	catKind := opts.Kind
+	switch opts.Kind {
+	case store.KindLive, store.KindRadio, store.KindMovie:
+	default:
+		return M3USummary{}, fmt.Errorf("import m3u: kind %q: want live, radio or movie", opts.Kind)
+	}
+	if strings.TrimSpace(opts.Bouquet) == "" {
+		return M3USummary{}, fmt.Errorf("import m3u: a bouquet name is required")
+	}
+	pl, err := m3u.Parse(r)
+	if err != nil {
+		return M3USummary{}, fmt.Errorf("import m3u: %w", err)
+	}
+	var sum M3USummary
+	for _, p := range pl.Problems {
+		sum.Skipped = append(sum.Skipped, Skip{Line: p.Line, Reason: p.Reason})
+	}
+	sum.Entries = len(pl.Entries)
+
+	type pending struct {
+		line  int
+		group string
+		in    store.StreamInput
+	}
+	var (
+		items  []pending
+		groups []string
+	)
+	seenGroup := map[string]bool{}
+	for _, e := range pl.Entries {
+		in, reason := streamFromEntry(e, opts.Kind)
+		if reason != "" {
+			sum.Skipped = append(sum.Skipped, Skip{Line: e.Line, Reason: reason})
+			continue
+		}
+		group := truncate(e.Group, 256)
+		if group != "" && !seenGroup[group] {
+			seenGroup[group] = true
+			groups = append(groups, group)
+		}
+		items = append(items, pending{line: e.Line, group: group, in: in})
+	}
+
+	err = st.InTx(ctx, func(tx *store.Store) error {
+		cats, added, err := tx.EnsureCategories(ctx, catKind, groups)
+		if err != nil {
+			return err
+		}
+		sum.CategoriesAdded = added
+		inputs := make([]store.StreamInput, len(items))
+		for i, it := range items {
+			inputs[i] = it.in
+			if it.group != "" {
+				id := cats[it.group]
+				inputs[i].CategoryID = &id
+			}
+		}
+		res, err := tx.ImportStreams(ctx, store.MatchBySource, inputs)
+		if err != nil {
+			return err
+		}
+		firstLine := map[int64]int{}
+		var ids []int64
+		for i, r := range res {
+			switch r.Outcome {
+			case store.Added:
+				sum.Added++
+			case store.Updated:
+				sum.Updated++
+			case store.Unchanged:
+				sum.Unchanged++
+			case store.Duplicate:
+				sum.Skipped = append(sum.Skipped, Skip{Line: items[i].line,
+					Reason: fmt.Sprintf("duplicate of line %d (same URL)", firstLine[r.ID])})
+				continue
+			}
+			firstLine[r.ID] = items[i].line
+			ids = append(ids, r.ID)
+		}
+		bid, created, err := tx.EnsureBouquet(ctx, opts.Bouquet)
+		if err != nil {
+			return err
+		}
+		sum.BouquetCreated = created
+		sum.BouquetAdded, err = tx.AppendBouquetStreams(ctx, bid, ids)
+		return err
+	})
+	if err != nil {
+		return sum, fmt.Errorf("import m3u: %w", err)
+	}
+	sortSkips(sum.Skipped)
+	return sum, nil
+}
+
+// streamFromEntry maps a playlist entry to a stream, or says why it cannot be one.
+func streamFromEntry(e m3u.Entry, kind string) (store.StreamInput, string) {
+	u, err := url.Parse(e.URL)
+	if err != nil || u.Scheme == "" || !utf8.ValidString(e.URL) || strings.ContainsRune(e.URL, 0) {
+		return store.StreamInput{}, "not a URL: " + truncate(e.URL, 80)
+	}
+	scheme := strings.ToLower(u.Scheme)
+	if scheme != "http" && scheme != "https" && scheme != "file" {
+		return store.StreamInput{}, "unsupported scheme " + scheme + "://"
+	}
+	if len(e.URL) > 4096 {
+		return store.StreamInput{}, "URL longer than 4096 bytes"
+	}
+	name := e.Name
+	if name == "" {
+		name = e.Attrs[m3u.AttrTVGName]
+	}
+	name = truncate(name, 512)
+	if name == "" {
+		return store.StreamInput{}, "no channel name"
+	}
+	in := store.StreamInput{
+		Kind:          kind,
+		Name:          name,
+		Icon:          truncate(e.Attrs[m3u.AttrTVGLogo], 4096),
+		TVArchiveDays: int32(e.CatchupDays()),
+		Sources:       []store.Source{{URL: e.URL, Kind: sourceKind(scheme, u.Path)}},
+	}
+	if id := truncate(e.Attrs[m3u.AttrTVGID], 256); id != "" {
+		in.EPGChannelID = &id
+	}
+	if cs := truncate(e.Attrs[m3u.AttrCatchupSource], 4096); cs != "" {
+		in.CatchupSource = &cs
+	}
+	if kind == store.KindMovie {
+		ext := strings.ToLower(strings.TrimPrefix(path.Ext(u.Path), "."))
+		if !validContainer(ext) {
+			ext = "mp4"
+		}
+		in.ContainerExtension = &ext
+	}
+	return in, ""
+}
+
+func sourceKind(scheme, p string) string {
+	switch {
+	case scheme == "file":
+		return store.SourceFile
+	case strings.HasSuffix(strings.ToLower(p), ".m3u8"):
+		return store.SourceHLS
+	case strings.HasSuffix(strings.ToLower(p), ".ts"):
+		return store.SourceTS
+	}
+	return store.SourceAuto
+}
+
+func validContainer(ext string) bool {
+	if len(ext) < 1 || len(ext) > 8 {
+		return false
+	}
+	for _, c := range ext {
+		if (c < 'a' || c > 'z') && (c < '0' || c > '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// truncate makes s storable text (valid UTF-8, no NUL, which PostgreSQL rejects) of at most
+// n characters (the schema counts characters).
+func truncate(s string, n int) string {
+	s = strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "")
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	return strings.TrimSpace(string([]rune(s)[:n]))
+}
+
+func sortSkips(s []Skip) {
+	slices.SortStableFunc(s, func(a, b Skip) int { return a.Line - b.Line })
+}
