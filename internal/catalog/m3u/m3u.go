@@ -237,7 +237,7 @@ func parseAttrs(s string) (map[string]string, string) {
 	return attrs, ""
 }
 
-// clean trims a value and replaces '"', which no M3U attribute can carry, with '\''.
+// clean trims a value and replaces '"', which no M3U attribute can carry, with '\”.
 func clean(s string) string {
 	return strings.ReplaceAll(strings.TrimSpace(s), `"`, "'")
 }
