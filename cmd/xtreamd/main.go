@@ -46,6 +46,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return cmdAdmin(ctx, e, rest)
 	case "healthcheck":
 		return cmdHealthcheck(ctx, e, rest)
+	case "import":
+		return cmdImport(ctx, e, rest)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "xtreamd", version())
 		return nil
@@ -70,6 +72,10 @@ Subcommands:
                         XTREAMD_ADMIN_PASSWORD, or generated and printed once)
   admin set-password    replace an admin's password (same sources)
   healthcheck           exit 0 if this machine's server answers /readyz (container health check)
+  import m3u FILE|URL   import a playlist into categories and streams, appended to --bouquet NAME
+                        (created if missing; --kind live|radio|movie); re-running changes nothing
+  import xmltv FILE|URL import an XMLTV guide (channels and programmes; --source-name NAME also
+                        registers the URL for the server's scheduled refresh)
   version               print the version
   config-table          print the configuration table of the README
 

@@ -147,8 +147,8 @@ func loadCatalog(ctx context.Context, st *store.Store, src string) (int64, error
 	seriesCat := seriesCats["Demo Series"]
 	seriesID, _, err := st.UpsertSeries(ctx, store.SeriesInput{
 		Name: "The Demo Show", CategoryID: &seriesCat,
-		Plot:     "Two engineers build an IPTV panel from scratch and test it on a colourful test pattern.",
-		Cast:     "Ada Tester, Bob Builder", Director: "C. Pattern", Genre: "Comedy / Documentary",
+		Plot: "Two engineers build an IPTV panel from scratch and test it on a colourful test pattern.",
+		Cast: "Ada Tester, Bob Builder", Director: "C. Pattern", Genre: "Comedy / Documentary",
 		ReleaseDate: ptr(time.Date(2024, 9, 1, 0, 0, 0, 0, time.UTC)), Rating: 7, EpisodeRunTime: 1,
 		BackdropPaths: []string{},
 	})

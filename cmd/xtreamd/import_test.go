@@ -1,0 +1,123 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/xtreamd/xtreamd/internal/testdb"
+)
+
+// runImport runs "xtreamd import …" against the database at dsn and returns its stdout.
+func runImport(t *testing.T, dsn string, args ...string) (string, error) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	getenv := envFrom(map[string]string{"DATABASE_URL": dsn, "XTREAMD_DATA_DIR": t.TempDir()})
+	err := run(context.Background(), append([]string{"import"}, args...), getenv, strings.NewReader(""), &out, &errOut)
+	return out.String(), err
+}
+
+func TestImportM3U_Command(t *testing.T) {
+	t.Parallel()
+	dsn := testdb.NewDSN(t)
+	out, err := runImport(t, dsn, "m3u", "../../testdata/m3u/playlist.m3u", "--bouquet", "Provider")
+	if err != nil {
+		t.Fatalf("import m3u: %v\n%s", err, out)
+	}
+	for _, want := range []string{
+		"m3u import: 8 entries: 6 added, 0 updated, 0 unchanged, 5 skipped",
+		`categories added: 4; bouquet "Provider" (created): 6 streams appended`,
+		"  line 9: unsupported scheme rtmp://",
+		"  line 11: no URL after #EXTINF",
+		"  line 14: duplicate of line 2 (same URL)",
+		"reading m3u: ", // plain progress lines: stdout is not a terminal
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	// Flags before the file work too, and the second run changes nothing.
+	out, err = runImport(t, dsn, "m3u", "--bouquet=Provider", "--kind", "live", "../../testdata/m3u/playlist.m3u")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "6 unchanged") || !strings.Contains(out, " 0 added") || !strings.Contains(out, `"Provider": 0 streams appended`) {
+		t.Fatalf("second run:\n%s", out)
+	}
+}
+
+func TestImportXMLTV_Command(t *testing.T) {
+	t.Parallel()
+	dsn := testdb.NewDSN(t)
+	guide, err := os.ReadFile("../../testdata/xmltv/guide.xml.gz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(guide) }))
+	t.Cleanup(srv.Close)
+	out, err := runImport(t, dsn, "xmltv", srv.URL+"/guide.xml.gz", "--source-name", "Provider EPG")
+	if err != nil {
+		t.Fatalf("import xmltv: %v\n%s", err, out)
+	}
+	for _, want := range []string{
+		"xmltv import: 2 channels: 2 added, 0 updated, 0 unchanged, 0 implied by programmes",
+		"programmes: 5 read: 5 added, 0 updated, 0 unchanged, 0 removed (rescheduled), 0 duplicate, 5 skipped",
+		"  1× unparseable start time",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	out, err = runImport(t, dsn, "xmltv", "../../testdata/xmltv/guide.xml")
+	if err != nil || !strings.Contains(out, "5 read: 0 added, 0 updated, 5 unchanged") {
+		t.Fatalf("second run: %v\n%s", err, out)
+	}
+}
+
+func TestImport_Errors(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no kind", nil, `want "import m3u" or "import xmltv"`},
+		{"unknown kind", []string{"csv"}, `want "import m3u" or "import xmltv"`},
+		{"no file", []string{"m3u", "--bouquet", "X"}, "want exactly one FILE or URL"},
+		{"no bouquet", []string{"m3u", "x.m3u"}, "--bouquet is required"},
+		{"missing file", []string{"xmltv", "/nonexistent/guide.xml"}, "open: "},
+		{"bad scheme", []string{"xmltv", "ftp://host/guide.xml"}, "unsupported scheme ftp://"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := runImport(t, "postgres://nowhere.invalid/db", tt.args...)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("import %v = %v, want %q", tt.args, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestSplitArgs(t *testing.T) {
+	t.Parallel()
+	var b, k string
+	bind := func(fs *flag.FlagSet) {
+		fs.StringVar(&b, "bouquet", "", "")
+		fs.StringVar(&k, "kind", "", "")
+	}
+	flags, pos := splitArgs([]string{"a.m3u", "--bouquet", "X", "-kind=live", "--log-level", "debug", "--", "-odd"}, bind)
+	if diff := cmp.Diff([]string{"--bouquet", "X", "-kind=live", "--log-level", "debug"}, flags); diff != "" {
+		t.Errorf("flags (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"a.m3u", "-odd"}, pos); diff != "" {
+		t.Errorf("positional (-want +got):\n%s", diff)
+	}
+}
