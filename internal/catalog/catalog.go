@@ -58,17 +58,28 @@ func New(st *store.Store, log *slog.Logger, opts Options) *Catalog {
 func (c *Catalog) Current() *Snapshot { return c.cur.Load() }
 
 // Run loads the catalog, then rebuilds it after change notifications (debounced) and checks
-// the version every CheckEvery, until ctx ends. A failed load is logged and retried at the
-// next notification or check; the previous snapshot keeps serving meanwhile.
+// the version every CheckEvery, until ctx ends. A failed load is logged and retried with a
+// backoff (1 s doubling up to CheckEvery); the previous snapshot keeps serving meanwhile. Call
+// Refresh once before serving when the first requests must see the catalog.
 func (c *Catalog) Run(ctx context.Context) error {
-	c.refreshLogged(ctx)
 	tick := time.NewTicker(c.opts.CheckEvery)
 	defer tick.Stop()
+	var retry <-chan time.Time
+	backoff := time.Second
 	for {
+		if err := c.Refresh(ctx); err != nil && ctx.Err() == nil {
+			c.log.Warn("catalog refresh failed; serving the previous snapshot", "err", err,
+				"version", c.Current().Version, "retry_in", backoff)
+			retry = time.After(backoff)
+			backoff = min(2*backoff, c.opts.CheckEvery)
+		} else {
+			retry, backoff = nil, time.Second
+		}
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-tick.C:
+		case <-retry:
 		case <-c.kick:
 			wait := time.NewTimer(c.opts.Debounce)
 			select {
@@ -82,14 +93,6 @@ func (c *Catalog) Run(ctx context.Context) error {
 			default:
 			}
 		}
-		c.refreshLogged(ctx)
-	}
-}
-
-func (c *Catalog) refreshLogged(ctx context.Context) {
-	if err := c.Refresh(ctx); err != nil && ctx.Err() == nil {
-		c.log.Warn("catalog refresh failed; serving the previous snapshot", "err", err,
-			"version", c.Current().Version)
 	}
 }
 
