@@ -9,20 +9,27 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/xtreamd/xtreamd/internal/access"
+	"github.com/xtreamd/xtreamd/internal/catalog"
 	"github.com/xtreamd/xtreamd/internal/conns"
 	"github.com/xtreamd/xtreamd/internal/credential"
+	"github.com/xtreamd/xtreamd/internal/epg"
 	"github.com/xtreamd/xtreamd/internal/geo"
+	"github.com/xtreamd/xtreamd/internal/relay"
 	"github.com/xtreamd/xtreamd/internal/store"
 	"github.com/xtreamd/xtreamd/internal/token"
 )
 
 // domain is the wiring of the internal packages behind the surfaces.
 type domain struct {
-	geo      *geo.DB
-	tokens   *token.Keyring
-	conns    *conns.Manager
-	access   *access.Checker
-	listener *store.Listener
+	geo       *geo.DB
+	tokens    *token.Keyring
+	conns     *conns.Manager
+	access    *access.Checker
+	catalog   *catalog.Catalog
+	guide     *epg.Guide
+	refresher *epg.Refresher
+	relay     *relay.Manager
+	listener  *store.Listener
 }
 
 func buildDomain(ctx context.Context, d Deps) (*domain, error) {
@@ -37,6 +44,17 @@ func buildDomain(ctx context.Context, d Deps) (*domain, error) {
 		dom.tokens = kr
 	}
 	dom.conns = conns.New(d.Store, conns.Options{InstanceID: cfg.InstanceID}, d.Log)
+	dom.catalog = catalog.New(d.Store, d.Log, catalog.Options{})
+	if err := dom.catalog.Refresh(ctx); err != nil {
+		return nil, fmt.Errorf("load catalog: %w", err)
+	}
+	dom.guide = epg.NewGuide(d.Store, time.Now)
+	dom.refresher = epg.NewRefresher(d.Store, d.Log, epg.RefresherOptions{})
+	rm, err := relay.NewManager(relay.Options{Logger: d.Log, Registerer: d.Registry})
+	if err != nil {
+		return nil, fmt.Errorf("relay: %w", err)
+	}
+	dom.relay = rm
 	dom.access = access.New(access.Deps{
 		Store:      d.Store,
 		Conns:      dom.conns,
@@ -44,7 +62,7 @@ func buildDomain(ctx context.Context, d Deps) (*domain, error) {
 		Cache:      credential.NewCache(2*time.Minute, 100_000, time.Now),
 		Hasher:     credential.NewLimiter(0),
 		Tokens:     dom.tokens,
-		Entitled:   nil, // the catalog snapshot provides it
+		Entitled:   dom.entitled,
 		Log:        d.Log,
 		Registerer: d.Registry,
 	})
@@ -55,11 +73,18 @@ func buildDomain(ctx context.Context, d Deps) (*domain, error) {
 	return dom, nil
 }
 
+// entitled is step 10: the line's bouquets (in the current catalog snapshot) hold the stream.
+func (dom *domain) entitled(line *access.Line, streamID int64) bool {
+	return dom.catalog.Current().Entitlement(line.BouquetIDs).Allows(streamID)
+}
+
 // onNotify hands a change notification to every cache that cares.
 func (dom *domain) onNotify(payload string) {
 	switch {
 	case strings.HasPrefix(payload, "kill:"):
 		dom.conns.OnNotify(payload)
+	case strings.HasPrefix(payload, "catalog:"):
+		dom.catalog.OnNotify(payload)
 	default:
 		dom.access.OnNotify(payload)
 	}
@@ -68,6 +93,7 @@ func (dom *domain) onNotify(payload string) {
 // onReconnect drops every cache: notifications sent while the listener was away are lost.
 func (dom *domain) onReconnect() {
 	dom.access.OnReconnect()
+	dom.catalog.OnReconnect()
 }
 
 // startWorkers runs every background loop until ctx ends.
@@ -77,5 +103,8 @@ func (dom *domain) startWorkers(ctx context.Context) *errgroup.Group {
 	g.Go(func() error { return dom.access.Run(ctx) })
 	g.Go(func() error { return dom.conns.Run(ctx) })
 	g.Go(func() error { return dom.geo.Run(ctx) })
+	g.Go(func() error { return dom.catalog.Run(ctx) })
+	g.Go(func() error { return dom.refresher.Run(ctx) })
+	g.Go(func() error { return dom.relay.Run(ctx) })
 	return &g
 }

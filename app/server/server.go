@@ -102,6 +102,7 @@ func (s *Server) newApp() *fiber.App {
 	if d.Config.MetricsListen == "" {
 		app.Get("/metrics", s.metricsHandler())
 	}
+	s.mountSurfaces(app)
 	return app
 }
 

@@ -40,6 +40,11 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	if err := db.store.Migrate(ctx); err != nil {
 		return err
 	}
+	if cfg.Demo {
+		if err := loadDemo(ctx, cfg, db.store, log); err != nil {
+			return fmt.Errorf("demo: %w", err)
+		}
+	}
 
 	srv, err := server.New(ctx, server.Deps{
 		Config:   cfg,

@@ -57,6 +57,12 @@ type Config struct {
 	InstanceID      string
 	ShutdownTimeout time.Duration
 	MetricsListen   string
+
+	Demo              bool
+	DemoUsername      string
+	DemoPassword      string
+	DemoMAC           string
+	DemoAdminPassword string
 }
 
 // Option is one configuration setting: its flag, environment variable, default and meaning.
@@ -132,6 +138,24 @@ func Options() []Option {
 		{Flag: "metrics-listen", Env: "XTREAMD_METRICS_LISTEN", Default: "",
 			Usage: "separate address for /metrics (e.g. 127.0.0.1:9461); empty serves /metrics on --listen",
 			set:   func(c *Config, v string) error { c.MetricsListen = v; return nil }},
+		{Flag: "demo", Env: "XTREAMD_DEMO", Default: "false",
+			Usage: "load (idempotently) a demo catalog that really plays, a demo line, a MAG device bound to it and an admin",
+			set: func(c *Config, v string) (err error) {
+				c.Demo, err = strconv.ParseBool(v)
+				return err
+			}},
+		{Flag: "demo-username", Env: "XTREAMD_DEMO_USERNAME", Default: "demo",
+			Usage: "username of the demo line (with --demo)",
+			set:   func(c *Config, v string) error { c.DemoUsername = v; return nil }},
+		{Flag: "demo-password", Env: "XTREAMD_DEMO_PASSWORD", Default: "demo",
+			Usage: "password of the demo line (with --demo)",
+			set:   func(c *Config, v string) error { c.DemoPassword = v; return nil }},
+		{Flag: "demo-mac", Env: "XTREAMD_DEMO_MAC", Default: "00:1A:79:00:00:01",
+			Usage: "MAC address of the demo MAG device, bound to the demo line (with --demo)",
+			set:   func(c *Config, v string) error { c.DemoMAC = v; return nil }},
+		{Flag: "demo-admin-password", Env: "XTREAMD_DEMO_ADMIN_PASSWORD", Default: "admin",
+			Usage: "password of the demo admin account \"admin\" (with --demo)",
+			set:   func(c *Config, v string) error { c.DemoAdminPassword = v; return nil }},
 	}
 }
 

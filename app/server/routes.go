@@ -1,0 +1,14 @@
+package server
+
+import (
+	"github.com/gofiber/fiber/v2"
+)
+
+// mountSurfaces mounts every surface. Order matters: fixed routes (*.php, /live, /movie ...)
+// first, the stream short form /{user}/{pass}/{id} — which matches any three-segment path —
+// last.
+func (s *Server) mountSurfaces(app *fiber.App) {
+	// --- player surfaces (player_api.php, get.php, xmltv.php, panel_api.php, enigma2.php) ---
+
+	// --- stream surfaces (/live, /movie, /series, /timeshift, /hls, play tokens, short form) ---
+}
