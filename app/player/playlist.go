@@ -230,7 +230,7 @@ func (pw *playlistWriter) appendURL(b []byte, st *catalog.Stream, prefix, ext st
 }
 
 // appendAttr appends an attribute value: '"' would end it (KODI replaces it too), so it
-// becomes '\”, and line breaks and other control characters become spaces.
+// becomes an apostrophe, and line breaks and other control characters become spaces.
 func appendAttr(b []byte, s string) []byte {
 	for i := 0; i < len(s); i++ {
 		switch c := s[i]; {
