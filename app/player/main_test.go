@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -55,7 +56,8 @@ const (
 //	            only), Hidden Show (Docs; S01E01)
 //	bouquets    Main: streams 2, 1, 4, 5, 6, 7 and Show One; Extra: 3, 8 and Hidden Show
 //	lines       alice (Main), bob (Extra then Main, trial, never expires, m3u8+ts), carol
-//	            (expired), dave (banned), erin (disabled), frank (Main, ts only)
+//	            (expired), dave (banned), erin (disabled), frank (Main, ts only), gina (allowed
+//	            IPs elsewhere), hank (allowed user agent only), ivan (forced country)
 type fixture struct {
 	srv  *server.Server
 	st   *store.Store
@@ -75,8 +77,9 @@ func testConfig() config.Config {
 	}
 }
 
-// newFixture builds the catalog above in a fresh database and a server over it.
-func newFixture(t testing.TB) *fixture {
+// newFixture builds the catalog above in a fresh database and a server over it; setup runs
+// between the two (settings, blocks ...).
+func newFixture(t testing.TB, setup ...func(*store.Store)) *fixture {
 	t.Helper()
 	pool := testdb.New(t)
 	st := store.New(pool)
@@ -88,6 +91,9 @@ func newFixture(t testing.TB) *fixture {
 		if err := st.SetSetting(context.Background(), s.key, s.value); err != nil {
 			t.Fatal(err)
 		}
+	}
+	for _, fn := range setup {
+		fn(st)
 	}
 	return startServer(t, pool, st)
 }
@@ -241,6 +247,10 @@ func loadCatalog(t testing.TB, st *store.Store) {
 	newLine("dave", otherPass, func(in *store.LineInput) { in.Banned = true })
 	newLine("erin", otherPass, func(in *store.LineInput) { in.Disabled = true })
 	newLine("frank", otherPass, func(in *store.LineInput) { in.AllowedOutputFormats = []string{"ts"} })
+	// Policy refusals: requests in tests come from 0.0.0.0 with no GeoIP database.
+	newLine("gina", otherPass, func(in *store.LineInput) { in.AllowedIPs = []netip.Prefix{netip.MustParsePrefix("10.0.0.1/32")} })
+	newLine("hank", otherPass, func(in *store.LineInput) { in.AllowedUserAgents = []string{"OnlyThisPlayer/1.0"} })
+	newLine("ivan", otherPass, func(in *store.LineInput) { in.ForcedCountry = ptr("DE") })
 
 	// Fixed creation and modification times, so "added", "created_at" and "last_modified"
 	// are stable in the golden files. The touch trigger would overwrite series.updated_at.
