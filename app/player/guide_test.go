@@ -42,15 +42,21 @@ func TestXMLTV_Golden(t *testing.T) {
 
 func requireWellFormedXML(t testing.TB, body []byte) {
 	t.Helper()
+	if !wellFormed(body) {
+		t.Fatalf("malformed XML:\n%s", clip(body))
+	}
+}
+
+func wellFormed(body []byte) bool {
 	dec := xml.NewDecoder(bytes.NewReader(body))
 	dec.Strict = true
 	for {
 		_, err := dec.Token()
 		if err == io.EOF {
-			return
+			return true
 		}
 		if err != nil {
-			t.Fatalf("malformed XML: %v\n%s", err, clip(body))
+			return false
 		}
 	}
 }

@@ -157,7 +157,10 @@ func parseRequest(c *fiber.Ctx, clientIP netip.Addr) request {
 	if n, ok := parseUint(formValue(c, "season")); ok {
 		r.season = n
 	}
-	r.limit = parseBounded(formValue(c, "limit"), 4, 1, maxEPGLimit)
+	// XC: an empty or zero limit is the default 4.
+	if r.limit = parseBounded(formValue(c, "limit"), 4, 0, maxEPGLimit); r.limit == 0 {
+		r.limit = 4
+	}
 	if n, ok := parseUint(formValue(c, "from_now")); ok && n > 0 {
 		r.fromNow = true
 	}
