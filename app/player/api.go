@@ -71,7 +71,7 @@ func (h *Handler) playerAPI(c *fiber.Ctx) error {
 	if err != nil {
 		return h.unavailable(c, "player_api", err)
 	}
-	return c.Send(b)
+	return sendCopy(c, b)
 }
 
 // sendLogin answers the login object (spec §1.3): user_info + server_info, or panel_api's
@@ -96,7 +96,7 @@ func (h *Handler) sendLogin(c *fiber.Ctx, req *request, line *access.Line, statu
 	}
 	b = append(b, '}')
 	*bp = b
-	return c.Send(b)
+	return sendCopy(c, b)
 }
 
 // appendUserInfo appends user_info with the wire types of spec §1.3 and §7 #3: auth an int,

@@ -2,8 +2,11 @@ package player_test
 
 import (
 	"bytes"
+	"fmt"
+	"io"
 	"net/http"
 	"net/url"
+	"sync"
 	"testing"
 )
 
@@ -244,4 +247,60 @@ func equalInts(a, b []int64) bool {
 		}
 	}
 	return true
+}
+
+// TestPlayerAPI_ConcurrentAnswersIntact: answers are built in pooled buffers; many concurrent
+// requests of different sizes over a real connection must each get exactly their own answer.
+func TestPlayerAPI_ConcurrentAnswersIntact(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	base := f.listen(t)
+	targets := []string{
+		api(playerAPI, "username", "alice", "password", alicePass),
+		api(playerAPI, "username", "bob", "password", bobPass, "action", "get_live_streams"),
+		api(playerAPI, "username", "alice", "password", alicePass, "action", "get_series_info", "series_id", showOne),
+		api(playerAPI, "username", "alice", "password", alicePass, "action", "get_simple_data_table", "stream_id", newsOne),
+		api("/panel_api.php", "username", "bob", "password", bobPass),
+		api("/enigma2.php", "username", "bob", "password", bobPass, "type", "get_vod_streams"),
+	}
+	fetch := func(target string) ([]byte, error) {
+		resp, err := http.Get(base + target)
+		if err != nil {
+			return nil, err
+		}
+		defer resp.Body.Close()
+		return io.ReadAll(resp.Body)
+	}
+	want := make([][]byte, len(targets))
+	for i, target := range targets {
+		b, err := fetch(target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[i] = b
+	}
+	var wg sync.WaitGroup
+	errs := make(chan string, 64)
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for n := 0; n < 40; n++ {
+				i := (g + n) % len(targets)
+				got, err := fetch(targets[i])
+				if err != nil || !bytes.Equal(got, want[i]) {
+					select {
+					case errs <- fmt.Sprintf("%s: %v\n%s", targets[i], err, clip(got)):
+					default:
+					}
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
 }

@@ -79,7 +79,7 @@ func (h *Handler) enigma2(c *fiber.Ctx) error {
 	}
 	*bp = b
 	c.Set(fiber.HeaderContentType, "application/xml; charset=utf-8")
-	return c.Send(b)
+	return sendCopy(c, b)
 }
 
 // nowNext fetches the programme on air and the next one for every channel of list, in one

@@ -48,7 +48,7 @@ func (h *Handler) panelAPI(c *fiber.Ctx) error {
 	if err != nil {
 		return h.unavailable(c, "panel_api", err)
 	}
-	return c.Send(b)
+	return sendCopy(c, b)
 }
 
 // appendPanelCatalog appends panel_api's "categories" (an object keyed by category type, each

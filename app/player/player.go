@@ -178,10 +178,17 @@ func sendBody(c *fiber.Ctx, a answer) error {
 		c.Response().ResetBody()
 		return nil
 	}
-	return c.Send(a.body)
+	return c.Send(a.body) // a package-level constant, never modified
 }
 
 // activeCons is user_info.active_cons (spec §1.3, §6.2), cached briefly per line.
 func (h *Handler) activeCons(ctx context.Context, lineID int64) (int, error) {
 	return h.cons.get(ctx, lineID)
+}
+
+// sendCopy sends b, a pooled buffer, as the body. Fiber's Send keeps the slice itself until
+// the response is written, after the handler (and the pool) let go of it: copy.
+func sendCopy(c *fiber.Ctx, b []byte) error {
+	c.Response().SetBody(b)
+	return nil
 }
