@@ -224,4 +224,3 @@ func TestServeForBench(t *testing.T) {
 		time.Sleep(200 * time.Millisecond) // polling a file an outside script creates; not a test wait
 	}
 }
-
