@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -184,4 +185,46 @@ func (f *fixture) listen(t testing.TB) string {
 	go func() { _ = f.srv.App().Listener(ln) }()
 	t.Cleanup(func() { _ = f.srv.App().ShutdownWithTimeout(5 * time.Second) })
 	return "http://" + ln.Addr().String()
+}
+
+// TestURLs_FromConfigNotHost: every URL handed out is built from the configured public
+// address; a forged Host header changes nothing (spec §7 #15).
+func TestURLs_FromConfigNotHost(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	for _, target := range []string{
+		api("/get.php", "username", "alice", "password", alicePass, "type", "m3u_plus"),
+		api("/enigma2.php", "username", "alice", "password", alicePass, "type", "get_live_streams"),
+		api("/enigma2.php", "username", "alice", "password", alicePass),
+		api("/xmltv.php", "username", "alice", "password", alicePass),
+		api(playerAPI, "username", "alice", "password", alicePass),
+	} {
+		req := httptest.NewRequest(http.MethodGet, target, nil)
+		req.Host = "evil.example:6666"
+		req.Header.Set("X-Forwarded-Host", "evil.example")
+		resp, err := f.srv.App().Test(req, -1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || bytes.Contains(body, []byte("evil")) || !bytes.Contains(body, []byte("tv.example.com")) {
+			t.Errorf("%s: %d, answer uses the request's host or not the configured one:\n%s", target, resp.StatusCode, clip(body))
+		}
+	}
+}
+
+// TestPlaylist_HEAD: a HEAD probe gets the headers and no body, and leaves no writer behind.
+func TestPlaylist_HEAD(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	for _, target := range []string{
+		api("/get.php", "username", "alice", "password", alicePass, "type", "m3u_plus"),
+		api("/xmltv.php", "username", "alice", "password", alicePass),
+	} {
+		code, _, body := f.do(t, http.MethodHead, target, nil, nil)
+		if code != 200 || len(body) != 0 {
+			t.Errorf("HEAD %s = %d with %d body bytes", target, code, len(body))
+		}
+	}
 }
