@@ -79,7 +79,11 @@ func (h *Handler) playerAPI(c *fiber.Ctx) error {
 func (h *Handler) sendLogin(c *fiber.Ctx, req *request, line *access.Line, status string, panel bool) error {
 	cons, err := h.activeCons(c.UserContext(), line.ID)
 	if err != nil {
-		return h.unavailable(c, "player_api", err)
+		surface := "player_api"
+		if panel {
+			surface = "panel_api"
+		}
+		return h.unavailable(c, surface, err)
 	}
 	bp := getBuf()
 	defer putBuf(bp)

@@ -201,11 +201,11 @@ func (e *enigmaMenu) liveStreams(b []byte, list []*catalog.Stream, guide map[str
 			}
 			desc.WriteString("[" + p.start.In(e.tz).Format("15:04") + "] " + p.title + "( " + p.desc + ")")
 		}
-		url := st.DirectSourceURL()
-		if url == "" {
-			url = e.urls.live + strconv.FormatInt(st.ID, 10) + ".ts"
+		link := st.DirectSourceURL()
+		if link == "" {
+			link = e.urls.live + strconv.FormatInt(st.ID, 10) + ".ts"
 		}
-		b = e.streamEntry(b, title.String(), desc.String(), st.Icon, url)
+		b = e.streamEntry(b, title.String(), desc.String(), st.Icon, link)
 	}
 	return footer(b)
 }
@@ -213,11 +213,11 @@ func (e *enigmaMenu) liveStreams(b []byte, list []*catalog.Stream, guide map[str
 func (e *enigmaMenu) vodStreams(b []byte, list []*catalog.Stream) []byte {
 	b = e.header(b, "Movie [ "+enigmaPlaylistName+" ]")
 	for _, st := range list {
-		url := st.DirectSourceURL()
-		if url == "" {
-			url = e.urls.movie + strconv.FormatInt(st.ID, 10) + dotExt(st.ContainerExtension)
+		link := st.DirectSourceURL()
+		if link == "" {
+			link = e.urls.movie + strconv.FormatInt(st.ID, 10) + dotExt(st.ContainerExtension)
 		}
-		b = e.streamEntry(b, st.Name, movieDescription(st), st.Icon, url)
+		b = e.streamEntry(b, st.Name, movieDescription(st), st.Icon, link)
 	}
 	return footer(b)
 }
@@ -263,15 +263,15 @@ func (e *enigmaMenu) episodes(b []byte, ent *catalog.Entitlement, seriesID, seas
 			if ep.Episode != nil {
 				n = ep.Episode.EpisodeNumber
 			}
-			url := ep.DirectSourceURL()
-			if url == "" {
-				url = e.urls.series + strconv.FormatInt(ep.ID, 10) + dotExt(ep.ContainerExtension)
+			link := ep.DirectSourceURL()
+			if link == "" {
+				link = e.urls.series + strconv.FormatInt(ep.ID, 10) + dotExt(ep.ContainerExtension)
 			}
 			image := ep.Icon
 			if image == "" {
 				image = se.Cover
 			}
-			b = e.streamEntry(b, "Episode "+twoDigits(n), ep.Name, image, url)
+			b = e.streamEntry(b, "Episode "+twoDigits(n), ep.Name, image, link)
 		}
 	}
 	return footer(b)

@@ -20,8 +20,6 @@ const (
 	maxPasswordLen  = credential.MaxPasswordLen
 	maxUserAgentLen = 512
 	maxOriginLen    = 512
-	// Everything else we read is a keyword or a number; a longer value is simply unknown.
-	maxTokenLen = 64
 
 	// maxEPGLimit caps get_short_epg's limit (the guide caps at 1000 as well).
 	maxEPGLimit = 1000
