@@ -254,7 +254,7 @@ func equalInts(a, b []int64) bool {
 func TestPlayerAPI_ConcurrentAnswersIntact(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	base := f.listen(t)
+	base, client := f.listen(t)
 	targets := []string{
 		api(playerAPI, "username", "alice", "password", alicePass),
 		api(playerAPI, "username", "bob", "password", bobPass, "action", "get_live_streams"),
@@ -264,7 +264,7 @@ func TestPlayerAPI_ConcurrentAnswersIntact(t *testing.T) {
 		api("/enigma2.php", "username", "bob", "password", bobPass, "type", "get_vod_streams"),
 	}
 	fetch := func(target string) ([]byte, error) {
-		resp, err := http.Get(base + target)
+		resp, err := client.Get(base + target)
 		if err != nil {
 			return nil, err
 		}

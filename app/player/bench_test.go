@@ -91,7 +91,7 @@ func newBenchServers(tb testing.TB) *benchServers {
 		listPath:  api(playerAPI, "username", "bench", "password", "bench-pass", "action", "get_live_streams"),
 	}
 	bs.ours = serve(tb, srv.App(), os.Getenv("XTREAMD_BENCH_LISTEN"))
-	resp, err := http.Get(bs.ours + bs.loginPath)
+	resp, err := testClient(tb, 1).Get(bs.ours + bs.loginPath)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -128,9 +128,6 @@ func serve(tb testing.TB, app *fiber.App, addr string) string {
 	return "http://" + ln.Addr().String()
 }
 
-func benchClient(conns int) *http.Client {
-	return &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns}}
-}
 
 func fetchOK(c *http.Client, url string) (int64, error) {
 	resp, err := c.Get(url)
@@ -149,7 +146,7 @@ func fetchOK(c *http.Client, url string) (int64, error) {
 // again; p50/p99 are the request latencies as the client sees them.
 func BenchmarkGetLiveStreams10k(b *testing.B) {
 	bs := newBenchServers(b)
-	c := benchClient(1)
+	c := testClient(b, 1)
 	url := bs.ours + bs.listPath
 	if _, err := fetchOK(c, url); err != nil { // warm: argon2 once, then the credential cache
 		b.Fatal(err)
@@ -182,7 +179,7 @@ func BenchmarkLogin(b *testing.B) {
 		{"bare", bs.bare + bs.loginPath},
 	} {
 		b.Run(target.name, func(b *testing.B) {
-			c := benchClient(32)
+			c := testClient(b, 32)
 			if _, err := fetchOK(c, target.url); err != nil {
 				b.Fatal(err)
 			}
@@ -210,7 +207,7 @@ func TestServeForBench(t *testing.T) {
 	bs := newBenchServers(t)
 	// Warm the credential cache (the one argon2 hash) and the entitlement.
 	for _, p := range []string{bs.loginPath, bs.listPath} {
-		if _, err := fetchOK(http.DefaultClient, bs.ours+p); err != nil {
+		if _, err := fetchOK(testClient(t, 1), bs.ours+p); err != nil {
 			t.Fatal(err)
 		}
 	}

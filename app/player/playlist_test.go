@@ -138,8 +138,8 @@ func TestPlaylist_Refusals(t *testing.T) {
 func TestPlaylist_Streamed(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	base := f.listen(t)
-	resp, err := http.Get(base + api("/get.php", "username", "alice", "password", alicePass, "type", "m3u_plus", "output", "ts"))
+	base, client := f.listen(t)
+	resp, err := client.Get(base + api("/get.php", "username", "alice", "password", alicePass, "type", "m3u_plus", "output", "ts"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,7 +159,7 @@ func TestPlaylist_Streamed(t *testing.T) {
 func TestPlaylist_ClientGoneStopsWriter(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	base := f.listen(t)
+	base, _ := f.listen(t)
 	conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
 	if err != nil {
 		t.Fatal(err)
@@ -175,8 +175,9 @@ func TestPlaylist_ClientGoneStopsWriter(t *testing.T) {
 	conn.Close()
 }
 
-// listen serves the fixture's app on a loopback port until the test ends.
-func (f *fixture) listen(t testing.TB) string {
+// listen serves the fixture's app on a loopback port until the test ends and returns its
+// base URL and a client whose connections close with the test (goleak checks at exit).
+func (f *fixture) listen(t testing.TB) (string, *http.Client) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -184,7 +185,14 @@ func (f *fixture) listen(t testing.TB) string {
 	}
 	go func() { _ = f.srv.App().Listener(ln) }()
 	t.Cleanup(func() { _ = f.srv.App().ShutdownWithTimeout(5 * time.Second) })
-	return "http://" + ln.Addr().String()
+	return "http://" + ln.Addr().String(), testClient(t, 0)
+}
+
+// testClient is an HTTP client with its own connection pool, closed when the test ends.
+func testClient(t testing.TB, conns int) *http.Client {
+	tr := &http.Transport{MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns}
+	t.Cleanup(tr.CloseIdleConnections) // runs before the server's shutdown (registered earlier)
+	return &http.Client{Transport: tr}
 }
 
 // TestURLs_FromConfigNotHost: every URL handed out is built from the configured public
