@@ -128,7 +128,6 @@ func serve(tb testing.TB, app *fiber.App, addr string) string {
 	return "http://" + ln.Addr().String()
 }
 
-
 func fetchOK(c *http.Client, url string) (int64, error) {
 	resp, err := c.Get(url)
 	if err != nil {
