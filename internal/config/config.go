@@ -72,6 +72,7 @@ type Option struct {
 	Default string
 	Usage   string
 	Secret  bool // also read from Env+"_FILE"; never printed
+	Bool    bool // a switch: --flag alone means true
 	set     func(c *Config, v string) error
 }
 
@@ -138,7 +139,7 @@ func Options() []Option {
 		{Flag: "metrics-listen", Env: "XTREAMD_METRICS_LISTEN", Default: "",
 			Usage: "separate address for /metrics (e.g. 127.0.0.1:9461); empty serves /metrics on --listen",
 			set:   func(c *Config, v string) error { c.MetricsListen = v; return nil }},
-		{Flag: "demo", Env: "XTREAMD_DEMO", Default: "false",
+		{Flag: "demo", Env: "XTREAMD_DEMO", Default: "false", Bool: true,
 			Usage: "load (idempotently) a demo catalog that really plays, a demo line, a MAG device bound to it and an admin",
 			set: func(c *Config, v string) (err error) {
 				c.Demo, err = strconv.ParseBool(v)
@@ -162,6 +163,11 @@ func Options() []Option {
 // Bind registers every option as a flag on fs. Call Load after fs.Parse.
 func Bind(fs *flag.FlagSet) {
 	for _, o := range Options() {
+		if o.Bool {
+			def, _ := strconv.ParseBool(o.Default)
+			fs.Bool(o.Flag, def, o.Usage)
+			continue
+		}
 		fs.String(o.Flag, o.Default, o.Usage)
 	}
 }

@@ -38,6 +38,22 @@ func TestLoad_Precedence(t *testing.T) {
 	}
 }
 
+func TestLoad_BoolSwitch(t *testing.T) {
+	t.Parallel()
+	c, err := load(t, []string{"--demo", "--listen", ":1234"}, nil)
+	if err != nil || !c.Demo || c.Listen != ":1234" {
+		t.Fatalf("--demo followed by a flag: Demo=%v Listen=%q err=%v", c.Demo, c.Listen, err)
+	}
+	c, err = load(t, nil, map[string]string{"XTREAMD_DEMO": "true"})
+	if err != nil || !c.Demo {
+		t.Fatalf("XTREAMD_DEMO=true: Demo=%v err=%v", c.Demo, err)
+	}
+	c, _ = load(t, nil, nil)
+	if c.Demo {
+		t.Fatal("demo on by default")
+	}
+}
+
 func TestLoad_SecretFromFile(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "secret")
