@@ -11,4 +11,5 @@ func (s *Server) mountSurfaces(app *fiber.App) {
 	// --- player surfaces (player_api.php, get.php, xmltv.php, panel_api.php, enigma2.php) ---
 
 	// --- stream surfaces (/live, /movie, /series, /timeshift, /hls, play tokens, short form) ---
+	s.mountStreams(app)
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -17,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/xtreamd/xtreamd/app/edge"
+	"github.com/xtreamd/xtreamd/app/stream"
 	"github.com/xtreamd/xtreamd/internal/config"
 	"github.com/xtreamd/xtreamd/internal/logx"
 	"github.com/xtreamd/xtreamd/internal/store"
@@ -38,6 +40,8 @@ type Server struct {
 	dom     *domain
 	app     *fiber.App
 	metrics *fiber.App // only with a separate --metrics-listen
+
+	redirect stream.Redirect // redirect mode of the stream surface (zero: off)
 
 	// streamCtx ends when shutdown starts, so long-running stream writers (which outlive
 	// their handler) stop instead of holding the shutdown for its whole timeout.
@@ -64,6 +68,10 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 		return nil, err
 	}
 	s.dom = dom
+	if s.redirect, err = streamRedirect(d.Config); err != nil {
+		s.cancelStreams()
+		return nil, err
+	}
 	s.app = s.newApp()
 	if d.Config.MetricsListen != "" {
 		s.metrics = fiber.New(fiber.Config{DisableStartupMessage: true, Network: fiber.NetworkTCP})
@@ -91,7 +99,10 @@ func (s *Server) newApp() *fiber.App {
 		// Values read from requests are copied explicitly where kept (parse functions).
 		Immutable: false,
 	})
-	quiet := func(path string) bool { return path == "/healthz" || path == "/readyz" || path == "/metrics" }
+	quiet := func(path string) bool {
+		// HLS segments come every few seconds per viewer: debug level only.
+		return path == "/healthz" || path == "/readyz" || path == "/metrics" || strings.HasPrefix(path, "/hls/")
+	}
 	app.Use(edge.Recover(d.Log))
 	app.Use(edge.RequestID())
 	app.Use(edge.NewMetrics(d.Registry).Handler())
