@@ -224,11 +224,11 @@ type env struct {
 }
 
 type envOpts struct {
-	speed    int                       // origin pacing (default 4× real time)
-	line     func(*store.LineInput)    // line adjustments
-	cfg      func(*config.Config)      // config adjustments
-	sources  func(o *origin) []string  // live channel sources (default: the origin)
-	settings map[string]string         // settings rows (JSON values)
+	speed    int                        // origin pacing (default 4× real time)
+	line     func(*store.LineInput)     // line adjustments
+	cfg      func(*config.Config)       // config adjustments
+	sources  func(o *origin) []string   // live channel sources (default: the origin)
+	settings map[string]string          // settings rows (JSON values)
 	extra    func(t *testing.T, e *env) // more catalog before the server starts
 }
 
