@@ -89,11 +89,16 @@ func cred(raw string) (string, bool) {
 // parseLiveFile parses the last segment of a live URL: "42", "42.ts", "42.m3u8".
 func parseLiveFile(file string) (id int64, format string, ok bool) {
 	name, ext := splitFile(file)
+	if strings.HasSuffix(file, ".") {
+		return 0, "", false
+	}
 	if id, ok = parseID(name); !ok {
 		return 0, "", false
 	}
-	format, ok = liveFormat(ext)
-	return id, format, ok
+	if format, ok = liveFormat(ext); !ok {
+		return 0, "", false
+	}
+	return id, format, true
 }
 
 // parseVODFile parses the last segment of a movie or episode URL: "7.mp4" (the extension is
