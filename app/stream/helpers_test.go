@@ -215,6 +215,7 @@ type env struct {
 	episode  int64
 	shift    int64 // catch-up channel
 	other    int64 // a live channel outside the line's bouquet
+	bouquet  int64
 	vodData  []byte
 	shiftReq chan string // catch-up upstream request URIs
 	keys     *token.Keyring
@@ -317,6 +318,7 @@ func setup(t *testing.T, o envOpts) *env {
 
 	bq, _, err := st.EnsureBouquet(ctx, "Main")
 	must(t, err)
+	e.bouquet = bq
 	_, err = st.SetBouquetStreams(ctx, bq, []int64{e.live, e.down, e.shift, e.movie, e.httpVOD})
 	must(t, err)
 	_, err = st.SetBouquetSeries(ctx, bq, []int64{seriesID})
@@ -496,4 +498,22 @@ func (e *env) metric(name string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// newLine adds a line entitled to the test bouquet.
+func (e *env) newLine(mod func(*store.LineInput)) (store.Line, string) {
+	return testdb.NewLine(e.t, e.st, func(in *store.LineInput) {
+		in.BouquetIDs = []int64{e.bouquet}
+		in.MaxConnections = 0
+		if mod != nil {
+			mod(in)
+		}
+	})
+}
+
+// sign signs a token with the server's secret.
+func (e *env) sign(c token.Claims) string {
+	tok, err := e.keys.Sign(c)
+	must(e.t, err)
+	return tok
 }

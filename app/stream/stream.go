@@ -140,7 +140,7 @@ func (h *Handler) gate(next fiber.Handler) fiber.Handler {
 		case fiber.MethodHead:
 			return h.head(c)
 		}
-		return c.SendStatus(fiber.StatusOK)
+		return status(c, fiber.StatusOK)
 	}
 }
 
