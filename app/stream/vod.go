@@ -262,6 +262,10 @@ func (cb closeBoth) Close() error {
 // startBody hands fasthttp a body of length bytes (-1: unknown, sent chunked). fasthttp reads it
 // after the handler returns and always closes it, which ends the lease.
 func (h *Handler) startBody(c *fiber.Ctx, d access.Decision, r io.Reader, closer io.Closer, length int64, container string) {
+	if length >= 0 {
+		// fasthttp copies the stream to its end: it must hold exactly length bytes.
+		r = io.LimitReader(r, length)
+	}
 	b := &leasedBody{
 		h: h, r: r, closer: closer, lease: d.Lease, conn: c.Context().Conn(), start: time.Now(),
 		info: openInfo{lineID: d.Line.ID, streamID: d.Lease.StreamID, container: container, clientIP: d.Lease.ClientIP.String()},
@@ -280,8 +284,14 @@ func (h *Handler) startBody(c *fiber.Ctx, d access.Decision, r io.Reader, closer
 		case <-b.quit:
 			return
 		}
-		b.stopped.Store(true)
-		unblock(b.conn)
+		// Close (which releases the lease, closing Done) may be running: once it has, the
+		// connection belongs to the next request and must not be touched.
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		if !b.closed {
+			b.stopped.Store(true)
+			unblock(b.conn)
+		}
 	}()
 	c.Context().SetBodyStream(b, int(length))
 }
@@ -302,6 +312,8 @@ type leasedBody struct {
 	stopped atomic.Bool
 	quit    chan struct{}
 	once    sync.Once
+	mu      sync.Mutex
+	closed  bool
 }
 
 var errStreamEnded = errors.New("stream: ended by kill or shutdown")
@@ -323,6 +335,9 @@ func (b *leasedBody) Read(p []byte) (int, error) {
 // Close is called by fasthttp once the body was sent (or the send failed).
 func (b *leasedBody) Close() error {
 	b.once.Do(func() {
+		b.mu.Lock()
+		b.closed = true
+		b.mu.Unlock()
 		close(b.quit)
 		err := b.closer.Close()
 		if b.conn != nil && !b.stopped.Load() {
