@@ -227,3 +227,41 @@ func TestServe_ShutdownEndsStream(t *testing.T) {
 	}
 	_ = uuid.Nil
 }
+
+// TestMetrics: the stream series exist on the server's registry and count what was delivered.
+func TestMetrics(t *testing.T) {
+	t.Parallel()
+	e := setup(t, envOpts{})
+	resp := openStream(t, e.liveURL(e.live, "ts"))
+	readN(t, resp.Body, 188*100)
+	if m := e.metric(`xtreamd_stream_viewers{container="ts"}`); m != `xtreamd_stream_viewers{container="ts"} 1` {
+		t.Errorf("ts viewers = %q, want 1", m)
+	}
+	resp.Body.Close()
+	_, _, pl := do(t, http.MethodGet, e.liveURL(e.live, "m3u8"), nil)
+	do(t, http.MethodGet, e.base+firstSegment(t, string(pl)), nil)
+	do(t, http.MethodGet, e.url("/movie/%s/%s/%d.mp4", e.line.Username, e.pass, e.movie), nil)
+	for _, name := range []string{
+		`xtreamd_stream_bytes_out_total{container="ts"}`, `xtreamd_stream_bytes_out_total{container="hls"}`,
+		`xtreamd_stream_bytes_out_total{container="vod"}`, `xtreamd_stream_viewers{container="hls"} 1`,
+		`xtreamd_stream_opens_total{container="ts",status="200"} 1`, `xtreamd_relay_upstream_connections 1`,
+		`xtreamd_relay_upstream_open 1`,
+	} {
+		m := e.metric(name)
+		if m == "" || strings.HasSuffix(m, " 0") {
+			t.Errorf("metric %s = %q, want present and non-zero", name, m)
+		}
+		if strings.Contains(name, "bytes_out") && m != "" {
+			t.Logf("%s", m)
+		}
+	}
+	for _, name := range []string{"xtreamd_relay_upstream_failures_total", "xtreamd_relay_failovers_total"} {
+		if e.metric(name) == "" {
+			t.Errorf("metric %s missing", name)
+		}
+	}
+	eventually(t, "the vod and ts viewers to leave", func() bool {
+		return strings.HasSuffix(e.metric(`xtreamd_stream_viewers{container="vod"}`), " 0") &&
+			strings.HasSuffix(e.metric(`xtreamd_stream_viewers{container="ts"}`), " 0")
+	})
+}
