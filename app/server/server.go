@@ -42,6 +42,7 @@ type Server struct {
 	metrics *fiber.App // only with a separate --metrics-listen
 
 	redirect stream.Redirect // redirect mode of the stream surface (zero: off)
+	streams  *stream.Handler // the stream surface: shutdown waits for its live writers
 
 	// streamCtx ends when shutdown starts, so long-running stream writers (which outlive
 	// their handler) stop instead of holding the shutdown for its whole timeout.
@@ -198,8 +199,18 @@ func (s *Server) shutdown() error {
 		timeout = 10 * time.Second
 	}
 	var errs []error
+	start := time.Now()
 	if err := s.app.ShutdownWithTimeout(timeout); err != nil {
 		errs = append(errs, fmt.Errorf("http shutdown: %w", err))
+	}
+	// Live TS writers run on hijacked connections, which the HTTP shutdown does not count: wait
+	// for them (they end with the stream context) before the workers end their leases.
+	if s.streams != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), max(time.Second, timeout-time.Since(start)))
+		if err := s.streams.Wait(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("stream shutdown: %w", err))
+		}
+		cancel()
 	}
 	if s.metrics != nil {
 		if err := s.metrics.ShutdownWithTimeout(timeout); err != nil {

@@ -37,7 +37,7 @@ func streamRedirect(cfg config.Config) (stream.Redirect, error) {
 // mountStreams mounts the stream surface (last: its short form matches any three segments).
 func (s *Server) mountStreams(app *fiber.App) {
 	cfg := s.deps.Config
-	stream.New(stream.Deps{
+	s.streams = stream.New(stream.Deps{
 		Access:     s.dom.access,
 		Catalog:    s.dom.catalog,
 		Relay:      s.dom.relay,
@@ -48,5 +48,6 @@ func (s *Server) mountStreams(app *fiber.App) {
 		Proxies:    cfg.TrustedProxies,
 		Location:   cfg.Timezone,
 		Redirect:   s.redirect,
-	}).Routes(app)
+	})
+	s.streams.Routes(app)
 }

@@ -1,10 +1,10 @@
 package stream
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"runtime/debug"
 	"strconv"
@@ -123,15 +123,22 @@ func (h *Handler) serveTS(c *fiber.Ctx, d access.Decision, st *catalog.Stream) e
 		h.metrics.opened(conns.ContainerTS, code)
 		return status(c, code)
 	}
-	c.Set(fiber.HeaderContentType, "video/mp2t")
-	c.Set(fiber.HeaderCacheControl, "no-store")
 	h.metrics.opened(conns.ContainerTS, fiber.StatusOK)
 	info := openInfo{lineID: d.Line.ID, streamID: st.ID, container: conns.ContainerTS, clientIP: h.clientOf(c).ip.String()}
-	conn := c.Context().Conn()
+	// The stream is written on the hijacked connection: ring blocks go straight from the relay to
+	// the socket, without fasthttp's body-stream pipe and chunked encoding (a copy and a goroutine
+	// hand-off per write). The response is framed by closing the connection.
+	c.Status(fiber.StatusOK) // for the access log and request metrics; nothing else is sent
+	c.Context().HijackSetNoResponse(true)
+	h.streams.Add(1)
 	// Runs after this handler returned, in its own goroutine: nothing of c may be used there.
-	c.Context().SetBodyStreamWriter(func(w *bufio.Writer) { h.pumpTS(w, conn, v, lease, info) })
+	c.Context().Hijack(func(conn net.Conn) { h.pumpTS(conn, v, lease, info) })
 	return nil
 }
+
+// tsHeader is the response head of a live TS stream; the body runs until the connection closes.
+var tsHeader = []byte("HTTP/1.1 200 OK\r\nContent-Type: video/mp2t\r\nCache-Control: no-store\r\n" +
+	"Connection: close\r\nServer: xtreamd\r\n\r\n")
 
 // openInfo is what a stream writer logs, copied out of the request.
 type openInfo struct {
@@ -141,9 +148,10 @@ type openInfo struct {
 	clientIP  string
 }
 
-// pumpTS is the body stream writer of a live TS response. It owns the viewer and the lease:
-// both are released when it returns, whatever ended it.
-func (h *Handler) pumpTS(w *bufio.Writer, conn net.Conn, v *relay.Viewer, lease *conns.Lease, info openInfo) {
+// pumpTS writes a live TS response on its hijacked connection. It owns the viewer and the lease:
+// both are released when it returns, whatever ended it; fasthttp closes the connection then.
+func (h *Handler) pumpTS(conn net.Conn, v *relay.Viewer, lease *conns.Lease, info openInfo) {
+	defer h.streams.Done()
 	start := time.Now()
 	h.metrics.ts.Add(1)
 	ctx, cancel := context.WithCancel(h.base)
@@ -168,14 +176,16 @@ func (h *Handler) pumpTS(w *bufio.Writer, conn net.Conn, v *relay.Viewer, lease 
 	stopUnblock := context.AfterFunc(ctx, func() { unblock(conn) })
 	defer stopUnblock()
 
-	cw := &countWriter{w: w}
+	cw := &countWriter{w: conn}
 	flush := func() error {
 		cw.settle(lease, h.metrics.bytesTS.Add)
 		h.extendDeadline(conn)
-		return w.Flush()
+		return nil
 	}
 	h.extendDeadline(conn)
-	n, err = v.WriteTo(ctx, cw, flush)
+	if _, err = conn.Write(tsHeader); err == nil {
+		n, err = v.WriteTo(ctx, cw, flush)
+	}
 	cw.settle(lease, h.metrics.bytesTS.Add)
 }
 
@@ -206,7 +216,7 @@ func (h *Handler) extendDeadline(conn net.Conn) {
 // countWriter counts bytes written; settle hands them to the lease and the metric once per
 // batch rather than per write.
 type countWriter struct {
-	w       *bufio.Writer
+	w       io.Writer
 	pending int64
 }
 

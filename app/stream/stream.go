@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -73,6 +74,24 @@ type Handler struct {
 	base    context.Context
 	client  *http.Client
 	metrics *metrics
+	// streams counts live TS writers on hijacked connections, which the HTTP server's shutdown
+	// does not wait for (Wait does).
+	streams sync.WaitGroup
+}
+
+// Wait blocks until every live TS writer has ended (they end when Base does) or ctx ends.
+func (h *Handler) Wait(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() {
+		h.streams.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // New builds the surface and registers its metrics.
