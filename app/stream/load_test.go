@@ -267,6 +267,7 @@ func TestBenchLoad(t *testing.T) {
 		time.Sleep(warm)
 		cpu0, bytesMid0 = cpuSelf(), metricValue(e, `xtreamd_stream_bytes_out_total{container="ts"}`)
 		time.Sleep(window / 2)
+		runtime.GC() // live memory, not garbage awaiting collection
 		var ms runtime.MemStats
 		runtime.ReadMemStats(&ms)
 		heapMid, rssMid = ms.HeapInuse+ms.StackInuse, uint64(rssBytes())
@@ -283,7 +284,7 @@ func TestBenchLoad(t *testing.T) {
 		viewers, rate*8/1e6, r.WindowS, total, total*8/1e3, float64(viewers)*rate/1e6, minRatio, behind, r.Errors, skips, drops)
 	t.Logf("RELAY server CPU %.2f s for %.3f GB delivered = %.2f CPU-s/GB (%.0f%% of one core); viewer process CPU %.2f s",
 		cpu1-cpu0, gb, (cpu1-cpu0)/gb, (cpu1-cpu0)/r.WindowS*100, r.CPUS)
-	t.Logf("RELAY memory per viewer: heap+stacks %.1f KiB, RSS %.1f KiB (heap %d→%d MiB, RSS %d→%d MiB)",
+	t.Logf("RELAY memory per viewer: live heap+stacks %.1f KiB, RSS %.1f KiB (heap %d→%d MiB, RSS %d→%d MiB)",
 		float64(heapMid-(ms0.HeapInuse+ms0.StackInuse))/float64(viewers)/1024, float64(int64(rssMid)-rss0)/float64(viewers)/1024,
 		(ms0.HeapInuse+ms0.StackInuse)>>20, heapMid>>20, rss0>>20, rssMid>>20)
 	_ = bytes0

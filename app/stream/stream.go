@@ -4,8 +4,10 @@
 // Range), catch-up (/timeshift, /streaming/timeshift.php) and play-token links (?play_token=,
 // /play/{token}). Every open runs the access check (access.Checker) first; a denial is an empty
 // body with the status of statusFor. Live delivery comes from the relay; a TS viewer holds a
-// connection lease for as long as its response runs, and its body stream writer ends on the
-// first write error (the client left), when the lease is killed or replaced, or at shutdown.
+// connection lease for as long as its response runs. Its writer runs on the hijacked connection
+// (the body is framed by closing it) and ends on the first write error (the client left), when
+// the lease is killed or replaced, when the client accepts nothing for StallTimeout, or at
+// shutdown; movies, episodes and catch-up use a fasthttp body stream with a Content-Length.
 package stream
 
 import (
