@@ -359,11 +359,35 @@ type nginx struct{ url, pidFile string }
 
 // startNginx runs a private nginx on a free loopback port proxying / to upstream.
 func startNginx(t *testing.T, bin, upstream string) nginx {
-	dir := t.TempDir()
+	return runNginx(t, bin, freeAddr(t), `location / {
+      proxy_pass `+upstream+`;
+      proxy_http_version 1.1;
+      proxy_buffering off;
+      proxy_read_timeout 60s;
+    }`)
+}
+
+func freeAddr(t *testing.T) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	must(t, err)
-	addr := ln.Addr().String()
-	ln.Close()
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// nginxBinary finds nginx, or skips the test.
+func nginxBinary(t *testing.T) string {
+	for _, p := range []string{"/usr/sbin/nginx", "nginx"} {
+		if bin, err := exec.LookPath(p); err == nil {
+			return bin
+		}
+	}
+	t.Skip("nginx not installed (apt-get install -y nginx-light)")
+	return ""
+}
+
+// runNginx runs a private nginx on addr with one server block holding locations.
+func runNginx(t *testing.T, bin, addr, locations string) nginx {
+	dir := t.TempDir()
 	conf := fmt.Sprintf(`daemon on;
 pid %[1]s/nginx.pid;
 error_log %[1]s/error.log warn;
@@ -376,25 +400,19 @@ http {
   uwsgi_temp_path %[1]s/uwsgi; scgi_temp_path %[1]s/scgi;
   server {
     listen %[2]s;
-    location / {
-      proxy_pass %[3]s;
-      proxy_http_version 1.1;
-      proxy_buffering off;
-      proxy_read_timeout 60s;
-    }
+    %[3]s
   }
 }
-`, dir, addr, upstream)
+`, dir, addr, locations)
 	must(t, os.WriteFile(filepath.Join(dir, "nginx.conf"), []byte(conf), 0o644))
 	out, err := exec.Command(bin, "-p", dir, "-c", filepath.Join(dir, "nginx.conf")).CombinedOutput()
 	if err != nil {
 		t.Fatalf("nginx: %v\n%s", err, out)
 	}
-	ng := nginx{url: "http://" + addr, pidFile: filepath.Join(dir, "nginx.pid")}
 	t.Cleanup(func() {
 		_ = exec.Command(bin, "-p", dir, "-c", filepath.Join(dir, "nginx.conf"), "-s", "stop").Run()
 	})
-	return ng
+	return nginx{url: "http://" + addr, pidFile: filepath.Join(dir, "nginx.pid")}
 }
 
 // nginxPIDs returns the master's pid and its children's.

@@ -248,3 +248,52 @@ func TestRedirect_EdgeAuth(t *testing.T) {
 	}
 	_ = io.Discard
 }
+
+// TestRedirect_RealNginx: in secure_link mode, a player following the 302 gets the file from a
+// real nginx that checks the signature with its secure_link module; a tampered or expired link
+// is refused there.
+func TestRedirect_RealNginx(t *testing.T) {
+	t.Parallel()
+	bin := nginxBinary(t)
+	const secret = "edge-secret-for-nginx"
+	root := t.TempDir()
+	// nginx workers run as another user: let them in (t.TempDir makes 0700 directories).
+	must(t, os.Chmod(root, 0o755))
+	must(t, os.Chmod(filepath.Dir(root), 0o755))
+	addr := freeAddr(t)
+	ng := runNginx(t, bin, addr, `location ~ ^/(live|movie|series|timeshift)/ {
+      secure_link     $arg_md5,$arg_expires;
+      secure_link_md5 "$secure_link_expires$uri$remote_addr `+secret+`";
+      if ($secure_link = "")  { return 403; }
+      if ($secure_link = "0") { return 410; }
+      root `+root+`;
+    }`)
+	e := setup(t, envOpts{cfg: func(c *config.Config) {
+		c.StreamRedirect, c.StreamRedirectURL, c.StreamRedirectSecret = "secure_link", ng.url, secret
+		c.StreamRedirectTTL, c.StreamRedirectTemplate = 30*time.Second, "{expires}{uri}{ip} {secret}"
+	}})
+	must(t, os.MkdirAll(filepath.Join(root, "movie"), 0o755))
+	must(t, os.WriteFile(filepath.Join(root, "movie", itoa(e.movie)+".mp4"), e.vodData, 0o644))
+
+	code, _, body := do(t, http.MethodGet, e.url("/movie/%s/%s/%d.mp4", e.line.Username, e.pass, e.movie), nil)
+	if code != 200 || !bytes.Equal(body, e.vodData) {
+		t.Fatalf("GET movie through the redirect = %d, %d bytes; want 200 and the file", code, len(body))
+	}
+	resp, err := noRedirect.Get(e.url("/movie/%s/%s/%d.mp4", e.line.Username, e.pass, e.movie))
+	must(t, err)
+	resp.Body.Close()
+	loc, _ := url.Parse(resp.Header.Get("Location"))
+	q := loc.Query()
+	q.Set("md5", forge(q.Get("md5"), 3))
+	loc.RawQuery = q.Encode()
+	if code, _, _ := do(t, http.MethodGet, loc.String(), nil); code != http.StatusForbidden {
+		t.Errorf("tampered link = %d, want nginx's 403", code)
+	}
+	sl, err := token.NewSecureLink(secret, "")
+	must(t, err)
+	past := time.Now().Add(-time.Minute).Truncate(time.Second)
+	loc.RawQuery = sl.Query(loc.Path, past, netip.MustParseAddr("127.0.0.1"))
+	if code, _, _ := do(t, http.MethodGet, loc.String(), nil); code != http.StatusGone {
+		t.Errorf("expired link = %d, want nginx's 410", code)
+	}
+}
