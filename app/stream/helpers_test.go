@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/goleak"
 
 	"github.com/xtreamd/xtreamd/app/server"
 	"github.com/xtreamd/xtreamd/internal/config"
@@ -30,7 +31,19 @@ import (
 	"github.com/xtreamd/xtreamd/internal/token"
 )
 
-func TestMain(m *testing.M) { os.Exit(testdb.Main(m)) }
+func TestMain(m *testing.M) {
+	code := testdb.Main(m)
+	if code == 0 {
+		// Every server, stream writer, relay hub and origin must be gone once the tests are.
+		http.DefaultClient.CloseIdleConnections()
+		noRedirect.CloseIdleConnections()
+		if err := goleak.Find(goleak.IgnoreCurrent()); err != nil {
+			fmt.Fprintf(os.Stderr, "goleak: %v\n", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
 
 // waitLimit bounds every wait: long enough for a loaded 2-core box, short enough to fail fast.
 const waitLimit = 20 * time.Second

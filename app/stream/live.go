@@ -8,6 +8,7 @@ import (
 	"net"
 	"runtime/debug"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -172,9 +173,23 @@ func (h *Handler) pumpTS(conn net.Conn, v *relay.Viewer, lease *conns.Lease, inf
 	}()
 	stopWatch := onClose(lease.Done(), cancel)
 	defer stopWatch()
-	// A kill or shutdown must also end a write blocked on a client that stopped reading.
-	stopUnblock := context.AfterFunc(ctx, func() { unblock(conn) })
-	defer stopUnblock()
+	// A kill or shutdown must also end a write blocked on a client that stopped reading. Once
+	// this function returns, fasthttp recycles conn: the unblocker must be finished by then.
+	var mu sync.Mutex
+	returned := false
+	stopUnblock := context.AfterFunc(ctx, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if !returned {
+			unblock(conn)
+		}
+	})
+	defer func() {
+		stopUnblock()
+		mu.Lock()
+		returned = true
+		mu.Unlock()
+	}()
 
 	cw := &countWriter{w: conn}
 	flush := func() error {
