@@ -128,3 +128,20 @@ func TestAccessLog_NoSecrets(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// TestDenied_CheckUndecided: with the database gone the check cannot take a lease: 503, empty,
+// never a stream.
+func TestDenied_CheckUndecided(t *testing.T) {
+	t.Parallel()
+	e := setup(t, envOpts{})
+	if code, _, _ := do(t, http.MethodGet, e.liveURL(e.live, "m3u8"), nil); code != 200 {
+		t.Fatalf("playlist = %d, want 200 (line now cached)", code)
+	}
+	e.st.Pool().Close()
+	for _, u := range []string{e.liveURL(e.live, "ts"), e.liveURL(e.live, "m3u8"),
+		e.url("/movie/%s/%s/%d.mp4", e.line.Username, e.pass, e.movie)} {
+		if code, _, body := do(t, http.MethodGet, u, nil); code != http.StatusServiceUnavailable || len(body) != 0 {
+			t.Errorf("GET with the database down = %d (%d bytes), want 503 empty", code, len(body))
+		}
+	}
+}
