@@ -108,6 +108,8 @@ func TestPlayTokens(t *testing.T) {
 	live := e.sign(claims(token.KindLive, e.live))
 	movie := e.sign(claims(token.KindVOD, e.movie))
 	episode := e.sign(claims(token.KindSeries, e.episode))
+	shift := e.sign(claims(token.KindTimeshift, e.shift))
+	start := time.Now().UTC().Add(-2 * time.Hour).Format("2006-01-02:15-04")
 	mod := func(kind token.Kind, id int64, f func(*token.Claims)) string {
 		c := claims(kind, id)
 		f(&c)
@@ -122,6 +124,7 @@ func TestPlayTokens(t *testing.T) {
 		{"play movie", "/play/" + movie + ".mp4", "video/mp4"},
 		{"series query", "/series/x/x/" + itoa(e.episode) + ".mp4?play_token=" + episode, "video/mp4"},
 		{"play series", "/play/" + episode, "video/mp4"},
+		{"timeshift query", "/timeshift/x/x/60/" + start + "/" + itoa(e.shift) + ".ts?play_token=" + shift, "video/mp2t"},
 	}
 	for _, tt := range okTests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -144,6 +147,8 @@ func TestPlayTokens(t *testing.T) {
 		{"movie token on the live route", "/live/x/x/" + itoa(e.live) + ".ts?play_token=" + movie},
 		{"segment token on /play", "/play/" + mod(token.KindSegment, e.live, func(c *token.Claims) { c.SessionID[0] = 1 })},
 		{"timeshift token on /play", "/play/" + mod(token.KindTimeshift, e.live, func(*token.Claims) {})},
+		{"live token on the timeshift route", "/timeshift/x/x/60/" + start + "/" + itoa(e.shift) + ".ts?play_token=" +
+			mod(token.KindLive, e.shift, func(*token.Claims) {})},
 		{"other secret", "/play/" + otherSecret(t, claims(token.KindLive, e.live))},
 	}
 	for _, tt := range badTests {

@@ -297,3 +297,25 @@ func TestRedirect_RealNginx(t *testing.T) {
 		t.Errorf("expired link = %d, want nginx's 410", code)
 	}
 }
+
+// TestVOD_DirectSource: a direct-source movie is a 302 to its source, holding no slot.
+func TestVOD_DirectSource(t *testing.T) {
+	t.Parallel()
+	var direct int64
+	e := setup(t, envOpts{extra: func(t *testing.T, e *env) {
+		mp4 := "mp4"
+		var err error
+		direct, err = e.st.CreateStream(context.Background(), store.StreamInput{Kind: store.KindMovie, Name: "Direct",
+			ContainerExtension: &mp4, DirectSource: true, Sources: []store.Source{{URL: "http://cdn.example.com/m/9.mp4"}}})
+		must(t, err)
+		_, err = e.st.AppendBouquetStreams(context.Background(), e.bouquet, []int64{direct})
+		must(t, err)
+	}})
+	resp, err := noRedirect.Get(e.url("/movie/%s/%s/%d.mp4", e.line.Username, e.pass, direct))
+	must(t, err)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != "http://cdn.example.com/m/9.mp4" {
+		t.Errorf("direct source = %d Location %q, want 302 to the source", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	eventually(t, "no slot held", func() bool { return e.leases() == 0 })
+}
