@@ -5,7 +5,7 @@ build:
 	go build -o xtreamd ./cmd/xtreamd
 
 run:
-	go run ./cmd/xtreamd serve
+	go run ./cmd/xtreamd serve --demo
 
 test:
 	go test ./...

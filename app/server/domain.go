@@ -48,7 +48,7 @@ func buildDomain(ctx context.Context, d Deps) (*domain, error) {
 	if err := dom.catalog.Refresh(ctx); err != nil {
 		return nil, fmt.Errorf("load catalog: %w", err)
 	}
-	dom.guide = epg.NewGuide(d.Store, time.Now)
+	dom.guide = epg.NewGuide(d.Store, d.Now)
 	dom.refresher = epg.NewRefresher(d.Store, d.Log, epg.RefresherOptions{})
 	rm, err := relay.NewManager(relay.Options{Logger: d.Log, Registerer: d.Registry})
 	if err != nil {

@@ -2,6 +2,8 @@ package server
 
 import (
 	"github.com/gofiber/fiber/v2"
+
+	"github.com/xtreamd/xtreamd/app/player"
 )
 
 // mountSurfaces mounts every surface. Order matters: fixed routes (*.php, /live, /movie ...)
@@ -9,6 +11,10 @@ import (
 // last.
 func (s *Server) mountSurfaces(app *fiber.App) {
 	// --- player surfaces (player_api.php, get.php, xmltv.php, panel_api.php, enigma2.php) ---
+	player.New(player.Deps{
+		Access: s.dom.access, Catalog: s.dom.catalog, Guide: s.dom.guide, Config: s.deps.Config,
+		Log: s.deps.Log, Now: s.deps.Now, StreamContext: s.streamCtx,
+	}).Routes(app)
 
 	// --- stream surfaces (/live, /movie, /series, /timeshift, /hls, play tokens, short form) ---
 	s.mountStreams(app)

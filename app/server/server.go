@@ -32,6 +32,9 @@ type Deps struct {
 	Log      *slog.Logger
 	Store    *store.Store
 	Registry *prometheus.Registry // a fresh registry per server: tests build many
+	// Now is the clock of the player surfaces and the programme guide ("on air now",
+	// server_info.time_now); nil means time.Now. Tests pass a fixed clock for golden answers.
+	Now func() time.Time
 }
 
 // Server is one xtreamd process's HTTP side and the domain behind it.
@@ -55,6 +58,9 @@ type Server struct {
 func New(ctx context.Context, d Deps) (*Server, error) {
 	if d.Registry == nil {
 		d.Registry = prometheus.NewRegistry()
+	}
+	if d.Now == nil {
+		d.Now = time.Now
 	}
 	s := &Server{deps: d}
 	s.streamCtx, s.cancelStreams = context.WithCancel(context.Background())

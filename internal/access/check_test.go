@@ -577,3 +577,52 @@ func TestRateLimiter(t *testing.T) {
 		t.Fatal("rate 0 must disable the limit")
 	}
 }
+
+// TestCheck_ConcurrentOpensTwoInstances: 200 simultaneous stream opens through the whole check
+// on a 3-connection line, from two instances with separate pools, under the refuse policy →
+// exactly 3 leases.
+func TestCheck_ConcurrentOpensTwoInstances(t *testing.T) {
+	t.Parallel()
+	dsn := testdb.NewDSN(t)
+	a, b := newInstance(t, dsn, fixtureOpts{}), newInstance(t, dsn, fixtureOpts{})
+	ctx := context.Background()
+	if err := a.st.SetSetting(ctx, "connection_policy", "refuse"); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []*fixture{a, b} {
+		if err := f.checker.Load(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	line, pw := testdb.NewLine(t, a.st, func(in *store.LineInput) { in.MaxConnections = 3 })
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	codes := map[access.Code]int{}
+	start := make(chan struct{})
+	for i := range 200 {
+		f := a
+		if i%2 == 1 {
+			f = b
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			ip := netip.AddrFrom4([4]byte{198, 51, 100, byte(i)})
+			d, err := f.checker.Check(ctx, open(line, pw, ip, streamInBouquet))
+			if err != nil {
+				t.Errorf("Check: %v", err)
+				return
+			}
+			mu.Lock()
+			codes[d.Code]++
+			mu.Unlock()
+		}()
+	}
+	close(start)
+	wg.Wait()
+	n, _ := a.checker.ActiveConnections(ctx, line.ID)
+	if codes[access.OK] != 3 || codes[access.UserAlreadyConnected] != 197 || n != 3 {
+		t.Fatalf("outcomes %v, %d active; want 3 OK, 197 USER_ALREADY_CONNECTED, 3 active", codes, n)
+	}
+}

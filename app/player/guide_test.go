@@ -1,0 +1,149 @@
+package player_test
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/xml"
+	"io"
+	"strings"
+	"testing"
+)
+
+// TestXMLTV_Golden: xmltv.php lists the line's channels with a guide (bob sees Extra's too)
+// and their programmes in the prev_days/next_days window, times with explicit offsets
+// (spec §3.2, §6.4).
+func TestXMLTV_Golden(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	for _, tt := range []struct {
+		name, user, pass string
+		extra            []string
+	}{
+		{"alice", "alice", alicePass, nil},
+		{"bob", "bob", bobPass, nil},
+		{"alice_window", "alice", alicePass, []string{"prev_days", "0", "next_days", "0"}},
+		{"alice_wide", "alice", alicePass, []string{"prev_days", "999999999999999999999", "next_days", "x"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			code, hdr, body := f.get(t, api("/xmltv.php", append([]string{"username", tt.user, "password", tt.pass}, tt.extra...)...))
+			if code != 200 || hdr.Get("Content-Type") != "application/xml; charset=utf-8" {
+				t.Fatalf("status %d, Content-Type %q", code, hdr.Get("Content-Type"))
+			}
+			requireWellFormedXML(t, body)
+			golden(t, "xmltv_"+tt.name+".golden.xml", body)
+		})
+	}
+	_, _, body := f.get(t, api("/xmltv.php", "username", "alice", "password", alicePass))
+	if bytes.Contains(body, []byte("hidden.test")) {
+		t.Error("alice's guide holds a channel outside her bouquets")
+	}
+}
+
+func requireWellFormedXML(t testing.TB, body []byte) {
+	t.Helper()
+	if !wellFormed(body) {
+		t.Fatalf("malformed XML:\n%s", clip(body))
+	}
+}
+
+func wellFormed(body []byte) bool {
+	dec := xml.NewDecoder(bytes.NewReader(body))
+	dec.Strict = true
+	for {
+		_, err := dec.Token()
+		if err == io.EOF {
+			return true
+		}
+		if err != nil {
+			return false
+		}
+	}
+}
+
+// TestPanelAPI_Golden: panel_api.php's one-call answer (spec §3.3) and its get_epg action.
+func TestPanelAPI_Golden(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	for _, tt := range []struct {
+		name   string
+		params []string
+		decode func(testing.TB, []byte)
+	}{
+		{"alice", []string{"username", "alice", "password", alicePass}, decodeAs[Panel]()},
+		{"bob", []string{"username", "bob", "password", bobPass}, decodeAs[Panel]()},
+		{"get_epg", []string{"username", "alice", "password", alicePass, "action", "get_epg", "stream_id", newsOne, "from_now", "1"}, decodeAs[[]EPGRow]()},
+		{"get_epg_not_entitled", []string{"username", "alice", "password", alicePass, "action", "get_epg", "stream_id", hiddenChannel}, decodeAs[[]EPGRow]()},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			code, hdr, body := f.get(t, api("/panel_api.php", tt.params...))
+			if code != 200 || hdr.Get("Content-Type") != "application/json" {
+				t.Fatalf("status %d, Content-Type %q", code, hdr.Get("Content-Type"))
+			}
+			tt.decode(t, body)
+			golden(t, "panel_api_"+tt.name+".golden.json", body)
+		})
+	}
+	_, _, body := f.get(t, api("/panel_api.php", "username", "alice", "password", alicePass))
+	requireKinds(t, body, map[string]string{
+		"categories": "object", "categories.live": "array", "available_channels": "object",
+		"available_channels.1.stream_id": "string", "available_channels.1.num": "number",
+		"available_channels.1.series_no": "null", "user_info.auth": "number",
+	})
+}
+
+// TestEnigma2_Golden walks enigma2.php's menu tree (spec §3.4): root, category menus, stream
+// lists with now/next in live titles, series → seasons → episodes.
+func TestEnigma2_Golden(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	for _, tt := range []struct {
+		name   string
+		params []string
+	}{
+		{"root", nil},
+		{"live_categories", []string{"type", "get_live_categories"}},
+		{"vod_categories", []string{"type", "get_vod_categories"}},
+		{"series_categories", []string{"type", "get_series_categories"}},
+		{"live_streams", []string{"type", "get_live_streams", "cat_id", "0"}},
+		{"live_streams_news", []string{"type", "get_live_streams", "cat_id", "1"}},
+		{"vod_streams", []string{"type", "get_vod_streams"}},
+		{"series", []string{"type", "get_series", "cat_id", "0"}},
+		{"seasons", []string{"type", "get_seasons", "series_id", showOne}},
+		{"series_streams", []string{"type", "get_series_streams", "series_id", showOne, "season", "1"}},
+		{"seasons_not_entitled", []string{"type", "get_seasons", "series_id", hiddenShow}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			code, hdr, body := f.get(t, api("/enigma2.php", append([]string{"username", "bob", "password", bobPass}, tt.params...)...))
+			if code != 200 || hdr.Get("Content-Type") != "application/xml; charset=utf-8" {
+				t.Fatalf("status %d, Content-Type %q", code, hdr.Get("Content-Type"))
+			}
+			requireWellFormedXML(t, body)
+			requireBase64Titles(t, body)
+			golden(t, "enigma2_"+tt.name+".golden.xml", body)
+		})
+	}
+}
+
+// requireBase64Titles: every <title> and <description> is standard base64 (spec §3.4).
+func requireBase64Titles(t testing.TB, body []byte) {
+	t.Helper()
+	var items struct {
+		Channels []struct {
+			Title       string `xml:"title"`
+			Description string `xml:"description"`
+		} `xml:"channel"`
+	}
+	if err := xml.Unmarshal(body, &items); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range items.Channels {
+		for _, s := range []string{c.Title, c.Description} {
+			if _, err := base64.StdEncoding.Strict().DecodeString(strings.TrimSpace(s)); err != nil {
+				t.Errorf("not base64: %q", s)
+			}
+		}
+	}
+}

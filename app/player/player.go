@@ -1,0 +1,194 @@
+// Package player serves the read surfaces of the Xtream API that players use: player_api.php
+// (login, categories, streams, VOD and series info, EPG), get.php (M3U playlists), xmltv.php
+// (the guide), panel_api.php and enigma2.php — spec §1 and §3, with the JSON types and quirks
+// of XC 2.9 that real clients depend on (§7).
+//
+// Every request passes access.Checker.Check (a list or login check, never a stream open) and
+// the per-IP request rate limit. Lists come from the catalog snapshot's pre-rendered entries,
+// filtered by the line's bouquets; stream URLs are built from the configured public address,
+// never from the request's Host header.
+package player
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"net/netip"
+	"strconv"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/xtreamd/xtreamd/app/edge"
+	"github.com/xtreamd/xtreamd/internal/access"
+	"github.com/xtreamd/xtreamd/internal/catalog"
+	"github.com/xtreamd/xtreamd/internal/config"
+	"github.com/xtreamd/xtreamd/internal/epg"
+)
+
+// Deps is what the player surfaces use.
+type Deps struct {
+	Access  *access.Checker
+	Catalog *catalog.Catalog
+	Guide   *epg.Guide
+	Config  config.Config
+	Log     *slog.Logger
+	// Now is the clock of server_info and "on air now"; nil means time.Now.
+	Now func() time.Time
+	// StreamContext ends at shutdown: playlist and guide writers, which outlive their
+	// handler, stop with it. Nil means context.Background().
+	StreamContext context.Context
+}
+
+// Handler serves the player surfaces.
+type Handler struct {
+	access    *access.Checker
+	catalog   *catalog.Catalog
+	guide     *epg.Guide
+	log       *slog.Logger
+	now       func() time.Time
+	streamCtx context.Context
+	proxies   []netip.Prefix
+	site      site
+	cons      *consCache
+}
+
+// site is the public address and clock the answers advertise, fixed at start.
+type site struct {
+	host      string // server_info.url: bare host, no scheme, no port (spec §1.3, §7 #15)
+	port      string // server_info.port
+	httpsPort string
+	rtmpPort  string
+	scheme    string // server_info.server_protocol
+	tzName    string
+	tz        *time.Location
+	base      string // scheme://host:port, the prefix of every URL we hand out
+}
+
+func newSite(cfg config.Config) site {
+	scheme := cfg.PublicScheme
+	if scheme != "https" {
+		scheme = "http"
+	}
+	host := cfg.PublicHost
+	if host == "" {
+		host = "localhost"
+	}
+	tz, tzName := cfg.Timezone, cfg.TimezoneName
+	if tzName == "" {
+		tzName = "UTC"
+	}
+	if tz == nil {
+		if loc, err := time.LoadLocation(tzName); err == nil {
+			tz = loc
+		} else {
+			tz, tzName = time.UTC, "UTC"
+		}
+	}
+	port := strconv.Itoa(cfg.AdvertisedPort())
+	return site{
+		host: host, port: port, httpsPort: strconv.Itoa(cfg.PublicHTTPSPort), rtmpPort: strconv.Itoa(cfg.PublicRTMPPort),
+		scheme: scheme, tzName: tzName, tz: tz,
+		// Stream URLs use the advertised HTTP port with the advertised scheme: behind a TLS
+		// proxy, set --public-port to the port players connect to.
+		base: scheme + "://" + net.JoinHostPort(host, port),
+	}
+}
+
+// New returns the handler.
+func New(d Deps) *Handler {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.StreamContext == nil {
+		d.StreamContext = context.Background()
+	}
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler)
+	}
+	return &Handler{
+		access: d.Access, catalog: d.Catalog, guide: d.Guide, log: d.Log, now: d.Now,
+		streamCtx: d.StreamContext, proxies: d.Config.TrustedProxies, site: newSite(d.Config),
+		cons: newConsCache(d.Access.ActiveConnections, consTTL, time.Now),
+	}
+}
+
+// Routes mounts the player surfaces. GET also answers HEAD; POST carries form values (spec
+// §1.1: some apps POST their credentials).
+func (h *Handler) Routes(r fiber.Router) {
+	for _, route := range []struct {
+		path string
+		fn   fiber.Handler
+	}{
+		{"/player_api.php", h.playerAPI},
+		// XUI's path aliases (spec §1.1). Registered before the stream routes, so a line named
+		// "player_api" loses its short-form stream URLs to these; no such name should be issued.
+		{"/player_api/:username/:password", h.playerAPI},
+		{"/player_api/:username/:password/:action", h.playerAPI},
+		{"/get.php", h.playlist},
+		{"/xmltv.php", h.xmltv},
+		{"/panel_api.php", h.panelAPI},
+		{"/enigma2.php", h.enigma2},
+	} {
+		r.Get(route.path, route.fn)
+		r.Post(route.path, route.fn)
+	}
+}
+
+// checkTimeout bounds one access check (a cold line lookup and a password hash).
+const checkTimeout = 15 * time.Second
+
+// check runs the access check of a list or login request. Over-long credentials fail without
+// one: no stored line can match them.
+func (h *Handler) check(c *fiber.Ctx, req *request, surface, format string) (access.Decision, error) {
+	if req.overlong {
+		return access.Decision{Code: access.AuthFailed}, nil
+	}
+	ctx, cancel := context.WithTimeout(c.UserContext(), checkTimeout)
+	defer cancel()
+	return h.access.Check(ctx, access.Request{
+		Username: req.username, Password: req.password, ClientIP: req.clientIP, UserAgent: req.userAgent,
+		Surface: surface, Format: format,
+	})
+}
+
+// admit applies the per-IP request rate limit (429, empty body) and reads the request.
+func (h *Handler) admit(c *fiber.Ctx) (request, bool) {
+	ip := edge.ClientIP(c, h.proxies)
+	if !h.access.AllowRequest(ip) {
+		c.Status(fiber.StatusTooManyRequests)
+		return request{}, false
+	}
+	return parseRequest(c, ip), true
+}
+
+// unavailable answers a request the check could not decide (database down): 503 with an
+// empty body, never an allowed request. Logged once here.
+func (h *Handler) unavailable(c *fiber.Ctx, surface string, err error) error {
+	h.log.ErrorContext(c.UserContext(), "player request undecided", "route", surface, "err", err)
+	c.Status(fiber.StatusServiceUnavailable)
+	c.Response().ResetBody()
+	return nil
+}
+
+// sendBody sends an answer of kind answerBody.
+func sendBody(c *fiber.Ctx, a answer) error {
+	c.Status(a.status)
+	if a.body == nil {
+		c.Response().ResetBody()
+		return nil
+	}
+	return c.Send(a.body) // a package-level constant, never modified
+}
+
+// activeCons is user_info.active_cons (spec §1.3, §6.2), cached briefly per line.
+func (h *Handler) activeCons(ctx context.Context, lineID int64) (int, error) {
+	return h.cons.get(ctx, lineID)
+}
+
+// sendCopy sends b, a pooled buffer, as the body. Fiber's Send keeps the slice itself until
+// the response is written, after the handler (and the pool) let go of it: copy.
+func sendCopy(c *fiber.Ctx, b []byte) error {
+	c.Response().SetBody(b)
+	return nil
+}

@@ -1,0 +1,286 @@
+package player
+
+import (
+	"bytes"
+	"net/netip"
+	"net/url"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/xtreamd/xtreamd/internal/credential"
+)
+
+// Length caps on what a request may carry. fasthttp already bounds a GET's request line
+// (4 KB read buffer) and the app a POST body (1 MB); these keep any one value small enough
+// to log, hash or put into a cache key.
+const (
+	// maxUsernameLen is above the schema's 128 characters of up to 4 UTF-8 bytes each: a
+	// longer name cannot exist, so it fails without a lookup.
+	maxUsernameLen  = 512
+	maxPasswordLen  = credential.MaxPasswordLen
+	maxUserAgentLen = 512
+	maxOriginLen    = 512
+
+	// maxEPGLimit caps get_short_epg's limit (the guide caps at 1000 as well).
+	maxEPGLimit = 1000
+	// maxGuideDays caps xmltv.php's prev_days and next_days.
+	maxGuideDays = 14
+)
+
+// The player_api actions, by their canonical name. Numeric aliases (spec §1.1) and XUI's
+// get_epg map onto these; anything else is "" and answers the login object (§1.3, §7 #13).
+const (
+	actLogin              = ""
+	actLiveCategories     = "get_live_categories"
+	actLiveStreams        = "get_live_streams"
+	actVODCategories      = "get_vod_categories"
+	actVODStreams         = "get_vod_streams"
+	actVODInfo            = "get_vod_info"
+	actSeriesCategories   = "get_series_categories"
+	actSeries             = "get_series"
+	actSeriesInfo         = "get_series_info"
+	actShortEPG           = "get_short_epg"
+	actSimpleDataTable    = "get_simple_data_table"
+	actEPG                = "get_epg"
+	actEnigmaSeasons      = "get_seasons"        // enigma2.php only
+	actEnigmaSeriesStream = "get_series_streams" // enigma2.php only
+)
+
+var actions = map[string]string{
+	"200": actVODCategories, "201": actLiveCategories, "202": actLiveStreams, "203": actVODStreams,
+	"204": actSeriesInfo, "205": actShortEPG, "206": actSeriesCategories, "207": actSimpleDataTable,
+	"208": actSeries, "209": actVODInfo,
+	actLiveCategories: actLiveCategories, actLiveStreams: actLiveStreams, actVODCategories: actVODCategories,
+	actVODStreams: actVODStreams, actVODInfo: actVODInfo, actSeriesCategories: actSeriesCategories,
+	actSeries: actSeries, actSeriesInfo: actSeriesInfo, actShortEPG: actShortEPG,
+	actSimpleDataTable: actSimpleDataTable, actEPG: actEPG,
+}
+
+// enigmaTypes are enigma2.php's type values (spec §3.4); anything else is the root menu.
+var enigmaTypes = map[string]string{
+	actLiveCategories: actLiveCategories, actVODCategories: actVODCategories,
+	actSeriesCategories: actSeriesCategories, actLiveStreams: actLiveStreams, actVODStreams: actVODStreams,
+	actSeries: actSeries, actEnigmaSeasons: actEnigmaSeasons, actEnigmaSeriesStream: actEnigmaSeriesStream,
+}
+
+// Playlist types and outputs of get.php (spec §3.1).
+const (
+	typeM3U     = "m3u"
+	typeM3UPlus = "m3u_plus"
+	outputTS    = "ts"
+	outputHLS   = "m3u8"
+)
+
+// categoryAll and categoryNone are the special values of a parsed category filter; any other
+// value is a category id.
+const (
+	categoryAll  int64 = 0
+	categoryNone int64 = -1
+)
+
+// request is everything the player surfaces read from a request, copied out of fasthttp's
+// buffers (they are reused once the handler returns) and bounded.
+type request struct {
+	username, password string
+	// overlong: a credential is longer than any stored one can be; it fails without a check.
+	overlong bool
+
+	action     string // canonical player_api / panel_api action; "" = the login object
+	enigmaType string // enigma2.php's type; "" = the root menu
+	category   int64  // categoryAll, categoryNone or an id (category_id, cat_id)
+	vodID      int64  // 0: missing or malformed
+	seriesID   int64
+	streamID   int64
+	season     int64 // enigma2 season; -1 when missing or malformed (season 0 is valid)
+	limit      int   // get_short_epg, default epg.DefaultShortEPGLimit
+	fromNow    bool
+	offset     int // params[offset] / params[items_per_page]: optional list paging
+	perPage    int
+
+	playlistType string // get.php: typeM3U or typeM3UPlus; "" when missing or unknown
+	output       string // get.php: outputTS or outputHLS; "" when unknown
+	prevDays     int    // xmltv.php
+	nextDays     int
+
+	clientIP  netip.Addr
+	userAgent string
+}
+
+// formValue reads one parameter the way the original panel merges them (spec §1.1): a
+// form-encoded or multipart POST value wins over the query string's. The bytes belong to
+// fasthttp: copy what is kept.
+func formValue(c *fiber.Ctx, key string) []byte {
+	req := c.Request()
+	if c.Method() == fiber.MethodPost {
+		if args := req.PostArgs(); args.Has(key) {
+			return args.Peek(key)
+		}
+		if bytes.HasPrefix(req.Header.ContentType(), []byte(fiber.MIMEMultipartForm)) {
+			if form, err := req.MultipartForm(); err == nil {
+				if v := form.Value[key]; len(v) > 0 {
+					return []byte(v[0])
+				}
+			}
+		}
+	}
+	return req.URI().QueryArgs().Peek(key)
+}
+
+// parseRequest reads every parameter any player surface uses. Path credentials (the XUI
+// aliases /player_api/{user}/{pass}[/{action}]) win over query ones.
+func parseRequest(c *fiber.Ctx, clientIP netip.Addr) request {
+	r := request{clientIP: clientIP, season: -1}
+	user, pass := formValue(c, "username"), formValue(c, "password")
+	if p := c.Params("username"); p != "" {
+		user, pass = pathValue(p), pathValue(c.Params("password"))
+	}
+	if len(user) > maxUsernameLen || len(pass) > maxPasswordLen {
+		r.overlong = true
+	} else {
+		r.username, r.password = string(user), string(pass) // string() copies
+	}
+	action := formValue(c, "action")
+	if p := c.Params("action"); p != "" {
+		action = pathValue(p)
+	}
+	r.action = actions[string(action)] // the lookup does not allocate; the value is our constant
+	r.enigmaType = enigmaTypes[string(formValue(c, "type"))]
+	r.category = parseCategory(formValue(c, "category_id"))
+	if v := formValue(c, "cat_id"); v != nil {
+		r.category = parseCategory(v)
+	}
+	r.vodID = parseID(formValue(c, "vod_id"))
+	r.seriesID = parseID(formValue(c, "series_id"))
+	r.streamID = parseID(formValue(c, "stream_id"))
+	if n, ok := parseUint(formValue(c, "season")); ok {
+		r.season = n
+	}
+	// XC: an empty or zero limit is the default 4.
+	if r.limit = parseBounded(formValue(c, "limit"), 4, 0, maxEPGLimit); r.limit == 0 {
+		r.limit = 4
+	}
+	if n, ok := parseUint(formValue(c, "from_now")); ok && n > 0 {
+		r.fromNow = true
+	}
+	r.offset = parseBounded(formValue(c, "params[offset]"), 0, 0, 1<<30)
+	r.perPage = parseBounded(formValue(c, "params[items_per_page]"), 0, 0, 1<<30)
+	r.playlistType = parsePlaylistType(formValue(c, "type"))
+	r.output = parseOutput(formValue(c, "output"))
+	r.prevDays = parseBounded(formValue(c, "prev_days"), 1, 0, maxGuideDays)
+	r.nextDays = parseBounded(formValue(c, "next_days"), 1, 0, maxGuideDays)
+	r.userAgent = clipped(c.Request().Header.UserAgent(), maxUserAgentLen)
+	return r
+}
+
+// pathValue decodes a path segment (%2F, %23 ... in a password); Fiber hands segments over
+// still escaped. A malformed escape is kept as it is: it then simply fails to log in.
+func pathValue(p string) []byte {
+	if v, err := url.PathUnescape(p); err == nil {
+		return []byte(v)
+	}
+	return []byte(p)
+}
+
+// parseCategory reads category_id / cat_id: missing, "", "0" and "*" mean every category
+// (spec §1.5); digits are a category id; anything else names no category, so the list is
+// empty. (XC's intval would turn garbage into 0, i.e. the whole list: a typo should not
+// download 10,000 channels.)
+func parseCategory(b []byte) int64 {
+	b = bytes.TrimSpace(b)
+	if len(b) == 0 || string(b) == "*" {
+		return categoryAll
+	}
+	n, ok := parseUint(b)
+	switch {
+	case !ok:
+		return categoryNone
+	case n == 0:
+		return categoryAll
+	}
+	return n
+}
+
+// parseID reads a positive id; anything else (missing, negative, not digits, too big) is 0,
+// which no stream or series has.
+func parseID(b []byte) int64 {
+	n, ok := parseUint(bytes.TrimSpace(b))
+	if !ok {
+		return 0
+	}
+	return n
+}
+
+// parseUint parses 1 to 18 ASCII digits (so the value always fits an int64).
+func parseUint(b []byte) (int64, bool) {
+	if len(b) == 0 || len(b) > 18 {
+		return 0, false
+	}
+	var n int64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n, true
+}
+
+// parseBounded reads a count: missing or malformed gives def, anything else is clamped to
+// [lo, hi].
+func parseBounded(b []byte, def, lo, hi int) int {
+	b = bytes.TrimSpace(b)
+	if len(b) > 18 && len(bytes.TrimLeft(b, "0123456789")) == 0 {
+		return hi // a huge number: the cap
+	}
+	n, ok := parseUint(b)
+	if !ok {
+		return def
+	}
+	return int(max(int64(lo), min(n, int64(hi))))
+}
+
+func parsePlaylistType(b []byte) string {
+	switch string(b) {
+	case typeM3U:
+		return typeM3U
+	case typeM3UPlus:
+		return typeM3UPlus
+	}
+	return ""
+}
+
+// parseOutput maps get.php's output: ts and mpegts (and none) are MPEG-TS, m3u8 and hls are
+// HLS; anything else (rtmp: xtreamd serves none) is "".
+func parseOutput(b []byte) string {
+	switch string(b) {
+	case "", "ts", "mpegts":
+		return outputTS
+	case "m3u8", "hls":
+		return outputHLS
+	}
+	return ""
+}
+
+// clipped copies b, cut to n bytes.
+func clipped(b []byte, n int) string {
+	if len(b) > n {
+		b = b[:n]
+	}
+	return string(b)
+}
+
+// printable reports whether b holds no control characters (a header value we echo).
+func printable(b []byte) bool {
+	for _, c := range b {
+		if c < 0x20 || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// hasCredentials reports whether the request carries a username and a password at all (spec
+// §1.2: without them the answer is an empty body, not a failed login).
+func (r *request) hasCredentials() bool {
+	return r.overlong || (r.username != "" && r.password != "")
+}

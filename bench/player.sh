@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# bench/player.sh — the player API under wrk, side by side with a bare Fiber handler.
+#
+# Serves the benchmark fixture of app/player (a line entitled to 10,000 live channels, the
+# production server with info-level access logging to a discarding writer, rate limit off)
+# plus a bare Fiber app answering the same login bytes, both on loopback, then runs:
+#
+#   1. login (player_api.php, no action): xtreamd vs bare, wrk -t1 -c32 -d10s each, in one run;
+#   2. get_live_streams of the 10,000 channels: wrk -t1 -c4 -d10s --latency.
+#
+# Needs wrk (apt-get install -y wrk) and the local PostgreSQL binaries the tests use.
+# Usage: bench/player.sh [duration]   (default 10s)
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+dur="${1:-10s}"
+command -v wrk >/dev/null || { echo "wrk not found: apt-get install -y wrk" >&2; exit 1; }
+
+tmp="$(mktemp -d)"
+ours=127.0.0.1:18461
+bare=127.0.0.1:18462
+go test -c -o "$tmp/player.test" ./app/player/
+
+# The server process ends by itself once the stop file exists, so its PostgreSQL cluster is
+# torn down cleanly.
+(
+	cd app/player
+	XTREAMD_BENCH_LISTEN="$ours" XTREAMD_BENCH_BARE_LISTEN="$bare" XTREAMD_BENCH_STOP_FILE="$tmp/stop" \
+		exec "$tmp/player.test" -test.run '^TestServeForBench$' -test.v
+) >"$tmp/serve.log" 2>&1 &
+server_pid=$!
+stop() {
+	touch "$tmp/stop"
+	wait "$server_pid" 2>/dev/null || true
+	rm -rf "$tmp"
+}
+trap stop EXIT
+
+for _ in $(seq 1 300); do
+	grep -q '^ready ' "$tmp/serve.log" && break
+	kill -0 "$server_pid" 2>/dev/null || { cat "$tmp/serve.log" >&2; exit 1; }
+	sleep 0.5
+done
+ready="$(grep '^ready ' "$tmp/serve.log")" || { echo "fixture did not come up" >&2; cat "$tmp/serve.log" >&2; exit 1; }
+login="$(sed -E 's/.*login=([^ ]+).*/\1/' <<<"$ready")"
+list="$(sed -E 's/.*list=([^ ]+).*/\1/' <<<"$ready")"
+
+rps() { awk '/Requests\/sec/ {print $2}'; }
+
+echo "== login: xtreamd (wrk -t1 -c32 -d$dur)"
+ours_out="$(wrk -t1 -c32 -d"$dur" "http://$ours$login")"
+echo "$ours_out"
+echo "== login: bare Fiber handler, same bytes (wrk -t1 -c32 -d$dur)"
+bare_out="$(wrk -t1 -c32 -d"$dur" "http://$bare$login")"
+echo "$bare_out"
+echo "== get_live_streams, 10,000 channels (wrk -t1 -c4 -d$dur --latency)"
+wrk -t1 -c4 -d"$dur" --latency "http://$ours$list"
+
+ours_rps="$(rps <<<"$ours_out")"
+bare_rps="$(rps <<<"$bare_out")"
+awk -v o="$ours_rps" -v b="$bare_rps" 'BEGIN { printf "login: xtreamd %.0f req/s, bare %.0f req/s, ratio %.2f\n", o, b, o / b }'
