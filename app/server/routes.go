@@ -17,4 +17,5 @@ func (s *Server) mountSurfaces(app *fiber.App) {
 	}).Routes(app)
 
 	// --- stream surfaces (/live, /movie, /series, /timeshift, /hls, play tokens, short form) ---
+	s.mountStreams(app)
 }

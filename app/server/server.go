@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -17,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/xtreamd/xtreamd/app/edge"
+	"github.com/xtreamd/xtreamd/app/stream"
 	"github.com/xtreamd/xtreamd/internal/config"
 	"github.com/xtreamd/xtreamd/internal/logx"
 	"github.com/xtreamd/xtreamd/internal/store"
@@ -41,6 +43,9 @@ type Server struct {
 	dom     *domain
 	app     *fiber.App
 	metrics *fiber.App // only with a separate --metrics-listen
+
+	redirect stream.Redirect // redirect mode of the stream surface (zero: off)
+	streams  *stream.Handler // the stream surface: shutdown waits for its live writers
 
 	// streamCtx ends when shutdown starts, so long-running stream writers (which outlive
 	// their handler) stop instead of holding the shutdown for its whole timeout.
@@ -70,6 +75,10 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 		return nil, err
 	}
 	s.dom = dom
+	if s.redirect, err = streamRedirect(d.Config); err != nil {
+		s.cancelStreams()
+		return nil, err
+	}
 	s.app = s.newApp()
 	if d.Config.MetricsListen != "" {
 		s.metrics = fiber.New(fiber.Config{DisableStartupMessage: true, Network: fiber.NetworkTCP})
@@ -97,7 +106,10 @@ func (s *Server) newApp() *fiber.App {
 		// Values read from requests are copied explicitly where kept (parse functions).
 		Immutable: false,
 	})
-	quiet := func(path string) bool { return path == "/healthz" || path == "/readyz" || path == "/metrics" }
+	quiet := func(path string) bool {
+		// HLS segments come every few seconds per viewer: debug level only.
+		return path == "/healthz" || path == "/readyz" || path == "/metrics" || strings.HasPrefix(path, "/hls/")
+	}
 	app.Use(edge.Recover(d.Log))
 	app.Use(edge.RequestID())
 	app.Use(edge.NewMetrics(d.Registry).Handler())
@@ -193,8 +205,18 @@ func (s *Server) shutdown() error {
 		timeout = 10 * time.Second
 	}
 	var errs []error
+	start := time.Now()
 	if err := s.app.ShutdownWithTimeout(timeout); err != nil {
 		errs = append(errs, fmt.Errorf("http shutdown: %w", err))
+	}
+	// Live TS writers run on hijacked connections, which the HTTP shutdown does not count: wait
+	// for them (they end with the stream context) before the workers end their leases.
+	if s.streams != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), max(time.Second, timeout-time.Since(start)))
+		if err := s.streams.Wait(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("stream shutdown: %w", err))
+		}
+		cancel()
 	}
 	if s.metrics != nil {
 		if err := s.metrics.ShutdownWithTimeout(timeout); err != nil {

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -57,6 +58,13 @@ type Config struct {
 	InstanceID      string
 	ShutdownTimeout time.Duration
 	MetricsListen   string
+
+	// Redirect mode (app/stream): stream opens answered 302 to a signed edge URL.
+	StreamRedirect         string // "", "secure_link" or "edgeauth"
+	StreamRedirectURL      string
+	StreamRedirectSecret   Secret
+	StreamRedirectTTL      time.Duration
+	StreamRedirectTemplate string
 
 	Demo              bool
 	DemoUsername      string
@@ -139,7 +147,29 @@ func Options() []Option {
 		{Flag: "metrics-listen", Env: "XTREAMD_METRICS_LISTEN", Default: "",
 			Usage: "separate address for /metrics (e.g. 127.0.0.1:9461); empty serves /metrics on --listen",
 			set:   func(c *Config, v string) error { c.MetricsListen = v; return nil }},
+<<<<<<< HEAD
 		{Flag: "demo", Env: "XTREAMD_DEMO", Default: "false", Bool: true,
+=======
+		{Flag: "stream-redirect", Env: "XTREAMD_STREAM_REDIRECT", Default: "",
+			Usage: "redirect mode: answer live TS, movie, episode and catch-up opens with a 302 to a signed edge URL instead of relaying: `secure_link` (nginx) or `edgeauth` (Akamai EdgeAuth v2); empty relays (see Streams)",
+			set:   func(c *Config, v string) error { c.StreamRedirect = v; return nil }},
+		{Flag: "stream-redirect-url", Env: "XTREAMD_STREAM_REDIRECT_URL", Default: "",
+			Usage: "base URL of the edge in redirect mode, e.g. https://edge.example.com (the edge path is appended)",
+			set:   func(c *Config, v string) error { c.StreamRedirectURL = v; return nil }},
+		{Flag: "stream-redirect-secret", Env: "XTREAMD_STREAM_REDIRECT_SECRET", Default: "",
+			Usage:  "redirect mode signing secret: the secure_link secret, or the EdgeAuth key as hex",
+			Secret: true, set: func(c *Config, v string) error { c.StreamRedirectSecret = Secret(v); return nil }},
+		{Flag: "stream-redirect-ttl", Env: "XTREAMD_STREAM_REDIRECT_TTL", Default: "30s",
+			Usage: "lifetime of a redirect link; the viewer's connection slot is held as long",
+			set: func(c *Config, v string) (err error) {
+				c.StreamRedirectTTL, err = time.ParseDuration(v)
+				return err
+			}},
+		{Flag: "stream-redirect-template", Env: "XTREAMD_STREAM_REDIRECT_TEMPLATE", Default: "{expires}{uri}{ip} {secret}",
+			Usage: "secure_link mode: the string nginx's secure_link_md5 hashes, with {expires} {uri} {ip} {secret}",
+			set:   func(c *Config, v string) error { c.StreamRedirectTemplate = v; return nil }},
+		{Flag: "demo", Env: "XTREAMD_DEMO", Default: "false",
+>>>>>>> stream
 			Usage: "load (idempotently) a demo catalog that really plays, a demo line, a MAG device bound to it and an admin",
 			set: func(c *Config, v string) (err error) {
 				c.Demo, err = strconv.ParseBool(v)
@@ -245,7 +275,29 @@ func (c *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("--metrics-listen %q: want host:port", c.MetricsListen))
 		}
 	}
+	errs = append(errs, c.validateRedirect()...)
 	return errors.Join(errs...)
+}
+
+func (c *Config) validateRedirect() []error {
+	var errs []error
+	switch c.StreamRedirect {
+	case "":
+		return nil
+	case "secure_link", "edgeauth":
+	default:
+		errs = append(errs, fmt.Errorf("--stream-redirect %q: want secure_link, edgeauth or empty", c.StreamRedirect))
+	}
+	if u, err := url.Parse(c.StreamRedirectURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		errs = append(errs, fmt.Errorf("--stream-redirect-url %q: want an absolute http(s) URL", c.StreamRedirectURL))
+	}
+	if c.StreamRedirectSecret == "" {
+		errs = append(errs, errors.New("--stream-redirect-secret: required in redirect mode"))
+	}
+	if c.StreamRedirectTTL <= 0 {
+		errs = append(errs, fmt.Errorf("--stream-redirect-ttl %v: must be positive", c.StreamRedirectTTL))
+	}
+	return errs
 }
 
 // AdvertisedPort is the HTTP port put into server_info and stream URLs.

@@ -166,3 +166,22 @@ func TestREADMETable(t *testing.T) {
 		t.Fatal("README.md configuration table is stale: replace it with the output of `go run ./cmd/xtreamd config-table`")
 	}
 }
+
+func TestLoad_StreamRedirect(t *testing.T) {
+	t.Parallel()
+	c, err := load(t, nil, nil)
+	if err != nil || c.StreamRedirect != "" || c.StreamRedirectTTL.String() != "30s" {
+		t.Fatalf("default redirect mode = %q ttl %v, %v; want off, 30s", c.StreamRedirect, c.StreamRedirectTTL, err)
+	}
+	c, err = load(t, []string{"--stream-redirect", "secure_link", "--stream-redirect-url", "https://edge.example.com"},
+		map[string]string{"XTREAMD_STREAM_REDIRECT_SECRET": "s3cret"})
+	if err != nil || c.StreamRedirectSecret.Reveal() != "s3cret" || c.StreamRedirectTemplate != "{expires}{uri}{ip} {secret}" {
+		t.Fatalf("secure_link mode: %+v, %v", c, err)
+	}
+	_, err = load(t, []string{"--stream-redirect", "cdn", "--stream-redirect-url", "edge", "--stream-redirect-ttl", "-1s"}, nil)
+	for _, want := range []string{"--stream-redirect \"cdn\"", "--stream-redirect-url", "--stream-redirect-secret", "--stream-redirect-ttl"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v does not mention %q", err, want)
+		}
+	}
+}

@@ -1,0 +1,532 @@
+package stream_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/goleak"
+
+	"github.com/xtreamd/xtreamd/app/server"
+	"github.com/xtreamd/xtreamd/internal/config"
+	"github.com/xtreamd/xtreamd/internal/logx"
+	"github.com/xtreamd/xtreamd/internal/store"
+	"github.com/xtreamd/xtreamd/internal/testdb"
+	"github.com/xtreamd/xtreamd/internal/token"
+)
+
+func TestMain(m *testing.M) {
+	code := testdb.Main(m)
+	if code == 0 {
+		// Every server, stream writer, relay hub and origin must be gone once the tests are.
+		http.DefaultClient.CloseIdleConnections()
+		noRedirect.CloseIdleConnections()
+		if err := goleak.Find(goleak.IgnoreCurrent()); err != nil {
+			fmt.Fprintf(os.Stderr, "goleak: %v\n", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+// waitLimit bounds every wait: long enough for a loaded 2-core box, short enough to fail fast.
+const waitLimit = 20 * time.Second
+
+const tokenSecret = "stream-test-secret-0123456789abcdef"
+
+// clip is the real H.264 + AAC test clip (testdata/ts/README.md).
+func clip(t testing.TB) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "ts", "clip.ts"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// origin is a live MPEG-TS upstream: the clip looped and restamped into one continuous stream,
+// paced at speed times real time. It counts the connections it served.
+type origin struct {
+	*httptest.Server
+	conns atomic.Int64 // requests served so far
+	open  atomic.Int64 // requests in progress
+}
+
+func newOrigin(t testing.TB, speed int) *origin {
+	t.Helper()
+	lf := newLoop(clip(t))
+	o := &origin{}
+	o.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		o.conns.Add(1)
+		o.open.Add(1)
+		defer o.open.Add(-1)
+		w.Header().Set("Content-Type", "video/mp2t")
+		lf.serve(r.Context(), w, speed)
+	}))
+	t.Cleanup(o.Close)
+	return o
+}
+
+const pkt = 188
+
+// loop is a TS clip prepared for looping.
+type loop struct {
+	data    []byte
+	dur90k  int64
+	packets int
+}
+
+func newLoop(data []byte) *loop {
+	data = data[:len(data)/pkt*pkt]
+	l := &loop{data: data, packets: len(data) / pkt}
+	var first, last uint64
+	n, pcrPID := 0, -1
+	for i := 0; i < len(data); i += pkt {
+		p := data[i : i+pkt]
+		if pcr, ok := pcrOf(p); ok && (pcrPID < 0 || pid(p) == pcrPID) {
+			if pcrPID < 0 {
+				pcrPID, first = pid(p), pcr
+			}
+			last = pcr
+			n++
+		}
+	}
+	span := int64(last - first)
+	l.dur90k = span + span/int64(n-1)
+	return l
+}
+
+func pid(p []byte) int { return int(p[1]&0x1f)<<8 | int(p[2]) }
+
+func pcrOf(p []byte) (uint64, bool) {
+	if p[3]&0x20 == 0 || p[4] < 7 || p[5]&0x10 == 0 {
+		return 0, false
+	}
+	return uint64(p[6])<<25 | uint64(p[7])<<17 | uint64(p[8])<<9 | uint64(p[9])<<1 | uint64(p[10])>>7, true
+}
+
+// serve writes the loop until ctx ends or a write fails: loop k adds k loop lengths to every
+// PCR, PTS and DTS and keeps continuity counters running, so players see one live stream.
+func (l *loop) serve(ctx context.Context, w http.ResponseWriter, speed int) {
+	rc := http.NewResponseController(w)
+	cc := map[int]byte{}
+	perPacket := time.Duration(l.dur90k) * time.Second / 90000 / time.Duration(l.packets) / time.Duration(speed)
+	buf := make([]byte, 7*pkt)
+	start, sent := time.Now(), 0
+	for k := int64(0); ; k++ {
+		off := k * l.dur90k
+		for i := 0; i+len(buf) <= len(l.data); i += len(buf) {
+			copy(buf, l.data[i:])
+			for j := 0; j < len(buf); j += pkt {
+				restamp(buf[j:j+pkt], off, cc)
+			}
+			if _, err := w.Write(buf); err != nil || rc.Flush() != nil {
+				return
+			}
+			sent += 7
+			if d := time.Until(start.Add(time.Duration(sent) * perPacket)); d > 0 {
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(d):
+				}
+			}
+		}
+	}
+}
+
+func restamp(p []byte, off int64, cc map[int]byte) {
+	id := pid(p)
+	if p[3]&0x10 != 0 {
+		if c, ok := cc[id]; ok {
+			p[3] = p[3]&0xf0 | c
+		}
+		cc[id] = (p[3] + 1) & 0x0f
+	}
+	if off == 0 {
+		return
+	}
+	if pcr, ok := pcrOf(p); ok {
+		v := (pcr + uint64(off)) & (1<<33 - 1)
+		p[6], p[7], p[8], p[9] = byte(v>>25), byte(v>>17), byte(v>>9), byte(v>>1)
+		p[10] = p[10]&0x7f | byte(v<<7)
+	}
+	if p[1]&0x40 == 0 {
+		return
+	}
+	pl := p[4:]
+	if p[3]&0x20 != 0 {
+		pl = p[5+int(p[4]):]
+	}
+	if len(pl) < 19 || pl[0] != 0 || pl[1] != 0 || pl[2] != 1 {
+		return
+	}
+	ts := func(b []byte) {
+		v := (int64(b[0]>>1&7)<<30 | int64(b[1])<<22 | int64(b[2]>>1)<<15 | int64(b[3])<<7 | int64(b[4]>>1)) + off
+		v &= 1<<33 - 1
+		b[0] = b[0]&0xf1 | byte(v>>29)&0x0e
+		b[1], b[2] = byte(v>>22), byte(v>>14)|1
+		b[3], b[4] = byte(v>>7), byte(v<<1)|1
+	}
+	switch pl[7] >> 6 {
+	case 2:
+		ts(pl[9:14])
+	case 3:
+		ts(pl[9:14])
+		ts(pl[14:19])
+	}
+}
+
+// lockedBuffer collects logs from many goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// env is one running server over its own database with a catalog: a live channel on a paced
+// origin, a movie on a local file, a movie on an http origin, an episode, a catch-up channel.
+type env struct {
+	t        *testing.T
+	st       *store.Store
+	srv      *server.Server
+	base     string
+	line     store.Line
+	pass     string
+	origin   *origin
+	live     int64 // on the origin
+	down     int64 // a live channel whose only source is dead
+	movie    int64 // local file
+	httpVOD  int64 // http origin with Range
+	episode  int64
+	shift    int64 // catch-up channel
+	other    int64 // a live channel outside the line's bouquet
+	bouquet  int64
+	vodData  []byte
+	shiftReq chan string // catch-up upstream request URIs
+	keys     *token.Keyring
+	logs     *lockedBuffer
+	reg      *prometheus.Registry
+	stop     func() error // shuts the server down; returns Serve's error
+}
+
+type envOpts struct {
+	speed    int                        // origin pacing (default 4× real time)
+	line     func(*store.LineInput)     // line adjustments
+	cfg      func(*config.Config)       // config adjustments
+	sources  func(o *origin) []string   // live channel sources (default: the origin)
+	settings map[string]string          // settings rows (JSON values)
+	extra    func(t *testing.T, e *env) // more catalog before the server starts
+}
+
+func setup(t *testing.T, o envOpts) *env {
+	t.Helper()
+	if o.speed == 0 {
+		o.speed = 4
+	}
+	pool := testdb.New(t)
+	st := store.New(pool)
+	ctx := context.Background()
+	e := &env{t: t, st: st, logs: &lockedBuffer{}, shiftReq: make(chan string, 16), reg: prometheus.NewRegistry()}
+	e.origin = newOrigin(t, o.speed)
+	for k, v := range o.settings {
+		testdb.MustExec(t, st, `INSERT INTO settings (key, value) VALUES ($1, $2::jsonb)`, k, v)
+	}
+	// No flood block of the loopback address while a test sends wrong passwords.
+	testdb.MustExec(t, st, `INSERT INTO settings (key, value) VALUES ('flood_auth_failures', '0') ON CONFLICT (key) DO NOTHING`)
+
+	cats, _, err := st.EnsureCategories(ctx, store.KindLive, []string{"News"})
+	must(t, err)
+	live := cats["News"]
+	srcs := []store.Source{{URL: e.origin.URL + "/live.ts", Kind: store.SourceTS}}
+	if o.sources != nil {
+		srcs = nil
+		for _, u := range o.sources(e.origin) {
+			srcs = append(srcs, store.Source{URL: u})
+		}
+	}
+	e.live, err = st.CreateStream(ctx, store.StreamInput{Kind: store.KindLive, Name: "Live", CategoryID: &live, Sources: srcs})
+	must(t, err)
+	dead := deadURL(t)
+	e.down, err = st.CreateStream(ctx, store.StreamInput{Kind: store.KindLive, Name: "Down", CategoryID: &live,
+		Sources: []store.Source{{URL: dead, Kind: store.SourceTS}}})
+	must(t, err)
+	e.other, err = st.CreateStream(ctx, store.StreamInput{Kind: store.KindLive, Name: "Other", CategoryID: &live,
+		Sources: []store.Source{{URL: e.origin.URL + "/other.ts"}}})
+	must(t, err)
+
+	// Catch-up upstream: records what it was asked for and answers a short TS body.
+	shiftUp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case e.shiftReq <- r.URL.RequestURI():
+		default:
+		}
+		w.Header().Set("Content-Type", "video/mp2t")
+		_, _ = w.Write(clip(t)[:188*100])
+	}))
+	t.Cleanup(shiftUp.Close)
+	tpl := shiftUp.URL + "/archive/{stream_id}/{Y}{m}{d}-{H}{M}{S}/{start_unix}-{end_unix}/{duration_min}m-{duration_sec}s.ts?iso={utc_iso}"
+	e.shift, err = st.CreateStream(ctx, store.StreamInput{Kind: store.KindLive, Name: "Archive", CategoryID: &live,
+		TVArchiveDays: 3, CatchupSource: &tpl, Sources: []store.Source{{URL: e.origin.URL + "/shift.ts"}}})
+	must(t, err)
+
+	// Movies: a local file and an http origin, both 1 MiB of a known pattern.
+	e.vodData = make([]byte, 1<<20)
+	for i := range e.vodData {
+		e.vodData[i] = byte(i*7 + i>>8)
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "movie.mp4")
+	must(t, os.WriteFile(path, e.vodData, 0o644))
+	mcats, _, err := st.EnsureCategories(ctx, store.KindMovie, []string{"Films"})
+	must(t, err)
+	films := mcats["Films"]
+	mp4, mkv := "mp4", "mkv"
+	e.movie, err = st.CreateStream(ctx, store.StreamInput{Kind: store.KindMovie, Name: "Movie", CategoryID: &films,
+		ContainerExtension: &mp4, Sources: []store.Source{{URL: "file://" + path, Kind: store.SourceFile}}})
+	must(t, err)
+	vodUp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.ServeContent(w, r, "movie.mkv", time.Unix(0, 0), bytes.NewReader(e.vodData))
+	}))
+	t.Cleanup(vodUp.Close)
+	e.httpVOD, err = st.CreateStream(ctx, store.StreamInput{Kind: store.KindMovie, Name: "Remote", CategoryID: &films,
+		ContainerExtension: &mkv, Sources: []store.Source{{URL: vodUp.URL + "/movie.mkv"}}})
+	must(t, err)
+
+	scats, _, err := st.EnsureCategories(ctx, store.KindSeries, []string{"Shows"})
+	must(t, err)
+	shows := scats["Shows"]
+	seriesID, _, err := st.UpsertSeries(ctx, store.SeriesInput{Name: "Show", CategoryID: &shows})
+	must(t, err)
+	e.episode, _, err = st.UpsertEpisode(ctx, store.EpisodeInput{SeriesID: seriesID, SeasonNumber: 1, EpisodeNumber: 1,
+		Stream: store.StreamInput{Name: "Pilot", ContainerExtension: &mp4, Sources: []store.Source{{URL: "file://" + path}}}})
+	must(t, err)
+
+	bq, _, err := st.EnsureBouquet(ctx, "Main")
+	must(t, err)
+	e.bouquet = bq
+	_, err = st.SetBouquetStreams(ctx, bq, []int64{e.live, e.down, e.shift, e.movie, e.httpVOD})
+	must(t, err)
+	_, err = st.SetBouquetSeries(ctx, bq, []int64{seriesID})
+	must(t, err)
+	if o.extra != nil {
+		o.extra(t, e)
+	}
+	e.line, e.pass = testdb.NewLine(t, st, func(in *store.LineInput) {
+		in.BouquetIDs = []int64{bq}
+		in.MaxConnections = 0
+		if o.line != nil {
+			o.line(in)
+		}
+	})
+
+	cfg := config.Config{Listen: "127.0.0.1:0", PublicHost: "tv.example.com", PublicScheme: "http",
+		ShutdownTimeout: 5 * time.Second, TokenSecret: tokenSecret, Timezone: time.UTC, TimezoneName: "UTC",
+		InstanceID: "test"}
+	if o.cfg != nil {
+		o.cfg(&cfg)
+	}
+	e.keys, err = token.NewKeyring([]byte(tokenSecret), 1)
+	must(t, err)
+	e.srv, err = server.New(t.Context(), server.Deps{Config: cfg, Log: logx.New(e.logs, "text", slog.LevelDebug),
+		Store: st, Registry: e.reg})
+	must(t, err)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	must(t, err)
+	e.base = "http://" + ln.Addr().String()
+	sctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- e.srv.Serve(sctx, ln) }()
+	var once sync.Once
+	var serveErr error
+	e.stop = func() error {
+		once.Do(func() {
+			cancel()
+			select {
+			case serveErr = <-done:
+			case <-time.After(waitLimit):
+				serveErr = errors.New("Serve did not return")
+			}
+		})
+		return serveErr
+	}
+	t.Cleanup(func() {
+		if err := e.stop(); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+	})
+	return e
+}
+
+func must(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// deadURL is an http URL nothing listens on.
+func deadURL(t testing.TB) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	must(t, err)
+	addr := ln.Addr().String()
+	ln.Close()
+	return "http://" + addr + "/dead.ts"
+}
+
+func (e *env) url(format string, args ...any) string { return e.base + fmt.Sprintf(format, args...) }
+
+// liveURL is the /live URL of stream id with extension ext, with the line's credentials.
+func (e *env) liveURL(id int64, ext string) string {
+	return e.url("/live/%s/%s/%d.%s", e.line.Username, e.pass, id, ext)
+}
+
+// do sends a request and returns the status, headers and whole body.
+func do(t testing.TB, method, url string, hdr map[string]string) (int, http.Header, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, nil)
+	must(t, err)
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header, b
+}
+
+// noRedirect is a client that reports redirects instead of following them.
+var noRedirect = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+// openStream starts a GET and returns the response with its body unread.
+func openStream(t testing.TB, url string) *http.Response {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	t.Cleanup(func() { resp.Body.Close() })
+	return resp
+}
+
+// readN reads n bytes of a stream within waitLimit.
+func readN(t testing.TB, r io.Reader, n int) []byte {
+	t.Helper()
+	buf := make([]byte, n)
+	done := make(chan error, 1)
+	go func() { _, err := io.ReadFull(r, buf); done <- err }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("reading %d bytes: %v", n, err)
+		}
+	case <-time.After(waitLimit):
+		t.Fatalf("reading %d bytes: timed out", n)
+	}
+	return buf
+}
+
+// eventually polls cond until it holds or waitLimit passes.
+func eventually(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(waitLimit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// leases counts the line's live connection leases.
+func (e *env) leases() int {
+	n, err := e.st.CountLiveLeases(context.Background(), e.line.ID)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return n
+}
+
+// ffprobe runs ffprobe on url and returns the codec names it found.
+func ffprobe(t *testing.T, url string) string {
+	t.Helper()
+	bin, err := exec.LookPath("ffprobe")
+	if err != nil {
+		t.Skip("ffprobe not installed")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, bin, "-v", "error", "-rw_timeout", "15000000",
+		"-show_entries", "stream=codec_name", "-of", "csv=p=0", url).CombinedOutput()
+	if err != nil {
+		t.Fatalf("ffprobe %s: %v\n%s", logx.RedactPath(url), err, out)
+	}
+	// Streams are listed once per program and once on their own: keep each codec once.
+	var codecs []string
+	for _, f := range strings.Fields(string(out)) {
+		if !slices.Contains(codecs, f) {
+			codecs = append(codecs, f)
+		}
+	}
+	return strings.Join(codecs, ",")
+}
+
+// metric returns the text exposition lines of the server's registry that start with name.
+func (e *env) metric(name string) string {
+	_, _, b := do(e.t, http.MethodGet, e.base+"/metrics", nil)
+	var out []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, name) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+// newLine adds a line entitled to the test bouquet.
+func (e *env) newLine(mod func(*store.LineInput)) (store.Line, string) {
+	return testdb.NewLine(e.t, e.st, func(in *store.LineInput) {
+		in.BouquetIDs = []int64{e.bouquet}
+		in.MaxConnections = 0
+		if mod != nil {
+			mod(in)
+		}
+	})
+}
+
+// sign signs a token with the server's secret.
+func (e *env) sign(c token.Claims) string {
+	tok, err := e.keys.Sign(c)
+	must(e.t, err)
+	return tok
+}

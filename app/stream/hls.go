@@ -1,0 +1,130 @@
+package stream
+
+import (
+	"context"
+	"encoding/hex"
+	"net/netip"
+	"strconv"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/xtreamd/xtreamd/internal/access"
+	"github.com/xtreamd/xtreamd/internal/catalog"
+	"github.com/xtreamd/xtreamd/internal/conns"
+	"github.com/xtreamd/xtreamd/internal/token"
+)
+
+// HLS links (our design; spec §2.3 leaves it open):
+//
+//	/hls/{token}/{seq}.ts      a segment of the live window
+//	/hls/{token}/index.m3u8    the session playlist of a play-token HLS player
+//
+// The token is a KindSegment token binding the line, the stream, the HLS session (its lease id)
+// and the client's address (IPv4) or /64 (IPv6). Segments are served after a stateless check of
+// the token only (signature in constant time, expiry, address); the session playlist runs the
+// whole access check on every poll, like a credential playlist does.
+
+const playlistType = "application/x-mpegurl"
+
+// bindClient is the address a segment token is bound to: the exact IPv4 address, or the IPv6
+// /64 (privacy addresses rotate inside it).
+func bindClient(ip netip.Addr) netip.Prefix { return token.BindNet(ip, 32, 64) }
+
+// sessionKey names an HLS session in the relay (its viewer count).
+func sessionKey(id [16]byte) string { return hex.EncodeToString(id[:]) }
+
+// segmentToken signs the link of one session's segments.
+func (h *Handler) segmentToken(lineID, streamID int64, session [16]byte, ip netip.Addr, ttl int64) (string, error) {
+	return h.tokens.Sign(token.Claims{
+		Kind: token.KindSegment, LineID: lineID, StreamID: streamID,
+		ExpiresUnix: h.now().Unix() + ttl, ClientIP: bindClient(ip), SessionID: session,
+	})
+}
+
+// mediaPlaylist answers the relay's live playlist with signed segment links.
+func (h *Handler) mediaPlaylist(c *fiber.Ctx, lineID int64, st *catalog.Stream, session [16]byte, cl client) error {
+	tok, err := h.segmentToken(lineID, st.ID, session, cl.ip, int64(h.d.SegmentTTL.Seconds()))
+	if err != nil {
+		return err
+	}
+	prefix := "/hls/" + tok + "/"
+	ctx, cancel := context.WithTimeout(h.base, h.d.ReadyTimeout)
+	defer cancel()
+	pl, err := h.d.Relay.Playlist(ctx, st.ID, relaySources(st), sessionKey(session), func(seq uint64) string {
+		return prefix + strconv.FormatUint(seq, 10) + ".ts"
+	})
+	if err != nil {
+		h.log.InfoContext(c.UserContext(), "hls playlist not ready", "stream_id", st.ID, "err", err)
+		h.metrics.opened(conns.ContainerHLS, fiber.StatusServiceUnavailable)
+		return status(c, fiber.StatusServiceUnavailable)
+	}
+	h.metrics.opened(conns.ContainerHLS, fiber.StatusOK)
+	return writePlaylist(c, pl)
+}
+
+// masterPlaylist hands a play-token HLS player a one-variant master playlist whose variant is
+// its session playlist.
+func (h *Handler) masterPlaylist(c *fiber.Ctx, d access.Decision, st *catalog.Stream, cl client) error {
+	tok, err := h.segmentToken(d.Line.ID, st.ID, d.Lease.ID, cl.ip, int64(h.d.SessionTTL.Seconds()))
+	if err != nil {
+		return err
+	}
+	body := "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-STREAM-INF:BANDWIDTH=2000000\n/hls/" + tok + "/index.m3u8\n"
+	h.metrics.opened(conns.ContainerHLS, fiber.StatusOK)
+	return writePlaylist(c, []byte(body))
+}
+
+func writePlaylist(c *fiber.Ctx, body []byte) error {
+	c.Set(fiber.HeaderContentType, playlistType)
+	c.Set(fiber.HeaderCacheControl, "no-store, no-cache, must-revalidate")
+	return c.Send(body)
+}
+
+// hls serves /hls/{token}/{seq}.ts and /hls/{token}/index.m3u8.
+func (h *Handler) hls(c *fiber.Ctx) error {
+	raw, file := c.Params("token"), c.Params("file")
+	if !validToken(raw) {
+		return status(c, fiber.StatusForbidden)
+	}
+	cl := h.clientOf(c)
+	claims, err := h.tokens.Verify(raw, h.now(), cl.ip)
+	if err != nil || claims.Kind != token.KindSegment || claims.SessionID == [16]byte{} {
+		return status(c, fiber.StatusForbidden)
+	}
+	if file == "index.m3u8" {
+		return h.sessionPlaylist(c, strings.Clone(raw), claims, cl)
+	}
+	seq, ok := parseSeq(file)
+	if !ok {
+		return notFound(c)
+	}
+	data, err := h.d.Relay.Segment(claims.StreamID, seq, sessionKey(claims.SessionID))
+	if err != nil {
+		return status(c, fiber.StatusForbidden) // spec §2.3: a missing segment is 403
+	}
+	h.metrics.bytesHLS.Add(float64(len(data)))
+	c.Set(fiber.HeaderContentType, "video/mp2t")
+	c.Set(fiber.HeaderCacheControl, "private, max-age=60")
+	// Relay segments are immutable: the response may reference them without a copy.
+	c.Response().SetBodyRaw(data)
+	return nil
+}
+
+// sessionPlaylist serves the playlist of a play-token HLS session: every poll is a full check
+// (which also keeps the session's lease alive, or refuses a killed or replaced one).
+func (h *Handler) sessionPlaylist(c *fiber.Ctx, tok string, claims token.Claims, cl client) error {
+	st, ok := h.d.Catalog.Current().Stream(claims.StreamID)
+	if !ok || !st.IsLive() || len(st.Sources) == 0 {
+		return notFound(c)
+	}
+	d, ok := h.check(c, access.Request{
+		PlayToken: tok, PlayTokenKind: token.KindSegment, ClientIP: cl.ip, UserAgent: cl.ua, Surface: "stream",
+		StreamOpen: true, StreamID: st.ID, Format: formatHLS, Container: conns.ContainerHLS,
+	})
+	if !ok {
+		h.metrics.opened(conns.ContainerHLS, c.Response().StatusCode())
+		return nil
+	}
+	return h.mediaPlaylist(c, d.Line.ID, st, d.Lease.ID, cl)
+}

@@ -1,0 +1,293 @@
+// Package stream is the streaming surface: the URLs players open to watch (spec §2). Live
+// channels as MPEG-TS (/live/{user}/{pass}/{id}.ts, the short form /{user}/{pass}/{id}) and HLS
+// (.m3u8 with signed /hls/{token}/{seq}.ts segments), movies and episodes (/movie, /series, with
+// Range), catch-up (/timeshift, /streaming/timeshift.php) and play-token links (?play_token=,
+// /play/{token}). Every open runs the access check (access.Checker) first; a denial is an empty
+// body with the status of statusFor. Live delivery comes from the relay; a TS viewer holds a
+// connection lease for as long as its response runs. Its writer runs on the hijacked connection
+// (the body is framed by closing it) and ends on the first write error (the client left), when
+// the lease is killed or replaced, when the client accepts nothing for StallTimeout, or at
+// shutdown; movies, episodes and catch-up use a fasthttp body stream with a Content-Length.
+package stream
+
+import (
+	"context"
+	"crypto/rand"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/xtreamd/xtreamd/app/edge"
+	"github.com/xtreamd/xtreamd/internal/access"
+	"github.com/xtreamd/xtreamd/internal/catalog"
+	"github.com/xtreamd/xtreamd/internal/conns"
+	"github.com/xtreamd/xtreamd/internal/relay"
+	"github.com/xtreamd/xtreamd/internal/token"
+)
+
+// Deps is what the surface uses. Access, Catalog and Relay are required.
+type Deps struct {
+	Access  *access.Checker
+	Catalog *catalog.Catalog
+	Relay   *relay.Manager
+	// Tokens signs HLS segment tokens (and verifies /play links). nil: a random per-process
+	// keyring, so segment links work on this instance only (production always configures one).
+	Tokens *token.Keyring
+	Log    *slog.Logger
+	// Registerer receives the stream metrics (never the global registry).
+	Registerer prometheus.Registerer
+	// Base ends when the server shuts down: stream writers outlive their handler and stop on it.
+	Base context.Context
+	// Proxies are the trusted reverse proxies (client IP from X-Forwarded-For).
+	Proxies []netip.Prefix
+	// Location is the panel time zone, in which timeshift start times are read (default UTC).
+	Location *time.Location
+	// Redirect, when enabled, answers stream opens with a 302 to a signed edge URL.
+	Redirect Redirect
+	// HTTPClient fetches http(s) VOD and catch-up upstreams (default: sane timeouts).
+	HTTPClient *http.Client
+	Now        func() time.Time
+
+	// ReadyTimeout bounds the wait for a live stream's first keyframe or HLS segment (default 10 s).
+	ReadyTimeout time.Duration
+	// StallTimeout ends a response whose client accepted no data for this long (default 30 s).
+	StallTimeout time.Duration
+	// SegmentTTL is the lifetime of the segment links in a playlist (default 2 min).
+	SegmentTTL time.Duration
+	// SessionTTL is the lifetime of the session playlist link handed to play-token HLS players
+	// (default 12 h; every poll still runs the full check).
+	SessionTTL time.Duration
+}
+
+// Handler serves the stream routes.
+type Handler struct {
+	d       Deps
+	tokens  *token.Keyring
+	log     *slog.Logger
+	now     func() time.Time
+	base    context.Context
+	client  *http.Client
+	metrics *metrics
+	// streams counts live TS writers on hijacked connections, which the HTTP server's shutdown
+	// does not wait for (Wait does).
+	streams sync.WaitGroup
+}
+
+// Wait blocks until every live TS writer has ended (they end when Base does) or ctx ends.
+func (h *Handler) Wait(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() {
+		h.streams.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// New builds the surface and registers its metrics.
+func New(d Deps) *Handler {
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler)
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Base == nil {
+		d.Base = context.Background()
+	}
+	if d.Location == nil {
+		d.Location = time.UTC
+	}
+	if d.ReadyTimeout <= 0 {
+		d.ReadyTimeout = 10 * time.Second
+	}
+	if d.StallTimeout <= 0 {
+		d.StallTimeout = 30 * time.Second
+	}
+	if d.SegmentTTL <= 0 {
+		d.SegmentTTL = 2 * time.Minute
+	}
+	if d.SessionTTL <= 0 {
+		d.SessionTTL = 12 * time.Hour
+	}
+	if d.HTTPClient == nil {
+		d.HTTPClient = newHTTPClient()
+	}
+	h := &Handler{d: d, tokens: d.Tokens, log: d.Log, now: d.Now, base: d.Base, client: d.HTTPClient}
+	if h.tokens == nil {
+		secret := make([]byte, 32)
+		_, _ = rand.Read(secret)
+		h.tokens, _ = token.NewKeyring(secret, 1) // 32 bytes: cannot fail
+		d.Log.Warn("no token secret: HLS segment links are signed with a per-process key")
+	}
+	h.metrics = newMetrics(d.Registerer, d.Relay)
+	return h
+}
+
+// Routes mounts the stream routes. Mount them after every other surface: the short form
+// /{user}/{pass}/{id} matches any three-segment path. Every method is routed: GET and POST open
+// the stream; HEAD and anything else are answered 200 with an empty body (spec §2.1, §7 #17).
+func (h *Handler) Routes(r fiber.Router) {
+	r.All("/live/:user/:pass/:file", h.gate(h.live))
+	r.All("/movie/:user/:pass/:file", h.gate(h.movie))
+	r.All("/series/:user/:pass/:file", h.gate(h.series))
+	r.All("/timeshift/:user/:pass/:minutes/:start/:file", h.gate(h.timeshift))
+	r.All("/timeshifts/:user/:pass/:minutes/:id/:file", h.gate(h.timeshifts))
+	r.All("/streaming/timeshift.php", h.gate(h.timeshiftPHP))
+	r.All("/hls/:token/:file", h.gate(h.hls))
+	r.All("/play/:token", h.gate(h.play))
+	r.All("/:user/:pass/:file", h.gate(h.short))
+}
+
+// gate answers methods other than GET and POST without opening anything; HEAD on a movie or
+// episode also reports its size when the caller may open it (see headVOD).
+func (h *Handler) gate(next fiber.Handler) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		switch c.Method() {
+		case fiber.MethodGet, fiber.MethodPost:
+			return next(c)
+		case fiber.MethodHead:
+			return h.head(c)
+		}
+		return status(c, fiber.StatusOK)
+	}
+}
+
+// client is who asks, copied out of the request.
+type client struct {
+	ip netip.Addr
+	ua string
+}
+
+func (h *Handler) clientOf(c *fiber.Ctx) client {
+	ua := c.Get(fiber.HeaderUserAgent)
+	if len(ua) > 512 {
+		ua = ua[:512]
+	}
+	return client{ip: edge.ClientIP(c, h.d.Proxies), ua: string([]byte(ua))}
+}
+
+// who identifies the line of a request: credentials from the path or a play token.
+type who struct {
+	user, pass string
+	playToken  string
+}
+
+// parseWho reads the path credentials and an optional ?play_token= (which, when present, alone
+// identifies the line: MAG links carry a placeholder password).
+func parseWho(c *fiber.Ctx) (who, bool) {
+	if pt := c.Query("play_token"); pt != "" {
+		if !validToken(pt) {
+			return who{}, false
+		}
+		return who{playToken: string([]byte(pt))}, true
+	}
+	u, ok1 := cred(c.Params("user"))
+	p, ok2 := cred(c.Params("pass"))
+	return who{user: u, pass: p}, ok1 && ok2
+}
+
+func (w who) request(cl client, kind token.Kind) access.Request {
+	r := access.Request{ClientIP: cl.ip, UserAgent: cl.ua, Surface: "stream"}
+	if w.playToken != "" {
+		r.PlayToken, r.PlayTokenKind = w.playToken, kind
+	} else {
+		r.Username, r.Password = w.user, w.pass
+	}
+	return r
+}
+
+// status answers with an empty body: the only answer a video player can take (spec §7 #19).
+func status(c *fiber.Ctx, code int) error {
+	c.Status(code)
+	c.Response().ResetBody()
+	return nil
+}
+
+func notFound(c *fiber.Ctx) error { return status(c, fiber.StatusNotFound) }
+
+// releaseLease ends a lease without the request's context (which is gone or going).
+func (h *Handler) releaseLease(l *conns.Lease) {
+	if l == nil {
+		return
+	}
+	if err := l.Release(context.Background()); err != nil {
+		h.log.Warn("releasing lease", "lease_id", l.IDString(), "err", err)
+	}
+}
+
+// unblock makes a write blocked on conn fail now (a killed stream whose client stopped reading).
+func unblock(conn net.Conn) {
+	if conn != nil {
+		_ = conn.SetWriteDeadline(time.Now())
+	}
+}
+
+// metrics are the surface's own series; the relay registers its own beside them.
+type metrics struct {
+	rm       *relay.Manager
+	desc     *prometheus.Desc
+	bytesOut *prometheus.CounterVec
+	opens    *prometheus.CounterVec
+
+	ts, vod, timeshift                      atomic.Int64 // open responses
+	bytesTS, bytesHLS, bytesVOD, bytesShift prometheus.Counter
+}
+
+func newMetrics(reg prometheus.Registerer, rm *relay.Manager) *metrics {
+	m := &metrics{
+		rm: rm,
+		desc: prometheus.NewDesc("xtreamd_stream_viewers",
+			"Open stream responses by container; hls counts the sessions the relay saw within its idle window.",
+			[]string{"container"}, nil),
+		bytesOut: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "xtreamd_stream_bytes_out_total", Help: "Bytes delivered to players by container.",
+		}, []string{"container"}),
+		opens: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "xtreamd_stream_opens_total", Help: "Stream requests answered, by container and HTTP status.",
+		}, []string{"container", "status"}),
+	}
+	m.bytesTS = m.bytesOut.WithLabelValues(conns.ContainerTS)
+	m.bytesHLS = m.bytesOut.WithLabelValues(conns.ContainerHLS)
+	m.bytesVOD = m.bytesOut.WithLabelValues(conns.ContainerVOD)
+	m.bytesShift = m.bytesOut.WithLabelValues(conns.ContainerTimeshift)
+	if reg == nil {
+		return m
+	}
+	reg.MustRegister(m, m.bytesOut, m.opens,
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "xtreamd_relay_upstream_connections",
+			Help: "Upstream connections of the relay delivering data (the value of xtreamd_relay_upstream_open).",
+		}, func() float64 { return float64(rm.Stats().UpstreamOpen) }))
+	return m
+}
+
+// Describe implements prometheus.Collector for xtreamd_stream_viewers.
+func (m *metrics) Describe(ch chan<- *prometheus.Desc) { ch <- m.desc }
+
+// Collect implements prometheus.Collector for xtreamd_stream_viewers.
+func (m *metrics) Collect(ch chan<- prometheus.Metric) {
+	g := func(v int64, container string) {
+		ch <- prometheus.MustNewConstMetric(m.desc, prometheus.GaugeValue, float64(v), container)
+	}
+	g(m.ts.Load(), conns.ContainerTS)
+	g(m.rm.Stats().ViewersHLS, conns.ContainerHLS)
+	g(m.vod.Load(), conns.ContainerVOD)
+	g(m.timeshift.Load(), conns.ContainerTimeshift)
+}
+
+func (m *metrics) opened(container string, code int) {
+	m.opens.WithLabelValues(container, strconv.Itoa(code)).Inc()
+}

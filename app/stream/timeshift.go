@@ -1,0 +1,179 @@
+package stream
+
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/xtreamd/xtreamd/internal/conns"
+	"github.com/xtreamd/xtreamd/internal/token"
+)
+
+// Catch-up (spec §2.4). A live stream with an archive has tv_archive_days > 0 and a
+// catchup_source: a URL template of its recording upstream, expanded per request and proxied
+// like a movie (http(s), or a local file). The placeholders, all times in UTC:
+//
+//	{stream_id}     the stream id
+//	{start_unix}    start, Unix seconds          {end_unix}      start + duration, Unix seconds
+//	{duration_min}  duration in minutes          {duration_sec}  duration in seconds
+//	{Y} {m} {d}     start date: 2024, 01, 31     {H} {M} {S}     start time: 09, 05, 00
+//	{utc_iso}       start as 2024-01-31T09:05:00Z
+//
+// e.g. http://archive.example/ch42/archive-{start_unix}-{duration_sec}.ts (Flussonic) or
+// http://nas.example/rec/{stream_id}/{Y}{m}{d}/{H}{M}.ts.
+var catchupFields = []string{"stream_id", "start_unix", "end_unix", "duration_min", "duration_sec",
+	"Y", "m", "d", "H", "M", "S", "utc_iso"}
+
+// expandCatchup fills a catch-up template. Unknown {names} are left as they are.
+func expandCatchup(tpl string, streamID int64, start time.Time, minutes int) string {
+	u := start.UTC()
+	end := u.Add(time.Duration(minutes) * time.Minute)
+	vals := []string{
+		strconv.FormatInt(streamID, 10), strconv.FormatInt(u.Unix(), 10), strconv.FormatInt(end.Unix(), 10),
+		strconv.Itoa(minutes), strconv.Itoa(minutes * 60),
+		u.Format("2006"), u.Format("01"), u.Format("02"), u.Format("15"), u.Format("04"), u.Format("05"),
+		u.Format("2006-01-02T15:04:05Z"),
+	}
+	pairs := make([]string, 0, 2*len(vals))
+	for i, f := range catchupFields {
+		pairs = append(pairs, "{"+f+"}", vals[i])
+	}
+	return strings.NewReplacer(pairs...).Replace(tpl)
+}
+
+// shiftRequest is a parsed catch-up request.
+type shiftRequest struct {
+	who     who
+	id      int64
+	start   time.Time
+	minutes int
+	format  string
+	// tsURL is the .ts form of this request (path and query), for the .m3u8 answer.
+	tsURL string
+}
+
+// timeshift serves /timeshift/{user}/{pass}/{minutes}/{start}/{id}.{ts|m3u8}.
+func (h *Handler) timeshift(c *fiber.Ctx) error {
+	r, ok := h.parseShift(c, c.Params("start"), c.Params("file"))
+	if !ok {
+		return notFound(c)
+	}
+	return h.openShift(c, r)
+}
+
+// timeshifts serves the MAG order /timeshifts/{user}/{pass}/{minutes}/{id}/{start}.{ext}.
+func (h *Handler) timeshifts(c *fiber.Ctx) error {
+	startPart, ext := splitFile(c.Params("file"))
+	file := c.Params("id")
+	if ext != "" {
+		file += "." + ext
+	}
+	r, ok := h.parseShift(c, startPart, file)
+	if !ok {
+		return notFound(c)
+	}
+	return h.openShift(c, r)
+}
+
+func (h *Handler) parseShift(c *fiber.Ctx, startRaw, file string) (shiftRequest, bool) {
+	var r shiftRequest
+	var ok bool
+	if r.minutes, ok = parseMinutes(c.Params("minutes")); !ok {
+		return r, false
+	}
+	if r.start, ok = parseStart(startRaw, h.d.Location); !ok {
+		return r, false
+	}
+	if r.id, r.format, ok = parseLiveFile(file); !ok {
+		return r, false
+	}
+	if r.who, ok = parseWho(c); !ok {
+		return r, false
+	}
+	if r.format == formatHLS {
+		path := c.Path()
+		r.tsURL = strings.TrimSuffix(path, ".m3u8") + ".ts"
+		if q := c.Request().URI().QueryString(); len(q) > 0 {
+			r.tsURL += "?" + string(q)
+		}
+		r.tsURL = strings.Clone(r.tsURL)
+	}
+	return r, true
+}
+
+// timeshiftPHP serves /streaming/timeshift.php?username=&password=&stream=&start=&duration=
+// (MPEG-TS).
+func (h *Handler) timeshiftPHP(c *fiber.Ctx) error {
+	var r shiftRequest
+	var ok bool
+	if r.minutes, ok = parseMinutes(c.Query("duration")); !ok {
+		return notFound(c)
+	}
+	if r.start, ok = parseStart(c.Query("start"), h.d.Location); !ok {
+		return notFound(c)
+	}
+	name, ext := splitFile(c.Query("stream"))
+	if r.id, ok = parseID(name); !ok {
+		return notFound(c)
+	}
+	if r.format, ok = liveFormat(ext); !ok || r.format != formatTS {
+		return notFound(c)
+	}
+	if pt := c.Query("play_token"); pt != "" {
+		if !validToken(pt) {
+			return notFound(c)
+		}
+		r.who.playToken = string([]byte(pt))
+	} else {
+		u, ok1 := cred(c.Query("username"))
+		p, ok2 := cred(c.Query("password"))
+		if !ok1 || !ok2 {
+			return status(c, fiber.StatusUnauthorized)
+		}
+		r.who.user, r.who.pass = u, p
+	}
+	return h.openShift(c, r)
+}
+
+// openShift checks a catch-up request and proxies the recording.
+func (h *Handler) openShift(c *fiber.Ctx, r shiftRequest) error {
+	st, ok := h.d.Catalog.Current().Stream(r.id)
+	if !ok || !st.IsLive() {
+		return notFound(c)
+	}
+	// No archive for this stream or this time: 403 (spec §2.4).
+	now := h.now()
+	oldest := now.Add(-time.Duration(st.TVArchiveDays)*24*time.Hour - time.Hour)
+	if st.CatchupSource == "" || st.TVArchiveDays <= 0 || !r.start.Before(now) || r.start.Before(oldest) {
+		return status(c, fiber.StatusForbidden)
+	}
+	cl := h.clientOf(c)
+	req := r.who.request(cl, token.KindTimeshift)
+	req.StreamID, req.Format = r.id, r.format
+	if r.format == formatHLS {
+		// A one-entry VOD playlist naming the .ts form; the .ts request takes the slot.
+		if _, ok := h.check(c, req); !ok {
+			return nil
+		}
+		sec := strconv.Itoa(r.minutes * 60)
+		body := "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:" + sec + "\n#EXT-X-MEDIA-SEQUENCE:0\n" +
+			"#EXT-X-PLAYLIST-TYPE:VOD\n#EXTINF:" + sec + ".0,\n" + r.tsURL + "\n#EXT-X-ENDLIST\n"
+		return writePlaylist(c, []byte(body))
+	}
+	rng := rangeHeader(c)
+	req.StreamOpen, req.Container = true, conns.ContainerTimeshift
+	d, ok := h.check(c, req)
+	if !ok {
+		h.metrics.opened(conns.ContainerTimeshift, c.Response().StatusCode())
+		return nil
+	}
+	if h.d.Redirect.Enabled() {
+		path := "/timeshift/" + strconv.FormatInt(r.id, 10) + "/" + strconv.FormatInt(r.start.Unix(), 10) + "/" +
+			strconv.Itoa(r.minutes) + ".ts"
+		return h.redirect(c, d.Lease, path, conns.ContainerTimeshift)
+	}
+	u := expandCatchup(st.CatchupSource, r.id, r.start, r.minutes)
+	return h.serveSource(c, d, []string{u}, "video/mp2t", rng, conns.ContainerTimeshift)
+}

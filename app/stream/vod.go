@@ -1,0 +1,408 @@
+package stream
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/xtreamd/xtreamd/internal/access"
+	"github.com/xtreamd/xtreamd/internal/catalog"
+	"github.com/xtreamd/xtreamd/internal/conns"
+	"github.com/xtreamd/xtreamd/internal/token"
+)
+
+// contentTypes maps container extensions to media types (spec §2.5).
+var contentTypes = map[string]string{
+	"mp4": "video/mp4", "m4v": "video/x-m4v", "mkv": "video/x-matroska", "webm": "video/webm",
+	"ts": "video/mp2t", "m2ts": "video/mp2t", "avi": "video/x-msvideo", "mov": "video/quicktime",
+	"flv": "video/x-flv", "wmv": "video/x-ms-wmv", "mpg": "video/mpeg", "mpeg": "video/mpeg",
+	"3gp": "video/3gpp", "ogv": "video/ogg", "mp3": "audio/mpeg", "aac": "audio/aac", "m4a": "audio/mp4",
+}
+
+func contentType(ext string) string {
+	if t, ok := contentTypes[strings.ToLower(ext)]; ok {
+		return t
+	}
+	return "application/octet-stream"
+}
+
+// movie serves /movie/{user}/{pass}/{id}.{ext}.
+func (h *Handler) movie(c *fiber.Ctx) error { return h.vodRoute(c, token.KindVOD) }
+
+// series serves /series/{user}/{pass}/{episode id}.{ext}.
+func (h *Handler) series(c *fiber.Ctx) error { return h.vodRoute(c, token.KindSeries) }
+
+func (h *Handler) vodRoute(c *fiber.Ctx, kind token.Kind) error {
+	id, ext, ok := parseVODFile(c.Params("file"))
+	if !ok {
+		return notFound(c)
+	}
+	w, ok := parseWho(c)
+	if !ok {
+		return notFound(c)
+	}
+	return h.openVOD(c, w, id, ext, kind)
+}
+
+// vodStream finds a movie (KindVOD) or an episode (KindSeries).
+func (h *Handler) vodStream(id int64, kind token.Kind) (*catalog.Stream, bool) {
+	snap := h.d.Catalog.Current()
+	var (
+		st *catalog.Stream
+		ok bool
+	)
+	if kind == token.KindSeries {
+		st, ok = snap.Episode(id)
+	} else {
+		st, ok = snap.Movie(id)
+	}
+	return st, ok && len(st.Sources) > 0
+}
+
+// openVOD checks and serves a movie or an episode; the lease lives as long as the response.
+func (h *Handler) openVOD(c *fiber.Ctx, w who, id int64, ext string, kind token.Kind) error {
+	st, ok := h.vodStream(id, kind)
+	if !ok {
+		return notFound(c)
+	}
+	if st.ContainerExtension != "" {
+		ext = st.ContainerExtension
+	}
+	cl := h.clientOf(c)
+	rng := rangeHeader(c)
+	req := w.request(cl, kind)
+	req.StreamOpen, req.StreamID, req.Container = true, id, conns.ContainerVOD
+	d, ok := h.check(c, req)
+	if !ok {
+		h.metrics.opened(conns.ContainerVOD, c.Response().StatusCode())
+		return nil
+	}
+	if h.d.Redirect.Enabled() {
+		root := "/movie/"
+		if kind == token.KindSeries {
+			root = "/series/"
+		}
+		return h.redirect(c, d.Lease, root+strconv.FormatInt(id, 10)+"."+ext, conns.ContainerVOD)
+	}
+	if st.DirectSource {
+		return h.direct(c, d.Lease, st)
+	}
+	urls := make([]string, len(st.Sources))
+	for i, s := range st.Sources {
+		urls[i] = s.URL
+	}
+	return h.serveSource(c, d, urls, contentType(ext), rng, conns.ContainerVOD)
+}
+
+func rangeHeader(c *fiber.Ctx) string {
+	r := c.Get(fiber.HeaderRange)
+	if len(r) > 256 {
+		return ""
+	}
+	return string([]byte(r))
+}
+
+// serveSource serves the first source that answers: a local file (file:// URL or absolute
+// path) or an http(s) URL, passing Range through. Nothing is read into memory whole.
+func (h *Handler) serveSource(c *fiber.Ctx, d access.Decision, urls []string, ctype, rng, container string) error {
+	for _, u := range urls {
+		var done bool
+		if p, ok := localPath(u); ok {
+			done = h.serveFile(c, d, p, ctype, rng, container)
+		} else if strings.HasPrefix(u, "http://") || strings.HasPrefix(u, "https://") {
+			done = h.serveHTTP(c, d, u, ctype, rng, container)
+		}
+		if done {
+			return nil
+		}
+	}
+	h.releaseLease(d.Lease)
+	h.metrics.opened(container, fiber.StatusBadGateway)
+	return status(c, fiber.StatusBadGateway)
+}
+
+// localPath returns the file a source names: file:///abs/path, file://localhost/abs/path or an
+// absolute path, only when it is already clean (no "..", no "//"): the path is the catalog's,
+// never the request's, and a source that needs cleaning is refused rather than guessed at.
+func localPath(src string) (string, bool) {
+	p := src
+	if strings.HasPrefix(strings.ToLower(src), "file:") {
+		u, err := url.Parse(src)
+		if err != nil || (u.Host != "" && u.Host != "localhost") {
+			return "", false
+		}
+		p = u.Path
+	}
+	if p == "" || !filepath.IsAbs(p) || filepath.Clean(p) != p {
+		return "", false
+	}
+	return p, true
+}
+
+// serveFile answers from a local file. It reports false when the file cannot be served (the
+// caller tries the next source).
+func (h *Handler) serveFile(c *fiber.Ctx, d access.Decision, path, ctype, rng, container string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		h.log.Warn("vod file unavailable", "stream_id", d.Lease.StreamID, "err", err)
+		return false
+	}
+	fi, err := f.Stat()
+	if err != nil || !fi.Mode().IsRegular() {
+		f.Close()
+		return false
+	}
+	size := fi.Size()
+	c.Set(fiber.HeaderAcceptRanges, "bytes")
+	c.Set(fiber.HeaderContentType, ctype)
+	r, kind := parseRange(rng, size)
+	length := size
+	switch kind {
+	case rangeUnsatisfiable:
+		f.Close()
+		h.releaseLease(d.Lease)
+		c.Set(fiber.HeaderContentRange, "bytes */"+strconv.FormatInt(size, 10))
+		h.metrics.opened(container, fiber.StatusRequestedRangeNotSatisfiable)
+		_ = status(c, fiber.StatusRequestedRangeNotSatisfiable)
+		return true
+	case rangeOK:
+		if _, err := f.Seek(r.start, io.SeekStart); err != nil {
+			f.Close()
+			return false
+		}
+		length = r.length()
+		c.Set(fiber.HeaderContentRange, "bytes "+strconv.FormatInt(r.start, 10)+"-"+strconv.FormatInt(r.end, 10)+"/"+strconv.FormatInt(size, 10))
+		c.Status(fiber.StatusPartialContent)
+	default:
+		c.Status(fiber.StatusOK)
+	}
+	h.metrics.opened(container, c.Response().StatusCode())
+	h.startBody(c, d, f, f, length, container)
+	return true
+}
+
+// serveHTTP proxies an http(s) source, passing Range through. It reports false when the
+// upstream failed before answering usefully (the caller tries the next source).
+func (h *Handler) serveHTTP(c *fiber.Ctx, d access.Decision, u, ctype, rng, container string) bool {
+	ctx, cancel := context.WithCancel(h.base)
+	stop := onClose(d.Lease.Done(), cancel)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		stop()
+		cancel()
+		return false
+	}
+	req.Header.Set("User-Agent", "xtreamd/1")
+	if rng != "" {
+		req.Header.Set("Range", rng)
+	}
+	resp, err := h.client.Do(req)
+	stop()
+	if err != nil {
+		cancel()
+		// The error names the URL, which may hold upstream credentials: log its kind only.
+		h.log.Warn("vod upstream unavailable", "stream_id", d.Lease.StreamID, "err", errors.Unwrap(err))
+		return false
+	}
+	switch resp.StatusCode {
+	case http.StatusOK, http.StatusPartialContent:
+	case http.StatusRequestedRangeNotSatisfiable:
+		resp.Body.Close()
+		cancel()
+		h.releaseLease(d.Lease)
+		if cr := resp.Header.Get("Content-Range"); cr != "" {
+			c.Set(fiber.HeaderContentRange, cr)
+		}
+		h.metrics.opened(container, fiber.StatusRequestedRangeNotSatisfiable)
+		_ = status(c, fiber.StatusRequestedRangeNotSatisfiable)
+		return true
+	default:
+		resp.Body.Close()
+		cancel()
+		h.log.Warn("vod upstream refused", "stream_id", d.Lease.StreamID, "upstream_status", resp.StatusCode)
+		return false
+	}
+	c.Status(resp.StatusCode)
+	c.Set(fiber.HeaderContentType, ctype)
+	if ar := resp.Header.Get("Accept-Ranges"); ar != "" {
+		c.Set(fiber.HeaderAcceptRanges, ar)
+	}
+	if cr := resp.Header.Get("Content-Range"); cr != "" && resp.StatusCode == http.StatusPartialContent {
+		c.Set(fiber.HeaderContentRange, cr)
+	}
+	h.metrics.opened(container, resp.StatusCode)
+	h.startBody(c, d, resp.Body, closeBoth{resp.Body, cancel}, resp.ContentLength, container)
+	return true
+}
+
+type closeBoth struct {
+	c      io.Closer
+	cancel context.CancelFunc
+}
+
+func (cb closeBoth) Close() error {
+	err := cb.c.Close()
+	cb.cancel()
+	return err
+}
+
+// startBody hands fasthttp a body of length bytes (-1: unknown, sent chunked). fasthttp reads it
+// after the handler returns and always closes it, which ends the lease.
+func (h *Handler) startBody(c *fiber.Ctx, d access.Decision, r io.Reader, closer io.Closer, length int64, container string) {
+	if length >= 0 {
+		// fasthttp copies the stream to its end: it must hold exactly length bytes.
+		r = io.LimitReader(r, length)
+	}
+	b := &leasedBody{
+		h: h, r: r, closer: closer, lease: d.Lease, conn: c.Context().Conn(), start: time.Now(),
+		info: openInfo{lineID: d.Line.ID, streamID: d.Lease.StreamID, container: container, clientIP: d.Lease.ClientIP.String()},
+	}
+	b.gauge, b.bytes = &h.metrics.vod, h.metrics.bytesVOD
+	if container == conns.ContainerTimeshift {
+		b.gauge, b.bytes = &h.metrics.timeshift, h.metrics.bytesShift
+	}
+	b.gauge.Add(1)
+	// A kill or shutdown ends the body even while a write is blocked on a silent client.
+	b.quit = make(chan struct{})
+	go func() {
+		select {
+		case <-d.Lease.Done():
+		case <-h.base.Done():
+		case <-b.quit:
+			return
+		}
+		// Close (which releases the lease, closing Done) may be running: once it has, the
+		// connection belongs to the next request and must not be touched.
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		if !b.closed {
+			b.stopped.Store(true)
+			unblock(b.conn)
+		}
+	}()
+	c.Context().SetBodyStream(b, int(length))
+}
+
+// leasedBody is a response body that counts what it delivers, stops when its lease ends or the
+// server shuts down, and releases the lease when fasthttp closes it.
+type leasedBody struct {
+	h       *Handler
+	r       io.Reader
+	closer  io.Closer
+	lease   *conns.Lease
+	conn    net.Conn
+	info    openInfo
+	start   time.Time
+	gauge   *atomic.Int64
+	bytes   prometheus.Counter
+	n       int64
+	stopped atomic.Bool
+	quit    chan struct{}
+	once    sync.Once
+	mu      sync.Mutex
+	closed  bool
+}
+
+var errStreamEnded = errors.New("stream: ended by kill or shutdown")
+
+func (b *leasedBody) Read(p []byte) (int, error) {
+	if b.stopped.Load() {
+		return 0, errStreamEnded
+	}
+	b.h.extendDeadline(b.conn)
+	n, err := b.r.Read(p)
+	if n > 0 {
+		b.n += int64(n)
+		b.lease.AddBytes(int64(n))
+		b.bytes.Add(float64(n))
+	}
+	return n, err
+}
+
+// Close is called by fasthttp once the body was sent (or the send failed).
+func (b *leasedBody) Close() error {
+	b.once.Do(func() {
+		b.mu.Lock()
+		b.closed = true
+		b.mu.Unlock()
+		close(b.quit)
+		err := b.closer.Close()
+		if b.conn != nil && !b.stopped.Load() {
+			_ = b.conn.SetWriteDeadline(time.Time{}) // the connection may serve the next request
+		}
+		b.h.releaseLease(b.lease)
+		b.gauge.Add(-1)
+		b.h.logClosed(b.info, b.lease, b.n, err, b.start)
+	})
+	return nil
+}
+
+// head answers HEAD on a route: 200 with an empty body; for a movie or an episode the caller may
+// open, also its type, Accept-Ranges and (for a local file) its length, without taking a slot.
+func (h *Handler) head(c *fiber.Ctx) error {
+	c.Status(fiber.StatusOK)
+	var kind token.Kind
+	switch r := c.Route(); {
+	case r != nil && strings.HasPrefix(r.Path, "/movie/"):
+		kind = token.KindVOD
+	case r != nil && strings.HasPrefix(r.Path, "/series/"):
+		kind = token.KindSeries
+	default:
+		return nil
+	}
+	id, ext, ok := parseVODFile(c.Params("file"))
+	if !ok {
+		return nil
+	}
+	w, ok := parseWho(c)
+	if !ok {
+		return nil
+	}
+	st, ok := h.vodStream(id, kind)
+	if !ok {
+		return nil
+	}
+	d, err := h.d.Access.Check(c.UserContext(), w.request(h.clientOf(c), kind))
+	if err != nil || d.Code != access.OK || !h.d.Catalog.Current().Entitlement(d.Line.BouquetIDs).Allows(id) {
+		return nil
+	}
+	if st.ContainerExtension != "" {
+		ext = st.ContainerExtension
+	}
+	c.Set(fiber.HeaderContentType, contentType(ext))
+	if p, ok := localPath(st.Sources[0].URL); ok {
+		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() {
+			c.Set(fiber.HeaderAcceptRanges, "bytes")
+			c.Response().Header.SetContentLength(int(fi.Size()))
+		}
+	}
+	return nil
+}
+
+func newHTTPClient() *http.Client {
+	return &http.Client{
+		Transport: &http.Transport{
+			Proxy:                 http.ProxyFromEnvironment,
+			DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+			TLSHandshakeTimeout:   10 * time.Second,
+			ResponseHeaderTimeout: 15 * time.Second,
+			IdleConnTimeout:       90 * time.Second,
+			MaxIdleConnsPerHost:   16,
+			// Media is already compressed; a gzip-encoded answer would also break Range.
+			DisableCompression: true,
+		},
+	}
+}
