@@ -147,9 +147,6 @@ func Options() []Option {
 		{Flag: "metrics-listen", Env: "XTREAMD_METRICS_LISTEN", Default: "",
 			Usage: "separate address for /metrics (e.g. 127.0.0.1:9461); empty serves /metrics on --listen",
 			set:   func(c *Config, v string) error { c.MetricsListen = v; return nil }},
-<<<<<<< HEAD
-		{Flag: "demo", Env: "XTREAMD_DEMO", Default: "false", Bool: true,
-=======
 		{Flag: "stream-redirect", Env: "XTREAMD_STREAM_REDIRECT", Default: "",
 			Usage: "redirect mode: answer live TS, movie, episode and catch-up opens with a 302 to a signed edge URL instead of relaying: `secure_link` (nginx) or `edgeauth` (Akamai EdgeAuth v2); empty relays (see Streams)",
 			set:   func(c *Config, v string) error { c.StreamRedirect = v; return nil }},
@@ -168,8 +165,7 @@ func Options() []Option {
 		{Flag: "stream-redirect-template", Env: "XTREAMD_STREAM_REDIRECT_TEMPLATE", Default: "{expires}{uri}{ip} {secret}",
 			Usage: "secure_link mode: the string nginx's secure_link_md5 hashes, with {expires} {uri} {ip} {secret}",
 			set:   func(c *Config, v string) error { c.StreamRedirectTemplate = v; return nil }},
-		{Flag: "demo", Env: "XTREAMD_DEMO", Default: "false",
->>>>>>> stream
+		{Flag: "demo", Env: "XTREAMD_DEMO", Default: "false", Bool: true,
 			Usage: "load (idempotently) a demo catalog that really plays, a demo line, a MAG device bound to it and an admin",
 			set: func(c *Config, v string) (err error) {
 				c.Demo, err = strconv.ParseBool(v)
