@@ -459,13 +459,7 @@ func readN(t testing.TB, r io.Reader, n int) []byte {
 // eventually polls cond until it holds or waitLimit passes.
 func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(waitLimit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testdb.Eventually(t, waitLimit, what, cond)
 }
 
 // leases counts the line's live connection leases.

@@ -496,18 +496,9 @@ func TestCheck_CacheInvalidationAcrossInstances(t *testing.T) {
 	if err := a.st.UpdateLineFlags(context.Background(), line.ID, true, false, nil); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, time.Second, func() bool { return b.check(t, login(line, "new-password", ipDE2)).Code == access.UserBan })
-}
-
-func eventually(t *testing.T, within time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("condition not met within %v", within)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testdb.Eventually(t, time.Second, "the ban on the other instance", func() bool {
+		return b.check(t, login(line, "new-password", ipDE2)).Code == access.UserBan
+	})
 }
 
 // TestFlood_BlocksIPNotUsername: N failures from one IP block that IP (on every instance)
@@ -539,7 +530,9 @@ func TestFlood_BlocksIPNotUsername(t *testing.T) {
 	if d := a.check(t, login(line, pw, ipDE)); d.Code != access.OK {
 		t.Fatalf("the victim's line from its own IP = %v, want OK (no username lockout)", d.Code)
 	}
-	eventually(t, 2*time.Second, func() bool { return b.check(t, login(line, pw, attacker)).Code == access.FloodBlocked })
+	testdb.Eventually(t, 2*time.Second, "the flood block on the other instance", func() bool {
+		return b.check(t, login(line, pw, attacker)).Code == access.FloodBlocked
+	})
 	// The block expires.
 	a.clock.Advance(121 * time.Second)
 	if d := a.check(t, login(line, pw, attacker)); d.Code != access.OK {

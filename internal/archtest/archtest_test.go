@@ -13,7 +13,7 @@ const module = "github.com/xtreamd/xtreamd"
 
 // leaves import no internal package.
 var leaves = map[string]bool{
-	"credential": true, "geo": true, "token": true, "relay": true, "config": true, "logx": true, "pgserver": true,
+	"credential": true, "geo": true, "input": true, "token": true, "relay": true, "config": true, "logx": true, "pgserver": true,
 }
 
 func TestImportRules(t *testing.T) {
