@@ -710,15 +710,6 @@ func (s *Store) AppendBouquetStreams(ctx context.Context, bouquetID int64, ids [
 	return s.appendBouquetItems(ctx, "streams", bouquetID, ids, s.BouquetStreamIDs, qNext, qInsert)
 }
 
-// AppendBouquetSeries adds the series of ids that the bouquet lacks after its last entry.
-func (s *Store) AppendBouquetSeries(ctx context.Context, bouquetID int64, ids []int64) (int, error) {
-	const qInsert = `INSERT INTO bouquet_series (bouquet_id, series_id, position)
-		SELECT $1, s.id, (u.ord - 1 + $3)::integer
-		FROM unnest($2::bigint[]) WITH ORDINALITY AS u(id, ord) JOIN series s ON s.id = u.id`
-	const qNext = `SELECT coalesce(max(position), -1) + 1 FROM bouquet_series WHERE bouquet_id = $1`
-	return s.appendBouquetItems(ctx, "series", bouquetID, ids, s.BouquetSeriesIDs, qNext, qInsert)
-}
-
 func (s *Store) appendBouquetItems(ctx context.Context, what string, bouquetID int64, ids []int64,
 	current func(context.Context, int64) ([]int64, error), qNext, qInsert string) (int, error) {
 	cur, err := current(ctx, bouquetID)

@@ -42,9 +42,6 @@ type Programme struct {
 
 const programmeColumns = `id, channel_id, start_at, stop_at, title, description, lang, category`
 
-// EPGVersion reads the current EPG version.
-func (s *Store) EPGVersion(ctx context.Context) (int64, error) { return s.changeVersion(ctx, "epg") }
-
 // EPGSources lists the configured XMLTV sources (only the enabled ones when enabledOnly).
 func (s *Store) EPGSources(ctx context.Context, enabledOnly bool) ([]EPGSource, error) {
 	const q = `SELECT id, name, url, enabled, last_fetched_at, last_error, created_at FROM epg_sources
@@ -83,21 +80,6 @@ func (s *Store) EPGChannels(ctx context.Context) ([]EPGChannel, error) {
 		return nil, fmt.Errorf("epg channels: %w", interpret(err))
 	}
 	return chans, nil
-}
-
-// UpsertEPGChannel writes one channel, only when it is new or differs.
-func (s *Store) UpsertEPGChannel(ctx context.Context, c EPGChannel) (Outcome, error) {
-	res, err := s.upsertEPGChannels(ctx, []EPGChannel{c}, c.SourceID)
-	if err != nil {
-		return 0, err
-	}
-	switch {
-	case res.added > 0:
-		return Added, nil
-	case res.updated > 0:
-		return Updated, nil
-	}
-	return Unchanged, nil
 }
 
 type channelCounts struct{ added, updated, unchanged int }

@@ -205,13 +205,3 @@ func (s *Store) ListLiveLeases(ctx context.Context) ([]LeaseRow, error) {
 	}
 	return out, nil
 }
-
-// AgeLeases moves the expiry of a line's leases into the past (tests simulate a crashed
-// instance with it; admins never need it).
-func (s *Store) AgeLeases(ctx context.Context, lineID int64) error {
-	const q = `UPDATE connection_leases SET expires_at = started_at + interval '1 microsecond' WHERE line_id = $1`
-	if _, err := s.q.Exec(ctx, q, lineID); err != nil {
-		return fmt.Errorf("age leases: %w", interpret(err))
-	}
-	return nil
-}
