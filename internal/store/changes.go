@@ -179,3 +179,12 @@ func (s *Store) Notify(ctx context.Context, c Change) error {
 	}
 	return nil
 }
+
+func (s *Store) changeVersion(ctx context.Context, scope string) (int64, error) {
+	const q = `SELECT version FROM change_versions WHERE scope = $1`
+	var v int64
+	if err := s.q.QueryRow(ctx, q, scope).Scan(&v); err != nil {
+		return 0, fmt.Errorf("%s version: %w", scope, interpret(err))
+	}
+	return v, nil
+}

@@ -109,20 +109,6 @@ func (s *Store) LoadSecurityLists(ctx context.Context) (SecurityLists, error) {
 	return out, nil
 }
 
-// SetSetting stores a setting's JSON value.
-func (s *Store) SetSetting(ctx context.Context, key string, value any) error {
-	b, err := json.Marshal(value)
-	if err != nil {
-		return fmt.Errorf("set setting %s: %w", key, err)
-	}
-	const q = `INSERT INTO settings (key, value) VALUES ($1, $2::jsonb)
-		ON CONFLICT (key) DO UPDATE SET value = excluded.value`
-	if _, err := s.q.Exec(ctx, q, key, string(b)); err != nil {
-		return fmt.Errorf("set setting %s: %w", key, interpret(err))
-	}
-	return nil
-}
-
 // BlockIP adds (or extends) a block of network. expiresAt nil means until removed.
 func (s *Store) BlockIP(ctx context.Context, network netip.Prefix, source, reason string, expiresAt *time.Time) error {
 	const q = `INSERT INTO blocked_ips (network, source, reason, expires_at) VALUES ($1::cidr, $2, $3, $4)
@@ -175,30 +161,6 @@ func (s *Store) SetAllowedCountries(ctx context.Context, codes []string) error {
 	})
 }
 
-// RecordAuthFailure counts a failed login from ip in a window of the given length (a new
-// window starts when the old one is over) and returns the failures counted in the current
-// window. One statement, so every instance counts together.
-func (s *Store) RecordAuthFailure(ctx context.Context, ip netip.Addr, window time.Duration) (int, error) {
-	const q = `INSERT INTO auth_failures AS f (client_ip) VALUES ($1::inet)
-		ON CONFLICT (client_ip) DO UPDATE SET
-			failures = CASE WHEN f.window_started_at <= now() - $2 * interval '1 second' THEN 1 ELSE f.failures + 1 END,
-			window_started_at = CASE WHEN f.window_started_at <= now() - $2 * interval '1 second' THEN now() ELSE f.window_started_at END
-		RETURNING failures`
-	var n int
-	if err := s.q.QueryRow(ctx, q, ip.String(), window.Seconds()).Scan(&n); err != nil {
-		return 0, fmt.Errorf("record auth failure: %w", interpret(err))
-	}
-	return n, nil
-}
-
-// ClearAuthFailures forgets the failures of ip (after a block is placed).
-func (s *Store) ClearAuthFailures(ctx context.Context, ip netip.Addr) error {
-	if _, err := s.q.Exec(ctx, `DELETE FROM auth_failures WHERE client_ip = $1::inet`, ip.String()); err != nil {
-		return fmt.Errorf("clear auth failures: %w", interpret(err))
-	}
-	return nil
-}
-
 // SweepSecurity deletes expired blocks and stale failure counters.
 func (s *Store) SweepSecurity(ctx context.Context, failureWindow time.Duration) error {
 	if _, err := s.q.Exec(ctx, `DELETE FROM blocked_ips WHERE expires_at <= now()`); err != nil {
@@ -208,28 +170,4 @@ func (s *Store) SweepSecurity(ctx context.Context, failureWindow time.Duration) 
 		return fmt.Errorf("sweep auth failures: %w", interpret(err))
 	}
 	return nil
-}
-
-// LogClientDenial writes a refused request to the client log.
-func (s *Store) LogClientDenial(ctx context.Context, lineID *int64, username, code, surface string, ip netip.Addr, userAgent string, streamID *int64) error {
-	const q = `INSERT INTO client_log (line_id, username, code, surface, client_ip, user_agent, stream_id)
-		VALUES ($1, $2, $3, $4, $5::inet, $6, $7)`
-	var ipArg any
-	if ip.IsValid() {
-		ipArg = ip.String()
-	}
-	if _, err := s.q.Exec(ctx, q, lineID, truncateUTF8(username, 128), code, surface, ipArg, truncateUTF8(userAgent, 512), streamID); err != nil {
-		return fmt.Errorf("client log: %w", interpret(err))
-	}
-	return nil
-}
-
-func truncateUTF8(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && s[n]&0xC0 == 0x80 {
-		n--
-	}
-	return s[:n]
 }
