@@ -35,24 +35,12 @@ func (s *Store) BouquetByName(ctx context.Context, name string) (Bouquet, error)
 
 // BouquetStreamIDs lists a bouquet's streams in position order.
 func (s *Store) BouquetStreamIDs(ctx context.Context, bouquetID int64) ([]int64, error) {
-	const q = `SELECT stream_id FROM bouquet_streams WHERE bouquet_id = $1 ORDER BY position, stream_id`
-	rows, _ := s.q.Query(ctx, q, bouquetID)
-	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
-	if err != nil {
-		return nil, fmt.Errorf("streams of bouquet %d: %w", bouquetID, interpret(err))
-	}
-	return ids, nil
+	return s.entryIDs(ctx, bouquetStreams, bouquetID)
 }
 
 // BouquetSeriesIDs lists a bouquet's series in position order.
 func (s *Store) BouquetSeriesIDs(ctx context.Context, bouquetID int64) ([]int64, error) {
-	const q = `SELECT series_id FROM bouquet_series WHERE bouquet_id = $1 ORDER BY position, series_id`
-	rows, _ := s.q.Query(ctx, q, bouquetID)
-	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
-	if err != nil {
-		return nil, fmt.Errorf("series of bouquet %d: %w", bouquetID, interpret(err))
-	}
-	return ids, nil
+	return s.entryIDs(ctx, bouquetSeries, bouquetID)
 }
 
 // EnsureBouquet returns the id of the bouquet named name, creating it (last in position) when
@@ -89,26 +77,76 @@ func (s *Store) DeleteBouquet(ctx context.Context, id int64) error {
 // An episode or unknown id is ErrInvalid / ErrNotFound. Nothing is written when the bouquet
 // already holds exactly ids.
 func (s *Store) SetBouquetStreams(ctx context.Context, bouquetID int64, ids []int64) (changed bool, err error) {
-	const qDelete = `DELETE FROM bouquet_streams WHERE bouquet_id = $1`
-	const qInsert = `INSERT INTO bouquet_streams (bouquet_id, stream_id, stream_kind, position)
-		SELECT $1, s.id, s.kind, (u.ord - 1 + $3)::integer
-		FROM unnest($2::bigint[]) WITH ORDINALITY AS u(id, ord) JOIN streams s ON s.id = u.id`
-	return s.setBouquetItems(ctx, "streams", bouquetID, ids, s.BouquetStreamIDs, qDelete, qInsert)
+	return s.setEntries(ctx, bouquetStreams, bouquetID, ids)
 }
 
 // SetBouquetSeries replaces a bouquet's series with ids, in that order.
 func (s *Store) SetBouquetSeries(ctx context.Context, bouquetID int64, ids []int64) (changed bool, err error) {
-	const qDelete = `DELETE FROM bouquet_series WHERE bouquet_id = $1`
-	const qInsert = `INSERT INTO bouquet_series (bouquet_id, series_id, position)
-		SELECT $1, s.id, (u.ord - 1 + $3)::integer
-		FROM unnest($2::bigint[]) WITH ORDINALITY AS u(id, ord) JOIN series s ON s.id = u.id`
-	return s.setBouquetItems(ctx, "series", bouquetID, ids, s.BouquetSeriesIDs, qDelete, qInsert)
+	return s.setEntries(ctx, bouquetSeries, bouquetID, ids)
 }
 
-func (s *Store) setBouquetItems(ctx context.Context, what string, bouquetID int64, ids []int64,
-	current func(context.Context, int64) ([]int64, error), qDelete, qInsert string) (bool, error) {
+// AppendBouquetStreams adds the streams of ids that the bouquet lacks after its last entry, in
+// the order given, and returns how many it added. Entries already present keep their place.
+func (s *Store) AppendBouquetStreams(ctx context.Context, bouquetID int64, ids []int64) (int, error) {
+	return s.appendEntries(ctx, bouquetStreams, bouquetID, ids)
+}
+
+// bouquetEntries is one of a bouquet's ordered entry tables, with its queries ($1 is always
+// the bouquet id).
+type bouquetEntries struct {
+	what    string // "streams" or "series", for errors
+	qIDs    string // the entry ids in position order
+	qDelete string
+	qNext   string // the position after the last entry (appendEntries; streams only so far)
+	// qInsert adds the ids of $2 in their order from position $3 on. It joins the item table,
+	// so an unknown id adds no row (insertEntries turns that into ErrNotFound).
+	qInsert string
+}
+
+var (
+	bouquetStreams = bouquetEntries{
+		what:    "streams",
+		qIDs:    `SELECT stream_id FROM bouquet_streams WHERE bouquet_id = $1 ORDER BY position, stream_id`,
+		qDelete: `DELETE FROM bouquet_streams WHERE bouquet_id = $1`,
+		qNext:   `SELECT coalesce(max(position), -1) + 1 FROM bouquet_streams WHERE bouquet_id = $1`,
+		qInsert: `INSERT INTO bouquet_streams (bouquet_id, stream_id, stream_kind, position)
+			SELECT $1, s.id, s.kind, (u.ord - 1 + $3)::integer
+			FROM unnest($2::bigint[]) WITH ORDINALITY AS u(id, ord) JOIN streams s ON s.id = u.id`,
+	}
+	bouquetSeries = bouquetEntries{
+		what:    "series",
+		qIDs:    `SELECT series_id FROM bouquet_series WHERE bouquet_id = $1 ORDER BY position, series_id`,
+		qDelete: `DELETE FROM bouquet_series WHERE bouquet_id = $1`,
+		qInsert: `INSERT INTO bouquet_series (bouquet_id, series_id, position)
+			SELECT $1, s.id, (u.ord - 1 + $3)::integer
+			FROM unnest($2::bigint[]) WITH ORDINALITY AS u(id, ord) JOIN series s ON s.id = u.id`,
+	}
+)
+
+func (s *Store) entryIDs(ctx context.Context, e bouquetEntries, bouquetID int64) ([]int64, error) {
+	rows, _ := s.q.Query(ctx, e.qIDs, bouquetID)
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return nil, fmt.Errorf("%s of bouquet %d: %w", e.what, bouquetID, interpret(err))
+	}
+	return ids, nil
+}
+
+// insertEntries adds ids to the bouquet from position first on; an unknown id is ErrNotFound.
+func (s *Store) insertEntries(ctx context.Context, e bouquetEntries, bouquetID int64, ids []int64, first int32) error {
+	tag, err := s.q.Exec(ctx, e.qInsert, bouquetID, ids, first)
+	if err != nil {
+		return err
+	}
+	if int(tag.RowsAffected()) != len(ids) {
+		return ErrNotFound
+	}
+	return nil
+}
+
+func (s *Store) setEntries(ctx context.Context, e bouquetEntries, bouquetID int64, ids []int64) (bool, error) {
 	ids = dedupe(ids)
-	cur, err := current(ctx, bouquetID)
+	cur, err := s.entryIDs(ctx, e, bouquetID)
 	if err != nil {
 		return false, err
 	}
@@ -117,41 +155,23 @@ func (s *Store) setBouquetItems(ctx context.Context, what string, bouquetID int6
 	}
 	err = s.InTx(ctx, func(tx *Store) error {
 		if len(cur) > 0 {
-			if _, err := tx.q.Exec(ctx, qDelete, bouquetID); err != nil {
+			if _, err := tx.q.Exec(ctx, e.qDelete, bouquetID); err != nil {
 				return err
 			}
 		}
 		if len(ids) == 0 {
 			return nil
 		}
-		tag, err := tx.q.Exec(ctx, qInsert, bouquetID, ids, 0)
-		if err != nil {
-			return err
-		}
-		if int(tag.RowsAffected()) != len(ids) {
-			return ErrNotFound
-		}
-		return nil
+		return tx.insertEntries(ctx, e, bouquetID, ids, 0)
 	})
 	if err != nil {
-		return false, fmt.Errorf("set %s of bouquet %d: %w", what, bouquetID, interpret(err))
+		return false, fmt.Errorf("set %s of bouquet %d: %w", e.what, bouquetID, interpret(err))
 	}
 	return true, nil
 }
 
-// AppendBouquetStreams adds the streams of ids that the bouquet lacks after its last entry, in
-// the order given, and returns how many it added. Entries already present keep their place.
-func (s *Store) AppendBouquetStreams(ctx context.Context, bouquetID int64, ids []int64) (int, error) {
-	const qInsert = `INSERT INTO bouquet_streams (bouquet_id, stream_id, stream_kind, position)
-		SELECT $1, s.id, s.kind, (u.ord - 1 + $3)::integer
-		FROM unnest($2::bigint[]) WITH ORDINALITY AS u(id, ord) JOIN streams s ON s.id = u.id`
-	const qNext = `SELECT coalesce(max(position), -1) + 1 FROM bouquet_streams WHERE bouquet_id = $1`
-	return s.appendBouquetItems(ctx, "streams", bouquetID, ids, s.BouquetStreamIDs, qNext, qInsert)
-}
-
-func (s *Store) appendBouquetItems(ctx context.Context, what string, bouquetID int64, ids []int64,
-	current func(context.Context, int64) ([]int64, error), qNext, qInsert string) (int, error) {
-	cur, err := current(ctx, bouquetID)
+func (s *Store) appendEntries(ctx context.Context, e bouquetEntries, bouquetID int64, ids []int64) (int, error) {
+	cur, err := s.entryIDs(ctx, e, bouquetID)
 	if err != nil {
 		return 0, err
 	}
@@ -159,32 +179,19 @@ func (s *Store) appendBouquetItems(ctx context.Context, what string, bouquetID i
 	for _, id := range cur {
 		have[id] = true
 	}
-	var missing []int64
-	for _, id := range ids {
-		if !have[id] {
-			have[id] = true
-			missing = append(missing, id)
-		}
-	}
+	missing := slices.DeleteFunc(dedupe(ids), func(id int64) bool { return have[id] })
 	if len(missing) == 0 {
 		return 0, nil
 	}
 	err = s.InTx(ctx, func(tx *Store) error {
 		var next int32
-		if err := tx.q.QueryRow(ctx, qNext, bouquetID).Scan(&next); err != nil {
+		if err := tx.q.QueryRow(ctx, e.qNext, bouquetID).Scan(&next); err != nil {
 			return err
 		}
-		tag, err := tx.q.Exec(ctx, qInsert, bouquetID, missing, next)
-		if err != nil {
-			return err
-		}
-		if int(tag.RowsAffected()) != len(missing) {
-			return ErrNotFound
-		}
-		return nil
+		return tx.insertEntries(ctx, e, bouquetID, missing, next)
 	})
 	if err != nil {
-		return 0, fmt.Errorf("append %s to bouquet %d: %w", what, bouquetID, interpret(err))
+		return 0, fmt.Errorf("append %s to bouquet %d: %w", e.what, bouquetID, interpret(err))
 	}
 	return len(missing), nil
 }
