@@ -29,6 +29,44 @@ type EPGImportResult struct {
 	Removed                                           int64 // stale programmes inside an imported channel's time window
 }
 
+// The statements of ImportEPG. The programmes are staged in the temporary table epg_import
+// (ord: arrival order), and epg_merge keeps the last of each (channel, start).
+const (
+	qEPGDrop   = `DROP TABLE IF EXISTS pg_temp.epg_import, pg_temp.epg_merge`
+	qEPGCreate = `CREATE TEMP TABLE epg_import (ord bigint NOT NULL, channel_id text NOT NULL,
+		start_at timestamptz NOT NULL, stop_at timestamptz NOT NULL, title text NOT NULL,
+		description text NOT NULL, lang text NOT NULL, category text NOT NULL)`
+	qEPGDedupe = `CREATE TEMP TABLE epg_merge AS
+		SELECT DISTINCT ON (channel_id, start_at) channel_id, start_at, stop_at, title, description, lang, category
+		FROM epg_import WHERE stop_at > start_at ORDER BY channel_id, start_at, ord DESC`
+	qEPGIndex   = `CREATE UNIQUE INDEX ON epg_merge (channel_id, start_at)`
+	qEPGAnalyze = `ANALYZE epg_merge`
+	qEPGCounts  = `SELECT (SELECT count(*) FROM epg_import) - (SELECT count(*) FROM epg_merge),
+		count(*) FILTER (WHERE p.id IS NULL),
+		count(*) FILTER (WHERE p.id IS NOT NULL AND (p.stop_at, p.title, p.description, p.lang, p.category)
+			IS DISTINCT FROM (m.stop_at, m.title, m.description, m.lang, m.category)),
+		count(*)
+		FROM epg_merge m LEFT JOIN epg_programmes p ON p.channel_id = m.channel_id AND p.start_at = m.start_at`
+	qEPGImplied = `SELECT array_agg(DISTINCT m.channel_id) FROM epg_merge m
+		WHERE NOT EXISTS (SELECT 1 FROM epg_channels c WHERE c.id = m.channel_id)`
+	qEPGImply = `INSERT INTO epg_channels (id, display_name, source_id)
+		SELECT id, id, $2 FROM unnest($1::text[]) AS u(id) ON CONFLICT (id) DO NOTHING`
+	qEPGStale = `SELECT count(*) FROM epg_programmes p
+		JOIN (SELECT channel_id, min(start_at) AS lo, max(stop_at) AS hi FROM epg_merge GROUP BY channel_id) w
+			ON p.channel_id = w.channel_id AND p.start_at >= w.lo AND p.start_at < w.hi
+		WHERE NOT EXISTS (SELECT 1 FROM epg_merge m WHERE m.channel_id = p.channel_id AND m.start_at = p.start_at)`
+	qEPGRemove = `DELETE FROM epg_programmes p
+		USING (SELECT channel_id, min(start_at) AS lo, max(stop_at) AS hi FROM epg_merge GROUP BY channel_id) w
+		WHERE p.channel_id = w.channel_id AND p.start_at >= w.lo AND p.start_at < w.hi
+			AND NOT EXISTS (SELECT 1 FROM epg_merge m WHERE m.channel_id = p.channel_id AND m.start_at = p.start_at)`
+	qEPGUpsert = `INSERT INTO epg_programmes AS p (channel_id, start_at, stop_at, title, description, lang, category)
+		SELECT channel_id, start_at, stop_at, title, description, lang, category FROM epg_merge
+		ON CONFLICT (channel_id, start_at) DO UPDATE SET stop_at = EXCLUDED.stop_at, title = EXCLUDED.title,
+			description = EXCLUDED.description, lang = EXCLUDED.lang, category = EXCLUDED.category
+		WHERE (p.stop_at, p.title, p.description, p.lang, p.category)
+			IS DISTINCT FROM (EXCLUDED.stop_at, EXCLUDED.title, EXCLUDED.description, EXCLUDED.lang, EXCLUDED.category)`
+)
+
 // ImportEPG idempotently merges an XMLTV import: the programmes are streamed with COPY into a
 // session temporary table on one connection (outside any transaction), then one short
 // transaction upserts the channels, creates channels that programmes name without declaring,
@@ -50,107 +88,87 @@ func (s *Store) ImportEPG(ctx context.Context, imp EPGImport) (EPGImportResult, 
 }
 
 func (s *Store) importEPG(ctx context.Context, imp EPGImport) (EPGImportResult, error) {
-	const qDrop = `DROP TABLE IF EXISTS pg_temp.epg_import, pg_temp.epg_merge`
-	const qCreate = `CREATE TEMP TABLE epg_import (ord bigint NOT NULL, channel_id text NOT NULL,
-		start_at timestamptz NOT NULL, stop_at timestamptz NOT NULL, title text NOT NULL,
-		description text NOT NULL, lang text NOT NULL, category text NOT NULL)`
-	const qDedupe = `CREATE TEMP TABLE epg_merge AS
-		SELECT DISTINCT ON (channel_id, start_at) channel_id, start_at, stop_at, title, description, lang, category
-		FROM epg_import WHERE stop_at > start_at ORDER BY channel_id, start_at, ord DESC`
-	const qIndex = `CREATE UNIQUE INDEX ON epg_merge (channel_id, start_at)`
-	const qAnalyze = `ANALYZE epg_merge`
-	const qCounts = `SELECT (SELECT count(*) FROM epg_import) - (SELECT count(*) FROM epg_merge),
-		count(*) FILTER (WHERE p.id IS NULL),
-		count(*) FILTER (WHERE p.id IS NOT NULL AND (p.stop_at, p.title, p.description, p.lang, p.category)
-			IS DISTINCT FROM (m.stop_at, m.title, m.description, m.lang, m.category)),
-		count(*)
-		FROM epg_merge m LEFT JOIN epg_programmes p ON p.channel_id = m.channel_id AND p.start_at = m.start_at`
-	const qImplied = `SELECT array_agg(DISTINCT m.channel_id) FROM epg_merge m
-		WHERE NOT EXISTS (SELECT 1 FROM epg_channels c WHERE c.id = m.channel_id)`
-	const qImply = `INSERT INTO epg_channels (id, display_name, source_id)
-		SELECT id, id, $2 FROM unnest($1::text[]) AS u(id) ON CONFLICT (id) DO NOTHING`
-	const qStale = `SELECT count(*) FROM epg_programmes p
-		JOIN (SELECT channel_id, min(start_at) AS lo, max(stop_at) AS hi FROM epg_merge GROUP BY channel_id) w
-			ON p.channel_id = w.channel_id AND p.start_at >= w.lo AND p.start_at < w.hi
-		WHERE NOT EXISTS (SELECT 1 FROM epg_merge m WHERE m.channel_id = p.channel_id AND m.start_at = p.start_at)`
-	const qRemove = `DELETE FROM epg_programmes p
-		USING (SELECT channel_id, min(start_at) AS lo, max(stop_at) AS hi FROM epg_merge GROUP BY channel_id) w
-		WHERE p.channel_id = w.channel_id AND p.start_at >= w.lo AND p.start_at < w.hi
-			AND NOT EXISTS (SELECT 1 FROM epg_merge m WHERE m.channel_id = p.channel_id AND m.start_at = p.start_at)`
-	const qUpsert = `INSERT INTO epg_programmes AS p (channel_id, start_at, stop_at, title, description, lang, category)
-		SELECT channel_id, start_at, stop_at, title, description, lang, category FROM epg_merge
-		ON CONFLICT (channel_id, start_at) DO UPDATE SET stop_at = EXCLUDED.stop_at, title = EXCLUDED.title,
-			description = EXCLUDED.description, lang = EXCLUDED.lang, category = EXCLUDED.category
-		WHERE (p.stop_at, p.title, p.description, p.lang, p.category)
-			IS DISTINCT FROM (EXCLUDED.stop_at, EXCLUDED.title, EXCLUDED.description, EXCLUDED.lang, EXCLUDED.category)`
-
 	var res EPGImportResult
-	cleanup := func() {
+	if _, err := s.q.Exec(ctx, qEPGDrop); err != nil {
+		return res, err
+	}
+	defer func() {
 		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
-		_, _ = s.q.Exec(dctx, qDrop)
-	}
-	if _, err := s.q.Exec(ctx, qDrop); err != nil {
+		_, _ = s.q.Exec(dctx, qEPGDrop)
+	}()
+	chans, err := s.stageProgrammes(ctx, imp)
+	if err != nil {
 		return res, err
 	}
-	defer cleanup()
-	if _, err := s.q.Exec(ctx, qCreate); err != nil {
-		return res, err
+	err = s.InTx(ctx, func(tx *Store) error { return tx.mergeEPG(ctx, chans, imp.SourceID, &res) })
+	return res, err
+}
+
+// stageProgrammes copies imp's programmes into epg_import and builds epg_merge from them. It
+// returns the channels imp declares (known once its programmes are read).
+func (s *Store) stageProgrammes(ctx context.Context, imp EPGImport) ([]EPGChannel, error) {
+	if _, err := s.q.Exec(ctx, qEPGCreate); err != nil {
+		return nil, err
 	}
 	src := &programmeSource{next: imp.Next}
 	cols := []string{"ord", "channel_id", "start_at", "stop_at", "title", "description", "lang", "category"}
 	if _, err := s.q.CopyFrom(ctx, pgx.Identifier{"epg_import"}, cols, src); err != nil {
 		if src.err != nil {
-			return res, src.err // the reader's error, not COPY's echo of it
+			return nil, src.err // the reader's error, not COPY's echo of it
 		}
-		return res, fmt.Errorf("copy programmes: %w", err)
+		return nil, fmt.Errorf("copy programmes: %w", err)
 	}
 	var chans []EPGChannel
 	if imp.Channels != nil {
 		chans = imp.Channels()
 	}
-	for _, q := range []string{qDedupe, qIndex, qAnalyze} {
+	for _, q := range []string{qEPGDedupe, qEPGIndex, qEPGAnalyze} {
 		if _, err := s.q.Exec(ctx, q); err != nil {
-			return res, err
+			return nil, err
 		}
 	}
-	err := s.InTx(ctx, func(tx *Store) error {
-		cc, err := tx.upsertEPGChannels(ctx, chans, imp.SourceID)
-		if err != nil {
+	return chans, nil
+}
+
+// mergeEPG writes the staged import into the EPG (inside the import's transaction): the
+// declared channels, the channels programmes imply, the stale programmes' removal and the
+// programmes that are new or differ, each only when it changes something.
+func (s *Store) mergeEPG(ctx context.Context, chans []EPGChannel, sourceID *int64, res *EPGImportResult) error {
+	cc, err := s.upsertEPGChannels(ctx, chans, sourceID)
+	if err != nil {
+		return err
+	}
+	res.ChannelsAdded, res.ChannelsUpdated, res.ChannelsUnchanged = cc.added, cc.updated, cc.unchanged
+	var implied []string
+	if err := s.q.QueryRow(ctx, qEPGImplied).Scan(&implied); err != nil {
+		return err
+	}
+	if len(implied) > 0 {
+		if _, err := s.q.Exec(ctx, qEPGImply, implied, sourceID); err != nil {
 			return err
 		}
-		res.ChannelsAdded, res.ChannelsUpdated, res.ChannelsUnchanged = cc.added, cc.updated, cc.unchanged
-		var implied []string
-		if err := tx.q.QueryRow(ctx, qImplied).Scan(&implied); err != nil {
+		res.ChannelsImplied = len(implied)
+	}
+	var total int64
+	if err := s.q.QueryRow(ctx, qEPGCounts).Scan(&res.Duplicates, &res.Added, &res.Updated, &total); err != nil {
+		return err
+	}
+	res.Unchanged = total - res.Added - res.Updated
+	if err := s.q.QueryRow(ctx, qEPGStale).Scan(&res.Removed); err != nil {
+		return err
+	}
+	if res.Removed > 0 {
+		if _, err := s.q.Exec(ctx, qEPGRemove); err != nil {
 			return err
 		}
-		if len(implied) > 0 {
-			if _, err := tx.q.Exec(ctx, qImply, implied, imp.SourceID); err != nil {
-				return err
-			}
-			res.ChannelsImplied = len(implied)
-		}
-		var total int64
-		if err := tx.q.QueryRow(ctx, qCounts).Scan(&res.Duplicates, &res.Added, &res.Updated, &total); err != nil {
+	}
+	if res.Added+res.Updated > 0 {
+		if _, err := s.q.Exec(ctx, qEPGUpsert); err != nil {
 			return err
 		}
-		res.Unchanged = total - res.Added - res.Updated
-		if err := tx.q.QueryRow(ctx, qStale).Scan(&res.Removed); err != nil {
-			return err
-		}
-		if res.Removed > 0 {
-			if _, err := tx.q.Exec(ctx, qRemove); err != nil {
-				return err
-			}
-		}
-		if res.Added+res.Updated > 0 {
-			if _, err := tx.q.Exec(ctx, qUpsert); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	return res, err
+	}
+	return nil
 }
 
 type channelCounts struct{ added, updated, unchanged int }
