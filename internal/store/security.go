@@ -46,67 +46,56 @@ type SecurityLists struct {
 // change committed meanwhile has a newer version, whose NOTIFY makes the caller load again.
 // Expired blocks are left out.
 func (s *Store) LoadSecurityLists(ctx context.Context) (SecurityLists, error) {
+	const versions = `SELECT (SELECT version FROM change_versions WHERE scope = 'security'),
+		(SELECT version FROM change_versions WHERE scope = 'settings')`
 	var out SecurityLists
-	err := s.InTx(ctx, func(txs *Store) error {
-		tx := txs.q
-		const versions = `SELECT (SELECT version FROM change_versions WHERE scope = 'security'),
-			(SELECT version FROM change_versions WHERE scope = 'settings')`
-		if err := tx.QueryRow(ctx, versions).Scan(&out.Version, &out.SettingsVersion); err != nil {
+	err := s.InTx(ctx, func(tx *Store) error {
+		if err := tx.q.QueryRow(ctx, versions).Scan(&out.Version, &out.SettingsVersion); err != nil {
 			return err
 		}
-		const ips = `SELECT id, network::text, source, reason, expires_at FROM blocked_ips
-			WHERE expires_at IS NULL OR expires_at > now() ORDER BY id`
-		rows, err := tx.Query(ctx, ips)
-		if err != nil {
+		var err error
+		if out.BlockedIPs, err = tx.blockedIPs(ctx); err != nil {
 			return err
 		}
-		out.BlockedIPs, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (BlockedIP, error) {
-			var b BlockedIP
-			var network string
-			if err := row.Scan(&b.ID, &network, &b.Source, &b.Reason, &b.ExpiresAt); err != nil {
-				return b, err
-			}
-			p, err := netip.ParsePrefix(network)
-			if err != nil {
-				return b, fmt.Errorf("blocked ip %q: %w", network, err)
-			}
-			b.Network = p
-			return b, nil
-		})
-		if err != nil {
-			return err
-		}
-		rows, _ = tx.Query(ctx, `SELECT pattern, match FROM blocked_user_agents ORDER BY id`)
+		rows, _ := tx.q.Query(ctx, `SELECT pattern, match FROM blocked_user_agents ORDER BY id`)
 		if out.BlockedUAs, err = pgx.CollectRows(rows, pgx.RowToStructByName[BlockedUserAgent]); err != nil {
 			return err
 		}
-		rows, _ = tx.Query(ctx, `SELECT isp_name, asn FROM blocked_isps ORDER BY id`)
+		rows, _ = tx.q.Query(ctx, `SELECT isp_name, asn FROM blocked_isps ORDER BY id`)
 		if out.BlockedISPs, err = pgx.CollectRows(rows, pgx.RowToStructByName[BlockedISP]); err != nil {
 			return err
 		}
-		rows, _ = tx.Query(ctx, `SELECT code FROM allowed_countries ORDER BY code`)
+		rows, _ = tx.q.Query(ctx, `SELECT code FROM allowed_countries ORDER BY code`)
 		if out.AllowedCountries, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
 			return err
 		}
-		out.Settings = map[string]json.RawMessage{}
-		rows, _ = tx.Query(ctx, `SELECT key, value::text FROM settings`)
-		kv, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) ([2]string, error) {
-			var k, v string
-			err := row.Scan(&k, &v)
-			return [2]string{k, v}, err
-		})
-		if err != nil {
-			return err
-		}
-		for _, p := range kv {
-			out.Settings[p[0]] = json.RawMessage(p[1])
-		}
-		return nil
+		out.Settings, err = tx.settings(ctx)
+		return err
 	})
 	if err != nil {
 		return SecurityLists{}, fmt.Errorf("load security lists: %w", interpret(err))
 	}
 	return out, nil
+}
+
+// blockedIPs reads the unexpired blocks.
+func (s *Store) blockedIPs(ctx context.Context) ([]BlockedIP, error) {
+	const q = `SELECT id, network::text, source, reason, expires_at FROM blocked_ips
+		WHERE expires_at IS NULL OR expires_at > now() ORDER BY id`
+	rows, _ := s.q.Query(ctx, q)
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (BlockedIP, error) {
+		var b BlockedIP
+		var network string
+		if err := row.Scan(&b.ID, &network, &b.Source, &b.Reason, &b.ExpiresAt); err != nil {
+			return b, err
+		}
+		p, err := netip.ParsePrefix(network)
+		if err != nil {
+			return b, fmt.Errorf("blocked ip %q: %w", network, err)
+		}
+		b.Network = p
+		return b, nil
+	})
 }
 
 // BlockIP adds (or extends) a block of network. expiresAt nil means until removed.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // SetSetting stores a setting's JSON value.
@@ -18,4 +20,22 @@ func (s *Store) SetSetting(ctx context.Context, key string, value any) error {
 		return fmt.Errorf("set setting %s: %w", key, interpret(err))
 	}
 	return nil
+}
+
+// settings reads every stored setting; a key without a row keeps its default in code.
+func (s *Store) settings(ctx context.Context) (map[string]json.RawMessage, error) {
+	rows, _ := s.q.Query(ctx, `SELECT key, value::text FROM settings`)
+	kv, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) ([2]string, error) {
+		var k, v string
+		err := row.Scan(&k, &v)
+		return [2]string{k, v}, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]json.RawMessage, len(kv))
+	for _, p := range kv {
+		out[p[0]] = json.RawMessage(p[1])
+	}
+	return out, nil
 }
