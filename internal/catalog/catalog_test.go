@@ -19,15 +19,7 @@ var discard = slog.New(slog.DiscardHandler)
 // run starts c.Run until the test ends.
 func run(t *testing.T, c *catalog.Catalog) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- c.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run = %v", err)
-		}
-	})
+	testdb.Go(t, c.Run)
 }
 
 // waitVersion waits, at most 10 s, for the catalog to serve version v.

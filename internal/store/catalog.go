@@ -75,33 +75,18 @@ func (s *Store) LoadCatalog(ctx context.Context) (CatalogData, error) {
 		if err := br.QueryRow().Scan(&d.Version); err != nil {
 			return err
 		}
-		var err error
-		if d.Categories, err = collect[Category](br); err != nil {
-			return err
-		}
-		if d.Streams, err = collect[Stream](br); err != nil {
-			return err
-		}
-		if d.Sources, err = collect[StreamSource](br); err != nil {
-			return err
-		}
-		if d.Series, err = collect[Series](br); err != nil {
-			return err
-		}
-		if d.Seasons, err = collect[Season](br); err != nil {
-			return err
-		}
-		if d.Episodes, err = collect[Episode](br); err != nil {
-			return err
-		}
-		if d.Bouquets, err = collect[Bouquet](br); err != nil {
-			return err
-		}
-		if d.BouquetStreams, err = collect[BouquetItem](br); err != nil {
-			return err
-		}
-		if d.BouquetSeries, err = collect[BouquetItem](br); err != nil {
-			return err
+		r := &batchReader{br: br}
+		collectInto(r, &d.Categories)
+		collectInto(r, &d.Streams)
+		collectInto(r, &d.Sources)
+		collectInto(r, &d.Series)
+		collectInto(r, &d.Seasons)
+		collectInto(r, &d.Episodes)
+		collectInto(r, &d.Bouquets)
+		collectInto(r, &d.BouquetStreams)
+		collectInto(r, &d.BouquetSeries)
+		if r.err != nil {
+			return r.err
 		}
 		return br.Close()
 	})
@@ -109,4 +94,20 @@ func (s *Store) LoadCatalog(ctx context.Context) (CatalogData, error) {
 		return CatalogData{}, fmt.Errorf("load catalog: %w", interpret(err))
 	}
 	return d, nil
+}
+
+// batchReader reads a batch's results in order and keeps the first error, so that a run of
+// reads needs one check at its end.
+type batchReader struct {
+	br  pgx.BatchResults
+	err error
+}
+
+// collectInto reads the rows of the next result into *dst, unless an earlier read failed.
+func collectInto[T any](r *batchReader, dst *[]T) {
+	if r.err != nil {
+		return
+	}
+	rows, _ := r.br.Query() // a Query error resurfaces from CollectRows
+	*dst, r.err = pgx.CollectRows(rows, pgx.RowToStructByName[T])
 }

@@ -44,13 +44,20 @@ func (s *Store) EnsureCategories(ctx context.Context, kind string, names []strin
 		Name string `db:"name"`
 	}
 	ids = make(map[string]int64, len(names))
-	rows, _ := s.q.Query(ctx, qSelect, kind, names)
-	found, err := pgx.CollectRows(rows, pgx.RowToStructByName[idName])
-	if err != nil {
-		return nil, 0, fmt.Errorf("ensure %s categories: %w", kind, interpret(err))
+	// read runs q on (kind, some names) and records the ids it returns.
+	read := func(q string, some []string) (int, error) {
+		rows, _ := s.q.Query(ctx, q, kind, some)
+		got, err := pgx.CollectRows(rows, pgx.RowToStructByName[idName])
+		if err != nil {
+			return 0, fmt.Errorf("ensure %s categories: %w", kind, interpret(err))
+		}
+		for _, r := range got {
+			ids[r.Name] = r.ID
+		}
+		return len(got), nil
 	}
-	for _, r := range found {
-		ids[r.Name] = r.ID
+	if _, err := read(qSelect, names); err != nil {
+		return nil, 0, err
 	}
 	var missing []string
 	for _, n := range names {
@@ -61,25 +68,16 @@ func (s *Store) EnsureCategories(ctx context.Context, kind string, names []strin
 	if len(missing) == 0 {
 		return ids, 0, nil
 	}
-	rows, _ = s.q.Query(ctx, qInsert, kind, missing)
-	created, err := pgx.CollectRows(rows, pgx.RowToStructByName[idName])
+	created, err := read(qInsert, missing)
 	if err != nil {
-		return nil, 0, fmt.Errorf("ensure %s categories: %w", kind, interpret(err))
+		return nil, 0, err
 	}
-	for _, r := range created {
-		ids[r.Name] = r.ID
-	}
-	if len(created) < len(missing) { // created meanwhile by someone else
-		rows, _ := s.q.Query(ctx, qSelect, kind, missing)
-		again, err := pgx.CollectRows(rows, pgx.RowToStructByName[idName])
-		if err != nil {
-			return nil, 0, fmt.Errorf("ensure %s categories: %w", kind, interpret(err))
-		}
-		for _, r := range again {
-			ids[r.Name] = r.ID
+	if created < len(missing) { // created meanwhile by someone else
+		if _, err := read(qSelect, missing); err != nil {
+			return nil, 0, err
 		}
 	}
-	return ids, len(created), nil
+	return ids, created, nil
 }
 
 // UpdateCategory sets a category's name, position and adult flag.

@@ -2,7 +2,6 @@ package store_test
 
 import (
 	"errors"
-	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -104,10 +103,8 @@ func TestListener_SeesCommittedChangesOnly(t *testing.T) {
 	pool := testdb.New(t)
 	ctx := t.Context()
 	got := make(chan store.Change, 16)
-	l := store.NewListener(pool, slog.New(slog.DiscardHandler))
-	l.Subscribe(store.Subscriber{Kinds: []store.ChangeKind{store.ChangeLine, store.ChangeCatalog},
+	listen(t, pool, store.Subscriber{Kinds: []store.ChangeKind{store.ChangeLine, store.ChangeCatalog},
 		OnChange: func(c store.Change) { got <- c }})
-	testdb.Listen(t, l)
 
 	tx, err := pool.Begin(ctx)
 	if err != nil {

@@ -123,11 +123,6 @@ func (s *Store) execOne(ctx context.Context, op, q string, args ...any) error {
 	return nil
 }
 
-func collect[T any](br pgx.BatchResults) ([]T, error) {
-	rows, _ := br.Query() // a Query error resurfaces from CollectRows
-	return pgx.CollectRows(rows, pgx.RowToStructByName[T])
-}
-
 func truncateUTF8(s string, n int) string {
 	if len(s) <= n {
 		return s

@@ -68,19 +68,27 @@ func EPGVersion(t testing.TB, st *store.Store) int64 {
 	return v
 }
 
+// Go runs fn on its own goroutine until the test ends; then it cancels fn's context, waits
+// for fn to return, and fails the test if fn returned an error. It is for the Run(ctx) loops
+// of the domain (STYLE C18: every goroutine has an owner).
+func Go(t testing.TB, fn func(context.Context) error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- fn(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("testdb: Run = %v", err)
+		}
+	})
+}
+
 // Listen runs l until the test ends and returns once its LISTEN is in place, so a change
 // committed after Listen returns reaches l's subscribers.
 func Listen(t testing.TB, l *store.Listener) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- l.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("testdb: listener: %v", err)
-		}
-	})
+	Go(t, l.Run)
 	select {
 	case <-l.Ready():
 	case <-time.After(10 * time.Second):

@@ -1,11 +1,12 @@
+// Nothing but the admin API to come calls ListLiveLeases (its live-connection list) and
+// UnblockIP: these tests keep them working meanwhile.
+
 package store_test
 
 import (
 	"net/netip"
 	"testing"
 	"time"
-
-	"github.com/google/go-cmp/cmp"
 
 	"github.com/xtreamd/xtreamd/internal/store"
 	"github.com/xtreamd/xtreamd/internal/testdb"
@@ -41,14 +42,33 @@ func TestListLiveLeases_LeavesOutKilledAndExpired(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var got [][16]byte
-	for _, l := range live {
-		got = append(got, l.ID)
-	}
-	if diff := cmp.Diff([][16]byte{first, second}, got); diff != "" {
-		t.Fatalf("ListLiveLeases ids, oldest first (-want +got):\n%s", diff)
+	if len(live) != 2 || live[0].ID != first || live[1].ID != second {
+		t.Fatalf("ListLiveLeases = %+v, want leases %x and %x, oldest first", live, first, second)
 	}
 	if l := live[1]; l.LineID != b.ID || l.StreamID != 2 || l.Container != "vod" || l.ClientIP != netip.MustParseAddr("192.0.2.1") || l.Killed {
 		t.Fatalf("ListLiveLeases[1] = %+v", l)
+	}
+}
+
+func TestBlockIP_Unblock(t *testing.T) {
+	t.Parallel()
+	st, ctx := newStore(t), t.Context()
+	network := netip.MustParsePrefix("192.0.2.0/24")
+	if err := st.BlockIP(ctx, network, "admin", "abuse", nil); err != nil {
+		t.Fatal(err)
+	}
+	lists, err := st.LoadSecurityLists(ctx)
+	if err != nil || len(lists.BlockedIPs) != 1 || lists.BlockedIPs[0].Network != network || lists.BlockedIPs[0].Reason != "abuse" {
+		t.Fatalf("LoadSecurityLists after BlockIP = %+v, %v", lists.BlockedIPs, err)
+	}
+	if err := st.UnblockIP(ctx, network); err != nil {
+		t.Fatal(err)
+	}
+	after, err := st.LoadSecurityLists(ctx)
+	if err != nil || len(after.BlockedIPs) != 0 {
+		t.Fatalf("LoadSecurityLists after UnblockIP = %+v, %v, want no block", after.BlockedIPs, err)
+	}
+	if after.Version <= lists.Version {
+		t.Fatalf("security version %d → %d: UnblockIP must bump it (other instances reload)", lists.Version, after.Version)
 	}
 }
