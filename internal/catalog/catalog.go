@@ -25,8 +25,8 @@ type Options struct {
 // Catalog owns the current Snapshot and replaces it when the catalog version changes.
 //
 // Wiring: run Run in the server's errgroup; subscribe OnChange to store.Listener's catalog
-// changes and OnReconnect to its reconnects. Requests call Current (one atomic load) and keep the snapshot
-// they got for the whole request.
+// changes and OnReconnect to its reconnects. Requests call Current (one atomic load) and keep
+// the snapshot they got for the whole request.
 type Catalog struct {
 	store *store.Store
 	log   *slog.Logger

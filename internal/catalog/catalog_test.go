@@ -64,7 +64,8 @@ func TestCatalog_RebuildsOnNotify(t *testing.T) {
 		t.Fatal("a new catalog must serve the empty snapshot")
 	}
 	l := store.NewListener(pool, discard)
-	l.Subscribe(store.Subscriber{Kinds: []store.ChangeKind{store.ChangeCatalog}, OnChange: c.OnChange, OnReconnect: c.OnReconnect})
+	l.Subscribe(store.Subscriber{Kinds: []store.ChangeKind{store.ChangeCatalog},
+		OnChange: c.OnChange, OnReconnect: c.OnReconnect})
 	testdb.Listen(t, l)
 	run(t, c)
 

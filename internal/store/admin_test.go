@@ -45,7 +45,8 @@ func TestListLiveLeases_LeavesOutKilledAndExpired(t *testing.T) {
 	if len(live) != 2 || live[0].ID != first || live[1].ID != second {
 		t.Fatalf("ListLiveLeases = %+v, want leases %x and %x, oldest first", live, first, second)
 	}
-	if l := live[1]; l.LineID != b.ID || l.StreamID != 2 || l.Container != "vod" || l.ClientIP != netip.MustParseAddr("192.0.2.1") || l.Killed {
+	if l := live[1]; l.LineID != b.ID || l.StreamID != 2 || l.Container != "vod" ||
+		l.ClientIP != netip.MustParseAddr("192.0.2.1") || l.Killed {
 		t.Fatalf("ListLiveLeases[1] = %+v", l)
 	}
 }
@@ -58,7 +59,8 @@ func TestBlockIP_Unblock(t *testing.T) {
 		t.Fatal(err)
 	}
 	lists, err := st.LoadSecurityLists(ctx)
-	if err != nil || len(lists.BlockedIPs) != 1 || lists.BlockedIPs[0].Network != network || lists.BlockedIPs[0].Reason != "abuse" {
+	if err != nil || len(lists.BlockedIPs) != 1 || lists.BlockedIPs[0].Network != network ||
+		lists.BlockedIPs[0].Reason != "abuse" {
 		t.Fatalf("LoadSecurityLists after BlockIP = %+v, %v", lists.BlockedIPs, err)
 	}
 	if err := st.UnblockIP(ctx, network); err != nil {

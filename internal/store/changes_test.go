@@ -153,7 +153,8 @@ func allKinds() []store.ChangeKind {
 func version(t *testing.T, pool *pgxpool.Pool, scope string) int64 {
 	t.Helper()
 	var v int64
-	if err := pool.QueryRow(t.Context(), `SELECT version FROM change_versions WHERE scope = $1`, scope).Scan(&v); err != nil {
+	const q = `SELECT version FROM change_versions WHERE scope = $1`
+	if err := pool.QueryRow(t.Context(), q, scope).Scan(&v); err != nil {
 		t.Fatal(err)
 	}
 	return v
@@ -176,7 +177,8 @@ func TestListener_TriggersSendTypedChanges(t *testing.T) {
 		}
 	}
 	var lineID int64
-	if err := pool.QueryRow(ctx, `INSERT INTO lines (username, password_hash) VALUES ('u', $1) RETURNING id`, fakeHash).Scan(&lineID); err != nil {
+	const qLine = `INSERT INTO lines (username, password_hash) VALUES ('u', $1) RETURNING id`
+	if err := pool.QueryRow(ctx, qLine, fakeHash).Scan(&lineID); err != nil {
 		t.Fatal(err)
 	}
 	want = append(want, store.LineChanged(lineID))
@@ -212,7 +214,9 @@ func TestListener_FansOutByKind(t *testing.T) {
 	pool, st := newDB(t)
 	ctx := t.Context()
 	var lines, others, none recorder
-	listen(t, pool, lines.of(store.ChangeLine), others.of(store.ChangeCatalog, store.ChangeKill, store.ChangeCatalog), none.of())
+	listen(t, pool, lines.of(store.ChangeLine),
+		others.of(store.ChangeCatalog, store.ChangeKill, store.ChangeCatalog), // a kind named twice counts once
+		none.of())
 
 	for _, p := range []string{"line:abc", "bogus:1", "kill:0000000000000000000000000000000000000000", "line"} {
 		if _, err := pool.Exec(ctx, `SELECT pg_notify($1, $2)`, store.ChangesChannel, p); err != nil {
