@@ -24,12 +24,13 @@ const (
 	// line_bouquets, mag_devices). Change.ID is the line id.
 	ChangeLine ChangeKind = iota + 1
 	// ChangeDevice: a MAG device changed; Change.ID is the device id. No trigger sends it yet:
-	// mag_devices names the device's line (ChangeLine), whose caches hold the device.
+	// the mag_devices trigger names the device's line (ChangeLine), whose caches then drop.
 	ChangeDevice
 	// ChangeCatalog: categories, streams, series or bouquets changed. Change.Version is the
 	// catalog version after the change.
 	ChangeCatalog
-	// ChangeEPG: EPG channels or programmes changed. Change.Version is the EPG version.
+	// ChangeEPG: EPG channels or programmes changed. Change.Version is the EPG version. No
+	// cache follows it yet: the guide is read from the database per request (epg/guide.go).
 	ChangeEPG
 	// ChangeSecurity: the blocked IP, user-agent or ISP lists or the allowed countries
 	// changed. Change.Version is the security version.
