@@ -222,6 +222,7 @@ type programmeSource struct {
 	err  error
 }
 
+// Next pulls the next programme (pgx.CopyFromSource).
 func (p *programmeSource) Next() bool {
 	if p.next == nil {
 		return false
@@ -239,9 +240,11 @@ func (p *programmeSource) Next() bool {
 	return true
 }
 
+// Values returns the current programme as a row of epg_import.
 func (p *programmeSource) Values() ([]any, error) {
 	pr := p.cur
 	return []any{p.ord, pr.ChannelID, pr.StartAt, pr.StopAt, pr.Title, pr.Description, pr.Lang, pr.Category}, nil
 }
 
+// Err is the reader's error that ended the copy, if any.
 func (p *programmeSource) Err() error { return p.err }

@@ -20,6 +20,7 @@ const (
 	Duplicate                // the entry repeats an earlier entry's key in the same import; ignored
 )
 
+// String names the outcome ("added", "unchanged" ...), as import summaries print it.
 func (o Outcome) String() string {
 	switch o {
 	case Unchanged:

@@ -10,6 +10,7 @@ import (
 // MatchBy is the idempotency key of ImportStreams: how an import entry finds "its" stream.
 type MatchBy uint8
 
+// The import keys.
 const (
 	// MatchBySource matches on (kind, URL of source 0), the rule of the original panel's M3U
 	// import: the upstream URL is what identifies a channel of a provider's playlist, and it
