@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -69,7 +68,7 @@ func buildDomain(ctx context.Context, d Deps) (*domain, error) {
 	if err := dom.access.Load(ctx); err != nil {
 		return nil, err
 	}
-	dom.listener = store.NewListener(d.Store.Pool(), d.Log, dom.onNotify, dom.onReconnect)
+	dom.listener = dom.subscribe(store.NewListener(d.Store.Pool(), d.Log))
 	return dom, nil
 }
 
@@ -78,22 +77,22 @@ func (dom *domain) entitled(line *access.Line, streamID int64) bool {
 	return dom.catalog.Current().Entitlement(line.BouquetIDs).Allows(streamID)
 }
 
-// onNotify hands a change notification to every cache that cares.
-func (dom *domain) onNotify(payload string) {
-	switch {
-	case strings.HasPrefix(payload, "kill:"):
-		dom.conns.OnNotify(payload)
-	case strings.HasPrefix(payload, "catalog:"):
-		dom.catalog.OnNotify(payload)
-	default:
-		dom.access.OnNotify(payload)
-	}
-}
-
-// onReconnect drops every cache: notifications sent while the listener was away are lost.
-func (dom *domain) onReconnect() {
-	dom.access.OnReconnect()
-	dom.catalog.OnReconnect()
+// subscribe hands every change to the caches that follow it. After a reconnect each drops or
+// checks its cache whole: notifications sent while the listener was away are lost.
+func (dom *domain) subscribe(l *store.Listener) *store.Listener {
+	l.Subscribe(store.Subscriber{
+		Kinds:       []store.ChangeKind{store.ChangeLine, store.ChangeSecurity, store.ChangeSettings},
+		OnChange:    dom.access.OnChange,
+		OnReconnect: dom.access.OnReconnect,
+	})
+	l.Subscribe(store.Subscriber{
+		Kinds:       []store.ChangeKind{store.ChangeCatalog},
+		OnChange:    dom.catalog.OnChange,
+		OnReconnect: dom.catalog.OnReconnect,
+	})
+	// A kill missed while away needs no reconnect step: the next heartbeat finds the lease gone.
+	l.Subscribe(store.Subscriber{Kinds: []store.ChangeKind{store.ChangeKill}, OnChange: dom.conns.OnChange})
+	return l
 }
 
 // startWorkers runs every background loop until ctx ends.

@@ -185,21 +185,17 @@ func (c *Checker) ActiveConnections(ctx context.Context, lineID int64) (int, err
 	return c.d.Conns.Count(ctx, lineID)
 }
 
-// OnNotify handles a change notification: a changed line leaves every cache; a change of the
-// security lists or settings reloads them.
-func (c *Checker) OnNotify(payload string) {
-	kind, arg, _ := strings.Cut(payload, ":")
-	switch kind {
-	case "line":
-		id, err := strconv.ParseInt(arg, 10, 64)
-		if err != nil {
-			return
-		}
-		c.lines.invalidate(id)
+// OnChange handles a change from store.Listener (subscribed to line, security and settings
+// changes): a changed line leaves every cache; a change of the security lists or settings
+// reloads them.
+func (c *Checker) OnChange(ch store.Change) {
+	switch ch.Kind {
+	case store.ChangeLine:
+		c.lines.invalidate(ch.ID)
 		if c.d.Cache != nil {
-			c.d.Cache.InvalidateLine(id)
+			c.d.Cache.InvalidateLine(ch.ID)
 		}
-	case "security", "settings":
+	case store.ChangeSecurity, store.ChangeSettings:
 		c.requestReload()
 	}
 }

@@ -159,10 +159,10 @@ func (f *fixture) run(t testing.TB) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	l := store.NewListener(f.st.Pool(), slog.New(slog.DiscardHandler), func(p string) {
-		f.checker.OnNotify(p)
-		f.conns.OnNotify(p)
-	}, f.checker.OnReconnect)
+	l := store.NewListener(f.st.Pool(), slog.New(slog.DiscardHandler))
+	l.Subscribe(store.Subscriber{Kinds: []store.ChangeKind{store.ChangeLine, store.ChangeSecurity, store.ChangeSettings},
+		OnChange: f.checker.OnChange, OnReconnect: f.checker.OnReconnect})
+	l.Subscribe(store.Subscriber{Kinds: []store.ChangeKind{store.ChangeKill}, OnChange: f.conns.OnChange})
 	wg.Add(2)
 	go func() { defer wg.Done(); l.Run(ctx) }()
 	go func() { defer wg.Done(); f.checker.Run(ctx) }()

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -26,9 +24,9 @@ type Options struct {
 
 // Catalog owns the current Snapshot and replaces it when the catalog version changes.
 //
-// Wiring: run Run in the server's errgroup; hand store.Listener's payloads to OnNotify and its
-// reconnects to OnReconnect. Requests call Current (one atomic load) and keep the snapshot
-// they got for the whole request.
+// Wiring: run Run in the server's errgroup; subscribe OnChange to store.Listener's catalog
+// changes and OnReconnect to its reconnects. Requests call Current (one atomic load) and keep
+// the snapshot they got for the whole request.
 type Catalog struct {
 	store *store.Store
 	log   *slog.Logger
@@ -96,14 +94,10 @@ func (c *Catalog) Run(ctx context.Context) error {
 	}
 }
 
-// OnNotify takes a store.Listener payload; "catalog:<v>" with v other than the current
-// version schedules a rebuild. It never blocks.
-func (c *Catalog) OnNotify(payload string) {
-	rest, ok := strings.CutPrefix(payload, "catalog:")
-	if !ok {
-		return
-	}
-	if v, err := strconv.ParseInt(rest, 10, 64); err == nil && v == c.Current().Version {
+// OnChange handles a change from store.Listener (subscribed to catalog changes): a catalog
+// version other than the current snapshot's schedules a rebuild. It never blocks.
+func (c *Catalog) OnChange(ch store.Change) {
+	if ch.Kind != store.ChangeCatalog || ch.Version == c.Current().Version {
 		return
 	}
 	c.schedule()

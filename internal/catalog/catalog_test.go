@@ -2,7 +2,6 @@ package catalog_test
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"os"
 	"testing"
@@ -20,15 +19,7 @@ var discard = slog.New(slog.DiscardHandler)
 // run starts c.Run until the test ends.
 func run(t *testing.T, c *catalog.Catalog) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- c.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run = %v", err)
-		}
-	})
+	testdb.Go(t, c.Run)
 }
 
 // waitVersion waits, at most 10 s, for the catalog to serve version v.
@@ -72,16 +63,10 @@ func TestCatalog_RebuildsOnNotify(t *testing.T) {
 	if c.Current().Version != 0 {
 		t.Fatal("a new catalog must serve the empty snapshot")
 	}
-	l := store.NewListener(pool, discard, c.OnNotify, c.OnReconnect)
-	lctx, cancel := context.WithCancel(context.Background())
-	ldone := make(chan error, 1)
-	go func() { ldone <- l.Run(lctx) }()
-	t.Cleanup(func() { cancel(); <-ldone })
-	select {
-	case <-l.Ready():
-	case <-time.After(10 * time.Second):
-		t.Fatal("listener not ready")
-	}
+	l := store.NewListener(pool, discard)
+	l.Subscribe(store.Subscriber{Kinds: []store.ChangeKind{store.ChangeCatalog},
+		OnChange: c.OnChange, OnReconnect: c.OnReconnect})
+	testdb.Listen(t, l)
 	run(t, c)
 
 	v, _ := st.CatalogVersion(ctx)
@@ -125,8 +110,8 @@ func TestCatalog_RefreshKeepsCurrentSnapshot(t *testing.T) {
 	if c.Current() != s {
 		t.Fatal("Refresh at an unchanged version replaced the snapshot")
 	}
-	c.OnNotify(fmt.Sprintf("catalog:%d", s.Version)) // the current version: nothing to do
-	c.OnNotify("line:42")                            // not ours
-	c.OnNotify("catalog:garbage")                    // schedules a check, never blocks
-	c.OnNotify("catalog:999999")
+	c.OnChange(store.CatalogChanged(s.Version)) // the current version: nothing to do
+	c.OnChange(store.LineChanged(42))           // not ours
+	c.OnChange(store.CatalogChanged(999998))    // schedules a check, never blocks
+	c.OnChange(store.CatalogChanged(999999))
 }

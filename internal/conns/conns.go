@@ -7,12 +7,10 @@ package conns
 
 import (
 	"context"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/netip"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -303,7 +301,7 @@ func (m *Manager) endVictims(ctx context.Context, tx *store.Store, live []store.
 		return err
 	}
 	for _, v := range streams {
-		if err := tx.Notify(ctx, killPayload(v)); err != nil {
+		if err := tx.Notify(ctx, store.KillLease(v)); err != nil {
 			return err
 		}
 	}
@@ -357,7 +355,7 @@ func (m *Manager) Kill(ctx context.Context, id [16]byte) error {
 		if len(gone) == 0 {
 			return store.ErrNotFound
 		}
-		return tx.Notify(ctx, killPayload(id))
+		return tx.Notify(ctx, store.KillLease(id))
 	})
 	if err != nil {
 		return fmt.Errorf("kill lease %s: %w", uuid.UUID(id), err)
@@ -370,21 +368,13 @@ func (m *Manager) Count(ctx context.Context, lineID int64) (int, error) {
 	return m.store.CountLiveLeases(ctx, lineID)
 }
 
-const killPrefix = "kill:"
-
-func killPayload(id [16]byte) string { return killPrefix + hex.EncodeToString(id[:]) }
-
-// OnNotify handles a change notification: kill:<lease id> stops that stream if it is served
-// here. Other payloads are ignored.
-func (m *Manager) OnNotify(payload string) {
-	h, ok := strings.CutPrefix(payload, killPrefix)
-	if !ok {
+// OnChange handles a change from store.Listener (subscribed to kills): a killed lease's stream
+// stops if it is served here.
+func (m *Manager) OnChange(ch store.Change) {
+	if ch.Kind != store.ChangeKill {
 		return
 	}
-	var id [16]byte
-	if n, err := hex.Decode(id[:], []byte(h)); err != nil || n != 16 {
-		return
-	}
+	id := ch.LeaseID
 	m.mu.Lock()
 	l := m.local[id]
 	delete(m.local, id)

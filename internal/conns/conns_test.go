@@ -164,9 +164,7 @@ func TestLease_ExpiresAfterCrash(t *testing.T) {
 		t.Fatalf("second Acquire = %v, want ErrLimitReached", err)
 	}
 	// Instance a "crashes": nobody renews; its lease's time runs out.
-	if err := st.AgeLeases(t.Context(), line.ID); err != nil {
-		t.Fatal(err)
-	}
+	testdb.AgeLeases(t, st, line.ID)
 	if _, err := b.Acquire(t.Context(), req(line, ipB), conns.PolicyRefuse, nil); err != nil {
 		t.Fatalf("Acquire after the crashed lease expired: %v", err)
 	}
@@ -242,19 +240,12 @@ func TestPolicies(t *testing.T) {
 	})
 }
 
-// listen wires a LISTEN connection to m.OnNotify, as the server does.
+// listen wires a LISTEN connection to m.OnChange, as the server does.
 func listen(t *testing.T, st *store.Store, m *conns.Manager) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	l := store.NewListener(st.Pool(), discard(), m.OnNotify, nil)
-	done := make(chan struct{})
-	go func() { l.Run(ctx); close(done) }()
-	t.Cleanup(func() { cancel(); <-done })
-	select {
-	case <-l.Ready():
-	case <-time.After(10 * time.Second):
-		t.Fatal("listener not ready")
-	}
+	l := store.NewListener(st.Pool(), discard())
+	l.Subscribe(store.Subscriber{Kinds: []store.ChangeKind{store.ChangeKill}, OnChange: m.OnChange})
+	testdb.Listen(t, l)
 }
 
 func waitDone(t *testing.T, l *conns.Lease, reason string) {

@@ -52,7 +52,7 @@ func TestLoadCatalog_TwiceSameCatalog(t *testing.T) {
 	}
 	first := count(t, st)
 	cv, _ := st.CatalogVersion(ctx)
-	ev, _ := st.EPGVersion(ctx)
+	ev := testdb.EPGVersion(t, st)
 	bid2, err := demo.LoadCatalog(ctx, st, opts)
 	if err != nil || bid2 != bid {
 		t.Fatalf("second LoadCatalog = %d, %v, want %d", bid2, err, bid)
@@ -63,7 +63,7 @@ func TestLoadCatalog_TwiceSameCatalog(t *testing.T) {
 	if v, _ := st.CatalogVersion(ctx); v != cv {
 		t.Fatalf("catalog version %d → %d: the second load wrote", cv, v)
 	}
-	if v, _ := st.EPGVersion(ctx); v != ev {
+	if v := testdb.EPGVersion(t, st); v != ev {
 		t.Fatalf("epg version %d → %d: the second load wrote", ev, v)
 	}
 	want := counts{categories: 5, streams: 9 + 2 + 5, sources: 16, series: 1, seasons: 2, episodes: 5,

@@ -41,12 +41,12 @@ func TestImport_Idempotent(t *testing.T) {
 	if first.Channels != 2 || first.Programmes != 5 || first.Added != 5 || first.ChannelsAdded != 2 || len(first.Skipped) != 5 {
 		t.Fatalf("first import = %+v", first)
 	}
-	v, _ := st.EPGVersion(t.Context())
+	v := testdb.EPGVersion(t, st)
 	second := importFile(t, st, "guide.xml")
 	if second.Added != 0 || second.Updated != 0 || second.Unchanged != 5 || second.ChannelsUnchanged != 2 {
 		t.Fatalf("second import = %+v", second)
 	}
-	if v2, _ := st.EPGVersion(t.Context()); v2 != v {
+	if v2 := testdb.EPGVersion(t, st); v2 != v {
 		t.Fatalf("epg version %d → %d after a no-op import", v, v2)
 	}
 }

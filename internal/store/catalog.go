@@ -2,9 +2,7 @@ package store
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -18,105 +16,6 @@ const (
 	KindEpisode     = "episode"
 	KindSeries      = "series" // categories only
 )
-
-// Source kinds (stream_sources.kind).
-const (
-	SourceAuto = "auto"
-	SourceTS   = "ts"
-	SourceHLS  = "hls"
-	SourceFile = "file"
-)
-
-// Category is one row of categories.
-type Category struct {
-	ID       int64  `db:"id"`
-	Kind     string `db:"kind"`
-	Name     string `db:"name"`
-	Position int32  `db:"position"`
-	IsAdult  bool   `db:"is_adult"`
-}
-
-// Stream is one row of streams (live, radio, movie or episode). Sources are loaded apart.
-type Stream struct {
-	ID                 int64           `db:"id"`
-	Kind               string          `db:"kind"`
-	Name               string          `db:"name"`
-	CategoryID         *int64          `db:"category_id"`
-	Icon               string          `db:"icon"`
-	EPGChannelID       *string         `db:"epg_channel_id"`
-	CustomSID          string          `db:"custom_sid"`
-	DirectSource       bool            `db:"direct_source"`
-	TVArchiveDays      int32           `db:"tv_archive_days"`
-	CatchupSource      *string         `db:"catchup_source"`
-	ContainerExtension *string         `db:"container_extension"`
-	Info               json.RawMessage `db:"info"`
-	Enabled            bool            `db:"enabled"`
-	CreatedAt          time.Time       `db:"created_at"`
-	UpdatedAt          time.Time       `db:"updated_at"`
-}
-
-// StreamSource is one ordered source of a stream.
-type StreamSource struct {
-	StreamID int64  `db:"stream_id"`
-	Position int32  `db:"position"`
-	URL      string `db:"url"`
-	Kind     string `db:"kind"`
-}
-
-// Series is one row of series.
-type Series struct {
-	ID             int64      `db:"id"`
-	Name           string     `db:"name"`
-	CategoryID     *int64     `db:"category_id"`
-	Cover          string     `db:"cover"`
-	Plot           string     `db:"plot"`
-	Cast           string     `db:"cast_list"`
-	Director       string     `db:"director"`
-	Genre          string     `db:"genre"`
-	ReleaseDate    *time.Time `db:"release_date"`
-	Rating         float64    `db:"rating"`
-	BackdropPaths  []string   `db:"backdrop_paths"`
-	YoutubeTrailer string     `db:"youtube_trailer"`
-	EpisodeRunTime int32      `db:"episode_run_time"`
-	TMDBID         *int64     `db:"tmdb_id"`
-	CreatedAt      time.Time  `db:"created_at"`
-	UpdatedAt      time.Time  `db:"updated_at"`
-}
-
-// Season is one row of seasons (optional metadata of a series' season).
-type Season struct {
-	SeriesID     int64      `db:"series_id"`
-	SeasonNumber int32      `db:"season_number"`
-	Name         string     `db:"name"`
-	Overview     string     `db:"overview"`
-	AirDate      *time.Time `db:"air_date"`
-	Cover        string     `db:"cover"`
-	CoverBig     string     `db:"cover_big"`
-	VoteAverage  float64    `db:"vote_average"`
-	TMDBID       *int64     `db:"tmdb_id"`
-}
-
-// Episode ties an episode stream to its series, season and number.
-type Episode struct {
-	StreamID      int64 `db:"stream_id"`
-	SeriesID      int64 `db:"series_id"`
-	SeasonNumber  int32 `db:"season_number"`
-	EpisodeNumber int32 `db:"episode_number"`
-}
-
-// Bouquet is one row of bouquets.
-type Bouquet struct {
-	ID       int64  `db:"id"`
-	Name     string `db:"name"`
-	Position int32  `db:"position"`
-}
-
-// BouquetItem is one entry of a bouquet: a stream (bouquet_streams) or a series (bouquet_series).
-type BouquetItem struct {
-	BouquetID int64 `db:"bouquet_id"`
-	ItemID    int64 `db:"item_id"`
-	Position  int32 `db:"position"`
-}
 
 // CatalogData is the whole catalog as one consistent read, for catalog.Snapshot.
 type CatalogData struct {
@@ -135,15 +34,6 @@ type CatalogData struct {
 // CatalogVersion reads the current catalog version, a cheap check before a rebuild.
 func (s *Store) CatalogVersion(ctx context.Context) (int64, error) {
 	return s.changeVersion(ctx, "catalog")
-}
-
-func (s *Store) changeVersion(ctx context.Context, scope string) (int64, error) {
-	const q = `SELECT version FROM change_versions WHERE scope = $1`
-	var v int64
-	if err := s.q.QueryRow(ctx, q, scope).Scan(&v); err != nil {
-		return 0, fmt.Errorf("%s version: %w", scope, interpret(err))
-	}
-	return v, nil
 }
 
 // LoadCatalog reads everything a catalog snapshot needs in one round trip of set-based queries,
@@ -185,33 +75,18 @@ func (s *Store) LoadCatalog(ctx context.Context) (CatalogData, error) {
 		if err := br.QueryRow().Scan(&d.Version); err != nil {
 			return err
 		}
-		var err error
-		if d.Categories, err = collect[Category](br); err != nil {
-			return err
-		}
-		if d.Streams, err = collect[Stream](br); err != nil {
-			return err
-		}
-		if d.Sources, err = collect[StreamSource](br); err != nil {
-			return err
-		}
-		if d.Series, err = collect[Series](br); err != nil {
-			return err
-		}
-		if d.Seasons, err = collect[Season](br); err != nil {
-			return err
-		}
-		if d.Episodes, err = collect[Episode](br); err != nil {
-			return err
-		}
-		if d.Bouquets, err = collect[Bouquet](br); err != nil {
-			return err
-		}
-		if d.BouquetStreams, err = collect[BouquetItem](br); err != nil {
-			return err
-		}
-		if d.BouquetSeries, err = collect[BouquetItem](br); err != nil {
-			return err
+		r := &batchReader{br: br}
+		collectInto(r, &d.Categories)
+		collectInto(r, &d.Streams)
+		collectInto(r, &d.Sources)
+		collectInto(r, &d.Series)
+		collectInto(r, &d.Seasons)
+		collectInto(r, &d.Episodes)
+		collectInto(r, &d.Bouquets)
+		collectInto(r, &d.BouquetStreams)
+		collectInto(r, &d.BouquetSeries)
+		if r.err != nil {
+			return r.err
 		}
 		return br.Close()
 	})
@@ -221,86 +96,18 @@ func (s *Store) LoadCatalog(ctx context.Context) (CatalogData, error) {
 	return d, nil
 }
 
-func collect[T any](br pgx.BatchResults) ([]T, error) {
-	rows, _ := br.Query() // a Query error resurfaces from CollectRows
-	return pgx.CollectRows(rows, pgx.RowToStructByName[T])
+// batchReader reads a batch's results in order and keeps the first error, so that a run of
+// reads needs one check at its end.
+type batchReader struct {
+	br  pgx.BatchResults
+	err error
 }
 
-// readOnly runs fn in a repeatable-read read-only transaction (or in the current transaction
-// when s already is one).
-func (s *Store) readOnly(ctx context.Context, fn func(q querier) error) error {
-	if _, inTx := s.q.(pgx.Tx); inTx || s.pool == nil {
-		return fn(s.q)
+// collectInto reads the rows of the next result into *dst, unless an earlier read failed.
+func collectInto[T any](r *batchReader, dst *[]T) {
+	if r.err != nil {
+		return
 	}
-	return pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly},
-		func(tx pgx.Tx) error { return fn(tx) })
-}
-
-// Categories lists the categories of kind (all kinds when kind is ""), by position.
-func (s *Store) Categories(ctx context.Context, kind string) ([]Category, error) {
-	const q = `SELECT id, kind, name, position, is_adult FROM categories
-		WHERE $1 = '' OR kind = $1 ORDER BY position, id`
-	rows, _ := s.q.Query(ctx, q, kind)
-	cats, err := pgx.CollectRows(rows, pgx.RowToStructByName[Category])
-	if err != nil {
-		return nil, fmt.Errorf("categories: %w", interpret(err))
-	}
-	return cats, nil
-}
-
-// StreamByID reads one stream, enabled or not.
-func (s *Store) StreamByID(ctx context.Context, id int64) (Stream, error) {
-	const q = `SELECT id, kind, name, category_id, icon, epg_channel_id, custom_sid, direct_source,
-		tv_archive_days, catchup_source, container_extension, info, enabled, created_at, updated_at
-		FROM streams WHERE id = $1`
-	rows, _ := s.q.Query(ctx, q, id)
-	st, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Stream])
-	if err != nil {
-		return Stream{}, fmt.Errorf("stream %d: %w", id, interpret(err))
-	}
-	return st, nil
-}
-
-// StreamSources lists a stream's sources in failover order.
-func (s *Store) StreamSources(ctx context.Context, streamID int64) ([]StreamSource, error) {
-	const q = `SELECT stream_id, position, url, kind FROM stream_sources WHERE stream_id = $1 ORDER BY position`
-	rows, _ := s.q.Query(ctx, q, streamID)
-	srcs, err := pgx.CollectRows(rows, pgx.RowToStructByName[StreamSource])
-	if err != nil {
-		return nil, fmt.Errorf("sources of stream %d: %w", streamID, interpret(err))
-	}
-	return srcs, nil
-}
-
-// BouquetByName reads a bouquet by its unique name.
-func (s *Store) BouquetByName(ctx context.Context, name string) (Bouquet, error) {
-	const q = `SELECT id, name, position FROM bouquets WHERE name = $1`
-	rows, _ := s.q.Query(ctx, q, name)
-	b, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Bouquet])
-	if err != nil {
-		return Bouquet{}, fmt.Errorf("bouquet %q: %w", name, interpret(err))
-	}
-	return b, nil
-}
-
-// BouquetStreamIDs lists a bouquet's streams in position order.
-func (s *Store) BouquetStreamIDs(ctx context.Context, bouquetID int64) ([]int64, error) {
-	const q = `SELECT stream_id FROM bouquet_streams WHERE bouquet_id = $1 ORDER BY position, stream_id`
-	rows, _ := s.q.Query(ctx, q, bouquetID)
-	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
-	if err != nil {
-		return nil, fmt.Errorf("streams of bouquet %d: %w", bouquetID, interpret(err))
-	}
-	return ids, nil
-}
-
-// BouquetSeriesIDs lists a bouquet's series in position order.
-func (s *Store) BouquetSeriesIDs(ctx context.Context, bouquetID int64) ([]int64, error) {
-	const q = `SELECT series_id FROM bouquet_series WHERE bouquet_id = $1 ORDER BY position, series_id`
-	rows, _ := s.q.Query(ctx, q, bouquetID)
-	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
-	if err != nil {
-		return nil, fmt.Errorf("series of bouquet %d: %w", bouquetID, interpret(err))
-	}
-	return ids, nil
+	rows, _ := r.br.Query() // a Query error resurfaces from CollectRows
+	*dst, r.err = pgx.CollectRows(rows, pgx.RowToStructByName[T])
 }

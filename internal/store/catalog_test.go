@@ -341,8 +341,11 @@ func TestBouquets_SetAppend(t *testing.T) {
 		t.Fatalf("SetBouquetStreams(unknown) = %v, want ErrNotFound", err)
 	}
 	sid, _, _ := st.UpsertSeries(ctx, store.SeriesInput{Name: "Show"})
-	if n, err := st.AppendBouquetSeries(ctx, bid, []int64{sid}); err != nil || n != 1 {
-		t.Fatalf("AppendBouquetSeries = %d, %v", n, err)
+	if changed, err := st.SetBouquetSeries(ctx, bid, []int64{sid, sid}); err != nil || !changed {
+		t.Fatalf("SetBouquetSeries = %v, %v", changed, err)
+	}
+	if got, _ := st.BouquetSeriesIDs(ctx, bid); !cmp.Equal(got, []int64{sid}) {
+		t.Fatalf("series = %v, want [%d]", got, sid)
 	}
 	if changed, err := st.SetBouquetSeries(ctx, bid, nil); err != nil || !changed {
 		t.Fatalf("SetBouquetSeries(nil) = %v, %v", changed, err)

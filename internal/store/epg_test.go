@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/xtreamd/xtreamd/internal/store"
+	"github.com/xtreamd/xtreamd/internal/testdb"
 )
 
 var t0 = time.Date(2025, 3, 3, 12, 0, 0, 0, time.UTC)
@@ -30,15 +31,6 @@ func sliceImport(chans []store.EPGChannel, progs []store.Programme) store.EPGImp
 		},
 		Channels: func() []store.EPGChannel { return chans },
 	}
-}
-
-func epgVersion(t *testing.T, st *store.Store) int64 {
-	t.Helper()
-	v, err := st.EPGVersion(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v
 }
 
 func titles(ps []store.Programme) []string {
@@ -67,7 +59,7 @@ func TestImportEPG_IdempotentAndReplacesWindow(t *testing.T) {
 	if diff := cmp.Diff(want, res); diff != "" {
 		t.Fatalf("first import (-want +got):\n%s", diff)
 	}
-	v := epgVersion(t, st)
+	v := testdb.EPGVersion(t, st)
 	res, err = st.ImportEPG(ctx, sliceImport(chans, progs))
 	if err != nil {
 		t.Fatal(err)
@@ -76,7 +68,7 @@ func TestImportEPG_IdempotentAndReplacesWindow(t *testing.T) {
 	if diff := cmp.Diff(want, res); diff != "" {
 		t.Fatalf("second import (-want +got):\n%s", diff)
 	}
-	if got := epgVersion(t, st); got != v {
+	if got := testdb.EPGVersion(t, st); got != v {
 		t.Fatalf("epg version after a no-op import = %d, want %d", got, v)
 	}
 	// A rescheduled a.tv: A2 moves to 12:45 and gets a new title; the old 12:30 slot goes.
@@ -149,19 +141,24 @@ func TestEPGChannelsAndSources(t *testing.T) {
 	if err != nil || len(srcs) != 1 || srcs[0].Name != "Renamed" || srcs[0].LastError != "boom" || !srcs[0].LastFetchedAt.Equal(t0) {
 		t.Fatalf("EPGSources = %+v, %v", srcs, err)
 	}
+	// A channel-only import upserts the channel, writing only when it is new or differs.
 	c := store.EPGChannel{ID: "a.tv", DisplayName: "A", SourceID: &sid}
-	for _, want := range []store.Outcome{store.Added, store.Unchanged} {
-		if o, err := st.UpsertEPGChannel(ctx, c); err != nil || o != want {
-			t.Fatalf("UpsertEPGChannel = %v, %v, want %v", o, err, want)
+	upsert := func(c store.EPGChannel, want store.EPGImportResult) {
+		t.Helper()
+		imp := sliceImport([]store.EPGChannel{c}, nil)
+		imp.SourceID = c.SourceID
+		if res, err := st.ImportEPG(ctx, imp); err != nil || res != want {
+			t.Fatalf("ImportEPG(channel %+v) = %+v, %v, want %+v", c, res, err, want)
 		}
 	}
+	upsert(c, store.EPGImportResult{ChannelsAdded: 1})
+	upsert(c, store.EPGImportResult{ChannelsUnchanged: 1})
 	c.Icon = "http://i/a.png"
-	if o, err := st.UpsertEPGChannel(ctx, c); err != nil || o != store.Updated {
-		t.Fatalf("UpsertEPGChannel changed = %v, %v", o, err)
-	}
+	upsert(c, store.EPGImportResult{ChannelsUpdated: 1})
 	c.SourceID = nil // keeps the recorded source
-	if o, err := st.UpsertEPGChannel(ctx, c); err != nil || o != store.Unchanged {
-		t.Fatalf("UpsertEPGChannel(nil source) = %v, %v", o, err)
+	upsert(c, store.EPGImportResult{ChannelsUnchanged: 1})
+	if chs, err := st.EPGChannels(ctx); err != nil || len(chs) != 1 || chs[0].SourceID == nil || *chs[0].SourceID != sid {
+		t.Fatalf("EPGChannels = %+v, %v, want a.tv of source %d", chs, err, sid)
 	}
 }
 
@@ -228,11 +225,11 @@ func TestProgrammeQueries(t *testing.T) {
 	if err := st.EachProgramme(ctx, t0, t0.Add(24*time.Hour), nil, func(store.Programme) error { return stop }); !errors.Is(err, stop) {
 		t.Fatalf("EachProgramme(fn error) = %v", err)
 	}
-	v := epgVersion(t, st)
+	v := testdb.EPGVersion(t, st)
 	if n, err := st.DeleteProgrammesBefore(ctx, t0); err != nil || n != 0 {
 		t.Fatalf("DeleteProgrammesBefore(nothing) = %d, %v", n, err)
 	}
-	if epgVersion(t, st) != v {
+	if testdb.EPGVersion(t, st) != v {
 		t.Fatal("deleting nothing bumped the epg version")
 	}
 	if n, err := st.DeleteProgrammesBefore(ctx, t0.Add(2*time.Hour+time.Minute)); err != nil || n != 4 {

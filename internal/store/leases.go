@@ -125,16 +125,6 @@ func (s *Store) MarkLeasesKilled(ctx context.Context, ids [][16]byte, keep time.
 	return nil
 }
 
-// AddActivityBytes records the bytes a lease delivered after someone else ended it (a kill
-// from another instance, an expiry sweep).
-func (s *Store) AddActivityBytes(ctx context.Context, id [16]byte, bytesOut int64) error {
-	const q = `UPDATE activity_log SET bytes_out = greatest(bytes_out, $2) WHERE lease_id = $1`
-	if _, err := s.q.Exec(ctx, q, id, bytesOut); err != nil {
-		return fmt.Errorf("activity bytes: %w", interpret(err))
-	}
-	return nil
-}
-
 // RenewLeases extends the given leases by ttl and returns the ids that still exist (the rest
 // were killed, replaced or swept).
 func (s *Store) RenewLeases(ctx context.Context, ids [][16]byte, ttl time.Duration) ([][16]byte, error) {
@@ -204,14 +194,4 @@ func (s *Store) ListLiveLeases(ctx context.Context) ([]LeaseRow, error) {
 		return nil, fmt.Errorf("list leases: %w", interpret(err))
 	}
 	return out, nil
-}
-
-// AgeLeases moves the expiry of a line's leases into the past (tests simulate a crashed
-// instance with it; admins never need it).
-func (s *Store) AgeLeases(ctx context.Context, lineID int64) error {
-	const q = `UPDATE connection_leases SET expires_at = started_at + interval '1 microsecond' WHERE line_id = $1`
-	if _, err := s.q.Exec(ctx, q, lineID); err != nil {
-		return fmt.Errorf("age leases: %w", interpret(err))
-	}
-	return nil
 }

@@ -4,31 +4,56 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// ChangesChannel is the NOTIFY channel the schema's triggers (and Notify) send on. Payloads
-// are "line:<id>", "catalog:<version>", "epg:<version>", "security:<version>",
-// "settings:<version>" and, from code, "kill:<lease id>".
-const ChangesChannel = "xtreamd_changes"
-
-// Listener holds one dedicated connection LISTENing on ChangesChannel and hands every payload
-// to its handlers. After a reconnect it calls OnReconnect, because notifications sent while it
-// was away are lost: caches must then be dropped whole.
-type Listener struct {
-	pool        *pgxpool.Pool
-	log         *slog.Logger
-	onNotify    func(payload string)
-	onReconnect func()
-	ready       chan struct{}
+// Subscriber is one cache that follows the database's changes.
+type Subscriber struct {
+	// Kinds are the change kinds OnChange receives.
+	Kinds []ChangeKind
+	// OnChange runs on the listener's goroutine for each change of Kinds and must be quick.
+	OnChange func(Change)
+	// OnReconnect (nil: none) runs after the listener reconnected: changes sent while it was
+	// away are lost, so a cache must then be dropped or checked whole.
+	OnReconnect func()
 }
 
-// NewListener returns a listener; onNotify runs on the listener's goroutine and must be quick.
-func NewListener(pool *pgxpool.Pool, log *slog.Logger, onNotify func(string), onReconnect func()) *Listener {
-	return &Listener{pool: pool, log: log, onNotify: onNotify, onReconnect: onReconnect, ready: make(chan struct{})}
+// Listener holds one dedicated connection LISTENing on ChangesChannel. It parses each payload
+// once into a Change and hands it to the subscribers of its kind; a payload it cannot parse
+// is ignored with a debug log.
+type Listener struct {
+	pool  *pgxpool.Pool
+	log   *slog.Logger
+	ready chan struct{}
+
+	mu         sync.RWMutex
+	byKind     map[ChangeKind][]func(Change)
+	reconnects []func()
+}
+
+// NewListener returns a listener on pool's database; add its subscribers with Subscribe.
+func NewListener(pool *pgxpool.Pool, log *slog.Logger) *Listener {
+	return &Listener{pool: pool, log: log, ready: make(chan struct{}), byKind: map[ChangeKind][]func(Change){}}
+}
+
+// Subscribe adds sub. Subscribe before Run, or changes sent until then are not seen.
+func (l *Listener) Subscribe(sub Subscriber) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if sub.OnChange != nil {
+		for _, k := range slices.Compact(slices.Sorted(slices.Values(sub.Kinds))) {
+			// Clip: a dispatch running meanwhile keeps iterating its own copy.
+			l.byKind[k] = append(slices.Clip(l.byKind[k]), sub.OnChange)
+		}
+	}
+	if sub.OnReconnect != nil {
+		l.reconnects = append(slices.Clip(l.reconnects), sub.OnReconnect)
+	}
 }
 
 // Ready is closed once the first LISTEN is in place.
@@ -43,8 +68,8 @@ func (l *Listener) Run(ctx context.Context) error {
 			if first {
 				close(l.ready)
 				first = false
-			} else if l.onReconnect != nil {
-				l.onReconnect()
+			} else {
+				l.reconnected()
 			}
 			backoff = 100 * time.Millisecond
 		})
@@ -77,15 +102,30 @@ func (l *Listener) listen(ctx context.Context, connected func()) error {
 		if err != nil {
 			return fmt.Errorf("wait for notification: %w", err)
 		}
-		l.onNotify(n.Payload)
+		l.dispatch(n.Payload)
 	}
 }
 
-// Notify sends payload on ChangesChannel, inside the current transaction if s is one (then it
-// is delivered on commit only).
-func (s *Store) Notify(ctx context.Context, payload string) error {
-	if _, err := s.q.Exec(ctx, "SELECT pg_notify($1, $2)", ChangesChannel, payload); err != nil {
-		return fmt.Errorf("notify: %w", err)
+// dispatch parses one payload and hands it to the subscribers of its kind.
+func (l *Listener) dispatch(payload string) {
+	c, err := ParseChange(payload)
+	if err != nil {
+		l.log.Debug("change notification ignored", "payload", truncateUTF8(payload, 64), "err", err)
+		return
 	}
-	return nil
+	l.mu.RLock()
+	subs := l.byKind[c.Kind]
+	l.mu.RUnlock()
+	for _, fn := range subs {
+		fn(c)
+	}
+}
+
+func (l *Listener) reconnected() {
+	l.mu.RLock()
+	fns := l.reconnects
+	l.mu.RUnlock()
+	for _, fn := range fns {
+		fn()
+	}
 }

@@ -1,10 +1,7 @@
 package store_test
 
 import (
-	"context"
 	"errors"
-	"fmt"
-	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -83,7 +80,7 @@ func TestInTx_RollsBackOnError(t *testing.T) {
 	ctx := t.Context()
 	boom := errors.New("boom")
 	err := st.InTx(ctx, func(tx *store.Store) error {
-		if err := tx.Notify(ctx, "settings:0"); err != nil {
+		if err := tx.Notify(ctx, store.SettingsChanged(1)); err != nil {
 			return err
 		}
 		if _, err := pool.Exec(ctx, "SELECT 1"); err != nil { // another connection, unaffected
@@ -100,21 +97,14 @@ func TestInTx_RollsBackOnError(t *testing.T) {
 }
 
 // TestListener_SeesCommittedChangesOnly checks the triggers and the listener together: a line
-// change arrives as line:<id>, a rolled-back one never does.
+// change arrives as a line change with its id, a rolled-back one never does.
 func TestListener_SeesCommittedChangesOnly(t *testing.T) {
 	t.Parallel()
 	pool := testdb.New(t)
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	got := make(chan string, 16)
-	l := store.NewListener(pool, slog.New(slog.DiscardHandler), func(p string) { got <- p }, nil)
-	done := make(chan error, 1)
-	go func() { done <- l.Run(ctx) }()
-	select {
-	case <-l.Ready():
-	case <-time.After(10 * time.Second):
-		t.Fatal("listener not ready")
-	}
+	ctx := t.Context()
+	got := make(chan store.Change, 16)
+	listen(t, pool, store.Subscriber{Kinds: []store.ChangeKind{store.ChangeLine, store.ChangeCatalog},
+		OnChange: func(c store.Change) { got <- c }})
 
 	tx, err := pool.Begin(ctx)
 	if err != nil {
@@ -132,19 +122,15 @@ func TestListener_SeesCommittedChangesOnly(t *testing.T) {
 	if _, err := pool.Exec(ctx, `INSERT INTO categories (kind, name) VALUES ('live', 'News')`); err != nil {
 		t.Fatal(err)
 	}
-	want := []string{fmt.Sprintf("line:%d", id), "catalog:"}
+	want := []store.Change{store.LineChanged(id), {Kind: store.ChangeCatalog}}
 	for _, w := range want {
 		select {
-		case p := <-got:
-			if !strings.HasPrefix(p, w) {
-				t.Fatalf("notification = %q, want prefix %q", p, w)
+		case c := <-got:
+			if c.Kind != w.Kind || c.ID != w.ID {
+				t.Fatalf("change = %+v, want %+v", c, w)
 			}
 		case <-time.After(5 * time.Second):
-			t.Fatalf("no notification %q within 5s", w)
+			t.Fatalf("no change %v within 5s", w.Kind)
 		}
-	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatalf("Run = %v", err)
 	}
 }

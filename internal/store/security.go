@@ -46,62 +46,31 @@ type SecurityLists struct {
 // change committed meanwhile has a newer version, whose NOTIFY makes the caller load again.
 // Expired blocks are left out.
 func (s *Store) LoadSecurityLists(ctx context.Context) (SecurityLists, error) {
+	const versions = `SELECT (SELECT version FROM change_versions WHERE scope = 'security'),
+		(SELECT version FROM change_versions WHERE scope = 'settings')`
 	var out SecurityLists
-	err := s.InTx(ctx, func(txs *Store) error {
-		tx := txs.q
-		const versions = `SELECT (SELECT version FROM change_versions WHERE scope = 'security'),
-			(SELECT version FROM change_versions WHERE scope = 'settings')`
-		if err := tx.QueryRow(ctx, versions).Scan(&out.Version, &out.SettingsVersion); err != nil {
+	err := s.InTx(ctx, func(tx *Store) error {
+		if err := tx.q.QueryRow(ctx, versions).Scan(&out.Version, &out.SettingsVersion); err != nil {
 			return err
 		}
-		const ips = `SELECT id, network::text, source, reason, expires_at FROM blocked_ips
-			WHERE expires_at IS NULL OR expires_at > now() ORDER BY id`
-		rows, err := tx.Query(ctx, ips)
-		if err != nil {
+		var err error
+		if out.BlockedIPs, err = tx.blockedIPs(ctx); err != nil {
 			return err
 		}
-		out.BlockedIPs, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (BlockedIP, error) {
-			var b BlockedIP
-			var network string
-			if err := row.Scan(&b.ID, &network, &b.Source, &b.Reason, &b.ExpiresAt); err != nil {
-				return b, err
-			}
-			p, err := netip.ParsePrefix(network)
-			if err != nil {
-				return b, fmt.Errorf("blocked ip %q: %w", network, err)
-			}
-			b.Network = p
-			return b, nil
-		})
-		if err != nil {
-			return err
-		}
-		rows, _ = tx.Query(ctx, `SELECT pattern, match FROM blocked_user_agents ORDER BY id`)
+		rows, _ := tx.q.Query(ctx, `SELECT pattern, match FROM blocked_user_agents ORDER BY id`)
 		if out.BlockedUAs, err = pgx.CollectRows(rows, pgx.RowToStructByName[BlockedUserAgent]); err != nil {
 			return err
 		}
-		rows, _ = tx.Query(ctx, `SELECT isp_name, asn FROM blocked_isps ORDER BY id`)
+		rows, _ = tx.q.Query(ctx, `SELECT isp_name, asn FROM blocked_isps ORDER BY id`)
 		if out.BlockedISPs, err = pgx.CollectRows(rows, pgx.RowToStructByName[BlockedISP]); err != nil {
 			return err
 		}
-		rows, _ = tx.Query(ctx, `SELECT code FROM allowed_countries ORDER BY code`)
+		rows, _ = tx.q.Query(ctx, `SELECT code FROM allowed_countries ORDER BY code`)
 		if out.AllowedCountries, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
 			return err
 		}
-		out.Settings = map[string]json.RawMessage{}
-		rows, _ = tx.Query(ctx, `SELECT key, value::text FROM settings`)
-		kv, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) ([2]string, error) {
-			var k, v string
-			err := row.Scan(&k, &v)
-			return [2]string{k, v}, err
-		})
-		if err != nil {
-			return err
-		}
-		for _, p := range kv {
-			out.Settings[p[0]] = json.RawMessage(p[1])
-		}
-		return nil
+		out.Settings, err = tx.settings(ctx)
+		return err
 	})
 	if err != nil {
 		return SecurityLists{}, fmt.Errorf("load security lists: %w", interpret(err))
@@ -109,18 +78,24 @@ func (s *Store) LoadSecurityLists(ctx context.Context) (SecurityLists, error) {
 	return out, nil
 }
 
-// SetSetting stores a setting's JSON value.
-func (s *Store) SetSetting(ctx context.Context, key string, value any) error {
-	b, err := json.Marshal(value)
-	if err != nil {
-		return fmt.Errorf("set setting %s: %w", key, err)
-	}
-	const q = `INSERT INTO settings (key, value) VALUES ($1, $2::jsonb)
-		ON CONFLICT (key) DO UPDATE SET value = excluded.value`
-	if _, err := s.q.Exec(ctx, q, key, string(b)); err != nil {
-		return fmt.Errorf("set setting %s: %w", key, interpret(err))
-	}
-	return nil
+// blockedIPs reads the unexpired blocks.
+func (s *Store) blockedIPs(ctx context.Context) ([]BlockedIP, error) {
+	const q = `SELECT id, network::text, source, reason, expires_at FROM blocked_ips
+		WHERE expires_at IS NULL OR expires_at > now() ORDER BY id`
+	rows, _ := s.q.Query(ctx, q)
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (BlockedIP, error) {
+		var b BlockedIP
+		var network string
+		if err := row.Scan(&b.ID, &network, &b.Source, &b.Reason, &b.ExpiresAt); err != nil {
+			return b, err
+		}
+		p, err := netip.ParsePrefix(network)
+		if err != nil {
+			return b, fmt.Errorf("blocked ip %q: %w", network, err)
+		}
+		b.Network = p
+		return b, nil
+	})
 }
 
 // BlockIP adds (or extends) a block of network. expiresAt nil means until removed.
@@ -175,30 +150,6 @@ func (s *Store) SetAllowedCountries(ctx context.Context, codes []string) error {
 	})
 }
 
-// RecordAuthFailure counts a failed login from ip in a window of the given length (a new
-// window starts when the old one is over) and returns the failures counted in the current
-// window. One statement, so every instance counts together.
-func (s *Store) RecordAuthFailure(ctx context.Context, ip netip.Addr, window time.Duration) (int, error) {
-	const q = `INSERT INTO auth_failures AS f (client_ip) VALUES ($1::inet)
-		ON CONFLICT (client_ip) DO UPDATE SET
-			failures = CASE WHEN f.window_started_at <= now() - $2 * interval '1 second' THEN 1 ELSE f.failures + 1 END,
-			window_started_at = CASE WHEN f.window_started_at <= now() - $2 * interval '1 second' THEN now() ELSE f.window_started_at END
-		RETURNING failures`
-	var n int
-	if err := s.q.QueryRow(ctx, q, ip.String(), window.Seconds()).Scan(&n); err != nil {
-		return 0, fmt.Errorf("record auth failure: %w", interpret(err))
-	}
-	return n, nil
-}
-
-// ClearAuthFailures forgets the failures of ip (after a block is placed).
-func (s *Store) ClearAuthFailures(ctx context.Context, ip netip.Addr) error {
-	if _, err := s.q.Exec(ctx, `DELETE FROM auth_failures WHERE client_ip = $1::inet`, ip.String()); err != nil {
-		return fmt.Errorf("clear auth failures: %w", interpret(err))
-	}
-	return nil
-}
-
 // SweepSecurity deletes expired blocks and stale failure counters.
 func (s *Store) SweepSecurity(ctx context.Context, failureWindow time.Duration) error {
 	if _, err := s.q.Exec(ctx, `DELETE FROM blocked_ips WHERE expires_at <= now()`); err != nil {
@@ -208,28 +159,4 @@ func (s *Store) SweepSecurity(ctx context.Context, failureWindow time.Duration) 
 		return fmt.Errorf("sweep auth failures: %w", interpret(err))
 	}
 	return nil
-}
-
-// LogClientDenial writes a refused request to the client log.
-func (s *Store) LogClientDenial(ctx context.Context, lineID *int64, username, code, surface string, ip netip.Addr, userAgent string, streamID *int64) error {
-	const q = `INSERT INTO client_log (line_id, username, code, surface, client_ip, user_agent, stream_id)
-		VALUES ($1, $2, $3, $4, $5::inet, $6, $7)`
-	var ipArg any
-	if ip.IsValid() {
-		ipArg = ip.String()
-	}
-	if _, err := s.q.Exec(ctx, q, lineID, truncateUTF8(username, 128), code, surface, ipArg, truncateUTF8(userAgent, 512), streamID); err != nil {
-		return fmt.Errorf("client log: %w", interpret(err))
-	}
-	return nil
-}
-
-func truncateUTF8(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && s[n]&0xC0 == 0x80 {
-		n--
-	}
-	return s[:n]
 }

@@ -1,5 +1,12 @@
 // Package store is the only package that speaks SQL: the pgx pool, queries, transactions,
 // advisory locks, LISTEN/NOTIFY and the schema migrations.
+//
+// Its files follow the migrations, one per table family: settings.go, admins.go (001_core);
+// categories.go, streams.go, stream_import.go, series.go, bouquets.go, catalog.go (the
+// snapshot read), epg.go, programmes.go, epg_import.go (002_catalog); lines.go, devices.go
+// (003_lines); security.go, authfailures.go (004_security); leases.go, logs.go
+// (005_connections). changes.go and listen.go carry the change notifications every
+// migration's triggers send, as typed Change values.
 package store
 
 import (
@@ -52,6 +59,30 @@ func (s *Store) InTx(ctx context.Context, fn func(tx *Store) error) error {
 	})
 }
 
+// readOnly runs fn in a repeatable-read read-only transaction (or in the current transaction
+// when s already is one).
+func (s *Store) readOnly(ctx context.Context, fn func(q querier) error) error {
+	if _, inTx := s.q.(pgx.Tx); inTx || s.pool == nil {
+		return fn(s.q)
+	}
+	return pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly},
+		func(tx pgx.Tx) error { return fn(tx) })
+}
+
+// withConn runs fn on one connection: the current transaction, or a connection held from the
+// pool for fn's duration (session state such as temporary tables stays on it).
+func (s *Store) withConn(ctx context.Context, fn func(c *Store) error) error {
+	if _, inTx := s.q.(pgx.Tx); inTx {
+		return fn(s)
+	}
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	return fn(&Store{pool: s.pool, q: conn})
+}
+
 // Ping checks that the database answers.
 func (s *Store) Ping(ctx context.Context) error {
 	var one int
@@ -84,4 +115,27 @@ func interpret(err error) error {
 		}
 	}
 	return err
+}
+
+func isNotFound(err error) bool { return errors.Is(err, ErrNotFound) }
+
+func (s *Store) execOne(ctx context.Context, op, q string, args ...any) error {
+	tag, err := s.q.Exec(ctx, q, args...)
+	if err != nil {
+		return fmt.Errorf("%s: %w", op, interpret(err))
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("%s: %w", op, ErrNotFound)
+	}
+	return nil
+}
+
+func truncateUTF8(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && s[n]&0xC0 == 0x80 {
+		n--
+	}
+	return s[:n]
 }

@@ -168,12 +168,7 @@ func New(t testing.TB) *pgxpool.Pool {
 func NewDSN(t testing.TB) string {
 	t.Helper()
 	e := mustEnv(t)
-	name := fmt.Sprintf("%s_%d", e.prefix, e.counter.Add(1))
-	ctx := context.Background()
-	sql := "CREATE DATABASE " + pgx.Identifier{name}.Sanitize() + " TEMPLATE " + pgx.Identifier{e.template}.Sanitize()
-	if _, err := e.admin.Exec(ctx, sql); err != nil {
-		t.Fatalf("testdb: create database: %v", err)
-	}
+	name := e.create(t, e.template)
 	dsn := e.adminDSN(name)
 	t.Cleanup(func() {
 		if t.Failed() && os.Getenv("TEST_DATABASE_URL") != "" {
@@ -189,13 +184,24 @@ func NewDSN(t testing.TB) string {
 func Empty(t testing.TB) string {
 	t.Helper()
 	e := mustEnv(t)
-	name := fmt.Sprintf("%s_%d", e.prefix, e.counter.Add(1))
-	ctx := context.Background()
-	if _, err := e.admin.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
-		t.Fatalf("testdb: create database: %v", err)
-	}
+	name := e.create(t, "")
 	t.Cleanup(func() { e.drop(context.Background(), name) })
 	return e.adminDSN(name)
+}
+
+// create creates a database for t, a clone of template unless template is "", and returns
+// its name.
+func (e *env) create(t testing.TB, template string) string {
+	t.Helper()
+	name := fmt.Sprintf("%s_%d", e.prefix, e.counter.Add(1))
+	sql := "CREATE DATABASE " + pgx.Identifier{name}.Sanitize()
+	if template != "" {
+		sql += " TEMPLATE " + pgx.Identifier{template}.Sanitize()
+	}
+	if _, err := e.admin.Exec(context.Background(), sql); err != nil {
+		t.Fatalf("testdb: create database: %v", err)
+	}
+	return name
 }
 
 func mustEnv(t testing.TB) *env {

@@ -1,0 +1,41 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// SetSetting stores a setting's JSON value.
+func (s *Store) SetSetting(ctx context.Context, key string, value any) error {
+	b, err := json.Marshal(value)
+	if err != nil {
+		return fmt.Errorf("set setting %s: %w", key, err)
+	}
+	const q = `INSERT INTO settings (key, value) VALUES ($1, $2::jsonb)
+		ON CONFLICT (key) DO UPDATE SET value = excluded.value`
+	if _, err := s.q.Exec(ctx, q, key, string(b)); err != nil {
+		return fmt.Errorf("set setting %s: %w", key, interpret(err))
+	}
+	return nil
+}
+
+// settings reads every stored setting; a key without a row keeps its default in code.
+func (s *Store) settings(ctx context.Context) (map[string]json.RawMessage, error) {
+	rows, _ := s.q.Query(ctx, `SELECT key, value::text FROM settings`)
+	kv, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) ([2]string, error) {
+		var k, v string
+		err := row.Scan(&k, &v)
+		return [2]string{k, v}, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]json.RawMessage, len(kv))
+	for _, p := range kv {
+		out[p[0]] = json.RawMessage(p[1])
+	}
+	return out, nil
+}
