@@ -84,24 +84,22 @@ func (l *lists) appendCategories(b []byte, cats []*catalog.Category) []byte {
 // appendStreams appends a get_live_streams / get_vod_streams list; num counts from 1 in this
 // answer.
 func (l *lists) appendStreams(b []byte, list []*catalog.Stream) []byte {
-	b = append(b, '[')
-	for i, s := range list {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = l.appendStream(b, s, i+1)
-	}
-	return append(b, ']')
+	return appendList(b, list, l.appendStream)
 }
 
 // appendSeriesList appends a get_series list.
 func (l *lists) appendSeriesList(b []byte, list []*catalog.Series) []byte {
+	return appendList(b, list, l.appendSeries)
+}
+
+// appendList appends a JSON array of the entries of list, numbered from 1.
+func appendList[T any](b []byte, list []T, entry func(b []byte, v T, num int) []byte) []byte {
 	b = append(b, '[')
-	for i, s := range list {
+	for i, v := range list {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = l.appendSeries(b, s, i+1)
+		b = entry(b, v, i+1)
 	}
 	return append(b, ']')
 }
