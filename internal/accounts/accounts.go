@@ -59,6 +59,27 @@ func notFound(field, reason string) error {
 	return &FieldError{Field: field, Reason: reason, Kind: ErrNotFound}
 }
 
+// refusals say what the store's sentinels mean for one kind of write: which field a conflict
+// is on, what an unresolved reference is, and what a value the schema refuses is.
+type refusals struct{ conflict, notFound, invalid FieldError }
+
+// of returns (a copy of) the refusal err stands for, or err itself when it is none: the
+// database failed.
+func (r refusals) of(err error) error {
+	var fe FieldError
+	switch {
+	case errors.Is(err, store.ErrConflict):
+		fe = r.conflict
+	case errors.Is(err, store.ErrNotFound):
+		fe = r.notFound
+	case errors.Is(err, store.ErrInvalid):
+		fe = r.invalid
+	default:
+		return err
+	}
+	return &fe
+}
+
 // Credentials are what a create or a password change hands back, once. Password is in clear
 // only here (as given, or generated when Generated is set) and prints as [redacted], so it
 // reaches the operator only through an explicit Reveal.

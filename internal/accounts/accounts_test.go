@@ -44,6 +44,19 @@ func refused(err error, field string, kind error) bool {
 	return errors.As(err, &fe) && fe.Field == field && errors.Is(err, kind)
 }
 
+// wantRefusal fails the test unless err is a refusal on field of kind, or nil when field is
+// "", and reports whether it was a refusal (the case ends there).
+func wantRefusal(t *testing.T, what string, err error, field string, kind error) bool {
+	t.Helper()
+	switch {
+	case field == "" && err != nil:
+		t.Fatalf("%s = %v, want success", what, err)
+	case field != "" && !refused(err, field, kind):
+		t.Fatalf("%s = %v, want %v on %s", what, err, kind, field)
+	}
+	return field != ""
+}
+
 // adminHash reads an admin's stored hash and role.
 func (b bundle) adminHash(t *testing.T, username string) (hash, role string) {
 	t.Helper()
@@ -88,14 +101,8 @@ func TestCreateAdmin(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			cred, err := b.acc.CreateAdmin(t.Context(), tt.in)
-			if tt.wantField != "" {
-				if !refused(err, tt.wantField, tt.wantKind) {
-					t.Fatalf("CreateAdmin(%q) = %v, want %v on %s", tt.in.Username, err, tt.wantKind, tt.wantField)
-				}
+			if wantRefusal(t, "CreateAdmin("+tt.in.Username+")", err, tt.wantField, tt.wantKind) {
 				return
-			}
-			if err != nil {
-				t.Fatalf("CreateAdmin(%q) = %v", tt.in.Username, err)
 			}
 			pw := cred.Password.Reveal()
 			if cred.Generated != (tt.in.Password == "") || (cred.Generated && len(pw) != 16) || (!cred.Generated && pw != tt.in.Password) {
@@ -130,14 +137,11 @@ func TestSetAdminPassword(t *testing.T) {
 	}
 	for _, tt := range tests { // in order: each step changes the one admin
 		cred, err := b.acc.SetAdminPassword(ctx, tt.username, tt.password)
-		if tt.wantField != "" {
-			if !refused(err, tt.wantField, tt.wantKind) {
-				t.Fatalf("%s: SetAdminPassword = %v, want %v on %s", tt.name, err, tt.wantKind, tt.wantField)
-			}
+		if wantRefusal(t, tt.name+": SetAdminPassword", err, tt.wantField, tt.wantKind) {
 			continue
 		}
 		hash, _ := b.adminHash(t, "root")
-		if err != nil || !verifies(t, hash, cred.Password.Reveal()) || cred.Generated != (tt.password == "") {
+		if !verifies(t, hash, cred.Password.Reveal()) || cred.Generated != (tt.password == "") {
 			t.Fatalf("%s: SetAdminPassword = %v (generated %v); the new password does not verify", tt.name, err, cred.Generated)
 		}
 	}
@@ -198,14 +202,8 @@ func TestCreateLine(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			cred, err := b.acc.CreateLine(t.Context(), tt.in)
-			if tt.wantField != "" {
-				if !refused(err, tt.wantField, tt.wantKind) {
-					t.Fatalf("CreateLine = %v, want %v on %s", err, tt.wantKind, tt.wantField)
-				}
+			if wantRefusal(t, "CreateLine", err, tt.wantField, tt.wantKind) {
 				return
-			}
-			if err != nil {
-				t.Fatalf("CreateLine = %v", err)
 			}
 			line, err := b.st.LineByID(t.Context(), cred.ID)
 			if err != nil {
@@ -309,14 +307,11 @@ func TestSetLinePasswordAndBouquets(t *testing.T) {
 	}
 	for _, tt := range tests {
 		err := b.acc.SetLineBouquets(ctx, tt.lineID, tt.bouquets)
-		if tt.wantField != "" {
-			if !refused(err, tt.wantField, tt.wantKind) {
-				t.Fatalf("%s: SetLineBouquets = %v, want %v on %s", tt.name, err, tt.wantKind, tt.wantField)
-			}
+		if wantRefusal(t, tt.name+": SetLineBouquets", err, tt.wantField, tt.wantKind) {
 			continue
 		}
 		line, _ := b.st.LineByID(ctx, tt.lineID)
-		if err != nil || !slices.Equal(line.BouquetIDs, tt.bouquets) {
+		if !slices.Equal(line.BouquetIDs, tt.bouquets) {
 			t.Fatalf("%s: SetLineBouquets = %v; bouquets %v, want %v", tt.name, err, line.BouquetIDs, tt.bouquets)
 		}
 	}
@@ -345,10 +340,7 @@ func TestEnsureDevice(t *testing.T) {
 	}
 	for _, tt := range tests { // in order: the bindings accumulate
 		err := b.acc.EnsureDevice(ctx, tt.lineID, tt.mac)
-		if tt.wantField == "" && err != nil || tt.wantField != "" && !refused(err, tt.wantField, tt.wantKind) {
-			t.Fatalf("%s: EnsureDevice = %v, want %v on %q", tt.name, err, tt.wantKind, tt.wantField)
-		}
-		if tt.wantField != "" && strings.Contains(err.Error(), tt.mac.String()) {
+		if wantRefusal(t, tt.name+": EnsureDevice", err, tt.wantField, tt.wantKind) && strings.Contains(err.Error(), tt.mac.String()) {
 			t.Fatalf("%s: the error %q shows the full MAC", tt.name, err)
 		}
 	}

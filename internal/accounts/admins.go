@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-
-	"github.com/xtreamd/xtreamd/internal/store"
 )
 
 // NewAdmin is an admin account to create.
@@ -27,7 +25,7 @@ func (s *Service) CreateAdmin(ctx context.Context, in NewAdmin) (Credentials, er
 	}
 	cred.ID, err = s.store.CreateAdmin(ctx, in.Username, hash, string(in.Role))
 	if err != nil {
-		return Credentials{}, fmt.Errorf("create admin: %w", adminStoreErr(err))
+		return Credentials{}, fmt.Errorf("create admin: %w", adminRefusals.of(err))
 	}
 	return cred, nil
 }
@@ -55,7 +53,7 @@ func (s *Service) SetAdminPassword(ctx context.Context, username, password strin
 		return Credentials{}, fmt.Errorf("set admin password: %w", err)
 	}
 	if err := s.store.SetAdminPassword(ctx, username, hash); err != nil {
-		return Credentials{}, fmt.Errorf("set admin password: %w", adminStoreErr(err))
+		return Credentials{}, fmt.Errorf("set admin password: %w", adminRefusals.of(err))
 	}
 	return cred, nil
 }
@@ -75,17 +73,11 @@ func (s *Service) prepareAdmin(in NewAdmin) (Credentials, string, error) {
 	return cred, hash, err
 }
 
-// adminStoreErr turns the store's refusals of an admin write into ours: the admins table has
-// one unique key (the username), and its checks are the ones prepareAdmin made first, so a
-// refusal by them means the two disagree.
-func adminStoreErr(err error) error {
-	switch {
-	case errors.Is(err, store.ErrConflict):
-		return conflict("username", "taken")
-	case errors.Is(err, store.ErrNotFound):
-		return notFound("username", "no such admin")
-	case errors.Is(err, store.ErrInvalid):
-		return invalid("admin", "refused by the schema")
-	}
-	return err
+// adminRefusals read the store's refusals of an admin write: the admins table has one unique
+// key (the username), and its checks are the ones prepareAdmin made first, so a refusal by
+// them means the two disagree.
+var adminRefusals = refusals{
+	conflict: FieldError{Field: "username", Reason: "taken", Kind: ErrConflict},
+	notFound: FieldError{Field: "username", Reason: "no such admin", Kind: ErrNotFound},
+	invalid:  FieldError{Field: "admin", Reason: "refused by the schema", Kind: ErrInvalid},
 }

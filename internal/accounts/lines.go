@@ -49,7 +49,7 @@ func (s *Service) CreateLine(ctx context.Context, in NewLine) (Credentials, erro
 		cred.Username = row.Username
 	}
 	if err != nil {
-		return Credentials{}, fmt.Errorf("create line: %w", lineStoreErr(err))
+		return Credentials{}, fmt.Errorf("create line: %w", lineRefusals.of(err))
 	}
 	return cred, nil
 }
@@ -116,7 +116,7 @@ func (s *Service) EnsureLine(ctx context.Context, in NewLine) (int64, error) {
 	}
 	if !slices.Equal(line.BouquetIDs, in.BouquetIDs) {
 		if err := s.store.SetLineBouquets(ctx, line.ID, in.BouquetIDs); err != nil {
-			return 0, fmt.Errorf("ensure line: %w", lineStoreErr(err))
+			return 0, fmt.Errorf("ensure line: %w", lineRefusals.of(err))
 		}
 	}
 	return line.ID, nil
@@ -150,7 +150,7 @@ func (s *Service) SetLineBouquets(ctx context.Context, lineID int64, bouquetIDs 
 		return fmt.Errorf("set line bouquets: %w", err)
 	}
 	if err := s.store.SetLineBouquets(ctx, lineID, bouquetIDs); err != nil {
-		return fmt.Errorf("set line bouquets: %w", lineStoreErr(err))
+		return fmt.Errorf("set line bouquets: %w", lineRefusals.of(err))
 	}
 	return nil
 }
@@ -180,17 +180,11 @@ func (s *Service) EnsureDevice(ctx context.Context, lineID int64, mac mag.MAC) e
 	return nil
 }
 
-// lineStoreErr turns the store's refusals of a line write into ours: the one unique key of
-// lines is the username, and the only reference a line write resolves (once the line is
-// known) is a bouquet.
-func lineStoreErr(err error) error {
-	switch {
-	case errors.Is(err, store.ErrConflict):
-		return conflict("username", "taken")
-	case errors.Is(err, store.ErrNotFound):
-		return invalid("bouquet_ids", "unknown bouquet")
-	case errors.Is(err, store.ErrInvalid):
-		return invalid("line", "refused by the schema")
-	}
-	return err
+// lineRefusals read the store's refusals of a line write: the one unique key of lines is the
+// username, and the only reference a line write resolves (once the line is known) is a
+// bouquet.
+var lineRefusals = refusals{
+	conflict: FieldError{Field: "username", Reason: "taken", Kind: ErrConflict},
+	notFound: FieldError{Field: "bouquet_ids", Reason: "unknown bouquet", Kind: ErrInvalid},
+	invalid:  FieldError{Field: "line", Reason: "refused by the schema", Kind: ErrInvalid},
 }
