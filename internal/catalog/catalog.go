@@ -27,8 +27,8 @@ type Options struct {
 // Catalog owns the current Snapshot and replaces it when the catalog version changes.
 //
 // Wiring: run Run in the server's errgroup; hand store.Listener's payloads to OnNotify and its
-// reconnects to OnReconnect; surfaces Attach the Views they render per snapshot. Requests call
-// Current (one atomic load) and keep the snapshot they got for the whole request.
+// reconnects to OnReconnect. Requests call Current (one atomic load) and keep the snapshot
+// they got for the whole request.
 type Catalog struct {
 	store *store.Store
 	log   *slog.Logger
