@@ -44,22 +44,23 @@ func (h *Handler) playerAPI(c *fiber.Ctx) error {
 	}
 
 	ent := h.catalog.Current().Entitlement(d.Line.BouquetIDs)
+	ls := listsView.Of(ent.Snapshot())
 	bp := getBuf()
 	defer putBuf(bp)
 	b := (*bp)[:0]
 	switch req.action {
 	case actLiveCategories:
-		b = appendCategories(b, ent.LiveCategories())
+		b = ls.appendCategories(b, ent.LiveCategories())
 	case actVODCategories:
-		b = appendCategories(b, ent.VODCategories())
+		b = ls.appendCategories(b, ent.VODCategories())
 	case actSeriesCategories:
-		b = appendCategories(b, ent.SeriesCategories())
+		b = ls.appendCategories(b, ent.SeriesCategories())
 	case actLiveStreams:
-		b = appendStreams(b, page(ent.Live(req.category), &req))
+		b = ls.appendStreams(b, page(ent.Live(req.category), &req))
 	case actVODStreams:
-		b = appendStreams(b, page(ent.VOD(req.category), &req))
+		b = ls.appendStreams(b, page(ent.VOD(req.category), &req))
 	case actSeries:
-		b = appendSeriesList(b, ent.Series(req.category))
+		b = ls.appendSeriesList(b, ent.Series(req.category))
 	case actVODInfo:
 		b = appendVODInfo(b, ent, req.vodID)
 	case actSeriesInfo:
@@ -177,41 +178,6 @@ func (h *Handler) appendServerInfo(b []byte, full bool) []byte {
 
 // localTimeLayout is the wire's local time (time_now, EPG start/end): spec §6.4.
 const localTimeLayout = "2006-01-02 15:04:05"
-
-func appendCategories(b []byte, cats []*catalog.Category) []byte {
-	b = append(b, '[')
-	for i, c := range cats {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = c.AppendJSON(b)
-	}
-	return append(b, ']')
-}
-
-// appendStreams appends a get_live_streams / get_vod_streams list from the snapshot's
-// pre-rendered entries; num is the 1-based place in this answer (spec §1.5).
-func appendStreams(b []byte, list []*catalog.Stream) []byte {
-	b = append(b, '[')
-	for i, s := range list {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = s.AppendListJSON(b, i+1)
-	}
-	return append(b, ']')
-}
-
-func appendSeriesList(b []byte, list []*catalog.Series) []byte {
-	b = append(b, '[')
-	for i, s := range list {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = s.AppendListJSON(b, i+1)
-	}
-	return append(b, ']')
-}
 
 // page applies the optional params[offset] / params[items_per_page] paging of the live and
 // VOD lists (spec §1.1); without items_per_page the whole list is answered.

@@ -6,8 +6,8 @@ import (
 	"unicode/utf8"
 )
 
-// Answers are appended into one pooled buffer: the list entries come pre-rendered from the
-// catalog snapshot, and everything else (login objects, EPG rows, panel_api channels) is
+// Answers are appended into one pooled buffer: the list entries come rendered once per catalog
+// snapshot (render.go), and everything else (login objects, EPG rows, panel_api channels) is
 // appended field by field with the helpers below, so a list of 10,000 entries costs no
 // allocation per entry.
 

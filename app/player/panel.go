@@ -58,20 +58,22 @@ func (h *Handler) panelAPI(c *fiber.Ctx) error {
 func appendPanelCatalog(b []byte, ent *catalog.Entitlement) []byte {
 	var live, vod []*catalog.Stream
 	var liveCats, vodCats, seriesCats []*catalog.Category
+	var ls *lists // nil: no categories to render
 	if ent != nil {
 		live, vod = ent.Live(0), ent.VOD(0)
 		liveCats, vodCats, seriesCats = ent.LiveCategories(), ent.VODCategories(), ent.SeriesCategories()
+		ls = listsView.Of(ent.Snapshot())
 	}
 	b = append(b, `,"categories":{"live":`...)
-	b = appendCategories(b, filterCats(liveCats, false))
+	b = ls.appendCategories(b, filterCats(liveCats, false))
 	if radio := filterCats(liveCats, true); len(radio) > 0 {
 		b = append(b, `,"radio_streams":`...)
-		b = appendCategories(b, radio)
+		b = ls.appendCategories(b, radio)
 	}
 	b = append(b, `,"movie":`...)
-	b = appendCategories(b, vodCats)
+	b = ls.appendCategories(b, vodCats)
 	b = append(b, `,"series":`...)
-	b = appendCategories(b, seriesCats)
+	b = ls.appendCategories(b, seriesCats)
 	b = append(b, `},"available_channels":{`...)
 	first := true
 	for _, list := range [2][]*catalog.Stream{live, vod} {

@@ -4,8 +4,8 @@
 // of XC 2.9 that real clients depend on (§7).
 //
 // Every request passes access.Checker.Check (a list or login check, never a stream open) and
-// the per-IP request rate limit. Lists come from the catalog snapshot's pre-rendered entries,
-// filtered by the line's bouquets; stream URLs are built from the configured public address,
+// the per-IP request rate limit. Lists come from entries rendered once per catalog snapshot
+// (render.go), filtered by the line's bouquets; stream URLs are built from the configured public address,
 // never from the request's Host header.
 package player
 
@@ -106,6 +106,7 @@ func New(d Deps) *Handler {
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
+	d.Catalog.Attach(listsView) // each catalog refresh renders the lists before serving them
 	return &Handler{
 		access: d.Access, catalog: d.Catalog, guide: d.Guide, log: d.Log, now: d.Now,
 		streamCtx: d.StreamContext, proxies: d.Config.TrustedProxies, site: newSite(d.Config),

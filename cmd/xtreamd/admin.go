@@ -2,15 +2,13 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"strings"
 
-	"github.com/xtreamd/xtreamd/internal/credential"
-	"github.com/xtreamd/xtreamd/internal/store"
+	"github.com/xtreamd/xtreamd/internal/accounts"
 )
 
 func cmdAdmin(ctx context.Context, e env, args []string) error {
@@ -35,11 +33,7 @@ func cmdAdmin(ctx context.Context, e env, args []string) error {
 	if username == "" {
 		return errors.New("admin: --username is required")
 	}
-	password, generated, err := adminPassword(e, passwordFile)
-	if err != nil {
-		return err
-	}
-	hash, err := credential.Hash(password, credential.DefaultParams)
+	password, err := adminPassword(e, passwordFile)
 	if err != nil {
 		return err
 	}
@@ -52,66 +46,59 @@ func cmdAdmin(ctx context.Context, e env, args []string) error {
 	if err := db.store.Migrate(ctx); err != nil {
 		return err
 	}
-	st := db.store
+	acc := accounts.New(db.store, accounts.Options{})
+	var cred accounts.Credentials
 	if sub == "create" {
-		if _, err := st.CreateAdmin(ctx, username, hash, role); err != nil {
-			if errors.Is(err, store.ErrConflict) {
-				return fmt.Errorf("admin %q already exists (use \"admin set-password\")", username)
-			}
-			if errors.Is(err, store.ErrInvalid) {
-				return fmt.Errorf("admin %q: invalid username or role", username)
-			}
-			return err
+		cred, err = acc.CreateAdmin(ctx, accounts.NewAdmin{Username: username, Password: password, Role: accounts.Role(role)})
+		if err != nil {
+			return adminError(username, err)
 		}
 		fmt.Fprintf(e.stdout, "created admin %q\n", username)
 	} else {
-		if err := st.SetAdminPassword(ctx, username, hash); err != nil {
-			if errors.Is(err, store.ErrNotFound) {
-				return fmt.Errorf("no admin %q", username)
-			}
-			return err
+		cred, err = acc.SetAdminPassword(ctx, username, password)
+		if err != nil {
+			return adminError(username, err)
 		}
 		fmt.Fprintf(e.stdout, "password of admin %q replaced\n", username)
 	}
-	if generated {
-		fmt.Fprintf(e.stdout, "password: %s\n(shown once; it is stored only as an argon2id hash)\n", password)
+	if cred.Generated {
+		fmt.Fprintf(e.stdout, "password: %s\n(shown once; it is stored only as an argon2id hash)\n", cred.Password.Reveal())
 	}
 	return nil
 }
 
-func adminPassword(e env, file string) (password string, generated bool, err error) {
+// adminPassword reads the password from the file, else XTREAMD_ADMIN_PASSWORD, and checks it
+// before any database is opened; "" means none was given and accounts generates one.
+func adminPassword(e env, file string) (string, error) {
+	var password string
 	if file != "" {
 		b, err := os.ReadFile(file)
 		if err != nil {
-			return "", false, fmt.Errorf("password file: %w", err)
+			return "", fmt.Errorf("password file: %w", err)
 		}
 		password = strings.TrimRight(string(b), "\r\n")
-	} else if v := e.getenv("XTREAMD_ADMIN_PASSWORD"); v != "" {
-		password = v
-	} else {
-		return randomPassword(16), true, nil
+	} else if password = e.getenv("XTREAMD_ADMIN_PASSWORD"); password == "" {
+		return "", nil
 	}
-	if len(password) < 8 {
-		return "", false, errors.New("admin password: at least 8 characters")
+	if err := accounts.DefaultPolicy().CheckAdminPassword(password); err != nil {
+		return "", adminError("", err)
 	}
-	return password, false, nil
+	return password, nil
 }
 
-// randomPassword returns n characters from [A-Za-z0-9], as the original panel generates them.
-func randomPassword(n int) string {
-	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-	return pick(alphabet, n)
-}
-
-func pick(alphabet string, n int) string {
-	b := make([]byte, n)
-	buf := make([]byte, 1)
-	for i := 0; i < n; {
-		_, _ = rand.Read(buf)
-		if int(buf[0]) < 256-256%len(alphabet) { // reject to keep the choice uniform
-			b[i] = alphabet[int(buf[0])%len(alphabet)]
-			i++
-		}
+// adminError says what went wrong in the words of the command line.
+func adminError(username string, err error) error {
+	var fe *accounts.FieldError
+	if !errors.As(err, &fe) {
+		return err
 	}
-	return string(b)
+	switch {
+	case fe.Field == "password":
+		return fmt.Errorf("admin password: %s", fe.Reason)
+	case errors.Is(err, accounts.ErrConflict):
+		return fmt.Errorf("admin %q already exists (use \"admin set-password\")", username)
+	case errors.Is(err, accounts.ErrNotFound):
+		return fmt.Errorf("no admin %q", username)
+	}
+	return fmt.Errorf("admin %q: invalid username or role", username)
 }

@@ -25,41 +25,26 @@ import (
 const importUsage = `usage: xtreamd import m3u FILE|URL --bouquet NAME [--kind live|radio|movie] [config flags]
        xtreamd import xmltv FILE|URL [--source-name NAME] [config flags]`
 
+// importJob is one "import" command line, parsed.
+type importJob struct {
+	what                      string // "m3u" or "xmltv"
+	input                     string // FILE or URL
+	bouquet, kind, sourceName string
+}
+
 // cmdImport runs "import m3u" and "import xmltv": read a playlist or a guide from a file or an
 // http(s)/file URL, merge it idempotently, show progress, and print a summary.
 func cmdImport(ctx context.Context, e env, args []string) error {
-	if len(args) == 0 || (args[0] != "m3u" && args[0] != "xmltv") {
-		return errors.New("import: want \"import m3u\" or \"import xmltv\"\n" + importUsage)
-	}
-	what := args[0]
-	var bouquet, kind, sourceName string
-	bind := func(fs *flag.FlagSet) {
-		if what == "m3u" {
-			fs.StringVar(&bouquet, "bouquet", "", "bouquet the entries are appended to, created when missing (required)")
-			fs.StringVar(&kind, "kind", store.KindLive, "what the entries are: live, radio or movie")
-		} else {
-			fs.StringVar(&sourceName, "source-name", "", "also register the URL as an EPG source under this name, refreshed by the server on schedule")
-		}
-	}
-	flags, positional := splitArgs(args[1:], bind)
-	cfg, _, err := loadConfig(e, "import "+what, flags, bind)
+	job, cfg, err := parseImport(e, args)
 	if errors.Is(err, errHelp) {
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	if len(positional) != 1 {
-		return fmt.Errorf("import %s: want exactly one FILE or URL\n%s", what, importUsage)
-	}
-	if what == "m3u" && strings.TrimSpace(bouquet) == "" {
-		return fmt.Errorf("import m3u: --bouquet is required\n%s", importUsage)
-	}
-	input := positional[0]
-
-	body, size, err := epg.OpenURL(ctx, &http.Client{}, input)
+	body, size, err := epg.OpenURL(ctx, &http.Client{}, job.input)
 	if err != nil {
-		return fmt.Errorf("import %s: open: %w", what, err)
+		return fmt.Errorf("import %s: open: %w", job.what, err)
 	}
 	defer body.Close()
 
@@ -72,23 +57,54 @@ func cmdImport(ctx context.Context, e env, args []string) error {
 	if err := db.store.Migrate(ctx); err != nil {
 		return err
 	}
-	st := db.store
-
-	prog := newProgress(e.stdout, size, "reading "+what)
+	prog := newProgress(e.stdout, size, "reading "+job.what)
 	r := io.TeeReader(body, prog)
-	if what == "m3u" {
-		sum, err := catalog.ImportM3U(ctx, st, r, catalog.M3UOptions{Bouquet: bouquet, Kind: kind})
+	if job.what == "m3u" {
+		sum, err := catalog.ImportM3U(ctx, db.store, r, catalog.M3UOptions{Bouquet: job.bouquet, Kind: job.kind})
 		prog.finish()
 		if err != nil {
 			return err
 		}
-		printM3USummary(e.stdout, bouquet, sum)
+		printM3USummary(e.stdout, job.bouquet, sum)
 		return nil
 	}
+	return importXMLTV(ctx, e, db.store, r, prog, job)
+}
 
+// parseImport reads the command line of "import m3u" or "import xmltv".
+func parseImport(e env, args []string) (importJob, config.Config, error) {
+	if len(args) == 0 || (args[0] != "m3u" && args[0] != "xmltv") {
+		return importJob{}, config.Config{}, errors.New("import: want \"import m3u\" or \"import xmltv\"\n" + importUsage)
+	}
+	job := importJob{what: args[0]}
+	bind := func(fs *flag.FlagSet) {
+		if job.what == "m3u" {
+			fs.StringVar(&job.bouquet, "bouquet", "", "bouquet the entries are appended to, created when missing (required)")
+			fs.StringVar(&job.kind, "kind", store.KindLive, "what the entries are: live, radio or movie")
+		} else {
+			fs.StringVar(&job.sourceName, "source-name", "", "also register the URL as an EPG source under this name, refreshed by the server on schedule")
+		}
+	}
+	flags, positional := splitArgs(args[1:], bind)
+	cfg, _, err := loadConfig(e, "import "+job.what, flags, bind)
+	if err != nil {
+		return importJob{}, config.Config{}, err
+	}
+	if len(positional) != 1 {
+		return importJob{}, config.Config{}, fmt.Errorf("import %s: want exactly one FILE or URL\n%s", job.what, importUsage)
+	}
+	if job.what == "m3u" && strings.TrimSpace(job.bouquet) == "" {
+		return importJob{}, config.Config{}, fmt.Errorf("import m3u: --bouquet is required\n%s", importUsage)
+	}
+	job.input = positional[0]
+	return job, cfg, nil
+}
+
+// importXMLTV merges a guide and, with --source-name, registers its URL and records the fetch.
+func importXMLTV(ctx context.Context, e env, st *store.Store, r io.Reader, prog *progress, job importJob) error {
 	var sourceID *int64
-	if sourceName != "" {
-		id, err := st.UpsertEPGSource(ctx, sourceName, sourceURL(input))
+	if job.sourceName != "" {
+		id, err := st.UpsertEPGSource(ctx, job.sourceName, sourceURL(job.input))
 		if err != nil {
 			return fmt.Errorf("import xmltv: register source: %w", err)
 		}

@@ -1,10 +1,13 @@
 // Package archtest enforces the import rules of STYLE.md §1: imports run cmd → app → internal,
-// only app/* touches Fiber/fasthttp, app surfaces never import each other, and only store and
-// testdb speak to PostgreSQL through pgx.
+// only app/* touches Fiber/fasthttp, app surfaces never import each other, only store and
+// testdb speak to PostgreSQL through pgx, the domain packages import only store, the leaves
+// and the few domain packages listed for them, and access and accounts have only the importers
+// listed for them.
 package archtest
 
 import (
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -14,6 +17,22 @@ const module = "github.com/xtreamd/xtreamd"
 // leaves import no internal package.
 var leaves = map[string]bool{
 	"credential": true, "geo": true, "input": true, "token": true, "relay": true, "config": true, "logx": true, "pgserver": true,
+}
+
+// domainImports lists the domain packages and, for each, the internal packages it may import
+// besides store, the leaves and its own sub-packages.
+var domainImports = map[string][]string{
+	"conns": nil, "catalog": nil, "epg": nil, "mag": nil,
+	"access":   {"conns", "catalog", "mag"},
+	"accounts": {"mag"},
+}
+
+// importers lists the internal packages that only some trees may import: access is the
+// surfaces' check (cmd wires it through app/server), accounts is what surfaces and the
+// command line call (the demo loader's accounts are cmd's to create).
+var importers = map[string][]string{
+	"access":   {"app/"},
+	"accounts": {"app/", "cmd/"},
 }
 
 func TestImportRules(t *testing.T) {
@@ -39,7 +58,49 @@ func TestImportRules(t *testing.T) {
 	}
 }
 
+// internalName is the first path element under internal/ of an import path or a package
+// relative to the module ("" when it is not under internal/).
+func internalName(path string) string {
+	rest, ok := strings.CutPrefix(path, module+"/")
+	if !ok {
+		rest = path
+	}
+	rest, ok = strings.CutPrefix(rest, "internal/")
+	if !ok {
+		return ""
+	}
+	return strings.SplitN(rest, "/", 2)[0]
+}
+
+// importerViolation applies the importers rules.
+func importerViolation(pkg, imp string) string {
+	target := internalName(imp)
+	allowed, ruled := importers[target]
+	if !ruled || internalName(pkg) == target {
+		return ""
+	}
+	for _, prefix := range allowed {
+		if strings.HasPrefix(pkg, prefix) {
+			return ""
+		}
+	}
+	return "only " + strings.Join(allowed, " and ") + " import internal/" + target
+}
+
+// domainViolation applies the domainImports rules to an import of an internal package.
+func domainViolation(name, imp string) string {
+	allowed, ruled := domainImports[name]
+	other := internalName(imp)
+	if !ruled || other == "" || other == name || other == "store" || leaves[other] || slices.Contains(allowed, other) {
+		return ""
+	}
+	return name + " imports only store, the leaves" + strings.Join(append([]string{""}, allowed...), ", ")
+}
+
 func violation(pkg, imp string) string {
+	if msg := importerViolation(pkg, imp); msg != "" {
+		return msg
+	}
 	internalImp := strings.HasPrefix(imp, module+"/internal/")
 	appImp := strings.HasPrefix(imp, module+"/app/")
 	fiber := strings.HasPrefix(imp, "github.com/gofiber/") || strings.HasPrefix(imp, "github.com/valyala/")
@@ -64,6 +125,9 @@ func violation(pkg, imp string) string {
 		}
 		if name == "store" && internalImp {
 			return "store imports only pgx, tern and migrations"
+		}
+		if msg := domainViolation(name, imp); msg != "" {
+			return msg
 		}
 	case strings.HasPrefix(pkg, "app/"):
 		name := strings.SplitN(strings.TrimPrefix(pkg, "app/"), "/", 2)[0]
@@ -102,6 +166,26 @@ func TestViolationRules(t *testing.T) {
 		{"app/player", "github.com/jackc/pgx/v5/pgxpool"},
 		{"internal/store", module + "/internal/config"},
 		{"app/player", module + "/internal/store"},
+		// only app imports access (cmd wires it through app/server)
+		{"cmd/xtreamd", module + "/internal/access"},
+		{"internal/demo", module + "/internal/access"},
+		{"internal/accounts", module + "/internal/access"},
+		// conns, catalog, epg and mag import only store and leaves
+		{"internal/conns", module + "/internal/catalog"},
+		{"internal/catalog", module + "/internal/epg"},
+		{"internal/catalog", module + "/internal/conns"},
+		{"internal/epg", module + "/internal/mag"},
+		{"internal/mag", module + "/internal/conns"},
+		{"internal/conns", module + "/internal/accounts"},
+		// access: conns, catalog, mag, store and leaves
+		{"internal/access", module + "/internal/epg"},
+		// accounts: store, leaves and mag; only app and cmd import it
+		{"internal/accounts", module + "/internal/catalog"},
+		{"internal/accounts", module + "/internal/conns"},
+		{"internal/demo", module + "/internal/accounts"},
+		{"internal/access", module + "/internal/accounts"},
+		{"internal/testdb", module + "/internal/accounts"},
+		{"migrations", module + "/internal/accounts"},
 	}
 	for _, b := range bad {
 		if violation(b[0], b[1]) == "" {
@@ -115,6 +199,28 @@ func TestViolationRules(t *testing.T) {
 		{"internal/store", "github.com/jackc/pgx/v5"},
 		{"internal/testdb", "github.com/jackc/pgx/v5/pgxpool"},
 		{"app/admin", module + "/internal/store"},
+		{"app/server", module + "/internal/access"},
+		{"app/stream", module + "/internal/access"},
+		{"internal/access", module + "/internal/access"},
+		{"internal/catalog", module + "/internal/catalog/m3u"},
+		{"internal/catalog", module + "/internal/input"},
+		{"internal/catalog", module + "/internal/store"},
+		{"internal/conns", module + "/internal/store"},
+		{"internal/epg", module + "/internal/store"},
+		{"internal/mag", module + "/internal/input"},
+		{"internal/access", module + "/internal/mag"},
+		{"internal/access", module + "/internal/conns"},
+		{"internal/access", module + "/internal/catalog"},
+		{"internal/access", module + "/internal/geo"},
+		{"internal/accounts", module + "/internal/store"},
+		{"internal/accounts", module + "/internal/credential"},
+		{"internal/accounts", module + "/internal/mag"},
+		{"internal/accounts", module + "/internal/config"},
+		{"internal/accounts", module + "/internal/input"},
+		{"cmd/xtreamd", module + "/internal/accounts"},
+		{"cmd/xtreamd", module + "/app/server"},
+		{"app/admin", module + "/internal/accounts"},
+		{"internal/demo", module + "/internal/store"},
 	}
 	for _, g := range good {
 		if msg := violation(g[0], g[1]); msg != "" {

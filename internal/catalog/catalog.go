@@ -37,6 +37,7 @@ type Catalog struct {
 	refreshMu sync.Mutex    // one load at a time
 	swapMu    sync.Mutex
 	swapped   chan struct{} // closed and replaced at each swap (WaitVersion)
+	views     []Warmer      // built for each new snapshot before its swap (Attach); under refreshMu
 }
 
 // New returns a Catalog serving Empty() until its first load (Run or Refresh).
@@ -134,6 +135,9 @@ func (c *Catalog) Refresh(ctx context.Context) error {
 		return fmt.Errorf("catalog refresh: %w", err)
 	}
 	snap := Build(d, c.opts.Build)
+	for _, v := range c.views {
+		v.warm(snap)
+	}
 	c.swap(snap)
 	streams, series, bouquets := snap.Counts()
 	c.log.Info("catalog snapshot built", "version", snap.Version, "streams", streams, "series", series,

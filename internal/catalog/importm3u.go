@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/xtreamd/xtreamd/internal/catalog/m3u"
+	"github.com/xtreamd/xtreamd/internal/input"
 	"github.com/xtreamd/xtreamd/internal/store"
 )
 
@@ -51,7 +52,6 @@ func ImportM3U(ctx context.Context, st *store.Store, r io.Reader, opts M3UOption
 	if opts.Kind == "" {
 		opts.Kind = store.KindLive
 	}
-	catKind := opts.Kind
 	switch opts.Kind {
 	case store.KindLive, store.KindRadio, store.KindMovie:
 	default:
@@ -69,75 +69,8 @@ func ImportM3U(ctx context.Context, st *store.Store, r io.Reader, opts M3UOption
 		sum.Skipped = append(sum.Skipped, Skip{Line: p.Line, Reason: p.Reason})
 	}
 	sum.Entries = len(pl.Entries)
-
-	type pending struct {
-		line  int
-		group string
-		in    store.StreamInput
-	}
-	var (
-		items  []pending
-		groups []string
-	)
-	seenGroup := map[string]bool{}
-	for _, e := range pl.Entries {
-		in, reason := streamFromEntry(e, opts.Kind)
-		if reason != "" {
-			sum.Skipped = append(sum.Skipped, Skip{Line: e.Line, Reason: reason})
-			continue
-		}
-		group := truncate(e.Group, 256)
-		if group != "" && !seenGroup[group] {
-			seenGroup[group] = true
-			groups = append(groups, group)
-		}
-		items = append(items, pending{line: e.Line, group: group, in: in})
-	}
-
-	err = st.InTx(ctx, func(tx *store.Store) error {
-		cats, added, err := tx.EnsureCategories(ctx, catKind, groups)
-		if err != nil {
-			return err
-		}
-		sum.CategoriesAdded = added
-		inputs := make([]store.StreamInput, len(items))
-		for i, it := range items {
-			inputs[i] = it.in
-			if it.group != "" {
-				id := cats[it.group]
-				inputs[i].CategoryID = &id
-			}
-		}
-		res, err := tx.ImportStreams(ctx, store.MatchBySource, inputs)
-		if err != nil {
-			return err
-		}
-		firstLine := map[int64]int{}
-		var ids []int64
-		for i, r := range res {
-			switch r.Outcome {
-			case store.Added:
-				sum.Added++
-			case store.Updated:
-				sum.Updated++
-			case store.Unchanged:
-				sum.Unchanged++
-			case store.Duplicate:
-				sum.Skipped = append(sum.Skipped, Skip{Line: items[i].line,
-					Reason: fmt.Sprintf("duplicate of line %d (same URL)", firstLine[r.ID])})
-				continue
-			}
-			firstLine[r.ID] = items[i].line
-			ids = append(ids, r.ID)
-		}
-		bid, created, err := tx.EnsureBouquet(ctx, opts.Bouquet)
-		if err != nil {
-			return err
-		}
-		sum.BouquetCreated = created
-		sum.BouquetAdded, err = tx.AppendBouquetStreams(ctx, bid, ids)
-		return err
-	})
+	plan := planM3U(pl.Entries, opts.Kind, &sum)
+	err = st.InTx(ctx, func(tx *store.Store) error { return plan.write(ctx, tx, opts, &sum) })
 	if err != nil {
 		return sum, fmt.Errorf("import m3u: %w", err)
 	}
@@ -145,11 +78,98 @@ func ImportM3U(ctx context.Context, st *store.Store, r io.Reader, opts M3UOption
 	return sum, nil
 }
 
+// m3uPlan is a parsed playlist ready to write: the streams in playlist order and the group
+// names in order of first use.
+type m3uPlan struct {
+	items  []m3uItem
+	groups []string
+}
+
+type m3uItem struct {
+	line  int
+	group string
+	in    store.StreamInput
+}
+
+// planM3U maps the entries to streams, recording in sum the ones that cannot be one.
+func planM3U(entries []m3u.Entry, kind string, sum *M3USummary) m3uPlan {
+	var p m3uPlan
+	seenGroup := map[string]bool{}
+	for _, e := range entries {
+		in, reason := streamFromEntry(e, kind)
+		if reason != "" {
+			sum.Skipped = append(sum.Skipped, Skip{Line: e.Line, Reason: reason})
+			continue
+		}
+		group := input.Sanitize(e.Group, 256)
+		if group != "" && !seenGroup[group] {
+			seenGroup[group] = true
+			p.groups = append(p.groups, group)
+		}
+		p.items = append(p.items, m3uItem{line: e.Line, group: group, in: in})
+	}
+	return p
+}
+
+// write runs inside the import's transaction: categories (of the import's kind), streams,
+// then the bouquet.
+func (p m3uPlan) write(ctx context.Context, tx *store.Store, opts M3UOptions, sum *M3USummary) error {
+	cats, added, err := tx.EnsureCategories(ctx, opts.Kind, p.groups)
+	if err != nil {
+		return err
+	}
+	sum.CategoriesAdded = added
+	inputs := make([]store.StreamInput, len(p.items))
+	for i, it := range p.items {
+		inputs[i] = it.in
+		if it.group != "" {
+			id := cats[it.group]
+			inputs[i].CategoryID = &id
+		}
+	}
+	res, err := tx.ImportStreams(ctx, store.MatchBySource, inputs)
+	if err != nil {
+		return err
+	}
+	ids := p.tally(res, sum)
+	bid, created, err := tx.EnsureBouquet(ctx, opts.Bouquet)
+	if err != nil {
+		return err
+	}
+	sum.BouquetCreated = created
+	sum.BouquetAdded, err = tx.AppendBouquetStreams(ctx, bid, ids)
+	return err
+}
+
+// tally counts the outcomes of ImportStreams and returns the ids to append to the bouquet, in
+// playlist order; an entry repeating an earlier entry's URL is skipped, naming that line.
+func (p m3uPlan) tally(res []store.ImportedStream, sum *M3USummary) []int64 {
+	firstLine := map[int64]int{}
+	var ids []int64
+	for i, r := range res {
+		switch r.Outcome {
+		case store.Added:
+			sum.Added++
+		case store.Updated:
+			sum.Updated++
+		case store.Unchanged:
+			sum.Unchanged++
+		case store.Duplicate:
+			sum.Skipped = append(sum.Skipped, Skip{Line: p.items[i].line,
+				Reason: fmt.Sprintf("duplicate of line %d (same URL)", firstLine[r.ID])})
+			continue
+		}
+		firstLine[r.ID] = p.items[i].line
+		ids = append(ids, r.ID)
+	}
+	return ids
+}
+
 // streamFromEntry maps a playlist entry to a stream, or says why it cannot be one.
 func streamFromEntry(e m3u.Entry, kind string) (store.StreamInput, string) {
 	u, err := url.Parse(e.URL)
 	if err != nil || u.Scheme == "" || !utf8.ValidString(e.URL) || strings.ContainsRune(e.URL, 0) {
-		return store.StreamInput{}, "not a URL: " + truncate(e.URL, 80)
+		return store.StreamInput{}, "not a URL: " + input.Sanitize(e.URL, 80)
 	}
 	scheme := strings.ToLower(u.Scheme)
 	if scheme != "http" && scheme != "https" && scheme != "file" {
@@ -162,21 +182,21 @@ func streamFromEntry(e m3u.Entry, kind string) (store.StreamInput, string) {
 	if name == "" {
 		name = e.Attrs[m3u.AttrTVGName]
 	}
-	name = truncate(name, 512)
+	name = input.Sanitize(name, 512)
 	if name == "" {
 		return store.StreamInput{}, "no channel name"
 	}
 	in := store.StreamInput{
 		Kind:          kind,
 		Name:          name,
-		Icon:          truncate(e.Attrs[m3u.AttrTVGLogo], 4096),
+		Icon:          input.Sanitize(e.Attrs[m3u.AttrTVGLogo], 4096),
 		TVArchiveDays: int32(e.CatchupDays()),
 		Sources:       []store.Source{{URL: e.URL, Kind: sourceKind(scheme, u.Path)}},
 	}
-	if id := truncate(e.Attrs[m3u.AttrTVGID], 256); id != "" {
+	if id := input.Sanitize(e.Attrs[m3u.AttrTVGID], 256); id != "" {
 		in.EPGChannelID = &id
 	}
-	if cs := truncate(e.Attrs[m3u.AttrCatchupSource], 4096); cs != "" {
+	if cs := input.Sanitize(e.Attrs[m3u.AttrCatchupSource], 4096); cs != "" {
 		in.CatchupSource = &cs
 	}
 	if kind == store.KindMovie {
@@ -211,16 +231,6 @@ func validContainer(ext string) bool {
 		}
 	}
 	return true
-}
-
-// truncate makes s storable text (valid UTF-8, no NUL, which PostgreSQL rejects) of at most
-// n characters (the schema counts characters).
-func truncate(s string, n int) string {
-	s = strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "")
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	return strings.TrimSpace(string([]rune(s)[:n]))
 }
 
 func sortSkips(s []Skip) {

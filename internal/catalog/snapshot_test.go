@@ -2,7 +2,6 @@ package catalog_test
 
 import (
 	"encoding/json"
-	"fmt"
 	"testing"
 	"time"
 
@@ -233,41 +232,77 @@ func TestSnapshot_Lookups(t *testing.T) {
 	}
 }
 
-// TestListJSON checks the pre-rendered entries against spec §1.5, §1.6 and §1.8 types.
-func TestListJSON(t *testing.T) {
+// TestValues checks the wire values the surfaces render from (spec §1.5, §1.6, §1.8): a
+// movie's rating from its info, a series' integer-valued rating string, archive and direct
+// source fields.
+func TestValues(t *testing.T) {
 	t.Parallel()
 	snap := catalog.Build(fixture(), catalog.BuildOptions{})
 	s10, _ := snap.Stream(10)
 	s11, _ := snap.Stream(11)
+	m20, _ := snap.Movie(20)
 	m21, _ := snap.Movie(21)
 	se, _ := snap.Series(40)
-	cat, _ := snap.Category(1)
-	add := fmt.Sprint(created.Unix())
+	type values struct {
+		Type, Category, Direct, Rating, Icon string
+		Rating5                              float64
+		Archive                              int32
+	}
+	of := func(s *catalog.Stream) values {
+		return values{s.StreamType(), s.CategoryIDString(), s.DirectSourceURL(), s.Rating, s.Icon, s.Rating5, s.TVArchiveDays}
+	}
 	tests := []struct {
 		name string
-		got  []byte
-		want string
+		got  values
+		want values
 	}{
-		{"live with epg and archive", s10.AppendListJSON(nil, 1),
-			`{"num":1,"name":"News 1","stream_type":"live","stream_id":10,"stream_icon":"","epg_channel_id":"news1.tv","added":"` + add + `","category_id":"1","custom_sid":"","tv_archive":1,"direct_source":"","tv_archive_duration":3}`},
-		{"live direct source", s11.AppendListJSON(nil, 2),
-			`{"num":2,"name":"News 2","stream_type":"live","stream_id":11,"stream_icon":"","epg_channel_id":null,"added":"` + add + `","category_id":"1","custom_sid":"","tv_archive":0,"direct_source":"http://up/11.ts","tv_archive_duration":0}`},
-		{"movie", m21.AppendListJSON(nil, 3),
-			`{"num":3,"name":"Film B","stream_type":"movie","stream_id":21,"stream_icon":"","rating":"8","rating_5based":4,"added":"` + add + `","category_id":"4","container_extension":"mkv","custom_sid":"","direct_source":""}`},
-		{"series", se.AppendListJSON(nil, 4),
-			`{"num":4,"name":"Show","series_id":40,"cover":"","plot":"","cast":"","director":"","genre":"","releaseDate":"","last_modified":"` + add + `","rating":"8","rating_5based":3.8,"backdrop_path":[],"youtube_trailer":"","episode_run_time":"45","category_id":"5"}`},
-		{"category", cat.AppendJSON(nil), `{"category_id":"1","category_name":"News","parent_id":0}`},
+		{"live with epg and archive", of(s10), values{Type: "live", Category: "1", Archive: 3}},
+		{"live direct source", of(s11), values{Type: "live", Category: "1", Direct: "http://up/11.ts"}},
+		{"movie with poster", of(m20), values{Type: "movie", Category: "4", Rating: "7.5", Rating5: 3.8, Icon: "http://i/a.jpg"}},
+		{"movie", of(m21), values{Type: "movie", Category: "4", Rating: "8", Rating5: 4}},
+		{"series", values{Type: "series", Category: se.CategoryIDString(), Rating: se.RatingString, Rating5: se.Rating5},
+			values{Type: "series", Category: "5", Rating: "8", Rating5: 3.8}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			if diff := cmp.Diff(tt.want, string(tt.got)); diff != "" {
-				t.Fatalf("JSON (-want +got):\n%s", diff)
-			}
-			if !json.Valid(tt.got) {
-				t.Fatal("invalid JSON")
+			if diff := cmp.Diff(tt.want, tt.got); diff != "" {
+				t.Fatalf("values (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestIndex: Index numbers the streams, series and categories 0 … n-1 in the order the All*
+// iterators yield them, so a surface's per-snapshot tables are plain slices.
+func TestIndex(t *testing.T) {
+	t.Parallel()
+	snap := catalog.Build(fixture(), catalog.BuildOptions{})
+	var streams, series, cats []int64
+	for st := range snap.AllStreams() {
+		if st.Index != len(streams) {
+			t.Fatalf("stream %d: Index %d, want %d", st.ID, st.Index, len(streams))
+		}
+		streams = append(streams, st.ID)
+	}
+	for se := range snap.AllSeries() {
+		if se.Index != len(series) {
+			t.Fatalf("series %d: Index %d, want %d", se.ID, se.Index, len(series))
+		}
+		series = append(series, se.ID)
+	}
+	for c := range snap.AllCategories() {
+		if c.Index != len(cats) {
+			t.Fatalf("category %d: Index %d, want %d", c.ID, c.Index, len(cats))
+		}
+		cats = append(cats, c.ID)
+	}
+	want := [][]int64{{10, 11, 12, 13, 14, 15, 20, 21, 30, 31}, {40, 41}, {1, 2, 3, 4, 6, 5}}
+	if diff := cmp.Diff(want, [][]int64{streams, series, cats}); diff != "" {
+		t.Fatalf("All* order (-want +got):\n%s", diff)
+	}
+	for range snap.AllStreams() {
+		break // an iterator stopped early must not panic
 	}
 }
 

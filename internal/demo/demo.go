@@ -110,19 +110,38 @@ func writeClip(dataDir string) (string, error) {
 
 func loadCatalog(ctx context.Context, st *store.Store, src string) (int64, error) {
 	source := []store.Source{{URL: src, Kind: store.SourceFile}}
-	liveCats, _, err := st.EnsureCategories(ctx, store.KindLive, []string{"News", "Sports", "Kids"})
+	ids, err := loadStreams(ctx, st, source)
 	if err != nil {
 		return 0, err
+	}
+	seriesID, err := loadSeries(ctx, st, source)
+	if err != nil {
+		return 0, err
+	}
+	bouquetID, _, err := st.EnsureBouquet(ctx, BouquetName)
+	if err != nil {
+		return 0, err
+	}
+	if _, err := st.SetBouquetStreams(ctx, bouquetID, ids); err != nil {
+		return 0, err
+	}
+	if _, err := st.SetBouquetSeries(ctx, bouquetID, []int64{seriesID}); err != nil {
+		return 0, err
+	}
+	return bouquetID, nil
+}
+
+// loadStreams loads the live channels and the movies with their categories and returns their
+// ids in bouquet order.
+func loadStreams(ctx context.Context, st *store.Store, source []store.Source) ([]int64, error) {
+	liveCats, _, err := st.EnsureCategories(ctx, store.KindLive, []string{"News", "Sports", "Kids"})
+	if err != nil {
+		return nil, err
 	}
 	movieCats, _, err := st.EnsureCategories(ctx, store.KindMovie, []string{"Demo Movies"})
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	seriesCats, _, err := st.EnsureCategories(ctx, store.KindSeries, []string{"Demo Series"})
-	if err != nil {
-		return 0, err
-	}
-
 	var items []store.StreamInput
 	for _, c := range channels() {
 		cat, epgID := liveCats[c.category], c.epgID
@@ -137,13 +156,21 @@ func loadCatalog(ctx context.Context, st *store.Store, src string) (int64, error
 	// The demo's entries all loop one file, so they are matched by name, not by source.
 	res, err := st.ImportStreams(ctx, store.MatchByName, items)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	ids := make([]int64, len(res))
 	for i, r := range res {
 		ids[i] = r.ID
 	}
+	return ids, nil
+}
 
+// loadSeries loads "The Demo Show", its two seasons and their episodes, and returns its id.
+func loadSeries(ctx context.Context, st *store.Store, source []store.Source) (int64, error) {
+	seriesCats, _, err := st.EnsureCategories(ctx, store.KindSeries, []string{"Demo Series"})
+	if err != nil {
+		return 0, err
+	}
 	seriesCat := seriesCats["Demo Series"]
 	seriesID, _, err := st.UpsertSeries(ctx, store.SeriesInput{
 		Name: "The Demo Show", CategoryID: &seriesCat,
@@ -165,10 +192,16 @@ func loadCatalog(ctx context.Context, st *store.Store, src string) (int64, error
 			return 0, err
 		}
 	}
+	return seriesID, loadEpisodes(ctx, st, seriesID, source)
+}
+
+// loadEpisodes loads the episodes of the demo series, by season.
+func loadEpisodes(ctx context.Context, st *store.Store, seriesID int64, source []store.Source) error {
 	episodes := map[int32][]string{
 		1: {"Pilot", "The Handshake", "Bouquets"},
 		2: {"Ten Thousand Channels", "Failover"},
 	}
+	ts := "ts"
 	for season := int32(1); season <= 2; season++ {
 		for i, title := range episodes[season] {
 			n := int32(i + 1)
@@ -180,22 +213,11 @@ func loadCatalog(ctx context.Context, st *store.Store, src string) (int64, error
 				Stream: store.StreamInput{Name: fmt.Sprintf("The Demo Show - S%02dE%02d - %s", season, n, title),
 					ContainerExtension: &ts, Info: info, Sources: source}})
 			if err != nil {
-				return 0, err
+				return err
 			}
 		}
 	}
-
-	bouquetID, _, err := st.EnsureBouquet(ctx, BouquetName)
-	if err != nil {
-		return 0, err
-	}
-	if _, err := st.SetBouquetStreams(ctx, bouquetID, ids); err != nil {
-		return 0, err
-	}
-	if _, err := st.SetBouquetSeries(ctx, bouquetID, []int64{seriesID}); err != nil {
-		return 0, err
-	}
-	return bouquetID, nil
+	return nil
 }
 
 type movie struct {
