@@ -7,6 +7,9 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/valyala/fasthttp"
+
+	"github.com/xtreamd/xtreamd/app/edge"
+	"github.com/xtreamd/xtreamd/internal/token"
 )
 
 // benchRoute runs a request for uri through a bare Fiber app whose only route (pattern) calls
@@ -18,7 +21,7 @@ func benchRoute(b *testing.B, pattern, uri string, hdr map[string]string, parse 
 		if !parse(c) {
 			b.Fatalf("parse(%s) refused", uri)
 		}
-		return status(c, fiber.StatusNoContent)
+		return edge.Empty(c, fiber.StatusNoContent)
 	})
 	handler := app.Handler()
 	var ctx fasthttp.RequestCtx
@@ -46,10 +49,8 @@ func benchHandler() *Handler { return &Handler{d: Deps{}} }
 func BenchmarkParseLive(b *testing.B) {
 	h := benchHandler()
 	benchRoute(b, "/live/:user/:pass/:file", "/live/user1/pass%201/42.ts", nil, func(c *fiber.Ctx) bool {
-		id, _, ok := parseLiveFile(c.Params("file"))
-		w, ok2 := parseWho(c)
-		cl := h.clientOf(c)
-		return ok && ok2 && id == 42 && w.user == "user1" && cl.ua != ""
+		r, ok := h.parseLive(c)
+		return ok && r.id == 42 && r.client.ua != ""
 	})
 }
 
@@ -58,11 +59,8 @@ func BenchmarkParseVOD(b *testing.B) {
 	h := benchHandler()
 	benchRoute(b, "/movie/:user/:pass/:file", "/movie/user1/pass1/7.mp4", map[string]string{"Range": "bytes=100-"},
 		func(c *fiber.Ctx) bool {
-			id, _, ok := parseVODFile(c.Params("file"))
-			w, ok2 := parseWho(c)
-			cl := h.clientOf(c)
-			rng := rangeHeader(c)
-			return ok && ok2 && id == 7 && w.pass == "pass1" && cl.ua != "" && rng != ""
+			r, ok := h.parseVOD(c, token.KindVOD)
+			return ok && r.id == 7 && r.client.ua != "" && r.rng != ""
 		})
 }
 
@@ -72,9 +70,7 @@ func BenchmarkParseTimeshift(b *testing.B) {
 	h.d.Location = time.UTC
 	benchRoute(b, "/timeshift/:user/:pass/:minutes/:start/:file", "/timeshift/user1/pass1/90/2024-01-31:09-05/42.ts", nil,
 		func(c *fiber.Ctx) bool {
-			r, ok := h.parseShift(c, c.Params("start"), c.Params("file"))
-			cl := h.clientOf(c)
-			rng := rangeHeader(c)
-			return ok && r.id == 42 && cl.ua != "" && rng == ""
+			r, refuse := h.parseShift(c, shiftPath)
+			return refuse == 0 && r.id == 42 && r.client.ua != "" && r.rng == ""
 		})
 }

@@ -91,7 +91,7 @@ var (
 type Options struct {
 	Logger     *slog.Logger          // default: discard
 	Now        func() time.Time      // clock; default time.Now
-	HTTPClient *http.Client          // upstream client; default: sane timeouts, redirects followed
+	HTTPClient *http.Client          // upstream client; default: NewHTTPClient with ConnectTimeout and HTTP/2
 	UserAgent  string                // upstream User-Agent; default "xtreamd-relay/1"
 	Registerer prometheus.Registerer // optional; metrics are registered here (never the global registry)
 	OnEvent    func(Event)           // optional; called synchronously from hub goroutines, must not block
@@ -199,7 +199,7 @@ func (o Options) withDefaults() Options {
 		o.FileBitrate = 2_000_000
 	}
 	if o.HTTPClient == nil {
-		o.HTTPClient = newHTTPClient(o.ConnectTimeout)
+		o.HTTPClient = NewHTTPClient(HTTPOptions{ConnectTimeout: o.ConnectTimeout, HTTP2: true})
 	}
 	return o
 }
