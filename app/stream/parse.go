@@ -16,9 +16,6 @@ const (
 	maxExtLen   = 8
 )
 
-// parseID reads a stream id: 1 to 19 ASCII digits, no sign, in 1…MaxInt64.
-func parseID(s string) (int64, bool) { return input.ID(s) }
-
 // splitFile splits the last path segment "42.ts" into its id part and lower-case extension ("" when
 // there is none).
 func splitFile(s string) (name, ext string) {
@@ -79,7 +76,7 @@ func parseLiveFile(file string) (id int64, format string, ok bool) {
 	if strings.HasSuffix(file, ".") {
 		return 0, "", false
 	}
-	if id, ok = parseID(name); !ok {
+	if id, ok = input.ID(name); !ok {
 		return 0, "", false
 	}
 	if format, ok = liveFormat(ext); !ok {
@@ -91,7 +88,7 @@ func parseLiveFile(file string) (id int64, format string, ok bool) {
 // parsePHPStream parses timeshift.php's stream parameter: "42" or "42.ts" (MPEG-TS only).
 func parsePHPStream(s string) (id int64, format string, ok bool) {
 	name, ext := splitFile(s)
-	if id, ok = parseID(name); !ok {
+	if id, ok = input.ID(name); !ok {
 		return 0, "", false
 	}
 	if format, ok = liveFormat(ext); !ok || format != formatTS {
@@ -104,7 +101,7 @@ func parsePHPStream(s string) (id int64, format string, ok bool) {
 // required, as clients always send container_extension).
 func parseVODFile(file string) (id int64, ext string, ok bool) {
 	name, ext := splitFile(file)
-	if id, ok = parseID(name); !ok || !validExt(ext) {
+	if id, ok = input.ID(name); !ok || !validExt(ext) {
 		return 0, "", false
 	}
 	return id, ext, true

@@ -2,12 +2,18 @@
 // channels as MPEG-TS (/live/{user}/{pass}/{id}.ts, the short form /{user}/{pass}/{id}) and HLS
 // (.m3u8 with signed /hls/{token}/{seq}.ts segments), movies and episodes (/movie, /series, with
 // Range), catch-up (/timeshift, /streaming/timeshift.php) and play-token links (?play_token=,
-// /play/{token}). Every open runs the access check (access.Checker) first; a denial is an empty
-// body with the status of statusFor. Live delivery comes from the relay; a TS viewer holds a
-// connection lease for as long as its response runs. Its writer runs on the hijacked connection
-// (the body is framed by closing it) and ends on the first write error (the client left), when
-// the lease is killed or replaced, when the client accepts nothing for StallTimeout, or at
-// shutdown; movies, episodes and catch-up use a fasthttp body stream with a Content-Length.
+// /play/{token}).
+//
+// Each route family has one parse step (request.go) that copies what the handler needs into an
+// owned struct. Every open runs the access check (access.Checker) first, inside edge.Opens,
+// which records its outcome once and releases its lease on every path unless a writer took it
+// over; a denial is an empty body with the status of statusFor.
+//
+// Live delivery comes from the relay; a TS viewer holds a connection lease for as long as its
+// response runs. Its writer runs on the hijacked connection (the body is framed by closing it)
+// and ends on the first write error (the client left), when the lease is killed or replaced,
+// when the client accepts nothing for StallTimeout, or at shutdown; movies, episodes and
+// catch-up use a fasthttp body stream with a Content-Length.
 package stream
 
 import (
