@@ -50,6 +50,7 @@ func BenchmarkParseLive(b *testing.B) {
 	h := benchHandler()
 	benchRoute(b, "/live/:user/:pass/:file", "/live/user1/pass%201/42.ts", nil, func(c *fiber.Ctx) bool {
 		r, ok := h.parseLive(c)
+		sinkLive = r
 		return ok && r.id == 42 && r.client.ua != ""
 	})
 }
@@ -60,6 +61,7 @@ func BenchmarkParseVOD(b *testing.B) {
 	benchRoute(b, "/movie/:user/:pass/:file", "/movie/user1/pass1/7.mp4", map[string]string{"Range": "bytes=100-"},
 		func(c *fiber.Ctx) bool {
 			r, ok := h.parseVOD(c, token.KindVOD)
+			sinkVOD = r
 			return ok && r.id == 7 && r.client.ua != "" && r.rng != ""
 		})
 }
@@ -71,6 +73,14 @@ func BenchmarkParseTimeshift(b *testing.B) {
 	benchRoute(b, "/timeshift/:user/:pass/:minutes/:start/:file", "/timeshift/user1/pass1/90/2024-01-31:09-05/42.ts", nil,
 		func(c *fiber.Ctx) bool {
 			r, refuse := h.parseShift(c, shiftPath)
+			sinkShift = r
 			return refuse == 0 && r.id == 42 && r.client.ua != "" && r.rng == ""
 		})
 }
+
+// Sinks make the parsed values escape as they do in production (into the access check).
+var (
+	sinkLive  liveRequest
+	sinkVOD   vodRequest
+	sinkShift shiftRequest
+)
