@@ -33,7 +33,7 @@ const DefaultDeadline = 15 * time.Second
 type surfaceKey struct{}
 
 // Route is the first handler of every route of a surface: it records the surface for the
-// error handler (ErrorFormat) and bounds the request's context (c.UserContext) by deadline
+// error handler (WriteError) and bounds the request's context (c.UserContext) by deadline
 // (0: no deadline) for the check and the answer. A response writer that outlives the handler
 // (a stream, a streamed playlist) must not use that context: it ends when the handler returns.
 // It uses the server's shutdown context instead.
