@@ -1,5 +1,9 @@
-// Package edge holds what every surface shares at the HTTP edge: panic recovery, request ids,
-// the redacting access log, request metrics and the client address behind trusted proxies.
+// Package edge is the kit every surface is built with: panic recovery, request ids, the
+// redacting access log, request metrics and the client address behind trusted proxies; per
+// route, the surface's name and a deadline (Route); each surface's error format (WriteError:
+// empty bodies for players, the portal's {"js": …} envelope, RFC 9457 problems for the REST
+// API); and Opens, which records every stream open's outcome and releases its lease exactly
+// once.
 package edge
 
 import (
@@ -16,6 +20,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/xtreamd/xtreamd/internal/input"
 	"github.com/xtreamd/xtreamd/internal/logx"
 )
 
@@ -111,21 +116,22 @@ func AccessLog(log *slog.Logger, opts AccessLogOptions) fiber.Handler {
 			slog.Int("status", status),
 			slog.Int64("dur_ms", time.Since(start).Milliseconds()),
 			slog.String("client_ip", ClientIP(c, opts.Proxies).String()),
-			slog.String("user_agent", truncate(c.Get(fiber.HeaderUserAgent), 256)),
+			slog.String("user_agent", clipped(c.Get(fiber.HeaderUserAgent), 256)),
 		}
 		if q := string(c.Request().URI().QueryString()); q != "" {
-			attrs = append(attrs, slog.String("query", truncate(logx.RedactQuery(q), 1024)))
+			attrs = append(attrs, slog.String("query", clipped(logx.RedactQuery(q), 1024)))
 		}
 		log.LogAttrs(ctx, level, "request", attrs...)
 		return err
 	}
 }
 
-func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n] + "…"
+// clipped cuts a logged value at n bytes (on a UTF-8 boundary) and marks the cut.
+func clipped(s string, n int) string {
+	if len(s) <= n {
+		return s
 	}
-	return s
+	return input.Truncate(s, n) + "…"
 }
 
 // Metrics counts requests and observes their latency by route pattern (which never holds a

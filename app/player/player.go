@@ -118,38 +118,37 @@ func New(d Deps) *Handler {
 // §1.1: some apps POST their credentials).
 func (h *Handler) Routes(r fiber.Router) {
 	for _, route := range []struct {
-		path string
-		fn   fiber.Handler
+		path    string
+		surface edge.Surface
+		fn      fiber.Handler
 	}{
-		{"/player_api.php", h.playerAPI},
+		{"/player_api.php", edge.SurfacePlayerAPI, h.playerAPI},
 		// XUI's path aliases (spec §1.1). Registered before the stream routes, so a line named
 		// "player_api" loses its short-form stream URLs to these; no such name should be issued.
-		{"/player_api/:username/:password", h.playerAPI},
-		{"/player_api/:username/:password/:action", h.playerAPI},
-		{"/get.php", h.playlist},
-		{"/xmltv.php", h.xmltv},
-		{"/panel_api.php", h.panelAPI},
-		{"/enigma2.php", h.enigma2},
+		{"/player_api/:username/:password", edge.SurfacePlayerAPI, h.playerAPI},
+		{"/player_api/:username/:password/:action", edge.SurfacePlayerAPI, h.playerAPI},
+		{"/get.php", edge.SurfaceGet, h.playlist},
+		{"/xmltv.php", edge.SurfaceXMLTV, h.xmltv},
+		{"/panel_api.php", edge.SurfacePanelAPI, h.panelAPI},
+		{"/enigma2.php", edge.SurfaceEnigma2, h.enigma2},
 	} {
-		r.Get(route.path, route.fn)
-		r.Post(route.path, route.fn)
+		// The deadline bounds the check and the answer (a cold line lookup and a password hash);
+		// streamed playlists and guides outlive it on StreamContext.
+		mw := edge.Route(route.surface, edge.DefaultDeadline)
+		r.Get(route.path, mw, route.fn)
+		r.Post(route.path, mw, route.fn)
 	}
 }
 
-// checkTimeout bounds one access check (a cold line lookup and a password hash).
-const checkTimeout = 15 * time.Second
-
-// check runs the access check of a list or login request. Over-long credentials fail without
-// one: no stored line can match them.
+// check runs the access check of a list or login request, within the route's deadline.
+// Over-long credentials fail without one: no stored line can match them.
 func (h *Handler) check(c *fiber.Ctx, req *request, surface, format string) (access.Decision, error) {
 	if req.overlong {
 		return access.Decision{Code: access.AuthFailed}, nil
 	}
-	ctx, cancel := context.WithTimeout(c.UserContext(), checkTimeout)
-	defer cancel()
-	return h.access.Check(ctx, access.Request{
-		Username: req.username, Password: req.password, ClientIP: req.clientIP, UserAgent: req.userAgent,
-		Surface: surface, Format: format,
+	return h.access.Check(c.UserContext(), access.Request{
+		Who:      access.Password{Username: req.username, Password: req.password},
+		ClientIP: req.clientIP, UserAgent: req.userAgent, Surface: surface, Format: format,
 	})
 }
 

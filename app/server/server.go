@@ -143,17 +143,16 @@ func (s *Server) readyz(c *fiber.Ctx) error {
 	return c.SendString("ok")
 }
 
-// errorHandler answers errors no surface turned into its own format: fiber's own (404, 405,
-// 413 ...) with their status, anything else as a logged 500 without detail.
+// errorHandler answers errors a handler returned, in the format of the route's surface
+// (edge.WriteError: an empty body for players and streams, the portal envelope, a problem for
+// the REST API, plain text where no surface answered): fiber's own (404, 405, 413 ...) with
+// their status, anything else as a 500 without detail, logged once here.
 func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
-	var fe *fiber.Error
-	if errors.As(err, &fe) && fe.Code != fiber.StatusInternalServerError {
-		return c.Status(fe.Code).SendString(fe.Message)
+	if status, _ := edge.ErrorStatus(err); status == fiber.StatusInternalServerError && !errors.Is(err, edge.ErrPanic) {
+		s.deps.Log.ErrorContext(c.UserContext(), "request failed", "path", logx.RedactPath(c.Path()),
+			"surface", string(edge.SurfaceOf(c)), "err", err)
 	}
-	if !errors.Is(err, edge.ErrPanic) {
-		s.deps.Log.ErrorContext(c.UserContext(), "request failed", "path", logx.RedactPath(c.Path()), "err", err)
-	}
-	return c.Status(fiber.StatusInternalServerError).SendString("internal error")
+	return edge.WriteError(c, err)
 }
 
 // StreamContext ends when shutdown begins; stream writers select on it.

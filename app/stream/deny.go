@@ -3,7 +3,9 @@ package stream
 import (
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/xtreamd/xtreamd/app/edge"
 	"github.com/xtreamd/xtreamd/internal/access"
+	"github.com/xtreamd/xtreamd/internal/conns"
 )
 
 // statusFor is the one place an access code becomes a stream status (spec §2.2, §7 #19): 405
@@ -30,12 +32,29 @@ func (h *Handler) check(c *fiber.Ctx, r access.Request) (access.Decision, bool) 
 	d, err := h.d.Access.Check(c.UserContext(), r)
 	if err != nil {
 		h.log.WarnContext(c.UserContext(), "stream check failed", "stream_id", r.StreamID, "err", err)
-		_ = status(c, fiber.StatusServiceUnavailable)
+		_ = edge.Empty(c, fiber.StatusServiceUnavailable)
 		return access.Decision{}, false
 	}
 	if d.Code != access.OK {
-		_ = status(c, statusFor(d.Code))
+		_ = edge.Empty(c, statusFor(d.Code))
 		return d, false
 	}
 	return d, true
+}
+
+// open is every stream open (r.StreamOpen): the check, then serve with the decision, as one
+// edge.Opens run, so the outcome is recorded and the lease released on every path. serve hands
+// the lease to its writer with o.Handoff. An HLS lease is not held: it belongs to the session,
+// which ends by itself when its polls stop.
+func (h *Handler) open(c *fiber.Ctx, r access.Request, serve func(o *edge.Open, d access.Decision) error) error {
+	return h.opens.Run(c, r.Container, func(o *edge.Open) error {
+		d, ok := h.check(c, r)
+		if !ok {
+			return nil
+		}
+		if d.Lease != nil && r.Container != conns.ContainerHLS {
+			o.Hold(d.Lease)
+		}
+		return serve(o, d)
+	})
 }

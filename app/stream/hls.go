@@ -5,10 +5,10 @@ import (
 	"encoding/hex"
 	"net/netip"
 	"strconv"
-	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/xtreamd/xtreamd/app/edge"
 	"github.com/xtreamd/xtreamd/internal/access"
 	"github.com/xtreamd/xtreamd/internal/catalog"
 	"github.com/xtreamd/xtreamd/internal/conns"
@@ -56,10 +56,8 @@ func (h *Handler) mediaPlaylist(c *fiber.Ctx, lineID int64, st *catalog.Stream, 
 	})
 	if err != nil {
 		h.log.InfoContext(c.UserContext(), "hls playlist not ready", "stream_id", st.ID, "err", err)
-		h.metrics.opened(conns.ContainerHLS, fiber.StatusServiceUnavailable)
-		return status(c, fiber.StatusServiceUnavailable)
+		return edge.Empty(c, fiber.StatusServiceUnavailable)
 	}
-	h.metrics.opened(conns.ContainerHLS, fiber.StatusOK)
 	return writePlaylist(c, pl)
 }
 
@@ -71,7 +69,6 @@ func (h *Handler) masterPlaylist(c *fiber.Ctx, d access.Decision, st *catalog.St
 		return err
 	}
 	body := "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-STREAM-INF:BANDWIDTH=2000000\n/hls/" + tok + "/index.m3u8\n"
-	h.metrics.opened(conns.ContainerHLS, fiber.StatusOK)
 	return writePlaylist(c, []byte(body))
 }
 
@@ -83,25 +80,23 @@ func writePlaylist(c *fiber.Ctx, body []byte) error {
 
 // hls serves /hls/{token}/{seq}.ts and /hls/{token}/index.m3u8.
 func (h *Handler) hls(c *fiber.Ctx) error {
-	raw, file := c.Params("token"), c.Params("file")
-	if !validToken(raw) {
-		return status(c, fiber.StatusForbidden)
-	}
-	cl := h.clientOf(c)
-	claims, err := h.tokens.Verify(raw, h.now(), cl.ip)
-	if err != nil || claims.Kind != token.KindSegment || claims.SessionID == [16]byte{} {
-		return status(c, fiber.StatusForbidden)
-	}
-	if file == "index.m3u8" {
-		return h.sessionPlaylist(c, strings.Clone(raw), claims, cl)
-	}
-	seq, ok := parseSeq(file)
+	r, ok := h.parseHLS(c)
 	if !ok {
+		return edge.Empty(c, fiber.StatusForbidden)
+	}
+	claims, err := h.tokens.Verify(r.token, h.now(), r.client.ip)
+	if err != nil || claims.Kind != token.KindSegment || claims.SessionID == [16]byte{} {
+		return edge.Empty(c, fiber.StatusForbidden)
+	}
+	if r.index {
+		return h.sessionPlaylist(c, r, claims)
+	}
+	if !r.seqOK {
 		return notFound(c)
 	}
-	data, err := h.d.Relay.Segment(claims.StreamID, seq, sessionKey(claims.SessionID))
+	data, err := h.d.Relay.Segment(claims.StreamID, r.seq, sessionKey(claims.SessionID))
 	if err != nil {
-		return status(c, fiber.StatusForbidden) // spec §2.3: a missing segment is 403
+		return edge.Empty(c, fiber.StatusForbidden) // spec §2.3: a missing segment is 403
 	}
 	h.metrics.bytesHLS.Add(float64(len(data)))
 	c.Set(fiber.HeaderContentType, "video/mp2t")
@@ -113,18 +108,14 @@ func (h *Handler) hls(c *fiber.Ctx) error {
 
 // sessionPlaylist serves the playlist of a play-token HLS session: every poll is a full check
 // (which also keeps the session's lease alive, or refuses a killed or replaced one).
-func (h *Handler) sessionPlaylist(c *fiber.Ctx, tok string, claims token.Claims, cl client) error {
+func (h *Handler) sessionPlaylist(c *fiber.Ctx, r hlsRequest, claims token.Claims) error {
 	st, ok := h.d.Catalog.Current().Stream(claims.StreamID)
 	if !ok || !st.IsLive() || len(st.Sources) == 0 {
 		return notFound(c)
 	}
-	d, ok := h.check(c, access.Request{
-		PlayToken: tok, PlayTokenKind: token.KindSegment, ClientIP: cl.ip, UserAgent: cl.ua, Surface: "stream",
-		StreamOpen: true, StreamID: st.ID, Format: formatHLS, Container: conns.ContainerHLS,
+	req := r.client.request(access.PlayToken{Token: r.token, Kind: token.KindSegment})
+	req.StreamOpen, req.StreamID, req.Format, req.Container = true, st.ID, formatHLS, conns.ContainerHLS
+	return h.open(c, req, func(_ *edge.Open, d access.Decision) error {
+		return h.mediaPlaylist(c, d.Line.ID, st, d.Lease.ID, r.client)
 	})
-	if !ok {
-		h.metrics.opened(conns.ContainerHLS, c.Response().StatusCode())
-		return nil
-	}
-	return h.mediaPlaylist(c, d.Line.ID, st, d.Lease.ID, cl)
 }

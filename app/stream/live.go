@@ -13,24 +13,20 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/xtreamd/xtreamd/app/edge"
 	"github.com/xtreamd/xtreamd/internal/access"
 	"github.com/xtreamd/xtreamd/internal/catalog"
 	"github.com/xtreamd/xtreamd/internal/conns"
 	"github.com/xtreamd/xtreamd/internal/relay"
-	"github.com/xtreamd/xtreamd/internal/token"
 )
 
 // live serves /live/{user}/{pass}/{id}[.ts|.m3u8].
 func (h *Handler) live(c *fiber.Ctx) error {
-	id, format, ok := parseLiveFile(c.Params("file"))
+	r, ok := h.parseLive(c)
 	if !ok {
 		return notFound(c)
 	}
-	w, ok := parseWho(c)
-	if !ok {
-		return notFound(c)
-	}
-	return h.openLive(c, w, id, format)
+	return h.openLive(c, r)
 }
 
 // short serves the short form /{user}/{pass}/{id}[.ts|.m3u8]. It is the last route, so it sees
@@ -38,46 +34,36 @@ func (h *Handler) live(c *fiber.Ctx) error {
 func (h *Handler) short(c *fiber.Ctx) error { return h.live(c) }
 
 // openLive checks a live open and serves it as TS or HLS.
-func (h *Handler) openLive(c *fiber.Ctx, w who, id int64, format string) error {
-	st, ok := h.d.Catalog.Current().Stream(id)
+func (h *Handler) openLive(c *fiber.Ctx, r liveRequest) error {
+	st, ok := h.d.Catalog.Current().Stream(r.id)
 	if !ok || !st.IsLive() || len(st.Sources) == 0 {
 		return notFound(c)
 	}
-	cl := h.clientOf(c)
-	req := w.request(cl, token.KindLive)
-	req.StreamOpen, req.StreamID, req.Format = true, id, format
-	if format == formatHLS {
+	req := r.client.request(r.who)
+	req.StreamOpen, req.StreamID, req.Format = true, r.id, r.format
+	if r.format == formatHLS {
 		req.Container = conns.ContainerHLS
-		d, ok := h.check(c, req)
-		if !ok {
-			h.metrics.opened(conns.ContainerHLS, c.Response().StatusCode())
-			return nil
-		}
-		if st.DirectSource {
-			return h.direct(c, nil, st)
-		}
-		if w.playToken != "" {
-			// The play token is short-lived, but an HLS player polls its playlist URL for as long as
-			// it plays: hand it a session playlist of its own (every poll is checked again).
-			return h.masterPlaylist(c, d, st, cl)
-		}
-		return h.mediaPlaylist(c, d.Line.ID, st, d.Lease.ID, cl)
+		return h.open(c, req, func(_ *edge.Open, d access.Decision) error {
+			if st.DirectSource {
+				return h.direct(c, st)
+			}
+			if _, isToken := r.who.(access.PlayToken); isToken {
+				// The play token is short-lived, but an HLS player polls its playlist URL for as long
+				// as it plays: hand it a session playlist of its own (every poll is checked again).
+				return h.masterPlaylist(c, d, st, r.client)
+			}
+			return h.mediaPlaylist(c, d.Line.ID, st, d.Lease.ID, r.client)
+		})
 	}
 	req.Container = conns.ContainerTS
-	d, ok := h.check(c, req)
-	if !ok {
-		h.metrics.opened(conns.ContainerTS, c.Response().StatusCode())
-		return nil
-	}
-	return h.serveTS(c, d, st)
+	return h.open(c, req, func(o *edge.Open, d access.Decision) error { return h.serveTS(c, o, d, st, r.client) })
 }
 
 // direct answers a direct-source stream with a redirect to its first source; the relay is not
-// involved, so no lease is held.
-func (h *Handler) direct(c *fiber.Ctx, lease *conns.Lease, st *catalog.Stream) error {
-	h.releaseLease(lease)
+// involved, so the open's lease (if any) ends with the answer.
+func (h *Handler) direct(c *fiber.Ctx, st *catalog.Stream) error {
 	c.Set(fiber.HeaderLocation, st.Sources[0].URL)
-	return status(c, fiber.StatusFound)
+	return edge.Empty(c, fiber.StatusFound)
 }
 
 func relaySources(st *catalog.Stream) []relay.Source {
@@ -90,19 +76,17 @@ func relaySources(st *catalog.Stream) []relay.Source {
 
 // serveTS subscribes to the relay and streams MPEG-TS until the client leaves, the lease ends
 // or the server shuts down.
-func (h *Handler) serveTS(c *fiber.Ctx, d access.Decision, st *catalog.Stream) error {
+func (h *Handler) serveTS(c *fiber.Ctx, o *edge.Open, d access.Decision, st *catalog.Stream, cl client) error {
 	lease := d.Lease
 	if h.d.Redirect.Enabled() {
-		return h.redirect(c, lease, "/live/"+strconv.FormatInt(st.ID, 10)+".ts", conns.ContainerTS)
+		return h.redirect(c, o, lease, "/live/"+strconv.FormatInt(st.ID, 10)+".ts")
 	}
 	if st.DirectSource {
-		return h.direct(c, lease, st)
+		return h.direct(c, st)
 	}
 	v, err := h.d.Relay.Subscribe(h.base, st.ID, relaySources(st))
 	if err != nil {
-		h.releaseLease(lease)
-		h.metrics.opened(conns.ContainerTS, fiber.StatusServiceUnavailable)
-		return status(c, fiber.StatusServiceUnavailable)
+		return edge.Empty(c, fiber.StatusServiceUnavailable)
 	}
 	// Answer "stream down" before committing to a 200 (the example in package relay).
 	ctx, cancel := context.WithTimeout(h.base, h.d.ReadyTimeout)
@@ -112,7 +96,6 @@ func (h *Handler) serveTS(c *fiber.Ctx, d access.Decision, st *catalog.Stream) e
 	cancel()
 	if err != nil {
 		_ = v.Close()
-		h.releaseLease(lease)
 		code := fiber.StatusServiceUnavailable
 		switch {
 		case errors.Is(err, relay.ErrUpstreamDown):
@@ -121,17 +104,16 @@ func (h *Handler) serveTS(c *fiber.Ctx, d access.Decision, st *catalog.Stream) e
 			code = fiber.StatusForbidden // killed or replaced while waiting
 		}
 		h.log.InfoContext(c.UserContext(), "live stream not ready", "stream_id", st.ID, "status", code, "err", err)
-		h.metrics.opened(conns.ContainerTS, code)
-		return status(c, code)
+		return edge.Empty(c, code)
 	}
-	h.metrics.opened(conns.ContainerTS, fiber.StatusOK)
-	info := openInfo{lineID: d.Line.ID, streamID: st.ID, container: conns.ContainerTS, clientIP: h.clientOf(c).ip.String()}
+	info := openInfo{lineID: d.Line.ID, streamID: st.ID, container: conns.ContainerTS, clientIP: cl.ip.String()}
 	// The stream is written on the hijacked connection: ring blocks go straight from the relay to
 	// the socket, without fasthttp's body-stream pipe and chunked encoding (a copy and a goroutine
 	// hand-off per write). The response is framed by closing the connection.
 	c.Status(fiber.StatusOK) // for the access log and request metrics; nothing else is sent
 	c.Context().HijackSetNoResponse(true)
 	h.streams.Add(1)
+	o.Handoff() // pumpTS owns the lease now
 	// Runs after this handler returned, in its own goroutine: nothing of c may be used there.
 	c.Context().Hijack(func(conn net.Conn) { h.pumpTS(conn, v, lease, info) })
 	return nil
@@ -167,7 +149,7 @@ func (h *Handler) pumpTS(conn net.Conn, v *relay.Viewer, lease *conns.Lease, inf
 		}
 		cancel()
 		_ = v.Close()
-		h.releaseLease(lease)
+		h.opens.Release(lease)
 		h.metrics.ts.Add(-1)
 		h.logClosed(info, lease, n, err, start)
 	}()

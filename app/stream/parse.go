@@ -1,36 +1,20 @@
 package stream
 
 import (
+	"math"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/xtreamd/xtreamd/internal/input"
 )
 
 // Limits on untrusted path parts. Longer values are malformed (404), never an allocation.
 const (
 	maxCredLen  = 256
 	maxTokenLen = 512
-	maxIDDigits = 19 // int64
 	maxExtLen   = 8
 )
-
-// parseID reads a stream id: 1 to 19 ASCII digits, no sign, in 1…MaxInt64.
-func parseID(s string) (int64, bool) {
-	if len(s) == 0 || len(s) > maxIDDigits {
-		return 0, false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return 0, false
-		}
-	}
-	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || n <= 0 {
-		return 0, false
-	}
-	return n, true
-}
 
 // splitFile splits the last path segment "42.ts" into its id part and lower-case extension ("" when
 // there is none).
@@ -92,10 +76,22 @@ func parseLiveFile(file string) (id int64, format string, ok bool) {
 	if strings.HasSuffix(file, ".") {
 		return 0, "", false
 	}
-	if id, ok = parseID(name); !ok {
+	if id, ok = input.ID(name); !ok {
 		return 0, "", false
 	}
 	if format, ok = liveFormat(ext); !ok {
+		return 0, "", false
+	}
+	return id, format, true
+}
+
+// parsePHPStream parses timeshift.php's stream parameter: "42" or "42.ts" (MPEG-TS only).
+func parsePHPStream(s string) (id int64, format string, ok bool) {
+	name, ext := splitFile(s)
+	if id, ok = input.ID(name); !ok {
+		return 0, "", false
+	}
+	if format, ok = liveFormat(ext); !ok || format != formatTS {
 		return 0, "", false
 	}
 	return id, format, true
@@ -105,7 +101,7 @@ func parseLiveFile(file string) (id int64, format string, ok bool) {
 // required, as clients always send container_extension).
 func parseVODFile(file string) (id int64, ext string, ok bool) {
 	name, ext := splitFile(file)
-	if id, ok = parseID(name); !ok || !validExt(ext) {
+	if id, ok = input.ID(name); !ok || !validExt(ext) {
 		return 0, "", false
 	}
 	return id, ext, true
@@ -133,20 +129,38 @@ func parseStart(s string, loc *time.Location) (time.Time, bool) {
 	default:
 		return time.Time{}, false
 	}
-	for i := 0; i < len(s); i++ {
-		if layout[i] >= '0' && layout[i] <= '9' {
-			if s[i] < '0' || s[i] > '9' {
-				return time.Time{}, false
-			}
-		} else if s[i] != layout[i] {
-			return time.Time{}, false
-		}
+	if !shapedLike(s, layout) {
+		return time.Time{}, false
 	}
 	t, err := time.ParseInLocation(layout, s, loc)
 	if err != nil {
 		return time.Time{}, false
 	}
 	return t, true
+}
+
+// shapedLike reports whether s (as long as layout) has ASCII digits exactly where layout has
+// digits and layout's separators everywhere else: time.Parse alone would take a sign or a
+// space in a number.
+func shapedLike(s, layout string) bool {
+	for i := 0; i < len(layout); {
+		j := i
+		for j < len(layout) && layout[j] >= '0' && layout[j] <= '9' {
+			j++
+		}
+		if j > i {
+			if !input.Digits(s[i:j], j-i) {
+				return false
+			}
+			i = j
+			continue
+		}
+		if s[i] != layout[i] {
+			return false
+		}
+		i++
+	}
+	return true
 }
 
 // formatStart writes t in XC's main timeshift form in loc.
@@ -160,16 +174,8 @@ const (
 
 // parseMinutes reads a timeshift duration in minutes.
 func parseMinutes(s string) (int, bool) {
-	if len(s) == 0 || len(s) > 5 {
-		return 0, false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return 0, false
-		}
-	}
-	n, _ := strconv.Atoi(s)
-	return n, n >= minShiftMinutes && n <= maxShiftMinutes
+	n, ok := input.Uint(s, 5)
+	return int(n), ok && n >= minShiftMinutes && n <= maxShiftMinutes
 }
 
 // validToken reports whether s can be a play or segment token: base64url characters only, within
@@ -190,16 +196,10 @@ func validToken(s string) bool {
 // parseSeq reads an HLS segment file name "{seq}.ts".
 func parseSeq(file string) (uint64, bool) {
 	name, ext := splitFile(file)
-	if ext != "ts" || len(name) == 0 || len(name) > 20 {
+	if ext != "ts" {
 		return 0, false
 	}
-	for i := 0; i < len(name); i++ {
-		if name[i] < '0' || name[i] > '9' {
-			return 0, false
-		}
-	}
-	n, err := strconv.ParseUint(name, 10, 64)
-	return n, err == nil
+	return input.Uint(name, 20)
 }
 
 // byteRange is one satisfiable range [start, end] (inclusive) of a resource.
@@ -228,16 +228,8 @@ func parseRange(h string, size int64) (byteRange, int) {
 		return byteRange{}, rangeNone
 	}
 	num := func(s string) (int64, bool) {
-		if len(s) == 0 || len(s) > 19 {
-			return 0, false
-		}
-		for i := 0; i < len(s); i++ {
-			if s[i] < '0' || s[i] > '9' {
-				return 0, false
-			}
-		}
-		n, err := strconv.ParseInt(s, 10, 64)
-		return n, err == nil
+		n, ok := input.Uint(s, 19)
+		return int64(n), ok && n <= math.MaxInt64
 	}
 	if first == "" { // suffix range: the last n bytes
 		n, ok := num(last)

@@ -124,6 +124,8 @@ func TestParseRange(t *testing.T) {
 		{"items=0-1", rangeNone, 0, 0},
 		{"bytes=-", rangeNone, 0, 0},
 		{"bytes=99999999999999999999-", rangeNone, 0, 0},
+		{"bytes=9223372036854775808-", rangeNone, 0, 0}, // 19 digits, over int64
+		{"bytes=-9223372036854775807", rangeOK, 0, 999},
 	}
 	for _, tt := range tests {
 		r, kind := parseRange(tt.in, size)

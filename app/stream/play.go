@@ -3,6 +3,7 @@ package stream
 import (
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/xtreamd/xtreamd/app/edge"
 	"github.com/xtreamd/xtreamd/internal/access"
 	"github.com/xtreamd/xtreamd/internal/token"
 )
@@ -10,35 +11,33 @@ import (
 // play serves /play/{token}[.ts|.m3u8|.{ext}], the link MAG create_link hands out: the token
 // alone names the line and the stream, and its kind picks the route (live, movie or episode).
 func (h *Handler) play(c *fiber.Ctx) error {
-	raw, ext := splitFile(c.Params("token"))
-	if !validToken(raw) {
+	r, ok := h.parsePlay(c)
+	if !ok {
 		return notFound(c)
 	}
-	tok := string([]byte(raw))
-	cl := h.clientOf(c)
-	claims, err := h.tokens.Verify(tok, h.now(), cl.ip)
+	claims, err := h.tokens.Verify(r.token, h.now(), r.client.ip)
 	if err != nil {
 		// Let the check refuse it, so a failing token counts towards the flood limit like a
 		// wrong password.
-		h.check(c, access.Request{PlayToken: tok, ClientIP: cl.ip, UserAgent: cl.ua, Surface: "stream"})
+		h.check(c, r.client.request(access.PlayToken{Token: r.token}))
 		if c.Response().StatusCode() == fiber.StatusOK {
-			return status(c, fiber.StatusUnauthorized)
+			return edge.Empty(c, fiber.StatusUnauthorized)
 		}
 		return nil
 	}
-	w := who{playToken: tok}
+	who := access.PlayToken{Token: r.token, Kind: claims.Kind}
 	switch claims.Kind {
 	case token.KindLive:
-		format, ok := liveFormat(ext)
+		format, ok := liveFormat(r.ext)
 		if !ok {
 			return notFound(c)
 		}
-		return h.openLive(c, w, claims.StreamID, format)
+		return h.openLive(c, liveRequest{who: who, id: claims.StreamID, format: format, client: r.client})
 	case token.KindVOD, token.KindSeries:
-		if ext != "" && !validExt(ext) {
+		if r.ext != "" && !validExt(r.ext) {
 			return notFound(c)
 		}
-		return h.openVOD(c, w, claims.StreamID, ext, claims.Kind)
+		return h.openVOD(c, vodRequest{who: who, kind: claims.Kind, id: claims.StreamID, ext: r.ext, rng: r.rng, client: r.client})
 	}
-	return status(c, fiber.StatusUnauthorized)
+	return edge.Empty(c, fiber.StatusUnauthorized)
 }

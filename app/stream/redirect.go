@@ -7,6 +7,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/xtreamd/xtreamd/app/edge"
 	"github.com/xtreamd/xtreamd/internal/conns"
 	"github.com/xtreamd/xtreamd/internal/token"
 )
@@ -59,20 +60,19 @@ func (r Redirect) URL(path string, clientIP netip.Addr, now time.Time) (string, 
 }
 
 // redirect answers a checked open with the signed edge URL and holds its lease for the link's
-// lifetime.
-func (h *Handler) redirect(c *fiber.Ctx, lease *conns.Lease, path, container string) error {
+// lifetime (a timer takes it over from the open).
+func (h *Handler) redirect(c *fiber.Ctx, o *edge.Open, lease *conns.Lease, path string) error {
 	u, err := h.d.Redirect.URL(path, lease.ClientIP, h.now())
 	if err != nil {
-		h.releaseLease(lease)
 		return err
 	}
 	ttl := h.d.Redirect.TTL
 	if ttl <= 0 {
 		ttl = 30 * time.Second
 	}
-	time.AfterFunc(ttl, func() { h.releaseLease(lease) })
-	h.metrics.opened(container, fiber.StatusFound)
+	o.Handoff()
+	time.AfterFunc(ttl, func() { h.opens.Release(lease) })
 	c.Set(fiber.HeaderLocation, u)
 	c.Set(fiber.HeaderCacheControl, "no-store")
-	return status(c, fiber.StatusFound)
+	return edge.Empty(c, fiber.StatusFound)
 }

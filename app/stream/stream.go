@@ -2,12 +2,18 @@
 // channels as MPEG-TS (/live/{user}/{pass}/{id}.ts, the short form /{user}/{pass}/{id}) and HLS
 // (.m3u8 with signed /hls/{token}/{seq}.ts segments), movies and episodes (/movie, /series, with
 // Range), catch-up (/timeshift, /streaming/timeshift.php) and play-token links (?play_token=,
-// /play/{token}). Every open runs the access check (access.Checker) first; a denial is an empty
-// body with the status of statusFor. Live delivery comes from the relay; a TS viewer holds a
-// connection lease for as long as its response runs. Its writer runs on the hijacked connection
-// (the body is framed by closing it) and ends on the first write error (the client left), when
-// the lease is killed or replaced, when the client accepts nothing for StallTimeout, or at
-// shutdown; movies, episodes and catch-up use a fasthttp body stream with a Content-Length.
+// /play/{token}).
+//
+// Each route family has one parse step (request.go) that copies what the handler needs into an
+// owned struct. Every open runs the access check (access.Checker) first, inside edge.Opens,
+// which records its outcome once and releases its lease on every path unless a writer took it
+// over; a denial is an empty body with the status of statusFor.
+//
+// Live delivery comes from the relay; a TS viewer holds a connection lease for as long as its
+// response runs. Its writer runs on the hijacked connection (the body is framed by closing it)
+// and ends on the first write error (the client left), when the lease is killed or replaced,
+// when the client accepts nothing for StallTimeout, or at shutdown; movies, episodes and
+// catch-up use a fasthttp body stream with a Content-Length.
 package stream
 
 import (
@@ -17,7 +23,6 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -52,7 +57,8 @@ type Deps struct {
 	Location *time.Location
 	// Redirect, when enabled, answers stream opens with a 302 to a signed edge URL.
 	Redirect Redirect
-	// HTTPClient fetches http(s) VOD and catch-up upstreams (default: sane timeouts).
+	// HTTPClient fetches http(s) VOD and catch-up upstreams (default: relay.NewHTTPClient, no
+	// compression, HTTP/1.1).
 	HTTPClient *http.Client
 	Now        func() time.Time
 
@@ -76,6 +82,7 @@ type Handler struct {
 	base    context.Context
 	client  *http.Client
 	metrics *metrics
+	opens   *edge.Opens // every open's outcome and lease
 	// streams counts live TS writers on hijacked connections, which the HTTP server's shutdown
 	// does not wait for (Wait does).
 	streams sync.WaitGroup
@@ -123,7 +130,7 @@ func New(d Deps) *Handler {
 		d.SessionTTL = 12 * time.Hour
 	}
 	if d.HTTPClient == nil {
-		d.HTTPClient = newHTTPClient()
+		d.HTTPClient = relay.NewHTTPClient(vodHTTPOptions())
 	}
 	h := &Handler{d: d, tokens: d.Tokens, log: d.Log, now: d.Now, base: d.Base, client: d.HTTPClient}
 	if h.tokens == nil {
@@ -133,26 +140,29 @@ func New(d Deps) *Handler {
 		d.Log.Warn("no token secret: HLS segment links are signed with a per-process key")
 	}
 	h.metrics = newMetrics(d.Registerer, d.Relay)
+	h.opens = edge.NewOpens(h.metrics.opens, d.Log)
 	return h
 }
 
 // Routes mounts the stream routes. Mount them after every other surface: the short form
 // /{user}/{pass}/{id} matches any three-segment path. Every method is routed: GET and POST open
 // the stream; HEAD and anything else are answered 200 with an empty body (spec §2.1, §7 #17).
+// The route deadline bounds the check and the answer; writers run on Base.
 func (h *Handler) Routes(r fiber.Router) {
-	r.All("/live/:user/:pass/:file", h.gate(h.live))
-	r.All("/movie/:user/:pass/:file", h.gate(h.movie))
-	r.All("/series/:user/:pass/:file", h.gate(h.series))
-	r.All("/timeshift/:user/:pass/:minutes/:start/:file", h.gate(h.timeshift))
-	r.All("/timeshifts/:user/:pass/:minutes/:id/:file", h.gate(h.timeshifts))
-	r.All("/streaming/timeshift.php", h.gate(h.timeshiftPHP))
-	r.All("/hls/:token/:file", h.gate(h.hls))
-	r.All("/play/:token", h.gate(h.play))
-	r.All("/:user/:pass/:file", h.gate(h.short))
+	mw := edge.Route(edge.SurfaceStream, edge.DefaultDeadline)
+	r.All("/live/:user/:pass/:file", mw, h.gate(h.live))
+	r.All("/movie/:user/:pass/:file", mw, h.gate(h.movie))
+	r.All("/series/:user/:pass/:file", mw, h.gate(h.series))
+	r.All("/timeshift/:user/:pass/:minutes/:start/:file", mw, h.gate(h.timeshift))
+	r.All("/timeshifts/:user/:pass/:minutes/:id/:file", mw, h.gate(h.timeshifts))
+	r.All("/streaming/timeshift.php", mw, h.gate(h.timeshiftPHP))
+	r.All("/hls/:token/:file", mw, h.gate(h.hls))
+	r.All("/play/:token", mw, h.gate(h.play))
+	r.All("/:user/:pass/:file", mw, h.gate(h.short))
 }
 
 // gate answers methods other than GET and POST without opening anything; HEAD on a movie or
-// episode also reports its size when the caller may open it (see headVOD).
+// episode also reports its size when the caller may open it (see head).
 func (h *Handler) gate(next fiber.Handler) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		switch c.Method() {
@@ -161,72 +171,11 @@ func (h *Handler) gate(next fiber.Handler) fiber.Handler {
 		case fiber.MethodHead:
 			return h.head(c)
 		}
-		return status(c, fiber.StatusOK)
+		return edge.Empty(c, fiber.StatusOK)
 	}
 }
 
-// client is who asks, copied out of the request.
-type client struct {
-	ip netip.Addr
-	ua string
-}
-
-func (h *Handler) clientOf(c *fiber.Ctx) client {
-	ua := c.Get(fiber.HeaderUserAgent)
-	if len(ua) > 512 {
-		ua = ua[:512]
-	}
-	return client{ip: edge.ClientIP(c, h.d.Proxies), ua: string([]byte(ua))}
-}
-
-// who identifies the line of a request: credentials from the path or a play token.
-type who struct {
-	user, pass string
-	playToken  string
-}
-
-// parseWho reads the path credentials and an optional ?play_token= (which, when present, alone
-// identifies the line: MAG links carry a placeholder password).
-func parseWho(c *fiber.Ctx) (who, bool) {
-	if pt := c.Query("play_token"); pt != "" {
-		if !validToken(pt) {
-			return who{}, false
-		}
-		return who{playToken: string([]byte(pt))}, true
-	}
-	u, ok1 := cred(c.Params("user"))
-	p, ok2 := cred(c.Params("pass"))
-	return who{user: u, pass: p}, ok1 && ok2
-}
-
-func (w who) request(cl client, kind token.Kind) access.Request {
-	r := access.Request{ClientIP: cl.ip, UserAgent: cl.ua, Surface: "stream"}
-	if w.playToken != "" {
-		r.PlayToken, r.PlayTokenKind = w.playToken, kind
-	} else {
-		r.Username, r.Password = w.user, w.pass
-	}
-	return r
-}
-
-// status answers with an empty body: the only answer a video player can take (spec §7 #19).
-func status(c *fiber.Ctx, code int) error {
-	c.Status(code)
-	c.Response().ResetBody()
-	return nil
-}
-
-func notFound(c *fiber.Ctx) error { return status(c, fiber.StatusNotFound) }
-
-// releaseLease ends a lease without the request's context (which is gone or going).
-func (h *Handler) releaseLease(l *conns.Lease) {
-	if l == nil {
-		return
-	}
-	if err := l.Release(context.Background()); err != nil {
-		h.log.Warn("releasing lease", "lease_id", l.IDString(), "err", err)
-	}
-}
+func notFound(c *fiber.Ctx) error { return edge.Empty(c, fiber.StatusNotFound) }
 
 // unblock makes a write blocked on conn fail now (a killed stream whose client stopped reading).
 func unblock(conn net.Conn) {
@@ -240,7 +189,7 @@ type metrics struct {
 	rm       *relay.Manager
 	desc     *prometheus.Desc
 	bytesOut *prometheus.CounterVec
-	opens    *prometheus.CounterVec
+	opens    *prometheus.CounterVec // outcomes, recorded by edge.Opens
 
 	ts, vod, timeshift                      atomic.Int64 // open responses
 	bytesTS, bytesHLS, bytesVOD, bytesShift prometheus.Counter
@@ -286,8 +235,4 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	g(m.rm.Stats().ViewersHLS, conns.ContainerHLS)
 	g(m.vod.Load(), conns.ContainerVOD)
 	g(m.timeshift.Load(), conns.ContainerTimeshift)
-}
-
-func (m *metrics) opened(container string, code int) {
-	m.opens.WithLabelValues(container, strconv.Itoa(code)).Inc()
 }

@@ -7,8 +7,9 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/xtreamd/xtreamd/app/edge"
+	"github.com/xtreamd/xtreamd/internal/access"
 	"github.com/xtreamd/xtreamd/internal/conns"
-	"github.com/xtreamd/xtreamd/internal/token"
 )
 
 // Catch-up (spec §2.4). A live stream with an archive has tv_archive_days > 0 and a
@@ -43,96 +44,20 @@ func expandCatchup(tpl string, streamID int64, start time.Time, minutes int) str
 	return strings.NewReplacer(pairs...).Replace(tpl)
 }
 
-// shiftRequest is a parsed catch-up request.
-type shiftRequest struct {
-	who     who
-	id      int64
-	start   time.Time
-	minutes int
-	format  string
-	// tsURL is the .ts form of this request (path and query), for the .m3u8 answer.
-	tsURL string
-}
-
 // timeshift serves /timeshift/{user}/{pass}/{minutes}/{start}/{id}.{ts|m3u8}.
-func (h *Handler) timeshift(c *fiber.Ctx) error {
-	r, ok := h.parseShift(c, c.Params("start"), c.Params("file"))
-	if !ok {
-		return notFound(c)
-	}
-	return h.openShift(c, r)
-}
+func (h *Handler) timeshift(c *fiber.Ctx) error { return h.shiftRoute(c, shiftPath) }
 
 // timeshifts serves the MAG order /timeshifts/{user}/{pass}/{minutes}/{id}/{start}.{ext}.
-func (h *Handler) timeshifts(c *fiber.Ctx) error {
-	startPart, ext := splitFile(c.Params("file"))
-	file := c.Params("id")
-	if ext != "" {
-		file += "." + ext
-	}
-	r, ok := h.parseShift(c, startPart, file)
-	if !ok {
-		return notFound(c)
-	}
-	return h.openShift(c, r)
-}
-
-func (h *Handler) parseShift(c *fiber.Ctx, startRaw, file string) (shiftRequest, bool) {
-	var r shiftRequest
-	var ok bool
-	if r.minutes, ok = parseMinutes(c.Params("minutes")); !ok {
-		return r, false
-	}
-	if r.start, ok = parseStart(startRaw, h.d.Location); !ok {
-		return r, false
-	}
-	if r.id, r.format, ok = parseLiveFile(file); !ok {
-		return r, false
-	}
-	if r.who, ok = parseWho(c); !ok {
-		return r, false
-	}
-	if r.format == formatHLS {
-		path := c.Path()
-		r.tsURL = strings.TrimSuffix(path, ".m3u8") + ".ts"
-		if q := c.Request().URI().QueryString(); len(q) > 0 {
-			r.tsURL += "?" + string(q)
-		}
-		r.tsURL = strings.Clone(r.tsURL)
-	}
-	return r, true
-}
+func (h *Handler) timeshifts(c *fiber.Ctx) error { return h.shiftRoute(c, shiftMAG) }
 
 // timeshiftPHP serves /streaming/timeshift.php?username=&password=&stream=&start=&duration=
 // (MPEG-TS).
-func (h *Handler) timeshiftPHP(c *fiber.Ctx) error {
-	var r shiftRequest
-	var ok bool
-	if r.minutes, ok = parseMinutes(c.Query("duration")); !ok {
-		return notFound(c)
-	}
-	if r.start, ok = parseStart(c.Query("start"), h.d.Location); !ok {
-		return notFound(c)
-	}
-	name, ext := splitFile(c.Query("stream"))
-	if r.id, ok = parseID(name); !ok {
-		return notFound(c)
-	}
-	if r.format, ok = liveFormat(ext); !ok || r.format != formatTS {
-		return notFound(c)
-	}
-	if pt := c.Query("play_token"); pt != "" {
-		if !validToken(pt) {
-			return notFound(c)
-		}
-		r.who.playToken = string([]byte(pt))
-	} else {
-		u, ok1 := cred(c.Query("username"))
-		p, ok2 := cred(c.Query("password"))
-		if !ok1 || !ok2 {
-			return status(c, fiber.StatusUnauthorized)
-		}
-		r.who.user, r.who.pass = u, p
+func (h *Handler) timeshiftPHP(c *fiber.Ctx) error { return h.shiftRoute(c, shiftPHP) }
+
+func (h *Handler) shiftRoute(c *fiber.Ctx, form shiftForm) error {
+	r, refuse := h.parseShift(c, form)
+	if refuse != 0 {
+		return edge.Empty(c, refuse)
 	}
 	return h.openShift(c, r)
 }
@@ -147,10 +72,9 @@ func (h *Handler) openShift(c *fiber.Ctx, r shiftRequest) error {
 	now := h.now()
 	oldest := now.Add(-time.Duration(st.TVArchiveDays)*24*time.Hour - time.Hour)
 	if st.CatchupSource == "" || st.TVArchiveDays <= 0 || !r.start.Before(now) || r.start.Before(oldest) {
-		return status(c, fiber.StatusForbidden)
+		return edge.Empty(c, fiber.StatusForbidden)
 	}
-	cl := h.clientOf(c)
-	req := r.who.request(cl, token.KindTimeshift)
+	req := r.client.request(r.who)
 	req.StreamID, req.Format = r.id, r.format
 	if r.format == formatHLS {
 		// A one-entry VOD playlist naming the .ts form; the .ts request takes the slot.
@@ -162,18 +86,14 @@ func (h *Handler) openShift(c *fiber.Ctx, r shiftRequest) error {
 			"#EXT-X-PLAYLIST-TYPE:VOD\n#EXTINF:" + sec + ".0,\n" + r.tsURL + "\n#EXT-X-ENDLIST\n"
 		return writePlaylist(c, []byte(body))
 	}
-	rng := rangeHeader(c)
 	req.StreamOpen, req.Container = true, conns.ContainerTimeshift
-	d, ok := h.check(c, req)
-	if !ok {
-		h.metrics.opened(conns.ContainerTimeshift, c.Response().StatusCode())
-		return nil
-	}
-	if h.d.Redirect.Enabled() {
-		path := "/timeshift/" + strconv.FormatInt(r.id, 10) + "/" + strconv.FormatInt(r.start.Unix(), 10) + "/" +
-			strconv.Itoa(r.minutes) + ".ts"
-		return h.redirect(c, d.Lease, path, conns.ContainerTimeshift)
-	}
-	u := expandCatchup(st.CatchupSource, r.id, r.start, r.minutes)
-	return h.serveSource(c, d, []string{u}, "video/mp2t", rng, conns.ContainerTimeshift)
+	return h.open(c, req, func(o *edge.Open, d access.Decision) error {
+		if h.d.Redirect.Enabled() {
+			path := "/timeshift/" + strconv.FormatInt(r.id, 10) + "/" + strconv.FormatInt(r.start.Unix(), 10) + "/" +
+				strconv.Itoa(r.minutes) + ".ts"
+			return h.redirect(c, o, d.Lease, path)
+		}
+		u := expandCatchup(st.CatchupSource, r.id, r.start, r.minutes)
+		return h.serveSource(c, o, d, []string{u}, "video/mp2t", r.rng, conns.ContainerTimeshift)
+	})
 }

@@ -18,9 +18,11 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/xtreamd/xtreamd/app/edge"
 	"github.com/xtreamd/xtreamd/internal/access"
 	"github.com/xtreamd/xtreamd/internal/catalog"
 	"github.com/xtreamd/xtreamd/internal/conns"
+	"github.com/xtreamd/xtreamd/internal/relay"
 	"github.com/xtreamd/xtreamd/internal/token"
 )
 
@@ -46,15 +48,11 @@ func (h *Handler) movie(c *fiber.Ctx) error { return h.vodRoute(c, token.KindVOD
 func (h *Handler) series(c *fiber.Ctx) error { return h.vodRoute(c, token.KindSeries) }
 
 func (h *Handler) vodRoute(c *fiber.Ctx, kind token.Kind) error {
-	id, ext, ok := parseVODFile(c.Params("file"))
+	r, ok := h.parseVOD(c, kind)
 	if !ok {
 		return notFound(c)
 	}
-	w, ok := parseWho(c)
-	if !ok {
-		return notFound(c)
-	}
-	return h.openVOD(c, w, id, ext, kind)
+	return h.openVOD(c, r)
 }
 
 // vodStream finds a movie (KindVOD) or an episode (KindSeries).
@@ -73,65 +71,51 @@ func (h *Handler) vodStream(id int64, kind token.Kind) (*catalog.Stream, bool) {
 }
 
 // openVOD checks and serves a movie or an episode; the lease lives as long as the response.
-func (h *Handler) openVOD(c *fiber.Ctx, w who, id int64, ext string, kind token.Kind) error {
-	st, ok := h.vodStream(id, kind)
+func (h *Handler) openVOD(c *fiber.Ctx, r vodRequest) error {
+	st, ok := h.vodStream(r.id, r.kind)
 	if !ok {
 		return notFound(c)
 	}
+	ext := r.ext
 	if st.ContainerExtension != "" {
 		ext = st.ContainerExtension
 	}
-	cl := h.clientOf(c)
-	rng := rangeHeader(c)
-	req := w.request(cl, kind)
-	req.StreamOpen, req.StreamID, req.Container = true, id, conns.ContainerVOD
-	d, ok := h.check(c, req)
-	if !ok {
-		h.metrics.opened(conns.ContainerVOD, c.Response().StatusCode())
-		return nil
-	}
-	if h.d.Redirect.Enabled() {
-		root := "/movie/"
-		if kind == token.KindSeries {
-			root = "/series/"
+	req := r.client.request(r.who)
+	req.StreamOpen, req.StreamID, req.Container = true, r.id, conns.ContainerVOD
+	return h.open(c, req, func(o *edge.Open, d access.Decision) error {
+		if h.d.Redirect.Enabled() {
+			root := "/movie/"
+			if r.kind == token.KindSeries {
+				root = "/series/"
+			}
+			return h.redirect(c, o, d.Lease, root+strconv.FormatInt(r.id, 10)+"."+ext)
 		}
-		return h.redirect(c, d.Lease, root+strconv.FormatInt(id, 10)+"."+ext, conns.ContainerVOD)
-	}
-	if st.DirectSource {
-		return h.direct(c, d.Lease, st)
-	}
-	urls := make([]string, len(st.Sources))
-	for i, s := range st.Sources {
-		urls[i] = s.URL
-	}
-	return h.serveSource(c, d, urls, contentType(ext), rng, conns.ContainerVOD)
-}
-
-func rangeHeader(c *fiber.Ctx) string {
-	r := c.Get(fiber.HeaderRange)
-	if len(r) > 256 {
-		return ""
-	}
-	return string([]byte(r))
+		if st.DirectSource {
+			return h.direct(c, st)
+		}
+		urls := make([]string, len(st.Sources))
+		for i, s := range st.Sources {
+			urls[i] = s.URL
+		}
+		return h.serveSource(c, o, d, urls, contentType(ext), r.rng, conns.ContainerVOD)
+	})
 }
 
 // serveSource serves the first source that answers: a local file (file:// URL or absolute
 // path) or an http(s) URL, passing Range through. Nothing is read into memory whole.
-func (h *Handler) serveSource(c *fiber.Ctx, d access.Decision, urls []string, ctype, rng, container string) error {
+func (h *Handler) serveSource(c *fiber.Ctx, o *edge.Open, d access.Decision, urls []string, ctype, rng, container string) error {
 	for _, u := range urls {
 		var done bool
 		if p, ok := localPath(u); ok {
-			done = h.serveFile(c, d, p, ctype, rng, container)
+			done = h.serveFile(c, o, d, p, ctype, rng, container)
 		} else if strings.HasPrefix(u, "http://") || strings.HasPrefix(u, "https://") {
-			done = h.serveHTTP(c, d, u, ctype, rng, container)
+			done = h.serveHTTP(c, o, d, u, ctype, rng, container)
 		}
 		if done {
 			return nil
 		}
 	}
-	h.releaseLease(d.Lease)
-	h.metrics.opened(container, fiber.StatusBadGateway)
-	return status(c, fiber.StatusBadGateway)
+	return edge.Empty(c, fiber.StatusBadGateway)
 }
 
 // localPath returns the file a source names: file:///abs/path, file://localhost/abs/path or an
@@ -154,7 +138,7 @@ func localPath(src string) (string, bool) {
 
 // serveFile answers from a local file. It reports false when the file cannot be served (the
 // caller tries the next source).
-func (h *Handler) serveFile(c *fiber.Ctx, d access.Decision, path, ctype, rng, container string) bool {
+func (h *Handler) serveFile(c *fiber.Ctx, o *edge.Open, d access.Decision, path, ctype, rng, container string) bool {
 	f, err := os.Open(path)
 	if err != nil {
 		h.log.Warn("vod file unavailable", "stream_id", d.Lease.StreamID, "err", err)
@@ -173,10 +157,8 @@ func (h *Handler) serveFile(c *fiber.Ctx, d access.Decision, path, ctype, rng, c
 	switch kind {
 	case rangeUnsatisfiable:
 		f.Close()
-		h.releaseLease(d.Lease)
 		c.Set(fiber.HeaderContentRange, "bytes */"+strconv.FormatInt(size, 10))
-		h.metrics.opened(container, fiber.StatusRequestedRangeNotSatisfiable)
-		_ = status(c, fiber.StatusRequestedRangeNotSatisfiable)
+		_ = edge.Empty(c, fiber.StatusRequestedRangeNotSatisfiable)
 		return true
 	case rangeOK:
 		if _, err := f.Seek(r.start, io.SeekStart); err != nil {
@@ -189,14 +171,13 @@ func (h *Handler) serveFile(c *fiber.Ctx, d access.Decision, path, ctype, rng, c
 	default:
 		c.Status(fiber.StatusOK)
 	}
-	h.metrics.opened(container, c.Response().StatusCode())
-	h.startBody(c, d, f, f, length, container)
+	h.startBody(c, o, d, f, f, length, container)
 	return true
 }
 
 // serveHTTP proxies an http(s) source, passing Range through. It reports false when the
 // upstream failed before answering usefully (the caller tries the next source).
-func (h *Handler) serveHTTP(c *fiber.Ctx, d access.Decision, u, ctype, rng, container string) bool {
+func (h *Handler) serveHTTP(c *fiber.Ctx, o *edge.Open, d access.Decision, u, ctype, rng, container string) bool {
 	ctx, cancel := context.WithCancel(h.base)
 	stop := onClose(d.Lease.Done(), cancel)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
@@ -213,8 +194,7 @@ func (h *Handler) serveHTTP(c *fiber.Ctx, d access.Decision, u, ctype, rng, cont
 	stop()
 	if err != nil {
 		cancel()
-		// The error names the URL, which may hold upstream credentials: log its kind only.
-		h.log.Warn("vod upstream unavailable", "stream_id", d.Lease.StreamID, "err", errors.Unwrap(err))
+		h.log.Warn("vod upstream unavailable", "stream_id", d.Lease.StreamID, "err", relay.UpstreamError(err))
 		return false
 	}
 	switch resp.StatusCode {
@@ -222,12 +202,10 @@ func (h *Handler) serveHTTP(c *fiber.Ctx, d access.Decision, u, ctype, rng, cont
 	case http.StatusRequestedRangeNotSatisfiable:
 		resp.Body.Close()
 		cancel()
-		h.releaseLease(d.Lease)
 		if cr := resp.Header.Get("Content-Range"); cr != "" {
 			c.Set(fiber.HeaderContentRange, cr)
 		}
-		h.metrics.opened(container, fiber.StatusRequestedRangeNotSatisfiable)
-		_ = status(c, fiber.StatusRequestedRangeNotSatisfiable)
+		_ = edge.Empty(c, fiber.StatusRequestedRangeNotSatisfiable)
 		return true
 	default:
 		resp.Body.Close()
@@ -243,8 +221,7 @@ func (h *Handler) serveHTTP(c *fiber.Ctx, d access.Decision, u, ctype, rng, cont
 	if cr := resp.Header.Get("Content-Range"); cr != "" && resp.StatusCode == http.StatusPartialContent {
 		c.Set(fiber.HeaderContentRange, cr)
 	}
-	h.metrics.opened(container, resp.StatusCode)
-	h.startBody(c, d, resp.Body, closeBoth{resp.Body, cancel}, resp.ContentLength, container)
+	h.startBody(c, o, d, resp.Body, closeBoth{resp.Body, cancel}, resp.ContentLength, container)
 	return true
 }
 
@@ -259,9 +236,10 @@ func (cb closeBoth) Close() error {
 	return err
 }
 
-// startBody hands fasthttp a body of length bytes (-1: unknown, sent chunked). fasthttp reads it
-// after the handler returns and always closes it, which ends the lease.
-func (h *Handler) startBody(c *fiber.Ctx, d access.Decision, r io.Reader, closer io.Closer, length int64, container string) {
+// startBody hands fasthttp a body of length bytes (-1: unknown, sent chunked), and with it the
+// open's lease. fasthttp reads the body after the handler returns and always closes it, which
+// ends the lease.
+func (h *Handler) startBody(c *fiber.Ctx, o *edge.Open, d access.Decision, r io.Reader, closer io.Closer, length int64, container string) {
 	if length >= 0 {
 		// fasthttp copies the stream to its end: it must hold exactly length bytes.
 		r = io.LimitReader(r, length)
@@ -293,6 +271,7 @@ func (h *Handler) startBody(c *fiber.Ctx, d access.Decision, r io.Reader, closer
 			unblock(b.conn)
 		}
 	}()
+	o.Handoff()
 	c.Context().SetBodyStream(b, int(length))
 }
 
@@ -343,7 +322,7 @@ func (b *leasedBody) Close() error {
 		if b.conn != nil && !b.stopped.Load() {
 			_ = b.conn.SetWriteDeadline(time.Time{}) // the connection may serve the next request
 		}
-		b.h.releaseLease(b.lease)
+		b.h.opens.Release(b.lease)
 		b.gauge.Add(-1)
 		b.h.logClosed(b.info, b.lease, b.n, err, b.start)
 	})
@@ -351,7 +330,8 @@ func (b *leasedBody) Close() error {
 }
 
 // head answers HEAD on a route: 200 with an empty body; for a movie or an episode the caller may
-// open, also its type, Accept-Ranges and (for a local file) its length, without taking a slot.
+// open, also its type, Accept-Ranges and (for a local file) its length. The check is a probe:
+// steps 1 to 8 and the bouquet, without taking a slot.
 func (h *Handler) head(c *fiber.Ctx) error {
 	c.Status(fiber.StatusOK)
 	var kind token.Kind
@@ -363,22 +343,20 @@ func (h *Handler) head(c *fiber.Ctx) error {
 	default:
 		return nil
 	}
-	id, ext, ok := parseVODFile(c.Params("file"))
+	r, ok := h.parseVOD(c, kind)
 	if !ok {
 		return nil
 	}
-	w, ok := parseWho(c)
+	st, ok := h.vodStream(r.id, kind)
 	if !ok {
 		return nil
 	}
-	st, ok := h.vodStream(id, kind)
-	if !ok {
+	req := r.client.request(r.who)
+	req.Probe, req.StreamID = true, r.id
+	if d, err := h.d.Access.Check(c.UserContext(), req); err != nil || d.Code != access.OK {
 		return nil
 	}
-	d, err := h.d.Access.Check(c.UserContext(), w.request(h.clientOf(c), kind))
-	if err != nil || d.Code != access.OK || !h.d.Catalog.Current().Entitlement(d.Line.BouquetIDs).Allows(id) {
-		return nil
-	}
+	ext := r.ext
 	if st.ContainerExtension != "" {
 		ext = st.ContainerExtension
 	}
@@ -392,17 +370,11 @@ func (h *Handler) head(c *fiber.Ctx) error {
 	return nil
 }
 
-func newHTTPClient() *http.Client {
-	return &http.Client{
-		Transport: &http.Transport{
-			Proxy:                 http.ProxyFromEnvironment,
-			DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-			TLSHandshakeTimeout:   10 * time.Second,
-			ResponseHeaderTimeout: 15 * time.Second,
-			IdleConnTimeout:       90 * time.Second,
-			MaxIdleConnsPerHost:   16,
-			// Media is already compressed; a gzip-encoded answer would also break Range.
-			DisableCompression: true,
-		},
+// vodHTTPOptions are the upstream client settings of the VOD and catch-up proxy: media is
+// compressed already (and a gzip-encoded answer would break Range), and a transfer keeps its
+// own TCP connection (HTTP/1.1).
+func vodHTTPOptions() relay.HTTPOptions {
+	return relay.HTTPOptions{
+		ConnectTimeout: 10 * time.Second, HeaderTimeout: 15 * time.Second, MaxIdleConnsPerHost: 16, DisableCompression: true,
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/xtreamd/xtreamd/internal/conns"
 	"github.com/xtreamd/xtreamd/internal/credential"
 	"github.com/xtreamd/xtreamd/internal/geo"
+	"github.com/xtreamd/xtreamd/internal/mag"
 	"github.com/xtreamd/xtreamd/internal/store"
 	"github.com/xtreamd/xtreamd/internal/testdb"
 	"github.com/xtreamd/xtreamd/internal/token"
@@ -187,7 +188,7 @@ func (f *fixture) check(t testing.TB, r access.Request) access.Decision {
 }
 
 func login(line store.Line, password string, ip netip.Addr) access.Request {
-	return access.Request{Username: line.Username, Password: password, ClientIP: ip, UserAgent: testUA, Surface: "test"}
+	return access.Request{Who: access.Password{Username: line.Username, Password: password}, ClientIP: ip, UserAgent: testUA, Surface: "test"}
 }
 
 func open(line store.Line, password string, ip netip.Addr, streamID int64) access.Request {
@@ -247,7 +248,7 @@ func TestCheck_EachCode(t *testing.T) {
 		{"valid login", login(plain, pw, ipDE), access.OK},
 		{"valid stream open", open(plain, pw, ipDE, streamInBouquet), access.OK},
 		{"wrong password", login(plain, "nope", ipDE), access.AuthFailed},
-		{"unknown username", access.Request{Username: "ghost", Password: "x", ClientIP: ipDE}, access.AuthFailed},
+		{"unknown username", access.Request{Who: access.Password{Username: "ghost", Password: "x"}, ClientIP: ipDE}, access.AuthFailed},
 		{"empty password", login(plain, "", ipDE), access.AuthFailed},
 		{"expired", login(expired, expiredPW, ipDE), access.UserExpired},
 		{"banned", login(banned, bannedPW, ipDE), access.UserBan},
@@ -393,7 +394,7 @@ func TestCheck_MissingGeoIP(t *testing.T) {
 		{login(locked, lpw, ipDE), access.ISPLockFailed},
 	} {
 		if d := f.check(t, tt.req); d.Code != tt.want {
-			t.Errorf("Check(%s) without GeoIP = %v, want %v", tt.req.Username, d.Code, tt.want)
+			t.Errorf("Check(%s) without GeoIP = %v, want %v", tt.req.Who, d.Code, tt.want)
 		}
 	}
 }
@@ -409,18 +410,22 @@ func TestCheck_PlayTokenAndMAC(t *testing.T) {
 		t.Fatal(err)
 	}
 	req := func(tok string, ip netip.Addr, stream int64) access.Request {
-		return access.Request{PlayToken: tok, PlayTokenKind: token.KindLive, ClientIP: ip, UserAgent: testUA,
+		return access.Request{Who: access.PlayToken{Token: tok, Kind: token.KindLive}, ClientIP: ip, UserAgent: testUA,
 			StreamOpen: true, StreamID: stream, Format: "ts", Container: conns.ContainerTS}
 	}
 	if d := f.check(t, req(tok, ipDE, streamInBouquet)); d.Code != access.OK || d.Line.ID != line.ID {
 		t.Fatalf("valid play token = %v", d.Code)
 	}
 	for name, r := range map[string]access.Request{
-		"other stream":  req(tok, ipDE, streamInBouquet2),
-		"other IP":      req(tok, ipDE2, streamInBouquet),
-		"forged":        req(tok[:len(tok)-2]+"AA", ipDE, streamInBouquet),
-		"garbage":       req("%%%", ipDE, streamInBouquet),
-		"wrong kind":    func() access.Request { r := req(tok, ipDE, streamInBouquet); r.PlayTokenKind = token.KindVOD; return r }(),
+		"other stream": req(tok, ipDE, streamInBouquet2),
+		"other IP":     req(tok, ipDE2, streamInBouquet),
+		"forged":       req(tok[:len(tok)-2]+"AA", ipDE, streamInBouquet),
+		"garbage":      req("%%%", ipDE, streamInBouquet),
+		"wrong kind": func() access.Request {
+			r := req(tok, ipDE, streamInBouquet)
+			r.Who = access.PlayToken{Token: tok, Kind: token.KindVOD}
+			return r
+		}(),
 		"expired token": req(mustSign(t, f, line.ID, time.Now().Add(-time.Hour).Unix()), ipDE, streamInBouquet),
 	} {
 		if d := f.check(t, r); d.Code != access.AuthFailed {
@@ -428,8 +433,8 @@ func TestCheck_PlayTokenAndMAC(t *testing.T) {
 		}
 	}
 
-	mac := "00:1A:79:00:00:42"
-	devID, err := f.st.CreateMAGDevice(ctx, line.ID, mac)
+	mac := mustMAC(t, "00:1A:79:00:00:42")
+	devID, err := f.st.CreateMAGDevice(ctx, line.ID, mac.String())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -437,18 +442,27 @@ func TestCheck_PlayTokenAndMAC(t *testing.T) {
 	if err := f.st.SetMAGToken(ctx, devID, sum); err != nil {
 		t.Fatal(err)
 	}
-	macReq := access.Request{MAC: mac, PortalToken: "portal-token-1", ClientIP: ipDE, UserAgent: testUA}
+	macReq := access.Request{Who: access.PortalSession{MAC: mac, Token: "portal-token-1"}, ClientIP: ipDE, UserAgent: testUA}
 	if d := f.check(t, macReq); d.Code != access.OK || d.Line.ID != line.ID {
 		t.Fatalf("MAC + token = %v", d.Code)
 	}
-	macReq.PortalToken = "portal-token-2"
+	macReq.Who = access.PortalSession{MAC: mac, Token: "portal-token-2"}
 	if d := f.check(t, macReq); d.Code != access.AuthFailed {
 		t.Fatalf("MAC + wrong token = %v", d.Code)
 	}
-	macReq.MAC, macReq.PortalToken = "00:1A:79:00:00:43", "portal-token-1"
+	macReq.Who = access.PortalSession{MAC: mustMAC(t, "00:1A:79:00:00:43"), Token: "portal-token-1"}
 	if d := f.check(t, macReq); d.Code != access.AuthFailed {
 		t.Fatalf("unknown MAC = %v", d.Code)
 	}
+}
+
+func mustMAC(t *testing.T, s string) mag.MAC {
+	t.Helper()
+	m, err := mag.ParseMAC(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
 }
 
 func mustSign(t *testing.T, f *fixture, lineID, exp int64) string {

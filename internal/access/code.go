@@ -1,6 +1,8 @@
 // Package access is THE security check: one entry point, Check, that every surface (player
 // API, streams, MAG portal) calls, running the ordered ten steps of DESIGN §2 — first failure
-// wins — against PostgreSQL lines, GeoIP and connection leases.
+// wins — against PostgreSQL lines, GeoIP and connection leases. A Request names its line by an
+// Identity (Password, PortalSession or PlayToken); each step is one small function, called in
+// table order by check (steps.go), and step 1 has one function per identity kind (auth.go).
 package access
 
 // Code is the outcome of a check: OK or the first failing rule.

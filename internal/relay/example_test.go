@@ -12,7 +12,7 @@ import (
 )
 
 // A net/http edge for one live channel: TS delivery, the HLS playlist and its segments. (app/stream does
-// the same with fasthttp's SetBodyStreamWriter, passing the bufio.Writer and its Flush.)
+// the same on fasthttp, writing TS on the hijacked connection; see the package documentation.)
 func Example() {
 	mgr, err := relay.NewManager(relay.Options{Grace: 10 * time.Second})
 	if err != nil {

@@ -51,97 +51,122 @@ func parsePlaylist(data []byte) ([]variant, *mediaPlaylist, error) {
 	data = bytes.TrimPrefix(data, []byte("\xEF\xBB\xBF"))
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(make([]byte, 0, 4096), maxPlaylistBytes)
-	first := true
-	var (
-		variants   []variant
-		media      mediaPlaylist
-		isMedia    bool
-		pendingVar *variant
-		pendingDur time.Duration
-		hasInf     bool
-		disc       bool
-	)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if first {
-			if line != "#EXTM3U" {
-				return nil, nil, errors.New("not an m3u8 playlist")
-			}
-			first = false
-			continue
+	if !sc.Scan() {
+		if err := sc.Err(); err != nil {
+			return nil, nil, fmt.Errorf("read playlist: %w", err)
 		}
-		switch {
-		case line == "":
-		case strings.HasPrefix(line, "#EXT-X-STREAM-INF:"):
-			bw, _ := strconv.ParseInt(attr(line[len("#EXT-X-STREAM-INF:"):], "BANDWIDTH"), 10, 64)
-			pendingVar = &variant{bandwidth: bw}
-		case strings.HasPrefix(line, "#EXTINF:"):
-			v := line[len("#EXTINF:"):]
-			if i := strings.IndexByte(v, ','); i >= 0 {
-				v = v[:i]
-			}
-			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-			if err != nil || f < 0 || f > 86400 || math.IsNaN(f) {
-				return nil, nil, fmt.Errorf("bad EXTINF %q", line)
-			}
-			pendingDur, hasInf, isMedia = time.Duration(f*float64(time.Second)), true, true
-		case strings.HasPrefix(line, "#EXT-X-TARGETDURATION:"):
-			n, err := strconv.ParseUint(line[len("#EXT-X-TARGETDURATION:"):], 10, 32)
-			if err != nil || n > 86400 {
-				return nil, nil, fmt.Errorf("bad target duration %q", line)
-			}
-			media.target, isMedia = time.Duration(n)*time.Second, true
-		case strings.HasPrefix(line, "#EXT-X-MEDIA-SEQUENCE:"):
-			n, err := strconv.ParseUint(line[len("#EXT-X-MEDIA-SEQUENCE:"):], 10, 63)
-			if err != nil {
-				return nil, nil, fmt.Errorf("bad media sequence %q", line)
-			}
-			media.seq, isMedia = n, true
-		case line == "#EXT-X-DISCONTINUITY":
-			disc = true
-		case line == "#EXT-X-ENDLIST":
-			media.endList, isMedia = true, true
-		case strings.HasPrefix(line, "#EXT-X-KEY:"):
-			if m := attr(line[len("#EXT-X-KEY:"):], "METHOD"); m != "NONE" {
-				return nil, nil, fmt.Errorf("%w: encrypted segments (%s)", errUnsupportedPlaylist, m)
-			}
-		case strings.HasPrefix(line, "#EXT-X-MAP:"):
-			return nil, nil, fmt.Errorf("%w: fragmented MP4 segments", errUnsupportedPlaylist)
-		case line[0] == '#':
-			// Other tags and comments do not matter to a relay.
-		default:
-			switch {
-			case pendingVar != nil:
-				if len(variants) == maxPlaylistVariants {
-					return nil, nil, errors.New("too many variants")
-				}
-				pendingVar.uri = line
-				variants = append(variants, *pendingVar)
-				pendingVar = nil
-			case hasInf:
-				if len(media.segs) == maxPlaylistSegments {
-					return nil, nil, errors.New("too many segments")
-				}
-				media.segs = append(media.segs, mediaSegment{uri: line, dur: pendingDur, disc: disc})
-				hasInf, disc = false, false
-			default:
-				return nil, nil, fmt.Errorf("uri without EXTINF or EXT-X-STREAM-INF: %q", line)
-			}
+		return nil, nil, errors.New("empty playlist")
+	}
+	if strings.TrimSpace(sc.Text()) != "#EXTM3U" {
+		return nil, nil, errors.New("not an m3u8 playlist")
+	}
+	var p playlistParser
+	for sc.Scan() {
+		if err := p.line(strings.TrimSpace(sc.Text())); err != nil {
+			return nil, nil, err
 		}
 	}
 	if err := sc.Err(); err != nil {
 		return nil, nil, fmt.Errorf("read playlist: %w", err)
 	}
-	if first {
-		return nil, nil, errors.New("empty playlist")
+	return p.result()
+}
+
+// playlistParser is the state of parsePlaylist between lines.
+type playlistParser struct {
+	variants   []variant
+	media      mediaPlaylist
+	isMedia    bool     // a media-playlist tag was seen
+	pendingVar *variant // an EXT-X-STREAM-INF waiting for its URI
+	pendingDur time.Duration
+	hasInf     bool // an EXTINF waiting for its URI
+	disc       bool // an EXT-X-DISCONTINUITY before the next segment
+}
+
+// line takes one trimmed line after the #EXTM3U header.
+func (p *playlistParser) line(line string) error {
+	switch {
+	case line == "":
+		return nil
+	case line[0] == '#':
+		return p.tag(line)
 	}
-	if len(variants) > 0 {
-		if isMedia {
+	return p.uri(line)
+}
+
+// tag takes a tag or comment line. Tags a relay does not need are ignored.
+func (p *playlistParser) tag(line string) error {
+	switch {
+	case strings.HasPrefix(line, "#EXT-X-STREAM-INF:"):
+		bw, _ := strconv.ParseInt(attr(line[len("#EXT-X-STREAM-INF:"):], "BANDWIDTH"), 10, 64)
+		p.pendingVar = &variant{bandwidth: bw}
+	case strings.HasPrefix(line, "#EXTINF:"):
+		v := line[len("#EXTINF:"):]
+		if i := strings.IndexByte(v, ','); i >= 0 {
+			v = v[:i]
+		}
+		f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+		if err != nil || f < 0 || f > 86400 || math.IsNaN(f) {
+			return fmt.Errorf("bad EXTINF %q", line)
+		}
+		p.pendingDur, p.hasInf, p.isMedia = time.Duration(f*float64(time.Second)), true, true
+	case strings.HasPrefix(line, "#EXT-X-TARGETDURATION:"):
+		n, err := strconv.ParseUint(line[len("#EXT-X-TARGETDURATION:"):], 10, 32)
+		if err != nil || n > 86400 {
+			return fmt.Errorf("bad target duration %q", line)
+		}
+		p.media.target, p.isMedia = time.Duration(n)*time.Second, true
+	case strings.HasPrefix(line, "#EXT-X-MEDIA-SEQUENCE:"):
+		n, err := strconv.ParseUint(line[len("#EXT-X-MEDIA-SEQUENCE:"):], 10, 63)
+		if err != nil {
+			return fmt.Errorf("bad media sequence %q", line)
+		}
+		p.media.seq, p.isMedia = n, true
+	case line == "#EXT-X-DISCONTINUITY":
+		p.disc = true
+	case line == "#EXT-X-ENDLIST":
+		p.media.endList, p.isMedia = true, true
+	case strings.HasPrefix(line, "#EXT-X-KEY:"):
+		if m := attr(line[len("#EXT-X-KEY:"):], "METHOD"); m != "NONE" {
+			return fmt.Errorf("%w: encrypted segments (%s)", errUnsupportedPlaylist, m)
+		}
+	case strings.HasPrefix(line, "#EXT-X-MAP:"):
+		return fmt.Errorf("%w: fragmented MP4 segments", errUnsupportedPlaylist)
+	}
+	return nil
+}
+
+// uri takes a URI line: the variant or the segment the tags before it announced.
+func (p *playlistParser) uri(line string) error {
+	switch {
+	case p.pendingVar != nil:
+		if len(p.variants) == maxPlaylistVariants {
+			return errors.New("too many variants")
+		}
+		p.pendingVar.uri = line
+		p.variants = append(p.variants, *p.pendingVar)
+		p.pendingVar = nil
+	case p.hasInf:
+		if len(p.media.segs) == maxPlaylistSegments {
+			return errors.New("too many segments")
+		}
+		p.media.segs = append(p.media.segs, mediaSegment{uri: line, dur: p.pendingDur, disc: p.disc})
+		p.hasInf, p.disc = false, false
+	default:
+		return fmt.Errorf("uri without EXTINF or EXT-X-STREAM-INF: %q", line)
+	}
+	return nil
+}
+
+// result is the parsed playlist: master or media, never both.
+func (p *playlistParser) result() ([]variant, *mediaPlaylist, error) {
+	if len(p.variants) > 0 {
+		if p.isMedia {
 			return nil, nil, errors.New("playlist is both master and media")
 		}
-		return variants, nil, nil
+		return p.variants, nil, nil
 	}
-	return nil, &media, nil
+	return nil, &p.media, nil
 }
 
 // attr returns the value of attribute name in an attribute list (RFC 8216 §4.2), without quotes.

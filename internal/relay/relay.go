@@ -15,17 +15,24 @@
 // with segment URLs built by the caller, and Segment returns a segment's bytes by sequence number.
 //
 // The package uses plain Go APIs only (io.Writer delivery, net/http as the upstream client), so the HTTP
-// edge may be Fiber/fasthttp or net/http. In a Fiber handler (after the access check):
+// edge may be Fiber/fasthttp or net/http (the package Example). app/stream, after the access check,
+// subscribes with the server's shutdown context, waits for the first keyframe (WaitReady) so that a
+// stream that is down is answered 502/503 before committing to a 200, then hijacks the connection and
+// writes the response head and the ring straight to the socket, framing the body by closing it:
 //
-//	v, err := mgr.Subscribe(c.UserContext(), streamID, sources)
+//	v, err := mgr.Subscribe(streamCtx, streamID, sources)
 //	if err != nil { … }
-//	c.Set("Content-Type", "video/mp2t")
-//	c.Context().SetBodyStreamWriter(func(w *bufio.Writer) { // runs after the handler returned: no c here
-//		defer func() { recover(); v.Close(); lease.Release() }()
-//		v.WriteTo(streamCtx, w, w.Flush) // returns on the first write/flush error: the client is gone
+//	if err := v.WaitReady(readyCtx); err != nil { v.Close(); … }
+//	c.Context().HijackSetNoResponse(true)
+//	c.Context().Hijack(func(conn net.Conn) { // runs after the handler returned: no c here
+//		defer func() { recover(); v.Close(); lease.Release(ctx) }()
+//		conn.Write(header)               // "HTTP/1.1 200 OK … Connection: close"
+//		v.WriteTo(streamCtx, conn, flush) // returns on the first write error: the client is gone
 //	})
 //
-// streamCtx is the server's shutdown context (cancelled before app.ShutdownWithTimeout).
+// streamCtx is the server's shutdown context (cancelled before app.ShutdownWithTimeout); flush runs
+// between batches (app/stream renews the write deadline there). NewHTTPClient builds the upstream
+// client that the relay and the VOD proxy share.
 package relay
 
 import (
@@ -91,7 +98,7 @@ var (
 type Options struct {
 	Logger     *slog.Logger          // default: discard
 	Now        func() time.Time      // clock; default time.Now
-	HTTPClient *http.Client          // upstream client; default: sane timeouts, redirects followed
+	HTTPClient *http.Client          // upstream client; default: NewHTTPClient with ConnectTimeout and HTTP/2
 	UserAgent  string                // upstream User-Agent; default "xtreamd-relay/1"
 	Registerer prometheus.Registerer // optional; metrics are registered here (never the global registry)
 	OnEvent    func(Event)           // optional; called synchronously from hub goroutines, must not block
@@ -199,7 +206,7 @@ func (o Options) withDefaults() Options {
 		o.FileBitrate = 2_000_000
 	}
 	if o.HTTPClient == nil {
-		o.HTTPClient = newHTTPClient(o.ConnectTimeout)
+		o.HTTPClient = NewHTTPClient(HTTPOptions{ConnectTimeout: o.ConnectTimeout, HTTP2: true})
 	}
 	return o
 }

@@ -5,27 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"net/url"
 	"time"
 )
-
-// newHTTPClient returns the default upstream client: bounded dial, TLS and header waits, no overall timeout
-// (streams are endless; stalls are caught by a per-read watchdog), redirects followed (up to 10).
-func newHTTPClient(connect time.Duration) *http.Client {
-	d := &net.Dialer{Timeout: connect, KeepAlive: 30 * time.Second}
-	return &http.Client{Transport: &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           d.DialContext,
-		ForceAttemptHTTP2:     true,
-		TLSHandshakeTimeout:   connect,
-		ResponseHeaderTimeout: connect,
-		ExpectContinueTimeout: time.Second,
-		IdleConnTimeout:       90 * time.Second,
-		MaxIdleConnsPerHost:   8,
-	}}
-}
 
 // maxJunk is how many bytes a TS upstream may send without a valid packet before it is declared not MPEG-TS.
 const maxJunk = 64 << 10
@@ -49,12 +31,7 @@ func (h *hub) get(ctx context.Context, rawURL string) (*http.Response, *time.Tim
 	req.Header.Set("User-Agent", o.UserAgent)
 	resp, err := o.HTTPClient.Do(req)
 	if err != nil {
-		// Upstream URLs often carry credentials (XC-style /live/user/pass/…, ?token=): keep them out of
-		// errors, which end up in logs and events.
-		var uerr *url.Error
-		if errors.As(err, &uerr) {
-			err = uerr.Err
-		}
+		err = UpstreamError(err) // the URL stays out of logs and events
 		watchdog.Stop()
 		cause := context.Cause(rctx)
 		cancel(nil)

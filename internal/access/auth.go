@@ -1,0 +1,102 @@
+package access
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
+	"net/netip"
+	"time"
+
+	"github.com/xtreamd/xtreamd/internal/credential"
+	"github.com/xtreamd/xtreamd/internal/store"
+	"github.com/xtreamd/xtreamd/internal/token"
+)
+
+// authResult is the outcome of step 1: the line, nil for AUTH_FAILED, and for a play token its
+// verified claims.
+type authResult struct {
+	line   *Line
+	claims token.Claims
+}
+
+// authenticate is step 1, one function per kind of identity. Every failing path costs about
+// one password hash or one lookup, whether or not the account exists, so timing tells an
+// attacker nothing. An error means the step could not decide.
+func (c *Checker) authenticate(ctx context.Context, r Request, now time.Time, ip netip.Addr) (authResult, error) {
+	switch who := r.Who.(type) {
+	case Password:
+		return c.authPassword(ctx, who)
+	case PortalSession:
+		return c.authPortal(ctx, who)
+	case PlayToken:
+		return c.authPlayToken(ctx, who, r, now, ip)
+	}
+	return authResult{}, nil
+}
+
+// authPassword checks a username and password: a cached verification when the stored hash is
+// unchanged, else argon2id under the hashing limiter (and a dummy hash for unknown users).
+func (c *Checker) authPassword(ctx context.Context, p Password) (authResult, error) {
+	if p.Username == "" || p.Password == "" || len(p.Password) > credential.MaxPasswordLen {
+		return authResult{}, nil
+	}
+	line, err := c.lines.byUsername(ctx, p.Username)
+	if err != nil {
+		return authResult{}, err
+	}
+	if line == nil {
+		return authResult{}, c.d.Hasher.DummyVerify(ctx, p.Password)
+	}
+	if id, ok := c.d.Cache.Lookup(p.Username, p.Password, line.PasswordHash); ok && id == line.ID {
+		return authResult{line: line}, nil
+	}
+	ok, err := c.d.Hasher.Verify(ctx, line.PasswordHash, p.Password)
+	if err != nil && !errors.Is(err, credential.ErrMalformedHash) {
+		return authResult{}, err
+	}
+	if !ok {
+		return authResult{}, nil
+	}
+	c.d.Cache.Remember(p.Username, p.Password, line.PasswordHash, line.ID)
+	return authResult{line: line}, nil
+}
+
+// authPortal checks a MAG box: its MAC must be a known device and the Bearer token the one its
+// last handshake stored (compared as SHA-256 sums in constant time).
+func (c *Checker) authPortal(ctx context.Context, s PortalSession) (authResult, error) {
+	dev, err := c.d.Store.MAGDeviceByMAC(ctx, s.MAC.String())
+	if errors.Is(err, store.ErrNotFound) {
+		return authResult{}, nil
+	}
+	if err != nil {
+		return authResult{}, err
+	}
+	sum := sha256.Sum256([]byte(s.Token))
+	if s.Token == "" || len(dev.TokenSHA256) != sha256.Size || subtle.ConstantTimeCompare(sum[:], dev.TokenSHA256) != 1 {
+		return authResult{}, nil
+	}
+	return c.lineByID(ctx, dev.LineID, token.Claims{})
+}
+
+// authPlayToken checks a signed token: signature and expiry, the client address it is bound
+// to, the kind the route accepts and, for a stream open, the stream.
+func (c *Checker) authPlayToken(ctx context.Context, t PlayToken, r Request, now time.Time, ip netip.Addr) (authResult, error) {
+	if c.d.Tokens == nil {
+		return authResult{}, nil
+	}
+	claims, err := c.d.Tokens.Verify(t.Token, now, ip)
+	if err != nil || (t.Kind != 0 && claims.Kind != t.Kind) || (r.StreamOpen && claims.StreamID != r.StreamID) {
+		return authResult{}, nil
+	}
+	return c.lineByID(ctx, claims.LineID, claims)
+}
+
+// lineByID finishes step 1 for identities that name a line by id: a line deleted since fails.
+func (c *Checker) lineByID(ctx context.Context, id int64, claims token.Claims) (authResult, error) {
+	line, err := c.lines.byIDLookup(ctx, id)
+	if err != nil || line == nil {
+		return authResult{}, err
+	}
+	return authResult{line: line, claims: claims}, nil
+}

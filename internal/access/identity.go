@@ -1,0 +1,59 @@
+package access
+
+import (
+	"log/slog"
+
+	"github.com/xtreamd/xtreamd/internal/mag"
+	"github.com/xtreamd/xtreamd/internal/token"
+)
+
+// Identity is who a request says it is: exactly one of Password, PortalSession or PlayToken.
+// The set is closed (the marker method is unexported) so that step 1 handles every kind; device
+// credentials and partner tokens join it as new types with their own authenticate function.
+// A nil Identity fails step 1.
+//
+// Each kind prints and logs itself without its secret.
+type Identity interface {
+	identity()
+}
+
+// Password is a line's username and password, as players send them in the query or the path.
+type Password struct {
+	Username string
+	Password string
+}
+
+// PortalSession is a MAG box: its MAC address and the Bearer token of its portal handshake.
+type PortalSession struct {
+	MAC   mag.MAC
+	Token string
+}
+
+// PlayToken is a signed play or segment token. Kind is the kind the route accepts (0: any);
+// the token names the line, and for a stream open also the stream.
+type PlayToken struct {
+	Token string
+	Kind  token.Kind
+}
+
+func (Password) identity()      {}
+func (PortalSession) identity() {}
+func (PlayToken) identity()     {}
+
+// String names the line without the password.
+func (p Password) String() string { return "password(" + p.Username + ")" }
+
+// LogValue keeps the password out of log lines.
+func (p Password) LogValue() slog.Value { return slog.StringValue(p.String()) }
+
+// String shows the masked MAC, never the portal token.
+func (s PortalSession) String() string { return "portal(" + s.MAC.Masked() + ")" }
+
+// LogValue keeps the portal token and the full MAC out of log lines.
+func (s PortalSession) LogValue() slog.Value { return slog.StringValue(s.String()) }
+
+// String names the token's kind, never the token.
+func (t PlayToken) String() string { return "play_token(" + t.Kind.String() + ")" }
+
+// LogValue keeps the token out of log lines.
+func (t PlayToken) LogValue() slog.Value { return slog.StringValue(t.String()) }

@@ -1,0 +1,333 @@
+package access
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/xtreamd/xtreamd/internal/conns"
+	"github.com/xtreamd/xtreamd/internal/geo"
+	"github.com/xtreamd/xtreamd/internal/input"
+)
+
+var (
+	// errNotLoaded: Check before Load.
+	errNotLoaded = errors.New("security lists not loaded")
+	// errNotInBouquet aborts a lease transaction at step 10.
+	errNotInBouquet = errors.New("access: stream not in the line's bouquets")
+)
+
+// Check runs the ordered check. It returns an error only when it could not decide (database
+// down, context done); the surface then answers "unavailable" and never allows the request.
+// Errors of every step are wrapped here, once.
+func (c *Checker) Check(ctx context.Context, r Request) (Decision, error) {
+	start := time.Now()
+	d, err := c.check(ctx, r)
+	kind := "request"
+	if r.StreamOpen {
+		kind = "stream_open"
+	}
+	c.latency.WithLabelValues(kind).Observe(time.Since(start).Seconds())
+	if err != nil {
+		return Decision{}, fmt.Errorf("access: %w", err)
+	}
+	c.checks.WithLabelValues(d.Code.String()).Inc()
+	if d.Code != OK {
+		c.recordDenial(ctx, r, d)
+	}
+	return d, nil
+}
+
+// check runs the steps of DESIGN §2 in table order, with the flood pre-check before step 1 and
+// the format check between steps 8 and 9. The first failure wins. Each step is a direct call
+// (not a table of funcs) so the cached path stays free of allocations.
+func (c *Checker) check(ctx context.Context, r Request) (Decision, error) {
+	sec := c.sec.Load()
+	if sec == nil {
+		return Decision{}, errNotLoaded
+	}
+	now := c.now()
+	ip := r.ClientIP.Unmap()
+	if sec.flood.contains(ip, now) {
+		return Decision{Code: FloodBlocked}, nil
+	}
+	a, err := c.authenticate(ctx, r, now, ip) // 1
+	if err != nil {
+		return Decision{}, err
+	}
+	if a.line == nil {
+		c.failedLogin(ctx, ip, sec, now)
+		return Decision{Code: AuthFailed}, nil
+	}
+	line := a.line
+	d := Decision{Line: line, PlayClaims: a.claims}
+	if d.Code = lineStatus(line, now); d.Code != OK { // 2, 3, 4
+		return d, nil
+	}
+	if d.Code = ipAllowed(sec, line, ip, now); d.Code != OK { // 5
+		return d, nil
+	}
+	if d.Code, d.Country = c.countryAllowed(sec, line, ip); d.Code != OK { // 6
+		return d, nil
+	}
+	if d.Code = userAgentAllowed(sec, line, r.UserAgent); d.Code != OK { // 7
+		return d, nil
+	}
+	if d.Code, d.ISP, err = c.ispAllowed(ctx, sec, line, ip, r.StreamOpen); err != nil || d.Code != OK { // 8
+		return d, err
+	}
+	if d.Code = formatAllowed(line, r.Format); d.Code != OK {
+		return d, nil
+	}
+	switch {
+	case r.StreamOpen: // 9, 10
+		return c.openStream(ctx, r, sec, ip, d)
+	case r.Probe: // 10
+		d.Code = c.inBouquet(line, r.StreamID)
+	}
+	return d, nil
+}
+
+// failedLogin counts a step-1 failure towards the flood limit. Failing to count is logged, not
+// fatal: the login has failed either way.
+func (c *Checker) failedLogin(ctx context.Context, ip netip.Addr, sec *security, now time.Time) {
+	if err := c.countFailure(ctx, ip, sec, now); err != nil {
+		c.d.Log.WarnContext(ctx, "counting a failed login", "err", err)
+	}
+}
+
+// lineStatus is steps 2 USER_EXPIRED, 3 USER_BAN and 4 USER_DISABLED.
+func lineStatus(line *Line, now time.Time) Code {
+	switch {
+	case line.ExpDate != nil && !now.Before(*line.ExpDate):
+		return UserExpired
+	case line.Banned:
+		return UserBan
+	case line.Disabled:
+		return UserDisabled
+	}
+	return OK
+}
+
+// ipAllowed is step 5 IP_BAN: the global blocked list, then the line's allowed addresses.
+func ipAllowed(sec *security, line *Line, ip netip.Addr, now time.Time) Code {
+	if sec.blocked.contains(ip, now) || (len(line.AllowedIPs) > 0 && !prefixesContain(line.AllowedIPs, ip)) {
+		return IPBan
+	}
+	return OK
+}
+
+// countryAllowed is step 6 COUNTRY_DISALLOW: the line's forced country, else the global
+// allow-list. Both fail closed without a country database. It also returns the country.
+func (c *Checker) countryAllowed(sec *security, line *Line, ip netip.Addr) (Code, string) {
+	country, have := "", false
+	if c.d.Geo != nil {
+		country, have = c.d.Geo.Country(ip)
+	}
+	if line.ForcedCountry != nil && *line.ForcedCountry != "" {
+		if !have || country != *line.ForcedCountry {
+			return CountryDisallow, country
+		}
+	} else if sec.countries != nil && (!have || !sec.countries[country]) {
+		return CountryDisallow, country
+	}
+	return OK, country
+}
+
+// userAgentAllowed is step 7 USER_AGENT_BAN: an empty agent where refused, the global blocked
+// patterns (unless the line bypasses them), then the line's allowed agents.
+func userAgentAllowed(sec *security, line *Line, ua string) Code {
+	if (ua == "" && sec.settings.DisallowEmptyUserAgent) ||
+		(!line.BypassUABlock && sec.userAgentBlocked(ua)) ||
+		(len(line.AllowedUserAgents) > 0 && !slices.Contains(line.AllowedUserAgents, ua)) {
+		return UserAgentBan
+	}
+	return OK
+}
+
+// ispAllowed is step 8 ISP_LOCK_FAILED: the global deny-lists fail open without an ISP
+// database; an ISP-locked line fails closed, and its first use records the ISP. It also
+// returns the client's ISP name when GeoIP knows it.
+func (c *Checker) ispAllowed(ctx context.Context, sec *security, line *Line, ip netip.Addr, streamOpen bool) (Code, string, error) {
+	var isp geo.ISP
+	have := false
+	if c.d.Geo != nil && (line.ISPLock || len(sec.ispNames) > 0 || len(sec.asns) > 0 || streamOpen) {
+		isp, have = c.d.Geo.ISP(ip)
+	}
+	name, known := ispKey(isp), ""
+	if have {
+		known = name
+		if sec.ispDenied(isp) {
+			return ISPLockFailed, known, nil
+		}
+	}
+	if !line.ISPLock {
+		return OK, known, nil
+	}
+	if !have || name == "" {
+		return ISPLockFailed, known, nil
+	}
+	recorded := ""
+	if line.ISPName != nil {
+		recorded = *line.ISPName
+	}
+	if recorded == "" {
+		var err error
+		if recorded, err = c.d.Store.RecordLineISP(ctx, line.ID, name, int64(isp.ASN)); err != nil {
+			return OK, known, err
+		}
+	}
+	if !strings.EqualFold(recorded, name) {
+		return ISPLockFailed, known, nil
+	}
+	return OK, known, nil
+}
+
+// ispDenied reports whether the global lists block isp, by ASN, ISP name or organisation.
+func (s *security) ispDenied(isp geo.ISP) bool {
+	return s.asns[isp.ASN] && isp.ASN != 0 || s.ispNames[strings.ToLower(isp.Name)] && isp.Name != "" ||
+		s.ispNames[strings.ToLower(isp.Organization)] && isp.Organization != ""
+}
+
+// formatAllowed sits between steps 8 and 9: an output format the line may not use never takes
+// a slot.
+func formatAllowed(line *Line, format string) Code {
+	if format != "" && !slices.Contains(line.AllowedOutputFormats, format) {
+		return FormatDisallowed
+	}
+	return OK
+}
+
+// inBouquet is step 10 NOT_IN_BOUQUET in memory (a probe: no lease is involved).
+func (c *Checker) inBouquet(line *Line, streamID int64) Code {
+	if c.d.Entitled == nil || !c.d.Entitled(line, streamID) {
+		return NotInBouquet
+	}
+	return OK
+}
+
+// openStream is steps 9 USER_ALREADY_CONNECTED and 10 NOT_IN_BOUQUET, in one lease
+// transaction: the limit is decided first; a stream outside the bouquets then rolls it back,
+// taking no slot.
+func (c *Checker) openStream(ctx context.Context, r Request, sec *security, ip netip.Addr, d Decision) (Decision, error) {
+	line := d.Line
+	admit := func() error {
+		if c.inBouquet(line, r.StreamID) != OK {
+			return errNotInBouquet
+		}
+		return nil
+	}
+	creq := conns.Request{
+		LineID: line.ID, MaxConnections: line.MaxConnections, StreamID: r.StreamID, Container: r.Container,
+		ClientIP: ip, UserAgent: r.UserAgent, Country: d.Country, ISP: d.ISP,
+	}
+	policy := sec.settings.ConnectionPolicy
+	var (
+		lease *conns.Lease
+		err   error
+	)
+	if r.Container == conns.ContainerHLS {
+		lease, _, err = c.d.Conns.TouchHLS(ctx, creq, policy, admit)
+	} else {
+		lease, err = c.d.Conns.Acquire(ctx, creq, policy, admit)
+	}
+	switch {
+	case errors.Is(err, conns.ErrLimitReached):
+		d.Code = UserAlreadyConnected
+	case errors.Is(err, errNotInBouquet):
+		d.Code = NotInBouquet
+	case errors.Is(err, conns.ErrSessionKilled):
+		d.Code = SessionEnded
+	case err != nil:
+		return Decision{}, err
+	default:
+		d.Lease = lease
+	}
+	return d, nil
+}
+
+// countFailure counts a failed login of ip (in the database, so every instance counts
+// together) and blocks ip for a while once it reaches the limit. No username is ever locked:
+// that would let anyone lock a victim out.
+func (c *Checker) countFailure(ctx context.Context, ip netip.Addr, sec *security, now time.Time) error {
+	st := sec.settings
+	if st.AuthFailLimit <= 0 || !ip.IsValid() || sec.exempt.contains(ip, now) {
+		return nil
+	}
+	n, err := c.d.Store.RecordAuthFailure(ctx, ip, st.AuthFailWindow)
+	if err != nil || n < st.AuthFailLimit {
+		return err
+	}
+	network := blockNetworkFor(ip)
+	until := now.Add(st.AuthBlockFor)
+	reason := fmt.Sprintf("%d failed logins within %s", n, st.AuthFailWindow)
+	if err := c.d.Store.BlockIP(ctx, network, "flood", reason, &until); err != nil {
+		return err
+	}
+	if err := c.d.Store.ClearAuthFailures(ctx, ip); err != nil {
+		return err
+	}
+	// Block here at once; other instances follow on the security NOTIFY.
+	next := *sec
+	next.flood = sec.flood.clone()
+	next.flood.add(network, &until)
+	c.sec.CompareAndSwap(sec, &next)
+	c.floodBlocks.Inc()
+	c.d.Log.WarnContext(ctx, "client blocked for failed logins", "client_ip", ip.String(), "network", network.String(), "failures", n, "until", until)
+	return nil
+}
+
+// recordDenial logs a denial and queues it for the client log without waiting for the database.
+func (c *Checker) recordDenial(ctx context.Context, r Request, d Decision) {
+	dn := denial{code: d.Code.String(), surface: r.Surface, ip: r.ClientIP.Unmap(), ua: input.Truncate(r.UserAgent, 512)}
+	if d.Line != nil {
+		id := d.Line.ID
+		dn.lineID, dn.username = &id, d.Line.Username
+	} else if p, ok := r.Who.(Password); ok && p.Username != "" {
+		dn.username = input.Truncate(p.Username, 128)
+	}
+	if r.StreamOpen || r.Probe {
+		sid := r.StreamID
+		dn.streamID = &sid
+	}
+	level := slog.LevelWarn
+	if d.Code == AuthFailed || d.Code == FloodBlocked {
+		level = slog.LevelInfo
+	}
+	c.d.Log.Log(ctx, level, "access denied", "code", dn.code, "surface", r.Surface, "username", dn.username,
+		"client_ip", dn.ip.String(), "stream_id", r.StreamID)
+	select {
+	case c.denials <- dn:
+	default:
+		c.dropped.Inc()
+	}
+}
+
+func prefixesContain(ps []netip.Prefix, ip netip.Addr) bool {
+	for _, p := range ps {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// ispKey is the name an ISP lock records and compares: the ISP name, else the AS organisation,
+// else "AS<number>".
+func ispKey(i geo.ISP) string {
+	switch {
+	case i.Name != "":
+		return i.Name
+	case i.Organization != "":
+		return i.Organization
+	case i.ASN != 0:
+		return "AS" + strconv.FormatUint(uint64(i.ASN), 10)
+	}
+	return ""
+}
