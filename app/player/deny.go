@@ -62,27 +62,22 @@ func apiAnswer(code access.Code) answer {
 // playlistAnswer maps a check code to get.php's answer (spec §3.1, §7 #20): any failure is
 // 404 with an empty body — expired, banned and disabled lines included, since a playlist of
 // URLs that would all be refused helps nobody — except FLOOD_BLOCKED, 403 as on every surface.
-func playlistAnswer(code access.Code) answer {
-	switch code {
-	case access.OK:
-		return answer{kind: answerServe}
-	case access.FloodBlocked:
-		return answer{kind: answerBody, status: fiber.StatusForbidden}
-	default:
-		return answer{kind: answerBody, status: fiber.StatusNotFound}
-	}
-}
+func playlistAnswer(code access.Code) answer { return emptyAnswer(code, fiber.StatusNotFound) }
 
 // guideAnswer maps a check code to xmltv.php's and enigma2.php's answer (spec §3.2, §3.4):
 // 401 with an empty body for every failure, FLOOD_BLOCKED 403.
-func guideAnswer(code access.Code) answer {
+func guideAnswer(code access.Code) answer { return emptyAnswer(code, fiber.StatusUnauthorized) }
+
+// emptyAnswer serves OK and answers every failure with status and an empty body, except
+// FLOOD_BLOCKED, which is 403 on every surface.
+func emptyAnswer(code access.Code, status int) answer {
 	switch code {
 	case access.OK:
 		return answer{kind: answerServe}
 	case access.FloodBlocked:
 		return answer{kind: answerBody, status: fiber.StatusForbidden}
 	default:
-		return answer{kind: answerBody, status: fiber.StatusUnauthorized}
+		return answer{kind: answerBody, status: status}
 	}
 }
 

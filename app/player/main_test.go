@@ -14,9 +14,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/xtreamd/xtreamd/internal/testkit"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -62,7 +63,7 @@ type fixture struct {
 	srv  *server.Server
 	st   *store.Store
 	pool *pgxpool.Pool
-	logs *logBuffer
+	logs *testkit.Buffer
 }
 
 func testConfig() config.Config {
@@ -105,7 +106,7 @@ func newFixture(t testing.TB, setup ...func(*store.Store)) *fixture {
 
 func startServer(t testing.TB, pool *pgxpool.Pool, st *store.Store) *fixture {
 	t.Helper()
-	logs := &logBuffer{}
+	logs := &testkit.Buffer{}
 	srv, err := server.New(context.Background(), server.Deps{
 		Config: testConfig(), Log: logx.New(logs, "text", slog.LevelWarn), Store: st,
 		Now: func() time.Time { return fixedNow },
@@ -114,24 +115,6 @@ func startServer(t testing.TB, pool *pgxpool.Pool, st *store.Store) *fixture {
 		t.Fatal(err)
 	}
 	return &fixture{srv: srv, st: st, pool: pool, logs: logs}
-}
-
-// logBuffer collects a server's log lines; stream writers log from their own goroutines.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 func ptr[T any](v T) *T { return &v }

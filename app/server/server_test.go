@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"log/slog"
@@ -10,9 +9,10 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/xtreamd/xtreamd/internal/testkit"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -24,23 +24,6 @@ import (
 )
 
 func TestMain(m *testing.M) { os.Exit(testdb.Main(m)) }
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 func testConfig() config.Config {
 	return config.Config{Listen: "127.0.0.1:0", PublicHost: "tv.example.com", PublicScheme: "http", ShutdownTimeout: 5 * time.Second}
@@ -113,7 +96,7 @@ func TestReady_DatabaseDownIs503(t *testing.T) {
 func TestAccessLog_NeverWritesSecrets(t *testing.T) {
 	t.Parallel()
 	const password, token, mac = "Pa55wordXYZ", "TokABCDEF123", "00:1A:79:AB:CD:EF"
-	var logs lockedBuffer
+	var logs testkit.Buffer
 	s := newServer(t, testdb.New(t), &logs)
 	for _, target := range []string{
 		"/live/alice/" + password + "/1.ts",

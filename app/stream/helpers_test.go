@@ -20,6 +20,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/xtreamd/xtreamd/internal/testkit"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/goleak"
 
@@ -193,24 +195,6 @@ func restamp(p []byte, off int64, cc map[int]byte) {
 	}
 }
 
-// lockedBuffer collects logs from many goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // env is one running server over its own database with a catalog: a live channel on a paced
 // origin, a movie on a local file, a movie on an http origin, an episode, a catch-up channel.
 type env struct {
@@ -232,7 +216,7 @@ type env struct {
 	vodData  []byte
 	shiftReq chan string // catch-up upstream request URIs
 	keys     *token.Keyring
-	logs     *lockedBuffer
+	logs     *testkit.Buffer
 	reg      *prometheus.Registry
 	stop     func() error // shuts the server down; returns Serve's error
 }
@@ -254,7 +238,7 @@ func setup(t *testing.T, o envOpts) *env {
 	pool := testdb.New(t)
 	st := store.New(pool)
 	ctx := context.Background()
-	e := &env{t: t, st: st, logs: &lockedBuffer{}, shiftReq: make(chan string, 16), reg: prometheus.NewRegistry()}
+	e := &env{t: t, st: st, logs: &testkit.Buffer{}, shiftReq: make(chan string, 16), reg: prometheus.NewRegistry()}
 	e.origin = newOrigin(t, o.speed)
 	for k, v := range o.settings {
 		testdb.MustExec(t, st, `INSERT INTO settings (key, value) VALUES ($1, $2::jsonb)`, k, v)

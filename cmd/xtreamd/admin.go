@@ -38,14 +38,11 @@ func cmdAdmin(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	log := newLogger(e, cfg)
-	db, err := openDatabase(ctx, cfg, log)
+	db, err := openMigrated(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer db.Close(log)
-	if err := db.store.Migrate(ctx); err != nil {
-		return err
-	}
 	acc := accounts.New(db.store, accounts.Options{})
 	var cred accounts.Credentials
 	if sub == "create" {

@@ -88,6 +88,20 @@ func openDatabase(ctx context.Context, cfg config.Config, log *slog.Logger) (*da
 	return &database{store: st, server: srv}, nil
 }
 
+// openMigrated is openDatabase followed by the migrations every subcommand that uses the
+// schema needs first (tern's advisory lock makes concurrent starts safe).
+func openMigrated(ctx context.Context, cfg config.Config, log *slog.Logger) (*database, error) {
+	db, err := openDatabase(ctx, cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	if err := db.store.Migrate(ctx); err != nil {
+		db.Close(log)
+		return nil, err
+	}
+	return db, nil
+}
+
 // Close closes the pool, then stops the private cluster if there is one.
 func (d *database) Close(log *slog.Logger) {
 	d.store.Close()

@@ -49,14 +49,11 @@ func cmdImport(ctx context.Context, e env, args []string) error {
 	defer body.Close()
 
 	log := newLogger(e, cfg)
-	db, err := openDatabase(ctx, cfg, log)
+	db, err := openMigrated(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer db.Close(log)
-	if err := db.store.Migrate(ctx); err != nil {
-		return err
-	}
 	prog := newProgress(e.stdout, size, "reading "+job.what)
 	r := io.TeeReader(body, prog)
 	if job.what == "m3u" {

@@ -14,28 +14,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/xtreamd/xtreamd/internal/testkit"
+
 	"github.com/xtreamd/xtreamd/internal/testdb"
 )
 
 func TestMain(m *testing.M) { os.Exit(testdb.Main(m)) }
-
-// syncBuffer collects a subcommand's output while it runs.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 func freePort(t *testing.T) string {
 	t.Helper()
@@ -52,11 +36,11 @@ func envFrom(m map[string]string) func(string) string {
 }
 
 // startServe runs "xtreamd serve" until the test ends and waits for /readyz to answer 200.
-func startServe(t *testing.T, getenv func(string) string, args ...string) (addr string, stop func() error, logs *syncBuffer) {
+func startServe(t *testing.T, getenv func(string) string, args ...string) (addr string, stop func() error, logs *testkit.Buffer) {
 	t.Helper()
 	addr = freePort(t)
 	ctx, cancel := context.WithCancel(context.Background())
-	logs = &syncBuffer{}
+	logs = &testkit.Buffer{}
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, append([]string{"serve", "--listen", addr}, args...), getenv, strings.NewReader(""), io.Discard, logs)

@@ -32,14 +32,11 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	}
 	defer ln.Close()
 
-	db, err := openDatabase(ctx, cfg, log)
+	db, err := openMigrated(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer db.Close(log)
-	if err := db.store.Migrate(ctx); err != nil {
-		return err
-	}
 	if cfg.Demo {
 		if err := loadDemo(ctx, cfg, db.store, log); err != nil {
 			return fmt.Errorf("demo: %w", err)

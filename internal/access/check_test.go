@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/xtreamd/xtreamd/internal/testkit"
+
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/maxmind/mmdbwriter"
 	"github.com/maxmind/mmdbwriter/mmdbtype"
@@ -91,24 +93,7 @@ type fixture struct {
 	conns   *conns.Manager
 	checker *access.Checker
 	tokens  *token.Keyring
-	clock   *testClock
-}
-
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
+	clock   *testkit.Clock
 }
 
 type fixtureOpts struct {
@@ -124,7 +109,7 @@ func newInstance(t testing.TB, dsn string, opts fixtureOpts) *fixture {
 	t.Cleanup(pool.Close)
 	st := store.New(pool)
 	log := slog.New(slog.DiscardHandler)
-	clock := &testClock{t: time.Now()}
+	clock := testkit.NewClock(time.Now())
 	var g *geo.DB
 	if !opts.noGeo {
 		countryPath, ispPath := writeGeoDBs(t)
@@ -556,7 +541,7 @@ func TestFlood_BlocksIPNotUsername(t *testing.T) {
 
 func TestRateLimiter(t *testing.T) {
 	t.Parallel()
-	clock := &testClock{t: time.Unix(1_700_000_000, 0)}
+	clock := testkit.NewClock(time.Unix(1_700_000_000, 0))
 	r := access.NewRateLimiter(clock.Now)
 	allowed := 0
 	for range 50 {

@@ -6,25 +6,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/xtreamd/xtreamd/internal/testkit"
 )
-
-// fakeClock is a settable clock for TTL tests.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (f *fakeClock) now() time.Time {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.t
-}
-
-func (f *fakeClock) advance(d time.Duration) {
-	f.mu.Lock()
-	f.t = f.t.Add(d)
-	f.mu.Unlock()
-}
 
 const (
 	hashA = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0c2FsdA$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g"
@@ -32,10 +16,10 @@ const (
 	ttl   = 2 * time.Minute
 )
 
-func newTestCache(t *testing.T, maxEntries int) (*Cache, *fakeClock) {
+func newTestCache(t *testing.T, maxEntries int) (*Cache, *testkit.Clock) {
 	t.Helper()
-	clock := &fakeClock{t: time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)}
-	return NewCache(ttl, maxEntries, clock.now), clock
+	clock := testkit.NewClock(time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC))
+	return NewCache(ttl, maxEntries, clock.Now), clock
 }
 
 func TestCache_HitMiss(t *testing.T) {
@@ -72,12 +56,12 @@ func TestCache_TTL(t *testing.T) {
 	t.Parallel()
 	c, clock := newTestCache(t, 100)
 	c.Remember("alice", "pw", hashA, 1)
-	clock.advance(ttl - time.Nanosecond)
+	clock.Advance(ttl - time.Nanosecond)
 	if _, ok := c.Lookup("alice", "pw", hashA); !ok {
 		t.Fatal("Lookup just before the TTL = miss, want hit")
 	}
 	// A hit does not extend the entry: it still expires ttl after the verification.
-	clock.advance(time.Nanosecond)
+	clock.Advance(time.Nanosecond)
 	if _, ok := c.Lookup("alice", "pw", hashA); ok {
 		t.Fatal("Lookup at the TTL = hit, want miss")
 	}
@@ -86,9 +70,9 @@ func TestCache_TTL(t *testing.T) {
 	}
 	// Remembering again (after a fresh verification) starts a new TTL.
 	c.Remember("alice", "pw", hashA, 1)
-	clock.advance(ttl / 2)
+	clock.Advance(ttl / 2)
 	c.Remember("alice", "pw", hashA, 1)
-	clock.advance(ttl - time.Second)
+	clock.Advance(ttl - time.Second)
 	if _, ok := c.Lookup("alice", "pw", hashA); !ok {
 		t.Error("Lookup after a re-Remember = miss, want hit")
 	}
@@ -98,7 +82,7 @@ func TestCache_ClockBackwards(t *testing.T) {
 	t.Parallel()
 	c, clock := newTestCache(t, 100)
 	c.Remember("alice", "pw", hashA, 1)
-	clock.advance(-time.Second)
+	clock.Advance(-time.Second)
 	if _, ok := c.Lookup("alice", "pw", hashA); ok {
 		t.Error("Lookup with the clock before verifiedAt = hit, want miss")
 	}
@@ -227,7 +211,7 @@ func TestCache_Concurrent(t *testing.T) {
 						c.Purge()
 					}
 				case 33:
-					clock.advance(time.Second)
+					clock.Advance(time.Second)
 				}
 				if got, ok := c.Lookup(u, "pw", hashA); ok && got != line {
 					t.Errorf("Lookup(%s) = %d, want %d", u, got, line)

@@ -143,24 +143,15 @@ func BenchmarkHubFanout(b *testing.B) {
 
 // BenchmarkInspectPacket is the per-packet cost of the ingest's own header inspection (PID, keyframe flag,
 // PSI tracking) over a real clip.
-func BenchmarkInspectPacket(b *testing.B) {
-	data := clip(b, "clip.ts")
-	n := len(data) / packetSize
-	var in inspector
-	b.ReportAllocs()
-	i := 0
-	for b.Loop() {
-		in.packet(data[i*packetSize:(i+1)*packetSize], uint64(i*packetSize))
-		if i++; i == n {
-			i = 0
-		}
-	}
-}
+func BenchmarkInspectPacket(b *testing.B) { benchInspect(b, clip(b, "clip.ts")) }
 
 // BenchmarkInspectPacketNAL is the same without random_access_indicator, so keyframes are found by
 // scanning NAL units.
-func BenchmarkInspectPacketNAL(b *testing.B) {
-	data := stripRAI(clip(b, "clip.ts"))
+func BenchmarkInspectPacketNAL(b *testing.B) { benchInspect(b, stripRAI(clip(b, "clip.ts"))) }
+
+// benchInspect runs the inspector over data's packets in a loop.
+func benchInspect(b *testing.B, data []byte) {
+	b.Helper()
 	n := len(data) / packetSize
 	var in inspector
 	b.ReportAllocs()
