@@ -41,13 +41,17 @@ func (r Redirect) Enabled() bool {
 	return r.BaseURL != "" && (r.SecureLink != nil || r.EdgeAuth != nil)
 }
 
+// linkTTL is TTL, or 30 s (the --stream-redirect-ttl default) when unset.
+func (r Redirect) linkTTL() time.Duration {
+	if r.TTL <= 0 {
+		return 30 * time.Second
+	}
+	return r.TTL
+}
+
 // URL returns the signed edge URL of path for a client at ip.
 func (r Redirect) URL(path string, clientIP netip.Addr, now time.Time) (string, error) {
-	ttl := r.TTL
-	if ttl <= 0 {
-		ttl = 30 * time.Second
-	}
-	exp := now.Add(ttl).Truncate(time.Second)
+	exp := now.Add(r.linkTTL()).Truncate(time.Second)
 	base := strings.TrimSuffix(r.BaseURL, "/")
 	if r.SecureLink != nil {
 		return base + path + "?" + r.SecureLink.Query(path, exp, clientIP), nil
@@ -66,12 +70,8 @@ func (h *Handler) redirect(c *fiber.Ctx, o *edge.Open, lease *conns.Lease, path 
 	if err != nil {
 		return err
 	}
-	ttl := h.d.Redirect.TTL
-	if ttl <= 0 {
-		ttl = 30 * time.Second
-	}
 	o.Handoff()
-	time.AfterFunc(ttl, func() { h.opens.Release(lease) })
+	time.AfterFunc(h.d.Redirect.linkTTL(), func() { h.opens.Release(lease) })
 	c.Set(fiber.HeaderLocation, u)
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	return edge.Empty(c, fiber.StatusFound)
