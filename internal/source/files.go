@@ -110,6 +110,42 @@ func (f *Files) Open(p string) (*os.File, error) {
 	return file, nil
 }
 
+// Allows reports whether the local path p could be served, as far as that can be told before
+// the file is there: for a catch-up template the directory before its first {placeholder} is
+// checked. The deepest existing directory on the way is resolved with its links; the rest is
+// taken as written. It is for catalog writes, which refuse early what Open would refuse
+// later (ErrOutside); Open still decides, for the real file.
+func (f *Files) Allows(p string) error {
+	if i := strings.IndexByte(p, '{'); i >= 0 {
+		p = filepath.Dir(p[:i] + "x")
+	}
+	if err := checkPath(p); err != nil {
+		return err
+	}
+	if f == nil || len(f.media)+len(f.builtin) == 0 {
+		return fmt.Errorf("%w (no media directory is configured)", ErrOutside)
+	}
+	if !f.allowed(resolveExisting(p)) {
+		return ErrOutside
+	}
+	return nil
+}
+
+// resolveExisting resolves the links of the deepest existing ancestor of p (p itself when it
+// exists) and appends the rest.
+func resolveExisting(p string) string {
+	rest := ""
+	for d := p; ; d = filepath.Dir(d) {
+		if r, err := filepath.EvalSymlinks(d); err == nil {
+			return filepath.Join(r, rest)
+		}
+		if d == "/" {
+			return p
+		}
+		rest = filepath.Join(filepath.Base(d), rest)
+	}
+}
+
 // Stat opens p as Open does and returns what the open file says about itself.
 func (f *Files) Stat(p string) (fs.FileInfo, error) {
 	file, err := f.Open(p)

@@ -162,3 +162,38 @@ func TestFilesStat(t *testing.T) {
 		t.Fatalf("MediaDirs() = %v", got)
 	}
 }
+
+func TestFilesAllows(t *testing.T) {
+	t.Parallel()
+	tr := newTree(t)
+	link := filepath.Join(tr.media, "data")
+	must(t, os.Symlink(tr.data, link))
+	f, err := NewFiles(FilesOptions{MediaDirs: []string{tr.media}, Builtin: []string{tr.demo}, Private: []string{tr.data}})
+	must(t, err)
+	tests := []struct {
+		path string
+		err  error
+	}{
+		{filepath.Join(tr.media, "movie.mp4"), nil},
+		{filepath.Join(tr.media, "not-yet", "movie.mp4"), nil},
+		{filepath.Join(tr.media, "rec", "{stream_id}", "{Y}{m}{d}.ts"), nil},
+		{filepath.Join(tr.media, "rec-{stream_id}.ts"), nil},
+		{filepath.Join(tr.demo, "clip.ts"), nil},
+		{filepath.Join(tr.data, "token-secret"), ErrOutside},
+		{filepath.Join(tr.data, "{stream_id}"), ErrOutside},
+		{filepath.Join(link, "token-secret"), ErrOutside},
+		{filepath.Join(link, "later", "{Y}.ts"), ErrOutside},
+		{tr.outside, ErrOutside},
+		{"/{stream_id}.ts", ErrOutside},
+		{tr.media + "/../data/token-secret", ErrInvalid},
+	}
+	for _, tt := range tests {
+		if err := f.Allows(tt.path); !errors.Is(err, tt.err) && !(tt.err == nil && err == nil) {
+			t.Errorf("Allows(%s) = %v, want %v", tt.path, err, tt.err)
+		}
+	}
+	var none *Files
+	if err := none.Allows(filepath.Join(tr.media, "movie.mp4")); !errors.Is(err, ErrOutside) {
+		t.Errorf("nil Files: Allows = %v, want ErrOutside", err)
+	}
+}

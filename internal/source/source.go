@@ -24,9 +24,9 @@ import (
 // MaxURLBytes bounds a source URL or catch-up template.
 const MaxURLBytes = 4096
 
-// ErrInvalid is wrapped by every refusal of Check; the message after it says why, and never
-// repeats a credential of the URL.
-var ErrInvalid = errors.New("invalid source")
+// ErrInvalid is wrapped by every refusal of Check ("refused: unsupported scheme …"); the
+// message after it says why, and never repeats the URL (which may carry credentials).
+var ErrInvalid = errors.New("refused")
 
 func invalid(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{ErrInvalid}, args...)...)
@@ -96,7 +96,7 @@ func checkPath(p string) error {
 	if !strings.HasPrefix(p, "/") {
 		return invalid("file path not absolute")
 	}
-	if path.Clean(p) != p || strings.HasSuffix(p, "/") {
+	if path.Clean(p) != p {
 		return invalid("file path not clean (\"..\", \".\" or \"//\")")
 	}
 	if strings.IndexByte(p, 0) >= 0 {
