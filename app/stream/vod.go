@@ -224,27 +224,55 @@ func (h *Handler) serveHTTP(c *fiber.Ctx, o *edge.Open, d access.Decision, u, ct
 var errUpstreamIdle = errors.New("stream: upstream idle")
 
 // idleReader reads a proxied upstream body and cancels its request (cause errUpstreamIdle)
-// when one read waits longer than idle: only the time spent waiting for the upstream counts,
-// not the time fasthttp spends writing to a slow client between reads.
+// when one read has waited for the upstream for idle (at most 1.5 × idle): only the time spent
+// waiting counts, not the time fasthttp spends writing to a slow client between reads. A read
+// costs two atomic adds (no clock: reading it costs more than the rest here); a timer looks
+// every idle/2 whether the same read is still pending.
 type idleReader struct {
-	ctx   context.Context
-	r     io.Reader
-	timer *time.Timer
-	idle  time.Duration
-	n     int64         // bytes read
-	log   func(n int64) // says why the body ended
+	ctx    context.Context
+	r      io.Reader
+	cancel context.CancelCauseFunc
+	every  time.Duration // idle/2
+	seq    atomic.Uint64 // odd while a read is pending; each read adds 2
+	timer  *time.Timer
+	n      int64         // bytes read
+	log    func(n int64) // says why the body ended
+
+	seen    uint64 // the timer's own: the pending read's seq at the last looks
+	strikes int    // how many looks in a row saw it
 }
 
 func newIdleReader(ctx context.Context, r io.Reader, cancel context.CancelCauseFunc, idle time.Duration, log func(int64)) *idleReader {
-	t := time.AfterFunc(time.Hour, func() { cancel(errUpstreamIdle) })
-	t.Stop()
-	return &idleReader{ctx: ctx, r: r, timer: t, idle: idle, log: log}
+	ir := &idleReader{ctx: ctx, r: r, cancel: cancel, every: max(idle/2, time.Millisecond), log: log}
+	ir.timer = time.AfterFunc(ir.every, ir.check)
+	return ir
+}
+
+// check ends the request when three looks in a row (two intervals, idle) saw the same read
+// pending. It stops once the request has ended (the body's Close cancels it).
+func (ir *idleReader) check() {
+	if ir.ctx.Err() != nil {
+		return
+	}
+	switch s := ir.seq.Load(); {
+	case s%2 == 0:
+		ir.strikes = 0
+	case s == ir.seen:
+		ir.strikes++
+	default:
+		ir.seen, ir.strikes = s, 1
+	}
+	if ir.strikes >= 3 {
+		ir.cancel(errUpstreamIdle)
+		return
+	}
+	ir.timer.Reset(ir.every)
 }
 
 func (ir *idleReader) Read(p []byte) (int, error) {
-	ir.timer.Reset(ir.idle)
+	ir.seq.Add(1)
 	n, err := ir.r.Read(p)
-	ir.timer.Stop()
+	ir.seq.Add(1)
 	ir.n += int64(n)
 	if err != nil && errors.Is(context.Cause(ir.ctx), errUpstreamIdle) {
 		ir.log(ir.n)
