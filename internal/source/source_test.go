@@ -131,3 +131,26 @@ func FuzzCheck(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkServeSourceHTTP is what a movie or catch-up open pays to classify an http source
+// (Local, then IsHTTP: two checks), beside the access check and the lease transaction.
+func BenchmarkServeSourceHTTP(b *testing.B) {
+	const u = "http://provider.example.com:8080/movie/user/pass/12345.mkv?token=abcdef0123456789"
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, ok := Local(u); ok || !IsHTTP(u) {
+			b.Fatal("misclassified")
+		}
+	}
+}
+
+// BenchmarkServeSourceFile is the same for a local source (Local: one check and one parse).
+func BenchmarkServeSourceFile(b *testing.B) {
+	const u = "file:///srv/media/films/Some Movie (2024)/Some.Movie.2024.1080p.mkv"
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, ok := Local(u); !ok {
+			b.Fatal("misclassified")
+		}
+	}
+}
