@@ -14,6 +14,7 @@ import (
 	"github.com/xtreamd/xtreamd/internal/epg"
 	"github.com/xtreamd/xtreamd/internal/geo"
 	"github.com/xtreamd/xtreamd/internal/relay"
+	"github.com/xtreamd/xtreamd/internal/source"
 	"github.com/xtreamd/xtreamd/internal/store"
 	"github.com/xtreamd/xtreamd/internal/token"
 )
@@ -29,6 +30,7 @@ type domain struct {
 	refresher *epg.Refresher
 	relay     *relay.Manager
 	listener  *store.Listener
+	files     *source.Files // which local files viewers may be served
 }
 
 func buildDomain(ctx context.Context, d Deps) (*domain, error) {
@@ -49,7 +51,13 @@ func buildDomain(ctx context.Context, d Deps) (*domain, error) {
 	}
 	dom.guide = epg.NewGuide(d.Store, d.Now)
 	dom.refresher = epg.NewRefresher(d.Store, d.Log, epg.RefresherOptions{})
-	rm, err := relay.NewManager(relay.Options{Logger: d.Log, Registerer: d.Registry})
+	files, err := MediaFiles(cfg)
+	if err != nil {
+		return nil, err
+	}
+	dom.files = files
+	rm, err := relay.NewManager(relay.Options{Logger: d.Log, Registerer: d.Registry, OpenFile: files.Open,
+		PrivateRedirects: cfg.UpstreamPrivateRedirects})
 	if err != nil {
 		return nil, fmt.Errorf("relay: %w", err)
 	}

@@ -2,11 +2,14 @@ package server
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/xtreamd/xtreamd/app/stream"
 	"github.com/xtreamd/xtreamd/internal/config"
+	"github.com/xtreamd/xtreamd/internal/demo"
+	"github.com/xtreamd/xtreamd/internal/source"
 	"github.com/xtreamd/xtreamd/internal/token"
 )
 
@@ -34,6 +37,25 @@ func streamRedirect(cfg config.Config) (stream.Redirect, error) {
 	return r, nil
 }
 
+// MediaFiles is the rule for local sources that cfg gives: served only from the --media-dir
+// directories (and, with --demo, the demo clip's), never from the data directory (the token
+// secret, the private PostgreSQL cluster) or a secret's *_FILE. `serve` uses it for every
+// viewer, `import m3u` to refuse entries early.
+func MediaFiles(cfg config.Config) (*source.Files, error) {
+	o := source.FilesOptions{MediaDirs: cfg.MediaDirs, Private: slices.Clone(cfg.SecretFiles)}
+	if cfg.DataDir != "" {
+		o.Private = append(o.Private, cfg.DataDir)
+	}
+	if cfg.Demo {
+		o.Builtin = []string{demo.ClipDir(cfg.DataDir)}
+	}
+	f, err := source.NewFiles(o)
+	if err != nil {
+		return nil, fmt.Errorf("media dirs: %w", err)
+	}
+	return f, nil
+}
+
 // mountStreams mounts the stream surface (last: its short form matches any three segments).
 func (s *Server) mountStreams(app *fiber.App) {
 	cfg := s.deps.Config
@@ -48,6 +70,10 @@ func (s *Server) mountStreams(app *fiber.App) {
 		Proxies:    cfg.TrustedProxies,
 		Location:   cfg.Timezone,
 		Redirect:   s.redirect,
+
+		Files:            s.dom.files,
+		UpstreamIdle:     cfg.UpstreamIdleTimeout,
+		PrivateRedirects: cfg.UpstreamPrivateRedirects,
 	})
 	s.streams.Routes(app)
 }

@@ -1,6 +1,8 @@
 package stream
 
 import (
+	"context"
+	"io"
 	"net"
 	"testing"
 	"time"
@@ -84,3 +86,32 @@ var (
 	sinkVOD   vodRequest
 	sinkShift shiftRequest
 )
+
+// endless is an upstream body that never ends and costs nothing to read.
+type endless struct{}
+
+func (endless) Read(p []byte) (int, error) { return len(p), nil }
+
+// benchProxyRead reads 32 KiB at a time from r, as fasthttp copies a body stream.
+func benchProxyRead(b *testing.B, r io.Reader) {
+	buf := make([]byte, 32<<10)
+	b.SetBytes(int64(len(buf)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := r.Read(buf); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkProxyBodyRead is one read of a proxied movie or catch-up body through the upstream
+// idle timer (idleReader: a timer reset and stop per read).
+func BenchmarkProxyBodyRead(b *testing.B) {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	benchProxyRead(b, newIdleReader(ctx, endless{}, cancel, 30*time.Second, func(int64) {}))
+}
+
+// BenchmarkProxyBodyReadBare is the same-run baseline: the upstream body read directly, as
+// before the idle timeout.
+func BenchmarkProxyBodyReadBare(b *testing.B) { benchProxyRead(b, endless{}) }

@@ -331,9 +331,11 @@ func setup(t *testing.T, o envOpts) *env {
 		}
 	})
 
+	// Local movies live in t.TempDir() directories, all below os.TempDir(); the tests of the
+	// media-dir rule itself (stream_source_test.go) narrow it.
 	cfg := config.Config{Listen: "127.0.0.1:0", PublicHost: "tv.example.com", PublicScheme: "http",
 		ShutdownTimeout: 5 * time.Second, TokenSecret: tokenSecret, Timezone: time.UTC, TimezoneName: "UTC",
-		InstanceID: "test"}
+		InstanceID: "test", MediaDirs: []string{os.TempDir()}}
 	if o.cfg != nil {
 		o.cfg(&cfg)
 	}

@@ -194,6 +194,8 @@ func (h *Handler) logClosed(info openInfo, lease *conns.Lease, n int64, err erro
 		reason = conns.ReasonShutdown
 	case errors.Is(err, relay.ErrViewerDropped):
 		reason = "too_slow"
+	case errors.Is(err, errUpstreamIdle):
+		reason = "upstream_idle"
 	default:
 		reason = "client_gone"
 	}

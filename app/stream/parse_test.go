@@ -146,30 +146,6 @@ func TestExpandCatchup(t *testing.T) {
 	}
 }
 
-func TestLocalPath(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		in, want string
-		ok       bool
-	}{
-		{"file:///srv/a.mp4", "/srv/a.mp4", true},
-		{"file://localhost/srv/a.mp4", "/srv/a.mp4", true},
-		{"/srv/a.mp4", "/srv/a.mp4", true},
-		{"file:///srv/../etc/passwd", "", false},
-		{"file://host/srv/a.mp4", "", false},
-		{"file://srv/a.mp4", "", false},
-		{"relative/a.mp4", "", false},
-		{"/srv//a.mp4", "", false},
-		{"http://x/a.mp4", "", false},
-	}
-	for _, tt := range tests {
-		got, ok := localPath(tt.in)
-		if got != tt.want || ok != tt.ok {
-			t.Errorf("localPath(%q) = %q, %v; want %q, %v", tt.in, got, ok, tt.want, tt.ok)
-		}
-	}
-}
-
 func FuzzParseLiveFile(f *testing.F) {
 	for _, s := range []string{"42", "42.ts", "42.m3u8", "0", "-1", "99999999999999999999", "1.ch", "x.ts"} {
 		f.Add(s)

@@ -35,6 +35,7 @@ import (
 	"github.com/xtreamd/xtreamd/internal/catalog"
 	"github.com/xtreamd/xtreamd/internal/conns"
 	"github.com/xtreamd/xtreamd/internal/relay"
+	"github.com/xtreamd/xtreamd/internal/source"
 	"github.com/xtreamd/xtreamd/internal/token"
 )
 
@@ -58,9 +59,19 @@ type Deps struct {
 	// Redirect, when enabled, answers stream opens with a 302 to a signed edge URL.
 	Redirect Redirect
 	// HTTPClient fetches http(s) VOD and catch-up upstreams (default: relay.NewHTTPClient, no
-	// compression, HTTP/1.1).
+	// compression, HTTP/1.1, PrivateRedirects).
 	HTTPClient *http.Client
 	Now        func() time.Time
+
+	// PrivateRedirects lets the default HTTPClient follow redirects to loopback, private and
+	// link-local addresses (relay.HTTPOptions.PrivateRedirects).
+	PrivateRedirects bool
+	// Files opens the local files of movies, episodes and catch-up recordings: only from the
+	// media directories, never from the data directory. nil serves no local file.
+	Files *source.Files
+	// UpstreamIdle ends a proxied movie, episode or catch-up body whose upstream sent nothing
+	// for this long while the body waited for it (default 30 s).
+	UpstreamIdle time.Duration
 
 	// ReadyTimeout bounds the wait for a live stream's first keyframe or HLS segment (default 10 s).
 	ReadyTimeout time.Duration
@@ -130,7 +141,10 @@ func New(d Deps) *Handler {
 		d.SessionTTL = 12 * time.Hour
 	}
 	if d.HTTPClient == nil {
-		d.HTTPClient = relay.NewHTTPClient(vodHTTPOptions())
+		d.HTTPClient = relay.NewHTTPClient(vodHTTPOptions(d.PrivateRedirects))
+	}
+	if d.UpstreamIdle <= 0 {
+		d.UpstreamIdle = 30 * time.Second
 	}
 	h := &Handler{d: d, tokens: d.Tokens, log: d.Log, now: d.Now, base: d.Base, client: d.HTTPClient}
 	if h.tokens == nil {

@@ -14,7 +14,9 @@ import (
 
 // Catch-up (spec §2.4). A live stream with an archive has tv_archive_days > 0 and a
 // catchup_source: a URL template of its recording upstream, expanded per request and proxied
-// like a movie (http(s), or a local file). The placeholders, all times in UTC:
+// like a movie (http(s), or a local file inside a media directory: Deps.Files). The template
+// is the provider's data and the expansion is checked again (source.Check) before it is
+// opened. The placeholders, all times in UTC:
 //
 //	{stream_id}     the stream id
 //	{start_unix}    start, Unix seconds          {end_unix}      start + duration, Unix seconds

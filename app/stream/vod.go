@@ -6,9 +6,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/url"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -23,6 +20,7 @@ import (
 	"github.com/xtreamd/xtreamd/internal/catalog"
 	"github.com/xtreamd/xtreamd/internal/conns"
 	"github.com/xtreamd/xtreamd/internal/relay"
+	"github.com/xtreamd/xtreamd/internal/source"
 	"github.com/xtreamd/xtreamd/internal/token"
 )
 
@@ -102,14 +100,19 @@ func (h *Handler) openVOD(c *fiber.Ctx, r vodRequest) error {
 }
 
 // serveSource serves the first source that answers: a local file (file:// URL or absolute
-// path) or an http(s) URL, passing Range through. Nothing is read into memory whole.
+// path, opened through Deps.Files: media directories only) or an http(s) URL, passing Range
+// through. Nothing is read into memory whole. A source that source.Check refuses (a row
+// written before the check, or a catch-up template that expanded badly) is skipped.
 func (h *Handler) serveSource(c *fiber.Ctx, o *edge.Open, d access.Decision, urls []string, ctype, rng, container string) error {
 	for _, u := range urls {
 		var done bool
-		if p, ok := localPath(u); ok {
+		if p, ok := source.Local(u); ok {
 			done = h.serveFile(c, o, d, p, ctype, rng, container)
-		} else if strings.HasPrefix(u, "http://") || strings.HasPrefix(u, "https://") {
+		} else if source.IsHTTP(u) {
 			done = h.serveHTTP(c, o, d, u, ctype, rng, container)
+		} else {
+			h.log.Warn("vod source refused", "stream_id", d.Lease.StreamID, "source", source.Redact(u),
+				"err", source.Check(u))
 		}
 		if done {
 			return nil
@@ -118,34 +121,20 @@ func (h *Handler) serveSource(c *fiber.Ctx, o *edge.Open, d access.Decision, url
 	return edge.Empty(c, fiber.StatusBadGateway)
 }
 
-// localPath returns the file a source names: file:///abs/path, file://localhost/abs/path or an
-// absolute path, only when it is already clean (no "..", no "//"): the path is the catalog's,
-// never the request's, and a source that needs cleaning is refused rather than guessed at.
-func localPath(src string) (string, bool) {
-	p := src
-	if strings.HasPrefix(strings.ToLower(src), "file:") {
-		u, err := url.Parse(src)
-		if err != nil || (u.Host != "" && u.Host != "localhost") {
-			return "", false
-		}
-		p = u.Path
-	}
-	if p == "" || !filepath.IsAbs(p) || filepath.Clean(p) != p {
-		return "", false
-	}
-	return p, true
-}
-
 // serveFile answers from a local file. It reports false when the file cannot be served (the
 // caller tries the next source).
 func (h *Handler) serveFile(c *fiber.Ctx, o *edge.Open, d access.Decision, path, ctype, rng, container string) bool {
-	f, err := os.Open(path)
+	f, err := h.d.Files.Open(path)
 	if err != nil {
-		h.log.Warn("vod file unavailable", "stream_id", d.Lease.StreamID, "err", err)
+		msg := "vod file unavailable"
+		if errors.Is(err, source.ErrOutside) || errors.Is(err, source.ErrNotRegular) {
+			msg = "vod file refused"
+		}
+		h.log.Warn(msg, "stream_id", d.Lease.StreamID, "err", err)
 		return false
 	}
 	fi, err := f.Stat()
-	if err != nil || !fi.Mode().IsRegular() {
+	if err != nil {
 		f.Close()
 		return false
 	}
@@ -171,19 +160,21 @@ func (h *Handler) serveFile(c *fiber.Ctx, o *edge.Open, d access.Decision, path,
 	default:
 		c.Status(fiber.StatusOK)
 	}
-	h.startBody(c, o, d, f, f, length, container)
+	h.startBody(c, o, d, f, f, nil, length, container)
 	return true
 }
 
 // serveHTTP proxies an http(s) source, passing Range through. It reports false when the
-// upstream failed before answering usefully (the caller tries the next source).
+// upstream failed before answering usefully (the caller tries the next source). The upstream
+// request ends with the lease (a kill), at shutdown, and when the upstream sends nothing for
+// UpstreamIdle while the body waits for it.
 func (h *Handler) serveHTTP(c *fiber.Ctx, o *edge.Open, d access.Decision, u, ctype, rng, container string) bool {
-	ctx, cancel := context.WithCancel(h.base)
-	stop := onClose(d.Lease.Done(), cancel)
+	ctx, cancel := context.WithCancelCause(h.base)
+	stop := onClose(d.Lease.Done(), func() { cancel(errStreamEnded) })
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		stop()
-		cancel()
+		cancel(nil)
 		return false
 	}
 	req.Header.Set("User-Agent", "xtreamd/1")
@@ -193,7 +184,7 @@ func (h *Handler) serveHTTP(c *fiber.Ctx, o *edge.Open, d access.Decision, u, ct
 	resp, err := h.client.Do(req)
 	stop()
 	if err != nil {
-		cancel()
+		cancel(nil)
 		h.log.Warn("vod upstream unavailable", "stream_id", d.Lease.StreamID, "err", relay.UpstreamError(err))
 		return false
 	}
@@ -201,7 +192,7 @@ func (h *Handler) serveHTTP(c *fiber.Ctx, o *edge.Open, d access.Decision, u, ct
 	case http.StatusOK, http.StatusPartialContent:
 	case http.StatusRequestedRangeNotSatisfiable:
 		resp.Body.Close()
-		cancel()
+		cancel(nil)
 		if cr := resp.Header.Get("Content-Range"); cr != "" {
 			c.Set(fiber.HeaderContentRange, cr)
 		}
@@ -209,7 +200,7 @@ func (h *Handler) serveHTTP(c *fiber.Ctx, o *edge.Open, d access.Decision, u, ct
 		return true
 	default:
 		resp.Body.Close()
-		cancel()
+		cancel(nil)
 		h.log.Warn("vod upstream refused", "stream_id", d.Lease.StreamID, "upstream_status", resp.StatusCode)
 		return false
 	}
@@ -221,31 +212,97 @@ func (h *Handler) serveHTTP(c *fiber.Ctx, o *edge.Open, d access.Decision, u, ct
 	if cr := resp.Header.Get("Content-Range"); cr != "" && resp.StatusCode == http.StatusPartialContent {
 		c.Set(fiber.HeaderContentRange, cr)
 	}
-	h.startBody(c, o, d, resp.Body, closeBoth{resp.Body, cancel}, resp.ContentLength, container)
+	up := newIdleReader(ctx, resp.Body, cancel, h.d.UpstreamIdle, func(n int64) {
+		h.log.Warn("vod upstream idle: nothing received, ending the response", "stream_id", d.Lease.StreamID,
+			"lease_id", d.Lease.IDString(), "idle", h.d.UpstreamIdle.String(), "bytes", n)
+	})
+	h.startBody(c, o, d, up, closeBoth{resp.Body, cancel}, func() { cancel(errStreamEnded) }, resp.ContentLength, container)
 	return true
+}
+
+// errUpstreamIdle ends a proxied body whose upstream sent nothing for UpstreamIdle.
+var errUpstreamIdle = errors.New("stream: upstream idle")
+
+// idleReader reads a proxied upstream body and cancels its request (cause errUpstreamIdle)
+// when one read has waited for the upstream for idle (at most 1.5 × idle): only the time spent
+// waiting counts, not the time fasthttp spends writing to a slow client between reads. A read
+// costs two atomic adds (no clock: reading it costs more than the rest here); a timer looks
+// every idle/2 whether the same read is still pending.
+type idleReader struct {
+	ctx    context.Context
+	r      io.Reader
+	cancel context.CancelCauseFunc
+	every  time.Duration // idle/2
+	seq    atomic.Uint64 // odd while a read is pending; each read adds 2
+	timer  *time.Timer
+	n      int64         // bytes read
+	log    func(n int64) // says why the body ended
+
+	seen    uint64 // the timer's own: the pending read's seq at the last looks
+	strikes int    // how many looks in a row saw it
+}
+
+func newIdleReader(ctx context.Context, r io.Reader, cancel context.CancelCauseFunc, idle time.Duration, log func(int64)) *idleReader {
+	ir := &idleReader{ctx: ctx, r: r, cancel: cancel, every: max(idle/2, time.Millisecond), log: log}
+	ir.timer = time.AfterFunc(ir.every, ir.check)
+	return ir
+}
+
+// check ends the request when three looks in a row (two intervals, idle) saw the same read
+// pending. It stops once the request has ended (the body's Close cancels it).
+func (ir *idleReader) check() {
+	if ir.ctx.Err() != nil {
+		return
+	}
+	switch s := ir.seq.Load(); {
+	case s%2 == 0:
+		ir.strikes = 0
+	case s == ir.seen:
+		ir.strikes++
+	default:
+		ir.seen, ir.strikes = s, 1
+	}
+	if ir.strikes >= 3 {
+		ir.cancel(errUpstreamIdle)
+		return
+	}
+	ir.timer.Reset(ir.every)
+}
+
+func (ir *idleReader) Read(p []byte) (int, error) {
+	ir.seq.Add(1)
+	n, err := ir.r.Read(p)
+	ir.seq.Add(1)
+	ir.n += int64(n)
+	if err != nil && errors.Is(context.Cause(ir.ctx), errUpstreamIdle) {
+		ir.log(ir.n)
+		return n, errUpstreamIdle
+	}
+	return n, err
 }
 
 type closeBoth struct {
 	c      io.Closer
-	cancel context.CancelFunc
+	cancel context.CancelCauseFunc
 }
 
 func (cb closeBoth) Close() error {
 	err := cb.c.Close()
-	cb.cancel()
+	cb.cancel(nil)
 	return err
 }
 
 // startBody hands fasthttp a body of length bytes (-1: unknown, sent chunked), and with it the
 // open's lease. fasthttp reads the body after the handler returns and always closes it, which
-// ends the lease.
-func (h *Handler) startBody(c *fiber.Ctx, o *edge.Open, d access.Decision, r io.Reader, closer io.Closer, length int64, container string) {
+// ends the lease. abort (nil for a file) cancels a proxied body's upstream request: a kill or
+// shutdown must also end a read blocked on a silent upstream, not only a blocked write.
+func (h *Handler) startBody(c *fiber.Ctx, o *edge.Open, d access.Decision, r io.Reader, closer io.Closer, abort func(), length int64, container string) {
 	if length >= 0 {
 		// fasthttp copies the stream to its end: it must hold exactly length bytes.
 		r = io.LimitReader(r, length)
 	}
 	b := &leasedBody{
-		h: h, r: r, closer: closer, lease: d.Lease, conn: c.Context().Conn(), start: time.Now(),
+		h: h, r: r, closer: closer, abort: abort, lease: d.Lease, conn: c.Context().Conn(), start: time.Now(),
 		info: openInfo{lineID: d.Line.ID, streamID: d.Lease.StreamID, container: container, clientIP: d.Lease.ClientIP.String()},
 	}
 	b.gauge, b.bytes = &h.metrics.vod, h.metrics.bytesVOD
@@ -269,6 +326,9 @@ func (h *Handler) startBody(c *fiber.Ctx, o *edge.Open, d access.Decision, r io.
 		if !b.closed {
 			b.stopped.Store(true)
 			unblock(b.conn)
+			if b.abort != nil {
+				b.abort() // a read blocked on a silent upstream returns now
+			}
 		}
 	}()
 	o.Handoff()
@@ -289,6 +349,8 @@ type leasedBody struct {
 	bytes   prometheus.Counter
 	n       int64
 	stopped atomic.Bool
+	abort   func() // cancels the upstream request of a proxied body (nil for a file)
+	ended   error  // why a read ended the body, for the close log
 	quit    chan struct{}
 	once    sync.Once
 	mu      sync.Mutex
@@ -308,6 +370,9 @@ func (b *leasedBody) Read(p []byte) (int, error) {
 		b.lease.AddBytes(int64(n))
 		b.bytes.Add(float64(n))
 	}
+	if errors.Is(err, errUpstreamIdle) {
+		b.ended = err // fasthttp reads and closes on one goroutine
+	}
 	return n, err
 }
 
@@ -324,6 +389,9 @@ func (b *leasedBody) Close() error {
 		}
 		b.h.opens.Release(b.lease)
 		b.gauge.Add(-1)
+		if b.ended != nil {
+			err = b.ended
+		}
 		b.h.logClosed(b.info, b.lease, b.n, err, b.start)
 	})
 	return nil
@@ -361,8 +429,8 @@ func (h *Handler) head(c *fiber.Ctx) error {
 		ext = st.ContainerExtension
 	}
 	c.Set(fiber.HeaderContentType, contentType(ext))
-	if p, ok := localPath(st.Sources[0].URL); ok {
-		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() {
+	if p, ok := source.Local(st.Sources[0].URL); ok {
+		if fi, err := h.d.Files.Stat(p); err == nil {
 			c.Set(fiber.HeaderAcceptRanges, "bytes")
 			c.Response().Header.SetContentLength(int(fi.Size()))
 		}
@@ -373,8 +441,9 @@ func (h *Handler) head(c *fiber.Ctx) error {
 // vodHTTPOptions are the upstream client settings of the VOD and catch-up proxy: media is
 // compressed already (and a gzip-encoded answer would break Range), and a transfer keeps its
 // own TCP connection (HTTP/1.1).
-func vodHTTPOptions() relay.HTTPOptions {
+func vodHTTPOptions(privateRedirects bool) relay.HTTPOptions {
 	return relay.HTTPOptions{
 		ConnectTimeout: 10 * time.Second, HeaderTimeout: 15 * time.Second, MaxIdleConnsPerHost: 16, DisableCompression: true,
+		PrivateRedirects: privateRedirects,
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
+	"github.com/xtreamd/xtreamd/app/server"
 	"github.com/xtreamd/xtreamd/internal/catalog"
 	"github.com/xtreamd/xtreamd/internal/config"
 	"github.com/xtreamd/xtreamd/internal/epg"
@@ -57,7 +58,13 @@ func cmdImport(ctx context.Context, e env, args []string) error {
 	prog := newProgress(e.stdout, size, "reading "+job.what)
 	r := io.TeeReader(body, prog)
 	if job.what == "m3u" {
-		sum, err := catalog.ImportM3U(ctx, db.store, r, catalog.M3UOptions{Bouquet: job.bouquet, Kind: job.kind})
+		// Entries with local sources outside the media dirs (or in the data dir) would never
+		// play: refuse them now, with the reason in the summary.
+		files, err := server.MediaFiles(cfg)
+		if err != nil {
+			return err
+		}
+		sum, err := catalog.ImportM3U(ctx, db.store, r, catalog.M3UOptions{Bouquet: job.bouquet, Kind: job.kind, Files: files})
 		prog.finish()
 		if err != nil {
 			return err

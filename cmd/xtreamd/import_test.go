@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -18,8 +19,15 @@ import (
 // runImport runs "xtreamd import …" against the database at dsn and returns its stdout.
 func runImport(t *testing.T, dsn string, args ...string) (string, error) {
 	t.Helper()
+	return runImportEnv(t, map[string]string{"DATABASE_URL": dsn, "XTREAMD_DATA_DIR": t.TempDir(),
+		"XTREAMD_MEDIA_DIRS": "/srv/media"}, args...)
+}
+
+// runImportEnv runs "xtreamd import …" with the environment env and returns its stdout.
+func runImportEnv(t *testing.T, env map[string]string, args ...string) (string, error) {
+	t.Helper()
 	var out, errOut bytes.Buffer
-	getenv := envFrom(map[string]string{"DATABASE_URL": dsn, "XTREAMD_DATA_DIR": t.TempDir()})
+	getenv := envFrom(env)
 	err := run(context.Background(), append([]string{"import"}, args...), getenv, strings.NewReader(""), &out, &errOut)
 	return out.String(), err
 }
@@ -34,7 +42,7 @@ func TestImportM3U_Command(t *testing.T) {
 	for _, want := range []string{
 		"m3u import: 8 entries: 6 added, 0 updated, 0 unchanged, 5 skipped",
 		`categories added: 4; bouquet "Provider" (created): 6 streams appended`,
-		"  line 9: unsupported scheme rtmp://",
+		`  line 9: URL refused: unsupported scheme "rtmp" (want http, https, file or an absolute path)`,
 		"  line 11: no URL after #EXTINF",
 		"  line 14: duplicate of line 2 (same URL)",
 		"reading m3u: ", // plain progress lines: stdout is not a terminal
@@ -50,6 +58,36 @@ func TestImportM3U_Command(t *testing.T) {
 	}
 	if !strings.Contains(out, "6 unchanged") || !strings.Contains(out, " 0 added") || !strings.Contains(out, `"Provider": 0 streams appended`) {
 		t.Fatalf("second run:\n%s", out)
+	}
+}
+
+// TestImportM3U_CommandRefusesTokenSecret is the reported hole at the command line: an entry
+// whose catchup-source names <data-dir>/token-secret, or whose URL is a local file outside
+// --media-dir, is skipped with the reason in the summary.
+func TestImportM3U_CommandRefusesTokenSecret(t *testing.T) {
+	t.Parallel()
+	data, media := t.TempDir(), t.TempDir()
+	pl := filepath.Join(t.TempDir(), "evil.m3u")
+	if err := os.WriteFile(pl, []byte("#EXTM3U\n"+
+		`#EXTINF:-1 catchup-days="1" catchup-source="file://`+data+`/token-secret",Evil`+"\n"+
+		"http://provider.example/live/u/p/1.ts\n"+
+		"#EXTINF:-1,Local\nfile://"+data+"/token-secret\n"+
+		"#EXTINF:-1,Film\nfile://"+media+"/film.ts\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := runImportEnv(t, map[string]string{"DATABASE_URL": testdb.NewDSN(t), "XTREAMD_DATA_DIR": data,
+		"XTREAMD_MEDIA_DIRS": media + "," + data}, "m3u", pl, "--bouquet", "P")
+	if err != nil {
+		t.Fatalf("import m3u: %v\n%s", err, out)
+	}
+	for _, want := range []string{
+		"3 entries: 1 added, 0 updated, 0 unchanged, 2 skipped",
+		"  line 2: catchup-source refused: file outside the media directories",
+		"  line 4: URL refused: file outside the media directories",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
 	}
 }
 

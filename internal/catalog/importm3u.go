@@ -8,10 +8,10 @@ import (
 	"path"
 	"slices"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/xtreamd/xtreamd/internal/catalog/m3u"
 	"github.com/xtreamd/xtreamd/internal/input"
+	"github.com/xtreamd/xtreamd/internal/source"
 	"github.com/xtreamd/xtreamd/internal/store"
 )
 
@@ -19,6 +19,10 @@ import (
 type M3UOptions struct {
 	Bouquet string // entries are appended to this bouquet, created when missing (required)
 	Kind    string // store.KindLive (default), store.KindRadio or store.KindMovie
+	// Files, when set, also refuses entries whose local URL or catch-up template lies outside
+	// the media directories (or inside the data directory) as CheckStream says; nil checks
+	// the shape only. Serving checks the place again either way.
+	Files *source.Files
 }
 
 // Skip is an entry or line left out of an import, with why.
@@ -47,7 +51,8 @@ type M3USummary struct {
 // archive days, catchup-source), and the entries are appended to the bouquet in playlist
 // order. Streams are matched by (kind, URL) — store.MatchBySource — so a re-run finds every
 // entry unchanged, writes nothing and reports 0 added. Everything is written in one
-// transaction: an import is whole or absent.
+// transaction: an import is whole or absent. The playlist is the provider's: an entry whose
+// URL or catchup-source CheckStream refuses is skipped, with the reason in the summary.
 func ImportM3U(ctx context.Context, st *store.Store, r io.Reader, opts M3UOptions) (M3USummary, error) {
 	if opts.Kind == "" {
 		opts.Kind = store.KindLive
@@ -69,7 +74,7 @@ func ImportM3U(ctx context.Context, st *store.Store, r io.Reader, opts M3UOption
 		sum.Skipped = append(sum.Skipped, Skip{Line: p.Line, Reason: p.Reason})
 	}
 	sum.Entries = len(pl.Entries)
-	plan := planM3U(pl.Entries, opts.Kind, &sum)
+	plan := planM3U(pl.Entries, opts, &sum)
 	err = st.InTx(ctx, func(tx *store.Store) error { return plan.write(ctx, tx, opts, &sum) })
 	if err != nil {
 		return sum, fmt.Errorf("import m3u: %w", err)
@@ -92,11 +97,11 @@ type m3uItem struct {
 }
 
 // planM3U maps the entries to streams, recording in sum the ones that cannot be one.
-func planM3U(entries []m3u.Entry, kind string, sum *M3USummary) m3uPlan {
+func planM3U(entries []m3u.Entry, opts M3UOptions, sum *M3USummary) m3uPlan {
 	var p m3uPlan
 	seenGroup := map[string]bool{}
 	for _, e := range entries {
-		in, reason := streamFromEntry(e, kind)
+		in, reason := streamFromEntry(e, opts)
 		if reason != "" {
 			sum.Skipped = append(sum.Skipped, Skip{Line: e.Line, Reason: reason})
 			continue
@@ -165,18 +170,20 @@ func (p m3uPlan) tally(res []store.ImportedStream, sum *M3USummary) []int64 {
 	return ids
 }
 
-// streamFromEntry maps a playlist entry to a stream, or says why it cannot be one.
-func streamFromEntry(e m3u.Entry, kind string) (store.StreamInput, string) {
-	u, err := url.Parse(e.URL)
-	if err != nil || u.Scheme == "" || !utf8.ValidString(e.URL) || strings.ContainsRune(e.URL, 0) {
-		return store.StreamInput{}, "not a URL: " + input.Sanitize(e.URL, 80)
+// streamFromEntry maps a playlist entry to a stream, or says why it cannot be one. The URL and
+// the catchup-source are the provider's: both pass CheckStream, as every catalog write does.
+func streamFromEntry(e m3u.Entry, opts M3UOptions) (store.StreamInput, string) {
+	kind := opts.Kind
+	raw := e.URL
+	if err := source.Check(raw); err != nil {
+		return store.StreamInput{}, "URL " + err.Error()
 	}
-	scheme := strings.ToLower(u.Scheme)
-	if scheme != "http" && scheme != "https" && scheme != "file" {
-		return store.StreamInput{}, "unsupported scheme " + scheme + "://"
+	if strings.HasPrefix(raw, "/") {
+		raw = (&url.URL{Scheme: "file", Path: raw}).String() // stored sources are URLs
 	}
-	if len(e.URL) > 4096 {
-		return store.StreamInput{}, "URL longer than 4096 bytes"
+	u, err := url.Parse(raw)
+	if err != nil {
+		return store.StreamInput{}, "URL refused: not a URL"
 	}
 	name := e.Name
 	if name == "" {
@@ -191,13 +198,16 @@ func streamFromEntry(e m3u.Entry, kind string) (store.StreamInput, string) {
 		Name:          name,
 		Icon:          input.Sanitize(e.Attrs[m3u.AttrTVGLogo], 4096),
 		TVArchiveDays: int32(e.CatchupDays()),
-		Sources:       []store.Source{{URL: e.URL, Kind: sourceKind(scheme, u.Path)}},
+		Sources:       []store.Source{{URL: raw, Kind: sourceKind(u)}},
 	}
 	if id := input.Sanitize(e.Attrs[m3u.AttrTVGID], 256); id != "" {
 		in.EPGChannelID = &id
 	}
-	if cs := input.Sanitize(e.Attrs[m3u.AttrCatchupSource], 4096); cs != "" {
+	if cs := e.Attrs[m3u.AttrCatchupSource]; cs != "" {
 		in.CatchupSource = &cs
+	}
+	if err := CheckStream(in, opts.Files); err != nil {
+		return store.StreamInput{}, err.Error()
 	}
 	if kind == store.KindMovie {
 		ext := strings.ToLower(strings.TrimPrefix(path.Ext(u.Path), "."))
@@ -209,13 +219,16 @@ func streamFromEntry(e m3u.Entry, kind string) (store.StreamInput, string) {
 	return in, ""
 }
 
-func sourceKind(scheme, p string) string {
+// sourceKind guesses the kind of a source URL that source.Check accepted: a local file, else
+// HLS or TS by the path's extension, else left to the relay (auto).
+func sourceKind(u *url.URL) string {
+	p := strings.ToLower(u.Path)
 	switch {
-	case scheme == "file":
+	case strings.EqualFold(u.Scheme, "file"):
 		return store.SourceFile
-	case strings.HasSuffix(strings.ToLower(p), ".m3u8"):
+	case strings.HasSuffix(p, ".m3u8"):
 		return store.SourceHLS
-	case strings.HasSuffix(strings.ToLower(p), ".ts"):
+	case strings.HasSuffix(p, ".ts"):
 		return store.SourceTS
 	}
 	return store.SourceAuto

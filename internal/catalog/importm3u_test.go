@@ -2,12 +2,14 @@ package catalog_test
 
 import (
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/xtreamd/xtreamd/internal/catalog"
+	"github.com/xtreamd/xtreamd/internal/source"
 	"github.com/xtreamd/xtreamd/internal/store"
 	"github.com/xtreamd/xtreamd/internal/testdb"
 )
@@ -40,7 +42,7 @@ func TestImportM3U_TwiceChangesNothing(t *testing.T) {
 	ctx := t.Context()
 	first := importPlaylist(t, st, catalog.M3UOptions{Bouquet: "Provider"})
 	wantSkips := []string{
-		"line 9: unsupported scheme rtmp://",
+		`line 9: URL refused: unsupported scheme "rtmp" (want http, https, file or an absolute path)`,
 		"line 11: no URL after #EXTINF",
 		"line 14: duplicate of line 2 (same URL)",
 		"line 19: URL without #EXTINF",
@@ -120,5 +122,73 @@ func TestImportM3U_MoviesAndChanges(t *testing.T) {
 	}
 	if _, err := catalog.ImportM3U(ctx, st, strings.NewReader(pl), catalog.M3UOptions{}); err == nil {
 		t.Fatal("empty bouquet accepted")
+	}
+}
+
+// TestImportM3U_SourcesFromOutside: the URL and the catchup-source of every entry pass one
+// check; refused entries are skipped with a reason that never repeats the URL's credentials,
+// and with Files set, local sources outside the media directories (or inside the data
+// directory) are refused too.
+func TestImportM3U_SourcesFromOutside(t *testing.T) {
+	t.Parallel()
+	root := t.TempDir()
+	media, data := filepath.Join(root, "media"), filepath.Join(root, "data")
+	for _, d := range []string{media, data} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	files, err := source.NewFiles(source.FilesOptions{MediaDirs: []string{media}, Private: []string{data}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	entry := func(name, attrs, url string) string {
+		return "#EXTINF:-1 " + attrs + "," + name + "\n" + url + "\n"
+	}
+	up := "http://user:hunter2@provider.example/live/user/hunter2/"
+	pl := "#EXTM3U\n" +
+		entry("Good", `catchup-days="1" catchup-source="http://archive.example/{stream_id}/{start_unix}.ts"`, up+"1.ts") + // line 2
+		entry("Secret", `catchup-days="1" catchup-source="file://`+data+`/token-secret"`, up+"2.ts") + // line 4
+		entry("Dotdot", `catchup-days="1" catchup-source="file://`+media+`/../data/token-secret"`, up+"3.ts") + // 6
+		entry("Relative", `catchup-source="?utc={utc}"`, up+"4.ts") + // 8
+		entry("Rtmp catch-up", `catchup-source="rtmp://archive.example/x"`, up+"5.ts") + // 10
+		entry("Local movie", ``, "file://"+media+"/a.ts") + // 12
+		entry("Local secret", ``, data+"/token-secret") + // 14
+		entry("Control", ``, up+"6.ts\x01") + // 16
+		entry("Long", ``, up+strings.Repeat("a", 4096)+".ts") + // 18
+		entry("Media recordings", `catchup-source="file://`+media+`/rec/{stream_id}/{Y}{m}{d}.ts"`, up+"7.ts") // 20
+	want := []string{
+		"line 4: catchup-source refused: file outside the media directories",
+		`line 6: catchup-source refused: file path not clean ("..", "." or "//")`,
+		"line 8: catchup-source refused: not an absolute URL",
+		`line 10: catchup-source refused: unsupported scheme "rtmp" (want http, https, file or an absolute path)`,
+		"line 14: URL refused: file outside the media directories",
+		"line 16: URL refused: control character U+0001",
+		"line 18: URL refused: longer than 4096 bytes",
+	}
+	st := store.New(testdb.New(t))
+	sum, err := catalog.ImportM3U(t.Context(), st, strings.NewReader(pl), catalog.M3UOptions{Bouquet: "P", Files: files})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, skips(sum.Skipped)); diff != "" {
+		t.Errorf("skipped (-want +got):\n%s", diff)
+	}
+	if sum.Added != 3 {
+		t.Errorf("added %d, want 3 (Good, Local movie, Media recordings)", sum.Added)
+	}
+	for _, s := range sum.Skipped {
+		if strings.Contains(s.Reason, "hunter2") {
+			t.Errorf("skip reason %q repeats a credential", s.Reason)
+		}
+	}
+	// Without Files the place is not known: the secret's path is a well-formed local source
+	// (serving refuses it), the malformed ones are still refused.
+	sum, err = catalog.ImportM3U(t.Context(), store.New(testdb.New(t)), strings.NewReader(pl), catalog.M3UOptions{Bouquet: "P"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Added != 5 || len(sum.Skipped) != 5 {
+		t.Errorf("without Files: added %d, skipped %v, want 5 and 5", sum.Added, skips(sum.Skipped))
 	}
 }

@@ -66,6 +66,14 @@ type Config struct {
 	StreamRedirectTTL      time.Duration
 	StreamRedirectTemplate string
 
+	// Sources (internal/source, internal/relay): where local files may be served from and how
+	// upstream HTTP is fetched.
+	MediaDirs                []string      // local sources are served only from inside these
+	UpstreamIdleTimeout      time.Duration // a VOD or catch-up upstream silent this long ends the response
+	UpstreamPrivateRedirects bool          // redirects may lead to loopback/private/link-local addresses
+	// SecretFiles are the *_FILE paths secrets were read from (never served as media).
+	SecretFiles []string
+
 	Demo              bool
 	DemoUsername      string
 	DemoPassword      string
@@ -81,6 +89,7 @@ type Option struct {
 	Usage   string
 	Secret  bool // also read from Env+"_FILE"; never printed
 	Bool    bool // a switch: --flag alone means true
+	List    bool // the flag may be repeated; the values (and the env value) are comma-separated
 	set     func(c *Config, v string) error
 }
 
@@ -165,6 +174,21 @@ func Options() []Option {
 		{Flag: "stream-redirect-template", Env: "XTREAMD_STREAM_REDIRECT_TEMPLATE", Default: "{expires}{uri}{ip} {secret}",
 			Usage: "secure_link mode: the string nginx's secure_link_md5 hashes, with {expires} {uri} {ip} {secret}",
 			set:   func(c *Config, v string) error { c.StreamRedirectTemplate = v; return nil }},
+		{Flag: "media-dir", Env: "XTREAMD_MEDIA_DIRS", Default: "", List: true,
+			Usage: "directory local (file:// or absolute path) sources may be served from: repeat the flag or separate with commas. Symbolic links are resolved when a file is opened, and nothing inside the data dir or a secret file is ever served; empty serves no local file (with --demo the demo clip's directory is added)",
+			set:   func(c *Config, v string) error { c.MediaDirs = splitList(v); return nil }},
+		{Flag: "upstream-idle-timeout", Env: "XTREAMD_UPSTREAM_IDLE_TIMEOUT", Default: "30s",
+			Usage: "a movie, episode or catch-up upstream that sends nothing for this long ends the response (and frees the viewer's slot)",
+			set: func(c *Config, v string) (err error) {
+				c.UpstreamIdleTimeout, err = time.ParseDuration(v)
+				return err
+			}},
+		{Flag: "upstream-private-redirects", Env: "XTREAMD_UPSTREAM_PRIVATE_REDIRECTS", Default: "false", Bool: true,
+			Usage: "let an upstream redirect (or an HLS playlist on another host) lead to a loopback, private, link-local or unspecified address; off, only the configured source URLs themselves may",
+			set: func(c *Config, v string) (err error) {
+				c.UpstreamPrivateRedirects, err = strconv.ParseBool(v)
+				return err
+			}},
 		{Flag: "demo", Env: "XTREAMD_DEMO", Default: "false", Bool: true,
 			Usage: "load (idempotently) a demo catalog that really plays, a demo line, a MAG device bound to it and an admin",
 			set: func(c *Config, v string) (err error) {
@@ -189,13 +213,37 @@ func Options() []Option {
 // Bind registers every option as a flag on fs. Call Load after fs.Parse.
 func Bind(fs *flag.FlagSet) {
 	for _, o := range Options() {
-		if o.Bool {
+		switch {
+		case o.Bool:
 			def, _ := strconv.ParseBool(o.Default)
 			fs.Bool(o.Flag, def, o.Usage)
-			continue
+		case o.List:
+			fs.Var(&listValue{}, o.Flag, o.Usage)
+		default:
+			fs.String(o.Flag, o.Default, o.Usage)
 		}
-		fs.String(o.Flag, o.Default, o.Usage)
 	}
+}
+
+// listValue is a flag that may be given several times; its value is the comma-joined list.
+type listValue []string
+
+func (l *listValue) String() string { return strings.Join(*l, ",") }
+
+func (l *listValue) Set(v string) error {
+	*l = append(*l, v)
+	return nil
+}
+
+// splitList splits a comma-separated list, dropping empty elements and surrounding space.
+func splitList(v string) []string {
+	var out []string
+	for _, p := range strings.Split(v, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // Load builds the Config from the parsed flag set (flags win), then getenv, then defaults, and
@@ -213,6 +261,9 @@ func Load(fs *flag.FlagSet, getenv func(string) string) (Config, error) {
 		}
 		if err := o.set(&c, v); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", source, err))
+		}
+		if source == o.Env+"_FILE" {
+			c.SecretFiles = append(c.SecretFiles, getenv(o.Env+"_FILE"))
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
@@ -272,7 +323,24 @@ func (c *Config) Validate() error {
 		}
 	}
 	errs = append(errs, c.validateRedirect()...)
+	errs = append(errs, c.validateSources()...)
 	return errors.Join(errs...)
+}
+
+func (c *Config) validateSources() []error {
+	var errs []error
+	for _, d := range c.MediaDirs {
+		switch {
+		case !filepath.IsAbs(d):
+			errs = append(errs, fmt.Errorf("--media-dir %q: want an absolute path", d))
+		case filepath.Clean(d) == "/":
+			errs = append(errs, errors.New("--media-dir /: name the media directories, not the whole file system"))
+		}
+	}
+	if c.UpstreamIdleTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("--upstream-idle-timeout %v: must be positive", c.UpstreamIdleTimeout))
+	}
+	return errs
 }
 
 func (c *Config) validateRedirect() []error {
@@ -429,7 +497,11 @@ func MarkdownTable() string {
 		if o.Default == "" {
 			def = "(empty)"
 		}
-		fmt.Fprintf(&b, "| `--%s` | %s | %s | %s |\n", o.Flag, env, def, o.Usage)
+		flagName := "`--" + o.Flag + "`"
+		if o.List {
+			flagName += " (repeatable)"
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", flagName, env, def, o.Usage)
 	}
 	return b.String()
 }

@@ -185,3 +185,41 @@ func TestLoad_StreamRedirect(t *testing.T) {
 		}
 	}
 }
+
+func TestLoad_Sources(t *testing.T) {
+	t.Parallel()
+	c, err := load(t, nil, nil)
+	if err != nil || c.MediaDirs != nil || c.UpstreamIdleTimeout.String() != "30s" || c.UpstreamPrivateRedirects {
+		t.Fatalf("defaults: media %v, idle %v, private redirects %v, %v", c.MediaDirs, c.UpstreamIdleTimeout,
+			c.UpstreamPrivateRedirects, err)
+	}
+	c, err = load(t, []string{"--media-dir", "/srv/films", "--media-dir", "/srv/shows, /srv/rec", "--upstream-private-redirects",
+		"--upstream-idle-timeout", "5s"}, map[string]string{"XTREAMD_MEDIA_DIRS": "/ignored"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(c.MediaDirs, "|"); got != "/srv/films|/srv/shows|/srv/rec" || !c.UpstreamPrivateRedirects ||
+		c.UpstreamIdleTimeout.String() != "5s" {
+		t.Fatalf("flags: media %q, private redirects %v, idle %v", got, c.UpstreamPrivateRedirects, c.UpstreamIdleTimeout)
+	}
+	c, err = load(t, nil, map[string]string{"XTREAMD_MEDIA_DIRS": "/srv/a,/srv/b"})
+	if err != nil || strings.Join(c.MediaDirs, "|") != "/srv/a|/srv/b" {
+		t.Fatalf("env: media %v, %v", c.MediaDirs, err)
+	}
+	_, err = load(t, []string{"--media-dir", "relative", "--media-dir", "/", "--upstream-idle-timeout", "0s"}, nil)
+	for _, want := range []string{`--media-dir "relative"`, "--media-dir /:", "--upstream-idle-timeout 0s"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("bad source settings: err = %v, want it to name %s", err, want)
+		}
+	}
+}
+
+func TestLoad_SecretFilesRecorded(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "secret")
+	os.WriteFile(path, []byte(strings.Repeat("k", 40)), 0o600)
+	c, err := load(t, nil, map[string]string{"XTREAMD_TOKEN_SECRET_FILE": path})
+	if err != nil || len(c.SecretFiles) != 1 || c.SecretFiles[0] != path {
+		t.Fatalf("SecretFiles = %v, %v; want [%s]", c.SecretFiles, err, path)
+	}
+}

@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/xtreamd/xtreamd/internal/source"
 	"github.com/xtreamd/xtreamd/internal/store"
 )
 
@@ -32,7 +33,7 @@ const BouquetName = "Demo"
 
 // Options say where the clip goes and what "now" is for the guide.
 type Options struct {
-	DataDir string           // the clip is written to <DataDir>/demo/clip.ts
+	DataDir string           // the clip is written to ClipDir(DataDir)/clip.ts
 	Now     func() time.Time // default time.Now; the guide covers Now-12h … Now+24h
 }
 
@@ -80,10 +81,14 @@ func LoadCatalog(ctx context.Context, st *store.Store, opts Options) (int64, err
 	return bouquetID, nil
 }
 
+// ClipDir is the directory the clip is written to: <dataDir>/demo. `serve --demo` serves local
+// files from it although it lies inside the data directory (source.FilesOptions.Builtin).
+func ClipDir(dataDir string) string { return filepath.Join(dataDir, "demo") }
+
 // writeClip writes the clip under dataDir unless an identical copy is there, and returns its
 // file:// URL.
 func writeClip(dataDir string) (string, error) {
-	dir, err := filepath.Abs(filepath.Join(dataDir, "demo"))
+	dir, err := filepath.Abs(ClipDir(dataDir))
 	if err != nil {
 		return "", err
 	}
@@ -105,7 +110,11 @@ func writeClip(dataDir string) (string, error) {
 	default:
 		return "", err
 	}
-	return (&url.URL{Scheme: "file", Path: filepath.ToSlash(path)}).String(), nil
+	src := (&url.URL{Scheme: "file", Path: filepath.ToSlash(path)}).String()
+	if err := source.Check(src); err != nil { // e.g. a data dir with a control character
+		return "", fmt.Errorf("clip URL: %w", err)
+	}
+	return src, nil
 }
 
 func loadCatalog(ctx context.Context, st *store.Store, src string) (int64, error) {

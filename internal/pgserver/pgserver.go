@@ -3,7 +3,10 @@
 // throwaway cluster of the test helper.
 //
 // The cluster listens on a unix socket in a private directory only (no TCP). initdb refuses to
-// run as root, so when started as root the cluster runs as the "postgres" system user.
+// run as root, so when started as root the cluster runs as the "postgres" system user. The
+// cluster directory then belongs to that user, who may plant symbolic links in it: everything
+// root does inside it (the ownership walk, the socket directory, the log file, the files it
+// reads) goes through an os.Root of the directory and never follows a link out of it.
 package pgserver
 
 import (
@@ -12,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -50,6 +54,7 @@ type Options struct {
 // Server is a running private cluster.
 type Server struct {
 	dir       string
+	root      *os.Root // dir: every access inside it stays inside it
 	socketDir string
 	ownSocket bool // socketDir was created by us outside dir and is removed at Stop
 	cmd       *exec.Cmd
@@ -67,75 +72,133 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	dir, err := filepath.Abs(opts.Dir)
-	if err != nil {
-		return nil, fmt.Errorf("pgserver: data dir: %w", err)
-	}
-	binDir := opts.BinDir
-	if binDir == "" {
-		binDir, err = FindBinDir(clusterVersion(dir))
-		if err != nil {
-			return nil, err
-		}
-	}
 	cred, err := runAs()
 	if err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("pgserver: create %s: %w", dir, err)
-	}
-	if err := chownTree(dir, cred); err != nil {
+	dir, root, err := openDir(opts.Dir, cred)
+	if err != nil {
 		return nil, err
 	}
-	if cred != nil {
-		if err := checkReachable(dir); err != nil {
-			return nil, err
-		}
-	}
-
-	if _, err := os.Stat(filepath.Join(dir, "PG_VERSION")); errors.Is(err, os.ErrNotExist) {
-		log.Info("initialising private postgresql cluster", "dir", dir)
-		if err := initdb(ctx, binDir, dir, cred, opts.Ephemeral); err != nil {
-			return nil, err
-		}
-	} else if err != nil {
-		return nil, fmt.Errorf("pgserver: %w", err)
-	}
-	if err := checkNotRunning(dir); err != nil {
-		return nil, err
-	}
-
-	s := &Server{dir: dir, log: log, exited: make(chan struct{})}
-	// A unix socket path is limited to 107 bytes; fall back to a short private directory.
-	s.socketDir = filepath.Join(dir, "run")
-	if len(s.socketDir)+len("/.s.PGSQL.5432.lock") > 100 {
-		d, err := os.MkdirTemp("", "xtreamd-pg-")
-		if err != nil {
-			return nil, fmt.Errorf("pgserver: socket dir: %w", err)
-		}
-		s.socketDir, s.ownSocket = d, true
-	} else if err := os.MkdirAll(s.socketDir, 0o700); err != nil {
-		return nil, fmt.Errorf("pgserver: socket dir: %w", err)
-	}
-	if err := os.Chmod(s.socketDir, 0o700); err != nil {
-		return nil, fmt.Errorf("pgserver: socket dir: %w", err)
-	}
-	if err := chownTree(s.socketDir, cred); err != nil {
-		return nil, err
-	}
-
-	if err := s.start(ctx, binDir, cred, opts); err != nil {
-		s.cleanupSocketDir()
+	s := &Server{dir: dir, root: root, log: log, exited: make(chan struct{})}
+	if err := s.startIn(ctx, cred, opts); err != nil {
+		s.root.Close()
 		return nil, err
 	}
 	log.Info("private postgresql started", "dir", dir, "socket_dir", s.socketDir, "pid", s.cmd.Process.Pid)
 	return s, nil
 }
 
+// startIn runs initdb when the cluster is new, then the server.
+func (s *Server) startIn(ctx context.Context, cred *syscall.Credential, opts Options) error {
+	binDir := opts.BinDir
+	if binDir == "" {
+		var err error
+		if binDir, err = FindBinDir(clusterVersion(s.root)); err != nil {
+			return err
+		}
+	}
+	if _, err := s.root.Lstat("PG_VERSION"); errors.Is(err, os.ErrNotExist) {
+		s.log.Info("initialising private postgresql cluster", "dir", s.dir)
+		if err := initdb(ctx, binDir, s.dir, cred, opts.Ephemeral); err != nil {
+			return err
+		}
+	} else if err != nil {
+		return fmt.Errorf("pgserver: %w", err)
+	}
+	if err := checkNotRunning(s.root, s.dir); err != nil {
+		return err
+	}
+	if err := s.prepareSocketDir(cred); err != nil {
+		return err
+	}
+	if err := s.start(ctx, binDir, cred, opts); err != nil {
+		s.cleanupSocketDir()
+		return err
+	}
+	return nil
+}
+
+// openDir creates the cluster directory if needed, resolves the links of its path (the
+// operator's to choose) once, opens it as an os.Root and, as root, gives its tree to the
+// postgres user.
+func openDir(dir string, cred *syscall.Credential) (string, *os.Root, error) {
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return "", nil, fmt.Errorf("pgserver: data dir: %w", err)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", nil, fmt.Errorf("pgserver: create %s: %w", dir, err)
+	}
+	if dir, err = filepath.EvalSymlinks(dir); err != nil {
+		return "", nil, fmt.Errorf("pgserver: data dir: %w", err)
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return "", nil, fmt.Errorf("pgserver: open %s: %w", dir, err)
+	}
+	err = chownTree(root, cred)
+	if err == nil && cred != nil {
+		err = checkReachable(dir)
+	}
+	if err != nil {
+		root.Close()
+		return "", nil, err
+	}
+	return dir, root, nil
+}
+
+// prepareSocketDir makes the private socket directory: <dir>/run, or a short temporary one
+// when that path is too long for a unix socket (107 bytes).
+func (s *Server) prepareSocketDir(cred *syscall.Credential) error {
+	s.socketDir = filepath.Join(s.dir, "run")
+	if len(s.socketDir)+len("/.s.PGSQL.5432.lock") > 100 {
+		d, err := os.MkdirTemp("", "xtreamd-pg-")
+		if err != nil {
+			return fmt.Errorf("pgserver: socket dir: %w", err)
+		}
+		s.socketDir, s.ownSocket = d, true
+		sub, err := os.OpenRoot(d) // ours, just made, 0700
+		if err != nil {
+			return fmt.Errorf("pgserver: socket dir: %w", err)
+		}
+		defer sub.Close()
+		return chownTree(sub, cred)
+	}
+	sub, err := privateDir(s.root, "run")
+	if err != nil {
+		return fmt.Errorf("pgserver: socket dir: %w", err)
+	}
+	defer sub.Close()
+	return chownTree(sub, cred)
+}
+
+// privateDir returns name inside root as a 0700 directory opened as its own os.Root. Anything
+// else found under that name (a link, a file) is removed first, never followed.
+func privateDir(root *os.Root, name string) (*os.Root, error) {
+	fi, err := root.Lstat(name)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+	case err != nil:
+		return nil, err
+	case !fi.IsDir():
+		if err := root.Remove(name); err != nil {
+			return nil, err
+		}
+	}
+	if err := root.Mkdir(name, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
+		return nil, err
+	}
+	// Root.Chmod follows a link the postgres user may have swapped in since, but only one
+	// inside the cluster; OpenRoot refuses one that leads out.
+	if err := root.Chmod(name, 0o700); err != nil {
+		return nil, err
+	}
+	return root.OpenRoot(name)
+}
+
 func (s *Server) start(ctx context.Context, binDir string, cred *syscall.Credential, opts Options) error {
-	logPath := filepath.Join(s.dir, "postgresql.log")
-	f, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	f, err := openLog(s.root)
 	if err != nil {
 		return fmt.Errorf("pgserver: open log: %w", err)
 	}
@@ -183,7 +246,7 @@ func (s *Server) start(ctx context.Context, binDir string, cred *syscall.Credent
 		select {
 		case <-s.exited:
 			f.Close()
-			return fmt.Errorf("pgserver: postgres exited during start-up (%v): %s", s.waitErr, tail(logPath, 5))
+			return fmt.Errorf("pgserver: postgres exited during start-up (%v): %s", s.waitErr, tail(s.root, logName, 5))
 		case <-ctx.Done():
 			s.Stop(context.WithoutCancel(ctx))
 			return fmt.Errorf("pgserver: waiting for postgres: %w", ctx.Err())
@@ -191,7 +254,7 @@ func (s *Server) start(ctx context.Context, binDir string, cred *syscall.Credent
 		}
 		if time.Now().After(deadline) {
 			s.Stop(context.WithoutCancel(ctx))
-			return fmt.Errorf("pgserver: postgres not ready after 60s: %s", tail(logPath, 5))
+			return fmt.Errorf("pgserver: postgres not ready after 60s: %s", tail(s.root, logName, 5))
 		}
 	}
 }
@@ -199,7 +262,7 @@ func (s *Server) start(ctx context.Context, binDir string, cred *syscall.Credent
 // ready reports whether the postmaster accepts connections: PostgreSQL writes "ready" as
 // the status line (the 8th) of postmaster.pid once it does.
 func (s *Server) ready() bool {
-	b, err := os.ReadFile(filepath.Join(s.dir, "postmaster.pid"))
+	b, err := s.root.ReadFile("postmaster.pid")
 	if err != nil {
 		return false
 	}
@@ -225,6 +288,7 @@ func (s *Server) Stop(ctx context.Context) error {
 	if s == nil || s.cmd == nil {
 		return nil
 	}
+	defer s.root.Close()
 	defer s.cleanupSocketDir()
 	defer s.logFile.Close()
 	select {
@@ -311,12 +375,18 @@ func isExecutable(path string) bool {
 	return err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0
 }
 
-func clusterVersion(dir string) string {
-	b, err := os.ReadFile(filepath.Join(dir, "PG_VERSION"))
+// clusterVersion is the major version in PG_VERSION, "" when missing or not a number (it names
+// a directory of binaries to run).
+func clusterVersion(root *os.Root) string {
+	b, err := root.ReadFile("PG_VERSION")
 	if err != nil {
 		return ""
 	}
-	return strings.TrimSpace(string(b))
+	v := strings.TrimSpace(string(b))
+	if _, err := strconv.ParseUint(v, 10, 16); err != nil {
+		return ""
+	}
+	return v
 }
 
 // runAs returns the credential the cluster runs under: nil (this process's user) unless we are
@@ -337,20 +407,38 @@ func runAs() (*syscall.Credential, error) {
 	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}, nil
 }
 
-func chownTree(dir string, cred *syscall.Credential) error {
+// chownTree gives everything inside root to cred's user (nothing when cred is nil) without
+// following a symbolic link: the walk does not descend into links, Lchown changes a link
+// itself, and every name is resolved inside root, so a link planted in the cluster by its
+// owner never makes root chown a file outside it.
+func chownTree(root *os.Root, cred *syscall.Credential) error {
 	if cred == nil {
 		return nil
 	}
-	err := filepath.Walk(dir, func(p string, _ os.FileInfo, err error) error {
+	err := fs.WalkDir(root.FS(), ".", func(p string, _ fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		return os.Lchown(p, int(cred.Uid), int(cred.Gid))
+		return root.Lchown(p, int(cred.Uid), int(cred.Gid))
 	})
 	if err != nil {
-		return fmt.Errorf("pgserver: give %s to the postgres user: %w", dir, err)
+		return fmt.Errorf("pgserver: give %s to the postgres user: %w", root.Name(), err)
 	}
 	return nil
+}
+
+// logName is the server's log file inside the cluster directory.
+const logName = "postgresql.log"
+
+// openLog opens the log file for appending, root-owned (the server writes to the descriptor it
+// inherits). A link or anything but a regular file in its place is removed, never followed.
+func openLog(root *os.Root) (*os.File, error) {
+	if fi, err := root.Lstat(logName); err == nil && !fi.Mode().IsRegular() {
+		if err := root.Remove(logName); err != nil {
+			return nil, err
+		}
+	}
+	return root.OpenFile(logName, os.O_CREATE|os.O_WRONLY|os.O_APPEND|syscall.O_NOFOLLOW, 0o600)
 }
 
 // checkReachable makes sure the postgres user can walk down to dir: every ancestor must be
@@ -371,8 +459,8 @@ func checkReachable(dir string) error {
 }
 
 // checkNotRunning refuses to start a second server on a cluster another live postmaster owns.
-func checkNotRunning(dir string) error {
-	b, err := os.ReadFile(filepath.Join(dir, "postmaster.pid"))
+func checkNotRunning(root *os.Root, dir string) error {
+	b, err := root.ReadFile("postmaster.pid")
 	if err != nil {
 		return nil // no lock file: not running
 	}
@@ -396,8 +484,9 @@ func pgEnv() []string {
 	return env
 }
 
-func tail(path string, n int) string {
-	f, err := os.Open(path)
+// tail returns the last n lines of the file name inside root (a link is not followed).
+func tail(root *os.Root, name string, n int) string {
+	f, err := root.OpenFile(name, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
 	if err != nil {
 		return ""
 	}

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -76,5 +77,159 @@ func TestLastLines(t *testing.T) {
 	t.Parallel()
 	if got := lastLines("a\n\nb\nc\n", 2); got != "b | c" {
 		t.Fatalf("lastLines = %q", got)
+	}
+}
+
+// asRoot skips a test unless it runs as root, with a postgres user to give files to.
+func asRoot(t *testing.T) *syscall.Credential {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: the ownership changes happen only then")
+	}
+	cred, err := runAs()
+	if err != nil {
+		t.Skip(err)
+	}
+	return cred
+}
+
+// outsideTree is what a link planted in the cluster may point at: a root-owned directory with
+// a secret file and a subdirectory.
+type outsideTree struct{ dir, secret, sub string }
+
+func newOutside(t *testing.T) outsideTree {
+	t.Helper()
+	o := outsideTree{dir: filepath.Join(tempDir(t), "outside")}
+	o.secret, o.sub = filepath.Join(o.dir, "secret"), filepath.Join(o.dir, "sub")
+	for _, err := range []error{os.MkdirAll(o.sub, 0o755), os.WriteFile(o.secret, []byte("root only\n"), 0o600),
+		os.Chmod(o.dir, 0o755)} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return o
+}
+
+// untouched fails unless the outside tree is as newOutside made it.
+func (o outsideTree) untouched(t *testing.T) {
+	t.Helper()
+	for p, mode := range map[string]os.FileMode{o.dir: 0o755 | os.ModeDir, o.sub: 0o755 | os.ModeDir, o.secret: 0o600} {
+		fi, err := os.Lstat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st := fi.Sys().(*syscall.Stat_t); st.Uid != 0 || st.Gid != 0 || fi.Mode() != mode {
+			t.Errorf("%s: owner %d:%d mode %v, want 0:0 %v (a planted link was followed)", p, st.Uid, st.Gid, fi.Mode(), mode)
+		}
+	}
+	if b, _ := os.ReadFile(o.secret); string(b) != "root only\n" {
+		t.Errorf("%s changed: %q", o.secret, b)
+	}
+}
+
+func owner(t *testing.T, p string) uint32 {
+	t.Helper()
+	fi, err := os.Lstat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi.Sys().(*syscall.Stat_t).Uid
+}
+
+// TestChownTree_NeverFollowsALink: links planted in the cluster directory (absolute, relative,
+// to a file, to a directory) are given away themselves; what they point at is not.
+func TestChownTree_NeverFollowsALink(t *testing.T) {
+	t.Parallel()
+	cred := asRoot(t)
+	out := newOutside(t)
+	dir := filepath.Join(tempDir(t), "pg")
+	for _, err := range []error{
+		os.MkdirAll(filepath.Join(dir, "base"), 0o700),
+		os.WriteFile(filepath.Join(dir, "base", "1"), nil, 0o600),
+		os.Symlink(out.secret, filepath.Join(dir, "evil")),
+		os.Symlink(out.dir, filepath.Join(dir, "evildir")),
+		os.Symlink("../../outside/secret", filepath.Join(dir, "base", "rel")),
+	} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer root.Close()
+	if err := chownTree(root, cred); err != nil {
+		t.Fatal(err)
+	}
+	out.untouched(t)
+	for _, p := range []string{dir, filepath.Join(dir, "base"), filepath.Join(dir, "base", "1"), filepath.Join(dir, "evil"),
+		filepath.Join(dir, "evildir"), filepath.Join(dir, "base", "rel")} {
+		if u := owner(t, p); u != cred.Uid {
+			t.Errorf("%s owned by %d, want the postgres user %d", p, u, cred.Uid)
+		}
+	}
+}
+
+// TestStart_PlantedLinks: the postgres user owns the cluster and may plant links in it; at the
+// next start (as root) neither the socket directory's chmod, the ownership walk, the log file
+// nor the error tail follows one out of the directory.
+func TestStart_PlantedLinks(t *testing.T) {
+	t.Parallel()
+	asRoot(t)
+	if _, err := FindBinDir(""); err != nil {
+		t.Skip(err)
+	}
+	out := newOutside(t)
+	dir := filepath.Join(tempDir(t), "pg")
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	s, err := Start(ctx, Options{Dir: dir, Ephemeral: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, err := range []error{
+		os.RemoveAll(filepath.Join(dir, "run")),
+		os.Symlink(out.sub, filepath.Join(dir, "run")),
+		os.Remove(filepath.Join(dir, "postgresql.log")),
+		os.Symlink(out.secret, filepath.Join(dir, "postgresql.log")),
+		os.Symlink(out.dir, filepath.Join(dir, "evildir")),
+		os.Symlink(out.secret, filepath.Join(dir, "base", "evil")),
+	} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, err = Start(ctx, Options{Dir: dir, Ephemeral: true})
+	if err != nil {
+		t.Fatalf("restart with planted links: %v", err)
+	}
+	defer s.Stop(ctx)
+	out.untouched(t)
+	for _, name := range []string{"run", "postgresql.log"} {
+		if fi, err := os.Lstat(filepath.Join(dir, name)); err != nil || fi.Mode()&os.ModeSymlink != 0 {
+			t.Errorf("%s after the restart: %v, %v; want it replaced by our own", name, fi, err)
+		}
+	}
+}
+
+func TestClusterVersion(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct{ content, want string }{{"15\n", "15"}, {"../../../tmp/x", ""}, {"", ""}} {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, "PG_VERSION"), []byte(tt.content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		root, err := os.OpenRoot(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := clusterVersion(root); got != tt.want {
+			t.Errorf("clusterVersion(%q) = %q, want %q", tt.content, got, tt.want)
+		}
+		root.Close()
 	}
 }

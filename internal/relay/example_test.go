@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"strconv"
 	"time"
 
@@ -14,15 +15,25 @@ import (
 // A net/http edge for one live channel: TS delivery, the HLS playlist and its segments. (app/stream does
 // the same on fasthttp, writing TS on the hijacked connection; see the package documentation.)
 func Example() {
-	mgr, err := relay.NewManager(relay.Options{Grace: 10 * time.Second})
+	const slate = "/var/lib/xtreamd/slates/offline.ts"
+	mgr, err := relay.NewManager(relay.Options{
+		Grace: 10 * time.Second,
+		// Which files a file source may read is the caller's rule (xtreamd: source.Files.Open).
+		OpenFile: func(p string) (*os.File, error) {
+			if p != slate {
+				return nil, os.ErrPermission
+			}
+			return os.Open(p)
+		},
+	})
 	if err != nil {
 		panic(err)
 	}
 	defer mgr.Close()
 	sources := []relay.Source{
-		{URL: "http://origin-a.example/live/42.ts"},        // tried first
-		{URL: "http://origin-b.example/42/index.m3u8"},     // then this one
-		{URL: "file:///var/lib/xtreamd/slates/offline.ts"}, // last resort: a looped slate
+		{URL: "http://origin-a.example/live/42.ts"},    // tried first
+		{URL: "http://origin-b.example/42/index.m3u8"}, // then this one
+		{URL: "file://" + slate},                       // last resort: a looped slate
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/live/42.ts", func(w http.ResponseWriter, r *http.Request) {

@@ -404,7 +404,7 @@ func TestHubLeavesNoGoroutines(t *testing.T) {
 		t.Fatal(err)
 	}
 	ev := newEvents()
-	m, err := NewManager(Options{OnEvent: ev.hook, Grace: 50 * time.Millisecond})
+	m, err := NewManager(Options{OnEvent: ev.hook, Grace: 50 * time.Millisecond, OpenFile: os.Open})
 	if err != nil {
 		t.Fatal(err)
 	}

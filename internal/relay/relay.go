@@ -40,6 +40,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
@@ -92,16 +93,23 @@ var (
 	ErrUpstreamDown     = errors.New("relay: upstream down")     // every source failed in the last round
 	ErrSegmentNotFound  = errors.New("relay: segment not found") // unknown stream, or the segment left the window
 	ErrPlaylistNotReady = errors.New("relay: playlist not ready")
+	ErrFileSourcesOff   = errors.New("relay: file sources are off (no OpenFile)")
 )
 
 // Options configure a Manager. The zero value of each field means its default.
 type Options struct {
 	Logger     *slog.Logger          // default: discard
 	Now        func() time.Time      // clock; default time.Now
-	HTTPClient *http.Client          // upstream client; default: NewHTTPClient with ConnectTimeout and HTTP/2
+	HTTPClient *http.Client          // upstream client; default: NewHTTPClient with ConnectTimeout, HTTP/2, PrivateRedirects
 	UserAgent  string                // upstream User-Agent; default "xtreamd-relay/1"
 	Registerer prometheus.Registerer // optional; metrics are registered here (never the global registry)
 	OnEvent    func(Event)           // optional; called synchronously from hub goroutines, must not block
+	// OpenFile opens a file source's path for reading; nil refuses every file source. app/server
+	// passes source.Files.Open, which serves only from the media directories (with links
+	// resolved) and never from the data directory.
+	OpenFile func(path string) (*os.File, error)
+	// PrivateRedirects is HTTPOptions.PrivateRedirects of the default HTTPClient.
+	PrivateRedirects bool
 
 	// Grace is how long a hub keeps pulling after its last viewer left (default 10 s).
 	Grace time.Duration
@@ -206,7 +214,8 @@ func (o Options) withDefaults() Options {
 		o.FileBitrate = 2_000_000
 	}
 	if o.HTTPClient == nil {
-		o.HTTPClient = NewHTTPClient(HTTPOptions{ConnectTimeout: o.ConnectTimeout, HTTP2: true})
+		o.HTTPClient = NewHTTPClient(HTTPOptions{ConnectTimeout: o.ConnectTimeout, HTTP2: true,
+			PrivateRedirects: o.PrivateRedirects})
 	}
 	return o
 }

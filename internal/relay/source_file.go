@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"strings"
@@ -34,16 +35,25 @@ type loopFile struct {
 	packets int
 }
 
-// loadLoopFile reads and checks a TS file and measures its duration from its PCRs (or from bitrate).
-func loadLoopFile(path string, maxBytes, bitrate int64) (*loopFile, error) {
-	st, err := os.Stat(path)
+// loadLoopFile reads and checks a TS file through open and measures its duration from its PCRs
+// (or from bitrate).
+func loadLoopFile(open func(string) (*os.File, error), path string, maxBytes, bitrate int64) (*loopFile, error) {
+	if open == nil {
+		return nil, ErrFileSourcesOff
+	}
+	f, err := open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
 	if err != nil {
 		return nil, fmt.Errorf("stat: %w", err)
 	}
 	if st.Size() > maxBytes {
 		return nil, fmt.Errorf("%s: %d bytes, more than the %d allowed", path, st.Size(), maxBytes)
 	}
-	data, err := os.ReadFile(path)
+	data, err := io.ReadAll(io.LimitReader(f, maxBytes))
 	if err != nil {
 		return nil, fmt.Errorf("read: %w", err)
 	}
@@ -144,7 +154,7 @@ func (h *hub) pullFile(ctx context.Context, src string, up *upstream) error {
 	if err != nil {
 		return err
 	}
-	f, err := loadLoopFile(path, o.MaxFileBytes, o.FileBitrate)
+	f, err := loadLoopFile(o.OpenFile, path, o.MaxFileBytes, o.FileBitrate)
 	if err != nil {
 		return fmt.Errorf("file source: %w", err)
 	}

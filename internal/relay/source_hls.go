@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"strings"
 	"time"
 )
 
@@ -49,11 +50,29 @@ func (w *watchedReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// hopFrom returns ctx for fetching u, a URL read from an upstream playlist: a URL on another host than
+// the configured source's (origin) is a hop, held to the client's rules for redirects (HTTPOptions).
+func hopFrom(ctx context.Context, origin, u string) context.Context {
+	if p, err := url.Parse(u); err == nil && strings.EqualFold(p.Host, origin) {
+		return ctx
+	}
+	return derived(ctx)
+}
+
+// hostOf returns the host (and port) of a URL, "" when it has none.
+func hostOf(u string) string {
+	p, err := url.Parse(u)
+	if err != nil {
+		return ""
+	}
+	return p.Host
+}
+
 // fetchMedia fetches a playlist URL, following a master playlist to its best variant, and returns the media
-// playlist and the URL its segment URIs are relative to.
-func (h *hub) fetchMedia(ctx context.Context, u string) (*mediaPlaylist, *url.URL, error) {
+// playlist and the URL its segment URIs are relative to. origin is the configured source's host.
+func (h *hub) fetchMedia(ctx context.Context, origin, u string) (*mediaPlaylist, *url.URL, error) {
 	for range 2 {
-		data, base, err := h.fetch(ctx, u, maxPlaylistBytes)
+		data, base, err := h.fetch(hopFrom(ctx, origin, u), u, maxPlaylistBytes)
 		if err != nil {
 			return nil, nil, fmt.Errorf("playlist: %w", err)
 		}
@@ -77,7 +96,8 @@ func (h *hub) fetchMedia(ctx context.Context, u string) (*mediaPlaylist, *url.UR
 // the hub's HLS window (pass-through) and feeds its packets to the ring for TS viewers.
 func (h *hub) pullHLS(ctx context.Context, src string, up *upstream) error {
 	o := &h.m.opts
-	media, base, err := h.fetchMedia(ctx, src)
+	origin := hostOf(src)
+	media, base, err := h.fetchMedia(ctx, origin, src)
 	if err != nil {
 		return err
 	}
@@ -109,7 +129,7 @@ func (h *hub) pullHLS(ctx context.Context, src string, up *upstream) error {
 			if err != nil {
 				return fmt.Errorf("segment uri: %w", err)
 			}
-			data, _, err := h.fetch(ctx, ref.String(), int64(o.MaxSegmentBytes))
+			data, _, err := h.fetch(hopFrom(ctx, origin, ref.String()), ref.String(), int64(o.MaxSegmentBytes))
 			if err != nil {
 				return fmt.Errorf("segment %d: %w", seq, err)
 			}
@@ -145,7 +165,7 @@ func (h *hub) pullHLS(ctx context.Context, src string, up *upstream) error {
 		if !sleepCtx(ctx, wait) {
 			return ctx.Err()
 		}
-		media, base, err = h.fetchMedia(ctx, src)
+		media, base, err = h.fetchMedia(ctx, origin, src)
 		if err != nil {
 			return err
 		}

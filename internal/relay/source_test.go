@@ -3,6 +3,7 @@ package relay
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -45,7 +46,7 @@ func TestFileSourceLoopsContinuously(t *testing.T) {
 	if err := os.WriteFile(path, short, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	m := newTestManager(t, Options{})
+	m := newTestManager(t, Options{OpenFile: os.Open})
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	v, err := m.Subscribe(ctx, 2, []Source{{URL: "file://" + path, Kind: KindAuto}})
@@ -88,21 +89,37 @@ func TestFileSourceLoopsContinuously(t *testing.T) {
 func TestFileSourceMissingFailsOver(t *testing.T) {
 	t.Parallel()
 	origin := newTSOrigin(t, clip(t, "clip.ts"), 4)
-	ev := newEvents()
-	m := newTestManager(t, Options{OnEvent: ev.hook})
-	v, err := m.Subscribe(t.Context(), 2, []Source{
-		{URL: filepath.Join(t.TempDir(), "missing.ts"), Kind: KindFile},
-		{URL: origin.URL},
-	})
-	if err != nil {
+	path := filepath.Join(t.TempDir(), "slate.ts")
+	if err := os.WriteFile(path, clip(t, "clip.ts"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	defer v.Close()
-	if e := ev.wait(t, EventUpstreamFail); e.Source != 0 || !strings.Contains(e.Err.Error(), "missing.ts") {
-		t.Fatalf("failure event = %+v, want source 0 naming the file", e)
-	}
-	if e := ev.wait(t, EventUpstreamOpen); e.Source != 1 {
-		t.Fatalf("opened source %d, want 1", e.Source)
+	refuse := func(string) (*os.File, error) { return nil, os.ErrPermission }
+	for _, tt := range []struct {
+		name string
+		open func(string) (*os.File, error)
+		url  string
+		want error
+	}{
+		{"missing file", os.Open, filepath.Join(t.TempDir(), "missing.ts"), os.ErrNotExist},
+		{"refused by OpenFile", refuse, "file://" + path, os.ErrPermission},
+		{"no OpenFile", nil, "file://" + path, ErrFileSourcesOff},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ev := newEvents()
+			m := newTestManager(t, Options{OnEvent: ev.hook, OpenFile: tt.open})
+			v, err := m.Subscribe(t.Context(), 2, []Source{{URL: tt.url, Kind: KindFile}, {URL: origin.URL}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer v.Close()
+			if e := ev.wait(t, EventUpstreamFail); e.Source != 0 || !errors.Is(e.Err, tt.want) {
+				t.Fatalf("failure event = %+v, want source 0 failing with %v", e, tt.want)
+			}
+			if e := ev.wait(t, EventUpstreamOpen); e.Source != 1 {
+				t.Fatalf("opened source %d, want 1", e.Source)
+			}
+		})
 	}
 }
 
@@ -369,5 +386,63 @@ func TestHLSOutFromTSSource(t *testing.T) {
 	sort.Strings(codecs)
 	if strings.Join(slices.Compact(codecs), ",") != "aac,h264" {
 		t.Fatalf("ffprobe codecs = %q, want aac and h264", out)
+	}
+}
+
+// TestHLSSourceSegmentsOnAnotherHost: segment URIs are the upstream's data. One on another host
+// than the configured source's is a hop: refused when it names a loopback address (here by
+// the name localhost), fetched when PrivateRedirects allows it. Segments on the source's own
+// host are fetched as the source is.
+func TestHLSSourceSegmentsOnAnotherHost(t *testing.T) {
+	t.Parallel()
+	seg := clip(t, "clip.ts")
+	var segFetches atomic.Int64
+	var srv *httptest.Server
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/other.m3u8", "/same.m3u8":
+			host := srv.Listener.Addr().String()
+			if r.URL.Path == "/other.m3u8" {
+				host = strings.Replace(host, "127.0.0.1", "localhost", 1)
+			}
+			fmt.Fprintf(w, "#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXT-X-MEDIA-SEQUENCE:0\n#EXTINF:10,\nhttp://%s/seg.ts\n", host)
+		case "/seg.ts":
+			segFetches.Add(1)
+			w.Write(seg)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	for _, tt := range []struct {
+		name    string
+		private bool
+		path    string
+		refused bool
+	}{
+		{"other host refused", false, "/other.m3u8", true},
+		{"other host allowed", true, "/other.m3u8", false},
+		{"same host", false, "/same.m3u8", false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ev := newEvents()
+			m := newTestManager(t, Options{OnEvent: ev.hook, PrivateRedirects: tt.private})
+			before := segFetches.Load()
+			v, err := m.Subscribe(t.Context(), 7, []Source{{URL: srv.URL + tt.path, Kind: KindHLS}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer v.Close()
+			if !tt.refused {
+				ev.wait(t, EventUpstreamOpen)
+				return
+			}
+			if e := ev.wait(t, EventUpstreamFail); !errors.Is(e.Err, ErrForbiddenAddress) {
+				t.Fatalf("failure = %v, want ErrForbiddenAddress", e.Err)
+			}
+			if n := segFetches.Load() - before; n != 0 {
+				t.Fatalf("the refused segment was fetched %d times", n)
+			}
+		})
 	}
 }
