@@ -367,27 +367,67 @@ func notifyKills(ctx context.Context, tx *store.Store, ids [][16]byte) error {
 	return nil
 }
 
-// End ends leases of streams served here because they may no longer play (a re-check refused
-// them): each stream stops at once (Done closes with reason), then the rows go, recorded with
-// reason. The writers still Release their lease, which adds the bytes they delivered.
+// End ends leases that may no longer play (a re-check refused them), with reason: streams
+// served here stop at once (Done closes), HLS sessions (the leases TouchHLS returned) are
+// remembered as ended, and then, in one transaction, the rows go to the activity log with
+// reason and every instance is told of the sessions, whose segment links stop there too. A
+// lease whose row is already gone (its line was deleted) is recorded from what this instance
+// knows. The writers still Release their lease, which adds the bytes they delivered.
 func (m *Manager) End(ctx context.Context, leases []*Lease, reason string) error {
 	if len(leases) == 0 {
 		return nil
 	}
 	ids := make([][16]byte, 0, len(leases))
+	var sessions [][16]byte
+	var streams []*Lease
 	m.mu.Lock()
 	for _, l := range leases {
-		delete(m.local, l.ID)
 		ids = append(ids, l.ID)
+		if l.Container == ContainerHLS {
+			sessions = append(sessions, l.ID)
+			continue
+		}
+		delete(m.local, l.ID)
+		streams = append(streams, l)
 	}
 	m.mu.Unlock()
-	for _, l := range leases {
+	for _, l := range streams {
 		l.end(reason)
 	}
-	if _, err := m.store.EndLeases(ctx, ids, nil, reason); err != nil {
+	m.forgetSessions(sessions)
+	err := m.store.InTx(ctx, func(tx *store.Store) error {
+		gone, err := tx.EndLeases(ctx, ids, nil, reason)
+		if err != nil {
+			return err
+		}
+		if err := tx.RecordEndedLeases(ctx, missing(leases, gone), nil, reason); err != nil {
+			return err
+		}
+		return notifyKills(ctx, tx, sessions)
+	})
+	if err != nil {
 		return fmt.Errorf("end leases (%s): %w", reason, err)
 	}
 	return nil
+}
+
+// missing returns the rows of the leases whose ids are not in gone.
+func missing(leases []*Lease, gone [][16]byte) []store.LeaseRow {
+	if len(gone) == len(leases) {
+		return nil
+	}
+	found := make(map[[16]byte]bool, len(gone))
+	for _, id := range gone {
+		found[id] = true
+	}
+	var out []store.LeaseRow
+	for _, l := range leases {
+		if !found[l.ID] {
+			out = append(out, store.LeaseRow{ID: l.ID, LineID: l.LineID, StreamID: l.StreamID, Container: l.Container,
+				ClientIP: l.ClientIP, UserAgent: l.UserAgent, Country: l.Country, ISP: l.ISP, StartedAt: l.StartedAt})
+		}
+	}
+	return out
 }
 
 // Kill ends a lease wherever it is served: its row goes (recorded as killed) and the instance

@@ -183,7 +183,7 @@ func TestHLS_EndedSessionsAreKnownEverywhere(t *testing.T) {
 	r.StreamID = 3
 	ended, _, err := a.TouchHLS(t.Context(), r, conns.PolicyReplaceSameIP, nil) // replaces stream 2's session
 	must(t, err)
-	must(t, a.EndSessions(t.Context(), [][16]byte{ended.ID}, "banned"))
+	must(t, a.End(t.Context(), []*conns.Lease{ended}, "banned"))
 	for _, id := range [][16]byte{killed.ID, replaced.ID, ended.ID} {
 		if !a.SessionEnded(id) {
 			t.Errorf("instance a: session %x not known as ended", id[:4])

@@ -3,7 +3,6 @@ package conns
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/xtreamd/xtreamd/internal/store"
@@ -59,27 +58,6 @@ func (m *Manager) renewHLS(ctx context.Context, row store.LeaseRow, admit func()
 	return &Lease{ID: row.ID, LineID: row.LineID, StreamID: row.StreamID, Container: ContainerHLS,
 		ClientIP: row.ClientIP, UserAgent: row.UserAgent, Country: row.Country, ISP: row.ISP,
 		StartedAt: row.StartedAt, mgr: m, done: make(chan struct{})}, nil
-}
-
-// EndSessions ends HLS sessions that may no longer play (a re-check refused them): their rows
-// go, recorded with reason, and every instance is told, so their segment links are refused
-// everywhere at once. Their next poll runs the whole check again, which refuses it while the
-// reason holds.
-func (m *Manager) EndSessions(ctx context.Context, ids [][16]byte, reason string) error {
-	if len(ids) == 0 {
-		return nil
-	}
-	m.forgetSessions(ids)
-	err := m.store.InTx(ctx, func(tx *store.Store) error {
-		if _, err := tx.EndLeases(ctx, ids, nil, reason); err != nil {
-			return err
-		}
-		return notifyKills(ctx, tx, ids)
-	})
-	if err != nil {
-		return fmt.Errorf("end sessions (%s): %w", reason, err)
-	}
-	return nil
 }
 
 // SessionEnded reports whether this instance knows that HLS session id was killed, replaced or

@@ -220,3 +220,36 @@ func (s *Store) ListLiveLeases(ctx context.Context) ([]LeaseRow, error) {
 	}
 	return out, nil
 }
+
+// RecordEndedLeases writes the activity of leases whose rows are already gone (a deleted line's
+// leases go with it) from what the instance serving them knew, with reason. A lease already in
+// the activity log is left as it is; the line id is kept only while the line exists.
+func (s *Store) RecordEndedLeases(ctx context.Context, rows []LeaseRow, bytesOut []int64, reason string) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	ids, lines, streams := make([][16]byte, len(rows)), make([]int64, len(rows)), make([]int64, len(rows))
+	containers, ips, uas := make([]string, len(rows)), make([]string, len(rows)), make([]string, len(rows))
+	countries, isps, started := make([]string, len(rows)), make([]string, len(rows)), make([]time.Time, len(rows))
+	for i, r := range rows {
+		ids[i], lines[i], streams[i], containers[i] = r.ID, r.LineID, r.StreamID, r.Container
+		ips[i], uas[i], countries[i], isps[i] = r.ClientIP.String(), truncateUTF8(r.UserAgent, 512), r.Country, truncateUTF8(r.ISP, 256)
+		started[i] = r.StartedAt
+	}
+	if bytesOut == nil {
+		bytesOut = make([]int64, len(rows))
+	}
+	const q = `INSERT INTO activity_log (lease_id, line_id, username, stream_id, container, client_ip, country, isp,
+		user_agent, started_at, ended_at, bytes_out, end_reason)
+	SELECT r.id, l.id, coalesce(l.username, ''), r.stream_id, r.container, r.ip::inet, r.country, r.isp, r.ua,
+		r.started, greatest(now(), r.started), r.bytes_out, $11
+	FROM unnest($1::uuid[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+		$9::timestamptz[], $10::bigint[]) AS r(id, line_id, stream_id, container, ip, ua, country, isp, started, bytes_out)
+	LEFT JOIN lines l ON l.id = r.line_id
+	ON CONFLICT (lease_id) DO NOTHING`
+	_, err := s.q.Exec(ctx, q, ids, lines, streams, containers, ips, uas, countries, isps, started, bytesOut, reason)
+	if err != nil {
+		return fmt.Errorf("record ended leases: %w", interpret(err))
+	}
+	return nil
+}
