@@ -404,11 +404,28 @@ func TestCheck_PlayTokenAndMAC(t *testing.T) {
 	f := setup(t)
 	ctx := context.Background()
 	line, _ := testdb.NewLine(t, f.st, func(in *store.LineInput) { in.IsMAG = true; in.MaxConnections = 5 })
-	exp := time.Now().Add(time.Minute).Unix()
-	tok, err := f.tokens.Sign(token.Claims{Kind: token.KindLive, LineID: line.ID, StreamID: streamInBouquet, ExpiresUnix: exp, ClientIP: token.BindIP(ipDE)})
-	if err != nil {
+	// More refusals follow than the flood limit allows one address.
+	if err := f.st.SetSetting(ctx, "flood_auth_failures", 0); err != nil {
 		t.Fatal(err)
 	}
+	if err := f.checker.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	exp := time.Now().Add(time.Minute).Unix()
+	cred := access.PasswordCredential(line.PasswordHash)
+	sign := func(mod func(*token.Claims)) string {
+		c := token.Claims{Kind: token.KindLive, LineID: line.ID, StreamID: streamInBouquet, ExpiresUnix: exp,
+			ClientIP: token.BindIP(ipDE), Credential: cred}
+		if mod != nil {
+			mod(&c)
+		}
+		tok, err := f.tokens.Sign(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	tok := sign(nil)
 	req := func(tok string, ip netip.Addr, stream int64) access.Request {
 		return access.Request{Who: access.PlayToken{Token: tok, Kind: token.KindLive}, ClientIP: ip, UserAgent: testUA,
 			StreamOpen: true, StreamID: stream, Format: "ts", Container: conns.ContainerTS}
@@ -426,7 +443,14 @@ func TestCheck_PlayTokenAndMAC(t *testing.T) {
 			r.Who = access.PlayToken{Token: tok, Kind: token.KindVOD}
 			return r
 		}(),
-		"expired token": req(mustSign(t, f, line.ID, time.Now().Add(-time.Hour).Unix()), ipDE, streamInBouquet),
+		"expired token": req(sign(func(c *token.Claims) { c.ExpiresUnix = time.Now().Add(-time.Hour).Unix() }), ipDE, streamInBouquet),
+		"no issuing credential": req(sign(func(c *token.Claims) { c.Credential = token.Credential{} }), ipDE, streamInBouquet),
+		"another password's":    req(sign(func(c *token.Claims) { c.Credential.Sum++ }), ipDE, streamInBouquet),
+		"segment token on a route of any kind": func() access.Request {
+			r := req(sign(func(c *token.Claims) { c.Kind = token.KindSegment }), ipDE, streamInBouquet)
+			r.Who = access.PlayToken{Token: r.Who.(access.PlayToken).Token}
+			return r
+		}(),
 	} {
 		if d := f.check(t, r); d.Code != access.AuthFailed {
 			t.Errorf("%s: Check = %v, want AUTH_FAILED", name, d.Code)
@@ -443,8 +467,27 @@ func TestCheck_PlayTokenAndMAC(t *testing.T) {
 		t.Fatal(err)
 	}
 	macReq := access.Request{Who: access.PortalSession{MAC: mac, Token: "portal-token-1"}, ClientIP: ipDE, UserAgent: testUA}
-	if d := f.check(t, macReq); d.Code != access.OK || d.Line.ID != line.ID {
+	d := f.check(t, macReq)
+	if d.Code != access.OK || d.Line.ID != line.ID {
 		t.Fatalf("MAC + token = %v", d.Code)
+	}
+	// A link issued to the portal session plays while that session holds, and not after the
+	// device's next handshake.
+	portalTok := sign(func(c *token.Claims) { c.Credential = d.IssuingCredential() })
+	if d.IssuingCredential().Kind != token.CredentialPortal {
+		t.Fatalf("portal session's issuing credential = %+v", d.IssuingCredential())
+	}
+	if d := f.check(t, req(portalTok, ipDE, streamInBouquet)); d.Code != access.OK {
+		t.Fatalf("link of the portal session = %v", d.Code)
+	}
+	if err := f.st.SetMAGToken(ctx, devID, sha256Sum("portal-token-next")); err != nil {
+		t.Fatal(err)
+	}
+	if d := f.check(t, req(portalTok, ipDE, streamInBouquet)); d.Code != access.AuthFailed {
+		t.Fatalf("link of an ended portal session = %v, want AUTH_FAILED", d.Code)
+	}
+	if err := f.st.SetMAGToken(ctx, devID, sum); err != nil {
+		t.Fatal(err)
 	}
 	macReq.Who = access.PortalSession{MAC: mac, Token: "portal-token-2"}
 	if d := f.check(t, macReq); d.Code != access.AuthFailed {
@@ -463,15 +506,6 @@ func mustMAC(t *testing.T, s string) mag.MAC {
 		t.Fatal(err)
 	}
 	return m
-}
-
-func mustSign(t *testing.T, f *fixture, lineID, exp int64) string {
-	t.Helper()
-	tok, err := f.tokens.Sign(token.Claims{Kind: token.KindLive, LineID: lineID, StreamID: streamInBouquet, ExpiresUnix: exp})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok
 }
 
 // TestCheck_CacheInvalidationAcrossInstances: a password change on one instance is seen by

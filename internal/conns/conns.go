@@ -496,3 +496,6 @@ func (m *Manager) LocalCount() int {
 
 // mono is the monotonic time since the manager's epoch.
 func (m *Manager) mono() int64 { return int64(time.Since(m.epoch)) }
+
+// HLSTTL is how long an HLS session lives without a playlist poll.
+func (m *Manager) HLSTTL() time.Duration { return m.opts.HLSTTL }
