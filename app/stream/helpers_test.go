@@ -24,6 +24,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/xtreamd/xtreamd/app/server"
+	"github.com/xtreamd/xtreamd/internal/access"
 	"github.com/xtreamd/xtreamd/internal/config"
 	"github.com/xtreamd/xtreamd/internal/logx"
 	"github.com/xtreamd/xtreamd/internal/store"
@@ -518,8 +519,12 @@ func (e *env) newLine(mod func(*store.LineInput)) (store.Line, string) {
 	})
 }
 
-// sign signs a token with the server's secret.
+// sign signs a token with the server's secret; a token of the test line without an issuing
+// credential gets the line's password as one, as a link handed out to its player would.
 func (e *env) sign(c token.Claims) string {
+	if c.Credential == (token.Credential{}) && c.LineID == e.line.ID {
+		c.Credential = access.PasswordCredential(e.line.PasswordHash)
+	}
 	tok, err := e.keys.Sign(c)
 	must(e.t, err)
 	return tok
