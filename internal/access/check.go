@@ -93,10 +93,14 @@ func New(d Deps) *Checker {
 		}),
 	}
 	c.queue = newRecheckQueue()
-	c.reg = newRegistry(c.queue.line)
+	c.reg = newRegistry(c.queue.line, d.Now)
 	c.unregister = c.reg.remove
 	if d.Registerer != nil {
 		d.Registerer.MustRegister(c.checks, c.latency, c.floodBlocks, c.dropped)
+		d.Registerer.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "xtreamd_access_registered_streams",
+			Help: "Open streams and HLS sessions of this instance registered for re-checks after changes.",
+		}, func() float64 { return float64(c.RegisteredStreams()) }))
 		if d.Hasher != nil {
 			d.Registerer.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 				Name: "xtreamd_credential_hashes_in_flight", Help: "Password hashes being computed now.",

@@ -53,13 +53,14 @@ type lineStreams struct {
 // registry holds the registered streams by line.
 type registry struct {
 	expire func(lineID int64) // what the exp_date timer calls
+	now    func() time.Time   // the checker's clock, which step 2 reads too
 
 	mu    sync.Mutex
 	lines map[int64]*lineStreams
 }
 
-func newRegistry(expire func(int64)) *registry {
-	return &registry{expire: expire, lines: map[int64]*lineStreams{}}
+func newRegistry(expire func(int64), now func() time.Time) *registry {
+	return &registry{expire: expire, now: now, lines: map[int64]*lineStreams{}}
 }
 
 // add registers a stream of line (or refreshes an HLS session's last poll). A line already
@@ -140,7 +141,7 @@ func (g *registry) armLocked(id int64, ls *lineStreams) {
 		ls.timer.Stop()
 	}
 	ls.exp = exp
-	ls.timer = time.AfterFunc(time.Until(exp), func() { g.expire(id) })
+	ls.timer = time.AfterFunc(exp.Sub(g.now()), func() { g.expire(id) })
 }
 
 // has reports whether any stream of the line is registered.
@@ -148,6 +149,17 @@ func (g *registry) has(lineID int64) bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return g.lines[lineID] != nil
+}
+
+// count is the number of registered streams and sessions.
+func (g *registry) count() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	n := 0
+	for _, ls := range g.lines {
+		n += len(ls.streams)
+	}
+	return n
 }
 
 // lineIDs lists the lines with registered streams.

@@ -265,6 +265,10 @@ func (c *Checker) stateSteps(sec *security, line *Line, a *admission, now time.T
 	return c.inBouquet(line, a.streamID)
 }
 
+// RegisteredStreams is the number of open streams and HLS sessions registered for re-checks on
+// this instance (xtreamd_access_registered_streams).
+func (c *Checker) RegisteredStreams() int { return c.reg.count() }
+
 // SegmentAllowed reports whether a segment of HLS session id of line lineID may be served, in
 // memory: the session did not end (killed, replaced or refused by a re-check, on any instance),
 // and the line, when this instance has it cached, is not expired, banned or disabled.
