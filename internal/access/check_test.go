@@ -443,7 +443,7 @@ func TestCheck_PlayTokenAndMAC(t *testing.T) {
 			r.Who = access.PlayToken{Token: tok, Kind: token.KindVOD}
 			return r
 		}(),
-		"expired token": req(sign(func(c *token.Claims) { c.ExpiresUnix = time.Now().Add(-time.Hour).Unix() }), ipDE, streamInBouquet),
+		"expired token":         req(sign(func(c *token.Claims) { c.ExpiresUnix = time.Now().Add(-time.Hour).Unix() }), ipDE, streamInBouquet),
 		"no issuing credential": req(sign(func(c *token.Claims) { c.Credential = token.Credential{} }), ipDE, streamInBouquet),
 		"another password's":    req(sign(func(c *token.Claims) { c.Credential.Sum++ }), ipDE, streamInBouquet),
 		"segment token on a route of any kind": func() access.Request {
