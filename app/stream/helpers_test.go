@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/goleak"
 
@@ -235,6 +236,7 @@ type env struct {
 	keys     *token.Keyring
 	logs     *lockedBuffer
 	reg      *prometheus.Registry
+	cfg      config.Config
 	stop     func() error // shuts the server down; returns Serve's error
 }
 
@@ -356,18 +358,27 @@ func setup(t *testing.T, o envOpts) *env {
 	}
 	e.keys, err = token.NewKeyring([]byte(tokenSecret), 1)
 	must(t, err)
-	e.srv, err = server.New(t.Context(), server.Deps{Config: cfg, Log: logx.New(e.logs, "text", slog.LevelDebug),
-		Store: st, Registry: e.reg})
+	e.cfg = cfg
+	e.srv, e.base, e.stop = startServer(t, st, cfg, e.logs, e.reg)
+	return e
+}
+
+// startServer runs the production server over st on a loopback listener until the test ends.
+// It returns the server, its base URL and the function that shuts it down (returning Serve's
+// error; the cleanup calls it too).
+func startServer(t *testing.T, st *store.Store, cfg config.Config, logs io.Writer, reg *prometheus.Registry) (*server.Server, string, func() error) {
+	t.Helper()
+	srv, err := server.New(t.Context(), server.Deps{Config: cfg, Log: logx.New(logs, "text", slog.LevelDebug),
+		Store: st, Registry: reg})
 	must(t, err)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	must(t, err)
-	e.base = "http://" + ln.Addr().String()
 	sctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- e.srv.Serve(sctx, ln) }()
+	go func() { done <- srv.Serve(sctx, ln) }()
 	var once sync.Once
 	var serveErr error
-	e.stop = func() error {
+	stop := func() error {
 		once.Do(func() {
 			cancel()
 			select {
@@ -379,11 +390,25 @@ func setup(t *testing.T, o envOpts) *env {
 		return serveErr
 	}
 	t.Cleanup(func() {
-		if err := e.stop(); err != nil {
+		if err := stop(); err != nil {
 			t.Errorf("shutdown: %v", err)
 		}
 	})
-	return e
+	return srv, "http://" + ln.Addr().String(), stop
+}
+
+// peer starts a second server instance over the same database, with a pool of its own (as
+// another machine behind the load balancer would), and returns its store and base URL.
+func (e *env) peer() (*store.Store, string) {
+	e.t.Helper()
+	pool, err := pgxpool.New(context.Background(), e.st.Pool().Config().ConnString())
+	must(e.t, err)
+	e.t.Cleanup(pool.Close)
+	st := store.New(pool)
+	cfg := e.cfg
+	cfg.InstanceID = "peer"
+	_, base, _ := startServer(e.t, st, cfg, e.logs, prometheus.NewRegistry())
+	return st, base
 }
 
 func must(t testing.TB, err error) {

@@ -3,17 +3,13 @@ package access_test
 import (
 	"context"
 	"log/slog"
-	"net"
 	"net/netip"
 	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/maxmind/mmdbwriter"
-	"github.com/maxmind/mmdbwriter/mmdbtype"
 
 	"github.com/xtreamd/xtreamd/internal/access"
 	"github.com/xtreamd/xtreamd/internal/conns"
@@ -42,48 +38,6 @@ const (
 	streamNotInBouquet = 3
 	testUA             = "VLC/3.0.18 LibVLC/3.0.18"
 )
-
-// writeMMDB writes a small MaxMind database of dbType mapping each CIDR to its record.
-func writeMMDB(t testing.TB, path, dbType string, records map[string]mmdbtype.Map) {
-	t.Helper()
-	w, err := mmdbwriter.New(mmdbwriter.Options{DatabaseType: dbType, RecordSize: 24, IncludeReservedNetworks: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for cidr, rec := range records {
-		_, n, err := net.ParseCIDR(cidr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := w.Insert(n, rec); err != nil {
-			t.Fatal(err)
-		}
-	}
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := w.WriteTo(f); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
-}
-
-func writeGeoDBs(t testing.TB) (country, isp string) {
-	t.Helper()
-	dir := t.TempDir()
-	country, isp = filepath.Join(dir, "country.mmdb"), filepath.Join(dir, "isp.mmdb")
-	cc := func(code string) mmdbtype.Map {
-		return mmdbtype.Map{"country": mmdbtype.Map{"iso_code": mmdbtype.String(code)}}
-	}
-	writeMMDB(t, country, "GeoLite2-Country", map[string]mmdbtype.Map{"198.51.100.0/24": cc("DE"), "203.0.113.0/24": cc("GB")})
-	ispRec := func(name string, asn uint32) mmdbtype.Map {
-		return mmdbtype.Map{"isp": mmdbtype.String(name), "organization": mmdbtype.String(name),
-			"autonomous_system_number": mmdbtype.Uint32(asn), "autonomous_system_organization": mmdbtype.String(name + " AS")}
-	}
-	writeMMDB(t, isp, "GeoIP2-ISP", map[string]mmdbtype.Map{"198.51.100.0/24": ispRec("Alpha Net", 64500), "203.0.113.0/24": ispRec("Beta Telecom", 64501)})
-	return country, isp
-}
 
 // fixture is one instance: a checker with its own pool, lease manager and caches.
 type fixture struct {
@@ -127,7 +81,7 @@ func newInstance(t testing.TB, dsn string, opts fixtureOpts) *fixture {
 	clock := &testClock{t: time.Now()}
 	var g *geo.DB
 	if !opts.noGeo {
-		countryPath, ispPath := writeGeoDBs(t)
+		countryPath, ispPath := testdb.GeoDBs(t)
 		g = geo.New(countryPath, ispPath, log)
 	}
 	kr, err := token.NewKeyring([]byte("0123456789abcdef0123456789abcdef"), 1)
