@@ -488,9 +488,13 @@ func eventually(t testing.TB, what string, cond func() bool) {
 	testdb.Eventually(t, waitLimit, what, cond)
 }
 
-// leases counts the line's live connection leases.
-func (e *env) leases() int {
-	n, err := e.st.CountLiveLeases(context.Background(), e.line.ID)
+// leases counts the live connection leases of the test line (or of the line given).
+func (e *env) leases(line ...int64) int {
+	id := e.line.ID
+	if len(line) > 0 {
+		id = line[0]
+	}
+	n, err := e.st.CountLiveLeases(context.Background(), id)
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -13,10 +13,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/xtreamd/xtreamd/internal/access"
 	"github.com/xtreamd/xtreamd/internal/config"
 	"github.com/xtreamd/xtreamd/internal/credential"
 	"github.com/xtreamd/xtreamd/internal/store"
 	"github.com/xtreamd/xtreamd/internal/testdb"
+	"github.com/xtreamd/xtreamd/internal/token"
 )
 
 // reauthBound is the requirement: an open stream that the line's new state refuses
@@ -338,3 +340,121 @@ func TestReauth_BanToEndLatency(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// hlsSegment polls the live HLS playlist as v at base and returns its newest segment link.
+func (re *reauthEnv) hlsSegment(t *testing.T, base string, v viewer) (int, string) {
+	t.Helper()
+	code, _, pl := do(t, http.MethodGet, base+fmt.Sprintf("/live/%s/%s/%d.m3u8", v.line.Username, v.pass, re.live), v.hdr())
+	if code != 200 {
+		return code, ""
+	}
+	segs := slices.DeleteFunc(strings.Fields(string(pl)), func(s string) bool { return !strings.HasPrefix(s, "/hls/") })
+	return code, segs[len(segs)-1]
+}
+
+// TestHLS_AlternatingUserAgentsHoldOneSlot: a player that alternates its user agent on a
+// one-connection line opens a new session each time, which replaces the other: the replaced
+// session's segment links are refused at once, also when the new session was opened through
+// the other instance, so two sessions never play at the same time.
+func TestHLS_AlternatingUserAgentsHoldOneSlot(t *testing.T) {
+	t.Parallel()
+	re := setupReauth(t)
+	line, pass := re.newLine(func(in *store.LineInput) { in.MaxConnections = 1 })
+	a := viewer{line: line, pass: pass, ip: "198.51.100.7", ua: "PlayerA/1"}
+	b := a
+	b.ua = "PlayerB/1"
+	code, segA := re.hlsSegment(t, re.base, a)
+	if code != 200 {
+		t.Fatalf("first session = %d", code)
+	}
+	if code, _, _ := do(t, http.MethodGet, re.base+segA, a.hdr()); code != 200 {
+		t.Fatalf("first session's segment = %d", code)
+	}
+	// The other user agent, through the other instance: it replaces the first session.
+	if code, _ := re.hlsSegment(t, re.aBase, b); code != 200 {
+		t.Fatalf("second session = %d", code)
+	}
+	eventually(t, "the replaced session's segments refused", func() bool {
+		code, _, _ := do(t, http.MethodGet, re.base+segA, a.hdr())
+		return code == http.StatusForbidden
+	})
+	if n := re.leases(line.ID); n != 1 {
+		t.Errorf("live leases = %d, want 1", n)
+	}
+	if code, _ := re.hlsSegment(t, re.base, a); code != http.StatusForbidden {
+		t.Errorf("replaced session's poll = %d, want 403", code)
+	}
+	code, segB := re.hlsSegment(t, re.base, b)
+	if code != 200 {
+		t.Fatalf("current session's poll = %d", code)
+	}
+	if code, _, _ := do(t, http.MethodGet, re.base+segB, b.hdr()); code != 200 {
+		t.Errorf("current session's segment = %d, want 200", code)
+	}
+}
+
+// TestHLS_SessionAndSegmentTokensAreDistinct: the long-lived session link of a play-token HLS
+// player is never a segment link, and a segment link is never a session playlist.
+func TestHLS_SessionAndSegmentTokensAreDistinct(t *testing.T) {
+	t.Parallel()
+	e := setup(t, envOpts{})
+	tok := e.sign(token.Claims{Kind: token.KindLive, LineID: e.line.ID, StreamID: e.live, ExpiresUnix: time.Now().Add(time.Minute).Unix()})
+	code, _, master := do(t, http.MethodGet, e.base+"/play/"+tok+".m3u8", nil)
+	if code != 200 {
+		t.Fatalf("play m3u8 = %d", code)
+	}
+	var session string
+	for _, l := range strings.Split(string(master), "\n") {
+		if strings.HasSuffix(l, "/index.m3u8") {
+			session = strings.TrimSuffix(strings.TrimPrefix(l, "/hls/"), "/index.m3u8")
+		}
+	}
+	code, _, pl := do(t, http.MethodGet, e.base+"/hls/"+session+"/index.m3u8", nil)
+	if code != 200 {
+		t.Fatalf("session playlist = %d", code)
+	}
+	seg := firstSegment(t, string(pl))
+	segTok, file := strings.Split(seg, "/")[2], strings.Split(seg, "/")[3]
+	if code, _, _ := do(t, http.MethodGet, e.base+"/hls/"+session+"/"+file, nil); code != http.StatusForbidden {
+		t.Errorf("segment through the session token = %d, want 403", code)
+	}
+	if code, _, _ := do(t, http.MethodGet, e.base+"/hls/"+segTok+"/index.m3u8", nil); code != http.StatusForbidden {
+		t.Errorf("session playlist through a segment token = %d, want 403", code)
+	}
+	if code, _, _ := do(t, http.MethodGet, e.base+seg, nil); code != 200 {
+		t.Errorf("genuine segment = %d, want 200", code)
+	}
+}
+
+// TestPlayTokens_PasswordChangeEndsLinks: a play link issued under the line's password stops
+// opening once the password changes, and the HLS session it started ends.
+func TestPlayTokens_PasswordChangeEndsLinks(t *testing.T) {
+	t.Parallel()
+	e := setup(t, envOpts{})
+	line, _ := e.newLine(nil)
+	sign := func() string {
+		return e.sign(token.Claims{Kind: token.KindLive, LineID: line.ID, StreamID: e.live, ExpiresUnix: time.Now().Add(time.Hour).Unix(),
+			Credential: access.PasswordCredential(line.PasswordHash)})
+	}
+	tok := sign()
+	code, _, master := do(t, http.MethodGet, e.base+"/play/"+tok+".m3u8", nil)
+	if code != 200 {
+		t.Fatalf("play m3u8 = %d", code)
+	}
+	var variant string
+	for _, l := range strings.Split(string(master), "\n") {
+		if strings.HasSuffix(l, "/index.m3u8") {
+			variant = e.base + l
+		}
+	}
+	h, err := credential.Hash("changed", testdb.FastHashParams)
+	must(t, err)
+	must(t, e.st.SetLinePasswordHash(context.Background(), line.ID, h))
+	eventually(t, "the old link refused", func() bool {
+		code, _, _ := do(t, http.MethodGet, e.base+"/play/"+tok+".ts", nil)
+		return code == http.StatusUnauthorized
+	})
+	if code, _, _ := do(t, http.MethodGet, variant, nil); code != http.StatusUnauthorized {
+		t.Errorf("session playlist of the old link = %d, want 401", code)
+	}
+}
