@@ -156,6 +156,12 @@ func (c *Checker) recheckPending(ctx context.Context) error {
 	} else if len(lines) == 0 {
 		return nil
 	}
+	// A credential can only have changed with its line (a password or a device change notifies
+	// line:<id>): only the lines just read have theirs compared again.
+	fresh := make(map[int64]bool, len(lines))
+	for _, id := range lines {
+		fresh[id] = true
+	}
 	sec := c.sec.Load()
 	now := c.now()
 	ends := map[string][]*conns.Lease{}
@@ -164,7 +170,7 @@ func (c *Checker) recheckPending(ctx context.Context) error {
 		if t.adm.lease.Container == conns.ContainerHLS && c.d.Conns.SessionEnded(t.adm.lease.ID) {
 			continue
 		}
-		reason, err := c.recheck(ctx, sec, t, now)
+		reason, err := c.recheck(ctx, sec, t, fresh[t.lineID], now)
 		if err != nil {
 			failed = err
 			c.queue.line(t.lineID)
@@ -212,16 +218,17 @@ func (c *Checker) reread(ctx context.Context, ids []int64) error {
 	return nil
 }
 
-// recheck decides a registered stream again: its line (deleted?), its credential, then steps
-// 2–8, the format and step 10 in memory. It returns the end reason, "" when it may go on.
-func (c *Checker) recheck(ctx context.Context, sec *security, t target, now time.Time) (string, error) {
+// recheck decides a registered stream again: its line (deleted?), its credential (when the
+// line was just read), then steps 2–8, the format and step 10 in memory. It returns the end
+// reason, "" when it may go on.
+func (c *Checker) recheck(ctx context.Context, sec *security, t target, fresh bool, now time.Time) (string, error) {
 	line, a := t.line, t.adm
 	switch {
 	case line == nil:
 		return ReasonDeleted, nil
 	case a.hash != "" && a.hash != line.PasswordHash:
 		return ReasonPasswordChanged, nil
-	case a.cred != (token.Credential{}):
+	case fresh && a.cred != (token.Credential{}):
 		ok, err := c.credentialHolds(ctx, line, a.cred)
 		if err != nil {
 			return "", err
