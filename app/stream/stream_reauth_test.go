@@ -399,16 +399,7 @@ func TestHLS_SessionAndSegmentTokensAreDistinct(t *testing.T) {
 	t.Parallel()
 	e := setup(t, envOpts{})
 	tok := e.sign(token.Claims{Kind: token.KindLive, LineID: e.line.ID, StreamID: e.live, ExpiresUnix: time.Now().Add(time.Minute).Unix()})
-	code, _, master := do(t, http.MethodGet, e.base+"/play/"+tok+".m3u8", nil)
-	if code != 200 {
-		t.Fatalf("play m3u8 = %d", code)
-	}
-	var session string
-	for _, l := range strings.Split(string(master), "\n") {
-		if strings.HasSuffix(l, "/index.m3u8") {
-			session = strings.TrimSuffix(strings.TrimPrefix(l, "/hls/"), "/index.m3u8")
-		}
-	}
+	session := strings.TrimSuffix(strings.TrimPrefix(sessionLink(t, e, tok), "/hls/"), "/index.m3u8")
 	code, _, pl := do(t, http.MethodGet, e.base+"/hls/"+session+"/index.m3u8", nil)
 	if code != 200 {
 		t.Fatalf("session playlist = %d", code)
@@ -426,27 +417,25 @@ func TestHLS_SessionAndSegmentTokensAreDistinct(t *testing.T) {
 	}
 }
 
+// sessionLink opens the play-token HLS link of tok and returns its session playlist's path.
+func sessionLink(t *testing.T, e *env, tok string) string {
+	t.Helper()
+	code, _, master := do(t, http.MethodGet, e.base+"/play/"+tok+".m3u8", nil)
+	if code != 200 {
+		t.Fatalf("play m3u8 = %d", code)
+	}
+	return playlistLine(t, string(master), func(l string) bool { return strings.HasSuffix(l, "/index.m3u8") })
+}
+
 // TestPlayTokens_PasswordChangeEndsLinks: a play link issued under the line's password stops
 // opening once the password changes, and the HLS session it started ends.
 func TestPlayTokens_PasswordChangeEndsLinks(t *testing.T) {
 	t.Parallel()
 	e := setup(t, envOpts{})
 	line, _ := e.newLine(nil)
-	sign := func() string {
-		return e.sign(token.Claims{Kind: token.KindLive, LineID: line.ID, StreamID: e.live, ExpiresUnix: time.Now().Add(time.Hour).Unix(),
-			Credential: access.PasswordCredential(line.PasswordHash)})
-	}
-	tok := sign()
-	code, _, master := do(t, http.MethodGet, e.base+"/play/"+tok+".m3u8", nil)
-	if code != 200 {
-		t.Fatalf("play m3u8 = %d", code)
-	}
-	var variant string
-	for _, l := range strings.Split(string(master), "\n") {
-		if strings.HasSuffix(l, "/index.m3u8") {
-			variant = e.base + l
-		}
-	}
+	tok := e.sign(token.Claims{Kind: token.KindLive, LineID: line.ID, StreamID: e.live, ExpiresUnix: time.Now().Add(time.Hour).Unix(),
+		Credential: access.PasswordCredential(line.PasswordHash)})
+	variant := e.base + sessionLink(t, e, tok)
 	h, err := credential.Hash("changed", testdb.FastHashParams)
 	must(t, err)
 	must(t, e.st.SetLinePasswordHash(context.Background(), line.ID, h))

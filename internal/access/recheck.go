@@ -10,34 +10,13 @@ import (
 	"github.com/xtreamd/xtreamd/internal/token"
 )
 
-// End reasons of streams a re-check refused, as the activity log records them. The codes of
-// steps 2–8, the format and step 10 have theirs (Code.EndReason).
+// End reasons of streams a re-check refused, as the activity log records them, besides the
+// codes' own (Code.EndReason: banned, expired, ip_ban ...).
 const (
 	ReasonDeleted         = "deleted"          // the line was deleted
 	ReasonPasswordChanged = "password_changed" // the password it was opened (or its link issued) with changed
 	ReasonDeviceChanged   = "device_changed"   // the MAG portal session it was opened under ended
 )
-
-var endReasons = [numCodes]string{
-	UserExpired:      "expired",
-	UserBan:          "banned",
-	UserDisabled:     "disabled",
-	IPBan:            "ip_ban",
-	CountryDisallow:  "country_disallow",
-	UserAgentBan:     "user_agent_ban",
-	ISPLockFailed:    "isp_lock_failed",
-	NotInBouquet:     "not_in_bouquet",
-	FormatDisallowed: "format_disallowed",
-}
-
-// EndReason is the activity log's reason for an open stream that a re-check refused with c
-// ("banned", "expired" ...); "" for codes a re-check never gives.
-func (c Code) EndReason() string {
-	if c < numCodes {
-		return endReasons[c]
-	}
-	return ""
-}
 
 // recheckTimeout bounds one pass of re-checks (a line read, the ends).
 const recheckTimeout = 10 * time.Second
@@ -106,7 +85,7 @@ func (c *Checker) admitted(r Request, d Decision, ip netip.Addr, epoch uint64) {
 		}
 		c.reg.add(d.Line, a)
 		// It may have ended before it was registered (its OnEnd found nothing to remove).
-		if l.Container != conns.ContainerHLS && isClosed(l.Done()) {
+		if l.Container != conns.ContainerHLS && l.Ended() {
 			c.reg.remove(l)
 		}
 	}
@@ -287,13 +266,4 @@ func (c *Checker) SegmentAllowed(lineID int64, session [16]byte) bool {
 		return false
 	}
 	return true
-}
-
-func isClosed(ch <-chan struct{}) bool {
-	select {
-	case <-ch:
-		return true
-	default:
-		return false
-	}
 }

@@ -169,6 +169,16 @@ func (l *Lease) IDString() string { return uuid.UUID(l.ID).String() }
 // Done is closed when the stream must stop.
 func (l *Lease) Done() <-chan struct{} { return l.done }
 
+// Ended reports whether Done is closed.
+func (l *Lease) Ended() bool {
+	select {
+	case <-l.done:
+		return true
+	default:
+		return false
+	}
+}
+
 // Reason is why Done was closed ("" while it is open).
 func (l *Lease) Reason() string {
 	r, _ := l.reason.Load().(string)
