@@ -86,7 +86,10 @@ type viewer struct {
 	ua   string
 }
 
-func (v viewer) hdr() map[string]string { return map[string]string{"X-Forwarded-For": v.ip, "User-Agent": v.ua} }
+// hdr are the request headers that make a request v's.
+func (v viewer) hdr() map[string]string {
+	return map[string]string{"X-Forwarded-For": v.ip, "User-Agent": v.ua}
+}
 
 // get starts a GET as v and returns the response with its body unread.
 func (v viewer) get(t *testing.T, url string) *http.Response {
