@@ -27,7 +27,7 @@ func (m *Manager) Run(ctx context.Context) error {
 		}
 		// Renewals that keep failing fast must not let a lease outlive its row: wake up at the
 		// first local deadline when it comes before the next heartbeat.
-		overdue.Reset(m.untilFirstDeadline())
+		overdue.Reset(m.untilFirstDeadline(m.opts.TTL))
 	}
 }
 
@@ -43,7 +43,7 @@ func (m *Manager) Heartbeat(ctx context.Context) error {
 	}
 	m.mu.Unlock()
 	sent := m.mono()
-	rctx, cancel := context.WithTimeout(ctx, m.untilFirstDeadline())
+	rctx, cancel := context.WithTimeout(ctx, m.untilFirstDeadline(m.opts.Heartbeat))
 	alive, err := m.store.RenewLeases(rctx, ids, m.opts.TTL)
 	cancel()
 	if err != nil {
@@ -52,7 +52,7 @@ func (m *Manager) Heartbeat(ctx context.Context) error {
 	}
 	m.renewed(ids, alive, sent)
 	m.pruneEnded(time.Now())
-	sctx, cancel := context.WithTimeout(ctx, m.untilFirstDeadline())
+	sctx, cancel := context.WithTimeout(ctx, m.untilFirstDeadline(m.opts.Heartbeat))
 	defer cancel()
 	return m.sweep(sctx)
 }
@@ -87,10 +87,10 @@ func (m *Manager) renewed(ids, alive [][16]byte, sent int64) {
 func (m *Manager) margin() time.Duration { return m.opts.TTL / 10 }
 
 // untilFirstDeadline is the time until the first local lease must end unless renewed (at most
-// a heartbeat; never below a millisecond).
-func (m *Manager) untilFirstDeadline() time.Duration {
+// limit; never below a millisecond).
+func (m *Manager) untilFirstDeadline(limit time.Duration) time.Duration {
 	now := m.mono()
-	first := now + int64(m.opts.Heartbeat)
+	first := now + int64(limit)
 	m.mu.Lock()
 	for _, l := range m.local {
 		first = min(first, l.renewed.Load()+int64(m.opts.TTL-m.margin()))
