@@ -3,6 +3,8 @@
 // wins — against PostgreSQL lines, GeoIP and connection leases. A Request names its line by an
 // Identity (Password, PortalSession or PlayToken); each step is one small function, called in
 // table order by check (steps.go), and step 1 has one function per identity kind (auth.go).
+// A stream that opened stays answerable to the line's current state: it is registered, and
+// decided again in memory whenever something it depends on changes (reauth.go, recheck.go).
 package access
 
 // Code is the outcome of a check: OK or the first failing rule.

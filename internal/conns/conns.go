@@ -2,7 +2,10 @@
 // PostgreSQL: a viewer holds a lease for the life of its stream; leases are renewed by a
 // heartbeat and expire when their instance stops renewing them, so a crashed instance leaves
 // no ghost connections. Decisions for one line are serialised by a transaction-level advisory
-// lock (count, decide, insert), so the limit holds with any number of instances.
+// lock (count, decide, insert), so the limit holds with any number of instances. A lease is
+// never renewed once its time ran out, and an instance that cannot renew ends its streams
+// before their rows expire (heartbeat.go); ended HLS sessions are known on every instance, so
+// their segment links stop with them (sessions.go).
 package conns
 
 import (
