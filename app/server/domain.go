@@ -76,6 +76,8 @@ func buildDomain(ctx context.Context, d Deps) (*domain, error) {
 	if err := dom.access.Load(ctx); err != nil {
 		return nil, err
 	}
+	// A new snapshot may take streams out of a line's bouquets: open ones are decided again.
+	dom.catalog.OnSwap(func(*catalog.Snapshot) { dom.access.EntitlementsChanged() })
 	dom.listener = dom.subscribe(store.NewListener(d.Store.Pool(), d.Log))
 	return dom, nil
 }
@@ -98,7 +100,8 @@ func (dom *domain) subscribe(l *store.Listener) *store.Listener {
 		OnChange:    dom.catalog.OnChange,
 		OnReconnect: dom.catalog.OnReconnect,
 	})
-	// A kill missed while away needs no reconnect step: the next heartbeat finds the lease gone.
+	// A kill missed while away needs no reconnect step: the next heartbeat finds the lease gone
+	// (a killed HLS session's next poll is refused; its segment links expire with their token).
 	l.Subscribe(store.Subscriber{Kinds: []store.ChangeKind{store.ChangeKill}, OnChange: dom.conns.OnChange})
 	return l
 }

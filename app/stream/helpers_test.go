@@ -20,16 +20,17 @@ import (
 	"testing"
 	"time"
 
-	"github.com/xtreamd/xtreamd/internal/testkit"
-
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/goleak"
 
 	"github.com/xtreamd/xtreamd/app/server"
+	"github.com/xtreamd/xtreamd/internal/access"
 	"github.com/xtreamd/xtreamd/internal/config"
 	"github.com/xtreamd/xtreamd/internal/logx"
 	"github.com/xtreamd/xtreamd/internal/store"
 	"github.com/xtreamd/xtreamd/internal/testdb"
+	"github.com/xtreamd/xtreamd/internal/testkit"
 	"github.com/xtreamd/xtreamd/internal/token"
 )
 
@@ -218,6 +219,7 @@ type env struct {
 	keys     *token.Keyring
 	logs     *testkit.Buffer
 	reg      *prometheus.Registry
+	cfg      config.Config
 	stop     func() error // shuts the server down; returns Serve's error
 }
 
@@ -341,18 +343,27 @@ func setup(t *testing.T, o envOpts) *env {
 	}
 	e.keys, err = token.NewKeyring([]byte(tokenSecret), 1)
 	must(t, err)
-	e.srv, err = server.New(t.Context(), server.Deps{Config: cfg, Log: logx.New(e.logs, "text", slog.LevelDebug),
-		Store: st, Registry: e.reg})
+	e.cfg = cfg
+	e.srv, e.base, e.stop = startServer(t, st, cfg, e.logs, e.reg)
+	return e
+}
+
+// startServer runs the production server over st on a loopback listener until the test ends.
+// It returns the server, its base URL and the function that shuts it down (returning Serve's
+// error; the cleanup calls it too).
+func startServer(t *testing.T, st *store.Store, cfg config.Config, logs io.Writer, reg *prometheus.Registry) (*server.Server, string, func() error) {
+	t.Helper()
+	srv, err := server.New(t.Context(), server.Deps{Config: cfg, Log: logx.New(logs, "text", slog.LevelDebug),
+		Store: st, Registry: reg})
 	must(t, err)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	must(t, err)
-	e.base = "http://" + ln.Addr().String()
 	sctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- e.srv.Serve(sctx, ln) }()
+	go func() { done <- srv.Serve(sctx, ln) }()
 	var once sync.Once
 	var serveErr error
-	e.stop = func() error {
+	stop := func() error {
 		once.Do(func() {
 			cancel()
 			select {
@@ -364,11 +375,25 @@ func setup(t *testing.T, o envOpts) *env {
 		return serveErr
 	}
 	t.Cleanup(func() {
-		if err := e.stop(); err != nil {
+		if err := stop(); err != nil {
 			t.Errorf("shutdown: %v", err)
 		}
 	})
-	return e
+	return srv, "http://" + ln.Addr().String(), stop
+}
+
+// peer starts a second server instance over the same database, with a pool of its own (as
+// another machine behind the load balancer would), and returns its store and base URL.
+func (e *env) peer() (*store.Store, string) {
+	e.t.Helper()
+	pool, err := pgxpool.New(context.Background(), e.st.Pool().Config().ConnString())
+	must(e.t, err)
+	e.t.Cleanup(pool.Close)
+	st := store.New(pool)
+	cfg := e.cfg
+	cfg.InstanceID = "peer"
+	_, base, _ := startServer(e.t, st, cfg, e.logs, prometheus.NewRegistry())
+	return st, base
 }
 
 func must(t testing.TB, err error) {
@@ -448,9 +473,13 @@ func eventually(t testing.TB, what string, cond func() bool) {
 	testdb.Eventually(t, waitLimit, what, cond)
 }
 
-// leases counts the line's live connection leases.
-func (e *env) leases() int {
-	n, err := e.st.CountLiveLeases(context.Background(), e.line.ID)
+// leases counts the live connection leases of the test line (or of the line given).
+func (e *env) leases(line ...int64) int {
+	id := e.line.ID
+	if len(line) > 0 {
+		id = line[0]
+	}
+	n, err := e.st.CountLiveLeases(context.Background(), id)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -504,8 +533,12 @@ func (e *env) newLine(mod func(*store.LineInput)) (store.Line, string) {
 	})
 }
 
-// sign signs a token with the server's secret.
+// sign signs a token with the server's secret; a token of the test line without an issuing
+// credential gets the line's password as one, as a link handed out to its player would.
 func (e *env) sign(c token.Claims) string {
+	if c.Credential == (token.Credential{}) && c.LineID == e.line.ID {
+		c.Credential = access.PasswordCredential(e.line.PasswordHash)
+	}
 	tok, err := e.keys.Sign(c)
 	must(e.t, err)
 	return tok

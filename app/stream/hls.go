@@ -20,10 +20,14 @@ import (
 //	/hls/{token}/{seq}.ts      a segment of the live window
 //	/hls/{token}/index.m3u8    the session playlist of a play-token HLS player
 //
-// The token is a KindSegment token binding the line, the stream, the HLS session (its lease id)
-// and the client's address (IPv4) or /64 (IPv6). Segments are served after a stateless check of
-// the token only (signature in constant time, expiry, address); the session playlist runs the
-// whole access check on every poll, like a credential playlist does.
+// A segment link's token is a KindSegment token binding the line, the stream, the HLS session
+// (its lease id) and the client's address (IPv4) or /64 (IPv6). Segments are served after the
+// token's check (signature in constant time, expiry, address) and an in-memory one: the session
+// has not ended on any instance (killed, replaced, refused by a re-check) and the line is not
+// expired, banned or disabled (access.Checker.SegmentAllowed), so no link outlives its session.
+// The session playlist's token is a KindSession token of its own, carrying the credential the
+// play token was issued under; each poll of it runs the whole access check, like a credential
+// playlist does. Neither kind is accepted in the other's place.
 
 const playlistType = "application/x-mpegurl"
 
@@ -34,17 +38,12 @@ func bindClient(ip netip.Addr) netip.Prefix { return token.BindNet(ip, 32, 64) }
 // sessionKey names an HLS session in the relay (its viewer count).
 func sessionKey(id [16]byte) string { return hex.EncodeToString(id[:]) }
 
-// segmentToken signs the link of one session's segments.
-func (h *Handler) segmentToken(lineID, streamID int64, session [16]byte, ip netip.Addr, ttl int64) (string, error) {
-	return h.tokens.Sign(token.Claims{
-		Kind: token.KindSegment, LineID: lineID, StreamID: streamID,
-		ExpiresUnix: h.now().Unix() + ttl, ClientIP: bindClient(ip), SessionID: session,
-	})
-}
-
 // mediaPlaylist answers the relay's live playlist with signed segment links.
 func (h *Handler) mediaPlaylist(c *fiber.Ctx, lineID int64, st *catalog.Stream, session [16]byte, cl client) error {
-	tok, err := h.segmentToken(lineID, st.ID, session, cl.ip, int64(h.d.SegmentTTL.Seconds()))
+	tok, err := h.tokens.Sign(token.Claims{
+		Kind: token.KindSegment, LineID: lineID, StreamID: st.ID,
+		ExpiresUnix: h.now().Unix() + int64(h.d.SegmentTTL.Seconds()), ClientIP: bindClient(cl.ip), SessionID: session,
+	})
 	if err != nil {
 		return err
 	}
@@ -62,9 +61,13 @@ func (h *Handler) mediaPlaylist(c *fiber.Ctx, lineID int64, st *catalog.Stream, 
 }
 
 // masterPlaylist hands a play-token HLS player a one-variant master playlist whose variant is
-// its session playlist.
+// its session playlist, under the credential its play token was issued with.
 func (h *Handler) masterPlaylist(c *fiber.Ctx, d access.Decision, st *catalog.Stream, cl client) error {
-	tok, err := h.segmentToken(d.Line.ID, st.ID, d.Lease.ID, cl.ip, int64(h.d.SessionTTL.Seconds()))
+	tok, err := h.tokens.Sign(token.Claims{
+		Kind: token.KindSession, LineID: d.Line.ID, StreamID: st.ID,
+		ExpiresUnix: h.now().Unix() + int64(h.d.SessionTTL.Seconds()), ClientIP: bindClient(cl.ip), SessionID: d.Lease.ID,
+		Credential: d.IssuingCredential(),
+	})
 	if err != nil {
 		return err
 	}
@@ -85,7 +88,11 @@ func (h *Handler) hls(c *fiber.Ctx) error {
 		return edge.Empty(c, fiber.StatusForbidden)
 	}
 	claims, err := h.tokens.Verify(r.token, h.now(), r.client.ip)
-	if err != nil || claims.Kind != token.KindSegment || claims.SessionID == [16]byte{} {
+	want := token.KindSegment
+	if r.index {
+		want = token.KindSession
+	}
+	if err != nil || claims.Kind != want || claims.SessionID == [16]byte{} {
 		return edge.Empty(c, fiber.StatusForbidden)
 	}
 	if r.index {
@@ -93,6 +100,9 @@ func (h *Handler) hls(c *fiber.Ctx) error {
 	}
 	if !r.seqOK {
 		return notFound(c)
+	}
+	if !h.d.Access.SegmentAllowed(claims.LineID, claims.SessionID) {
+		return edge.Empty(c, fiber.StatusForbidden) // the session ended: its links with it
 	}
 	data, err := h.d.Relay.Segment(claims.StreamID, r.seq, sessionKey(claims.SessionID))
 	if err != nil {
@@ -113,7 +123,7 @@ func (h *Handler) sessionPlaylist(c *fiber.Ctx, r hlsRequest, claims token.Claim
 	if !ok || !st.IsLive() || len(st.Sources) == 0 {
 		return notFound(c)
 	}
-	req := r.client.request(access.PlayToken{Token: r.token, Kind: token.KindSegment})
+	req := r.client.request(access.PlayToken{Token: r.token, Kind: token.KindSession})
 	req.StreamOpen, req.StreamID, req.Format, req.Container = true, st.ID, formatHLS, conns.ContainerHLS
 	return h.open(c, req, func(_ *edge.Open, d access.Decision) error {
 		return h.mediaPlaylist(c, d.Line.ID, st, d.Lease.ID, r.client)

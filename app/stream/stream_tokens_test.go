@@ -14,12 +14,18 @@ import (
 // firstSegment returns the first segment URI of a media playlist.
 func firstSegment(t testing.TB, pl string) string {
 	t.Helper()
+	return playlistLine(t, pl, func(l string) bool { return strings.HasPrefix(l, "/hls/") })
+}
+
+// playlistLine returns the first line of a playlist that is.
+func playlistLine(t testing.TB, pl string, is func(string) bool) string {
+	t.Helper()
 	for _, l := range strings.Split(pl, "\n") {
-		if strings.HasPrefix(l, "/hls/") {
+		if is(l) {
 			return l
 		}
 	}
-	t.Fatalf("no segment in playlist:\n%s", pl)
+	t.Fatalf("no such line in the playlist:\n%s", pl)
 	return ""
 }
 

@@ -18,6 +18,7 @@ import (
 type authResult struct {
 	line   *Line
 	claims token.Claims
+	cred   token.Credential // a portal session's or play token's; zero for a password
 }
 
 // authenticate is step 1, one function per kind of identity. Every failing path costs about
@@ -76,20 +77,41 @@ func (c *Checker) authPortal(ctx context.Context, s PortalSession) (authResult, 
 	if s.Token == "" || len(dev.TokenSHA256) != sha256.Size || subtle.ConstantTimeCompare(sum[:], dev.TokenSHA256) != 1 {
 		return authResult{}, nil
 	}
-	return c.lineByID(ctx, dev.LineID, token.Claims{})
+	a, err := c.lineByID(ctx, dev.LineID, token.Claims{})
+	a.cred = portalCredential(dev.TokenSHA256)
+	return a, err
 }
 
 // authPlayToken checks a signed token: signature and expiry, the client address it is bound
-// to, the kind the route accepts and, for a stream open, the stream.
+// to, the kind the route accepts (any play kind when it names none: never a segment or session
+// token) and, for a stream open, the stream; then that the credential it was issued under still
+// holds (a token without one is refused: a password change could not end it).
 func (c *Checker) authPlayToken(ctx context.Context, t PlayToken, r Request, now time.Time, ip netip.Addr) (authResult, error) {
 	if c.d.Tokens == nil {
 		return authResult{}, nil
 	}
 	claims, err := c.d.Tokens.Verify(t.Token, now, ip)
-	if err != nil || (t.Kind != 0 && claims.Kind != t.Kind) || (r.StreamOpen && claims.StreamID != r.StreamID) {
+	if err != nil || !kindAccepted(t.Kind, claims.Kind) || (r.StreamOpen && claims.StreamID != r.StreamID) ||
+		claims.Credential == (token.Credential{}) {
 		return authResult{}, nil
 	}
-	return c.lineByID(ctx, claims.LineID, claims)
+	a, err := c.lineByID(ctx, claims.LineID, claims)
+	if err != nil || a.line == nil {
+		return authResult{}, err
+	}
+	if ok, err := c.credentialHolds(ctx, a.line, claims.Credential); err != nil || !ok {
+		return authResult{}, err
+	}
+	a.cred = claims.Credential
+	return a, nil
+}
+
+// kindAccepted reports whether a route accepting want (0: any play link) takes a token of kind.
+func kindAccepted(want, kind token.Kind) bool {
+	if want != 0 {
+		return kind == want
+	}
+	return kind != token.KindSegment && kind != token.KindSession
 }
 
 // lineByID finishes step 1 for identities that name a line by id: a line deleted since fails.

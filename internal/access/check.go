@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -42,6 +43,13 @@ type Checker struct {
 	rate    *RateLimiter
 	reload  chan struct{}
 	denials chan denial
+
+	// Re-authorization (reauth.go): the registered streams, what must be decided again, and a
+	// count of changes (read at the start of a check, see admitted).
+	reg        *registry
+	queue      *recheckQueue
+	changes    atomic.Uint64
+	unregister func(*conns.Lease) // a lease's OnEnd, made once
 
 	checks      *prometheus.CounterVec
 	latency     *prometheus.HistogramVec
@@ -84,8 +92,15 @@ func New(d Deps) *Checker {
 			Name: "xtreamd_access_client_log_dropped_total", Help: "Denials not written to the client log because the queue was full.",
 		}),
 	}
+	c.queue = newRecheckQueue()
+	c.reg = newRegistry(c.queue.line, d.Now)
+	c.unregister = c.reg.remove
 	if d.Registerer != nil {
 		d.Registerer.MustRegister(c.checks, c.latency, c.floodBlocks, c.dropped)
+		d.Registerer.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "xtreamd_access_registered_streams",
+			Help: "Open streams and HLS sessions of this instance registered for re-checks after changes.",
+		}, func() float64 { return float64(c.RegisteredStreams()) }))
 		if d.Hasher != nil {
 			d.Registerer.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 				Name: "xtreamd_credential_hashes_in_flight", Help: "Password hashes being computed now.",
@@ -95,7 +110,8 @@ func New(d Deps) *Checker {
 	return c
 }
 
-// Load reads the global rules; call it once before serving.
+// Load reads the global rules; call it once before serving. When they changed since the last
+// load, every open stream is decided again against them.
 func (c *Checker) Load(ctx context.Context) error {
 	l, err := c.d.Store.LoadSecurityLists(ctx)
 	if err != nil {
@@ -105,7 +121,11 @@ func (c *Checker) Load(ctx context.Context) error {
 	for _, e := range errs {
 		c.d.Log.Warn("ignoring a bad setting", "err", e)
 	}
-	c.sec.Store(s)
+	prev := c.sec.Swap(s)
+	if prev != nil && (prev.version != s.version || prev.settingsVersion != s.settingsVersion) {
+		c.changed()
+		c.queue.all()
+	}
 	return nil
 }
 
@@ -137,8 +157,9 @@ func (c *Checker) ActiveConnections(ctx context.Context, lineID int64) (int, err
 }
 
 // OnChange handles a change from store.Listener (subscribed to line, security and settings
-// changes): a changed line leaves every cache; a change of the security lists or settings
-// reloads them.
+// changes): a changed line leaves every cache and its open streams here are decided again; a
+// change of the security lists or settings reloads them (and then decides every open stream
+// again).
 func (c *Checker) OnChange(ch store.Change) {
 	switch ch.Kind {
 	case store.ChangeLine:
@@ -146,17 +167,24 @@ func (c *Checker) OnChange(ch store.Change) {
 		if c.d.Cache != nil {
 			c.d.Cache.InvalidateLine(ch.ID)
 		}
+		c.changed() // after the invalidation: a check that reads the count after it reads fresh
+		if c.reg.has(ch.ID) {
+			c.queue.line(ch.ID)
+		}
 	case store.ChangeSecurity, store.ChangeSettings:
 		c.requestReload()
 	}
 }
 
-// OnReconnect drops every cache: notifications sent while the listener was away are lost.
+// OnReconnect drops every cache and reads every line with open streams again: notifications
+// sent while the listener was away are lost.
 func (c *Checker) OnReconnect() {
 	c.lines.purge()
 	if c.d.Cache != nil {
 		c.d.Cache.Purge()
 	}
+	c.changed()
+	c.queue.rereadAll()
 	c.requestReload()
 }
 
@@ -168,8 +196,16 @@ func (c *Checker) requestReload() {
 }
 
 // Run reloads the rules when told and every 30 s (healing a missed notification), sweeps
-// expired blocks and idle rate buckets, and writes denials to the client log, until ctx ends.
+// expired blocks, idle rate buckets and HLS sessions gone quiet, writes denials to the client
+// log, and re-checks open streams after changes (on a goroutine of its own), until ctx ends.
 func (c *Checker) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		c.runRechecks(ctx)
+	}()
+	defer wg.Wait()
 	tick := time.NewTicker(30 * time.Second)
 	defer tick.Stop()
 	for {
@@ -185,6 +221,7 @@ func (c *Checker) Run(ctx context.Context) error {
 				c.d.Log.Warn("reloading security lists", "err", err)
 			}
 			c.rate.Sweep(5 * time.Minute)
+			c.reg.prune(c.now().Add(-c.d.Conns.HLSTTL()), c.d.Conns.SessionEnded)
 			if err := c.d.Store.SweepSecurity(ctx, c.Settings().AuthFailWindow); err != nil && ctx.Err() == nil {
 				c.d.Log.Warn("sweeping expired blocks", "err", err)
 			}

@@ -3,10 +3,8 @@ package access_test
 import (
 	"context"
 	"log/slog"
-	"net"
 	"net/netip"
 	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -14,8 +12,6 @@ import (
 	"github.com/xtreamd/xtreamd/internal/testkit"
 
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/maxmind/mmdbwriter"
-	"github.com/maxmind/mmdbwriter/mmdbtype"
 
 	"github.com/xtreamd/xtreamd/internal/access"
 	"github.com/xtreamd/xtreamd/internal/conns"
@@ -45,48 +41,6 @@ const (
 	testUA             = "VLC/3.0.18 LibVLC/3.0.18"
 )
 
-// writeMMDB writes a small MaxMind database of dbType mapping each CIDR to its record.
-func writeMMDB(t testing.TB, path, dbType string, records map[string]mmdbtype.Map) {
-	t.Helper()
-	w, err := mmdbwriter.New(mmdbwriter.Options{DatabaseType: dbType, RecordSize: 24, IncludeReservedNetworks: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for cidr, rec := range records {
-		_, n, err := net.ParseCIDR(cidr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := w.Insert(n, rec); err != nil {
-			t.Fatal(err)
-		}
-	}
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := w.WriteTo(f); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
-}
-
-func writeGeoDBs(t testing.TB) (country, isp string) {
-	t.Helper()
-	dir := t.TempDir()
-	country, isp = filepath.Join(dir, "country.mmdb"), filepath.Join(dir, "isp.mmdb")
-	cc := func(code string) mmdbtype.Map {
-		return mmdbtype.Map{"country": mmdbtype.Map{"iso_code": mmdbtype.String(code)}}
-	}
-	writeMMDB(t, country, "GeoLite2-Country", map[string]mmdbtype.Map{"198.51.100.0/24": cc("DE"), "203.0.113.0/24": cc("GB")})
-	ispRec := func(name string, asn uint32) mmdbtype.Map {
-		return mmdbtype.Map{"isp": mmdbtype.String(name), "organization": mmdbtype.String(name),
-			"autonomous_system_number": mmdbtype.Uint32(asn), "autonomous_system_organization": mmdbtype.String(name + " AS")}
-	}
-	writeMMDB(t, isp, "GeoIP2-ISP", map[string]mmdbtype.Map{"198.51.100.0/24": ispRec("Alpha Net", 64500), "203.0.113.0/24": ispRec("Beta Telecom", 64501)})
-	return country, isp
-}
-
 // fixture is one instance: a checker with its own pool, lease manager and caches.
 type fixture struct {
 	st      *store.Store
@@ -112,7 +66,7 @@ func newInstance(t testing.TB, dsn string, opts fixtureOpts) *fixture {
 	clock := testkit.NewClock(time.Now())
 	var g *geo.DB
 	if !opts.noGeo {
-		countryPath, ispPath := writeGeoDBs(t)
+		countryPath, ispPath := testdb.GeoDBs(t)
 		g = geo.New(countryPath, ispPath, log)
 	}
 	kr, err := token.NewKeyring([]byte("0123456789abcdef0123456789abcdef"), 1)
@@ -389,11 +343,28 @@ func TestCheck_PlayTokenAndMAC(t *testing.T) {
 	f := setup(t)
 	ctx := context.Background()
 	line, _ := testdb.NewLine(t, f.st, func(in *store.LineInput) { in.IsMAG = true; in.MaxConnections = 5 })
-	exp := time.Now().Add(time.Minute).Unix()
-	tok, err := f.tokens.Sign(token.Claims{Kind: token.KindLive, LineID: line.ID, StreamID: streamInBouquet, ExpiresUnix: exp, ClientIP: token.BindIP(ipDE)})
-	if err != nil {
+	// More refusals follow than the flood limit allows one address.
+	if err := f.st.SetSetting(ctx, "flood_auth_failures", 0); err != nil {
 		t.Fatal(err)
 	}
+	if err := f.checker.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	exp := time.Now().Add(time.Minute).Unix()
+	cred := access.PasswordCredential(line.PasswordHash)
+	sign := func(mod func(*token.Claims)) string {
+		c := token.Claims{Kind: token.KindLive, LineID: line.ID, StreamID: streamInBouquet, ExpiresUnix: exp,
+			ClientIP: token.BindIP(ipDE), Credential: cred}
+		if mod != nil {
+			mod(&c)
+		}
+		tok, err := f.tokens.Sign(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	tok := sign(nil)
 	req := func(tok string, ip netip.Addr, stream int64) access.Request {
 		return access.Request{Who: access.PlayToken{Token: tok, Kind: token.KindLive}, ClientIP: ip, UserAgent: testUA,
 			StreamOpen: true, StreamID: stream, Format: "ts", Container: conns.ContainerTS}
@@ -411,7 +382,14 @@ func TestCheck_PlayTokenAndMAC(t *testing.T) {
 			r.Who = access.PlayToken{Token: tok, Kind: token.KindVOD}
 			return r
 		}(),
-		"expired token": req(mustSign(t, f, line.ID, time.Now().Add(-time.Hour).Unix()), ipDE, streamInBouquet),
+		"expired token":         req(sign(func(c *token.Claims) { c.ExpiresUnix = time.Now().Add(-time.Hour).Unix() }), ipDE, streamInBouquet),
+		"no issuing credential": req(sign(func(c *token.Claims) { c.Credential = token.Credential{} }), ipDE, streamInBouquet),
+		"another password's":    req(sign(func(c *token.Claims) { c.Credential.Sum++ }), ipDE, streamInBouquet),
+		"segment token on a route of any kind": func() access.Request {
+			r := req(sign(func(c *token.Claims) { c.Kind = token.KindSegment }), ipDE, streamInBouquet)
+			r.Who = access.PlayToken{Token: r.Who.(access.PlayToken).Token}
+			return r
+		}(),
 	} {
 		if d := f.check(t, r); d.Code != access.AuthFailed {
 			t.Errorf("%s: Check = %v, want AUTH_FAILED", name, d.Code)
@@ -428,8 +406,27 @@ func TestCheck_PlayTokenAndMAC(t *testing.T) {
 		t.Fatal(err)
 	}
 	macReq := access.Request{Who: access.PortalSession{MAC: mac, Token: "portal-token-1"}, ClientIP: ipDE, UserAgent: testUA}
-	if d := f.check(t, macReq); d.Code != access.OK || d.Line.ID != line.ID {
+	d := f.check(t, macReq)
+	if d.Code != access.OK || d.Line.ID != line.ID {
 		t.Fatalf("MAC + token = %v", d.Code)
+	}
+	// A link issued to the portal session plays while that session holds, and not after the
+	// device's next handshake.
+	portalTok := sign(func(c *token.Claims) { c.Credential = d.IssuingCredential() })
+	if d.IssuingCredential().Kind != token.CredentialPortal {
+		t.Fatalf("portal session's issuing credential = %+v", d.IssuingCredential())
+	}
+	if d := f.check(t, req(portalTok, ipDE, streamInBouquet)); d.Code != access.OK {
+		t.Fatalf("link of the portal session = %v", d.Code)
+	}
+	if err := f.st.SetMAGToken(ctx, devID, sha256Sum("portal-token-next")); err != nil {
+		t.Fatal(err)
+	}
+	if d := f.check(t, req(portalTok, ipDE, streamInBouquet)); d.Code != access.AuthFailed {
+		t.Fatalf("link of an ended portal session = %v, want AUTH_FAILED", d.Code)
+	}
+	if err := f.st.SetMAGToken(ctx, devID, sum); err != nil {
+		t.Fatal(err)
 	}
 	macReq.Who = access.PortalSession{MAC: mac, Token: "portal-token-2"}
 	if d := f.check(t, macReq); d.Code != access.AuthFailed {
@@ -448,15 +445,6 @@ func mustMAC(t *testing.T, s string) mag.MAC {
 		t.Fatal(err)
 	}
 	return m
-}
-
-func mustSign(t *testing.T, f *fixture, lineID, exp int64) string {
-	t.Helper()
-	tok, err := f.tokens.Sign(token.Claims{Kind: token.KindLive, LineID: lineID, StreamID: streamInBouquet, ExpiresUnix: exp})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok
 }
 
 // TestCheck_CacheInvalidationAcrossInstances: a password change on one instance is seen by

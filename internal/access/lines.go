@@ -30,6 +30,9 @@ type lineCache struct {
 	byName    map[string]lineEntry
 	byID      map[int64]string
 	negatives int
+	// gen counts invalidations (under mu). A load started before one is neither shared with
+	// the callers that come after it (its singleflight key names its generation) nor cached.
+	gen uint64
 }
 
 type lineEntry struct {
@@ -59,16 +62,17 @@ func (c *lineCache) byUsername(ctx context.Context, username string) (*Line, err
 			return e.line, nil
 		}
 	}
-	v, err, _ := c.group.Do("u:"+username, func() (any, error) {
+	gen := c.generation()
+	v, err, _ := c.group.Do("u:"+strconv.FormatUint(gen, 10)+":"+username, func() (any, error) {
 		line, err := c.store.LineByUsername(ctx, username)
 		if errors.Is(err, store.ErrNotFound) {
-			c.put(username, nil, now)
+			c.put(username, nil, now, gen)
 			return (*Line)(nil), nil
 		}
 		if err != nil {
 			return nil, err
 		}
-		c.put(username, &line, now)
+		c.put(username, &line, now, gen)
 		return &line, nil
 	})
 	if err != nil {
@@ -85,7 +89,8 @@ func (c *lineCache) byIDLookup(ctx context.Context, id int64) (*Line, error) {
 	if ok {
 		return c.byUsername(ctx, name)
 	}
-	v, err, _ := c.group.Do("i:"+strconv.FormatInt(id, 10), func() (any, error) {
+	gen := c.generation()
+	v, err, _ := c.group.Do("i:"+strconv.FormatUint(gen, 10)+":"+strconv.FormatInt(id, 10), func() (any, error) {
 		line, err := c.store.LineByID(ctx, id)
 		if errors.Is(err, store.ErrNotFound) {
 			return (*Line)(nil), nil
@@ -93,7 +98,7 @@ func (c *lineCache) byIDLookup(ctx context.Context, id int64) (*Line, error) {
 		if err != nil {
 			return nil, err
 		}
-		c.put(line.Username, &line, c.now())
+		c.put(line.Username, &line, c.now(), gen)
 		return &line, nil
 	})
 	if err != nil {
@@ -102,9 +107,30 @@ func (c *lineCache) byIDLookup(ctx context.Context, id int64) (*Line, error) {
 	return v.(*Line), nil
 }
 
-func (c *lineCache) put(username string, line *Line, at time.Time) {
+func (c *lineCache) generation() uint64 {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.gen
+}
+
+// peekID returns the cached line with this id, however old, without reading the database (nil:
+// not cached).
+func (c *lineCache) peekID(id int64) *Line {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if name, ok := c.byID[id]; ok {
+		return c.byName[name].line
+	}
+	return nil
+}
+
+// put caches a line loaded in generation gen, unless the cache was invalidated since.
+func (c *lineCache) put(username string, line *Line, at time.Time, gen uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if gen != c.gen {
+		return
+	}
 	if old, ok := c.byName[username]; ok && old.line == nil {
 		c.negatives--
 	}
@@ -124,6 +150,7 @@ func (c *lineCache) put(username string, line *Line, at time.Time) {
 func (c *lineCache) invalidate(id int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.gen++
 	if name, ok := c.byID[id]; ok {
 		delete(c.byName, name)
 		delete(c.byID, id)
@@ -144,6 +171,7 @@ func (c *lineCache) dropNegativesLocked() {
 func (c *lineCache) purge() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.gen++
 	c.byName = map[string]lineEntry{}
 	c.byID = map[int64]string{}
 	c.negatives = 0

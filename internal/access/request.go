@@ -44,4 +44,8 @@ type Decision struct {
 	ISP     string
 	// PlayClaims are the verified claims of a play token request.
 	PlayClaims token.Claims
+
+	// cred is the issuing credential of a portal session or play token (zero for a password:
+	// IssuingCredential derives it from the line).
+	cred token.Credential
 }

@@ -52,6 +52,8 @@ func (c *Checker) check(ctx context.Context, r Request) (Decision, error) {
 	if sec == nil {
 		return Decision{}, errNotLoaded
 	}
+	// Read before anything the check reads: a change after this re-checks the opened stream.
+	epoch := c.changes.Load()
 	now := c.now()
 	ip := r.ClientIP.Unmap()
 	if sec.flood.contains(ip, now) {
@@ -66,7 +68,7 @@ func (c *Checker) check(ctx context.Context, r Request) (Decision, error) {
 		return Decision{Code: AuthFailed}, nil
 	}
 	line := a.line
-	d := Decision{Line: line, PlayClaims: a.claims}
+	d := Decision{Line: line, PlayClaims: a.claims, cred: a.cred}
 	if d.Code = lineStatus(line, now); d.Code != OK { // 2, 3, 4
 		return d, nil
 	}
@@ -87,7 +89,7 @@ func (c *Checker) check(ctx context.Context, r Request) (Decision, error) {
 	}
 	switch {
 	case r.StreamOpen: // 9, 10
-		return c.openStream(ctx, r, sec, ip, d)
+		return c.openStream(ctx, r, sec, ip, d, epoch)
 	case r.Probe: // 10
 		d.Code = c.inBouquet(line, r.StreamID)
 	}
@@ -155,38 +157,53 @@ func userAgentAllowed(sec *security, line *Line, ua string) Code {
 // database; an ISP-locked line fails closed, and its first use records the ISP. It also
 // returns the client's ISP name when GeoIP knows it.
 func (c *Checker) ispAllowed(ctx context.Context, sec *security, line *Line, ip netip.Addr, streamOpen bool) (Code, string, error) {
-	var isp geo.ISP
-	have := false
-	if c.d.Geo != nil && (line.ISPLock || len(sec.ispNames) > 0 || len(sec.asns) > 0 || streamOpen) {
-		isp, have = c.d.Geo.ISP(ip)
-	}
-	name, known := ispKey(isp), ""
+	isp, have := c.lookupISP(sec, line, ip, streamOpen)
+	code, record := ispDecision(sec, line, isp, have)
+	known := ""
 	if have {
-		known = name
-		if sec.ispDenied(isp) {
-			return ISPLockFailed, known, nil
-		}
+		known = ispKey(isp)
 	}
-	if !line.ISPLock {
-		return OK, known, nil
+	if !record {
+		return code, known, nil
 	}
-	if !have || name == "" {
-		return ISPLockFailed, known, nil
+	recorded, err := c.d.Store.RecordLineISP(ctx, line.ID, known, int64(isp.ASN))
+	if err != nil {
+		return OK, known, err
 	}
-	recorded := ""
-	if line.ISPName != nil {
-		recorded = *line.ISPName
-	}
-	if recorded == "" {
-		var err error
-		if recorded, err = c.d.Store.RecordLineISP(ctx, line.ID, name, int64(isp.ASN)); err != nil {
-			return OK, known, err
-		}
-	}
-	if !strings.EqualFold(recorded, name) {
+	if !strings.EqualFold(recorded, known) {
 		return ISPLockFailed, known, nil
 	}
 	return OK, known, nil
+}
+
+// lookupISP asks GeoIP for the client's ISP when a rule needs it (or for the lease's record).
+func (c *Checker) lookupISP(sec *security, line *Line, ip netip.Addr, streamOpen bool) (geo.ISP, bool) {
+	if c.d.Geo != nil && (line.ISPLock || len(sec.ispNames) > 0 || len(sec.asns) > 0 || streamOpen) {
+		return c.d.Geo.ISP(ip)
+	}
+	return geo.ISP{}, false
+}
+
+// ispDecision is step 8 without writing: the code, and whether the line is ISP-locked with no
+// ISP recorded yet, so that this (passing) use must record its ISP.
+func ispDecision(sec *security, line *Line, isp geo.ISP, have bool) (Code, bool) {
+	if have && sec.ispDenied(isp) {
+		return ISPLockFailed, false
+	}
+	if !line.ISPLock {
+		return OK, false
+	}
+	name := ispKey(isp)
+	if !have || name == "" {
+		return ISPLockFailed, false
+	}
+	if line.ISPName == nil || *line.ISPName == "" {
+		return OK, true
+	}
+	if !strings.EqualFold(*line.ISPName, name) {
+		return ISPLockFailed, false
+	}
+	return OK, false
 }
 
 // ispDenied reports whether the global lists block isp, by ASN, ISP name or organisation.
@@ -215,7 +232,9 @@ func (c *Checker) inBouquet(line *Line, streamID int64) Code {
 // openStream is steps 9 USER_ALREADY_CONNECTED and 10 NOT_IN_BOUQUET, in one lease
 // transaction: the limit is decided first; a stream outside the bouquets then rolls it back,
 // taking no slot.
-func (c *Checker) openStream(ctx context.Context, r Request, sec *security, ip netip.Addr, d Decision) (Decision, error) {
+//
+// An admitted stream is registered for re-checks (reauth.go): its lease's end unregisters it.
+func (c *Checker) openStream(ctx context.Context, r Request, sec *security, ip netip.Addr, d Decision, epoch uint64) (Decision, error) {
 	line := d.Line
 	admit := func() error {
 		if c.inBouquet(line, r.StreamID) != OK {
@@ -225,7 +244,7 @@ func (c *Checker) openStream(ctx context.Context, r Request, sec *security, ip n
 	}
 	creq := conns.Request{
 		LineID: line.ID, MaxConnections: line.MaxConnections, StreamID: r.StreamID, Container: r.Container,
-		ClientIP: ip, UserAgent: r.UserAgent, Country: d.Country, ISP: d.ISP,
+		ClientIP: ip, UserAgent: r.UserAgent, Country: d.Country, ISP: d.ISP, OnEnd: c.unregister,
 	}
 	policy := sec.settings.ConnectionPolicy
 	var (
@@ -248,6 +267,7 @@ func (c *Checker) openStream(ctx context.Context, r Request, sec *security, ip n
 		return Decision{}, err
 	default:
 		d.Lease = lease
+		c.admitted(r, d, ip, epoch)
 	}
 	return d, nil
 }

@@ -38,6 +38,7 @@ type Catalog struct {
 	swapMu    sync.Mutex
 	swapped   chan struct{} // closed and replaced at each swap (WaitVersion)
 	views     []Warmer      // built for each new snapshot before its swap (Attach); under refreshMu
+	onSwap    []func(*Snapshot)
 }
 
 // New returns a Catalog serving Empty() until its first load (Run or Refresh).
@@ -147,10 +148,23 @@ func (c *Catalog) Refresh(ctx context.Context) error {
 
 func (c *Catalog) swap(s *Snapshot) {
 	c.swapMu.Lock()
-	defer c.swapMu.Unlock()
 	c.cur.Store(s)
 	close(c.swapped)
 	c.swapped = make(chan struct{})
+	fns := c.onSwap
+	c.swapMu.Unlock()
+	for _, fn := range fns {
+		fn(s)
+	}
+}
+
+// OnSwap has fn called with every new snapshot once it is current (on the refreshing
+// goroutine; fn must be quick): what was decided under the previous one, such as the bouquet
+// step of an open stream, can be decided again.
+func (c *Catalog) OnSwap(fn func(*Snapshot)) {
+	c.swapMu.Lock()
+	c.onSwap = append(c.onSwap, fn)
+	c.swapMu.Unlock()
 }
 
 // WaitVersion blocks until the current snapshot's version is at least v (or ctx ends) and

@@ -2,7 +2,10 @@
 // PostgreSQL: a viewer holds a lease for the life of its stream; leases are renewed by a
 // heartbeat and expire when their instance stops renewing them, so a crashed instance leaves
 // no ghost connections. Decisions for one line are serialised by a transaction-level advisory
-// lock (count, decide, insert), so the limit holds with any number of instances.
+// lock (count, decide, insert), so the limit holds with any number of instances. A lease is
+// never renewed once its time ran out, and an instance that cannot renew ends its streams
+// before their rows expire (heartbeat.go); ended HLS sessions are known on every instance, so
+// their segment links stop with them (sessions.go).
 package conns
 
 import (
@@ -51,13 +54,16 @@ const (
 	ContainerTimeshift = "timeshift"
 )
 
-// End reasons written to the activity log.
+// End reasons written to the activity log. A re-check that refuses an open stream ends it with
+// a reason of its own (package access: banned, expired, password_changed ...).
 const (
 	ReasonClosed   = "closed"   // the viewer went away or the stream ended
 	ReasonKilled   = "killed"   // an admin killed it
 	ReasonReplaced = "replaced" // a newer stream of the line took its slot
-	ReasonExpired  = "expired"  // its instance stopped renewing it
-	ReasonShutdown = "shutdown" // this instance shut down
+	// ReasonLeaseExpired: the lease's time ran out: its instance stopped renewing it (crash), or
+	// could not renew it in time (database unreachable). Not the line's expiry ("expired").
+	ReasonLeaseExpired = "lease_expired"
+	ReasonShutdown     = "shutdown" // this instance shut down
 )
 
 // ErrLimitReached means the line has no free slot under the policy.
@@ -76,6 +82,10 @@ type Request struct {
 	UserAgent      string
 	Country        string
 	ISP            string
+	// OnEnd (nil: none) runs once when the lease of a stream served here ends, whatever ended it
+	// (released, killed, replaced, ended, lost, shutdown), after Done is closed. It runs on the
+	// goroutine that ended the lease and must be quick. HLS sessions never call it.
+	OnEnd func(*Lease)
 }
 
 // Options configure a Manager.
@@ -87,6 +97,10 @@ type Options struct {
 	Heartbeat time.Duration
 	// HLSTTL is how long an HLS session lives without a playlist poll (default 60 s).
 	HLSTTL time.Duration
+	// SessionMemory is how long this instance remembers an ended HLS session, refusing its
+	// segment links (default 3 min). Keep it above the segment links' lifetime plus
+	// token.Leeway, so no link of an ended session outlives the memory.
+	SessionMemory time.Duration
 }
 
 // Manager acquires, renews and releases this instance's leases.
@@ -94,9 +108,13 @@ type Manager struct {
 	store *store.Store
 	opts  Options
 	log   *slog.Logger
+	epoch time.Time // the origin of Lease.renewed (monotonic)
 
 	mu    sync.Mutex
 	local map[[16]byte]*Lease // leases of streams served by this instance
+
+	endedMu sync.RWMutex
+	ended   map[[16]byte]time.Time // ended HLS sessions (and killed leases): when they are forgotten
 }
 
 // New returns a Manager; call Run to keep its leases alive.
@@ -110,20 +128,27 @@ func New(st *store.Store, opts Options, log *slog.Logger) *Manager {
 	if opts.HLSTTL <= 0 {
 		opts.HLSTTL = 60 * time.Second
 	}
+	if opts.SessionMemory <= 0 {
+		opts.SessionMemory = 3 * time.Minute
+	}
 	if opts.InstanceID == "" {
 		opts.InstanceID = "xtreamd"
 	}
-	return &Manager{store: st, opts: opts, log: log, local: map[[16]byte]*Lease{}}
+	return &Manager{store: st, opts: opts, log: log, epoch: time.Now(), local: map[[16]byte]*Lease{}, ended: map[[16]byte]time.Time{}}
 }
 
 // Lease is one viewer's slot. Done is closed when the lease ends for a reason other than the
-// viewer leaving (killed, replaced, expired, shutdown): the stream must stop then.
+// viewer leaving (killed, replaced, ended by a re-check, lease expired, shutdown): the stream
+// must stop then. Its exported fields are what the stream was admitted with and never change.
 type Lease struct {
 	ID        [16]byte
 	LineID    int64
 	StreamID  int64
 	Container string
 	ClientIP  netip.Addr
+	UserAgent string
+	Country   string
+	ISP       string
 	StartedAt time.Time
 
 	mgr      *Manager
@@ -132,6 +157,10 @@ type Lease struct {
 	doneOnce sync.Once
 	reason   atomic.Value // string
 	released atomic.Bool
+	onEnd    func(*Lease)
+	// renewed is the monotonic time (since the manager's epoch) just before the last
+	// successful renewal was sent: the database's expiry is at least TTL after it.
+	renewed atomic.Int64
 }
 
 // IDString is the lease id in canonical UUID form.
@@ -139,6 +168,16 @@ func (l *Lease) IDString() string { return uuid.UUID(l.ID).String() }
 
 // Done is closed when the stream must stop.
 func (l *Lease) Done() <-chan struct{} { return l.done }
+
+// Ended reports whether Done is closed.
+func (l *Lease) Ended() bool {
+	select {
+	case <-l.done:
+		return true
+	default:
+		return false
+	}
+}
 
 // Reason is why Done was closed ("" while it is open).
 func (l *Lease) Reason() string {
@@ -156,11 +195,15 @@ func (l *Lease) end(reason string) {
 	l.doneOnce.Do(func() {
 		l.reason.Store(reason)
 		close(l.done)
+		if l.onEnd != nil {
+			l.onEnd(l)
+		}
 	})
 }
 
 // Release ends the lease because the viewer went away; it is idempotent. It uses its own
-// bounded context, since it usually runs after the request context is gone.
+// bounded context, since it usually runs after the request context is gone. A lease that
+// ended for another reason first keeps that reason.
 func (l *Lease) Release(ctx context.Context) error {
 	if !l.released.CompareAndSwap(false, true) {
 		return nil
@@ -172,7 +215,7 @@ func (l *Lease) Release(ctx context.Context) error {
 	l.end(ReasonClosed)
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	gone, err := m.store.EndLeases(ctx, [][16]byte{l.ID}, []int64{l.Bytes()}, ReasonClosed)
+	gone, err := m.store.EndLeases(ctx, [][16]byte{l.ID}, []int64{l.Bytes()}, l.Reason())
 	if err != nil {
 		return fmt.Errorf("release lease: %w", err)
 	}
@@ -222,12 +265,15 @@ func Admit(live []store.LeaseRow, req Request, policy Policy) (victims [][16]byt
 func (m *Manager) Acquire(ctx context.Context, req Request, policy Policy, admit func() error) (*Lease, error) {
 	lease := &Lease{
 		ID: uuid.New(), LineID: req.LineID, StreamID: req.StreamID, Container: req.Container,
-		ClientIP: req.ClientIP, mgr: m, done: make(chan struct{}),
+		ClientIP: req.ClientIP, UserAgent: req.UserAgent, Country: req.Country, ISP: req.ISP,
+		mgr: m, done: make(chan struct{}), onEnd: req.OnEnd,
 	}
 	ttl := m.opts.TTL
 	if req.Container == ContainerHLS {
 		ttl = m.opts.HLSTTL
 	}
+	// Before the transaction: the row's expiry (database time) is at least TTL after this.
+	lease.renewed.Store(m.mono())
 	var victims [][16]byte
 	err := m.store.InTx(ctx, func(tx *store.Store) error {
 		if err := tx.LockLine(ctx, req.LineID); err != nil {
@@ -250,6 +296,13 @@ func (m *Manager) Acquire(ctx context.Context, req Request, policy Policy, admit
 		if err := m.endVictims(ctx, tx, live, victims); err != nil {
 			return err
 		}
+		if req.Container == ContainerHLS {
+			// An expired session of the same key that the sweep has not removed yet would make
+			// the insert conflict (and the poll retry until the sweep): end it here.
+			if err := tx.EndExpiredHLSSession(ctx, req.LineID, req.StreamID, req.ClientIP, req.UserAgent, ReasonLeaseExpired); err != nil {
+				return err
+			}
+		}
 		lease.StartedAt, err = tx.InsertLease(ctx, store.LeaseRow{
 			ID: lease.ID, LineID: req.LineID, StreamID: req.StreamID, InstanceID: m.opts.InstanceID,
 			Container: req.Container, ClientIP: req.ClientIP, UserAgent: req.UserAgent,
@@ -260,24 +313,36 @@ func (m *Manager) Acquire(ctx context.Context, req Request, policy Policy, admit
 	if err != nil {
 		return nil, fmt.Errorf("acquire lease: %w", err)
 	}
-	m.mu.Lock()
-	// Replaced leases served here stop at once; other instances learn it from the NOTIFY.
-	for _, v := range victims {
-		if l := m.local[v]; l != nil {
-			delete(m.local, v)
-			l.end(ReasonReplaced)
-		}
-	}
-	if req.Container != ContainerHLS {
-		m.local[lease.ID] = lease
-	}
-	m.mu.Unlock()
+	m.remember(victims, lease)
 	return lease, nil
 }
 
-// endVictims ends replaced leases: streams are deleted (and told by NOTIFY); HLS sessions are
-// marked, so their next poll is refused rather than reopening a session that would replace
-// the new one in turn.
+// remember stops the replaced leases served here at once (other instances learn it from the
+// NOTIFY) and keeps a new stream's lease for the heartbeat.
+func (m *Manager) remember(victims [][16]byte, lease *Lease) {
+	var replaced []*Lease
+	m.mu.Lock()
+	for _, v := range victims {
+		if l := m.local[v]; l != nil {
+			delete(m.local, v)
+			replaced = append(replaced, l)
+		}
+	}
+	if lease.Container != ContainerHLS {
+		m.local[lease.ID] = lease
+	}
+	m.mu.Unlock()
+	for _, l := range replaced {
+		l.end(ReasonReplaced)
+	}
+	if len(victims) > 0 {
+		m.forgetSessions(victims)
+	}
+}
+
+// endVictims ends replaced leases: streams are deleted, sessions marked, so their next poll is
+// refused rather than reopening a session that would replace the new one in turn. Every
+// instance is told by NOTIFY (a session's segment links stop there too).
 func (m *Manager) endVictims(ctx context.Context, tx *store.Store, live []store.LeaseRow, victims [][16]byte) error {
 	if len(victims) == 0 {
 		return nil
@@ -300,53 +365,97 @@ func (m *Manager) endVictims(ctx context.Context, tx *store.Store, live []store.
 	if _, err := tx.EndLeases(ctx, streams, nil, ReasonReplaced); err != nil {
 		return err
 	}
-	for _, v := range streams {
-		if err := tx.Notify(ctx, store.KillLease(v)); err != nil {
+	return notifyKills(ctx, tx, victims)
+}
+
+func notifyKills(ctx context.Context, tx *store.Store, ids [][16]byte) error {
+	for _, id := range ids {
+		if err := tx.Notify(ctx, store.KillLease(id)); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// TouchHLS returns the HLS session of (line, stream, IP, user agent), refreshing it, or opens
-// one with Acquire. Playlist polls call it; an HLS session ends HLSTTL after its last poll.
-func (m *Manager) TouchHLS(ctx context.Context, req Request, policy Policy, admit func() error) (lease *Lease, opened bool, err error) {
-	req.Container = ContainerHLS
-	row, err := m.store.FindHLSLease(ctx, req.LineID, req.StreamID, req.ClientIP, req.UserAgent)
-	if err == nil && row.Killed {
-		return nil, false, ErrSessionKilled
+// End ends leases that may no longer play (a re-check refused them), with reason: streams
+// served here stop at once (Done closes), HLS sessions (the leases TouchHLS returned) are
+// remembered as ended, and then, in one transaction, the rows go to the activity log with
+// reason and every instance is told of the sessions, whose segment links stop there too. A
+// lease whose row is already gone (its line was deleted) is recorded from what this instance
+// knows. The writers still Release their lease, which adds the bytes they delivered.
+func (m *Manager) End(ctx context.Context, leases []*Lease, reason string) error {
+	if len(leases) == 0 {
+		return nil
 	}
-	if err == nil {
-		alive, err := m.store.RenewLeases(ctx, [][16]byte{row.ID}, m.opts.HLSTTL)
+	ids := make([][16]byte, 0, len(leases))
+	var sessions [][16]byte
+	var streams []*Lease
+	m.mu.Lock()
+	for _, l := range leases {
+		ids = append(ids, l.ID)
+		if l.Container == ContainerHLS {
+			sessions = append(sessions, l.ID)
+			continue
+		}
+		delete(m.local, l.ID)
+		streams = append(streams, l)
+	}
+	m.mu.Unlock()
+	for _, l := range streams {
+		l.end(reason)
+	}
+	m.forgetSessions(sessions)
+	err := m.store.InTx(ctx, func(tx *store.Store) error {
+		gone, err := tx.EndLeases(ctx, ids, nil, reason)
 		if err != nil {
-			return nil, false, err
+			return err
 		}
-		if len(alive) == 1 {
-			return &Lease{ID: row.ID, LineID: row.LineID, StreamID: row.StreamID, Container: ContainerHLS,
-				ClientIP: row.ClientIP, StartedAt: row.StartedAt, mgr: m, done: make(chan struct{})}, false, nil
+		if err := tx.RecordEndedLeases(ctx, missing(leases, gone), nil, reason); err != nil {
+			return err
 		}
-	} else if !errors.Is(err, store.ErrNotFound) {
-		return nil, false, err
+		return notifyKills(ctx, tx, sessions)
+	})
+	if err != nil {
+		return fmt.Errorf("end leases (%s): %w", reason, err)
 	}
-	lease, err = m.Acquire(ctx, req, policy, admit)
-	if err != nil && errors.Is(err, store.ErrConflict) {
-		// A concurrent poll of the same session opened it first: use that one.
-		return m.TouchHLS(ctx, req, policy, admit)
+	return nil
+}
+
+// missing returns the rows of the leases whose ids are not in gone.
+func missing(leases []*Lease, gone [][16]byte) []store.LeaseRow {
+	if len(gone) == len(leases) {
+		return nil
 	}
-	return lease, err == nil, err
+	found := make(map[[16]byte]bool, len(gone))
+	for _, id := range gone {
+		found[id] = true
+	}
+	var out []store.LeaseRow
+	for _, l := range leases {
+		if !found[l.ID] {
+			out = append(out, store.LeaseRow{ID: l.ID, LineID: l.LineID, StreamID: l.StreamID, Container: l.Container,
+				ClientIP: l.ClientIP, UserAgent: l.UserAgent, Country: l.Country, ISP: l.ISP, StartedAt: l.StartedAt})
+		}
+	}
+	return out
 }
 
 // Kill ends a lease wherever it is served: its row goes (recorded as killed) and the instance
 // serving it stops the stream on the NOTIFY (within a second), or at its next heartbeat. An
-// HLS session is marked instead, and its next playlist poll is refused.
+// HLS session is marked instead: its next playlist poll is refused, and its segment links at
+// once on every instance.
 func (m *Manager) Kill(ctx context.Context, id [16]byte) error {
+	session := false
 	err := m.store.InTx(ctx, func(tx *store.Store) error {
 		row, err := tx.LeaseByID(ctx, id)
 		if err != nil {
 			return err
 		}
-		if row.Container == ContainerHLS {
-			return tx.MarkLeasesKilled(ctx, [][16]byte{id}, m.opts.HLSTTL)
+		if session = row.Container == ContainerHLS; session {
+			if err := tx.MarkLeasesKilled(ctx, [][16]byte{id}, m.opts.HLSTTL); err != nil {
+				return err
+			}
+			return tx.Notify(ctx, store.KillLease(id))
 		}
 		gone, err := tx.EndLeases(ctx, [][16]byte{id}, nil, ReasonKilled)
 		if err != nil {
@@ -360,6 +469,9 @@ func (m *Manager) Kill(ctx context.Context, id [16]byte) error {
 	if err != nil {
 		return fmt.Errorf("kill lease %s: %w", uuid.UUID(id), err)
 	}
+	if session {
+		m.forgetSessions([][16]byte{id})
+	}
 	return nil
 }
 
@@ -369,12 +481,13 @@ func (m *Manager) Count(ctx context.Context, lineID int64) (int, error) {
 }
 
 // OnChange handles a change from store.Listener (subscribed to kills): a killed lease's stream
-// stops if it is served here.
+// stops if it is served here, and a killed session's segment links are refused from now on.
 func (m *Manager) OnChange(ch store.Change) {
 	if ch.Kind != store.ChangeKill {
 		return
 	}
 	id := ch.LeaseID
+	m.forgetSessions([][16]byte{id})
 	m.mu.Lock()
 	l := m.local[id]
 	delete(m.local, id)
@@ -384,95 +497,15 @@ func (m *Manager) OnChange(ch store.Change) {
 	}
 }
 
-// Run renews this instance's leases every heartbeat, stops streams whose lease vanished, and
-// sweeps leases whose instance died, until ctx ends. Then it ends every local lease.
-func (m *Manager) Run(ctx context.Context) error {
-	t := time.NewTicker(m.opts.Heartbeat)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			m.shutdown()
-			return nil
-		case <-t.C:
-			if err := m.Heartbeat(ctx); err != nil && ctx.Err() == nil {
-				m.log.Warn("lease heartbeat failed", "err", err)
-			}
-		}
-	}
-}
-
-// Heartbeat renews the local leases once and sweeps expired ones (Run calls it; tests may too).
-func (m *Manager) Heartbeat(ctx context.Context) error {
-	m.mu.Lock()
-	ids := make([][16]byte, 0, len(m.local))
-	for id := range m.local {
-		ids = append(ids, id)
-	}
-	m.mu.Unlock()
-	alive, err := m.store.RenewLeases(ctx, ids, m.opts.TTL)
-	if err != nil {
-		return err
-	}
-	if len(alive) < len(ids) {
-		keep := make(map[[16]byte]bool, len(alive))
-		for _, id := range alive {
-			keep[id] = true
-		}
-		var lost []*Lease
-		m.mu.Lock()
-		for _, id := range ids {
-			if !keep[id] {
-				if l := m.local[id]; l != nil {
-					lost = append(lost, l)
-					delete(m.local, id)
-				}
-			}
-		}
-		m.mu.Unlock()
-		for _, l := range lost {
-			l.end(ReasonKilled)
-		}
-	}
-	return m.sweep(ctx)
-}
-
-func (m *Manager) sweep(ctx context.Context) error {
-	expired, err := m.store.ExpiredLeaseIDs(ctx, 1000)
-	if err != nil || len(expired) == 0 {
-		return err
-	}
-	_, err = m.store.EndLeases(ctx, expired, nil, ReasonExpired)
-	return err
-}
-
-// shutdown ends every local lease (recorded as shutdown).
-func (m *Manager) shutdown() {
-	m.mu.Lock()
-	leases := make([]*Lease, 0, len(m.local))
-	ids := make([][16]byte, 0, len(m.local))
-	bytes := make([]int64, 0, len(m.local))
-	for id, l := range m.local {
-		leases = append(leases, l)
-		ids = append(ids, id)
-		bytes = append(bytes, l.Bytes())
-	}
-	m.local = map[[16]byte]*Lease{}
-	m.mu.Unlock()
-	for _, l := range leases {
-		l.released.Store(true)
-		l.end(ReasonShutdown)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if _, err := m.store.EndLeases(ctx, ids, bytes, ReasonShutdown); err != nil {
-		m.log.Warn("ending leases at shutdown", "err", err, "leases", len(ids))
-	}
-}
-
 // LocalCount is the number of leases served by this instance.
 func (m *Manager) LocalCount() int {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return len(m.local)
 }
+
+// mono is the monotonic time since the manager's epoch.
+func (m *Manager) mono() int64 { return int64(time.Since(m.epoch)) }
+
+// HLSTTL is how long an HLS session lives without a playlist poll.
+func (m *Manager) HLSTTL() time.Duration { return m.opts.HLSTTL }

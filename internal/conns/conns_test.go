@@ -173,8 +173,8 @@ func TestLease_ExpiresAfterCrash(t *testing.T) {
 		t.Fatal(err)
 	}
 	var reason string
-	if err := st.Pool().QueryRow(t.Context(), `SELECT end_reason FROM activity_log WHERE client_ip = $1::inet`, ipA.String()).Scan(&reason); err != nil || reason != conns.ReasonExpired {
-		t.Fatalf("activity of the crashed lease = %q, %v; want expired", reason, err)
+	if err := st.Pool().QueryRow(t.Context(), `SELECT end_reason FROM activity_log WHERE client_ip = $1::inet`, ipA.String()).Scan(&reason); err != nil || reason != conns.ReasonLeaseExpired {
+		t.Fatalf("activity of the crashed lease = %q, %v; want lease_expired", reason, err)
 	}
 }
 

@@ -80,6 +80,19 @@ func (s *Store) InsertLease(ctx context.Context, l LeaseRow, ttl time.Duration) 
 	return started, nil
 }
 
+// endLeasesActivity is the tail of the statements that end leases: the rows of the CTE gone go to
+// the activity log, with the bytes of the CTE b and the reason of the CTE r (a session marked
+// killed keeps "killed"). It returns the ids that were still there.
+const endLeasesActivity = `
+	INSERT INTO activity_log (lease_id, line_id, username, stream_id, container, client_ip, country, isp,
+		user_agent, started_at, ended_at, bytes_out, end_reason)
+	SELECT g.id, g.line_id, coalesce(l.username, ''), g.stream_id, g.container, g.client_ip, g.country, g.isp,
+		g.user_agent, g.started_at, greatest(now(), g.started_at), coalesce(b.bytes_out, 0),
+		CASE WHEN g.kill_requested_at IS NOT NULL THEN 'killed' ELSE (SELECT reason FROM r) END
+	FROM gone g LEFT JOIN lines l ON l.id = g.line_id LEFT JOIN b ON b.id = g.id
+	ON CONFLICT (lease_id) DO NOTHING
+	RETURNING lease_id`
+
 // EndLeases deletes leases and records each in the activity log with reason (and bytes for
 // the ones this instance knew). It returns the ids that were still there.
 func (s *Store) EndLeases(ctx context.Context, ids [][16]byte, bytesOut []int64, reason string) ([][16]byte, error) {
@@ -90,15 +103,7 @@ func (s *Store) EndLeases(ctx context.Context, ids [][16]byte, bytesOut []int64,
 		DELETE FROM connection_leases WHERE id = ANY($1) RETURNING *
 	), b AS (
 		SELECT * FROM unnest($1::uuid[], $2::bigint[]) AS b(id, bytes_out)
-	)
-	INSERT INTO activity_log (lease_id, line_id, username, stream_id, container, client_ip, country, isp,
-		user_agent, started_at, ended_at, bytes_out, end_reason)
-	SELECT g.id, g.line_id, coalesce(l.username, ''), g.stream_id, g.container, g.client_ip, g.country, g.isp,
-		g.user_agent, g.started_at, greatest(now(), g.started_at), coalesce(b.bytes_out, 0),
-		CASE WHEN g.kill_requested_at IS NOT NULL THEN 'killed' ELSE $3 END
-	FROM gone g LEFT JOIN lines l ON l.id = g.line_id LEFT JOIN b ON b.id = g.id
-	ON CONFLICT (lease_id) DO NOTHING
-	RETURNING lease_id`
+	), r AS (SELECT $3::text AS reason)` + endLeasesActivity
 	if bytesOut == nil {
 		bytesOut = make([]int64, len(ids))
 	}
@@ -108,6 +113,25 @@ func (s *Store) EndLeases(ctx context.Context, ids [][16]byte, bytesOut []int64,
 		return nil, fmt.Errorf("end leases: %w", interpret(err))
 	}
 	return out, nil
+}
+
+// EndExpiredHLSSession ends the expired (or killed and expired) session row of (line, stream,
+// ip, user agent) that the sweep has not removed yet, recording it with reason, so that a new
+// session of the same key can be inserted in the same transaction instead of conflicting with it.
+func (s *Store) EndExpiredHLSSession(ctx context.Context, lineID, streamID int64, ip netip.Addr, userAgent, reason string) error {
+	const q = `WITH gone AS (
+		DELETE FROM connection_leases
+		WHERE container = 'hls' AND line_id = $1 AND stream_id = $2 AND client_ip = $3::inet
+		  AND md5(user_agent) = md5($4) AND expires_at <= now()
+		RETURNING *
+	), b AS (
+		SELECT NULL::uuid AS id, 0::bigint AS bytes_out WHERE false
+	), r AS (SELECT $5::text AS reason)` + endLeasesActivity
+	rows, _ := s.q.Query(ctx, q, lineID, streamID, ip.String(), truncateUTF8(userAgent, 512), reason)
+	if _, err := pgx.CollectRows(rows, pgx.RowTo[[16]byte]); err != nil {
+		return fmt.Errorf("end expired hls session: %w", interpret(err))
+	}
+	return nil
 }
 
 // MarkLeasesKilled frees the slots of HLS sessions without forgetting them: they stay, marked,
@@ -125,14 +149,15 @@ func (s *Store) MarkLeasesKilled(ctx context.Context, ids [][16]byte, keep time.
 	return nil
 }
 
-// RenewLeases extends the given leases by ttl and returns the ids that still exist (the rest
-// were killed, replaced or swept).
+// RenewLeases extends the given leases by ttl and returns the ids that are still live. An
+// expired lease is never revived, even before the sweep removed it: its slot may already be
+// someone else's (another instance counts only unexpired leases).
 func (s *Store) RenewLeases(ctx context.Context, ids [][16]byte, ttl time.Duration) ([][16]byte, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
 	const q = `UPDATE connection_leases SET expires_at = now() + $2 * interval '1 second', renewed_at = now()
-		WHERE id = ANY($1) AND kill_requested_at IS NULL RETURNING id`
+		WHERE id = ANY($1) AND kill_requested_at IS NULL AND expires_at > now() RETURNING id`
 	rows, _ := s.q.Query(ctx, q, ids, ttl.Seconds())
 	out, err := pgx.CollectRows(rows, pgx.RowTo[[16]byte])
 	if err != nil {
@@ -194,4 +219,37 @@ func (s *Store) ListLiveLeases(ctx context.Context) ([]LeaseRow, error) {
 		return nil, fmt.Errorf("list leases: %w", interpret(err))
 	}
 	return out, nil
+}
+
+// RecordEndedLeases writes the activity of leases whose rows are already gone (a deleted line's
+// leases go with it) from what the instance serving them knew, with reason. A lease already in
+// the activity log is left as it is; the line id is kept only while the line exists.
+func (s *Store) RecordEndedLeases(ctx context.Context, rows []LeaseRow, bytesOut []int64, reason string) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	ids, lines, streams := make([][16]byte, len(rows)), make([]int64, len(rows)), make([]int64, len(rows))
+	containers, ips, uas := make([]string, len(rows)), make([]string, len(rows)), make([]string, len(rows))
+	countries, isps, started := make([]string, len(rows)), make([]string, len(rows)), make([]time.Time, len(rows))
+	for i, r := range rows {
+		ids[i], lines[i], streams[i], containers[i] = r.ID, r.LineID, r.StreamID, r.Container
+		ips[i], uas[i], countries[i], isps[i] = r.ClientIP.String(), truncateUTF8(r.UserAgent, 512), r.Country, truncateUTF8(r.ISP, 256)
+		started[i] = r.StartedAt
+	}
+	if bytesOut == nil {
+		bytesOut = make([]int64, len(rows))
+	}
+	const q = `INSERT INTO activity_log (lease_id, line_id, username, stream_id, container, client_ip, country, isp,
+		user_agent, started_at, ended_at, bytes_out, end_reason)
+	SELECT r.id, l.id, coalesce(l.username, ''), r.stream_id, r.container, r.ip::inet, r.country, r.isp, r.ua,
+		r.started, greatest(now(), r.started), r.bytes_out, $11
+	FROM unnest($1::uuid[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+		$9::timestamptz[], $10::bigint[]) AS r(id, line_id, stream_id, container, ip, ua, country, isp, started, bytes_out)
+	LEFT JOIN lines l ON l.id = r.line_id
+	ON CONFLICT (lease_id) DO NOTHING`
+	_, err := s.q.Exec(ctx, q, ids, lines, streams, containers, ips, uas, countries, isps, started, bytesOut, reason)
+	if err != nil {
+		return fmt.Errorf("record ended leases: %w", interpret(err))
+	}
+	return nil
 }

@@ -3,8 +3,10 @@
 // hashes.
 //
 // A play token is stateless: any instance holding the keyring verifies it. It binds a line, a
-// stream, an expiry, a purpose (Kind), optionally the client IP or its network, and optionally a
-// session id, and carries a key id so the secret can be rotated without breaking links in flight.
+// stream, an expiry, a purpose (Kind), optionally the client IP or its network, a session id and
+// the fingerprint of the credential that issued it (so a password change invalidates the links
+// handed out under the old one), and carries a key id so the secret can be rotated without
+// breaking links in flight.
 package token
 
 import (
@@ -49,8 +51,8 @@ const Leeway = 10 * time.Second
 // MinSecretLen is the shortest master secret NewKeyring accepts (config asks for the same).
 const MinSecretLen = 32
 
-// MaxLen is the longest token Sign produces (64-bit ids, an IPv6 prefix and a session id); a
-// typical one (IPv4-bound, with a session) is about 70 characters.
+// MaxLen is the longest token Sign produces (64-bit ids, an IPv6 prefix, a session id and a
+// credential); a typical one (IPv4-bound, with a session) is about 70 characters.
 const MaxLen = (maxRaw*8 + 5) / 6
 
 const (
@@ -60,7 +62,7 @@ const (
 	macLen    = 16
 	hdrLen    = 4 // version, key id, kind, flags
 	expLen    = 4 // uint32 unix seconds: good until 2106
-	maxBody   = hdrLen + 2*maxVarint + expLen + 16 + 1 + sessionLen
+	maxBody   = hdrLen + 2*maxVarint + expLen + 16 + 1 + sessionLen + credLen
 	maxVarint = 9 // uvarint of a value < 2^63
 	maxRaw    = maxBody + macLen
 	minRaw    = hdrLen + 1 + 1 + expLen + macLen
@@ -68,7 +70,9 @@ const (
 	flagIPv4  = 1 << 0
 	flagIPv6  = 1 << 1
 	flagSess  = 1 << 2
-	flagMask  = flagIPv4 | flagIPv6 | flagSess
+	flagCred  = 1 << 3 // followed by the credential: its kind, then its 4-byte sum
+	flagMask  = flagIPv4 | flagIPv6 | flagSess | flagCred
+	credLen   = 1 + 4
 
 	sessionLen = 16
 	keyContext = "xtreamd play token v1"
@@ -84,9 +88,13 @@ const (
 	KindSeries                    // a series episode
 	KindTimeshift                 // a catch-up recording
 	KindSegment                   // HLS segments of one stream for one session
+	// KindSession is the long-lived playlist link of a play-token HLS session
+	// (/hls/{token}/index.m3u8). Every poll of it runs the whole check; it is never a segment
+	// token, nor a segment token one of it.
+	KindSession
 )
 
-var kindNames = [...]string{"", "live", "vod", "series", "timeshift", "segment"}
+var kindNames = [...]string{"", "live", "vod", "series", "timeshift", "segment", "session"}
 
 // String returns the kind's lowercase name.
 func (k Kind) String() string {
@@ -96,7 +104,26 @@ func (k Kind) String() string {
 	return fmt.Sprintf("kind(%d)", uint8(k))
 }
 
-func (k Kind) valid() bool { return k >= KindLive && k <= KindSegment }
+func (k Kind) valid() bool { return k >= KindLive && k <= KindSession }
+
+// CredentialKind says what kind of credential issued a token.
+type CredentialKind uint8
+
+// The kinds of issuing credential.
+const (
+	// CredentialPassword: the line's username and password; Sum fingerprints its stored hash.
+	CredentialPassword CredentialKind = iota + 1
+	// CredentialPortal: a MAG portal session; Sum fingerprints the device's session token.
+	CredentialPortal
+)
+
+// Credential fingerprints the credential a token was issued under. The issuer (package access)
+// derives Sum from what it stored for that credential; a token is honoured only while the
+// credential still has that fingerprint. The zero Credential means none.
+type Credential struct {
+	Kind CredentialKind
+	Sum  uint32
+}
 
 // Claims is what a token says. The zero ClientIP leaves the token unbound; the zero SessionID
 // means no session.
@@ -113,6 +140,8 @@ type Claims struct {
 	ClientIP netip.Prefix
 	// SessionID ties segment tokens to one viewing session (a lease id, a UUID fits).
 	SessionID [sessionLen]byte
+	// Credential is the issuing credential (zero: none; Kind 1 or 2 otherwise).
+	Credential Credential
 }
 
 // BindIP returns the prefix that binds a token to exactly ip (unmapped), or the zero prefix for
@@ -278,6 +307,8 @@ func normalize(c Claims) (Claims, error) {
 		return c, fmt.Errorf("%w: negative id", ErrInvalidClaims)
 	case c.ExpiresUnix < 1 || c.ExpiresUnix > math.MaxUint32:
 		return c, fmt.Errorf("%w: expiry %d out of range", ErrInvalidClaims, c.ExpiresUnix)
+	case c.Credential != Credential{} && !c.Credential.Kind.valid():
+		return c, fmt.Errorf("%w: credential kind %d", ErrInvalidClaims, c.Credential.Kind)
 	}
 	if p := c.ClientIP; p.IsValid() {
 		addr, bits := p.Addr(), p.Bits()
@@ -292,7 +323,8 @@ func normalize(c Claims) (Claims, error) {
 }
 
 // appendBody writes the canonical encoding: version, key id, kind, flags, uvarint line id,
-// uvarint stream id, uint32 big-endian expiry, [address bytes, prefix bits], [session id]. Every
+// uvarint stream id, uint32 big-endian expiry, [address bytes, prefix bits], [session id],
+// [credential kind, uint32 big-endian credential sum]. Every
 // field has a fixed size or a self-delimiting minimal encoding, so two claims never share bytes.
 func appendBody(b []byte, kid uint8, c Claims) []byte {
 	var flags byte
@@ -305,6 +337,9 @@ func appendBody(b []byte, kid uint8, c Claims) []byte {
 	}
 	if c.SessionID != [sessionLen]byte{} {
 		flags |= flagSess
+	}
+	if c.Credential != (Credential{}) {
+		flags |= flagCred
 	}
 	b = append(b, version, kid, byte(c.Kind), flags)
 	b = binary.AppendUvarint(b, uint64(c.LineID))
@@ -322,6 +357,10 @@ func appendBody(b []byte, kid uint8, c Claims) []byte {
 	}
 	if flags&flagSess != 0 {
 		b = append(b, c.SessionID[:]...)
+	}
+	if flags&flagCred != 0 {
+		b = append(b, byte(c.Credential.Kind))
+		b = binary.BigEndian.AppendUint32(b, c.Credential.Sum)
 	}
 	return b
 }
@@ -382,6 +421,16 @@ func parseBody(b []byte) (Claims, error) {
 			return Claims{}, ErrMalformed
 		}
 	}
+	if flags&flagCred != 0 {
+		if len(b) < credLen {
+			return Claims{}, ErrMalformed
+		}
+		c.Credential = Credential{Kind: CredentialKind(b[0]), Sum: binary.BigEndian.Uint32(b[1:])}
+		b = b[credLen:]
+		if !c.Credential.Kind.valid() {
+			return Claims{}, ErrMalformed
+		}
+	}
 	if len(b) != 0 {
 		return Claims{}, ErrMalformed
 	}
@@ -396,3 +445,5 @@ func uvarint63(b []byte) (int64, []byte, bool) {
 	}
 	return int64(v), b[n:], true
 }
+
+func (k CredentialKind) valid() bool { return k == CredentialPassword || k == CredentialPortal }

@@ -46,6 +46,10 @@ func TestSignVerify(t *testing.T) {
 			ClientIP: BindIP(client), SessionID: session}, client,
 			Claims{Kind: KindSegment, LineID: 42, StreamID: 101, ExpiresUnix: exp,
 				ClientIP: netip.MustParsePrefix("203.0.113.7/32"), SessionID: session}, nil},
+		{"session with its issuing credential", Claims{Kind: KindSession, LineID: 42, StreamID: 101, ExpiresUnix: exp,
+			SessionID: session, Credential: Credential{Kind: CredentialPassword, Sum: 0x01020304}}, client,
+			Claims{Kind: KindSession, LineID: 42, StreamID: 101, ExpiresUnix: exp,
+				SessionID: session, Credential: Credential{Kind: CredentialPassword, Sum: 0x01020304}}, nil},
 		{"bound, from the IPv4-mapped form", Claims{Kind: KindLive, LineID: 42, ExpiresUnix: exp, ClientIP: BindIP(client)},
 			netip.MustParseAddr("::ffff:203.0.113.7"),
 			Claims{Kind: KindLive, LineID: 42, ExpiresUnix: exp, ClientIP: netip.MustParsePrefix("203.0.113.7/32")}, nil},
@@ -105,14 +109,16 @@ func TestSign_Length(t *testing.T) {
 	typical, _ := kr.Sign(Claims{Kind: KindSegment, LineID: 123456, StreamID: 98765, ExpiresUnix: now.Unix(),
 		ClientIP: BindIP(client), SessionID: session})
 	longest, _ := kr.Sign(Claims{Kind: KindSegment, LineID: math.MaxInt64, StreamID: math.MaxInt64, ExpiresUnix: math.MaxUint32,
-		ClientIP: BindIP(netip.MustParseAddr("2001:db8::1")), SessionID: session})
+		ClientIP: BindIP(netip.MustParseAddr("2001:db8::1")), SessionID: session,
+		Credential: Credential{Kind: CredentialPortal, Sum: math.MaxUint32}})
 	shortest, _ := kr.Sign(Claims{Kind: KindLive, ExpiresUnix: 1})
 	t.Logf("typical %d chars %s, longest %d, shortest %d", len(typical), typical, len(longest), len(shortest))
 	if len(typical) > 72 || len(longest) != MaxLen || len(shortest) != minLen {
 		t.Errorf("lengths typical %d, longest %d (MaxLen %d), shortest %d (minLen %d)",
 			len(typical), len(longest), MaxLen, len(shortest), minLen)
 	}
-	if MaxLen > 100 {
+	// 107 with every field (the credential fingerprint added 7 characters): still short in a URL.
+	if MaxLen > 110 {
 		t.Errorf("MaxLen = %d, want a URL-friendly bound", MaxLen)
 	}
 }
@@ -122,7 +128,9 @@ func TestSign_InvalidClaims(t *testing.T) {
 	kr := newKeyring(t, 1)
 	for _, c := range []Claims{
 		{Kind: 0, ExpiresUnix: 1},
-		{Kind: KindSegment + 1, ExpiresUnix: 1},
+		{Kind: KindSession + 1, ExpiresUnix: 1},
+		{Kind: KindLive, ExpiresUnix: 1, Credential: Credential{Kind: 3, Sum: 1}},
+		{Kind: KindLive, ExpiresUnix: 1, Credential: Credential{Sum: 1}},
 		{Kind: KindLive, LineID: -1, ExpiresUnix: 1},
 		{Kind: KindLive, StreamID: -1, ExpiresUnix: 1},
 		{Kind: KindLive, ExpiresUnix: 0},
@@ -271,7 +279,7 @@ func TestNewKeyring_ShortSecret(t *testing.T) {
 func TestKind_String(t *testing.T) {
 	t.Parallel()
 	for k, want := range map[Kind]string{KindLive: "live", KindVOD: "vod", KindSeries: "series",
-		KindTimeshift: "timeshift", KindSegment: "segment", 0: "kind(0)", 99: "kind(99)"} {
+		KindTimeshift: "timeshift", KindSegment: "segment", KindSession: "session", 0: "kind(0)", 99: "kind(99)"} {
 		if got := k.String(); got != want {
 			t.Errorf("Kind(%d).String() = %q, want %q", k, got, want)
 		}
@@ -339,6 +347,8 @@ func FuzzParseBody(f *testing.F) {
 	f.Add(appendBody(nil, 7, Claims{Kind: KindSegment, LineID: 300, StreamID: 1 << 35, ExpiresUnix: 99,
 		ClientIP: netip.MustParsePrefix("2001:db8::/64"), SessionID: session}))
 	f.Add(appendBody(nil, 1, Claims{Kind: KindVOD, ExpiresUnix: 1, ClientIP: netip.MustParsePrefix("203.0.113.0/24")}))
+	f.Add(appendBody(nil, 1, Claims{Kind: KindSession, ExpiresUnix: 1, SessionID: session,
+		Credential: Credential{Kind: CredentialPassword, Sum: 0xdeadbeef}}))
 	f.Add([]byte{1, 1, 1, 0, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01, 0, 0, 0, 0, 1})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		c, err := parseBody(b)
