@@ -106,3 +106,53 @@ func BenchmarkCheckWrongPassword(b *testing.B) {
 	b.ReportMetric(float64(peak.Load()), "peak-hashing")
 	b.ReportMetric(float64(peakWaiting.Load()), "peak-waiting")
 }
+
+// BenchmarkCheckFailedLogin compares the two failing paths of step 1 under concurrency, with
+// production argon2id costs: a known username with a wrong password, and an unknown username
+// (the dummy verification). Every request sends the same password for another username, as a
+// credential-stuffing attacker would; the two must cost the same, or timing tells which
+// usernames exist. It reports the argon2 runs per request (hashes/op) beside ns/op.
+func BenchmarkCheckFailedLogin(b *testing.B) {
+	f := setup(b)
+	if err := f.st.SetSetting(context.Background(), "flood_auth_failures", 0); err != nil {
+		b.Fatal(err)
+	}
+	if err := f.checker.Load(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	const lines = 32 // distinct stored hashes, as real lines have
+	known := make([]store.Line, lines)
+	for i := range known {
+		hash, err := credential.Hash("right", credential.DefaultParams)
+		if err != nil {
+			b.Fatal(err)
+		}
+		known[i], _ = testdb.NewLine(b, f.st, func(in *store.LineInput) { in.PasswordHash = hash })
+	}
+	for _, bb := range []struct {
+		name     string
+		username func(n int64) string
+	}{
+		{"known-wrong-password", func(n int64) string { return known[n%lines].Username }},
+		{"unknown-username", func(n int64) string { return "nobody-" + strconv.FormatInt(n, 10) }},
+	} {
+		b.Run(bb.name, func(b *testing.B) {
+			var n atomic.Int64
+			before := f.checker.HasherStats().Verifications
+			b.SetParallelism(8)
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				ctx := context.Background()
+				for pb.Next() {
+					r := access.Request{Who: access.Password{Username: bb.username(n.Add(1)), Password: "same guess"},
+						ClientIP: ipDE, UserAgent: testUA, Surface: "bench"}
+					if d, err := f.checker.Check(ctx, r); err != nil || d.Code != access.AuthFailed {
+						b.Errorf("Check = %v, %v", d.Code, err)
+						return
+					}
+				}
+			})
+			b.ReportMetric(float64(f.checker.HasherStats().Verifications-before)/float64(b.N), "hashes/op")
+		})
+	}
+}
