@@ -138,7 +138,7 @@ func newInstance(t testing.TB, dsn string, opts fixtureOpts) *fixture {
 	checker := access.New(access.Deps{
 		Store: st, Conns: cm, Geo: g, Tokens: kr,
 		Cache:  credential.NewCache(2*time.Minute, 10000, clock.Now),
-		Hasher: credential.NewLimiter(2),
+		Hasher: credential.NewLimiter(credential.LimiterOptions{Slots: 2}),
 		Entitled: func(_ *access.Line, streamID int64) bool {
 			return streamID == streamInBouquet || streamID == streamInBouquet2
 		},
@@ -557,7 +557,7 @@ func TestFlood_BlocksIPNotUsername(t *testing.T) {
 func TestRateLimiter(t *testing.T) {
 	t.Parallel()
 	clock := &testClock{t: time.Unix(1_700_000_000, 0)}
-	r := access.NewRateLimiter(clock.Now)
+	r := access.NewRateLimiter(clock.Now, 0)
 	allowed := 0
 	for range 50 {
 		if r.Allow(ipDE, 10, 20) {

@@ -252,25 +252,34 @@ func (c *Checker) openStream(ctx context.Context, r Request, sec *security, ip n
 	return d, nil
 }
 
-// countFailure counts a failed login of ip (in the database, so every instance counts
-// together) and blocks ip for a while once it reaches the limit. No username is ever locked:
-// that would let anyone lock a victim out.
+// countFailure counts a failed login of ip's client (an IPv4 address, an IPv6 /64: the unit a
+// block covers, so rotating addresses inside a /64 counts towards one block) in the database,
+// so every instance counts together, and blocks the client for a while once it reaches the
+// limit. No username is ever locked: that would let anyone lock a victim out.
 func (c *Checker) countFailure(ctx context.Context, ip netip.Addr, sec *security, now time.Time) error {
 	st := sec.settings
 	if st.AuthFailLimit <= 0 || !ip.IsValid() || sec.exempt.contains(ip, now) {
 		return nil
 	}
-	n, err := c.d.Store.RecordAuthFailure(ctx, ip, st.AuthFailWindow)
-	if err != nil || n < st.AuthFailLimit {
+	network := blockNetworkFor(ip)
+	n, created, err := c.d.Store.RecordAuthFailure(ctx, network, st.AuthFailWindow)
+	if err != nil {
 		return err
 	}
-	network := blockNetworkFor(ip)
+	if created {
+		if err := c.trimCountersIfDue(ctx, st); err != nil {
+			return err
+		}
+	}
+	if n < st.AuthFailLimit {
+		return nil
+	}
 	until := now.Add(st.AuthBlockFor)
 	reason := fmt.Sprintf("%d failed logins within %s", n, st.AuthFailWindow)
 	if err := c.d.Store.BlockIP(ctx, network, "flood", reason, &until); err != nil {
 		return err
 	}
-	if err := c.d.Store.ClearAuthFailures(ctx, ip); err != nil {
+	if err := c.d.Store.ClearAuthFailures(ctx, network); err != nil {
 		return err
 	}
 	// Block here at once; other instances follow on the security NOTIFY.
@@ -281,6 +290,56 @@ func (c *Checker) countFailure(ctx context.Context, ip netip.Addr, sec *security
 	c.floodBlocks.Inc()
 	c.d.Log.WarnContext(ctx, "client blocked for failed logins", "client_ip", ip.String(), "network", network.String(), "failures", n, "until", until)
 	return nil
+}
+
+// trimCountersIfDue trims the failure counters once this instance has created a tenth of
+// their bound since its last trim, so the table holds at most the bound plus a tenth of it per
+// instance, however many addresses a spray uses. The trim runs in the request that crosses the
+// mark (one at a time; the others go on), so the bound holds without waiting for Run's sweep.
+func (c *Checker) trimCountersIfDue(ctx context.Context, st Settings) error {
+	if c.newCounters.Add(1) < int64(max(1, st.AuthFailCounters/10)) || !c.trimming.TryLock() {
+		return nil
+	}
+	defer c.trimming.Unlock()
+	return c.trimLocked(ctx, st)
+}
+
+// trimCounters trims the failure counters to their bound (Run's sweep).
+func (c *Checker) trimCounters(ctx context.Context, st Settings) error {
+	c.trimming.Lock()
+	defer c.trimming.Unlock()
+	return c.trimLocked(ctx, st)
+}
+
+func (c *Checker) trimLocked(ctx context.Context, st Settings) error {
+	created := c.newCounters.Load()
+	if _, err := c.d.Store.TrimAuthFailures(ctx, st.AuthFailWindow, st.AuthFailCounters); err != nil {
+		return err
+	}
+	c.newCounters.Add(-created) // counters created meanwhile count towards the next trim
+	return nil
+}
+
+// CountFailure counts a failed authentication of ip that did not go through Check (a MAG
+// portal handshake with an unknown MAC, say) towards flood protection, exactly as a failed
+// step 1 counts: per client (IPv4 address, IPv6 /64), blocking the client at the limit. An
+// error means the failure could not be counted; the caller's answer stays a failure.
+func (c *Checker) CountFailure(ctx context.Context, ip netip.Addr) error {
+	sec := c.sec.Load()
+	if sec == nil {
+		return errNotLoaded
+	}
+	if err := c.countFailure(ctx, ip.Unmap(), sec, c.now()); err != nil {
+		return fmt.Errorf("access: count failure: %w", err)
+	}
+	return nil
+}
+
+// FloodBlocked reports whether ip's client is blocked for failed logins now (what Check
+// answers FLOOD_BLOCKED before step 1), for a surface that refuses before it authenticates.
+func (c *Checker) FloodBlocked(ip netip.Addr) bool {
+	sec := c.sec.Load()
+	return sec != nil && sec.flood.contains(ip.Unmap(), c.now())
 }
 
 // recordDenial logs a denial and queues it for the client log without waiting for the database.
