@@ -112,7 +112,8 @@ func (c *testClock) Advance(d time.Duration) {
 }
 
 type fixtureOpts struct {
-	noGeo bool
+	noGeo  bool
+	hasher *credential.Limiter // nil: two slots, default wait
 }
 
 func newInstance(t testing.TB, dsn string, opts fixtureOpts) *fixture {
@@ -135,10 +136,13 @@ func newInstance(t testing.TB, dsn string, opts fixtureOpts) *fixture {
 		t.Fatal(err)
 	}
 	cm := conns.New(st, conns.Options{InstanceID: "test"}, log)
+	if opts.hasher == nil {
+		opts.hasher = credential.NewLimiter(credential.LimiterOptions{Slots: 2})
+	}
 	checker := access.New(access.Deps{
 		Store: st, Conns: cm, Geo: g, Tokens: kr,
 		Cache:  credential.NewCache(2*time.Minute, 10000, clock.Now),
-		Hasher: credential.NewLimiter(credential.LimiterOptions{Slots: 2}),
+		Hasher: opts.hasher,
 		Entitled: func(_ *access.Line, streamID int64) bool {
 			return streamID == streamInBouquet || streamID == streamInBouquet2
 		},

@@ -293,14 +293,20 @@ func (c *Checker) countFailure(ctx context.Context, ip netip.Addr, sec *security
 }
 
 // trimCountersIfDue trims the failure counters once this instance has created a tenth of
-// their bound since its last trim, so the table holds at most the bound plus a tenth of it per
-// instance, however many addresses a spray uses. The trim runs in the request that crosses the
-// mark (one at a time; the others go on), so the bound holds without waiting for Run's sweep.
+// their bound since its last trim. The trim runs in the request that crosses the mark, and
+// requests that cross it meanwhile wait for it, so the table never holds more than the bound,
+// plus a tenth of it and the requests in progress per instance, however many addresses a spray
+// uses and without waiting for Run's sweep.
 func (c *Checker) trimCountersIfDue(ctx context.Context, st Settings) error {
-	if c.newCounters.Add(1) < int64(max(1, st.AuthFailCounters/10)) || !c.trimming.TryLock() {
+	mark := int64(max(1, st.AuthFailCounters/10))
+	if c.newCounters.Add(1) < mark {
 		return nil
 	}
+	c.trimming.Lock()
 	defer c.trimming.Unlock()
+	if c.newCounters.Load() < mark {
+		return nil // trimmed meanwhile
+	}
 	return c.trimLocked(ctx, st)
 }
 

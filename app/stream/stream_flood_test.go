@@ -2,10 +2,15 @@ package stream_test
 
 import (
 	"net/netip"
+	"runtime"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/xtreamd/xtreamd/internal/config"
+	"github.com/xtreamd/xtreamd/internal/credential"
+	"github.com/xtreamd/xtreamd/internal/store"
 )
 
 // TestRateLimit_StreamOpens: stream opens are rate-limited per client (an IPv4 address, an
@@ -63,7 +68,70 @@ func TestRateLimit_StreamOpens(t *testing.T) {
 	}
 }
 
-// counterValue is the value of the counter name whose one label has the value label.
+// TestHashQueue_Deadline: with every hashing slot taken, a stream open waits for one no longer
+// than --hash-queue-wait and is answered 503 with an empty body (the surface's "undecided"),
+// never left waiting; the overload is one warning, not a log line per request.
+func TestHashQueue_Deadline(t *testing.T) {
+	t.Parallel()
+	e := setup(t, envOpts{cfg: func(c *config.Config) { c.HashQueueWait = 20 * time.Millisecond }})
+	// About 16 times a DefaultParams hash: holds a slot while the test's requests wait.
+	slow, err := credential.Hash("right", credential.Params{MemoryKiB: 32 << 10, Time: 16, Threads: 1})
+	must(t, err)
+	line, _ := e.newLine(func(in *store.LineInput) { in.PasswordHash = slow })
+	slots := runtime.NumCPU() // the server's hashing slots
+	var holders sync.WaitGroup
+	for i := range slots { // distinct wrong passwords: one hash each, nothing shared
+		holders.Add(1)
+		go func() {
+			defer holders.Done()
+			if code, _, _ := do(t, "GET", e.url("/live/%s/wrong-%d/%d.ts", line.Username, i, e.live), nil); code != 401 {
+				t.Errorf("slot holder %d = %d, want 401", i, code)
+			}
+		}()
+	}
+	eventually(t, "every hashing slot taken", func() bool {
+		return gaugeValue(t, e, "xtreamd_credential_hashes_in_flight") == float64(slots)
+	})
+	var refused sync.WaitGroup
+	for i := range 3 {
+		refused.Add(1)
+		go func() {
+			defer refused.Done()
+			code, _, body := do(t, "GET", e.url("/live/nobody-%d/guess/%d.ts", i, e.live), nil)
+			if code != 503 || len(body) != 0 {
+				t.Errorf("open while the hashing queue is full = %d with %d bytes, want 503 with an empty body", code, len(body))
+			}
+		}()
+	}
+	refused.Wait()
+	holders.Wait()
+	logs := e.logs.String()
+	if n := strings.Count(logs, "password hashing overloaded"); n != 1 {
+		t.Errorf("%d overload warnings for 3 refused opens, want 1", n)
+	}
+	if strings.Contains(logs, "stream check failed") || strings.Contains(logs, "level=ERROR") {
+		t.Errorf("a refused open was logged per request:\n%s", logs)
+	}
+	if got := counterValue(t, e, "xtreamd_credential_hashes_refused_total", ""); got != 3 {
+		t.Errorf("xtreamd_credential_hashes_refused_total = %v, want 3", got)
+	}
+}
+
+// gaugeValue is the value of the unlabelled gauge name.
+func gaugeValue(t *testing.T, e *env, name string) float64 {
+	t.Helper()
+	mfs, err := e.reg.Gather()
+	must(t, err)
+	for _, mf := range mfs {
+		if mf.GetName() == name && len(mf.GetMetric()) == 1 {
+			return mf.GetMetric()[0].GetGauge().GetValue()
+		}
+	}
+	return -1
+}
+
+// counterValue is the value of the counter name whose one label has the value label ("": the
+// unlabelled counter).
 func counterValue(t *testing.T, e *env, name, label string) float64 {
 	t.Helper()
 	mfs, err := e.reg.Gather()
@@ -73,7 +141,7 @@ func counterValue(t *testing.T, e *env, name, label string) float64 {
 			continue
 		}
 		for _, m := range mf.GetMetric() {
-			if len(m.GetLabel()) == 1 && m.GetLabel()[0].GetValue() == label {
+			if label == "" && len(m.GetLabel()) == 0 || len(m.GetLabel()) == 1 && m.GetLabel()[0].GetValue() == label {
 				return m.GetCounter().GetValue()
 			}
 		}
