@@ -156,3 +156,38 @@ func BenchmarkCheckFailedLogin(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkRateLimiterAllow is the per-request cost of a per-client rate limit: one client
+// (a player's requests), and a spray of distinct clients that keeps the table full (every call
+// a new bucket and an eviction), serial and from parallel goroutines.
+func BenchmarkRateLimiterAllow(b *testing.B) {
+	now := time.Unix(1_700_000_000, 0)
+	clock := func() time.Time { return now }
+	b.Run("one-client", func(b *testing.B) {
+		r := access.NewRateLimiter(clock, 0)
+		b.ReportAllocs()
+		for b.Loop() {
+			r.Allow(ipDE, 1e9, 1<<30)
+		}
+	})
+	b.Run("spray", func(b *testing.B) {
+		r := access.NewRateLimiter(clock, 0)
+		i := 0
+		b.ReportAllocs()
+		for b.Loop() {
+			r.Allow(sprayAddr(i), 20, 40)
+			i++
+		}
+		b.ReportMetric(float64(r.Tracked()), "clients")
+	})
+	b.Run("spray-parallel", func(b *testing.B) {
+		r := access.NewRateLimiter(clock, 0)
+		var next atomic.Int64
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				r.Allow(sprayAddr(int(next.Add(1))), 20, 40)
+			}
+		})
+	})
+}

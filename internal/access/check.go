@@ -164,7 +164,7 @@ func (c *Checker) allow(r *RateLimiter, limit string, ip netip.Addr, rate func(S
 		return true // not loaded: Check refuses anyway
 	}
 	perSecond, burst := rate(sec.settings)
-	if perSecond <= 0 || sec.exempt.contains(ip, c.now()) {
+	if perSecond <= 0 || len(sec.exempt.lens) > 0 && sec.exempt.contains(ip, c.now()) {
 		return true
 	}
 	if r.Allow(ip, perSecond, burst) {

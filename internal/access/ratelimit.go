@@ -1,7 +1,8 @@
 package access
 
 import (
-	"hash/maphash"
+	"crypto/rand"
+	"encoding/binary"
 	"net/netip"
 	"sync"
 	"time"
@@ -21,7 +22,7 @@ import (
 type RateLimiter struct {
 	now      func() time.Time
 	start    time.Time
-	seed     maphash.Seed
+	seed     [2]uint64 // random: which shard a client lands in cannot be aimed at
 	perShard int
 	shards   [rateShards]rateShard
 }
@@ -29,7 +30,7 @@ type RateLimiter struct {
 const (
 	rateShards = 64
 	// DefaultRateLimitClients is how many clients a RateLimiter tracks unless told otherwise:
-	// about 40 bytes each, so about 4 MB.
+	// about 60 bytes each, so about 6 MB.
 	DefaultRateLimitClients = 100_000
 	// rateScanEvery spaces the scans of a full shard for refilled buckets, so a spray does
 	// not make every insertion walk the shard.
@@ -40,7 +41,7 @@ const (
 
 type rateShard struct {
 	mu      sync.Mutex
-	buckets map[[16]byte]bucket // pointer-free: the garbage collector never walks it
+	buckets map[[16]byte]*bucket // a pointer: a request updates its bucket with one map probe
 	// The last rate and burst asked for, with which Sweep judges whether a bucket refilled.
 	perSecond float64
 	burst     int
@@ -58,9 +59,12 @@ func NewRateLimiter(now func() time.Time, maxClients int) *RateLimiter {
 	if maxClients <= 0 {
 		maxClients = DefaultRateLimitClients
 	}
-	r := &RateLimiter{now: now, start: now(), seed: maphash.MakeSeed(), perShard: max(1, maxClients/rateShards)}
+	var seed [16]byte
+	rand.Read(seed[:]) // never fails (crypto/rand crashes the program instead)
+	r := &RateLimiter{now: now, start: now(), perShard: max(1, maxClients/rateShards),
+		seed: [2]uint64{binary.LittleEndian.Uint64(seed[:8]) | 1, binary.LittleEndian.Uint64(seed[8:]) | 1}}
 	for i := range r.shards {
-		r.shards[i].buckets = map[[16]byte]bucket{}
+		r.shards[i].buckets = map[[16]byte]*bucket{}
 	}
 	return r
 }
@@ -73,25 +77,25 @@ func (r *RateLimiter) Allow(ip netip.Addr, perSecond float64, burst int) bool {
 	}
 	burst = max(burst, 1)
 	key := blockNetworkFor(ip).Addr().As16()
-	sh := &r.shards[maphash.Comparable(r.seed, key)%rateShards]
+	sh := &r.shards[r.shardOf(key)]
 	now := r.now().Sub(r.start)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	sh.perSecond, sh.burst = perSecond, burst
-	b, ok := sh.buckets[key]
-	if !ok {
+	b := sh.buckets[key]
+	if b == nil {
 		if len(sh.buckets) >= r.perShard {
 			sh.makeRoom(now)
 		}
-		b = bucket{tokens: float64(burst), last: now}
+		b = &bucket{tokens: float64(burst), last: now}
+		sh.buckets[key] = b
 	}
 	b.tokens, b.last = sh.refilled(b, now), now
-	allowed := b.tokens >= 1
-	if allowed {
-		b.tokens--
+	if b.tokens < 1 {
+		return false
 	}
-	sh.buckets[key] = b
-	return allowed
+	b.tokens--
+	return true
 }
 
 // Sweep forgets every bucket that has refilled (forgetting it changes nothing).
@@ -117,8 +121,14 @@ func (r *RateLimiter) Tracked() int {
 	return n
 }
 
+// shardOf spreads clients over the shards with a keyed multiplicative hash of both halves.
+func (r *RateLimiter) shardOf(key [16]byte) uint64 {
+	h := binary.LittleEndian.Uint64(key[:8])*r.seed[0] ^ binary.LittleEndian.Uint64(key[8:])*r.seed[1]
+	return (h ^ h>>29) * 0x9e3779b97f4a7c15 >> 58 // the top 6 bits: one of 64 shards
+}
+
 // refilled is b's tokens at now.
-func (sh *rateShard) refilled(b bucket, now time.Duration) float64 {
+func (sh *rateShard) refilled(b *bucket, now time.Duration) float64 {
 	elapsed := max(0, now-b.last)
 	return min(float64(sh.burst), b.tokens+elapsed.Seconds()*sh.perSecond)
 }
