@@ -189,13 +189,13 @@ func Options() []Option {
 			Usage: "password of the demo admin account \"admin\" (with --demo)",
 			set:   func(c *Config, v string) error { c.DemoAdminPassword = v; return nil }},
 		{Flag: "hash-queue-wait", Env: "XTREAMD_HASH_QUEUE_WAIT", Default: "5s",
-			Usage: "longest a login waits for a password-hashing slot (one per CPU) before it is answered \"unavailable\" (player 503, portal error), so a flood of logins is shed instead of queued",
+			Usage: "longest a login waits for a password-hashing slot (one per CPU) before it is answered \"unavailable\" in its surface's format (players and streams: 503), so a flood of logins is shed instead of queued",
 			set: func(c *Config, v string) (err error) {
 				c.HashQueueWait, err = time.ParseDuration(v)
 				return err
 			}},
 		{Flag: "rate-limit-clients", Env: "XTREAMD_RATE_LIMIT_CLIENTS", Default: "100000",
-			Usage: "clients (IPv4 addresses, IPv6 /64s) each per-client rate limit (requests, stream opens) keeps in memory, about 40 bytes each; beyond it, buckets that refilled are forgotten first",
+			Usage: "clients (IPv4 addresses, IPv6 /64s) each per-client rate limit (requests, stream opens) keeps in memory, about 60 bytes each; beyond it, buckets that refilled are forgotten first",
 			set:   func(c *Config, v string) (err error) { c.RateLimitClients, err = parsePositive(v); return err }},
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func load(t *testing.T, args []string, env map[string]string) (Config, error) {
@@ -180,6 +181,24 @@ func TestLoad_StreamRedirect(t *testing.T) {
 	}
 	_, err = load(t, []string{"--stream-redirect", "cdn", "--stream-redirect-url", "edge", "--stream-redirect-ttl", "-1s"}, nil)
 	for _, want := range []string{"--stream-redirect \"cdn\"", "--stream-redirect-url", "--stream-redirect-secret", "--stream-redirect-ttl"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v does not mention %q", err, want)
+		}
+	}
+}
+
+func TestLoad_FloodOptions(t *testing.T) {
+	t.Parallel()
+	c, err := load(t, nil, nil)
+	if err != nil || c.HashQueueWait != 5*time.Second || c.RateLimitClients != 100_000 {
+		t.Fatalf("defaults: hash queue wait %v, rate limit clients %d, %v; want 5s, 100000", c.HashQueueWait, c.RateLimitClients, err)
+	}
+	c, err = load(t, []string{"--hash-queue-wait", "750ms"}, map[string]string{"XTREAMD_RATE_LIMIT_CLIENTS": "5000"})
+	if err != nil || c.HashQueueWait != 750*time.Millisecond || c.RateLimitClients != 5000 {
+		t.Fatalf("set: hash queue wait %v, rate limit clients %d, %v; want 750ms, 5000", c.HashQueueWait, c.RateLimitClients, err)
+	}
+	_, err = load(t, []string{"--hash-queue-wait", "0s", "--rate-limit-clients", "0"}, nil)
+	for _, want := range []string{"--hash-queue-wait", "--rate-limit-clients"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("error %v does not mention %q", err, want)
 		}
