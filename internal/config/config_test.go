@@ -197,10 +197,9 @@ func TestLoad_FloodOptions(t *testing.T) {
 	if err != nil || c.HashQueueWait != 750*time.Millisecond || c.RateLimitClients != 5000 {
 		t.Fatalf("set: hash queue wait %v, rate limit clients %d, %v; want 750ms, 5000", c.HashQueueWait, c.RateLimitClients, err)
 	}
-	_, err = load(t, []string{"--hash-queue-wait", "0s", "--rate-limit-clients", "0"}, nil)
-	for _, want := range []string{"--hash-queue-wait", "--rate-limit-clients"} {
-		if err == nil || !strings.Contains(err.Error(), want) {
-			t.Errorf("error %v does not mention %q", err, want)
+	for _, args := range [][]string{{"--hash-queue-wait", "0s"}, {"--rate-limit-clients", "0"}} {
+		if _, err := load(t, args, nil); err == nil || !strings.Contains(err.Error(), args[0]) {
+			t.Errorf("load(%q) error %v, want one naming %s", args, err, args[0])
 		}
 	}
 }
