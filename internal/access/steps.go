@@ -266,14 +266,21 @@ func (c *Checker) countFailure(ctx context.Context, ip netip.Addr, sec *security
 	if err != nil {
 		return err
 	}
-	if created {
-		if err := c.trimCountersIfDue(ctx, st); err != nil {
+	if n >= st.AuthFailLimit {
+		if err := c.block(ctx, ip, network, n, sec, now); err != nil {
 			return err
 		}
 	}
-	if n < st.AuthFailLimit {
-		return nil
+	if created {
+		return c.trimCountersIfDue(ctx, st)
 	}
+	return nil
+}
+
+// block blocks a client (network) for n failed logins, here at once and, through the database
+// and its NOTIFY, on every instance.
+func (c *Checker) block(ctx context.Context, ip netip.Addr, network netip.Prefix, n int, sec *security, now time.Time) error {
+	st := sec.settings
 	until := now.Add(st.AuthBlockFor)
 	reason := fmt.Sprintf("%d failed logins within %s", n, st.AuthFailWindow)
 	if err := c.d.Store.BlockIP(ctx, network, "flood", reason, &until); err != nil {
@@ -282,7 +289,6 @@ func (c *Checker) countFailure(ctx context.Context, ip netip.Addr, sec *security
 	if err := c.d.Store.ClearAuthFailures(ctx, network); err != nil {
 		return err
 	}
-	// Block here at once; other instances follow on the security NOTIFY.
 	next := *sec
 	next.flood = sec.flood.clone()
 	next.flood.add(network, &until)
@@ -317,7 +323,13 @@ func (c *Checker) trimCounters(ctx context.Context, st Settings) error {
 	return c.trimLocked(ctx, st)
 }
 
+// trimTimeout bounds a trim: creating requests wait on it, so it must end whatever the
+// caller's context.
+const trimTimeout = 5 * time.Second
+
 func (c *Checker) trimLocked(ctx context.Context, st Settings) error {
+	ctx, cancel := context.WithTimeout(ctx, trimTimeout)
+	defer cancel()
 	created := c.newCounters.Load()
 	if _, err := c.d.Store.TrimAuthFailures(ctx, st.AuthFailWindow, st.AuthFailCounters); err != nil {
 		return err
@@ -333,7 +345,7 @@ func (c *Checker) trimLocked(ctx context.Context, st Settings) error {
 func (c *Checker) CountFailure(ctx context.Context, ip netip.Addr) error {
 	sec := c.sec.Load()
 	if sec == nil {
-		return errNotLoaded
+		return fmt.Errorf("access: count failure: %w", errNotLoaded)
 	}
 	if err := c.countFailure(ctx, ip.Unmap(), sec, c.now()); err != nil {
 		return fmt.Errorf("access: count failure: %w", err)
