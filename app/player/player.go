@@ -11,6 +11,7 @@ package player
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -162,10 +163,13 @@ func (h *Handler) admit(c *fiber.Ctx) (request, bool) {
 	return parseRequest(c, ip), true
 }
 
-// unavailable answers a request the check could not decide (database down): 503 with an
-// empty body, never an allowed request. Logged once here.
+// unavailable answers a request the check could not decide (database down, hashing
+// overloaded): 503 with an empty body, never an allowed request. Logged once here, except an
+// overload, which the hashing limiter logs once a minute rather than once a request.
 func (h *Handler) unavailable(c *fiber.Ctx, surface string, err error) error {
-	h.log.ErrorContext(c.UserContext(), "player request undecided", "route", surface, "err", err)
+	if !errors.Is(err, access.ErrBusy) {
+		h.log.ErrorContext(c.UserContext(), "player request undecided", "route", surface, "err", err)
+	}
 	c.Status(fiber.StatusServiceUnavailable)
 	c.Response().ResetBody()
 	return nil

@@ -67,11 +67,13 @@ func buildDomain(ctx context.Context, d Deps) (*domain, error) {
 		Conns:      dom.conns,
 		Geo:        dom.geo,
 		Cache:      credential.NewCache(2*time.Minute, 100_000, time.Now),
-		Hasher:     credential.NewLimiter(0),
+		Hasher:     credential.NewLimiter(credential.LimiterOptions{MaxWait: cfg.HashQueueWait, Log: d.Log}),
 		Tokens:     dom.tokens,
 		Entitled:   dom.entitled,
 		Log:        d.Log,
 		Registerer: d.Registry,
+
+		RateLimitClients: cfg.RateLimitClients,
 	})
 	if err := dom.access.Load(ctx); err != nil {
 		return nil, err

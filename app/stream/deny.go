@@ -1,6 +1,8 @@
 package stream
 
 import (
+	"errors"
+
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/xtreamd/xtreamd/app/edge"
@@ -31,7 +33,9 @@ func statusFor(code access.Code) int {
 func (h *Handler) check(c *fiber.Ctx, r access.Request) (access.Decision, bool) {
 	d, err := h.d.Access.Check(c.UserContext(), r)
 	if err != nil {
-		h.log.WarnContext(c.UserContext(), "stream check failed", "stream_id", r.StreamID, "err", err)
+		if !errors.Is(err, access.ErrBusy) { // an overload is logged once by the hashing limiter
+			h.log.WarnContext(c.UserContext(), "stream check failed", "stream_id", r.StreamID, "err", err)
+		}
 		_ = edge.Empty(c, fiber.StatusServiceUnavailable)
 		return access.Decision{}, false
 	}

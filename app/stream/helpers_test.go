@@ -247,6 +247,8 @@ func setup(t *testing.T, o envOpts) *env {
 	}
 	// No flood block of the loopback address while a test sends wrong passwords.
 	testdb.MustExec(t, st, `INSERT INTO settings (key, value) VALUES ('flood_auth_failures', '0') ON CONFLICT (key) DO NOTHING`)
+	// Nor a stream-open rate limit: the tests open streams faster than any player (see stream_flood_test.go).
+	testdb.MustExec(t, st, `INSERT INTO settings (key, value) VALUES ('stream_rate_limit_per_second', '0') ON CONFLICT (key) DO NOTHING`)
 
 	cats, _, err := st.EnsureCategories(ctx, store.KindLive, []string{"News"})
 	must(t, err)

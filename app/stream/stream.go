@@ -23,6 +23,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -176,16 +177,22 @@ func (h *Handler) Routes(r fiber.Router) {
 }
 
 // gate answers methods other than GET and POST without opening anything; HEAD on a movie or
-// episode also reports its size when the caller may open it (see head).
+// episode also reports its size when the caller may open it (see head). GET, POST and HEAD
+// first pass the per-client stream-open rate limit (429, empty body), except /hls/ links:
+// segments and session polls continue an open that passed it.
 func (h *Handler) gate(next fiber.Handler) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		switch c.Method() {
-		case fiber.MethodGet, fiber.MethodPost:
-			return next(c)
-		case fiber.MethodHead:
+		method := c.Method()
+		if method != fiber.MethodGet && method != fiber.MethodPost && method != fiber.MethodHead {
+			return edge.Empty(c, fiber.StatusOK)
+		}
+		if !strings.HasPrefix(c.Path(), "/hls/") && !h.d.Access.AllowStreamOpen(edge.ClientIP(c, h.d.Proxies)) {
+			return edge.Empty(c, fiber.StatusTooManyRequests)
+		}
+		if method == fiber.MethodHead {
 			return h.head(c)
 		}
-		return edge.Empty(c, fiber.StatusOK)
+		return next(c)
 	}
 }
 

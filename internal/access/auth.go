@@ -47,7 +47,7 @@ func (c *Checker) authPassword(ctx context.Context, p Password) (authResult, err
 		return authResult{}, err
 	}
 	if line == nil {
-		return authResult{}, c.d.Hasher.DummyVerify(ctx, p.Password)
+		return authResult{}, c.d.Hasher.DummyVerify(ctx, p.Username, p.Password)
 	}
 	if id, ok := c.d.Cache.Lookup(p.Username, p.Password, line.PasswordHash); ok && id == line.ID {
 		return authResult{line: line}, nil

@@ -106,3 +106,88 @@ func BenchmarkCheckWrongPassword(b *testing.B) {
 	b.ReportMetric(float64(peak.Load()), "peak-hashing")
 	b.ReportMetric(float64(peakWaiting.Load()), "peak-waiting")
 }
+
+// BenchmarkCheckFailedLogin compares the two failing paths of step 1 under concurrency, with
+// production argon2id costs: a known username with a wrong password, and an unknown username
+// (the dummy verification). Every request sends the same password for another username, as a
+// credential-stuffing attacker would; the two must cost the same, or timing tells which
+// usernames exist. It reports the argon2 runs per request (hashes/op) beside ns/op.
+func BenchmarkCheckFailedLogin(b *testing.B) {
+	f := setup(b)
+	if err := f.st.SetSetting(context.Background(), "flood_auth_failures", 0); err != nil {
+		b.Fatal(err)
+	}
+	if err := f.checker.Load(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	const lines = 32 // distinct stored hashes, as real lines have
+	known := make([]store.Line, lines)
+	for i := range known {
+		hash, err := credential.Hash("right", credential.DefaultParams)
+		if err != nil {
+			b.Fatal(err)
+		}
+		known[i], _ = testdb.NewLine(b, f.st, func(in *store.LineInput) { in.PasswordHash = hash })
+	}
+	for _, bb := range []struct {
+		name     string
+		username func(n int64) string
+	}{
+		{"known-wrong-password", func(n int64) string { return known[n%lines].Username }},
+		{"unknown-username", func(n int64) string { return "nobody-" + strconv.FormatInt(n, 10) }},
+	} {
+		b.Run(bb.name, func(b *testing.B) {
+			var n atomic.Int64
+			before := f.checker.HasherStats().Verifications
+			b.SetParallelism(8)
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				ctx := context.Background()
+				for pb.Next() {
+					r := access.Request{Who: access.Password{Username: bb.username(n.Add(1)), Password: "same guess"},
+						ClientIP: ipDE, UserAgent: testUA, Surface: "bench"}
+					if d, err := f.checker.Check(ctx, r); err != nil || d.Code != access.AuthFailed {
+						b.Errorf("Check = %v, %v", d.Code, err)
+						return
+					}
+				}
+			})
+			b.ReportMetric(float64(f.checker.HasherStats().Verifications-before)/float64(b.N), "hashes/op")
+		})
+	}
+}
+
+// BenchmarkRateLimiterAllow is the per-request cost of a per-client rate limit: one client
+// (a player's requests), and a spray of distinct clients that keeps the table full (every call
+// a new bucket and an eviction), serial and from parallel goroutines.
+func BenchmarkRateLimiterAllow(b *testing.B) {
+	now := time.Unix(1_700_000_000, 0)
+	clock := func() time.Time { return now }
+	b.Run("one-client", func(b *testing.B) {
+		r := access.NewRateLimiter(clock, 0)
+		b.ReportAllocs()
+		for b.Loop() {
+			r.Allow(ipDE, 1e9, 1<<30)
+		}
+	})
+	b.Run("spray", func(b *testing.B) {
+		r := access.NewRateLimiter(clock, 0)
+		i := 0
+		b.ReportAllocs()
+		for b.Loop() {
+			r.Allow(sprayAddr(i), 20, 40)
+			i++
+		}
+		b.ReportMetric(float64(r.Tracked()), "clients")
+	})
+	b.Run("spray-parallel", func(b *testing.B) {
+		r := access.NewRateLimiter(clock, 0)
+		var next atomic.Int64
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				r.Allow(sprayAddr(int(next.Add(1))), 20, 40)
+			}
+		})
+	})
+}

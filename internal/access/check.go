@@ -32,7 +32,15 @@ type Deps struct {
 	Log        *slog.Logger
 	Registerer prometheus.Registerer
 	Now        func() time.Time
+	// RateLimitClients bounds the clients each per-client rate limiter (requests, stream opens)
+	// tracks in memory; <= 0 means DefaultRateLimitClients.
+	RateLimitClients int
 }
+
+// ErrBusy is in the error of a check that could not decide because the password-hashing queue
+// is overloaded (credential.ErrBusy): the surface answers its "unavailable" and need not log
+// it, since the hashing limiter warns about the overload once a minute.
+var ErrBusy = credential.ErrBusy
 
 // Checker runs the check. Load it before use and Run it for reloads and background writes.
 type Checker struct {
@@ -40,9 +48,14 @@ type Checker struct {
 	now     func() time.Time
 	lines   *lineCache
 	sec     atomic.Pointer[security]
-	rate    *RateLimiter
+	rate    *RateLimiter // player requests
+	opens   *RateLimiter // stream opens
 	reload  chan struct{}
 	denials chan denial
+	// newCounters counts the failed-login counters this instance created since its last trim
+	// of the table; trimming serialises on trimming.
+	newCounters atomic.Int64
+	trimming    sync.Mutex
 
 	// Re-authorization (reauth.go): the registered streams, what must be decided again, and a
 	// count of changes (read at the start of a check, see admitted).
@@ -55,6 +68,7 @@ type Checker struct {
 	latency     *prometheus.HistogramVec
 	floodBlocks prometheus.Counter
 	dropped     prometheus.Counter
+	limited     *prometheus.CounterVec
 }
 
 type denial struct {
@@ -76,7 +90,8 @@ func New(d Deps) *Checker {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
 	c := &Checker{
-		d: d, now: d.Now, lines: newLineCache(d.Store, d.Now), rate: NewRateLimiter(d.Now),
+		d: d, now: d.Now, lines: newLineCache(d.Store, d.Now),
+		rate: NewRateLimiter(d.Now, d.RateLimitClients), opens: NewRateLimiter(d.Now, d.RateLimitClients),
 		reload: make(chan struct{}, 1), denials: make(chan denial, 1024),
 		checks: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "xtreamd_access_checks_total", Help: "Security checks by outcome code.",
@@ -91,23 +106,36 @@ func New(d Deps) *Checker {
 		dropped: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "xtreamd_access_client_log_dropped_total", Help: "Denials not written to the client log because the queue was full.",
 		}),
+		limited: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "xtreamd_access_rate_limited_total", Help: "Requests refused by a per-client rate limit, by limit (request, stream_open).",
+		}, []string{"limit"}),
 	}
 	c.queue = newRecheckQueue()
 	c.reg = newRegistry(c.queue.line, d.Now)
 	c.unregister = c.reg.remove
 	if d.Registerer != nil {
-		d.Registerer.MustRegister(c.checks, c.latency, c.floodBlocks, c.dropped)
-		d.Registerer.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		c.register(d.Registerer)
+	}
+	return c
+}
+
+func (c *Checker) register(reg prometheus.Registerer) {
+	reg.MustRegister(c.checks, c.latency, c.floodBlocks, c.dropped, c.limited,
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "xtreamd_access_rate_limit_clients", Help: "Clients tracked by the per-client rate limits (bounded by --rate-limit-clients each).",
+		}, func() float64 { return float64(c.rate.Tracked() + c.opens.Tracked()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "xtreamd_access_registered_streams",
 			Help: "Open streams and HLS sessions of this instance registered for re-checks after changes.",
 		}, func() float64 { return float64(c.RegisteredStreams()) }))
-		if d.Hasher != nil {
-			d.Registerer.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-				Name: "xtreamd_credential_hashes_in_flight", Help: "Password hashes being computed now.",
-			}, func() float64 { return float64(d.Hasher.Stats().InFlight) }))
-		}
+	if h := c.d.Hasher; h != nil {
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "xtreamd_credential_hashes_in_flight", Help: "Password hashes being computed now.",
+		}, func() float64 { return float64(h.Stats().InFlight) }),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{
+				Name: "xtreamd_credential_hashes_refused_total", Help: "Password verifications refused because no hashing slot came within --hash-queue-wait.",
+			}, func() float64 { return float64(h.Stats().Refused) }))
 	}
-	return c
 }
 
 // Load reads the global rules; call it once before serving. When they changed since the last
@@ -137,10 +165,32 @@ func (c *Checker) Settings() Settings {
 	return DefaultSettings()
 }
 
-// AllowRequest applies the per-IP request rate limit of the player surfaces.
+// AllowRequest applies the per-client request rate limit of the player surfaces.
 func (c *Checker) AllowRequest(ip netip.Addr) bool {
-	st := c.Settings()
-	return c.rate.Allow(ip, st.RatePerSecond, st.RateBurst)
+	return c.allow(c.rate, "request", ip, func(s Settings) (float64, int) { return s.RatePerSecond, s.RateBurst })
+}
+
+// AllowStreamOpen applies the per-client rate limit of stream opens (the stream surface's
+// routes but HLS segments and session polls, which continue an admitted open).
+func (c *Checker) AllowStreamOpen(ip netip.Addr) bool {
+	return c.allow(c.opens, "stream_open", ip, func(s Settings) (float64, int) { return s.StreamRatePerSecond, s.StreamRateBurst })
+}
+
+// allow takes a token from ip's bucket of r; flood-exempt addresses are not limited.
+func (c *Checker) allow(r *RateLimiter, limit string, ip netip.Addr, rate func(Settings) (float64, int)) bool {
+	sec := c.sec.Load()
+	if sec == nil {
+		return true // not loaded: Check refuses anyway
+	}
+	perSecond, burst := rate(sec.settings)
+	if perSecond <= 0 || len(sec.exempt.lens) > 0 && sec.exempt.contains(ip, c.now()) {
+		return true
+	}
+	if r.Allow(ip, perSecond, burst) {
+		return true
+	}
+	c.limited.WithLabelValues(limit).Inc()
+	return false
 }
 
 // HasherStats reports the password-hashing limiter: hashes running, requests waiting.
@@ -188,6 +238,19 @@ func (c *Checker) OnReconnect() {
 	c.requestReload()
 }
 
+// sweep forgets refilled rate buckets, expired blocks and failure counters, and trims the
+// counters to their bound.
+func (c *Checker) sweep(ctx context.Context) {
+	c.rate.Sweep()
+	c.opens.Sweep()
+	if err := c.d.Store.SweepSecurity(ctx); err != nil && ctx.Err() == nil {
+		c.d.Log.Warn("sweeping expired blocks", "err", err)
+	}
+	if err := c.trimCounters(ctx, c.Settings()); err != nil && ctx.Err() == nil {
+		c.d.Log.Warn("trimming failed-login counters", "err", err)
+	}
+}
+
 func (c *Checker) requestReload() {
 	select {
 	case c.reload <- struct{}{}:
@@ -196,8 +259,9 @@ func (c *Checker) requestReload() {
 }
 
 // Run reloads the rules when told and every 30 s (healing a missed notification), sweeps
-// expired blocks, idle rate buckets and HLS sessions gone quiet, writes denials to the client
-// log, and re-checks open streams after changes (on a goroutine of its own), until ctx ends.
+// expired blocks, failure counters, refilled rate buckets and HLS sessions gone quiet, writes
+// denials to the client log, and re-checks open streams after changes (on a goroutine of its
+// own), until ctx ends.
 func (c *Checker) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -220,11 +284,8 @@ func (c *Checker) Run(ctx context.Context) error {
 			if err := c.Load(ctx); err != nil && ctx.Err() == nil {
 				c.d.Log.Warn("reloading security lists", "err", err)
 			}
-			c.rate.Sweep(5 * time.Minute)
+			c.sweep(ctx)
 			c.reg.prune(c.now().Add(-c.d.Conns.HLSTTL()), c.d.Conns.SessionEnded)
-			if err := c.d.Store.SweepSecurity(ctx, c.Settings().AuthFailWindow); err != nil && ctx.Err() == nil {
-				c.d.Log.Warn("sweeping expired blocks", "err", err)
-			}
 		case d := <-c.denials:
 			wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 			if err := c.d.Store.LogClientDenial(wctx, d.lineID, d.username, d.code, d.surface, d.ip, d.ua, d.streamID); err != nil && ctx.Err() == nil {

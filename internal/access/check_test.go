@@ -51,7 +51,8 @@ type fixture struct {
 }
 
 type fixtureOpts struct {
-	noGeo bool
+	noGeo  bool
+	hasher *credential.Limiter // nil: two slots, default wait
 }
 
 func newInstance(t testing.TB, dsn string, opts fixtureOpts) *fixture {
@@ -74,10 +75,13 @@ func newInstance(t testing.TB, dsn string, opts fixtureOpts) *fixture {
 		t.Fatal(err)
 	}
 	cm := conns.New(st, conns.Options{InstanceID: "test"}, log)
+	if opts.hasher == nil {
+		opts.hasher = credential.NewLimiter(credential.LimiterOptions{Slots: 2})
+	}
 	checker := access.New(access.Deps{
 		Store: st, Conns: cm, Geo: g, Tokens: kr,
 		Cache:  credential.NewCache(2*time.Minute, 10000, clock.Now),
-		Hasher: credential.NewLimiter(2),
+		Hasher: opts.hasher,
 		Entitled: func(_ *access.Line, streamID int64) bool {
 			return streamID == streamInBouquet || streamID == streamInBouquet2
 		},
@@ -530,7 +534,7 @@ func TestFlood_BlocksIPNotUsername(t *testing.T) {
 func TestRateLimiter(t *testing.T) {
 	t.Parallel()
 	clock := testkit.NewClock(time.Unix(1_700_000_000, 0))
-	r := access.NewRateLimiter(clock.Now)
+	r := access.NewRateLimiter(clock.Now, 0)
 	allowed := 0
 	for range 50 {
 		if r.Allow(ipDE, 10, 20) {

@@ -18,17 +18,26 @@ type Settings struct {
 	ConnectionPolicy conns.Policy
 	// DisallowEmptyUserAgent refuses requests without a User-Agent ("disallow_empty_user_agents").
 	DisallowEmptyUserAgent bool
-	// AuthFailLimit failed logins from one IP within AuthFailWindow block it for AuthBlockFor
-	// ("flood_auth_failures", "flood_window_seconds", "flood_block_seconds"). 0 disables.
+	// AuthFailLimit failed logins from one client (an IPv4 address, an IPv6 /64) within
+	// AuthFailWindow block it for AuthBlockFor ("flood_auth_failures", "flood_window_seconds",
+	// "flood_block_seconds"). 0 disables.
 	AuthFailLimit  int
 	AuthFailWindow time.Duration
 	AuthBlockFor   time.Duration
-	// FloodExempt addresses are never blocked for floods ("flood_exempt_ips").
+	// AuthFailCounters bounds the failed-login counters kept (rows of auth_failures, shared by
+	// every instance, "flood_max_counters"): beyond it the least advanced go first.
+	AuthFailCounters int
+	// FloodExempt addresses are never blocked for floods nor rate-limited ("flood_exempt_ips").
 	FloodExempt []netip.Prefix
-	// RatePerSecond and RateBurst bound each IP's requests on the player surfaces
+	// RatePerSecond and RateBurst bound each client's requests on the player surfaces
 	// ("rate_limit_per_second", "rate_limit_burst"). 0 disables.
 	RatePerSecond float64
 	RateBurst     int
+	// StreamRatePerSecond and StreamRateBurst bound each client's stream opens
+	// ("stream_rate_limit_per_second", "stream_rate_limit_burst"). 0 disables. The default
+	// lets a household zap channels, poll HLS playlists and seek in movies on a few devices.
+	StreamRatePerSecond float64
+	StreamRateBurst     int
 	// Message is the message of the day in user_info.message ("message").
 	Message string
 }
@@ -40,8 +49,12 @@ func DefaultSettings() Settings {
 		AuthFailLimit:    10,
 		AuthFailWindow:   time.Minute,
 		AuthBlockFor:     10 * time.Minute,
+		AuthFailCounters: 100_000,
 		RatePerSecond:    20,
 		RateBurst:        40,
+
+		StreamRatePerSecond: 10,
+		StreamRateBurst:     50,
 	}
 }
 
@@ -88,8 +101,13 @@ func parseSettings(raw map[string]json.RawMessage) (Settings, []error) {
 		}
 		s.FloodExempt = append(s.FloodExempt, p)
 	}
+	if get("flood_max_counters", &s.AuthFailCounters); s.AuthFailCounters < 1 {
+		s.AuthFailCounters = 1
+	}
 	get("rate_limit_per_second", &s.RatePerSecond)
 	get("rate_limit_burst", &s.RateBurst)
+	get("stream_rate_limit_per_second", &s.StreamRatePerSecond)
+	get("stream_rate_limit_burst", &s.StreamRateBurst)
 	get("message", &s.Message)
 	return s, errs
 }
@@ -279,8 +297,9 @@ func ParseUserAgentRule(pattern, match string) (string, string, error) {
 	return pattern, match, nil
 }
 
-// blockNetworkFor is what a flood block covers: the address itself for IPv4, its /64 for IPv6
-// (attackers rotate addresses inside their /64).
+// blockNetworkFor is the unit of flood protection: what a block covers, what failed logins
+// and rate limits are counted per. The address itself for IPv4, its /64 for IPv6 (an IPv6
+// host picks any address of its /64: attackers rotate inside it, privacy addresses too).
 func blockNetworkFor(a netip.Addr) netip.Prefix {
 	a = a.Unmap()
 	if a.Is4() {

@@ -272,28 +272,43 @@ func (c *Checker) openStream(ctx context.Context, r Request, sec *security, ip n
 	return d, nil
 }
 
-// countFailure counts a failed login of ip (in the database, so every instance counts
-// together) and blocks ip for a while once it reaches the limit. No username is ever locked:
-// that would let anyone lock a victim out.
+// countFailure counts a failed login of ip's client (an IPv4 address, an IPv6 /64: the unit a
+// block covers, so rotating addresses inside a /64 counts towards one block) in the database,
+// so every instance counts together, and blocks the client for a while once it reaches the
+// limit. No username is ever locked: that would let anyone lock a victim out.
 func (c *Checker) countFailure(ctx context.Context, ip netip.Addr, sec *security, now time.Time) error {
 	st := sec.settings
 	if st.AuthFailLimit <= 0 || !ip.IsValid() || sec.exempt.contains(ip, now) {
 		return nil
 	}
-	n, err := c.d.Store.RecordAuthFailure(ctx, ip, st.AuthFailWindow)
-	if err != nil || n < st.AuthFailLimit {
+	network := blockNetworkFor(ip)
+	n, created, err := c.d.Store.RecordAuthFailure(ctx, network, st.AuthFailWindow)
+	if err != nil {
 		return err
 	}
-	network := blockNetworkFor(ip)
+	if n >= st.AuthFailLimit {
+		if err := c.block(ctx, ip, network, n, sec, now); err != nil {
+			return err
+		}
+	}
+	if created {
+		return c.trimCountersIfDue(ctx, st)
+	}
+	return nil
+}
+
+// block blocks a client (network) for n failed logins, here at once and, through the database
+// and its NOTIFY, on every instance.
+func (c *Checker) block(ctx context.Context, ip netip.Addr, network netip.Prefix, n int, sec *security, now time.Time) error {
+	st := sec.settings
 	until := now.Add(st.AuthBlockFor)
 	reason := fmt.Sprintf("%d failed logins within %s", n, st.AuthFailWindow)
 	if err := c.d.Store.BlockIP(ctx, network, "flood", reason, &until); err != nil {
 		return err
 	}
-	if err := c.d.Store.ClearAuthFailures(ctx, ip); err != nil {
+	if err := c.d.Store.ClearAuthFailures(ctx, network); err != nil {
 		return err
 	}
-	// Block here at once; other instances follow on the security NOTIFY.
 	next := *sec
 	next.flood = sec.flood.clone()
 	next.flood.add(network, &until)
@@ -301,6 +316,68 @@ func (c *Checker) countFailure(ctx context.Context, ip netip.Addr, sec *security
 	c.floodBlocks.Inc()
 	c.d.Log.WarnContext(ctx, "client blocked for failed logins", "client_ip", ip.String(), "network", network.String(), "failures", n, "until", until)
 	return nil
+}
+
+// trimCountersIfDue trims the failure counters once this instance has created a tenth of
+// their bound since its last trim. The trim runs in the request that crosses the mark, and
+// requests that cross it meanwhile wait for it, so the table never holds more than the bound,
+// plus a tenth of it and the requests in progress per instance, however many addresses a spray
+// uses and without waiting for Run's sweep.
+func (c *Checker) trimCountersIfDue(ctx context.Context, st Settings) error {
+	mark := int64(max(1, st.AuthFailCounters/10))
+	if c.newCounters.Add(1) < mark {
+		return nil
+	}
+	c.trimming.Lock()
+	defer c.trimming.Unlock()
+	if c.newCounters.Load() < mark {
+		return nil // trimmed meanwhile
+	}
+	return c.trimLocked(ctx, st)
+}
+
+// trimCounters trims the failure counters to their bound (Run's sweep).
+func (c *Checker) trimCounters(ctx context.Context, st Settings) error {
+	c.trimming.Lock()
+	defer c.trimming.Unlock()
+	return c.trimLocked(ctx, st)
+}
+
+// trimTimeout bounds a trim: creating requests wait on it, so it must end whatever the
+// caller's context.
+const trimTimeout = 5 * time.Second
+
+func (c *Checker) trimLocked(ctx context.Context, st Settings) error {
+	ctx, cancel := context.WithTimeout(ctx, trimTimeout)
+	defer cancel()
+	created := c.newCounters.Load()
+	if _, err := c.d.Store.TrimAuthFailures(ctx, st.AuthFailWindow, st.AuthFailCounters); err != nil {
+		return err
+	}
+	c.newCounters.Add(-created) // counters created meanwhile count towards the next trim
+	return nil
+}
+
+// CountFailure counts a failed authentication of ip that did not go through Check (a MAG
+// portal handshake with an unknown MAC, say) towards flood protection, exactly as a failed
+// step 1 counts: per client (IPv4 address, IPv6 /64), blocking the client at the limit. An
+// error means the failure could not be counted; the caller's answer stays a failure.
+func (c *Checker) CountFailure(ctx context.Context, ip netip.Addr) error {
+	sec := c.sec.Load()
+	if sec == nil {
+		return fmt.Errorf("access: count failure: %w", errNotLoaded)
+	}
+	if err := c.countFailure(ctx, ip.Unmap(), sec, c.now()); err != nil {
+		return fmt.Errorf("access: count failure: %w", err)
+	}
+	return nil
+}
+
+// FloodBlocked reports whether ip's client is blocked for failed logins now (what Check
+// answers FLOOD_BLOCKED before step 1), for a surface that refuses before it authenticates.
+func (c *Checker) FloodBlocked(ip netip.Addr) bool {
+	sec := c.sec.Load()
+	return sec != nil && sec.flood.contains(ip.Unmap(), c.now())
 }
 
 // recordDenial logs a denial and queues it for the client log without waiting for the database.

@@ -79,6 +79,11 @@ type Config struct {
 	DemoPassword      string
 	DemoMAC           string
 	DemoAdminPassword string
+
+	// Flood protection (internal/access, internal/credential): process resources; the limits
+	// themselves are panel settings.
+	HashQueueWait    time.Duration
+	RateLimitClients int
 }
 
 // Option is one configuration setting: its flag, environment variable, default and meaning.
@@ -207,6 +212,15 @@ func Options() []Option {
 		{Flag: "demo-admin-password", Env: "XTREAMD_DEMO_ADMIN_PASSWORD", Default: "admin",
 			Usage: "password of the demo admin account \"admin\" (with --demo)",
 			set:   func(c *Config, v string) error { c.DemoAdminPassword = v; return nil }},
+		{Flag: "hash-queue-wait", Env: "XTREAMD_HASH_QUEUE_WAIT", Default: "5s",
+			Usage: "longest a login waits for a password-hashing slot (one per CPU) before it is answered \"unavailable\" in its surface's format (players and streams: 503), so a flood of logins is shed instead of queued",
+			set: func(c *Config, v string) (err error) {
+				c.HashQueueWait, err = time.ParseDuration(v)
+				return err
+			}},
+		{Flag: "rate-limit-clients", Env: "XTREAMD_RATE_LIMIT_CLIENTS", Default: "100000",
+			Usage: "clients (IPv4 addresses, IPv6 /64s) each per-client rate limit (requests, stream opens) keeps in memory, about 60 bytes each; beyond it, buckets that refilled are forgotten first",
+			set:   func(c *Config, v string) (err error) { c.RateLimitClients, err = parsePositive(v); return err }},
 	}
 }
 
@@ -316,6 +330,9 @@ func (c *Config) Validate() error {
 	}
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("--shutdown-timeout %v: must be positive", c.ShutdownTimeout))
+	}
+	if c.HashQueueWait <= 0 {
+		errs = append(errs, fmt.Errorf("--hash-queue-wait %v: must be positive", c.HashQueueWait))
 	}
 	if c.MetricsListen != "" {
 		if _, _, err := net.SplitHostPort(c.MetricsListen); err != nil {

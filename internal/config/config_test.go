@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func load(t *testing.T, args []string, env map[string]string) (Config, error) {
@@ -221,5 +222,22 @@ func TestLoad_SecretFilesRecorded(t *testing.T) {
 	c, err := load(t, nil, map[string]string{"XTREAMD_TOKEN_SECRET_FILE": path})
 	if err != nil || len(c.SecretFiles) != 1 || c.SecretFiles[0] != path {
 		t.Fatalf("SecretFiles = %v, %v; want [%s]", c.SecretFiles, err, path)
+	}
+}
+
+func TestLoad_FloodOptions(t *testing.T) {
+	t.Parallel()
+	c, err := load(t, nil, nil)
+	if err != nil || c.HashQueueWait != 5*time.Second || c.RateLimitClients != 100_000 {
+		t.Fatalf("defaults: hash queue wait %v, rate limit clients %d, %v; want 5s, 100000", c.HashQueueWait, c.RateLimitClients, err)
+	}
+	c, err = load(t, []string{"--hash-queue-wait", "750ms"}, map[string]string{"XTREAMD_RATE_LIMIT_CLIENTS": "5000"})
+	if err != nil || c.HashQueueWait != 750*time.Millisecond || c.RateLimitClients != 5000 {
+		t.Fatalf("set: hash queue wait %v, rate limit clients %d, %v; want 750ms, 5000", c.HashQueueWait, c.RateLimitClients, err)
+	}
+	for _, args := range [][]string{{"--hash-queue-wait", "0s"}, {"--rate-limit-clients", "0"}} {
+		if _, err := load(t, args, nil); err == nil || !strings.Contains(err.Error(), args[0]) {
+			t.Errorf("load(%q) error %v, want one naming %s", args, err, args[0])
+		}
 	}
 }

@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -48,7 +51,7 @@ func TestLimiter_CapsConcurrency(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		const slots, callers = 2, 7
-		l := NewLimiter(slots)
+		l := NewLimiter(LimiterOptions{Slots: slots})
 		g := newGate()
 		l.verify = g.verify
 		results := make(chan result, callers)
@@ -99,7 +102,7 @@ func TestLimiter_ContextEndsWhileWaiting(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			synctest.Test(t, func(t *testing.T) {
-				l := NewLimiter(1)
+				l := NewLimiter(LimiterOptions{Slots: 1})
 				g := newGate()
 				l.verify = g.verify
 				go l.Verify(t.Context(), hashA, "holds the only slot")
@@ -133,7 +136,7 @@ func TestLimiter_ContextEndsWhileWaiting(t *testing.T) {
 
 func TestLimiter_AlreadyCancelled(t *testing.T) {
 	t.Parallel()
-	l := NewLimiter(1)
+	l := NewLimiter(LimiterOptions{Slots: 1})
 	g := newGate()
 	l.verify = g.verify
 	ctx, cancel := context.WithCancel(t.Context())
@@ -150,7 +153,7 @@ func TestLimiter_Singleflight(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		const callers = 5
-		l := NewLimiter(2)
+		l := NewLimiter(LimiterOptions{Slots: 2})
 		g := newGate()
 		l.verify = g.verify
 		results := make(chan result, callers+1)
@@ -186,7 +189,7 @@ func TestLimiter_Singleflight(t *testing.T) {
 func TestLimiter_SingleflightLeaderGivesUp(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
-		l := NewLimiter(1)
+		l := NewLimiter(LimiterOptions{Slots: 1})
 		g := newGate()
 		l.verify = g.verify
 		go l.Verify(t.Context(), hashA, "holds the only slot")
@@ -224,7 +227,7 @@ func TestLimiter_SingleflightLeaderGivesUp(t *testing.T) {
 
 func TestLimiter_MalformedHash(t *testing.T) {
 	t.Parallel()
-	l := NewLimiter(1)
+	l := NewLimiter(LimiterOptions{Slots: 1})
 	if ok, err := l.Verify(t.Context(), "plain-text-password", "x"); ok || !errors.Is(err, ErrMalformedHash) {
 		t.Errorf("Verify(malformed) = %v, %v; want false, ErrMalformedHash", ok, err)
 	}
@@ -236,7 +239,7 @@ func TestLimiter_RealArgon2(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l := NewLimiter(0)
+	l := NewLimiter(LimiterOptions{})
 	if st := l.Stats(); st.Slots < 1 {
 		t.Fatalf("Stats().Slots = %d, want NumCPU", st.Slots)
 	}
@@ -252,19 +255,19 @@ func TestLimiter_RealArgon2(t *testing.T) {
 
 func TestLimiter_DummyVerify(t *testing.T) {
 	t.Parallel()
-	l := NewLimiter(1)
+	l := NewLimiter(LimiterOptions{Slots: 1})
 	// The dummy is a DefaultParams hash, so it costs what a real line's verification costs.
 	if _, _, _, err := decode(l.dummy); err != nil || NeedsRehash(l.dummy, DefaultParams) {
 		t.Fatalf("dummy hash %q: err %v, NeedsRehash %v; want a DefaultParams hash", l.dummy, err, NeedsRehash(l.dummy, DefaultParams))
 	}
-	if l2 := NewLimiter(1); l2.dummy == l.dummy {
+	if l2 := NewLimiter(LimiterOptions{Slots: 1}); l2.dummy == l.dummy {
 		t.Error("two limiters share a dummy hash, want a random one per process")
 	}
 	g := newGate()
 	g.hashes = make(chan string, 1)
 	l.verify = g.verify
 	close(g.release)
-	if err := l.DummyVerify(t.Context(), "right"); err != nil {
+	if err := l.DummyVerify(t.Context(), "nobody", "right"); err != nil {
 		t.Errorf("DummyVerify = %v, want nil", err)
 	}
 	if got := <-g.hashes; got != l.dummy {
@@ -272,7 +275,7 @@ func TestLimiter_DummyVerify(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
-	if err := l.DummyVerify(ctx, "x"); !errors.Is(err, context.Canceled) {
+	if err := l.DummyVerify(ctx, "nobody", "x"); !errors.Is(err, context.Canceled) {
 		t.Errorf("DummyVerify(cancelled) = %v, want context.Canceled", err)
 	}
 }
@@ -282,8 +285,8 @@ func TestLimiter_DummyVerifyRealCost(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs one DefaultParams argon2id")
 	}
-	l := NewLimiter(1)
-	if err := l.DummyVerify(t.Context(), "anything"); err != nil {
+	l := NewLimiter(LimiterOptions{Slots: 1})
+	if err := l.DummyVerify(t.Context(), "nobody", "anything"); err != nil {
 		t.Fatal(err)
 	}
 	if st := l.Stats(); st.Verifications != 1 {
@@ -293,7 +296,7 @@ func TestLimiter_DummyVerifyRealCost(t *testing.T) {
 
 func TestLimiter_FlightKey(t *testing.T) {
 	t.Parallel()
-	l := NewLimiter(1)
+	l := NewLimiter(LimiterOptions{Slots: 1})
 	a := l.flightKey(hashA, "pw")
 	if a != l.flightKey(hashA, "pw") || a == l.flightKey(hashA, "pw2") || a == l.flightKey(hashB, "pw") ||
 		l.flightKey("ab", "c") == l.flightKey("a", "bc") {
@@ -302,7 +305,7 @@ func TestLimiter_FlightKey(t *testing.T) {
 	if len(a) != 32 {
 		t.Errorf("flightKey length %d, want 32 (an HMAC, never the password)", len(a))
 	}
-	if NewLimiter(1).flightKey(hashA, "pw") == a {
+	if NewLimiter(LimiterOptions{Slots: 1}).flightKey(hashA, "pw") == a {
 		t.Error("two limiters derive the same flight key, want a random key per limiter")
 	}
 }
@@ -314,7 +317,7 @@ func BenchmarkLimiterVerifyWrongPassword(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	l := NewLimiter(0)
+	l := NewLimiter(LimiterOptions{})
 	ctx := b.Context()
 	b.ReportAllocs()
 	for b.Loop() {
@@ -330,7 +333,7 @@ func BenchmarkLimiterVerifyWrongPasswordParallel(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	l := NewLimiter(0)
+	l := NewLimiter(LimiterOptions{})
 	ctx := b.Context()
 	var id atomic.Int64
 	b.ReportAllocs()
@@ -343,4 +346,148 @@ func BenchmarkLimiterVerifyWrongPasswordParallel(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestLimiter_FailingPathsCostAlike counts argon2 runs (not wall time, so it cannot be flaky)
+// for concurrent failing logins: a known account with a wrong password and an unknown username
+// must run exactly as many hashes, whether the guesses share a password across accounts (a
+// credential-stuffing spray, which once merged every unknown username into one run) or repeat
+// one account's (which both paths merge alike).
+func TestLimiter_FailingPathsCostAlike(t *testing.T) {
+	t.Parallel()
+	const n = 16
+	known := func(account func(i int) int) verifyCall {
+		return func(ctx context.Context, l *Limiter, i int) error {
+			_, err := l.Verify(ctx, fmt.Sprintf("%s-%d", hashA, account(i)), "same guess")
+			return err
+		}
+	}
+	unknown := func(account func(i int) int) verifyCall {
+		return func(ctx context.Context, l *Limiter, i int) error {
+			return l.DummyVerify(ctx, fmt.Sprint("nobody", account(i)), "same guess")
+		}
+	}
+	distinct := func(i int) int { return i }
+	same := func(int) int { return 0 }
+	tests := []struct {
+		name     string
+		known    verifyCall
+		unknown  verifyCall
+		wantRuns int64
+	}{
+		{"one password over distinct accounts", known(distinct), unknown(distinct), n},
+		{"one account and password, repeated", known(same), unknown(same), 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			gotKnown, gotUnknown := concurrentRuns(t, n, tt.known), concurrentRuns(t, n, tt.unknown)
+			if gotKnown != tt.wantRuns || gotUnknown != tt.wantRuns {
+				t.Errorf("%d concurrent failing logins: %d argon2 runs for known accounts, %d for unknown usernames; want %d each",
+					n, gotKnown, gotUnknown, tt.wantRuns)
+			}
+		})
+	}
+}
+
+// verifyCall is the i-th of a set of concurrent verifications.
+type verifyCall func(ctx context.Context, l *Limiter, i int) error
+
+// concurrentRuns starts n calls at once against a limiter with a slot for each, holds every
+// argon2 run until all calls have started or joined one, and returns the number of runs.
+func concurrentRuns(t *testing.T, n int, call verifyCall) int64 {
+	t.Helper()
+	var runs int64
+	synctest.Test(t, func(t *testing.T) {
+		l := NewLimiter(LimiterOptions{Slots: n})
+		g := newGate()
+		l.verify = g.verify
+		errs := make(chan error, n)
+		for i := range n {
+			go func() { errs <- call(t.Context(), l, i) }()
+		}
+		synctest.Wait() // every call is in a run of its own or waits for one it joined
+		runs = g.runs.Load()
+		close(g.release)
+		for range n {
+			if err := <-errs; err != nil {
+				t.Errorf("verification: %v", err)
+			}
+		}
+	})
+	return runs
+}
+
+// TestLimiter_MaxWait: a verification never waits for a slot longer than MaxWait, even without
+// a deadline of its own; the refusal is ErrBusy, and a flood of refusals is one warning a minute.
+func TestLimiter_MaxWait(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		logs := &records{}
+		l := NewLimiter(LimiterOptions{Slots: 1, MaxWait: 2 * time.Second, Log: slog.New(logs)})
+		g := newGate()
+		l.verify = g.verify
+		go l.Verify(t.Context(), hashA, "holds the only slot")
+		synctest.Wait()
+
+		refuse := func(waiters int) {
+			start := time.Now()
+			errs := make(chan error, waiters)
+			for i := range waiters {
+				go func() {
+					errs <- l.DummyVerify(context.Background(), fmt.Sprint("nobody", i), "x") // no deadline
+				}()
+			}
+			for range waiters {
+				if err := <-errs; !errors.Is(err, ErrBusy) {
+					t.Errorf("DummyVerify while the slot is held = %v, want ErrBusy", err)
+				}
+			}
+			if waited := time.Since(start); waited != 2*time.Second {
+				t.Errorf("refused after %v, want MaxWait (2s)", waited)
+			}
+		}
+		refuse(5)
+		if all, warnings := logs.count(slog.LevelWarn, "password hashing overloaded"); all != 1 || warnings != 1 {
+			t.Errorf("%d log records, %d overload warnings for 5 refusals; want 1 warning and nothing else", all, warnings)
+		}
+		<-time.After(overloadWarnEvery) // virtual time: the overload goes on a minute later
+		refuse(3)
+		if all, warnings := logs.count(slog.LevelWarn, "password hashing overloaded"); all != 2 || warnings != 2 {
+			t.Errorf("%d log records, %d overload warnings after a minute more; want 2 warnings and nothing else", all, warnings)
+		}
+		if st := l.Stats(); st.Refused != 8 || st.Waiting != 0 || g.runs.Load() != 1 {
+			t.Errorf("Stats() = %+v, runs %d; want 8 refused, nobody waiting, only the slot holder's run", st, g.runs.Load())
+		}
+		g.release <- struct{}{}
+	})
+}
+
+// records is a slog.Handler that keeps every record, for assertions on levels and messages.
+type records struct {
+	mu   sync.Mutex
+	list []slog.Record
+}
+
+func (r *records) Enabled(context.Context, slog.Level) bool { return true }
+func (r *records) WithAttrs([]slog.Attr) slog.Handler       { return r }
+func (r *records) WithGroup(string) slog.Handler            { return r }
+
+func (r *records) Handle(_ context.Context, rec slog.Record) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.list = append(r.list, rec.Clone())
+	return nil
+}
+
+// count is the number of records, and of those at level with a message starting with msg.
+func (r *records) count(level slog.Level, msg string) (all, matching int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, rec := range r.list {
+		if rec.Level == level && strings.HasPrefix(rec.Message, msg) {
+			matching++
+		}
+	}
+	return len(r.list), matching
 }

@@ -150,13 +150,10 @@ func (s *Store) SetAllowedCountries(ctx context.Context, codes []string) error {
 	})
 }
 
-// SweepSecurity deletes expired blocks and stale failure counters.
-func (s *Store) SweepSecurity(ctx context.Context, failureWindow time.Duration) error {
+// SweepSecurity deletes expired blocks (failure counters: TrimAuthFailures).
+func (s *Store) SweepSecurity(ctx context.Context) error {
 	if _, err := s.q.Exec(ctx, `DELETE FROM blocked_ips WHERE expires_at <= now()`); err != nil {
 		return fmt.Errorf("sweep blocks: %w", interpret(err))
-	}
-	if _, err := s.q.Exec(ctx, `DELETE FROM auth_failures WHERE window_started_at <= now() - $1 * interval '1 second'`, failureWindow.Seconds()); err != nil {
-		return fmt.Errorf("sweep auth failures: %w", interpret(err))
 	}
 	return nil
 }
