@@ -71,6 +71,9 @@ type Config struct {
 	DemoPassword      string
 	DemoMAC           string
 	DemoAdminPassword string
+
+	// PortalClientDir holds a Stalker client bundle served at /c/ and /stalker_portal/c/ (app/portal).
+	PortalClientDir string
 }
 
 // Option is one configuration setting: its flag, environment variable, default and meaning.
@@ -183,6 +186,9 @@ func Options() []Option {
 		{Flag: "demo-admin-password", Env: "XTREAMD_DEMO_ADMIN_PASSWORD", Default: "admin",
 			Usage: "password of the demo admin account \"admin\" (with --demo)",
 			set:   func(c *Config, v string) error { c.DemoAdminPassword = v; return nil }},
+		{Flag: "portal-client-dir", Env: "XTREAMD_PORTAL_CLIENT_DIR", Default: "",
+			Usage: "directory holding a Stalker (MAG) client bundle (index.html, xpcom.common.js ...) served at /c/ and /stalker_portal/c/; empty serves only a minimal xpcom.common.js and version.js that headless clients read (see MAG / Stalker)",
+			set:   func(c *Config, v string) error { c.PortalClientDir = v; return nil }},
 	}
 }
 
@@ -272,6 +278,11 @@ func (c *Config) Validate() error {
 		}
 	}
 	errs = append(errs, c.validateRedirect()...)
+	if c.PortalClientDir != "" {
+		if fi, err := os.Stat(c.PortalClientDir); err != nil || !fi.IsDir() {
+			errs = append(errs, fmt.Errorf("--portal-client-dir %q: not a directory", c.PortalClientDir))
+		}
+	}
 	return errors.Join(errs...)
 }
 
