@@ -45,15 +45,15 @@ func newClientFiles(dir string) (*clientFiles, error) {
 	return &clientFiles{dir: root, fs: root.FS()}, nil
 }
 
-// redirect sends /c to /c/, where the bundle's relative URLs resolve.
-func (f *clientFiles) redirect(c *fiber.Ctx) error {
-	return c.Redirect(c.Path()+"/", fiber.StatusMovedPermanently)
-}
-
 // serve answers a file under the prefix: index.html for a directory, 404 for anything
-// missing, hidden (a name starting with ".") or outside the directory.
+// missing, hidden (a name starting with ".") or outside the directory. The prefix without its
+// slash redirects to it, where the bundle's relative URLs resolve.
 func (f *clientFiles) serve(c *fiber.Ctx) error {
-	name, ok := cleanName(c.Params("*"))
+	raw := c.Params("*")
+	if raw == "" && !strings.HasSuffix(c.Path(), "/") {
+		return c.Redirect(c.Path()+"/", fiber.StatusMovedPermanently)
+	}
+	name, ok := cleanName(raw)
 	if !ok {
 		return notFound(c)
 	}

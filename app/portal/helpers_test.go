@@ -211,7 +211,7 @@ func (e *env) catalog(t *testing.T) {
 	testdb.MustExec(t, st, `UPDATE categories SET is_adult = true WHERE id = $1`, adultFilms)
 	ts := "ts"
 	e.movie = stream(store.StreamInput{Kind: store.KindMovie, Name: "Film", CategoryID: &e.films, ContainerExtension: &ts,
-		Info: json.RawMessage(`{"plot":"A film.","director":"D. Rector","cast":"A. Actor","releasedate":"2020-01-01","rating":"7.5","duration_secs":600}`),
+		Info:    json.RawMessage(`{"plot":"A film.","director":"D. Rector","cast":"A. Actor","releasedate":"2020-01-01","rating":"7.5","duration_secs":600}`),
 		Sources: []store.Source{{URL: up.URL + "/film.ts"}}})
 	e.secret = stream(store.StreamInput{Kind: store.KindMovie, Name: "Secret", CategoryID: &adultFilms, ContainerExtension: &ts,
 		Sources: []store.Source{{URL: up.URL + "/secret.ts"}}})
@@ -396,12 +396,18 @@ func (b *box) strict(v any, typ, action string, params ...string) {
 	if code != 200 {
 		b.t.Fatalf("%s/%s = %d %s", typ, action, code, body)
 	}
+	strictJSON(b.t, body, &struct {
+		JS any `json:"js"`
+	}{JS: v})
+}
+
+// strictJSON decodes body into v, refusing members v does not name.
+func strictJSON(t testing.TB, body []byte, v any) {
+	t.Helper()
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&struct {
-		JS any `json:"js"`
-	}{JS: v}); err != nil {
-		b.t.Fatalf("%s/%s: strict decode into %T: %v\n%s", typ, action, v, err, body)
+	if err := dec.Decode(v); err != nil {
+		t.Fatalf("strict decode into %T: %v\n%s", v, err, body)
 	}
 }
 

@@ -131,7 +131,7 @@ func (h *Handler) Routes(r fiber.Router) {
 		r.Post(p, mw, h.api)
 	}
 	for _, prefix := range []string{"/c", "/stalker_portal/c"} {
-		r.Get(prefix, mw, h.files.redirect)
+		r.Get(prefix, mw, h.files.serve) // /c and /c/: routing ignores a trailing slash
 		r.Get(prefix+"/*", mw, h.files.serve)
 	}
 }
