@@ -115,8 +115,10 @@ func parseVODCmd(s string) (vodCmd, bool) {
 			season := int32(n)
 			return vodCmd{Type: "series", SeriesID: series, SeasonNum: &season}, true
 		}
-		id := idOf(name)
-		return vodCmd{Type: "movie", StreamID: id}, id > 0
+		if id := idOf(name); id > 0 {
+			return vodCmd{Type: "movie", StreamID: id}, true
+		}
+		return vodCmd{}, false
 	}
 	if id := idOf(s); id > 0 {
 		return vodCmd{Type: "movie", StreamID: id}, true

@@ -119,7 +119,7 @@ func parseRequest(raw rawRequest) request {
 		return v
 	}
 	r.typ, r.action = strings.ToLower(get("type")), strings.ToLower(get("action"))
-	r.userAgent = input.Sanitize(input.Truncate(raw.userAgent, maxUserAgentLen), maxUserAgentLen)
+	r.userAgent = input.Truncate(input.Sanitize(input.Truncate(raw.userAgent, 4*maxUserAgentLen), maxUserAgentLen), maxUserAgentLen)
 	r.model = modelOf(raw.xUserAgent)
 	r.token = bearer(raw.auth)
 	// XC 2.9 prefers the mac parameter to the cookie (spec §5.2).
