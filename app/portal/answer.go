@@ -1,9 +1,6 @@
 package portal
 
 import (
-	"encoding/json"
-	"sync"
-
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/xtreamd/xtreamd/app/edge"
@@ -44,39 +41,15 @@ type linkError struct {
 	Error      string `json:"error"`
 }
 
-// Pooled buffers for the list answers: a 10,000-channel list is megabytes, built per request.
-var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &b }}
-
-// maxPooledBuffer keeps one huge answer from pinning its buffer in the pool.
-const maxPooledBuffer = 32 << 20
-
-func getBuf() *[]byte { return bufPool.Get().(*[]byte) }
-
-func putBuf(b *[]byte) {
-	if cap(*b) > maxPooledBuffer {
-		return
-	}
-	*b = (*b)[:0]
-	bufPool.Put(b)
-}
-
-// sendEnvelope answers js, already encoded, in the envelope. The body is copied: the pooled
-// buffer goes back to the pool when the handler returns, before fasthttp writes the response.
-func sendEnvelope(c *fiber.Ctx, js []byte) error {
+// sendBuilt answers the envelope around the js that build appends. It appends straight into
+// fasthttp's own (pooled) body buffer and hands it back, so a list of megabytes is built once
+// and never copied.
+func sendBuilt(c *fiber.Ctx, build func(b []byte) []byte) error {
 	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
 	c.Status(fiber.StatusOK)
-	body := c.Response().BodyWriter()
-	_, _ = body.Write([]byte(`{"js":`))
-	_, _ = body.Write(js)
-	_, _ = body.Write([]byte(`}`))
+	resp := c.Response()
+	b := append(resp.SwapBody(nil)[:0], `{"js":`...)
+	b = append(build(b), '}')
+	resp.SwapBody(b)
 	return nil
-}
-
-// appendJSON appends the encoding of v (our own answer types: they always encode).
-func appendJSON(b []byte, v any) []byte {
-	enc, err := json.Marshal(v)
-	if err != nil {
-		return append(b, "null"...)
-	}
-	return append(b, enc...)
 }

@@ -65,19 +65,17 @@ func appendPaged(b []byte, total int, pg page, each func(b []byte) []byte) []byt
 func (h *Handler) sendChannels(k *call, l *lineup, list []*catalog.Stream, total int, pg page) error {
 	ch := channelsView.Of(k.entitlement(h).Snapshot())
 	favs := idSet(k.dev.Favourites.Live)
-	bp := getBuf()
-	defer putBuf(bp)
-	b := appendPaged((*bp)[:0], total, pg, func(b []byte) []byte {
-		for i, st := range list[pg.from:pg.to] {
-			if i > 0 {
-				b = append(b, ',')
+	return sendBuilt(k.c, func(b []byte) []byte {
+		return appendPaged(b, total, pg, func(b []byte) []byte {
+			for i, st := range list[pg.from:pg.to] {
+				if i > 0 {
+					b = append(b, ',')
+				}
+				b = ch.appendChannel(b, st, l.number[st.Index], favs[st.ID])
 			}
-			b = ch.appendChannel(b, st, l.number[st.Index], favs[st.ID])
-		}
-		return b
+			return b
+		})
 	})
-	*bp = b
-	return sendEnvelope(k.c, b)
 }
 
 func idSet(ids []int64) map[int64]bool {

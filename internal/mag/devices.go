@@ -64,6 +64,7 @@ type Device struct {
 	// Verified: the current session may be used. Unlocked devices' sessions are; a locked
 	// device's session is once it proved the recorded ids (Prove).
 	Verified       bool
+	Box            Box // the model and firmware last reported
 	STBType        string
 	Locale         string
 	Timezone       string
@@ -117,6 +118,7 @@ func deviceOf(row store.MAGDevice, mac MAC) Device {
 		ID: row.ID, LineID: row.LineID, MAC: mac, Locked: row.LockDevice,
 		Identity: Identity{Serial: row.SerialNumber, DeviceID: row.DeviceID, DeviceID2: row.DeviceID2},
 		Verified: row.TokenVerified, STBType: row.STBType, Locale: row.Locale, Timezone: row.Timezone,
+		Box:            Box{STBType: row.STBType, ImageVersion: row.ImageVersion, Firmware: row.Firmware, HWVersion: row.HWVersion},
 		ParentPassword: row.ParentPassword, Favourites: parseFavourites(row.FavChannels),
 	}
 	if row.LastITVID != nil {
@@ -262,10 +264,13 @@ type Box struct {
 
 // RecordBox keeps the model and firmware a box reported (a write only when they changed).
 func (d *Devices) RecordBox(ctx context.Context, dev *Device, b Box) error {
+	if b == dev.Box {
+		return nil
+	}
 	if err := d.store.SetMAGBox(ctx, dev.ID, store.MAGBox(b)); err != nil {
 		return fmt.Errorf("mag record box: %w", err)
 	}
-	dev.STBType = b.STBType
+	dev.Box, dev.STBType = b, b.STBType
 	return nil
 }
 
