@@ -2,39 +2,27 @@ package portal
 
 import "github.com/xtreamd/xtreamd/internal/store"
 
+// action is what a handler runs for an authenticated call.
+type action = func(*Handler, *call) error
+
+// content, tolerant and link make a handler of their class (deny.go).
+func content(fn action) handler  { return handler{class: classContent, fn: fn} }
+func tolerant(fn action) handler { return handler{class: classTolerant, fn: fn} }
+func link(fn action) handler     { return handler{class: classLink, fn: fn} }
+
+// startUp is a tolerant action a locked device may run before it proved its ids.
+func startUp(fn action) handler { return handler{class: classTolerant, unverified: true, fn: fn} }
+
+var (
+	yes, none = constant(true), constant(emptyList)
+	star      = constant([]map[string]string{{"id": "*", "title": "*"}})
+)
+
 // actionTable is every action the portal answers (spec §5.3–§5.7), by "type/action"; anything
 // else answers unknownAction. New builds it once per Handler; it is never written after.
 func actionTable() map[string]handler {
-	content := func(fn func(*Handler, *call) error) handler { return handler{class: classContent, fn: fn} }
-	tolerant := func(fn func(*Handler, *call) error) handler { return handler{class: classTolerant, fn: fn} }
-	startUp := func(fn func(*Handler, *call) error) handler { // before a locked device proved its ids
-		return handler{class: classTolerant, unverified: true, fn: fn}
-	}
-	link := func(fn func(*Handler, *call) error) handler { return handler{class: classLink, fn: fn} }
-	yes, none := constant(true), constant(emptyList)
-	all := constant([]map[string]string{{"id": "*", "title": "*"}})
-	t := map[string]handler{
-		"stb/get_profile":            {class: classProfile, unverified: true, fn: stbProfile},
-		"stb/do_auth":                {class: classProfile, unverified: true, fn: stbDoAuth},
-		"stb/get_localization":       startUp(stbLocalization),
-		"stb/get_modules":            startUp(constant(stbModules)),
-		"stb/log":                    startUp(yes),
-		"stb/logout":                 startUp(stbLogout),
-		"stb/get_preload_images":     tolerant(none),
-		"stb/get_settings_profile":   tolerant(stbSettingsProfile),
-		"stb/get_locales":            tolerant(stbLocales),
-		"stb/get_timezones":          tolerant(none),
-		"stb/get_countries":          tolerant(none),
-		"stb/get_cities":             tolerant(none),
-		"stb/search_cities":          tolerant(none),
-		"stb/get_storages":           tolerant(none),
-		"stb/get_ad":                 tolerant(none),
-		"stb/set_locale":             tolerant(stbSetLocale),
-		"stb/set_parent_password":    tolerant(stbSetParentPassword),
-		"watchdog/get_events":        startUp(watchdogEvents),
-		"watchdog/confirm_event":     tolerant(watchdogConfirm),
-		"account_info/get_main_info": tolerant(accountMainInfo),
-
+	t := stbActions()
+	for k, v := range map[string]handler{
 		"itv/get_genres":           content(itvGenres),
 		"itv/get_all_channels":     content(itvAllChannels),
 		"itv/get_ordered_list":     content(itvOrderedList),
@@ -60,18 +48,18 @@ func actionTable() map[string]handler {
 		"vod/create_link":                  link(vodCreateLink),
 		"vod/set_fav":                      content(vodFav(store.FavMovie, true)),
 		"vod/del_fav":                      content(vodFav(store.FavMovie, false)),
-		"vod/get_genres_by_category_alias": content(all),
-		"vod/get_years":                    content(all),
-		"vod/get_abc":                      content(all),
+		"vod/get_genres_by_category_alias": content(star),
+		"vod/get_years":                    content(star),
+		"vod/get_abc":                      content(star),
 
 		"series/get_categories":               content(seriesCategories),
 		"series/get_ordered_list":             content(seriesOrderedList),
 		"series/create_link":                  link(vodCreateLink),
 		"series/set_fav":                      content(vodFav(store.FavSeries, true)),
 		"series/del_fav":                      content(vodFav(store.FavSeries, false)),
-		"series/get_genres_by_category_alias": content(all),
-		"series/get_years":                    content(all),
-		"series/get_abc":                      content(all),
+		"series/get_genres_by_category_alias": content(star),
+		"series/get_years":                    content(star),
+		"series/get_abc":                      content(star),
 
 		"radio/get_ordered_list":  content(radioList(false)),
 		"radio/get_all_fav_radio": content(radioList(true)),
@@ -82,6 +70,9 @@ func actionTable() map[string]handler {
 		"tvreminder/get_all_active":        content(none),
 		"media_favorites/get_all":          content(constant("")),
 		"weatherco/get_current":            content(constant(false)),
+		"downloads/get_all":                content(constant("")),
+	} {
+		t[k] = v
 	}
 	// Calls that only report what the box did: true.
 	for _, a := range []string{"stb/set_volume", "stb/set_aspect", "stb/set_stream_error", "stb/set_screensaver_delay",
@@ -94,6 +85,31 @@ func actionTable() map[string]handler {
 		"downloads/save", "course/get_data"} {
 		t[a] = tolerant(yes)
 	}
-	t["downloads/get_all"] = content(constant(""))
 	return t
+}
+
+// stbActions are the start-up, settings, watchdog and account actions.
+func stbActions() map[string]handler {
+	return map[string]handler{
+		"stb/get_profile":            {class: classProfile, unverified: true, fn: stbProfile},
+		"stb/do_auth":                {class: classProfile, unverified: true, fn: stbDoAuth},
+		"stb/get_localization":       startUp(stbLocalization),
+		"stb/get_modules":            startUp(constant(stbModules)),
+		"stb/log":                    startUp(yes),
+		"stb/logout":                 startUp(stbLogout),
+		"stb/get_preload_images":     tolerant(none),
+		"stb/get_settings_profile":   tolerant(stbSettingsProfile),
+		"stb/get_locales":            tolerant(stbLocales),
+		"stb/get_timezones":          tolerant(none),
+		"stb/get_countries":          tolerant(none),
+		"stb/get_cities":             tolerant(none),
+		"stb/search_cities":          tolerant(none),
+		"stb/get_storages":           tolerant(none),
+		"stb/get_ad":                 tolerant(none),
+		"stb/set_locale":             tolerant(stbSetLocale),
+		"stb/set_parent_password":    tolerant(stbSetParentPassword),
+		"watchdog/get_events":        startUp(watchdogEvents),
+		"watchdog/confirm_event":     tolerant(watchdogConfirm),
+		"account_info/get_main_info": tolerant(accountMainInfo),
+	}
 }

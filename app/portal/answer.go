@@ -30,17 +30,6 @@ func sendText(c *fiber.Ctx, body []byte) error {
 	return c.Status(fiber.StatusOK).Send(body) // package-level constants, never modified
 }
 
-// linkError is a create_link that hands out nothing: cmd empty, error the word the client
-// turns into its message (limit, nothing_to_play, link_fault, access_denied).
-type linkError struct {
-	ID         string `json:"id"`
-	Cmd        string `json:"cmd"`
-	StreamerID int    `json:"streamer_id"`
-	LinkID     int    `json:"link_id"`
-	Load       int    `json:"load"`
-	Error      string `json:"error"`
-}
-
 // sendBuilt answers the envelope around the js that build appends. It appends straight into
 // fasthttp's own (pooled) body buffer and hands it back, so a list of megabytes is built once
 // and never copied.

@@ -88,9 +88,9 @@ func newBench(b *testing.B) *benchEnv {
 	return be
 }
 
-// get fetches path from base with the box's cookie, token and client address; it returns the
-// body.
-func (be *benchEnv) get(b *testing.B, base string, q url.Values, ip string) []byte {
+// do sends q to base with the box's cookie, token and client address, and hands the body to
+// read.
+func (be *benchEnv) do(b *testing.B, base string, q url.Values, ip string, read func(io.Reader) ([]byte, error)) []byte {
 	req, err := http.NewRequest(http.MethodGet, base+"/portal.php?"+q.Encode(), nil)
 	must(b, err)
 	req.Header.Set("Cookie", "mac="+url.QueryEscape(be.mac)+"; stb_lang=en; timezone=UTC")
@@ -104,7 +104,7 @@ func (be *benchEnv) get(b *testing.B, base string, q url.Values, ip string) []by
 	resp, err := be.client.Do(req)
 	must(b, err)
 	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
+	body, err := read(resp.Body)
 	must(b, err)
 	if resp.StatusCode != 200 {
 		b.Fatalf("%v = %d %.200s", q, resp.StatusCode, body)
@@ -112,19 +112,14 @@ func (be *benchEnv) get(b *testing.B, base string, q url.Values, ip string) []by
 	return body
 }
 
-// discard fetches q as get does, reading the body into io.Discard as the player benchmark does.
+// get returns the body.
+func (be *benchEnv) get(b *testing.B, base string, q url.Values, ip string) []byte {
+	return be.do(b, base, q, ip, io.ReadAll)
+}
+
+// discard reads the body into io.Discard, as the player benchmark does.
 func (be *benchEnv) discard(b *testing.B, q url.Values) {
-	req, err := http.NewRequest(http.MethodGet, be.base+"/portal.php?"+q.Encode(), nil)
-	must(b, err)
-	req.Header.Set("Cookie", "mac="+url.QueryEscape(be.mac))
-	req.Header.Set("Authorization", "Bearer "+be.token)
-	resp, err := be.client.Do(req)
-	must(b, err)
-	_, err = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	if err != nil || resp.StatusCode != 200 {
-		b.Fatalf("%v = %d, %v", q, resp.StatusCode, err)
-	}
+	be.do(b, be.base, q, "", func(r io.Reader) ([]byte, error) { _, err := io.Copy(io.Discard, r); return nil, err })
 }
 
 func call(typ, action string, kv ...string) url.Values {

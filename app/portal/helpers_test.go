@@ -81,10 +81,37 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
+// liveOrigin is a live MPEG-TS upstream on loopback: the clip over and over, paced at four
+// times real time (a probe reads its first seconds; the timestamps restart with each loop).
+func liveOrigin(t testing.TB, data []byte) string {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "video/mp2t")
+		rc := http.NewResponseController(w)
+		const chunk = 64 * 188
+		tick := time.NewTicker(10 * time.Second * chunk / time.Duration(len(data)) / 4) // the clip is 10 s
+		defer tick.Stop()
+		for {
+			for i := 0; i+chunk <= len(data); i += chunk {
+				if _, err := w.Write(data[i : i+chunk]); err != nil || rc.Flush() != nil {
+					return
+				}
+				select {
+				case <-r.Context().Done():
+					return
+				case <-tick.C:
+				}
+			}
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
 // env is one running server on loopback over its own database:
 //
 //	live categories  News, Sports, Adults (adult); radio category Radio
-//	channels         Live (News, the clip looped by the relay, EPG live.test), Archive (News,
+//	channels         Live (News, the clip looped by an http origin, EPG live.test), Archive (News,
 //	                 3 days of catch-up from an http upstream, EPG archive.test), 20 more in
 //	                 Sports ("Sport 01" … "Sport 20"), Night (Adults), Jazz FM (Radio), and
 //	                 Other (News, outside the bouquet)
@@ -159,8 +186,7 @@ func (e *env) catalog(t *testing.T) {
 	t.Helper()
 	ctx := context.Background()
 	st := e.st
-	clip := clipPath(t)
-	data, err := os.ReadFile(clip)
+	data, err := os.ReadFile(clipPath(t))
 	must(t, err)
 	// An http upstream for the movie, the episodes and the recordings: the clip with Range.
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -173,6 +199,10 @@ func (e *env) catalog(t *testing.T) {
 		http.ServeContent(w, r, "clip.ts", time.Unix(0, 0), bytes.NewReader(data))
 	}))
 	t.Cleanup(up.Close)
+	origin := liveOrigin(t, data)
+	live := func(name string) []store.Source {
+		return []store.Source{{URL: origin + "/" + name + ".ts", Kind: store.SourceTS}}
+	}
 
 	cats, _, err := st.EnsureCategories(ctx, store.KindLive, []string{"News", "Sports", "Adults"})
 	must(t, err)
@@ -189,20 +219,17 @@ func (e *env) catalog(t *testing.T) {
 	liveEPG, archiveEPG := "live.test", "archive.test"
 	tpl := up.URL + "/archive/{stream_id}/{start_unix}/{duration_min}.ts"
 	e.live = stream(store.StreamInput{Kind: store.KindLive, Name: "Live", CategoryID: &e.news, EPGChannelID: &liveEPG,
-		Icon: "http://img.example/live.png", Sources: []store.Source{{URL: "file://" + clip, Kind: store.SourceFile}}})
+		Icon: "http://img.example/live.png", Sources: live("live")})
 	e.archive = stream(store.StreamInput{Kind: store.KindLive, Name: "Archive", CategoryID: &e.news, EPGChannelID: &archiveEPG,
-		TVArchiveDays: 3, CatchupSource: &tpl, Sources: []store.Source{{URL: "file://" + clip, Kind: store.SourceFile}}})
+		TVArchiveDays: 3, CatchupSource: &tpl, Sources: live("archive")})
 	for i := 1; i <= 20; i++ {
 		e.sports = append(e.sports, stream(store.StreamInput{Kind: store.KindLive, Name: fmt.Sprintf("Sport %02d", i),
-			CategoryID: &e.sportCat, Sources: []store.Source{{URL: "file://" + clip, Kind: store.SourceFile}}}))
+			CategoryID: &e.sportCat, Sources: live(fmt.Sprintf("sport%d", i))}))
 	}
-	e.night = stream(store.StreamInput{Kind: store.KindLive, Name: "Night", CategoryID: &e.adultCat,
-		Sources: []store.Source{{URL: "file://" + clip, Kind: store.SourceFile}}})
+	e.night = stream(store.StreamInput{Kind: store.KindLive, Name: "Night", CategoryID: &e.adultCat, Sources: live("night")})
 	radio := rcats["Radio"]
-	e.radio = stream(store.StreamInput{Kind: store.KindRadio, Name: "Jazz FM", CategoryID: &radio,
-		Sources: []store.Source{{URL: "file://" + clip, Kind: store.SourceFile}}})
-	e.other = stream(store.StreamInput{Kind: store.KindLive, Name: "Other", CategoryID: &e.news,
-		Sources: []store.Source{{URL: "file://" + clip, Kind: store.SourceFile}}})
+	e.radio = stream(store.StreamInput{Kind: store.KindRadio, Name: "Jazz FM", CategoryID: &radio, Sources: live("jazz")})
+	e.other = stream(store.StreamInput{Kind: store.KindLive, Name: "Other", CategoryID: &e.news, Sources: live("other")})
 
 	mcats, _, err := st.EnsureCategories(ctx, store.KindMovie, []string{"Films", "Adult films"})
 	must(t, err)

@@ -28,7 +28,9 @@ const (
 // everything up to the space.
 const solution = "ffmpeg "
 
-// itvLink is itv/create_link's answer (Ministra's shape: everything inside js).
+// itvLink is itv/create_link's answer (Ministra's shape: everything inside js), and the
+// answer of every create_link that hands out nothing: cmd empty, error the word the client turns
+// into its message (limit, nothing_to_play, link_fault, access_denied).
 type itvLink struct {
 	ID         string `json:"id"`
 	Cmd        string `json:"cmd"`
@@ -54,7 +56,7 @@ func (h *Handler) linkAdmitted(k *call, streamID int64) (bool, error) {
 	if err != nil || free {
 		return free, err
 	}
-	return false, writeJS(k.c, linkError{ID: itoa(streamID), Error: answerFor(access.UserAlreadyConnected, classLink).err})
+	return false, writeJS(k.c, itvLink{ID: itoa(streamID), Error: answerFor(access.UserAlreadyConnected, classLink).err})
 }
 
 // liveFormat is the container of a live link: MPEG-TS, or HLS for a line allowed only that.
@@ -72,7 +74,7 @@ func itvCreateLink(h *Handler, k *call) error {
 	id := channelOfCmd(k.req.p.cmd)
 	st, ok := k.entitlement(h).Stream(id)
 	if id == 0 || !ok || !st.IsLive() {
-		return writeJS(k.c, linkError{ID: itoa(id), Error: "nothing_to_play"})
+		return writeJS(k.c, itvLink{ID: itoa(id), Error: "nothing_to_play"})
 	}
 	format := liveFormat(k.line)
 	if ok, err := h.linkAdmitted(k, id); !ok {

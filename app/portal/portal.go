@@ -186,7 +186,7 @@ func (h *Handler) api(c *fiber.Ctx) error {
 	case answerAccessDenied:
 		return sendText(c, accessDeniedBody)
 	case answerLinkError:
-		return writeJS(c, linkError{Error: a.err})
+		return writeJS(c, itvLink{Error: a.err})
 	}
 	dev, err := h.devices.Lookup(ctx, req.mac)
 	if err != nil { // the device went since the check (or the database did)

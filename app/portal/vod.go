@@ -1,6 +1,7 @@
 package portal
 
 import (
+	"cmp"
 	"encoding/json"
 	"slices"
 	"strconv"
@@ -147,7 +148,7 @@ func vodOrderedList(h *Handler, k *call) error {
 		}
 		list = append(list, st)
 	}
-	sortVOD(list, p.sortBy)
+	sortItems(list, p.sortBy, movieKeys)
 	pg := pageOf(len(list), p.page, 0, pageItems)
 	tz := h.zones.of(k.req.cookies.Timezone)
 	items := make([]vodItem, 0, pg.to-pg.from)
@@ -162,31 +163,41 @@ func matches(name, search string) bool {
 	return search == "" || strings.Contains(strings.ToLower(name), strings.ToLower(search))
 }
 
-// sortVOD orders movies: added (newest first, the default), name, rating / top (best first),
-// number (bouquet order, as listed).
-func sortVOD(list []*catalog.Stream, by string) {
+// sortKeys are what a vod or series list sorts by.
+type sortKeys[T any] struct {
+	name   func(T) string
+	rating func(T) float64
+	added  func(T) int64
+}
+
+// sortItems orders a list by sortby: added (newest first, the default), name, rating or top
+// (best first), number (bouquet order, as listed).
+func sortItems[T any](list []T, by string, k sortKeys[T]) {
 	switch by {
 	case "name":
-		slices.SortStableFunc(list, func(a, b *catalog.Stream) int {
-			return strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name))
+		slices.SortStableFunc(list, func(a, b T) int {
+			return strings.Compare(strings.ToLower(k.name(a)), strings.ToLower(k.name(b)))
 		})
 	case "rating", "top":
-		slices.SortStableFunc(list, func(a, b *catalog.Stream) int { return cmpFloat(b.Rating5, a.Rating5) })
+		slices.SortStableFunc(list, func(a, b T) int { return cmp.Compare(k.rating(b), k.rating(a)) })
 	case "number":
 	default:
-		slices.SortStableFunc(list, func(a, b *catalog.Stream) int { return int(b.AddedUnix - a.AddedUnix) })
+		slices.SortStableFunc(list, func(a, b T) int { return cmp.Compare(k.added(b), k.added(a)) })
 	}
 }
 
-func cmpFloat(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
+var (
+	movieKeys = sortKeys[*catalog.Stream]{
+		name:   func(s *catalog.Stream) string { return s.Name },
+		rating: func(s *catalog.Stream) float64 { return s.Rating5 },
+		added:  func(s *catalog.Stream) int64 { return s.AddedUnix },
 	}
-	return 0
-}
+	seriesKeys = sortKeys[*catalog.Series]{
+		name:   func(s *catalog.Series) string { return s.Name },
+		rating: func(s *catalog.Series) float64 { return s.Rating },
+		added:  func(s *catalog.Series) int64 { return s.LastModifiedUnix },
+	}
+)
 
 // vodFav is vod/set_fav and del_fav (video_id) for movies (list store.FavMovie) and series
 // (store.FavSeries).
@@ -228,17 +239,7 @@ func seriesOrderedList(h *Handler, k *call) error {
 		}
 		list = append(list, se)
 	}
-	switch p.sortBy {
-	case "name":
-		slices.SortStableFunc(list, func(a, b *catalog.Series) int {
-			return strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name))
-		})
-	case "rating", "top":
-		slices.SortStableFunc(list, func(a, b *catalog.Series) int { return cmpFloat(b.Rating, a.Rating) })
-	case "number":
-	default:
-		slices.SortStableFunc(list, func(a, b *catalog.Series) int { return int(b.LastModifiedUnix - a.LastModifiedUnix) })
-	}
+	sortItems(list, p.sortBy, seriesKeys)
 	pg := pageOf(len(list), p.page, 0, pageItems)
 	items := make([]vodItem, 0, pg.to-pg.from)
 	for _, se := range list[pg.from:pg.to] {
