@@ -130,6 +130,20 @@ func call(typ, action string, kv ...string) url.Values {
 	return q
 }
 
+// handshake starts the box's session from ip and keeps its token; it returns the answer.
+func (be *benchEnv) handshake(b *testing.B, ip string) []byte {
+	be.token = ""
+	body := be.get(b, be.base, call("stb", "handshake"), ip)
+	var hs struct {
+		JS struct {
+			Token string `json:"token"`
+		} `json:"js"`
+	}
+	must(b, json.Unmarshal(body, &hs))
+	be.token = hs.JS.Token
+	return body
+}
+
 // bareServer answers every path with body, as a bare Fiber app: the same-run baseline.
 func bareServer(b *testing.B, bodies map[string][]byte) string {
 	b.Helper()
@@ -167,23 +181,14 @@ func measure(b *testing.B, fn func(i int)) {
 func BenchmarkHandshakeProfile(b *testing.B) {
 	be := newBench(b)
 	prof := call("stb", "get_profile", mag250Profile("0123456789ABC")...)
-	hs := be.get(b, be.base, call("stb", "handshake"), "10.0.0.1")
-	var tok struct {
-		JS struct {
-			Token string `json:"token"`
-		} `json:"js"`
-	}
-	must(b, json.Unmarshal(hs, &tok))
-	be.token = tok.JS.Token
+	hs := be.handshake(b, "10.0.0.1")
 	profBody := be.get(b, be.base, prof, "10.0.0.1")
 	be.token = ""
 	bare := bareServer(b, map[string][]byte{"handshake": hs, "get_profile": profBody})
 	b.Run("xtreamd", func(b *testing.B) {
 		measure(b, func(i int) {
 			ip := fmt.Sprintf("10.%d.%d.%d", i>>16&255, i>>8&255, i&255)
-			be.token = ""
-			must(b, json.Unmarshal(be.get(b, be.base, call("stb", "handshake"), ip), &tok))
-			be.token = tok.JS.Token
+			be.handshake(b, ip)
 			be.get(b, be.base, prof, ip)
 		})
 	})
@@ -199,13 +204,7 @@ func BenchmarkHandshakeProfile(b *testing.B) {
 // player API's get_live_streams of the same line, in the same run.
 func BenchmarkGetAllChannels10k(b *testing.B) {
 	be := newBench(b)
-	var hs struct {
-		JS struct {
-			Token string `json:"token"`
-		} `json:"js"`
-	}
-	must(b, json.Unmarshal(be.get(b, be.base, call("stb", "handshake"), ""), &hs))
-	be.token = hs.JS.Token
+	be.handshake(b, "")
 	all := call("itv", "get_all_channels")
 	body := be.get(b, be.base, all, "") // warm: the lineup of this bouquet set
 	var page struct {
@@ -238,13 +237,7 @@ func BenchmarkGetAllChannels10k(b *testing.B) {
 // BenchmarkCreateLink: itv/create_link, signing its play token, against a bare handler.
 func BenchmarkCreateLink(b *testing.B) {
 	be := newBench(b)
-	var hs struct {
-		JS struct {
-			Token string `json:"token"`
-		} `json:"js"`
-	}
-	must(b, json.Unmarshal(be.get(b, be.base, call("stb", "handshake"), ""), &hs))
-	be.token = hs.JS.Token
+	be.handshake(b, "")
 	link := call("itv", "create_link", "cmd", "ffmpeg http://localhost/ch/100_")
 	body := be.get(b, be.base, link, "")
 	var got struct {
