@@ -19,6 +19,7 @@ package portal
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -189,8 +190,11 @@ func (h *Handler) api(c *fiber.Ctx) error {
 		return writeJS(c, itvLink{Error: a.err})
 	}
 	dev, err := h.devices.Lookup(ctx, req.mac)
-	if err != nil { // the device went since the check (or the database did)
+	if errors.Is(err, mag.ErrUnknownDevice) { // unbound since the check
 		return sendText(c, authFailedBody)
+	}
+	if err != nil {
+		return h.unavailable(c, err)
 	}
 	k := &call{c: c, ctx: ctx, req: &req, line: d.Line, code: d.Code, dev: &dev}
 	if !dev.Verified && !act.unverified {

@@ -87,53 +87,53 @@ func stbProfile(h *Handler, k *call) error {
 // allowed_stb_types is left out on purpose: the JavaScript cuts off every box whose model is
 // missing from it, even when it is empty, so no list is safer than a list that forgets one.
 type profile struct {
-	ID                     string          `json:"id"`
-	Name                   string          `json:"name"`
-	MAC                    string          `json:"mac"`
-	IP                     string          `json:"ip"`
-	Status                 int             `json:"status"`
-	BlockMsg               string          `json:"block_msg,omitempty"`
-	Blocked                string          `json:"blocked"`
-	Locale                 string          `json:"locale"`
-	StbLang                string          `json:"stb_lang"`
-	StbType                string          `json:"stb_type"`
-	Volume                 string          `json:"volume"`
-	AudioOut               string          `json:"audio_out"`
-	PlaybackBufferBytes    string          `json:"playback_buffer_bytes"`
-	PlaybackBufferSize     string          `json:"playback_buffer_size"`
-	ScreensaverDelay       string          `json:"screensaver_delay"`
-	WatchdogTimeout        int             `json:"watchdog_timeout"`
-	Timeslot               int             `json:"timeslot"`
-	TimeslotRatio          float64         `json:"timeslot_ratio"`
-	FavITVOn               string          `json:"fav_itv_on"`
-	LastITVID              int64           `json:"last_itv_id"`
-	ParentPassword         string          `json:"parent_password"`
-	SettingsPassword       string          `json:"settings_password"`
-	HLSFastStart           string          `json:"hls_fast_start"`
-	TVChannelDefaultAspect string          `json:"tv_channel_default_aspect"`
-	PlaybackLimit          bool            `json:"playback_limit"`
-	EnablePlaybackLimit    bool            `json:"enable_playback_limit"`
-	UpdateURL              string          `json:"update_url"`
-	TestDownloadURL        string          `json:"test_download_url"`
-	DefaultTimezone        string          `json:"default_timezone"`
-	DefaultLocale          string          `json:"default_locale"`
-	StoreAuthDataOnStb     bool            `json:"store_auth_data_on_stb"`
-	Storages               []struct{}      `json:"storages"`
-	TimezoneDiff           int             `json:"timezone_diff"`
-	ShowTVChannelLogo      bool            `json:"show_tv_channel_logo"`
-	ConnectionProblem      bool            `json:"enable_connection_problem_indication"`
-	BufferingIndication    int             `json:"enable_buffering_indication"`
-	CheckSSLCertificate    int             `json:"check_ssl_certificate"`
-	AdditionalServicesOn   string          `json:"additional_services_on"`
-	HDContent              string          `json:"hd_content"`
-	Theme                  string          `json:"theme"`
-	ClientType             string          `json:"client_type"`
-	Updated                profileUpdated  `json:"updated"`
-	Login                  string          `json:"login"`
-	Password               string          `json:"password"`
-	Phone                  string          `json:"phone"`
-	Aspect                 *string         `json:"aspect,omitempty"`
-	Cas                    map[string]bool `json:"cas_additional_params"`
+	ID                     string         `json:"id"`
+	Name                   string         `json:"name"`
+	MAC                    string         `json:"mac"`
+	IP                     string         `json:"ip"`
+	Status                 int            `json:"status"`
+	BlockMsg               string         `json:"block_msg,omitempty"`
+	Blocked                string         `json:"blocked"`
+	Locale                 string         `json:"locale"`
+	StbLang                string         `json:"stb_lang"`
+	StbType                string         `json:"stb_type"`
+	Volume                 string         `json:"volume"`
+	AudioOut               string         `json:"audio_out"`
+	PlaybackBufferBytes    string         `json:"playback_buffer_bytes"`
+	PlaybackBufferSize     string         `json:"playback_buffer_size"`
+	ScreensaverDelay       string         `json:"screensaver_delay"`
+	WatchdogTimeout        int            `json:"watchdog_timeout"`
+	Timeslot               int            `json:"timeslot"`
+	TimeslotRatio          float64        `json:"timeslot_ratio"`
+	FavITVOn               string         `json:"fav_itv_on"`
+	LastITVID              int64          `json:"last_itv_id"`
+	ParentPassword         string         `json:"parent_password"`
+	SettingsPassword       string         `json:"settings_password"`
+	HLSFastStart           string         `json:"hls_fast_start"`
+	TVChannelDefaultAspect string         `json:"tv_channel_default_aspect"`
+	PlaybackLimit          bool           `json:"playback_limit"`
+	EnablePlaybackLimit    bool           `json:"enable_playback_limit"`
+	UpdateURL              string         `json:"update_url"`
+	TestDownloadURL        string         `json:"test_download_url"`
+	DefaultTimezone        string         `json:"default_timezone"`
+	DefaultLocale          string         `json:"default_locale"`
+	StoreAuthDataOnStb     bool           `json:"store_auth_data_on_stb"`
+	Storages               []struct{}     `json:"storages"`
+	TimezoneDiff           int            `json:"timezone_diff"`
+	ShowTVChannelLogo      bool           `json:"show_tv_channel_logo"`
+	ConnectionProblem      bool           `json:"enable_connection_problem_indication"`
+	BufferingIndication    int            `json:"enable_buffering_indication"`
+	CheckSSLCertificate    int            `json:"check_ssl_certificate"`
+	AdditionalServicesOn   string         `json:"additional_services_on"`
+	HDContent              string         `json:"hd_content"`
+	Theme                  string         `json:"theme"`
+	ClientType             string         `json:"client_type"`
+	Updated                profileUpdated `json:"updated"`
+	Login                  string         `json:"login"`
+	Password               string         `json:"password"`
+	Phone                  string         `json:"phone"`
+	Aspect                 *string        `json:"aspect,omitempty"`
+	CasAdditionalParams    []struct{}     `json:"cas_additional_params"`
 }
 
 type profileUpdated struct {
@@ -157,7 +157,7 @@ func (h *Handler) sendProfile(k *call, blockMsg string) error {
 		DefaultTimezone: h.tz.String(), DefaultLocale: "en_GB.utf8", Storages: []struct{}{},
 		ShowTVChannelLogo: true, ConnectionProblem: true, BufferingIndication: 1, AdditionalServicesOn: "1",
 		HDContent: "0", ClientType: "STB", Updated: profileUpdated{ID: "1", UID: itoa(dev.ID), Anec: "0", Vclub: "0"},
-		Cas: map[string]bool{},
+		CasAdditionalParams: emptyList,
 	}
 	if len(dev.Favourites.Live) > 0 {
 		pr.FavITVOn = "1"

@@ -82,7 +82,8 @@ type Identity struct {
 	DeviceID2 string // device_id2, recorded but not compared: boxes derive it from the session token
 }
 
-func (id Identity) empty() bool { return id.Serial == "" && id.DeviceID == "" && id.DeviceID2 == "" }
+// empty reports whether nothing a lock compares is recorded.
+func (id Identity) empty() bool { return id.Serial == "" && id.DeviceID == "" }
 
 // matches reports whether the ids a box presents are the recorded ones: each recorded serial
 // number and device id must be presented unchanged.

@@ -205,6 +205,13 @@ func TestProve_DeviceLock(t *testing.T) {
 			t.Fatalf("%s: the refused session is still there", name)
 		}
 	}
+	// Clearing the compared ids (a replaced box) lets the next box record itself.
+	testdb.MustExec(t, f.st, `UPDATE mag_devices SET serial_number = '', device_id = '' WHERE id = $1`, id)
+	f.devs.Handshake(ctx, m, tok)
+	dev, _ = f.devs.Lookup(ctx, m)
+	if ok, _ := f.devs.Prove(ctx, &dev, mag.Identity{Serial: "NEW", DeviceID: "NEWID"}); !ok || f.stored(t, m).SerialNumber != "NEW" {
+		t.Fatal("a replaced box did not record itself")
+	}
 }
 
 func TestFavouritesLastChannelLocale(t *testing.T) {

@@ -120,11 +120,12 @@ type MAGIdentity struct {
 	DeviceID2    string
 }
 
-// RecordMAGIdentity records a device's ids at its first use: only while none is recorded, so
-// of two concurrent first uses one wins. It reports whether this call recorded them.
+// RecordMAGIdentity records a device's ids at its first use: only while neither its serial
+// number nor its device id is recorded, so of two concurrent first uses one wins. It reports
+// whether this call recorded them.
 func (s *Store) RecordMAGIdentity(ctx context.Context, deviceID int64, id MAGIdentity) (bool, error) {
 	const q = `UPDATE mag_devices SET serial_number = $2, device_id = $3, device_id2 = $4
-		WHERE id = $1 AND serial_number = '' AND device_id = '' AND device_id2 = ''`
+		WHERE id = $1 AND serial_number = '' AND device_id = ''`
 	tag, err := s.q.Exec(ctx, q, deviceID, id.SerialNumber, id.DeviceID, id.DeviceID2)
 	if err != nil {
 		return false, fmt.Errorf("record mag identity: %w", interpret(err))
