@@ -1,6 +1,6 @@
 package portal
 
-import "github.com/xtreamd/xtreamd/internal/store"
+import "github.com/xtreamd/xtreamd/internal/mag"
 
 // action is what a handler runs for an authenticated call.
 type action = func(*Handler, *call) error
@@ -46,8 +46,8 @@ func actionTable() map[string]handler {
 		"vod/get_categories":               content(vodCategories),
 		"vod/get_ordered_list":             content(vodOrderedList),
 		"vod/create_link":                  link(vodCreateLink),
-		"vod/set_fav":                      content(vodFav(store.FavMovie, true)),
-		"vod/del_fav":                      content(vodFav(store.FavMovie, false)),
+		"vod/set_fav":                      content(vodFav(mag.FavMovie, true)),
+		"vod/del_fav":                      content(vodFav(mag.FavMovie, false)),
 		"vod/get_genres_by_category_alias": content(star),
 		"vod/get_years":                    content(star),
 		"vod/get_abc":                      content(star),
@@ -55,8 +55,8 @@ func actionTable() map[string]handler {
 		"series/get_categories":               content(seriesCategories),
 		"series/get_ordered_list":             content(seriesOrderedList),
 		"series/create_link":                  link(vodCreateLink),
-		"series/set_fav":                      content(vodFav(store.FavSeries, true)),
-		"series/del_fav":                      content(vodFav(store.FavSeries, false)),
+		"series/set_fav":                      content(vodFav(mag.FavSeries, true)),
+		"series/del_fav":                      content(vodFav(mag.FavSeries, false)),
 		"series/get_genres_by_category_alias": content(star),
 		"series/get_years":                    content(star),
 		"series/get_abc":                      content(star),

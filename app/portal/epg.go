@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/xtreamd/xtreamd/internal/catalog"
-	"github.com/xtreamd/xtreamd/internal/store"
+	"github.com/xtreamd/xtreamd/internal/epg"
 )
 
 // The guide in the portal (spec §5.4, §5.5, §7 #11): titles and descriptions in plain text,
@@ -47,17 +47,17 @@ type epgRow struct {
 }
 
 // rowOf renders p of channel st in tz, marking it as in the archive when it is recorded.
-func (h *Handler) rowOf(st *catalog.Stream, p store.Programme, tz *time.Location) epgRow {
-	start, stop := p.StartAt.In(tz), p.StopAt.In(tz)
+func (h *Handler) rowOf(st *catalog.Stream, p epg.Programme, tz *time.Location) epgRow {
+	start, stop := p.Start.In(tz), p.Stop.In(tz)
 	ch := itoa(st.ID)
 	r := epgRow{
-		ID: itoa(p.StartAt.Unix()) + "_" + ch, ChID: ch, Time: start.Format(dateTimeLayout), TimeTo: stop.Format(dateTimeLayout),
-		Duration: int64(p.StopAt.Sub(p.StartAt) / time.Second), Name: p.Title, Descr: p.Description,
-		RealID: ch + "_" + itoa(p.StartAt.Unix()), Category: p.Category, StartTimestamp: p.StartAt.Unix(),
-		StopTimestamp: p.StopAt.Unix(), TTime: start.Format(clockLayout), TTimeTo: stop.Format(clockLayout),
+		ID: itoa(p.Start.Unix()) + "_" + ch, ChID: ch, Time: start.Format(dateTimeLayout), TimeTo: stop.Format(dateTimeLayout),
+		Duration: int64(p.Stop.Sub(p.Start) / time.Second), Name: p.Title, Descr: p.Desc,
+		RealID: ch + "_" + itoa(p.Start.Unix()), Category: p.Category, StartTimestamp: p.Start.Unix(),
+		StopTimestamp: p.Stop.Unix(), TTime: start.Format(clockLayout), TTimeTo: stop.Format(clockLayout),
 	}
 	now := h.now()
-	if st.TVArchiveDays > 0 && p.StartAt.Before(now) && !p.StartAt.Before(now.Add(-time.Duration(st.TVArchiveDays)*24*time.Hour)) {
+	if st.TVArchiveDays > 0 && p.Start.Before(now) && !p.Start.Before(now.Add(-time.Duration(st.TVArchiveDays)*24*time.Hour)) {
 		r.MarkArchive = 1
 	}
 	return r
@@ -85,7 +85,7 @@ func itvShortEPG(h *Handler, k *call) error {
 	tz := h.zones.of(k.req.cookies.Timezone)
 	rows := make([]epgRow, len(progs))
 	for i, p := range progs {
-		rows[i] = h.rowOf(st, p, tz)
+		rows[i] = h.rowOf(st, epg.FromStore(p), tz)
 		rows[i].ID, rows[i].Correct = itoa(p.ID), rows[i].Time
 	}
 	return writeJS(k.c, rows)
@@ -120,7 +120,7 @@ func itvEPGInfo(h *Handler, k *call) error {
 			rows := []epgRow{}
 			for _, p := range ps {
 				if p.StartAt.Before(until) {
-					rows = append(rows, h.rowOf(st, p, tz))
+					rows = append(rows, h.rowOf(st, epg.FromStore(p), tz))
 				}
 			}
 			data[itoa(st.ID)] = rows
@@ -181,12 +181,17 @@ func epgSimpleDataTable(h *Handler, k *call) error {
 	now := h.now()
 	sel := 0
 	if p := k.req.p.page; p == 0 {
-		sel = slices.IndexFunc(progs, func(p store.Programme) bool { return !p.StartAt.After(now) && now.Before(p.StopAt) }) + 1
+		for i, p := range progs {
+			if !p.StartAt.After(now) && now.Before(p.StopAt) {
+				sel = i + 1
+				break
+			}
+		}
 	}
 	pg := pageOf(len(progs), k.req.p.page, sel, epgPageItems)
 	rows := make([]epgRow, 0, pg.to-pg.from)
 	for _, p := range progs[pg.from:pg.to] {
-		r := h.rowOf(st, p, tz)
+		r := h.rowOf(st, epg.FromStore(p), tz)
 		open, rec := 0, 0
 		if !p.StopAt.Before(now) {
 			open = 1
@@ -235,7 +240,7 @@ func epgDataTable(h *Handler, k *call) error {
 				return err
 			}
 			for _, p := range progs {
-				tc.EPG = append(tc.EPG, h.rowOf(st, p, tz))
+				tc.EPG = append(tc.EPG, h.rowOf(st, epg.FromStore(p), tz))
 			}
 		}
 		data = append(data, tc)

@@ -6,7 +6,7 @@ import (
 	"strings"
 
 	"github.com/xtreamd/xtreamd/internal/catalog"
-	"github.com/xtreamd/xtreamd/internal/store"
+	"github.com/xtreamd/xtreamd/internal/mag"
 )
 
 // pageItems is the page size of every paged list (spec §5.4, §7 #22: EStalker hard-codes 14).
@@ -193,7 +193,7 @@ func censored(c *catalog.Category) int {
 
 // itvSetFav is itv/set_fav: fav_ch replaces the favourite channels.
 func itvSetFav(h *Handler, k *call) error {
-	if err := h.devices.SetFavourites(k.ctx, k.dev, store.FavLive, k.req.p.favIDs); err != nil {
+	if err := h.devices.SetFavourites(k.ctx, k.dev, mag.FavLive, k.req.p.favIDs); err != nil {
 		return err
 	}
 	return writeJS(k.c, true)
@@ -279,7 +279,7 @@ func pagedOf[T any](total int, pg page, data []T) paged[T] {
 
 // radioSetFav is radio/set_fav: fav_radio replaces the favourite stations.
 func radioSetFav(h *Handler, k *call) error {
-	if err := h.devices.SetFavourites(k.ctx, k.dev, store.FavRadio, k.req.p.favIDs); err != nil {
+	if err := h.devices.SetFavourites(k.ctx, k.dev, mag.FavRadio, k.req.p.favIDs); err != nil {
 		return err
 	}
 	return writeJS(k.c, true)

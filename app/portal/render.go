@@ -9,7 +9,6 @@ import (
 	"sync"
 
 	"github.com/xtreamd/xtreamd/internal/catalog"
-	"github.com/xtreamd/xtreamd/internal/store"
 )
 
 // The itv channel entries (spec §5.4) are rendered once per catalog snapshot, by the refresh
@@ -125,7 +124,7 @@ func buildLineup(ent *catalog.Entitlement, nStreams int) *lineup {
 	l := &lineup{number: make([]int32, nStreams)}
 	withTV := map[int64]bool{}
 	for _, st := range all {
-		if st.Kind == store.KindRadio {
+		if st.StreamType() == "radio_streams" {
 			l.radio = append(l.radio, st)
 			l.number[st.Index] = int32(len(l.radio))
 			continue

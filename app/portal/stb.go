@@ -10,7 +10,6 @@ import (
 
 	"github.com/xtreamd/xtreamd/internal/access"
 	"github.com/xtreamd/xtreamd/internal/mag"
-	"github.com/xtreamd/xtreamd/internal/store"
 )
 
 // handshakeAnswer is stb/handshake's js (spec §5.3, §7 #25): the token under lowercase "token".
@@ -75,7 +74,7 @@ func stbProfile(h *Handler, k *call) error {
 		box.STBType = k.req.model
 	}
 	if box.STBType != "" {
-		if err := h.devices.RecordBox(k.ctx, k.dev, box); err != nil && !errors.Is(err, store.ErrInvalid) {
+		if err := h.devices.RecordBox(k.ctx, k.dev, box); err != nil { // text the parse step checked
 			return err
 		}
 	}
@@ -229,7 +228,7 @@ func stbSetLocale(h *Handler, k *call) error {
 func stbSetParentPassword(h *Handler, k *call) error {
 	p := &k.req.p
 	if p.pass != "" && p.pass == p.repeatPass {
-		if err := h.devices.SetParentPassword(k.ctx, k.dev, p.pass); err != nil && !errors.Is(err, store.ErrInvalid) {
+		if err := h.devices.SetParentPassword(k.ctx, k.dev, p.pass); err != nil && !errors.Is(err, mag.ErrBadPIN) {
 			return err
 		}
 	}

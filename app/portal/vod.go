@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/xtreamd/xtreamd/internal/catalog"
-	"github.com/xtreamd/xtreamd/internal/store"
+	"github.com/xtreamd/xtreamd/internal/mag"
 )
 
 // VOD and series (spec §5.6): categories, then pages of 14 items whose cmd create_link plays.
@@ -199,14 +199,14 @@ var (
 	}
 )
 
-// vodFav is vod/set_fav and del_fav (video_id) for movies (list store.FavMovie) and series
-// (store.FavSeries).
+// vodFav is vod/set_fav and del_fav (video_id) for movies (list mag.FavMovie) and series
+// (mag.FavSeries).
 func vodFav(list string, add bool) func(h *Handler, k *call) error {
 	return func(h *Handler, k *call) error {
 		id := k.req.p.videoID
 		if id > 0 {
 			cur := k.dev.Favourites.Movie
-			if list == store.FavSeries {
+			if list == mag.FavSeries {
 				cur = k.dev.Favourites.Series
 			}
 			next := slices.DeleteFunc(slices.Clone(cur), func(x int64) bool { return x == id })

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/xtreamd/xtreamd/internal/input"
 	"github.com/xtreamd/xtreamd/internal/store"
 )
 
@@ -101,6 +102,17 @@ type Favourites struct {
 
 // MaxFavourites bounds each favourite list; ids past it are dropped.
 const MaxFavourites = 2000
+
+// The favourite lists of a device.
+const (
+	FavLive   = store.FavLive   // TV channels
+	FavMovie  = store.FavMovie  // films
+	FavRadio  = store.FavRadio  // radio stations
+	FavSeries = store.FavSeries // series
+)
+
+// ErrBadPIN means a parental-control PIN that is not 0 to 8 digits.
+var ErrBadPIN = errors.New("mag: a PIN is 0 to 8 digits")
 
 // Lookup returns the device with this MAC, or ErrUnknownDevice.
 func (d *Devices) Lookup(ctx context.Context, mac MAC) (Device, error) {
@@ -275,7 +287,7 @@ func (d *Devices) RecordBox(ctx context.Context, dev *Device, b Box) error {
 	return nil
 }
 
-// SetFavourites replaces one favourite list (store.FavLive, FavMovie, FavRadio, FavSeries).
+// SetFavourites replaces one favourite list (FavLive, FavMovie, FavRadio or FavSeries).
 func (d *Devices) SetFavourites(ctx context.Context, dev *Device, list string, ids []int64) error {
 	ids = clip(ids)
 	if err := d.store.SetMAGFavourites(ctx, dev.ID, list, ids); err != nil {
@@ -317,8 +329,11 @@ func (d *Devices) SetLocale(ctx context.Context, dev *Device, locale string) err
 }
 
 // SetParentPassword records a device's parental-control PIN; anything but 0 to 8 digits is
-// refused with store.ErrInvalid.
+// ErrBadPIN.
 func (d *Devices) SetParentPassword(ctx context.Context, dev *Device, pin string) error {
+	if len(pin) > 8 || (pin != "" && !input.Digits(pin, 8)) {
+		return fmt.Errorf("mag parent password: %w", ErrBadPIN)
+	}
 	if err := d.store.SetMAGParentPassword(ctx, dev.ID, pin); err != nil {
 		return fmt.Errorf("mag parent password: %w", err)
 	}

@@ -236,8 +236,10 @@ func TestFavouritesLastChannelLocale(t *testing.T) {
 	if err := f.devs.SetLocale(ctx, &dev, "de_DE.utf8"); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.devs.SetParentPassword(ctx, &dev, "0000x"); !errors.Is(err, store.ErrInvalid) {
-		t.Fatalf("SetParentPassword(0000x) = %v, want ErrInvalid", err)
+	for _, bad := range []string{"0000x", "123456789", "-1"} {
+		if err := f.devs.SetParentPassword(ctx, &dev, bad); !errors.Is(err, mag.ErrBadPIN) {
+			t.Fatalf("SetParentPassword(%s) = %v, want ErrBadPIN", bad, err)
+		}
 	}
 	dev, _ = f.devs.Lookup(ctx, m)
 	if got := dev.Favourites; len(got.Live) != 3 || got.Live[0] != 5 || got.Live[1] != 3 || got.Live[2] != 9 ||
