@@ -25,8 +25,7 @@ var fallbackFiles embed.FS
 
 // clientFiles serves one of the two.
 type clientFiles struct {
-	dir *os.Root // nil: the fallback files
-	fs  fs.FS
+	fs fs.FS
 }
 
 func newClientFiles(dir string) (*clientFiles, error) {
@@ -42,7 +41,7 @@ func newClientFiles(dir string) (*clientFiles, error) {
 	if err != nil {
 		return nil, fmt.Errorf("portal client dir: %w", err)
 	}
-	return &clientFiles{dir: root, fs: root.FS()}, nil
+	return &clientFiles{fs: root.FS()}, nil
 }
 
 // serve answers a file under the prefix: index.html for a directory, 404 for anything

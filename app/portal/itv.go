@@ -147,16 +147,11 @@ func filterChannels(list []*catalog.Stream, genre int64, search string) []*catal
 	if genre == 0 && search == "" {
 		return list
 	}
-	search = strings.ToLower(search)
 	out := make([]*catalog.Stream, 0, len(list))
 	for _, st := range list {
-		if genre != 0 && (st.Category == nil || st.Category.ID != genre) {
-			continue
+		if (genre == 0 || st.Category != nil && st.Category.ID == genre) && matches(st.Name, search) {
+			out = append(out, st)
 		}
-		if search != "" && !strings.Contains(strings.ToLower(st.Name), search) {
-			continue
-		}
-		out = append(out, st)
 	}
 	return out
 }

@@ -120,14 +120,12 @@ func baseURL(cfg config.Config) string {
 	return scheme + "://" + net.JoinHostPort(host, strconv.Itoa(cfg.AdvertisedPort()))
 }
 
-// APIPaths are the paths the portal API answers on (spec §5.1).
-var APIPaths = []string{"/portal.php", "/c/portal.php", "/server/load.php", "/stalker_portal/server/load.php"}
-
 // Routes mounts the portal. Mount it before the stream routes: /stalker_portal/c/{file} has
 // the shape of their short form.
 func (h *Handler) Routes(r fiber.Router) {
 	mw := edge.Route(edge.SurfacePortal, edge.DefaultDeadline)
-	for _, p := range APIPaths {
+	// The API paths (spec §5.1): XC's, XUI's and Ministra's.
+	for _, p := range []string{"/portal.php", "/c/portal.php", "/server/load.php", "/stalker_portal/server/load.php"} {
 		r.Get(p, mw, h.api)
 		r.Post(p, mw, h.api)
 	}

@@ -179,16 +179,16 @@ func orDefault(s, def string) string {
 // own username and password are.
 func stbDoAuth(h *Handler, k *call) error {
 	p := &k.req.p
-	if ok, err := h.devices.Prove(k.ctx, k.dev, p.identity); err != nil || !ok {
-		if err == nil {
-			h.failedLogin(k.ctx, k.req)
-		}
-		return errOr(err, writeJS(k.c, false))
-	}
-	if k.code != access.OK {
+	ok, err := h.devices.Prove(k.ctx, k.dev, p.identity)
+	switch {
+	case err != nil:
+		return err
+	case !ok:
+		h.failedLogin(k.ctx, k.req)
 		return writeJS(k.c, false)
-	}
-	if p.login == "" && p.password == "" {
+	case k.code != access.OK:
+		return writeJS(k.c, false)
+	case p.login == "" && p.password == "":
 		return writeJS(k.c, true)
 	}
 	d, err := h.access.Check(k.ctx, access.Request{Who: access.Password{Username: p.login, Password: p.password},
@@ -197,13 +197,6 @@ func stbDoAuth(h *Handler, k *call) error {
 		return err
 	}
 	return writeJS(k.c, d.Code == access.OK && d.Line.ID == k.line.ID)
-}
-
-func errOr(err, other error) error {
-	if err != nil {
-		return err
-	}
-	return other
 }
 
 // stbLogout is stb/logout: the session ends; the box handshakes again to come back.
