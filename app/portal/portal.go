@@ -162,7 +162,7 @@ func (h *Handler) api(c *fiber.Ctx) error {
 	if !h.access.AllowRequest(ip) {
 		return writeError(c, fiber.StatusTooManyRequests, "too many requests")
 	}
-	req := readRequest(c, h.proxies)
+	req := readRequest(c, ip)
 	if req.bad {
 		return writeError(c, fiber.StatusBadRequest, "bad request")
 	}

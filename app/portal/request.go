@@ -7,7 +7,6 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/xtreamd/xtreamd/app/edge"
 	"github.com/xtreamd/xtreamd/internal/input"
 	"github.com/xtreamd/xtreamd/internal/mag"
 )
@@ -88,9 +87,9 @@ type rawRequest struct {
 	clientIP   netip.Addr
 }
 
-// readRequest reads c. Every value is copied (string(…) of fasthttp's bytes), since fasthttp
-// reuses its buffers when the handler returns.
-func readRequest(c *fiber.Ctx, proxies []netip.Prefix) request {
+// readRequest reads c, from client address ip. Every value is copied (string(…) of fasthttp's
+// bytes), since fasthttp reuses its buffers when the handler returns.
+func readRequest(c *fiber.Ctx, ip netip.Addr) request {
 	args, post := c.Request().URI().QueryArgs(), c.Request().PostArgs()
 	return parseRequest(rawRequest{
 		get: func(key string) string {
@@ -103,7 +102,7 @@ func readRequest(c *fiber.Ctx, proxies []netip.Prefix) request {
 		auth:       string(c.Request().Header.Peek(fiber.HeaderAuthorization)),
 		userAgent:  string(c.Request().Header.Peek(fiber.HeaderUserAgent)),
 		xUserAgent: string(c.Request().Header.Peek("X-User-Agent")),
-		clientIP:   edge.ClientIP(c, proxies),
+		clientIP:   ip,
 	})
 }
 
