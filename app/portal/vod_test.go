@@ -168,6 +168,9 @@ func TestCatchUp(t *testing.T) {
 	case <-time.After(waitLimit):
 		t.Fatal("the recording was not fetched")
 	}
+	if codecs := ffprobe(t, u); !strings.Contains(codecs, "h264") {
+		t.Fatalf("ffprobe found %q in the catch-up link", codecs)
+	}
 	// The next part: the programme after this one.
 	var next string
 	b.js(&next, "tv_archive", "get_next_part_url", "id", itoa(e.archive)+"_"+itoa(start.Unix()))
