@@ -2,17 +2,21 @@ package server
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"golang.org/x/sync/errgroup"
 
 	"github.com/xtreamd/xtreamd/internal/access"
 	"github.com/xtreamd/xtreamd/internal/catalog"
+	"github.com/xtreamd/xtreamd/internal/config"
 	"github.com/xtreamd/xtreamd/internal/conns"
 	"github.com/xtreamd/xtreamd/internal/credential"
 	"github.com/xtreamd/xtreamd/internal/epg"
 	"github.com/xtreamd/xtreamd/internal/geo"
+	"github.com/xtreamd/xtreamd/internal/mag"
 	"github.com/xtreamd/xtreamd/internal/relay"
 	"github.com/xtreamd/xtreamd/internal/source"
 	"github.com/xtreamd/xtreamd/internal/store"
@@ -27,6 +31,7 @@ type domain struct {
 	access    *access.Checker
 	catalog   *catalog.Catalog
 	guide     *epg.Guide
+	devices   *mag.Devices
 	refresher *epg.Refresher
 	relay     *relay.Manager
 	listener  *store.Listener
@@ -37,19 +42,18 @@ func buildDomain(ctx context.Context, d Deps) (*domain, error) {
 	cfg := d.Config
 	dom := &domain{}
 	dom.geo = geo.New(cfg.GeoIPCountryDB, cfg.GeoIPISPDB, d.Log)
-	if secret := cfg.TokenSecret.Reveal(); secret != "" {
-		kr, err := token.NewKeyring([]byte(secret), 1)
-		if err != nil {
-			return nil, fmt.Errorf("token secret: %w", err)
-		}
-		dom.tokens = kr
+	tokens, err := keyring(cfg, d.Log)
+	if err != nil {
+		return nil, err
 	}
+	dom.tokens = tokens
 	dom.conns = conns.New(d.Store, conns.Options{InstanceID: cfg.InstanceID}, d.Log)
 	dom.catalog = catalog.New(d.Store, d.Log, catalog.Options{})
 	if err := dom.catalog.Refresh(ctx); err != nil {
 		return nil, fmt.Errorf("load catalog: %w", err)
 	}
 	dom.guide = epg.NewGuide(d.Store, d.Now)
+	dom.devices = mag.NewDevices(d.Store, mag.Options{})
 	dom.refresher = epg.NewRefresher(d.Store, d.Log, epg.RefresherOptions{})
 	files, err := MediaFiles(cfg)
 	if err != nil {
@@ -82,6 +86,23 @@ func buildDomain(ctx context.Context, d Deps) (*domain, error) {
 	dom.catalog.OnSwap(func(*catalog.Snapshot) { dom.access.EntitlementsChanged() })
 	dom.listener = dom.subscribe(store.NewListener(d.Store.Pool(), d.Log))
 	return dom, nil
+}
+
+// keyring is the play-token keyring of the configured secret. Without one (tests; serve
+// always has one, generated into the data dir) a random key serves this process alone, so that
+// the check, the stream routes and the portal's create_link share one keyring all the same.
+func keyring(cfg config.Config, log *slog.Logger) (*token.Keyring, error) {
+	secret := []byte(cfg.TokenSecret.Reveal())
+	if len(secret) == 0 {
+		secret = make([]byte, token.MinSecretLen)
+		_, _ = rand.Read(secret) // crypto/rand.Read never fails (Go 1.24+)
+		log.Warn("no token secret: play tokens are signed with a per-process key")
+	}
+	kr, err := token.NewKeyring(secret, 1)
+	if err != nil {
+		return nil, fmt.Errorf("token secret: %w", err)
+	}
+	return kr, nil
 }
 
 // entitled is step 10: the line's bouquets (in the current catalog snapshot) hold the stream.

@@ -4,6 +4,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/xtreamd/xtreamd/app/player"
+	"github.com/xtreamd/xtreamd/app/portal"
 )
 
 // mountSurfaces mounts every surface. Order matters: fixed routes (*.php, /live, /movie ...)
@@ -16,6 +17,19 @@ func (s *Server) mountSurfaces(app *fiber.App) {
 		Log: s.deps.Log, Now: s.deps.Now, StreamContext: s.streamCtx,
 	}).Routes(app)
 
+	// --- MAG portal (portal.php, load.php, /c/): before the streams, whose short form would
+	// take /stalker_portal/c/{file} ---
+	s.portal.Routes(app)
+
 	// --- stream surfaces (/live, /movie, /series, /timeshift, /hls, play tokens, short form) ---
 	s.mountStreams(app)
+}
+
+// newPortal builds the MAG portal surface (built before the app, since a configured client
+// directory that cannot be opened fails the start).
+func newPortal(d Deps, dom *domain) (*portal.Handler, error) {
+	return portal.New(portal.Deps{
+		Access: dom.access, Catalog: dom.catalog, Guide: dom.guide, Devices: dom.devices, Tokens: dom.tokens,
+		Config: d.Config, Log: d.Log, Now: d.Now,
+	})
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/xtreamd/xtreamd/app/edge"
+	"github.com/xtreamd/xtreamd/app/portal"
 	"github.com/xtreamd/xtreamd/app/stream"
 	"github.com/xtreamd/xtreamd/internal/config"
 	"github.com/xtreamd/xtreamd/internal/logx"
@@ -46,6 +47,7 @@ type Server struct {
 
 	redirect stream.Redirect // redirect mode of the stream surface (zero: off)
 	streams  *stream.Handler // the stream surface: shutdown waits for its live writers
+	portal   *portal.Handler // the MAG portal
 
 	// streamCtx ends when shutdown starts, so long-running stream writers (which outlive
 	// their handler) stop instead of holding the shutdown for its whole timeout.
@@ -76,6 +78,10 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 	}
 	s.dom = dom
 	if s.redirect, err = streamRedirect(d.Config); err != nil {
+		s.cancelStreams()
+		return nil, err
+	}
+	if s.portal, err = newPortal(d, dom); err != nil {
 		s.cancelStreams()
 		return nil, err
 	}

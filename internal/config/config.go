@@ -84,6 +84,8 @@ type Config struct {
 	// themselves are panel settings.
 	HashQueueWait    time.Duration
 	RateLimitClients int
+	// PortalClientDir holds a Stalker client bundle served at /c/ and /stalker_portal/c/ (app/portal).
+	PortalClientDir string
 }
 
 // Option is one configuration setting: its flag, environment variable, default and meaning.
@@ -221,6 +223,9 @@ func Options() []Option {
 		{Flag: "rate-limit-clients", Env: "XTREAMD_RATE_LIMIT_CLIENTS", Default: "100000",
 			Usage: "clients (IPv4 addresses, IPv6 /64s) each per-client rate limit (requests, stream opens) keeps in memory, about 60 bytes each; beyond it, buckets that refilled are forgotten first",
 			set:   func(c *Config, v string) (err error) { c.RateLimitClients, err = parsePositive(v); return err }},
+		{Flag: "portal-client-dir", Env: "XTREAMD_PORTAL_CLIENT_DIR", Default: "",
+			Usage: "directory holding a Stalker (MAG) client bundle (index.html, xpcom.common.js ...) served at /c/ and /stalker_portal/c/; empty serves only a minimal xpcom.common.js and version.js that headless clients read (see MAG / Stalker)",
+			set:   func(c *Config, v string) error { c.PortalClientDir = v; return nil }},
 	}
 }
 
@@ -341,6 +346,11 @@ func (c *Config) Validate() error {
 	}
 	errs = append(errs, c.validateRedirect()...)
 	errs = append(errs, c.validateSources()...)
+	if c.PortalClientDir != "" {
+		if fi, err := os.Stat(c.PortalClientDir); err != nil || !fi.IsDir() {
+			errs = append(errs, fmt.Errorf("--portal-client-dir %q: not a directory", c.PortalClientDir))
+		}
+	}
 	return errors.Join(errs...)
 }
 

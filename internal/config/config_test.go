@@ -241,3 +241,20 @@ func TestLoad_FloodOptions(t *testing.T) {
 		}
 	}
 }
+
+func TestLoad_PortalClientDir(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	if c, err := load(t, []string{"--portal-client-dir", dir}, nil); err != nil || c.PortalClientDir != dir {
+		t.Fatalf("--portal-client-dir %s = %q, %v", dir, c.PortalClientDir, err)
+	}
+	file := filepath.Join(dir, "f")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{file, filepath.Join(dir, "missing")} {
+		if _, err := load(t, nil, map[string]string{"XTREAMD_PORTAL_CLIENT_DIR": bad}); err == nil || !strings.Contains(err.Error(), "--portal-client-dir") {
+			t.Errorf("XTREAMD_PORTAL_CLIENT_DIR=%s: %v, want an error naming the option", bad, err)
+		}
+	}
+}

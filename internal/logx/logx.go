@@ -111,6 +111,9 @@ var secretParams = map[string]bool{
 	"api_key": true, "hdnts": true, "md5": true, "hmac": true, "signature": true, "key": true,
 	"stalker_key": true, "access_token": true, "prehash": true, "random": true, "auth": true,
 	"parent_password": true, "pin": true,
+	// MAG get_profile: metrics repeats the MAC; a locked device's serial number and ids are
+	// what it proves itself with.
+	"metrics": true, "sn": true, "device_id": true, "device_id2": true,
 }
 
 // macParams are query keys holding a MAC address, masked to the vendor part.

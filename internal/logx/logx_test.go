@@ -48,6 +48,8 @@ func TestRedactQuery(t *testing.T) {
 		{"user_data%5Bpassword%5D=x&user_data[username]=a", "user_data%5Bpassword%5D=***&user_data[username]=a"},
 		{"PASSWORD=x", "PASSWORD=***"},
 		{"api_pass=k&token=t&hdnts=exp~hmac", "api_pass=***&token=***&hdnts=***"},
+		{"type=stb&action=get_profile&sn=0123&device_id=AB&device_id2=CD&metrics=%7B%22mac%22%3A%2200%3A1A%3A79%3A12%3A34%3A56%22%7D",
+			"type=stb&action=get_profile&sn=***&device_id=***&device_id2=***&metrics=***"},
 		{"flag", "flag"},
 		{"", ""},
 	}

@@ -28,7 +28,7 @@ func (s *Store) LinesByID(ctx context.Context, ids []int64) ([]Line, error) {
 // MAGTokenSums returns the SHA-256 sums of the portal session tokens of the MAG devices bound
 // to a line (devices without a session are left out).
 func (s *Store) MAGTokenSums(ctx context.Context, lineID int64) ([][]byte, error) {
-	const q = `SELECT token_sha256 FROM mag_devices WHERE line_id = $1 AND token_sha256 IS NOT NULL`
+	const q = `SELECT token_sha256 FROM mag_devices WHERE line_id = $1 AND token_sha256 IS NOT NULL AND token_expires_at > now()`
 	rows, _ := s.q.Query(ctx, q, lineID)
 	out, err := pgx.CollectRows(rows, pgx.RowTo[[]byte])
 	if err != nil {
