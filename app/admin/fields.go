@@ -27,23 +27,23 @@ import (
 
 // rules are a member's parsed tags.
 type rules struct {
-	name             string // json, query or path name
-	doc, example     string
-	required         bool
-	nullable         bool
-	readOnly         bool
-	omitEmpty        bool
-	min, max         *float64
-	minLen, maxLen   *int
-	minItems         *int
-	maxItems         *int
-	unique           bool
-	enum             []string
-	format           string
-	pattern          *regexp.Regexp
-	index            []int
-	typ              reflect.Type
-	inQuery, inPath  bool
+	name            string // json, query or path name
+	doc, example    string
+	required        bool
+	nullable        bool
+	readOnly        bool
+	omitEmpty       bool
+	min, max        *float64
+	minLen, maxLen  *int
+	minItems        *int
+	maxItems        *int
+	unique          bool
+	enum            []string
+	format          string
+	pattern         *regexp.Regexp
+	index           []int
+	typ             reflect.Type
+	inQuery, inPath bool
 }
 
 var timeType = reflect.TypeFor[time.Time]()
