@@ -107,6 +107,13 @@ func New(d Deps) (*API, error) {
 func (a *API) resources() [][]Op {
 	return [][]Op{
 		a.authOps(),
+		a.adminOps(),
+		a.keyOps(),
+		a.lineOps(),
+		a.lineActionOps(),
+		a.deviceOps(),
+		a.packageOps(),
+		a.serverOps(),
 	}
 }
 
