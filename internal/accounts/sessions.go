@@ -43,7 +43,7 @@ type SessionOptions struct {
 	CurrentKID string
 	AccessTTL  time.Duration       // zero: 15 minutes
 	RefreshTTL time.Duration       // a login's whole life; zero: 30 days
-	Hasher     *credential.Limiter // password checks under the server's hashing limit; nil: a private one
+	Hasher     *credential.Limiter // password checks under the server's hashing limit (required)
 	Now        func() time.Time
 	Log        *slog.Logger
 }
@@ -96,7 +96,7 @@ func NewSessions(st *store.Store, opts SessionOptions) (*Sessions, error) {
 		opts.RefreshTTL = 30 * 24 * time.Hour
 	}
 	if opts.Hasher == nil {
-		opts.Hasher = credential.NewLimiter(0)
+		return nil, errors.New("admin sessions: no password hasher")
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
