@@ -12,11 +12,11 @@ import (
 // resellerEnv is an env with packages and a reseller with credits.
 type resellerEnv struct {
 	*env
-	admin            auth
-	paid, trial      int64 // packages: 3 credits for 30 days; a free one-day trial
-	bouquet          int64 // the paid package's
-	reseller         account
-	resellerAuth     auth
+	admin        auth
+	paid, trial  int64 // packages: 3 credits for 30 days; a free one-day trial
+	bouquet      int64 // the paid package's
+	reseller     account
+	resellerAuth auth
 }
 
 func newResellerEnv(t *testing.T, credits int64) *resellerEnv {

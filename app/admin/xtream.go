@@ -117,8 +117,8 @@ func (o object) MarshalJSON() ([]byte, error) {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		k, _ := json.Marshal(m.k)
-		v, err := json.Marshal(m.v)
+		k, _ := phpJSON(m.k)
+		v, err := phpJSON(m.v)
 		if err != nil {
 			return nil, err
 		}
@@ -140,8 +140,20 @@ var (
 
 func xtreamError(msg string) object { return object{{"result", false}, {"error", msg}} }
 
-func writeXtream(c *fiber.Ctx, o object) error {
-	b, err := json.Marshal(o)
+// phpJSON encodes v as PHP's json_encode does in what matters to clients: & < > stay as they
+// are (encoding/json would write \u0026 ...).
+func phpJSON(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
+}
+
+func writeXtream(c *fiber.Ctx, v any) error {
+	b, err := phpJSON(v)
 	if err != nil {
 		return err
 	}

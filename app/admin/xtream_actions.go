@@ -309,7 +309,7 @@ func (a *API) xtreamResellers(c *fiber.Ctx, p accounts.Principal) error {
 		}
 		after = page[len(page)-1].ID
 	}
-	return c.JSON(out)
+	return writeXtream(c, out)
 }
 
 // reg_user credits: amount (+/−) to the reseller id or username.

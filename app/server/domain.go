@@ -142,7 +142,7 @@ func (dom *domain) buildAccounts(ctx context.Context, d Deps, hasher *credential
 	}
 	key := accounts.DeriveKey(secret, adminJWTLabel)
 	kid := accounts.KeyID(key)
-	sessions, err := accounts.NewSessions(d.Store, accounts.SessionOptions{
+	sessions, err := accounts.NewSessions(dom.accounts, accounts.SessionOptions{
 		Keys: map[string][]byte{kid: key}, CurrentKID: kid, Hasher: hasher, Log: d.Log,
 	})
 	if err != nil {

@@ -113,6 +113,9 @@ type Service struct {
 	hasher *credential.Limiter
 	// hashSlots bounds the new passwords hashed at once to the cores.
 	hashSlots chan struct{}
+	// revoked are the admin sessions known revoked here (Sessions reads them; account changes
+	// that end logins add to them once committed).
+	revoked *revocations
 }
 
 // New returns a Service over st.
@@ -130,7 +133,7 @@ func New(st *store.Store, opts Options) *Service {
 		opts.Rand = rand.Reader
 	}
 	return &Service{store: st, policy: opts.Policy, params: opts.Params, now: opts.Now, rand: opts.Rand, hasher: opts.Hasher,
-		hashSlots: make(chan struct{}, runtime.GOMAXPROCS(0))}
+		hashSlots: make(chan struct{}, runtime.GOMAXPROCS(0)), revoked: newRevocations(opts.Now)}
 }
 
 // Policy is the policy the service enforces.
