@@ -38,7 +38,7 @@ type linePage struct {
 }
 
 // bouquet makes a bouquet for the tests' lines.
-func (e *env) bouquet(t *testing.T, name string) int64 {
+func (e *env) bouquet(t testing.TB, name string) int64 {
 	t.Helper()
 	id, _, err := e.st.EnsureBouquet(t.Context(), name)
 	must(t, err)
@@ -46,7 +46,7 @@ func (e *env) bouquet(t *testing.T, name string) int64 {
 }
 
 // createLine creates a line through the API as a and returns it with its password.
-func (e *env) createLine(t *testing.T, a auth, body map[string]any) lineBody {
+func (e *env) createLine(t testing.TB, a auth, body map[string]any) lineBody {
 	t.Helper()
 	r := e.call(t, http.MethodPost, "/lines", a, body)
 	wantStatus(t, "create line", r, http.StatusCreated)
