@@ -17,6 +17,7 @@ type BlockedIP struct {
 	Source    string       `db:"source"` // admin or flood
 	Reason    string       `db:"reason"`
 	ExpiresAt *time.Time   `db:"expires_at"`
+	CreatedAt time.Time    `db:"created_at"` // read by the admin lists only
 }
 
 // BlockedUserAgent is a global user-agent rule.
