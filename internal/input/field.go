@@ -40,3 +40,32 @@ func Conflict(field, reason string) error {
 func NotFound(field, reason string) error {
 	return &FieldError{Field: field, Reason: reason, Kind: ErrNotFound}
 }
+
+// Refusals say what a store's refusals of one kind of write mean for its input: the field a
+// conflict is on (the table's unique key), the field an unresolved reference is, and the field
+// of a value the schema refuses. A nil entry passes that refusal through unchanged.
+type Refusals struct {
+	Conflict, NotFound, Invalid *FieldError
+}
+
+// Of returns (a copy of) the refusal err stands for, judged by errors.Is against the store's
+// sentinels conflict, notFound and invalid; err itself when it is none of them (the database
+// failed).
+func (r Refusals) Of(err, conflict, notFound, invalid error) error {
+	var fe *FieldError
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, conflict):
+		fe = r.Conflict
+	case errors.Is(err, notFound):
+		fe = r.NotFound
+	case errors.Is(err, invalid):
+		fe = r.Invalid
+	}
+	if fe == nil {
+		return err
+	}
+	c := *fe
+	return &c
+}

@@ -107,3 +107,31 @@ func list[T any](ctx context.Context, s *Store, what string, lq *listQuery, base
 	}
 	return out, nil
 }
+
+// Table names a table whose rows admin edits lock (LockRow).
+type Table string
+
+// The tables LockRow takes; no other name reaches SQL.
+const (
+	TableCategories Table = "categories"
+	TableStreams    Table = "streams"
+	TableSeries     Table = "series"
+	TableBouquets   Table = "bouquets"
+	TableEPGSources Table = "epg_sources"
+)
+
+// LockRow locks row id of t until the transaction ends (ErrNotFound when there is none), so
+// that an admin's read-modify-write of it cannot interleave with another. Call it inside InTx
+// before reading the row.
+func (s *Store) LockRow(ctx context.Context, t Table, id int64) error {
+	switch t {
+	case TableCategories, TableStreams, TableSeries, TableBouquets, TableEPGSources:
+	default:
+		return fmt.Errorf("lock %s %d: %w", t, id, ErrInvalid)
+	}
+	var one int
+	if err := s.q.QueryRow(ctx, `SELECT 1 FROM `+string(t)+` WHERE id = $1 FOR UPDATE`, id).Scan(&one); err != nil {
+		return fmt.Errorf("lock %s %d: %w", t, id, interpret(err))
+	}
+	return nil
+}

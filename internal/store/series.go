@@ -198,19 +198,10 @@ const seriesColumns = `id, name, category_id, cover, plot, cast_list, director, 
 
 // SeriesByID reads one series.
 func (s *Store) SeriesByID(ctx context.Context, id int64) (Series, error) {
-	return s.oneSeries(ctx, "series", `SELECT `+seriesColumns+` FROM series WHERE id = $1`, id)
-}
-
-// LockSeries reads a series and locks its row until the transaction ends (admin edits).
-func (s *Store) LockSeries(ctx context.Context, id int64) (Series, error) {
-	return s.oneSeries(ctx, "lock series", `SELECT `+seriesColumns+` FROM series WHERE id = $1 FOR UPDATE`, id)
-}
-
-func (s *Store) oneSeries(ctx context.Context, op, q string, id int64) (Series, error) {
-	rows, _ := s.q.Query(ctx, q, id)
+	rows, _ := s.q.Query(ctx, `SELECT `+seriesColumns+` FROM series WHERE id = $1`, id)
 	se, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Series])
 	if err != nil {
-		return Series{}, fmt.Errorf("%s %d: %w", op, id, interpret(err))
+		return Series{}, fmt.Errorf("series %d: %w", id, interpret(err))
 	}
 	return se, nil
 }
@@ -257,6 +248,16 @@ func (s *Store) ListSeries(ctx context.Context, f SeriesFilter) ([]Series, error
 	}
 	return list(ctx, s, "series", &lq, `SELECT `+seriesColumns+` FROM series`, "id", streamSorts, f.Page,
 		pgx.RowToStructByName[Series])
+}
+
+// DeleteEpisodeStreams deletes the episode streams of a series (with their sources and episode
+// rows), before the series itself goes.
+func (s *Store) DeleteEpisodeStreams(ctx context.Context, seriesID int64) error {
+	const q = `DELETE FROM streams WHERE id IN (SELECT stream_id FROM episodes WHERE series_id = $1)`
+	if _, err := s.q.Exec(ctx, q, seriesID); err != nil {
+		return fmt.Errorf("delete episodes of series %d: %w", seriesID, interpret(err))
+	}
+	return nil
 }
 
 // SeasonsOf lists a series' season rows by number.

@@ -90,14 +90,10 @@ const streamColumns = `id, kind, name, category_id, icon, epg_channel_id, custom
 
 // StreamByID reads one stream, enabled or not.
 func (s *Store) StreamByID(ctx context.Context, id int64) (Stream, error) {
-	return s.oneStream(ctx, "stream", `SELECT `+streamColumns+` FROM streams WHERE id = $1`, id)
-}
-
-func (s *Store) oneStream(ctx context.Context, op, q string, id int64) (Stream, error) {
-	rows, _ := s.q.Query(ctx, q, id)
+	rows, _ := s.q.Query(ctx, `SELECT `+streamColumns+` FROM streams WHERE id = $1`, id)
 	st, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Stream])
 	if err != nil {
-		return Stream{}, fmt.Errorf("%s %d: %w", op, id, interpret(err))
+		return Stream{}, fmt.Errorf("stream %d: %w", id, interpret(err))
 	}
 	return st, nil
 }
@@ -223,11 +219,12 @@ func sameStream(cur Stream, in StreamInput) bool {
 		samePtr(cur.EPGChannelID, in.EPGChannelID) && cur.CustomSID == in.CustomSID &&
 		cur.DirectSource == in.DirectSource && cur.TVArchiveDays == in.TVArchiveDays &&
 		samePtr(cur.CatchupSource, in.CatchupSource) && samePtr(cur.ContainerExtension, in.ContainerExtension) &&
-		sameJSON(cur.Info, in.info()) && cur.Enabled == !in.Disabled && cur.AlwaysOn == in.AlwaysOn
+		SameJSON(cur.Info, in.info()) && cur.Enabled == !in.Disabled && cur.AlwaysOn == in.AlwaysOn
 }
 
-// sameJSON compares two JSON documents as values (jsonb normalises key order and spacing).
-func sameJSON(a, b json.RawMessage) bool {
+// SameJSON compares two JSON documents as values (jsonb normalises key order and spacing), so
+// a write can be skipped when a stored document already holds what would be written.
+func SameJSON(a, b json.RawMessage) bool {
 	if bytes.Equal(a, b) {
 		return true
 	}
@@ -248,7 +245,8 @@ type StreamFilter struct {
 	Name          string   // the name contains this, ignoring case
 	EPGChannelID  string   // exactly this EPG channel id
 	Enabled       *bool
-	Page          Keyset // sorts: "name", "created_at"
+	IDs           []int64 // only these streams
+	Page          Keyset  // sorts: "name", "created_at"
 }
 
 // streamSorts are the sorts a stream list allows.
@@ -279,6 +277,9 @@ func (s *Store) ListStreams(ctx context.Context, f StreamFilter) ([]Stream, erro
 	if f.Enabled != nil {
 		lq.cond("enabled = %s", *f.Enabled)
 	}
+	if f.IDs != nil {
+		lq.cond("id = ANY(%s)", f.IDs)
+	}
 	return list(ctx, s, "streams", &lq, `SELECT `+streamColumns+` FROM streams`, "id", streamSorts, f.Page,
 		pgx.RowToStructByName[Stream])
 }
@@ -297,10 +298,4 @@ func (s *Store) SourcesOf(ctx context.Context, streamIDs []int64) (map[int64][]S
 		out[src.StreamID] = append(out[src.StreamID], src)
 	}
 	return out, nil
-}
-
-// LockStream reads a stream and locks its row until the transaction ends, so that a
-// read-modify-write of it (an admin edit) cannot interleave with another.
-func (s *Store) LockStream(ctx context.Context, id int64) (Stream, error) {
-	return s.oneStream(ctx, "lock stream", `SELECT `+streamColumns+` FROM streams WHERE id = $1 FOR UPDATE`, id)
 }
