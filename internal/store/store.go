@@ -106,7 +106,8 @@ func interpret(err error) error {
 		case pgerrcode.ForeignKeyViolation:
 			return fmt.Errorf("%w: %s", ErrNotFound, pgErr.ConstraintName)
 		case pgerrcode.CheckViolation, pgerrcode.NotNullViolation, pgerrcode.InvalidTextRepresentation,
-			pgerrcode.NumericValueOutOfRange, pgerrcode.StringDataRightTruncationDataException:
+			pgerrcode.NumericValueOutOfRange, pgerrcode.StringDataRightTruncationDataException,
+			pgerrcode.InvalidDatetimeFormat, pgerrcode.DatetimeFieldOverflow:
 			name := pgErr.ConstraintName
 			if name == "" {
 				name = pgErr.ColumnName

@@ -13,9 +13,9 @@ import (
 // Bouquet is a package of channels and series lines subscribe to, in the order their lists
 // show them.
 type Bouquet struct {
-	ID        int64   `json:"id" audit:"-"`
-	Name      string  `json:"name"`
-	Position  int32   `json:"position"`
+	ID       int64  `json:"id" audit:"-"`
+	Name     string `json:"name"`
+	Position int32  `json:"position"`
 	// The entries, in order: live channels, radio and movies (episodes come with their series),
 	// and series. The audit log records the ids added and removed, not the whole lists.
 	StreamIDs []int64 `json:"stream_ids" audit:"-"`
