@@ -341,26 +341,33 @@ func (m *Manager) TouchHLS(ctx context.Context, req Request, policy Policy, admi
 // HLS session is marked instead, and its next playlist poll is refused.
 func (m *Manager) Kill(ctx context.Context, id [16]byte) error {
 	err := m.store.InTx(ctx, func(tx *store.Store) error {
-		row, err := tx.LeaseByID(ctx, id)
-		if err != nil {
-			return err
-		}
-		if row.Container == ContainerHLS {
-			return tx.MarkLeasesKilled(ctx, [][16]byte{id}, m.opts.HLSTTL)
-		}
-		gone, err := tx.EndLeases(ctx, [][16]byte{id}, nil, ReasonKilled)
-		if err != nil {
-			return err
-		}
-		if len(gone) == 0 {
-			return store.ErrNotFound
-		}
-		return tx.Notify(ctx, store.KillLease(id))
+		_, err := m.kill(ctx, tx, id)
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("kill lease %s: %w", uuid.UUID(id), err)
 	}
 	return nil
+}
+
+// kill ends lease id on tx (Kill's transaction, or an admin's kill with its audit entry) and
+// returns the row it ended.
+func (m *Manager) kill(ctx context.Context, tx *store.Store, id [16]byte) (store.LeaseRow, error) {
+	row, err := tx.LeaseByID(ctx, id)
+	if err != nil {
+		return store.LeaseRow{}, err
+	}
+	if row.Container == ContainerHLS {
+		return row, tx.MarkLeasesKilled(ctx, [][16]byte{id}, m.opts.HLSTTL)
+	}
+	gone, err := tx.EndLeases(ctx, [][16]byte{id}, nil, ReasonKilled)
+	if err != nil {
+		return store.LeaseRow{}, err
+	}
+	if len(gone) == 0 {
+		return store.LeaseRow{}, store.ErrNotFound
+	}
+	return row, tx.Notify(ctx, store.KillLease(id))
 }
 
 // Count returns the number of live connections of a line (user_info.active_cons).
@@ -406,13 +413,19 @@ func (m *Manager) Run(ctx context.Context) error {
 func (m *Manager) Heartbeat(ctx context.Context) error {
 	m.mu.Lock()
 	ids := make([][16]byte, 0, len(m.local))
-	for id := range m.local {
+	delivered := make([]int64, 0, len(m.local))
+	for id, l := range m.local {
 		ids = append(ids, id)
+		delivered = append(delivered, l.Bytes())
 	}
 	m.mu.Unlock()
 	alive, err := m.store.RenewLeases(ctx, ids, m.opts.TTL)
 	if err != nil {
 		return err
+	}
+	// The admin's connection list and the dashboard's "bandwidth now" read these counters.
+	if err := m.store.RecordLeaseBytes(ctx, ids, delivered); err != nil {
+		m.log.Warn("recording delivered bytes", "err", err)
 	}
 	if len(alive) < len(ids) {
 		keep := make(map[[16]byte]bool, len(alive))

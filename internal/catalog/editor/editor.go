@@ -20,7 +20,6 @@ import (
 	"fmt"
 	"net/url"
 	"path"
-	"strconv"
 	"strings"
 
 	"github.com/xtreamd/xtreamd/internal/audit"
@@ -73,9 +72,9 @@ func record(ctx context.Context, tx *store.Store, a audit.Actor, action, targetT
 // recordWith is record with extra detail (which season, which placement).
 func recordWith(ctx context.Context, tx *store.Store, a audit.Actor, action, targetType string, id int64, before, after any,
 	extra map[string]any) error {
-	b, aft := audit.Diff(before, after)
-	return audit.Record(ctx, tx, a, audit.Entry{Action: action, TargetType: targetType,
-		TargetID: strconv.FormatInt(id, 10), Before: b, After: aft, Extra: extra})
+	e := audit.Change(action, targetType, id, before, after)
+	e.Extra = extra
+	return audit.Record(ctx, tx, a, e)
 }
 
 // checkText refuses a required or optional text field that is too long, empty when required,
