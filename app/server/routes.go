@@ -16,6 +16,9 @@ func (s *Server) mountSurfaces(app *fiber.App) {
 		Log: s.deps.Log, Now: s.deps.Now, StreamContext: s.streamCtx,
 	}).Routes(app)
 
+	// --- admin surfaces (/api/v1, api.php) ---
+	s.admin.Routes(app)
+
 	// --- stream surfaces (/live, /movie, /series, /timeshift, /hls, play tokens, short form) ---
 	s.mountStreams(app)
 }

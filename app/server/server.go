@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/xtreamd/xtreamd/app/admin"
 	"github.com/xtreamd/xtreamd/app/edge"
 	"github.com/xtreamd/xtreamd/app/stream"
 	"github.com/xtreamd/xtreamd/internal/config"
@@ -44,6 +45,7 @@ type Server struct {
 	app     *fiber.App
 	metrics *fiber.App // only with a separate --metrics-listen
 
+	admin    *admin.API      // /api/v1 and api.php
 	redirect stream.Redirect // redirect mode of the stream surface (zero: off)
 	streams  *stream.Handler // the stream surface: shutdown waits for its live writers
 
@@ -76,6 +78,12 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 	}
 	s.dom = dom
 	if s.redirect, err = streamRedirect(d.Config); err != nil {
+		s.cancelStreams()
+		return nil, err
+	}
+	s.admin, err = admin.New(admin.Deps{Accounts: dom.accounts, Sessions: dom.sessions, Conns: dom.conns,
+		Access: dom.access, Store: d.Store, Config: d.Config, Log: d.Log})
+	if err != nil {
 		s.cancelStreams()
 		return nil, err
 	}
@@ -151,6 +159,12 @@ func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
 	if status, _ := edge.ErrorStatus(err); status == fiber.StatusInternalServerError && !errors.Is(err, edge.ErrPanic) {
 		s.deps.Log.ErrorContext(c.UserContext(), "request failed", "path", logx.RedactPath(c.Path()),
 			"surface", string(edge.SurfaceOf(c)), "err", err)
+	}
+	if edge.SurfaceOf(c) == "" && strings.HasPrefix(c.Path(), "/api/v1/") {
+		// Refused before any route ran (a body over the server's limit ...): still the API's
+		// format.
+		status, msg := edge.ErrorStatus(err)
+		return edge.WriteProblem(c, edge.Problem{Status: status, Detail: msg})
 	}
 	return edge.WriteError(c, err)
 }

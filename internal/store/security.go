@@ -161,3 +161,20 @@ func (s *Store) SweepSecurity(ctx context.Context, failureWindow time.Duration) 
 	}
 	return nil
 }
+
+// BlockedUntil reports whether ip is inside an active block of the global list (an admin's or
+// a flood block), and until when (zero time: until removed). Admin logins ask it before
+// checking a password.
+func (s *Store) BlockedUntil(ctx context.Context, ip netip.Addr) (until time.Time, blocked bool, err error) {
+	const q = `SELECT count(*) > 0, bool_or(expires_at IS NULL), max(expires_at) FROM blocked_ips
+		WHERE network >>= $1::inet AND (expires_at IS NULL OR expires_at > now())`
+	var forever *bool
+	var last *time.Time
+	if err := s.q.QueryRow(ctx, q, ip.Unmap().String()).Scan(&blocked, &forever, &last); err != nil {
+		return time.Time{}, false, fmt.Errorf("blocked until: %w", interpret(err))
+	}
+	if blocked && (forever == nil || !*forever) && last != nil {
+		until = *last
+	}
+	return until, blocked, nil
+}

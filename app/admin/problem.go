@@ -1,0 +1,105 @@
+package admin
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/xtreamd/xtreamd/app/edge"
+	"github.com/xtreamd/xtreamd/internal/accounts"
+)
+
+// The problem types of /api/v1 (RFC 9457 "type" members): a client may branch on them; the
+// title and detail are for people.
+const (
+	ProblemInvalid       = "urn:xtreamd:problem:invalid-request"      // 400: Field names the member
+	ProblemUnauthorized  = "urn:xtreamd:problem:unauthorized"         // 401
+	ProblemForbidden     = "urn:xtreamd:problem:forbidden"            // 403
+	ProblemNotFound      = "urn:xtreamd:problem:not-found"            // 404
+	ProblemConflict      = "urn:xtreamd:problem:conflict"             // 409: Field names the member
+	ProblemNoCredits     = "urn:xtreamd:problem:insufficient-credits" // 409: a reseller's balance is short
+	ProblemTrialLimit    = "urn:xtreamd:problem:trial-limit"          // 409: a reseller's trials for today are used up
+	ProblemTooLarge      = "urn:xtreamd:problem:too-large"            // 413
+	ProblemTooMany       = "urn:xtreamd:problem:too-many-requests"    // 429: see Retry-After
+	ProblemUnavailable   = "urn:xtreamd:problem:unavailable"          // 503: try again
+	ProblemUnknownMethod = "urn:xtreamd:problem:method-not-allowed"   // 405
+)
+
+// apiProblem is an error that is its own answer.
+type apiProblem struct {
+	edge.Problem
+	retryAfter int // seconds, for 429
+}
+
+func (p *apiProblem) Error() string { return p.Title + ": " + p.Detail }
+
+// problem returns the answer status/type with detail as an error a handler can return.
+func problem(status int, typ, detail string) *apiProblem {
+	return &apiProblem{Problem: edge.Problem{Type: typ, Title: http.StatusText(status), Status: status, Detail: detail}}
+}
+
+// problemOf is the answer of err, a handler's refusal or a domain error, in one place: ok is
+// false for an error of ours, which the app's error handler logs and answers 500.
+func problemOf(err error) (*apiProblem, bool) {
+	var ap *apiProblem
+	var bad *badField
+	var fe *accounts.FieldError
+	switch {
+	case errors.As(err, &ap):
+		return ap, true
+	case errors.As(err, &bad):
+		p := problem(fiber.StatusBadRequest, ProblemInvalid, bad.reason)
+		p.Field = bad.field
+		return p, true
+	case errors.As(err, &fe):
+		return fieldProblem(fe), true
+	case errors.Is(err, accounts.ErrUnauthenticated):
+		return problem(fiber.StatusUnauthorized, ProblemUnauthorized, "missing, invalid, expired or revoked credentials"), true
+	case errors.Is(err, accounts.ErrForbidden):
+		return problem(fiber.StatusForbidden, ProblemForbidden, "not allowed for this account"), true
+	case errors.Is(err, accounts.ErrInsufficientCredits):
+		return problem(fiber.StatusConflict, ProblemNoCredits, "not enough credits"), true
+	case errors.Is(err, accounts.ErrTrialLimit):
+		return problem(fiber.StatusConflict, ProblemTrialLimit, "no trials left for today"), true
+	case errors.Is(err, context.DeadlineExceeded):
+		return problem(fiber.StatusServiceUnavailable, ProblemUnavailable, "the server is busy; try again"), true
+	}
+	return nil, false
+}
+
+// fieldProblem answers a refused field by its kind.
+func fieldProblem(fe *accounts.FieldError) *apiProblem {
+	var p *apiProblem
+	switch {
+	case errors.Is(fe, accounts.ErrConflict):
+		p = problem(fiber.StatusConflict, ProblemConflict, fe.Reason)
+	case errors.Is(fe, accounts.ErrNotFound):
+		p = problem(fiber.StatusNotFound, ProblemNotFound, fe.Reason)
+	case errors.Is(fe, accounts.ErrForbidden):
+		p = problem(fiber.StatusForbidden, ProblemForbidden, fe.Reason)
+	case errors.Is(fe, accounts.ErrInsufficientCredits):
+		p = problem(fiber.StatusConflict, ProblemNoCredits, fe.Reason)
+	case errors.Is(fe, accounts.ErrTrialLimit):
+		p = problem(fiber.StatusConflict, ProblemTrialLimit, fe.Reason)
+	default:
+		p = problem(fiber.StatusBadRequest, ProblemInvalid, fe.Reason)
+	}
+	p.Field = fe.Field
+	return p
+}
+
+// writeProblem answers p, with the headers its status asks for.
+func writeProblem(c *fiber.Ctx, p *apiProblem) error {
+	switch p.Status {
+	case fiber.StatusUnauthorized:
+		c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="xtreamd", error="invalid_token"`)
+	case fiber.StatusTooManyRequests:
+		if p.retryAfter > 0 {
+			c.Set(fiber.HeaderRetryAfter, strconv.Itoa(p.retryAfter))
+		}
+	}
+	return edge.WriteProblem(c, p.Problem)
+}
