@@ -32,9 +32,13 @@ import (
 	"github.com/xtreamd/xtreamd/app/edge"
 	"github.com/xtreamd/xtreamd/internal/access"
 	"github.com/xtreamd/xtreamd/internal/accounts"
+	"github.com/xtreamd/xtreamd/internal/catalog/editor"
 	"github.com/xtreamd/xtreamd/internal/config"
 	"github.com/xtreamd/xtreamd/internal/conns"
+	"github.com/xtreamd/xtreamd/internal/epg"
+	"github.com/xtreamd/xtreamd/internal/importer"
 	"github.com/xtreamd/xtreamd/internal/input"
+	"github.com/xtreamd/xtreamd/internal/panel"
 	"github.com/xtreamd/xtreamd/internal/store"
 )
 
@@ -51,6 +55,15 @@ type Deps struct {
 	Config config.Config
 	Log    *slog.Logger
 	Now    func() time.Time
+
+	// The catalog and panel side: the catalog editor, the EPG sources, the security lists,
+	// the typed settings, the overview (dashboard, activity, audit) and the import jobs.
+	Editor   *editor.Editor
+	EPG      *epg.Sources
+	Security *panel.Security
+	Settings *panel.Config
+	Overview *panel.Overview
+	Imports  *importer.Runner
 }
 
 // API is the management surface.

@@ -10,6 +10,8 @@ import (
 
 	"github.com/xtreamd/xtreamd/app/edge"
 	"github.com/xtreamd/xtreamd/internal/accounts"
+	"github.com/xtreamd/xtreamd/internal/importer"
+	"github.com/xtreamd/xtreamd/internal/input"
 )
 
 // The problem types of /api/v1 (RFC 9457 "type" members): a client may branch on them; the
@@ -47,6 +49,7 @@ func problemOf(err error) (*apiProblem, bool) {
 	var ap *apiProblem
 	var bad *badField
 	var fe *accounts.FieldError
+	var ife *input.FieldError
 	switch {
 	case errors.As(err, &ap):
 		return ap, true
@@ -56,6 +59,14 @@ func problemOf(err error) (*apiProblem, bool) {
 		return p, true
 	case errors.As(err, &fe):
 		return fieldProblem(fe), true
+	case errors.As(err, &ife):
+		return inputProblem(ife), true
+	case errors.Is(err, importer.ErrTooLarge):
+		return problem(fiber.StatusRequestEntityTooLarge, ProblemTooLarge, "the file is larger than the import limit"), true
+	case errors.Is(err, importer.ErrBusy):
+		p := problem(fiber.StatusTooManyRequests, ProblemTooMany, "too many imports are queued; try again later")
+		p.retryAfter = 30
+		return p, true
 	case errors.Is(err, accounts.ErrUnauthenticated):
 		return problem(fiber.StatusUnauthorized, ProblemUnauthorized, "missing, invalid, expired or revoked credentials"), true
 	case errors.Is(err, accounts.ErrForbidden):
@@ -84,6 +95,21 @@ func fieldProblem(fe *accounts.FieldError) *apiProblem {
 		p = problem(fiber.StatusConflict, ProblemNoCredits, fe.Reason)
 	case errors.Is(fe, accounts.ErrTrialLimit):
 		p = problem(fiber.StatusConflict, ProblemTrialLimit, fe.Reason)
+	default:
+		p = problem(fiber.StatusBadRequest, ProblemInvalid, fe.Reason)
+	}
+	p.Field = fe.Field
+	return p
+}
+
+// inputProblem answers a field the catalog, security, settings or import domain refused.
+func inputProblem(fe *input.FieldError) *apiProblem {
+	var p *apiProblem
+	switch {
+	case errors.Is(fe, input.ErrConflict):
+		p = problem(fiber.StatusConflict, ProblemConflict, fe.Reason)
+	case errors.Is(fe, input.ErrNotFound):
+		p = problem(fiber.StatusNotFound, ProblemNotFound, fe.Reason)
 	default:
 		p = problem(fiber.StatusBadRequest, ProblemInvalid, fe.Reason)
 	}

@@ -18,7 +18,7 @@ type Keyset struct {
 	Desc     bool
 	AfterID  int64  // the last row of the previous page; 0 for the first page
 	AfterKey string // that row's Sort value, as text (ignored when Sort is "")
-	Limit    int    // default 50, at most 1000
+	Limit    int    // default 50, at most 1000 (+1, see PageSize)
 }
 
 // Limits of a Keyset page.
@@ -27,12 +27,13 @@ const (
 	MaxPageSize     = 1000
 )
 
-// PageSize is the number of rows a page with limit asks for.
+// PageSize is the number of rows a page with limit asks for: at most MaxPageSize, plus the
+// one more row a caller may ask for to learn whether another page follows.
 func PageSize(limit int) int {
 	if limit <= 0 {
 		return DefaultPageSize
 	}
-	return min(limit, MaxPageSize)
+	return min(limit, MaxPageSize+1)
 }
 
 // sortKey is a column a list may be ordered by: its SQL expression and the type its text
