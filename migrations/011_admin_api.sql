@@ -18,9 +18,11 @@ ALTER TABLE api_keys
 -- One row per admin login: the family of refresh tokens that login rotates through. Revoking
 -- it (logout, a reused refresh token, a disabled admin) ends the family's access tokens on
 -- every instance: the trigger below sends admin_session:<id>.
+-- A deleted admin's sessions stay (without admin) until swept, so an instance that starts
+-- later still loads their revocation.
 CREATE TABLE admin_sessions (
     id            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    admin_id      bigint NOT NULL REFERENCES admins (id) ON DELETE CASCADE,
+    admin_id      bigint REFERENCES admins (id) ON DELETE SET NULL,
     created_at    timestamptz NOT NULL DEFAULT now(),
     expires_at    timestamptz NOT NULL,
     refreshed_at  timestamptz,

@@ -92,6 +92,28 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
+// ConstraintError is a refusal by a named constraint: its Kind (ErrConflict, ErrNotFound or
+// ErrInvalid) for errors.Is, and the constraint, for a caller that must tell two unique keys
+// of one table apart (mag_devices_mac_key from mag_devices_line_id_key).
+type ConstraintError struct {
+	Kind       error
+	Constraint string
+}
+
+func (e *ConstraintError) Error() string { return e.Kind.Error() + ": " + e.Constraint }
+
+// Unwrap returns the kind.
+func (e *ConstraintError) Unwrap() error { return e.Kind }
+
+// Constraint returns the name of the constraint that refused err, "" when none did.
+func Constraint(err error) string {
+	var ce *ConstraintError
+	if errors.As(err, &ce) {
+		return ce.Constraint
+	}
+	return ""
+}
+
 func interpret(err error) error {
 	var pgErr *pgconn.PgError
 	switch {
@@ -102,7 +124,7 @@ func interpret(err error) error {
 	case errors.As(err, &pgErr):
 		switch pgErr.Code {
 		case pgerrcode.UniqueViolation:
-			return fmt.Errorf("%w: %s", ErrConflict, pgErr.ConstraintName)
+			return &ConstraintError{Kind: ErrConflict, Constraint: pgErr.ConstraintName}
 		case pgerrcode.ForeignKeyViolation:
 			return fmt.Errorf("%w: %s", ErrNotFound, pgErr.ConstraintName)
 		case pgerrcode.CheckViolation, pgerrcode.NotNullViolation, pgerrcode.InvalidTextRepresentation,
