@@ -118,9 +118,16 @@ func New(d Deps) (*API, error) {
 
 // resources lists every resource's operations. A new resource adds its list here.
 func (a *API) resources() [][]Op {
-	return [][]Op{
+	return append([][]Op{
 		a.authOps(),
-	}
+	}, a.catalogResources()...)
+}
+
+// catalogResources are the catalog side's resources: the catalog, EPG, security lists,
+// settings, connections, the overview and imports.
+func (a *API) catalogResources() [][]Op {
+	return [][]Op{a.categoryOps(), a.streamOps(), a.seriesOps(), a.bouquetOps(), a.epgOps(), a.securityOps(),
+		a.settingsOps(), a.connectionOps(), a.overviewOps(), a.importOps()}
 }
 
 // Scopes lists every API-key scope family the operations name ("lines", "admins" ...).

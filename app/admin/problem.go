@@ -110,6 +110,8 @@ func inputProblem(fe *input.FieldError) *apiProblem {
 		p = problem(fiber.StatusConflict, ProblemConflict, fe.Reason)
 	case errors.Is(fe, input.ErrNotFound):
 		p = problem(fiber.StatusNotFound, ProblemNotFound, fe.Reason)
+	case errors.Is(fe, input.ErrForbidden):
+		p = problem(fiber.StatusForbidden, ProblemForbidden, fe.Reason)
 	default:
 		p = problem(fiber.StatusBadRequest, ProblemInvalid, fe.Reason)
 	}

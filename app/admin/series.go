@@ -170,11 +170,11 @@ func (a *API) seriesOps() []Op {
 		{Method: fiber.MethodPatch, Path: "/series/{id}", ID: "updateSeries", Tag: "Series", Summary: "Change a series",
 			Perm: writePerm("catalog"), Handler: Handle(a.updateSeries)},
 		{Method: fiber.MethodDelete, Path: "/series/{id}", ID: "deleteSeries", Tag: "Series", Summary: "Delete a series",
-			Doc:  "With its seasons and its episodes.", Perm: writePerm("catalog"), Handler: Handle(a.deleteSeries)},
+			Doc: "With its seasons and its episodes.", Perm: writePerm("catalog"), Handler: Handle(a.deleteSeries)},
 		{Method: fiber.MethodGet, Path: "/series/{id}/seasons", ID: "listSeasons", Tag: "Series", Summary: "List a series' seasons",
 			Perm: readPerm("catalog"), Handler: Handle(a.listSeasons)},
 		{Method: fiber.MethodPut, Path: "/series/{id}/seasons/{number}", ID: "putSeason", Tag: "Series", Summary: "Set a season",
-			Doc:  "Creates or replaces the season's metadata.", Perm: writePerm("catalog"), Handler: Handle(a.putSeason)},
+			Doc: "Creates or replaces the season's metadata.", Perm: writePerm("catalog"), Handler: Handle(a.putSeason)},
 		{Method: fiber.MethodDelete, Path: "/series/{id}/seasons/{number}", ID: "deleteSeason", Tag: "Series",
 			Summary: "Delete a season's metadata", Doc: "Its episodes stay.", Perm: writePerm("catalog"), Handler: Handle(a.deleteSeason)},
 	}

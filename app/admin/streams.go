@@ -114,17 +114,17 @@ type newLiveStream struct {
 }
 
 type livePatch struct {
-	Name          *string           `json:"name" api:"minlen=1,maxlen=512"`
-	CategoryID    Optional[int64]   `json:"category_id" api:"min=1"`
-	Icon          *string           `json:"icon" api:"maxlen=4096"`
-	EPGChannelID  Optional[string]  `json:"epg_channel_id" api:"maxlen=256"`
-	CustomSID     *string           `json:"custom_sid" api:"maxlen=64"`
-	DirectSource  *bool             `json:"direct_source"`
-	TVArchiveDays *int32            `json:"tv_archive_days" api:"min=0,max=365"`
-	CatchupSource Optional[string]  `json:"catchup_source" api:"maxlen=4096"`
-	Enabled       *bool             `json:"enabled"`
-	AlwaysOn      *bool             `json:"always_on"`
-	Sources       *[]Source         `json:"sources" api:"minitems=1,maxitems=32" doc:"Replaces the whole list, in failover order."`
+	Name          *string          `json:"name" api:"minlen=1,maxlen=512"`
+	CategoryID    Optional[int64]  `json:"category_id" api:"min=1"`
+	Icon          *string          `json:"icon" api:"maxlen=4096"`
+	EPGChannelID  Optional[string] `json:"epg_channel_id" api:"maxlen=256"`
+	CustomSID     *string          `json:"custom_sid" api:"maxlen=64"`
+	DirectSource  *bool            `json:"direct_source"`
+	TVArchiveDays *int32           `json:"tv_archive_days" api:"min=0,max=365"`
+	CatchupSource Optional[string] `json:"catchup_source" api:"maxlen=4096"`
+	Enabled       *bool            `json:"enabled"`
+	AlwaysOn      *bool            `json:"always_on"`
+	Sources       *[]Source        `json:"sources" api:"minitems=1,maxitems=32" doc:"Replaces the whole list, in failover order."`
 }
 
 type newMovie struct {

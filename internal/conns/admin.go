@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -37,7 +39,7 @@ type Connection struct {
 }
 
 // ConnectionQuery selects connections; zero fields match everything. Pages come newest first:
-// After is the ID of the previous page's last connection.
+// After is the Cursor of the previous page's last connection.
 type ConnectionQuery struct {
 	LineID    int64
 	StreamID  int64
@@ -45,7 +47,7 @@ type ConnectionQuery struct {
 	Country   string       // ISO 3166 alpha-2 as GeoIP reports it
 	Container string
 	Since     time.Time // started at or after
-	Owner     int64     // only connections of lines this admin owns (a reseller's view); 0: all
+	Owners    []int64   // only connections of lines these admins own (a reseller's subtree); nil: all
 	After     string
 	Limit     int
 }
@@ -53,22 +55,20 @@ type ConnectionQuery struct {
 // Connections returns one page of the live connections q selects.
 func (m *Manager) Connections(ctx context.Context, q ConnectionQuery) ([]Connection, error) {
 	f := store.ConnectionFilter{LineID: q.LineID, StreamID: q.StreamID, Network: q.Network, Country: q.Country,
-		Container: q.Container, Since: q.Since, Owner: q.Owner, Limit: q.Limit}
+		Container: q.Container, Since: q.Since, Owners: q.Owners, Limit: q.Limit}
 	switch q.Container {
 	case "", ContainerTS, ContainerHLS, ContainerVOD, ContainerTimeshift:
 	default:
 		return nil, fmt.Errorf("connections: %w", input.Invalid("container", "ts, hls, vod or timeshift"))
 	}
 	if q.After != "" {
-		id, err := uuid.Parse(q.After)
-		if err != nil {
-			return nil, fmt.Errorf("connections: %w", input.Invalid("after", "a connection id"))
+		at, id, ok := strings.Cut(q.After, "/")
+		started, terr := time.Parse(time.RFC3339Nano, at)
+		lease, uerr := uuid.Parse(id)
+		if !ok || terr != nil || uerr != nil {
+			return nil, fmt.Errorf("connections: %w", input.Invalid("cursor", "not a cursor of this list"))
 		}
-		last, err := m.store.LeaseByID(ctx, id)
-		if err != nil { // the last connection of the page ended meanwhile: its start is unknown
-			return nil, fmt.Errorf("connections: %w", input.Invalid("after", "that connection has ended; start again"))
-		}
-		f.AfterStarted, f.AfterID = last.StartedAt, last.ID
+		f.AfterStarted, f.AfterID = started, lease
 	}
 	rows, err := m.store.SearchConnections(ctx, f)
 	if err != nil {
@@ -84,14 +84,28 @@ func (m *Manager) Connections(ctx context.Context, q ConnectionQuery) ([]Connect
 	return out, nil
 }
 
+// Cursor is where a page ending at c continues ("<started_at>/<id>"): a keyset position that
+// stays valid after the connection ended.
+func (c Connection) Cursor() string { return c.StartedAt.Format(time.RFC3339Nano) + "/" + c.ID }
+
 // KillConnection ends connection id (a lease id) wherever it is served, with its audit entry.
-// An unknown or already ended id is not found on "id".
-func (m *Manager) KillConnection(ctx context.Context, a audit.Actor, id string) error {
+// An unknown or already ended id is not found on "id"; with owners (non-nil: a reseller's
+// subtree), a connection of a line they do not own is forbidden.
+func (m *Manager) KillConnection(ctx context.Context, a audit.Actor, id string, owners []int64) error {
 	lease, err := uuid.Parse(id)
 	if err != nil {
 		return fmt.Errorf("kill connection: %w", input.NotFound("id", "no such connection"))
 	}
 	err = m.store.InTx(ctx, func(tx *store.Store) error {
+		if owners != nil {
+			row, err := tx.LeaseByID(ctx, lease)
+			if err != nil {
+				return err
+			}
+			if err := checkOwner(ctx, tx, row.LineID, owners); err != nil {
+				return err
+			}
+		}
 		row, err := m.kill(ctx, tx, lease)
 		if err != nil {
 			return err
@@ -107,12 +121,12 @@ func (m *Manager) KillConnection(ctx context.Context, a audit.Actor, id string) 
 }
 
 // KillLine ends every live connection of a line and returns how many there were; one audit
-// entry records them.
-func (m *Manager) KillLine(ctx context.Context, a audit.Actor, lineID int64) (int, error) {
+// entry records them. With owners (non-nil), a line they do not own is forbidden.
+func (m *Manager) KillLine(ctx context.Context, a audit.Actor, lineID int64, owners []int64) (int, error) {
 	killed := 0
 	err := m.store.InTx(ctx, func(tx *store.Store) error {
-		if _, err := tx.LineByID(ctx, lineID); err != nil {
-			return input.NotFound("id", "no such line")
+		if err := checkOwner(ctx, tx, lineID, owners); err != nil {
+			return err
 		}
 		ids, err := tx.LiveLeaseIDsOfLine(ctx, lineID)
 		if err != nil {
@@ -131,6 +145,22 @@ func (m *Manager) KillLine(ctx context.Context, a audit.Actor, lineID int64) (in
 		return 0, fmt.Errorf("kill connections of line %d: %w", lineID, err)
 	}
 	return killed, nil
+}
+
+// checkOwner refuses a line that does not exist, or (owners non-nil) is not owned by one of
+// owners.
+func checkOwner(ctx context.Context, tx *store.Store, lineID int64, owners []int64) error {
+	l, err := tx.LineByID(ctx, lineID)
+	if errors.Is(err, store.ErrNotFound) {
+		return input.NotFound("id", "no such line")
+	}
+	if err != nil {
+		return err
+	}
+	if owners != nil && (l.OwnerAdminID == nil || !slices.Contains(owners, *l.OwnerAdminID)) {
+		return input.Forbidden("id", "not a line of yours")
+	}
+	return nil
 }
 
 var connRefusals = input.Refusals{

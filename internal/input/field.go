@@ -5,9 +5,10 @@ import "errors"
 // The kinds of refusal a FieldError carries: a surface maps them to its answer (the REST API:
 // 400, 409, 404) without knowing which domain package refused.
 var (
-	ErrInvalid  = errors.New("invalid")
-	ErrConflict = errors.New("conflict")
-	ErrNotFound = errors.New("not found")
+	ErrInvalid   = errors.New("invalid")
+	ErrConflict  = errors.New("conflict")
+	ErrNotFound  = errors.New("not found")
+	ErrForbidden = errors.New("forbidden")
 )
 
 // FieldError is an input a domain package refused: which field (the input's own name for it,
@@ -16,7 +17,7 @@ var (
 type FieldError struct {
 	Field  string
 	Reason string
-	Kind   error // ErrInvalid, ErrConflict or ErrNotFound
+	Kind   error // ErrInvalid, ErrConflict, ErrNotFound or ErrForbidden
 }
 
 // Error reads "name: at most 512 characters".
@@ -33,6 +34,12 @@ func Invalid(field, reason string) error {
 // Conflict is the refusal of a value that collides with an existing one.
 func Conflict(field, reason string) error {
 	return &FieldError{Field: field, Reason: reason, Kind: ErrConflict}
+}
+
+// Forbidden is the refusal of a target that exists but is not the caller's to act on (a
+// reseller reaching for another reseller's line).
+func Forbidden(field, reason string) error {
+	return &FieldError{Field: field, Reason: reason, Kind: ErrForbidden}
 }
 
 // NotFound is the refusal of a reference to something that does not exist (the target of an

@@ -50,14 +50,14 @@ type StreamViewers struct {
 	BytesPerSecond int64  `json:"bytes_per_second"`
 }
 
-// Dashboard counts the panel now: every line and connection, or, with owner > 0, only that
-// admin's (a reseller's) lines and their connections; top is how many streams to rank
-// (default 10, at most 100).
-func (o *Overview) Dashboard(ctx context.Context, owner int64, top int) (Dashboard, error) {
+// Dashboard counts the panel now: every line and connection, or, with owners (non-nil: a
+// reseller's subtree), only their lines and those lines' connections; top is how many streams
+// to rank (default 10, at most 100).
+func (o *Overview) Dashboard(ctx context.Context, owners []int64, top int) (Dashboard, error) {
 	if top <= 0 {
 		top = 10
 	}
-	d, err := o.store.DashboardCounts(ctx, owner, min(top, 100))
+	d, err := o.store.DashboardCounts(ctx, owners, min(top, 100))
 	if err != nil {
 		return Dashboard{}, err
 	}
@@ -98,7 +98,7 @@ type ActivityQuery struct {
 	Reason    string
 	Since     time.Time
 	Until     time.Time
-	Owner     int64 // only lines of this admin (a reseller's view)
+	Owners    []int64 // only lines of these admins (a reseller's subtree); nil: all
 	Before    int64
 	Limit     int
 }
@@ -114,7 +114,7 @@ func (o *Overview) Activity(ctx context.Context, q ActivityQuery) ([]Activity, e
 		return nil, fmt.Errorf("activity: %w", input.Invalid("country", "a country code"))
 	}
 	rows, err := o.store.SearchActivity(ctx, store.ActivityFilter{LineID: q.LineID, StreamID: q.StreamID, Network: q.Network,
-		Country: q.Country, Container: q.Container, Reason: q.Reason, Since: q.Since, Until: q.Until, Owner: q.Owner,
+		Country: q.Country, Container: q.Container, Reason: q.Reason, Since: q.Since, Until: q.Until, Owners: q.Owners,
 		BeforeID: q.Before, Limit: q.Limit})
 	if err != nil {
 		return nil, fmt.Errorf("activity: %w", err)

@@ -32,7 +32,7 @@ type ConnectionFilter struct {
 	Country   string
 	Container string
 	Since     time.Time // started at or after
-	Owner     int64     // only lines of this owner (a reseller's view); 0: every line
+	Owners    []int64   // only lines of these owners (a reseller's subtree); nil: every line
 
 	AfterStarted time.Time
 	AfterID      [16]byte
@@ -60,8 +60,8 @@ func (s *Store) SearchConnections(ctx context.Context, f ConnectionFilter) ([]Co
 	if !f.Since.IsZero() {
 		lq.cond("c.started_at >= %s", f.Since)
 	}
-	if f.Owner != 0 {
-		lq.cond("l.owner_admin_id = %s", f.Owner)
+	if f.Owners != nil {
+		lq.cond("l.owner_admin_id = ANY(%s)", f.Owners)
 	}
 	if !f.AfterStarted.IsZero() {
 		lq.cond("(c.started_at, c.id) < (%s, %s)", f.AfterStarted, f.AfterID)
@@ -147,7 +147,7 @@ type ActivityFilter struct {
 	Reason    string
 	Since     time.Time // started at or after
 	Until     time.Time // started before
-	Owner     int64     // only lines of this owner; 0: every line
+	Owners    []int64   // only lines of these owners; nil: every line
 	BeforeID  int64
 	Limit     int
 }
@@ -168,7 +168,7 @@ func (s *Store) SearchActivity(ctx context.Context, f ActivityFilter) ([]Activit
 		{f.Reason != "", "a.end_reason = %s", f.Reason},
 		{!f.Since.IsZero(), "a.started_at >= %s", f.Since},
 		{!f.Until.IsZero(), "a.started_at < %s", f.Until},
-		{f.Owner != 0, "a.line_id IN (SELECT id FROM lines WHERE owner_admin_id = %s)", f.Owner},
+		{f.Owners != nil, "a.line_id IN (SELECT id FROM lines WHERE owner_admin_id = ANY(%s))", f.Owners},
 		{f.BeforeID != 0, "a.id < %s", f.BeforeID},
 	} {
 		if c.set {
@@ -214,16 +214,16 @@ type StreamViewers struct {
 }
 
 // DashboardCounts counts lines by state and the live connections (top streams: the top most
-// watched). owner > 0 counts only that owner's lines and their connections.
-func (s *Store) DashboardCounts(ctx context.Context, owner int64, top int) (Dashboard, error) {
+// watched). owners (non-nil) counts only those owners' lines and their connections.
+func (s *Store) DashboardCounts(ctx context.Context, owners []int64, top int) (Dashboard, error) {
 	const qLines = `SELECT count(*),
 		count(*) FILTER (WHERE NOT banned AND NOT disabled AND (exp_date IS NULL OR exp_date > now())),
 		count(*) FILTER (WHERE exp_date <= now()),
 		count(*) FILTER (WHERE banned), count(*) FILTER (WHERE disabled),
 		count(*) FILTER (WHERE is_trial AND NOT banned AND NOT disabled AND (exp_date IS NULL OR exp_date > now()))
-		FROM lines WHERE $1::bigint = 0 OR owner_admin_id = $1`
+		FROM lines WHERE $1::bigint[] IS NULL OR owner_admin_id = ANY($1)`
 	const live = `FROM connection_leases c WHERE c.expires_at > now() AND c.kill_requested_at IS NULL
-		AND ($1::bigint = 0 OR c.line_id IN (SELECT id FROM lines WHERE owner_admin_id = $1))`
+		AND ($1::bigint[] IS NULL OR c.line_id IN (SELECT id FROM lines WHERE owner_admin_id = ANY($1)))`
 	const qConns = `SELECT count(*), count(DISTINCT c.line_id), coalesce(sum(c.bytes_per_second), 0)::bigint ` + live
 	const qTop = `SELECT t.stream_id, coalesce(s.name, ''), t.viewers, t.rate FROM (
 			SELECT c.stream_id, count(*) AS viewers, coalesce(sum(c.bytes_per_second), 0)::bigint AS rate ` + live + `
@@ -232,14 +232,14 @@ func (s *Store) DashboardCounts(ctx context.Context, owner int64, top int) (Dash
 	var d Dashboard
 	err := s.readOnly(ctx, func(q querier) error {
 		b := &pgx.Batch{}
-		b.Queue(qLines, owner).QueryRow(func(row pgx.Row) error {
+		b.Queue(qLines, owners).QueryRow(func(row pgx.Row) error {
 			return row.Scan(&d.Lines.Total, &d.Lines.Active, &d.Lines.Expired, &d.Lines.Banned, &d.Lines.Disabled,
 				&d.Lines.Trial)
 		})
-		b.Queue(qConns, owner).QueryRow(func(row pgx.Row) error {
+		b.Queue(qConns, owners).QueryRow(func(row pgx.Row) error {
 			return row.Scan(&d.Connections, &d.LinesOnline, &d.BytesPerSecond)
 		})
-		b.Queue(qTop, owner, top).Query(func(rows pgx.Rows) error {
+		b.Queue(qTop, owners, top).Query(func(rows pgx.Rows) error {
 			var err error
 			d.TopStreams, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (StreamViewers, error) {
 				var v StreamViewers
