@@ -117,7 +117,7 @@ type auditList struct {
 func (a *API) overviewOps() []Op {
 	return []Op{
 		{Method: fiber.MethodGet, Path: "/dashboard", ID: "getDashboard", Tag: "Dashboard", Summary: "Get the dashboard counts",
-			Doc: "Lines by state, open connections, the most watched streams and the bandwidth now (a reseller: its own lines).",
+			Doc:  "Lines by state, open connections, the most watched streams and the bandwidth now (a reseller: its own lines).",
 			Perm: Perm{Scope: "dashboard"}, Handler: Handle(a.dashboard)},
 		{Method: fiber.MethodGet, Path: "/activity", ID: "searchActivity", Tag: "Logs", Summary: "Search the activity log",
 			Doc: "Ended viewer connections, newest first (a reseller: its own lines').", Perm: Perm{Scope: "logs"},
