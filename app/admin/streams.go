@@ -151,7 +151,8 @@ type moviePatch struct {
 	Sources            *[]Source       `json:"sources" api:"minitems=1,maxitems=32"`
 }
 
-type streamList struct {
+// StreamFilters are the filters every stream list takes (live channels, movies).
+type StreamFilters struct {
 	PageQuery
 	CategoryID    int64  `query:"category_id" api:"min=1" doc:"Only streams of this category."`
 	Uncategorised bool   `query:"uncategorised" doc:"Only streams without a category."`
@@ -161,12 +162,12 @@ type streamList struct {
 }
 
 type liveList struct {
-	streamList
+	StreamFilters
 	Kind         string `query:"kind" api:"enum=live|created_live|radio" doc:"Only streams of this kind."`
 	EPGChannelID string `query:"epg_channel_id" api:"maxlen=256" doc:"Only streams with this EPG channel id."`
 }
 
-func (q streamList) query(eq editor.Query) editor.StreamQuery {
+func (q StreamFilters) query(eq editor.Query) editor.StreamQuery {
 	return editor.StreamQuery{CategoryID: q.CategoryID, Uncategorised: q.Uncategorised, Name: q.Name, Enabled: q.Enabled, Query: eq}
 }
 
@@ -243,7 +244,7 @@ func (a *API) deleteLive(c *Call, p ByID, _ NoBody) (NoContent, error) {
 	return NoContent{}, a.d.Editor.DeleteStream(c.Context(), c.Principal.Actor, editor.FamilyLive, p.ID)
 }
 
-func (a *API) listMovies(c *Call, q streamList, _ NoBody) (Page[Movie], error) {
+func (a *API) listMovies(c *Call, q StreamFilters, _ NoBody) (Page[Movie], error) {
 	return keysetPage(q.PageQuery, q.Sort, func(eq editor.Query) ([]Movie, error) {
 		rows, err := a.d.Editor.Streams(c.Context(), editor.FamilyVOD, q.query(eq))
 		return mapSlice(rows, movieOut), err
