@@ -82,9 +82,10 @@ type importList struct {
 	PageQuery
 }
 
-// uploadMaxBody is the largest upload: the server's request limit (a compressed playlist or
-// guide of 1 MiB unpacks to 10–20 MiB; anything larger is imported by URL).
-const uploadMaxBody = 1 << 20
+// uploadMaxBody is the largest upload: just under the server's request limit (1 MiB), so that
+// the operation itself answers 413 (a compressed playlist or guide of this size unpacks to
+// 10–20 MiB; anything larger is imported by URL).
+const uploadMaxBody = 960 << 10
 
 func (a *API) importOps() []Op {
 	write := Perm{Scope: "imports", Write: true, Roles: adminsOnly}
@@ -94,7 +95,7 @@ func (a *API) importOps() []Op {
 				"as given are left untouched (open streams keep playing). Follow it at GET /imports/{id}.",
 			Perm: write, Status: fiber.StatusAccepted, Errors: []int{429}, Handler: Handle(a.startImport)},
 		{Method: fiber.MethodPost, Path: "/imports/upload", ID: "uploadImport", Tag: "Imports", Summary: "Import an uploaded playlist or guide",
-			Doc:  "The body is the file as it is (.m3u, .xml, or gzip-compressed), at most 1 MiB (413 beyond; import larger files by URL).",
+			Doc:  "The body is the file as it is (.m3u, .xml, or gzip-compressed), at most 960 KiB (413 beyond; import larger files by URL).",
 			Perm: write, Status: fiber.StatusAccepted, Errors: []int{413, 429}, MaxBody: uploadMaxBody, Handler: Handle(a.uploadImport)},
 		{Method: fiber.MethodGet, Path: "/imports", ID: "listImports", Tag: "Imports", Summary: "List imports",
 			Doc: "Newest first.", Perm: readPerm("imports"), Handler: Handle(a.listImports)},

@@ -177,7 +177,7 @@ func (r *Runner) abandon() {
 	defer cancel()
 	for _, j := range left {
 		j.discard()
-		if err := r.store.FinishImportJob(ctx, j.id, nil, "interrupted: the server stopped"); err != nil && !errors.Is(err, store.ErrNotFound) {
+		if err := r.store.FinishImportJob(ctx, j.id, j.read.Load(), nil, "interrupted: the server stopped"); err != nil && !errors.Is(err, store.ErrNotFound) {
 			r.log.Warn("recording an interrupted import", "job_id", j.id, "err", err)
 		}
 	}
@@ -206,7 +206,7 @@ func (r *Runner) run(ctx context.Context, j *job) {
 	}
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	if ferr := r.store.FinishImportJob(fctx, j.id, summary, msg); ferr != nil {
+	if ferr := r.store.FinishImportJob(fctx, j.id, j.read.Load(), summary, msg); ferr != nil {
 		r.log.Warn("recording an import's end", "job_id", j.id, "err", ferr)
 	}
 	r.log.Info("import finished", "job_id", j.id, "kind", j.req.Kind, "ok", err == nil, "added", sum.Added,

@@ -223,7 +223,7 @@ func (r *Runner) enqueue(ctx context.Context, a audit.Actor, j *job, origin stri
 		delete(r.inflight, j.id)
 		r.mu.Unlock()
 		j.discard()
-		_ = r.store.FinishImportJob(context.WithoutCancel(ctx), j.id, nil, "refused: too many imports queued")
+		_ = r.store.FinishImportJob(context.WithoutCancel(ctx), j.id, 0, nil, "refused: too many imports queued")
 		return Job{}, fmt.Errorf("start import: %w", ErrBusy)
 	}
 	return jobOf(row), nil

@@ -114,9 +114,9 @@ func (s *Store) HeartbeatImportJobs(ctx context.Context, jobs []ImportProgress) 
 	return nil
 }
 
-// FinishImportJob records a job's end: done with its summary, or failed with errText (and the
-// summary so far, or nil).
-func (s *Store) FinishImportJob(ctx context.Context, id int64, summary any, errText string) error {
+// FinishImportJob records a job's end: how much it read, and done with its summary, or failed
+// with errText (and the summary so far, or nil).
+func (s *Store) FinishImportJob(ctx context.Context, id int64, bytesRead int64, summary any, errText string) error {
 	var raw []byte // nil: NULL, no summary
 	if summary != nil {
 		var err error
@@ -128,9 +128,9 @@ func (s *Store) FinishImportJob(ctx context.Context, id int64, summary any, errT
 	if errText != "" {
 		state = JobFailed
 	}
-	const q = `UPDATE import_jobs SET state = $2, summary = $3, error = $4, finished_at = now(), heartbeat_at = now()
-		WHERE id = $1 AND state IN ('queued', 'running')`
-	return s.execOne(ctx, fmt.Sprintf("finish import job %d", id), q, id, state, raw, truncateUTF8(errText, 4096))
+	const q = `UPDATE import_jobs SET state = $2, summary = $3, error = $4, finished_at = now(), heartbeat_at = now(),
+		bytes_read = greatest(bytes_read, $5) WHERE id = $1 AND state IN ('queued', 'running')`
+	return s.execOne(ctx, fmt.Sprintf("finish import job %d", id), q, id, state, raw, truncateUTF8(errText, 4096), bytesRead)
 }
 
 // FailStaleImportJobs marks failed the unfinished jobs whose heartbeat is older than staleAfter
