@@ -47,10 +47,19 @@ type Options struct {
 	Log *slog.Logger
 }
 
+// ErrRunning means another live postmaster runs the cluster already (another xtreamd serve, or
+// an `xtreamd import` that started it): Start refuses, Attach connects to it.
+var ErrRunning = errors.New("pgserver: the cluster is already running")
+
+// ErrNotRunning means Attach found no live postmaster in the cluster directory.
+var ErrNotRunning = errors.New("pgserver: the cluster is not running")
+
 // Server is a running private cluster.
 type Server struct {
 	dir       string
 	socketDir string
+	port      int
+	attached  bool // run by another process: Stop leaves it running
 	ownSocket bool // socketDir was created by us outside dir and is removed at Stop
 	cmd       *exec.Cmd
 	exited    chan struct{}
@@ -106,7 +115,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		return nil, err
 	}
 
-	s := &Server{dir: dir, log: log, exited: make(chan struct{})}
+	s := &Server{dir: dir, log: log, exited: make(chan struct{}), port: port}
 	// A unix socket path is limited to 107 bytes; fall back to a short private directory.
 	s.socketDir = filepath.Join(dir, "run")
 	if len(s.socketDir)+len("/.s.PGSQL.5432.lock") > 100 {
@@ -213,7 +222,7 @@ func (s *Server) ready() bool {
 
 // DSN returns a libpq connection string for database dbname on this cluster.
 func (s *Server) DSN(dbname string) string {
-	return fmt.Sprintf("host=%s port=%d user=%s dbname=%s sslmode=disable", s.socketDir, port, SuperUser, dbname)
+	return fmt.Sprintf("host=%s port=%d user=%s dbname=%s sslmode=disable", s.socketDir, s.port, SuperUser, dbname)
 }
 
 // Dir returns the cluster directory.
@@ -222,7 +231,7 @@ func (s *Server) Dir() string { return s.dir }
 // Stop shuts the server down (fast mode: open sessions are ended, data is flushed), escalating
 // to an immediate shutdown and then a kill if it takes longer than ctx allows (or 30 s).
 func (s *Server) Stop(ctx context.Context) error {
-	if s == nil || s.cmd == nil {
+	if s == nil || s.cmd == nil || s.attached {
 		return nil
 	}
 	defer s.cleanupSocketDir()
@@ -371,21 +380,13 @@ func checkReachable(dir string) error {
 }
 
 // checkNotRunning refuses to start a second server on a cluster another live postmaster owns.
+// A missing, stale or garbled lock file is postgres' own to judge.
 func checkNotRunning(dir string) error {
-	b, err := os.ReadFile(filepath.Join(dir, "postmaster.pid"))
+	pm, err := readPostmaster(dir, isPostgres)
 	if err != nil {
-		return nil // no lock file: not running
+		return nil
 	}
-	first, _, _ := strings.Cut(string(b), "\n")
-	pid, err := strconv.Atoi(strings.TrimSpace(first))
-	if err != nil || pid <= 0 {
-		return nil // postgres itself decides what to do with a garbled lock file
-	}
-	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-	if err != nil || !strings.Contains(string(cmdline), "postgres") {
-		return nil // stale lock file from a crash; postgres removes it
-	}
-	return fmt.Errorf("pgserver: the cluster in %s is already run by postgres pid %d (is another xtreamd using this data dir?)", dir, pid)
+	return fmt.Errorf("%w: the cluster in %s is already run by postgres pid %d (is another xtreamd using this data dir?)", ErrRunning, dir, pm.pid)
 }
 
 func pgEnv() []string {
