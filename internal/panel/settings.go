@@ -9,6 +9,7 @@
 package panel
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -216,6 +217,9 @@ func write(ctx context.Context, tx *store.Store, key string, v any) error {
 // numbers, an int64 for integers, canonical networks, clean paths). A refusal names s.Key.
 func (s Setting) Parse(raw json.RawMessage) (any, error) {
 	bad := func(why string) error { return input.Invalid(s.Key, why) }
+	if string(bytes.TrimSpace(raw)) == "null" { // json.Unmarshal would leave the zero value
+		return nil, bad("a value, not null")
+	}
 	switch s.Kind {
 	case Bool:
 		var b bool
