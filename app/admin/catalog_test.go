@@ -110,15 +110,15 @@ type (
 		Kind string `json:"kind"`
 	}
 	gotLive struct {
-		ID           int64    `json:"id"`
-		Kind         string   `json:"kind"`
-		Name         string   `json:"name"`
-		CategoryID   *int64   `json:"category_id"`
-		EPGChannelID *string  `json:"epg_channel_id"`
-		Enabled      bool     `json:"enabled"`
-		AlwaysOn     bool     `json:"always_on"`
+		ID           int64       `json:"id"`
+		Kind         string      `json:"kind"`
+		Name         string      `json:"name"`
+		CategoryID   *int64      `json:"category_id"`
+		EPGChannelID *string     `json:"epg_channel_id"`
+		Enabled      bool        `json:"enabled"`
+		AlwaysOn     bool        `json:"always_on"`
 		Sources      []gotSource `json:"sources"`
-		UpdatedAt    string   `json:"updated_at"`
+		UpdatedAt    string      `json:"updated_at"`
 	}
 	gotBouquet struct {
 		ID        int64   `json:"id"`
@@ -154,7 +154,7 @@ func TestLiveStreamsAndVOD_API(t *testing.T) {
 	var m struct {
 		ContainerExtension string         `json:"container_extension"`
 		Info               map[string]any `json:"info"`
-		Sources            []gotSource       `json:"sources"`
+		Sources            []gotSource    `json:"sources"`
 	}
 	e.call(t, http.MethodGet, fmt.Sprintf("/vod/%d", mid), root, nil).json(t, &m)
 	if m.ContainerExtension != "mkv" || m.Info["plot"] != "p" || m.Sources[0].Kind != "file" {

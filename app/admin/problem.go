@@ -81,41 +81,32 @@ func problemOf(err error) (*apiProblem, bool) {
 	return nil, false
 }
 
-// fieldProblem answers a refused field by its kind.
-func fieldProblem(fe *accounts.FieldError) *apiProblem {
-	var p *apiProblem
-	switch {
-	case errors.Is(fe, accounts.ErrConflict):
-		p = problem(fiber.StatusConflict, ProblemConflict, fe.Reason)
-	case errors.Is(fe, accounts.ErrNotFound):
-		p = problem(fiber.StatusNotFound, ProblemNotFound, fe.Reason)
-	case errors.Is(fe, accounts.ErrForbidden):
-		p = problem(fiber.StatusForbidden, ProblemForbidden, fe.Reason)
-	case errors.Is(fe, accounts.ErrInsufficientCredits):
-		p = problem(fiber.StatusConflict, ProblemNoCredits, fe.Reason)
-	case errors.Is(fe, accounts.ErrTrialLimit):
-		p = problem(fiber.StatusConflict, ProblemTrialLimit, fe.Reason)
-	default:
-		p = problem(fiber.StatusBadRequest, ProblemInvalid, fe.Reason)
-	}
-	p.Field = fe.Field
-	return p
-}
+// fieldProblem answers a field the account rules refused, by its kind.
+func fieldProblem(fe *accounts.FieldError) *apiProblem { return refusal(fe.Field, fe.Reason, fe.Kind) }
 
-// inputProblem answers a field the catalog, security, settings or import domain refused.
-func inputProblem(fe *input.FieldError) *apiProblem {
+// inputProblem answers a field the catalog, security, settings or import rules refused.
+func inputProblem(fe *input.FieldError) *apiProblem { return refusal(fe.Field, fe.Reason, fe.Kind) }
+
+// refusal is the problem of a refused field: its status and type by the kind of refusal (the
+// accounts' or the other domains' sentinels), 400 for a value that breaks a rule.
+func refusal(field, reason string, kind error) *apiProblem {
+	is := func(a, b error) bool { return errors.Is(kind, a) || errors.Is(kind, b) }
 	var p *apiProblem
 	switch {
-	case errors.Is(fe, input.ErrConflict):
-		p = problem(fiber.StatusConflict, ProblemConflict, fe.Reason)
-	case errors.Is(fe, input.ErrNotFound):
-		p = problem(fiber.StatusNotFound, ProblemNotFound, fe.Reason)
-	case errors.Is(fe, input.ErrForbidden):
-		p = problem(fiber.StatusForbidden, ProblemForbidden, fe.Reason)
+	case is(accounts.ErrConflict, input.ErrConflict):
+		p = problem(fiber.StatusConflict, ProblemConflict, reason)
+	case is(accounts.ErrNotFound, input.ErrNotFound):
+		p = problem(fiber.StatusNotFound, ProblemNotFound, reason)
+	case is(accounts.ErrForbidden, input.ErrForbidden):
+		p = problem(fiber.StatusForbidden, ProblemForbidden, reason)
+	case errors.Is(kind, accounts.ErrInsufficientCredits):
+		p = problem(fiber.StatusConflict, ProblemNoCredits, reason)
+	case errors.Is(kind, accounts.ErrTrialLimit):
+		p = problem(fiber.StatusConflict, ProblemTrialLimit, reason)
 	default:
-		p = problem(fiber.StatusBadRequest, ProblemInvalid, fe.Reason)
+		p = problem(fiber.StatusBadRequest, ProblemInvalid, reason)
 	}
-	p.Field = fe.Field
+	p.Field = field
 	return p
 }
 

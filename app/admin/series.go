@@ -112,29 +112,15 @@ func episodeOut(e editor.Episode) Episode {
 }
 
 type newEpisode struct {
-	SeasonNumber       int32          `json:"season_number" api:"required,min=0,max=10000"`
-	EpisodeNumber      int32          `json:"episode_number" api:"required,min=0,max=100000"`
-	Name               string         `json:"name" api:"required,minlen=1,maxlen=512"`
-	Icon               string         `json:"icon" api:"maxlen=4096"`
-	CustomSID          string         `json:"custom_sid" api:"maxlen=64"`
-	DirectSource       bool           `json:"direct_source"`
-	ContainerExtension string         `json:"container_extension" api:"required" pattern:"^[a-z0-9]{1,8}$"`
-	Info               map[string]any `json:"info" api:"nullable"`
-	Enabled            *bool          `json:"enabled" doc:"Default true."`
-	Sources            []Source       `json:"sources" api:"required,minitems=1,maxitems=32"`
+	SeasonNumber  int32 `json:"season_number" api:"required,min=0,max=10000"`
+	EpisodeNumber int32 `json:"episode_number" api:"required,min=0,max=100000"`
+	FileFields
 }
 
 type episodePatch struct {
-	SeasonNumber       *int32          `json:"season_number" api:"min=0,max=10000"`
-	EpisodeNumber      *int32          `json:"episode_number" api:"min=0,max=100000"`
-	Name               *string         `json:"name" api:"minlen=1,maxlen=512"`
-	Icon               *string         `json:"icon" api:"maxlen=4096"`
-	CustomSID          *string         `json:"custom_sid" api:"maxlen=64"`
-	DirectSource       *bool           `json:"direct_source"`
-	ContainerExtension *string         `json:"container_extension" pattern:"^[a-z0-9]{1,8}$"`
-	Info               *map[string]any `json:"info"`
-	Enabled            *bool           `json:"enabled"`
-	Sources            *[]Source       `json:"sources" api:"minitems=1,maxitems=32"`
+	SeasonNumber  *int32 `json:"season_number" api:"min=0,max=10000"`
+	EpisodeNumber *int32 `json:"episode_number" api:"min=0,max=100000"`
+	FilePatch
 }
 
 type seriesList struct {
@@ -266,12 +252,8 @@ func (a *API) listEpisodes(c *Call, p ByID, _ NoBody) (Episodes, error) {
 }
 
 func (a *API) createEpisode(c *Call, p ByID, in newEpisode) (Episode, error) {
-	ext := in.ContainerExtension
 	out, err := a.d.Editor.CreateEpisode(c.Context(), c.Principal.Actor, p.ID, editor.Episode{
-		Stream: editor.Stream{Name: in.Name, Icon: in.Icon, CustomSID: in.CustomSID, DirectSource: in.DirectSource,
-			ContainerExtension: &ext, Info: infoIn(in.Info), Enabled: in.Enabled == nil || *in.Enabled,
-			Sources: sourcesIn(in.Sources)},
-		SeasonNumber: in.SeasonNumber, EpisodeNumber: in.EpisodeNumber})
+		Stream: in.stream(), SeasonNumber: in.SeasonNumber, EpisodeNumber: in.EpisodeNumber})
 	return episodeOut(out), err
 }
 
@@ -284,9 +266,7 @@ func (a *API) updateEpisode(c *Call, p ByID, in episodePatch) (Episode, error) {
 	out, err := a.d.Editor.UpdateEpisode(c.Context(), c.Principal.Actor, p.ID, func(e *editor.Episode) error {
 		set(&e.SeasonNumber, in.SeasonNumber)
 		set(&e.EpisodeNumber, in.EpisodeNumber)
-		applyFilePatch(&e.Stream, moviePatch{Name: in.Name, Icon: in.Icon, CustomSID: in.CustomSID,
-			DirectSource: in.DirectSource, ContainerExtension: in.ContainerExtension, Info: in.Info, Enabled: in.Enabled,
-			Sources: in.Sources})
+		in.apply(&e.Stream)
 		return nil
 	})
 	return episodeOut(out), err

@@ -127,9 +127,9 @@ type livePatch struct {
 	Sources       *[]Source        `json:"sources" api:"minitems=1,maxitems=32" doc:"Replaces the whole list, in failover order."`
 }
 
-type newMovie struct {
+// FileFields are the members a movie and an episode are created with alike.
+type FileFields struct {
 	Name               string         `json:"name" api:"required,minlen=1,maxlen=512"`
-	CategoryID         *int64         `json:"category_id" api:"nullable,min=1"`
 	Icon               string         `json:"icon" api:"maxlen=4096"`
 	CustomSID          string         `json:"custom_sid" api:"maxlen=64"`
 	DirectSource       bool           `json:"direct_source"`
@@ -139,16 +139,33 @@ type newMovie struct {
 	Sources            []Source       `json:"sources" api:"required,minitems=1,maxitems=32"`
 }
 
-type moviePatch struct {
+// stream is the file stream of fields.
+func (f FileFields) stream() editor.Stream {
+	ext := f.ContainerExtension
+	return editor.Stream{Name: f.Name, Icon: f.Icon, CustomSID: f.CustomSID, DirectSource: f.DirectSource,
+		ContainerExtension: &ext, Info: infoIn(f.Info), Enabled: f.Enabled == nil || *f.Enabled, Sources: sourcesIn(f.Sources)}
+}
+
+// FilePatch are the members a movie's and an episode's PATCH set alike.
+type FilePatch struct {
 	Name               *string         `json:"name" api:"minlen=1,maxlen=512"`
-	CategoryID         Optional[int64] `json:"category_id" api:"min=1"`
 	Icon               *string         `json:"icon" api:"maxlen=4096"`
 	CustomSID          *string         `json:"custom_sid" api:"maxlen=64"`
 	DirectSource       *bool           `json:"direct_source"`
 	ContainerExtension *string         `json:"container_extension" pattern:"^[a-z0-9]{1,8}$"`
 	Info               *map[string]any `json:"info" doc:"Replaces the whole object."`
 	Enabled            *bool           `json:"enabled"`
-	Sources            *[]Source       `json:"sources" api:"minitems=1,maxitems=32"`
+	Sources            *[]Source       `json:"sources" api:"minitems=1,maxitems=32" doc:"Replaces the whole list, in failover order."`
+}
+
+type newMovie struct {
+	FileFields
+	CategoryID *int64 `json:"category_id" api:"nullable,min=1"`
+}
+
+type moviePatch struct {
+	FilePatch
+	CategoryID Optional[int64] `json:"category_id" api:"min=1"`
 }
 
 // StreamFilters are the filters every stream list takes (live channels, movies).
@@ -252,11 +269,9 @@ func (a *API) listMovies(c *Call, q StreamFilters, _ NoBody) (Page[Movie], error
 }
 
 func (a *API) createMovie(c *Call, _ NoParams, in newMovie) (Movie, error) {
-	ext := in.ContainerExtension
-	out, err := a.d.Editor.CreateStream(c.Context(), c.Principal.Actor, editor.FamilyVOD, editor.Stream{
-		Name: in.Name, CategoryID: in.CategoryID, Icon: in.Icon, CustomSID: in.CustomSID, DirectSource: in.DirectSource,
-		ContainerExtension: &ext, Info: infoIn(in.Info), Enabled: in.Enabled == nil || *in.Enabled,
-		Sources: sourcesIn(in.Sources)})
+	s := in.stream()
+	s.CategoryID = in.CategoryID
+	out, err := a.d.Editor.CreateStream(c.Context(), c.Principal.Actor, editor.FamilyVOD, s)
 	return movieOut(out), err
 }
 
@@ -267,16 +282,16 @@ func (a *API) getMovie(c *Call, p ByID, _ NoBody) (Movie, error) {
 
 func (a *API) updateMovie(c *Call, p ByID, in moviePatch) (Movie, error) {
 	out, err := a.d.Editor.UpdateStream(c.Context(), c.Principal.Actor, editor.FamilyVOD, p.ID, func(s *editor.Stream) error {
-		applyFilePatch(s, in)
+		in.apply(s)
+		setOptional(&s.CategoryID, in.CategoryID)
 		return nil
 	})
 	return movieOut(out), err
 }
 
-// applyFilePatch applies the members a movie's (or an episode's) PATCH gives.
-func applyFilePatch(s *editor.Stream, in moviePatch) {
+// apply sets the members the PATCH gives.
+func (in FilePatch) apply(s *editor.Stream) {
 	set(&s.Name, in.Name)
-	setOptional(&s.CategoryID, in.CategoryID)
 	set(&s.Icon, in.Icon)
 	set(&s.CustomSID, in.CustomSID)
 	set(&s.DirectSource, in.DirectSource)

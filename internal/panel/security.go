@@ -83,24 +83,33 @@ func (s *Security) BlockIP(ctx context.Context, a audit.Actor, network, reason s
 	if expiresAt != nil && !expiresAt.After(s.now()) {
 		return BlockedIP{}, fmt.Errorf("block ip: %w", input.Invalid("expires_at", "in the future"))
 	}
-	var out BlockedIP
-	err = s.store.InTx(ctx, func(tx *store.Store) error {
-		id, err := tx.InsertBlockedIP(ctx, p, reason, expiresAt)
-		if err != nil {
-			return err
-		}
-		r, err := tx.BlockedIPByID(ctx, id)
-		if err != nil {
-			return err
-		}
-		out = blockedIPOf(r)
-		return audit.Record(ctx, tx, a, audit.Entry{Action: "blocked_ip.create", TargetType: "blocked_ip",
-			TargetID: fmt.Sprint(id), After: map[string]any{"network": p.String(), "reason": reason, "expires_at": expiresAt}})
-	})
+	r, err := add(ctx, s.store, a, "blocked_ip", func(tx *store.Store) (int64, error) {
+		return tx.InsertBlockedIP(ctx, p, reason, expiresAt)
+	}, (*store.Store).BlockedIPByID, map[string]any{"network": p.String(), "reason": reason, "expires_at": expiresAt})
 	if err != nil {
 		return BlockedIP{}, fmt.Errorf("block ip: %w", refused(listRefusals("network", "blocked already"), err))
 	}
-	return out, nil
+	return blockedIPOf(r), nil
+}
+
+// add writes a new entry of a security list (target names the list in the audit log) with
+// its audit entry: insert adds it and returns its id, read reads it back for the answer, and
+// detail is what the audit log keeps of it.
+func add[T any](ctx context.Context, st *store.Store, a audit.Actor, target string, insert func(*store.Store) (int64, error),
+	read func(*store.Store, context.Context, int64) (T, error), detail map[string]any) (T, error) {
+	var out T
+	err := st.InTx(ctx, func(tx *store.Store) error {
+		id, err := insert(tx)
+		if err != nil {
+			return err
+		}
+		if out, err = read(tx, ctx, id); err != nil {
+			return err
+		}
+		return audit.Record(ctx, tx, a, audit.Entry{Action: target + ".create", TargetType: target,
+			TargetID: fmt.Sprint(id), After: detail})
+	})
+	return out, err
 }
 
 // UnblockIP removes block id (an admin's or a flood block).
@@ -167,24 +176,13 @@ func (s *Security) BlockUserAgent(ctx context.Context, a audit.Actor, pattern, m
 	if !input.Text(pattern, 512) || strings.TrimSpace(pattern) == "" || strings.IndexFunc(pattern, isControl) >= 0 {
 		return BlockedUserAgent{}, fmt.Errorf("block user agent: %w", input.Invalid("pattern", "1 to 512 bytes of printable text"))
 	}
-	var out BlockedUserAgent
-	err := s.store.InTx(ctx, func(tx *store.Store) error {
-		id, err := tx.InsertBlockedUserAgent(ctx, pattern, match)
-		if err != nil {
-			return err
-		}
-		r, err := tx.BlockedUserAgentByID(ctx, id)
-		out = BlockedUserAgent(r)
-		if err != nil {
-			return err
-		}
-		return audit.Record(ctx, tx, a, audit.Entry{Action: "blocked_user_agent.create", TargetType: "blocked_user_agent",
-			TargetID: fmt.Sprint(id), After: map[string]any{"pattern": pattern, "match": match}})
-	})
+	r, err := add(ctx, s.store, a, "blocked_user_agent", func(tx *store.Store) (int64, error) {
+		return tx.InsertBlockedUserAgent(ctx, pattern, match)
+	}, (*store.Store).BlockedUserAgentByID, map[string]any{"pattern": pattern, "match": match})
 	if err != nil {
 		return BlockedUserAgent{}, fmt.Errorf("block user agent: %w", refused(listRefusals("pattern", "this rule exists"), err))
 	}
-	return out, nil
+	return BlockedUserAgent(r), nil
 }
 
 func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
@@ -233,24 +231,13 @@ func (s *Security) BlockISP(ctx context.Context, a audit.Actor, name *string, as
 	case asn != nil:
 		field = "asn"
 	}
-	var out BlockedISP
-	err := s.store.InTx(ctx, func(tx *store.Store) error {
-		id, err := tx.InsertBlockedISP(ctx, name, asn)
-		if err != nil {
-			return err
-		}
-		r, err := tx.BlockedISPByID(ctx, id)
-		out = BlockedISP(r)
-		if err != nil {
-			return err
-		}
-		return audit.Record(ctx, tx, a, audit.Entry{Action: "blocked_isp.create", TargetType: "blocked_isp",
-			TargetID: fmt.Sprint(id), After: map[string]any{"isp_name": name, "asn": asn}})
-	})
+	r, err := add(ctx, s.store, a, "blocked_isp", func(tx *store.Store) (int64, error) {
+		return tx.InsertBlockedISP(ctx, name, asn)
+	}, (*store.Store).BlockedISPByID, map[string]any{"isp_name": name, "asn": asn})
 	if err != nil {
 		return BlockedISP{}, fmt.Errorf("block isp: %w", refused(listRefusals(field, "blocked already"), err))
 	}
-	return out, nil
+	return BlockedISP(r), nil
 }
 
 // UnblockISP removes ISP block id.

@@ -210,12 +210,7 @@ func dedupe(ids []int64) []int64 {
 
 // BouquetByID reads one bouquet.
 func (s *Store) BouquetByID(ctx context.Context, id int64) (Bouquet, error) {
-	rows, _ := s.q.Query(ctx, `SELECT id, name, position FROM bouquets WHERE id = $1`, id)
-	b, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Bouquet])
-	if err != nil {
-		return Bouquet{}, fmt.Errorf("bouquet %d: %w", id, interpret(err))
-	}
-	return b, nil
+	return one[Bouquet](ctx, s, fmt.Sprintf("bouquet %d", id), `SELECT id, name, position FROM bouquets WHERE id = $1`, id)
 }
 
 // CreateBouquet inserts a bouquet and returns its id; a taken name is ErrConflict. A negative

@@ -96,12 +96,7 @@ const categoryColumns = `id, kind, name, position, is_adult`
 
 // CategoryByID reads one category.
 func (s *Store) CategoryByID(ctx context.Context, id int64) (Category, error) {
-	rows, _ := s.q.Query(ctx, `SELECT `+categoryColumns+` FROM categories WHERE id = $1`, id)
-	c, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Category])
-	if err != nil {
-		return Category{}, fmt.Errorf("category %d: %w", id, interpret(err))
-	}
-	return c, nil
+	return one[Category](ctx, s, fmt.Sprintf("category %d", id), `SELECT `+categoryColumns+` FROM categories WHERE id = $1`, id)
 }
 
 // CreateCategory inserts a category and returns its id; a taken (kind, name) is ErrConflict.

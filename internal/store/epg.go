@@ -72,12 +72,7 @@ const epgSourceColumns = `id, name, url, enabled, last_fetched_at, last_error, c
 
 // EPGSourceByID reads one XMLTV source.
 func (s *Store) EPGSourceByID(ctx context.Context, id int64) (EPGSource, error) {
-	rows, _ := s.q.Query(ctx, `SELECT `+epgSourceColumns+` FROM epg_sources WHERE id = $1`, id)
-	src, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[EPGSource])
-	if err != nil {
-		return EPGSource{}, fmt.Errorf("epg source %d: %w", id, interpret(err))
-	}
-	return src, nil
+	return one[EPGSource](ctx, s, fmt.Sprintf("epg source %d", id), `SELECT `+epgSourceColumns+` FROM epg_sources WHERE id = $1`, id)
 }
 
 // CreateEPGSource registers an XMLTV source and returns its id; a taken URL is ErrConflict.

@@ -48,23 +48,13 @@ func (s *Store) CreateImportJob(ctx context.Context, j ImportJob) (ImportJob, er
 	if len(opts) == 0 {
 		opts = json.RawMessage("{}")
 	}
-	rows, _ := s.q.Query(ctx, q, j.Kind, truncateUTF8(j.Origin, 4096), opts, j.AdminID, truncateUTF8(j.Actor, 128),
-		j.InstanceID, j.BytesTotal)
-	out, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[ImportJob])
-	if err != nil {
-		return ImportJob{}, fmt.Errorf("create import job: %w", interpret(err))
-	}
-	return out, nil
+	return one[ImportJob](ctx, s, "create import job", q, j.Kind, truncateUTF8(j.Origin, 4096), opts, j.AdminID,
+		truncateUTF8(j.Actor, 128), j.InstanceID, j.BytesTotal)
 }
 
 // ImportJobByID reads one job.
 func (s *Store) ImportJobByID(ctx context.Context, id int64) (ImportJob, error) {
-	rows, _ := s.q.Query(ctx, `SELECT `+importJobColumns+` FROM import_jobs WHERE id = $1`, id)
-	j, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[ImportJob])
-	if err != nil {
-		return ImportJob{}, fmt.Errorf("import job %d: %w", id, interpret(err))
-	}
-	return j, nil
+	return one[ImportJob](ctx, s, fmt.Sprintf("import job %d", id), `SELECT `+importJobColumns+` FROM import_jobs WHERE id = $1`, id)
 }
 
 // ListImportJobs returns the jobs newest first; beforeID pages (jobs with a smaller id).

@@ -136,3 +136,15 @@ func (s *Store) LockRow(ctx context.Context, t Table, id int64) error {
 	}
 	return nil
 }
+
+// one reads the single row q returns into a T, by column name; what names the row in errors
+// ("category 7"), and no row is ErrNotFound.
+func one[T any](ctx context.Context, s *Store, what, q string, args ...any) (T, error) {
+	rows, _ := s.q.Query(ctx, q, args...)
+	v, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[T])
+	if err != nil {
+		var zero T
+		return zero, fmt.Errorf("%s: %w", what, interpret(err))
+	}
+	return v, nil
+}

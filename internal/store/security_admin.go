@@ -104,12 +104,8 @@ func (s *Store) ListBlockedUserAgents(ctx context.Context, pattern string, page 
 
 // BlockedUserAgentByID reads one user-agent rule.
 func (s *Store) BlockedUserAgentByID(ctx context.Context, id int64) (BlockedUserAgentRow, error) {
-	rows, _ := s.q.Query(ctx, `SELECT id, pattern, match, created_at FROM blocked_user_agents WHERE id = $1`, id)
-	r, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[BlockedUserAgentRow])
-	if err != nil {
-		return BlockedUserAgentRow{}, fmt.Errorf("blocked user agent %d: %w", id, interpret(err))
-	}
-	return r, nil
+	return one[BlockedUserAgentRow](ctx, s, fmt.Sprintf("blocked user agent %d", id),
+		`SELECT id, pattern, match, created_at FROM blocked_user_agents WHERE id = $1`, id)
 }
 
 // InsertBlockedUserAgent adds a user-agent rule and returns its id; the same (match, pattern)
@@ -145,12 +141,8 @@ func (s *Store) ListBlockedISPs(ctx context.Context, page Keyset) ([]BlockedISPR
 
 // BlockedISPByID reads one ISP or ASN block.
 func (s *Store) BlockedISPByID(ctx context.Context, id int64) (BlockedISPRow, error) {
-	rows, _ := s.q.Query(ctx, `SELECT id, isp_name, asn, created_at FROM blocked_isps WHERE id = $1`, id)
-	r, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[BlockedISPRow])
-	if err != nil {
-		return BlockedISPRow{}, fmt.Errorf("blocked isp %d: %w", id, interpret(err))
-	}
-	return r, nil
+	return one[BlockedISPRow](ctx, s, fmt.Sprintf("blocked isp %d", id),
+		`SELECT id, isp_name, asn, created_at FROM blocked_isps WHERE id = $1`, id)
 }
 
 // InsertBlockedISP blocks an ISP by name (asn nil) or an autonomous system (name nil) and

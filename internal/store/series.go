@@ -198,12 +198,7 @@ const seriesColumns = `id, name, category_id, cover, plot, cast_list, director, 
 
 // SeriesByID reads one series.
 func (s *Store) SeriesByID(ctx context.Context, id int64) (Series, error) {
-	rows, _ := s.q.Query(ctx, `SELECT `+seriesColumns+` FROM series WHERE id = $1`, id)
-	se, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Series])
-	if err != nil {
-		return Series{}, fmt.Errorf("series %d: %w", id, interpret(err))
-	}
-	return se, nil
+	return one[Series](ctx, s, fmt.Sprintf("series %d", id), `SELECT `+seriesColumns+` FROM series WHERE id = $1`, id)
 }
 
 // CreateSeries inserts a series and returns its id.
@@ -293,12 +288,7 @@ func (s *Store) EpisodesOf(ctx context.Context, seriesID int64) ([]Episode, erro
 // EpisodeByStreamID reads the place of episode stream id in its series.
 func (s *Store) EpisodeByStreamID(ctx context.Context, streamID int64) (Episode, error) {
 	const q = `SELECT stream_id, series_id, season_number, episode_number FROM episodes WHERE stream_id = $1`
-	rows, _ := s.q.Query(ctx, q, streamID)
-	e, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Episode])
-	if err != nil {
-		return Episode{}, fmt.Errorf("episode %d: %w", streamID, interpret(err))
-	}
-	return e, nil
+	return one[Episode](ctx, s, fmt.Sprintf("episode %d", streamID), q, streamID)
 }
 
 // CreateEpisode inserts an episode stream with its sources and its place in the series, and

@@ -90,12 +90,7 @@ const streamColumns = `id, kind, name, category_id, icon, epg_channel_id, custom
 
 // StreamByID reads one stream, enabled or not.
 func (s *Store) StreamByID(ctx context.Context, id int64) (Stream, error) {
-	rows, _ := s.q.Query(ctx, `SELECT `+streamColumns+` FROM streams WHERE id = $1`, id)
-	st, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Stream])
-	if err != nil {
-		return Stream{}, fmt.Errorf("stream %d: %w", id, interpret(err))
-	}
-	return st, nil
+	return one[Stream](ctx, s, fmt.Sprintf("stream %d", id), `SELECT `+streamColumns+` FROM streams WHERE id = $1`, id)
 }
 
 // StreamSources lists a stream's sources in failover order.
