@@ -6,7 +6,11 @@
 // snapshot read), epg.go, programmes.go, epg_import.go (002_catalog); lines.go, devices.go
 // (003_lines); security.go, authfailures.go (004_security); leases.go, logs.go
 // (005_connections); audit.go (audit_log of 001_core). changes.go and listen.go carry the
-// change notifications every migration's triggers send, as typed Change values.
+// change notifications every migration's triggers send, as typed Change values. The admin
+// side adds security_admin.go (the security lists with ids), connections.go (live
+// connections, their delivery counters, activity search, dashboard counts), imports.go
+// (import_jobs, 012) and keyset.go (the keyset pages, single-row reads and row locks of the
+// admin lists).
 package store
 
 import (
