@@ -112,9 +112,16 @@ CREATE INDEX lines_username_pattern_idx ON lines (username text_pattern_ops);
 CREATE INDEX lines_created_at_id_idx ON lines (created_at, id);
 CREATE INDEX lines_owner_admin_id_id_idx ON lines (owner_admin_id, id);
 CREATE INDEX lines_exp_sort_idx ON lines ((coalesce(exp_date, 'infinity'::timestamptz)), id);
+-- The status filters pick few lines out of many: small partial indexes find them without a scan.
+CREATE INDEX lines_banned_idx ON lines (id) WHERE banned;
+CREATE INDEX lines_disabled_idx ON lines (id) WHERE disabled;
+CREATE INDEX lines_trial_idx ON lines (id) WHERE is_trial;
 
 ---- create above / drop below ----
 
+DROP INDEX lines_trial_idx;
+DROP INDEX lines_disabled_idx;
+DROP INDEX lines_banned_idx;
 DROP INDEX lines_exp_sort_idx;
 DROP INDEX lines_owner_admin_id_id_idx;
 DROP INDEX lines_created_at_id_idx;

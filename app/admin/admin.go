@@ -32,6 +32,7 @@ import (
 	"github.com/xtreamd/xtreamd/app/edge"
 	"github.com/xtreamd/xtreamd/internal/access"
 	"github.com/xtreamd/xtreamd/internal/accounts"
+	"github.com/xtreamd/xtreamd/internal/catalog"
 	"github.com/xtreamd/xtreamd/internal/catalog/editor"
 	"github.com/xtreamd/xtreamd/internal/config"
 	"github.com/xtreamd/xtreamd/internal/conns"
@@ -47,6 +48,7 @@ type Deps struct {
 	Accounts *accounts.Service
 	Sessions *accounts.Sessions
 	Conns    *conns.Manager
+	Catalog  *catalog.Catalog // api.php's user_info lists the entitled channel and series ids
 	// Access is the player check: admin logins share its rate limit and flood settings.
 	Access *access.Checker
 	// Store holds the flood counters admin logins share with players and the registered
@@ -120,6 +122,13 @@ func New(d Deps) (*API, error) {
 func (a *API) resources() [][]Op {
 	return append([][]Op{
 		a.authOps(),
+		a.adminOps(),
+		a.keyOps(),
+		a.lineOps(),
+		a.lineActionOps(),
+		a.deviceOps(),
+		a.packageOps(),
+		a.serverOps(),
 	}, a.catalogResources()...)
 }
 
@@ -151,6 +160,7 @@ func (a *API) Routes(app fiber.Router) {
 	g.Use(func(c *fiber.Ctx) error {
 		return writeProblem(c, problem(fiber.StatusNotFound, ProblemNotFound, "no such operation"))
 	})
+	app.All("/api.php", edge.Route(edge.SurfaceAdmin, edge.DefaultDeadline), a.xtreamAPI)
 }
 
 // serve is the handler of op: authenticate, authorize, decode, run, answer.

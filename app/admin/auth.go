@@ -50,7 +50,7 @@ func (a *API) authOps() []Op {
 			Perm: Perm{}, Handler: Handle(a.whoAmI)},
 		{Method: fiber.MethodPost, Path: "/auth/logout", ID: "logout", Tag: "Auth", Summary: "Log out",
 			Doc:  "Revokes the login of the access token: it and its refresh tokens stop working on every instance within a second.",
-			Perm: Perm{}, Handler: Handle(a.logout)},
+			Perm: Perm{}, Errors: []int{400}, Handler: Handle(a.logout)},
 	}
 }
 

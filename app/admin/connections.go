@@ -54,15 +54,6 @@ type connectionParams struct {
 	ID string `path:"id" pattern:"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$" doc:"The connection's id."`
 }
 
-type lineConnections struct {
-	LineID int64 `query:"line_id" api:"required,min=1" doc:"The line whose connections end."`
-}
-
-// Killed says how many connections a kill ended.
-type Killed struct {
-	Killed int `json:"killed"`
-}
-
 // connectionsSort is the one order of the connection list (newest first); a cursor carries
 // the last connection's conns cursor (its start and id) as its key, and a constant 1 as its
 // numeric id (connection ids are UUIDs).
@@ -75,9 +66,8 @@ func (a *API) connectionOps() []Op {
 		{Method: fiber.MethodGet, Path: "/connections", ID: "listConnections", Tag: "Connections", Summary: "List live connections",
 			Doc: "Every instance's open viewer connections, newest first.", Perm: read, Handler: Handle(a.listConnections)},
 		{Method: fiber.MethodDelete, Path: "/connections/{id}", ID: "killConnection", Tag: "Connections", Summary: "Kill a connection",
-			Doc: "The stream ends within a second, on whichever instance serves it.", Perm: kill, Handler: Handle(a.killConnection)},
-		{Method: fiber.MethodDelete, Path: "/connections", ID: "killLineConnections", Tag: "Connections",
-			Summary: "Kill every connection of a line", Perm: kill, Errors: []int{404}, Handler: Handle(a.killLineConnections)},
+			Doc:  "The stream ends within a second, on whichever instance serves it. (Every connection of a line: POST /lines/{id}/kill.)",
+			Perm: kill, Handler: Handle(a.killConnection)},
 	}
 }
 
@@ -131,13 +121,4 @@ func (a *API) killConnection(c *Call, p connectionParams, _ NoBody) (NoContent, 
 		return NoContent{}, err
 	}
 	return NoContent{}, a.d.Conns.KillConnection(c.Context(), c.Principal.Actor, p.ID, owners)
-}
-
-func (a *API) killLineConnections(c *Call, q lineConnections, _ NoBody) (Killed, error) {
-	owners, err := a.owners(c.Context(), c.Principal)
-	if err != nil {
-		return Killed{}, err
-	}
-	n, err := a.d.Conns.KillLine(c.Context(), c.Principal.Actor, q.LineID, owners)
-	return Killed{Killed: n}, err
 }

@@ -166,8 +166,8 @@ func TestConnections_ListKillDashboard(t *testing.T) {
 	}
 	cid := conns.Items[0].ID
 	wantProblem(t, "reseller kills another's", e.call(t, http.MethodDelete, "/connections/"+cid, reseller, nil), 403, "id")
-	wantProblem(t, "reseller kills another line's", e.call(t, http.MethodDelete, fmt.Sprintf("/connections?line_id=%d", line.ID),
-		reseller, nil), 403, "id")
+	wantProblem(t, "reseller kills another line's", e.call(t, http.MethodPost, fmt.Sprintf("/lines/%d/kill", line.ID),
+		reseller, nil), 403, "")
 
 	wantStatus(t, "kill", e.call(t, http.MethodDelete, "/connections/"+cid, root, nil), 204)
 	v.ended(t)
@@ -182,24 +182,20 @@ func TestConnections_ListKillDashboard(t *testing.T) {
 		t.Fatalf("activity = %+v", act)
 	}
 
-	// Kill every connection of a line at once.
+	// Every connection of a line at once (the line's own action), then none listed.
 	a, b := watch(t, e.srv, line.Username, pass, id), watch(t, e.srv, line.Username, pass, id)
-	var killed struct {
-		Killed int `json:"killed"`
-	}
-	r := e.call(t, http.MethodDelete, fmt.Sprintf("/connections?line_id=%d", line.ID), root, nil)
-	wantStatus(t, "kill the line's", r, 200)
-	r.json(t, &killed)
-	if killed.Killed != 2 {
-		t.Fatalf("killed %d, want 2", killed.Killed)
-	}
+	wantStatus(t, "kill the line's", e.call(t, http.MethodPost, fmt.Sprintf("/lines/%d/kill", line.ID), root, nil), 200)
 	a.ended(t)
 	b.ended(t)
-	wantProblem(t, "kill an unknown line's", e.call(t, http.MethodDelete, "/connections?line_id=999999", root, nil), 404, "id")
+	var after gotPage[gotConnection]
+	e.get(t, root, fmt.Sprintf("/connections?line_id=%d", line.ID), &after)
+	if len(after.Items) != 0 {
+		t.Fatalf("connections after the line's kill = %+v", after)
+	}
 	var audit gotPage[struct {
 		Action string `json:"action"`
 	}]
-	e.get(t, root, "/audit?action=line.kill_connections", &audit)
+	e.get(t, root, "/audit?action=connection.kill", &audit)
 	if len(audit.Items) != 1 {
 		t.Fatalf("audit = %+v", audit)
 	}

@@ -60,7 +60,7 @@ const tokenSecret = "admin-test-secret-0123456789abcdef"
 
 // env is one test's database and a running server on it.
 type env struct {
-	t    *testing.T
+	t    testing.TB
 	dsn  string
 	pool *pgxpool.Pool
 	st   *store.Store
@@ -82,7 +82,7 @@ type envOpts struct {
 	settings map[string]string // settings rows (JSON values)
 }
 
-func newEnv(t *testing.T, opts ...envOpts) *env {
+func newEnv(t testing.TB, opts ...envOpts) *env {
 	t.Helper()
 	var o envOpts
 	if len(opts) > 0 {
@@ -105,7 +105,7 @@ func newEnv(t *testing.T, opts ...envOpts) *env {
 
 // start runs another server instance on the env's database (its own pool, as another
 // process would have).
-func (e *env) start(t *testing.T, o envOpts) *instance {
+func (e *env) start(t testing.TB, o envOpts) *instance {
 	t.Helper()
 	pool, err := pgxpool.New(context.Background(), e.dsn)
 	must(t, err)
@@ -156,7 +156,7 @@ type spec struct {
 	router routers.Router
 }
 
-func loadSpec(t *testing.T, base string) *spec {
+func loadSpec(t testing.TB, base string) *spec {
 	t.Helper()
 	resp, err := http.Get(base + "/api/v1/openapi.json")
 	must(t, err)

@@ -135,7 +135,7 @@ const adminJWTLabel = "xtreamd admin-api access-token v1"
 // verifies every other's access tokens; without one (tests only: serve always has one) the key
 // is random and good for this process alone.
 func (dom *domain) buildAccounts(ctx context.Context, d Deps, hasher *credential.Limiter) error {
-	dom.accounts = accounts.New(d.Store, accounts.Options{})
+	dom.accounts = accounts.New(d.Store, accounts.Options{Hasher: hasher})
 	secret := []byte(d.Config.TokenSecret.Reveal())
 	if len(secret) == 0 {
 		secret = make([]byte, 32)
@@ -146,7 +146,7 @@ func (dom *domain) buildAccounts(ctx context.Context, d Deps, hasher *credential
 	}
 	key := accounts.DeriveKey(secret, adminJWTLabel)
 	kid := accounts.KeyID(key)
-	sessions, err := accounts.NewSessions(d.Store, accounts.SessionOptions{
+	sessions, err := accounts.NewSessions(dom.accounts, accounts.SessionOptions{
 		Keys: map[string][]byte{kid: key}, CurrentKID: kid, Hasher: hasher, Log: d.Log,
 	})
 	if err != nil {

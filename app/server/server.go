@@ -84,7 +84,7 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 		s.cancelStreams()
 		return nil, err
 	}
-	s.admin, err = admin.New(admin.Deps{Accounts: dom.accounts, Sessions: dom.sessions, Conns: dom.conns,
+	s.admin, err = admin.New(admin.Deps{Accounts: dom.accounts, Sessions: dom.sessions, Conns: dom.conns, Catalog: dom.catalog,
 		Access: dom.access, Store: d.Store, Config: d.Config, Log: d.Log,
 		Editor: editor.New(d.Store), EPG: epg.NewSources(d.Store), Security: panel.NewSecurity(d.Store, d.Now),
 		Settings: panel.NewConfig(d.Store), Overview: panel.NewOverview(d.Store), Imports: dom.imports})

@@ -168,6 +168,7 @@ func (s *Service) ResetAdminPassword(ctx context.Context, p Principal, id int64,
 	if err != nil {
 		return Credentials{}, fmt.Errorf("set admin password: %w", err)
 	}
+	var ended []int64
 	err = s.change(ctx, p, entry("admin.reset_password", "admin", id), func(tx *store.Store) (any, any, error) {
 		before, err := s.lockReachable(ctx, tx, p, id)
 		if err != nil {
@@ -176,7 +177,7 @@ func (s *Service) ResetAdminPassword(ctx context.Context, p Principal, id int64,
 		if err := tx.SetAdminPasswordHash(ctx, id, hash); err != nil {
 			return nil, nil, err
 		}
-		if err := revokeAdmin(ctx, tx, id, "password_changed"); err != nil {
+		if ended, err = revokeAdmin(ctx, tx, id, "password_changed"); err != nil {
 			return nil, nil, err
 		}
 		cred.Username = before.Username
@@ -187,6 +188,7 @@ func (s *Service) ResetAdminPassword(ctx context.Context, p Principal, id int64,
 	if err != nil {
 		return Credentials{}, fmt.Errorf("set admin password: %w", err)
 	}
+	s.revoked.add(ended...)
 	cred.ID = id
 	return cred, nil
 }

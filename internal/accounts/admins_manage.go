@@ -59,6 +59,7 @@ func (s *Service) UpdateAdmin(ctx context.Context, p Principal, id int64, patch 
 	if err := patch.check(p, id); err != nil {
 		return store.Admin{}, fmt.Errorf("update admin: %w", err)
 	}
+	var ended []int64
 	err := s.change(ctx, p, entry("admin.update", "admin", id), func(tx *store.Store) (any, any, error) {
 		before, err := s.lockReachable(ctx, tx, p, id)
 		if err != nil {
@@ -86,7 +87,7 @@ func (s *Service) UpdateAdmin(ctx context.Context, p Principal, id int64, patch 
 			return nil, nil, adminRefusals.of(err)
 		}
 		if after.Role != before.Role || (after.Disabled && !before.Disabled) || !sameID(after.ParentID, before.ParentID) {
-			if err := revokeAdmin(ctx, tx, id, "account_changed"); err != nil {
+			if ended, err = revokeAdmin(ctx, tx, id, "account_changed"); err != nil {
 				return nil, nil, err
 			}
 		}
@@ -95,6 +96,7 @@ func (s *Service) UpdateAdmin(ctx context.Context, p Principal, id int64, patch 
 	if err != nil {
 		return store.Admin{}, fmt.Errorf("update admin: %w", err)
 	}
+	s.revoked.add(ended...)
 	return s.store.AdminByID(ctx, id)
 }
 
@@ -127,6 +129,7 @@ func (s *Service) DeleteAdmin(ctx context.Context, p Principal, id int64) error 
 	case id == p.AdminID():
 		return fmt.Errorf("delete admin: %w", &FieldError{Field: "id", Reason: "nobody deletes themself", Kind: ErrForbidden})
 	}
+	var ended []int64
 	err := s.change(ctx, p, entry("admin.delete", "admin", id), func(tx *store.Store) (any, any, error) {
 		a, err := tx.LockAdmin(ctx, id)
 		if err != nil {
@@ -134,7 +137,7 @@ func (s *Service) DeleteAdmin(ctx context.Context, p Principal, id int64) error 
 		}
 		// Revoked before the delete: the sessions stay (without admin) until swept, so an
 		// instance starting later still loads their revocation.
-		if err := revokeAdmin(ctx, tx, id, "account_deleted"); err != nil {
+		if ended, err = revokeAdmin(ctx, tx, id, "account_deleted"); err != nil {
 			return nil, nil, err
 		}
 		if err := tx.DeleteAdmin(ctx, id); err != nil {
@@ -145,5 +148,6 @@ func (s *Service) DeleteAdmin(ctx context.Context, p Principal, id int64) error 
 	if err != nil {
 		return fmt.Errorf("delete admin: %w", err)
 	}
+	s.revoked.add(ended...)
 	return nil
 }

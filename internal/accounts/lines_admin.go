@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/xtreamd/xtreamd/internal/credential"
 	"github.com/xtreamd/xtreamd/internal/store"
 )
 
@@ -266,4 +267,30 @@ func (s *Service) ResetLinePassword(ctx context.Context, p Principal, id int64, 
 	}
 	cred.ID = id
 	return cred, nil
+}
+
+// LineByCredentials returns the line with this username and password when p may see it (the
+// original api.php names a line that way). A wrong password is the same refusal as an unknown
+// username: not found on "username".
+func (s *Service) LineByCredentials(ctx context.Context, p Principal, username, password string) (store.Line, error) {
+	refusal := fmt.Errorf("line: %w", notFound("username", "no such line, or a wrong password"))
+	l, err := s.store.LineByUsername(ctx, username)
+	if errors.Is(err, store.ErrNotFound) {
+		if s.hasher != nil { // the same time as a wrong password
+			if err := s.hasher.DummyVerify(ctx, password); err != nil {
+				return store.Line{}, fmt.Errorf("line: %w", err)
+			}
+		}
+		return store.Line{}, refusal
+	} else if err != nil {
+		return store.Line{}, fmt.Errorf("line: %w", err)
+	}
+	ok, err := s.verify(ctx, l.PasswordHash, password)
+	if err != nil && !errors.Is(err, credential.ErrMalformedHash) {
+		return store.Line{}, fmt.Errorf("line: %w", err)
+	}
+	if !ok {
+		return store.Line{}, refusal
+	}
+	return s.Line(ctx, p, l.ID)
 }

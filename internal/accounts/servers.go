@@ -2,6 +2,8 @@ package accounts
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"net/netip"
 	"unicode/utf8"
@@ -148,4 +150,24 @@ func (s *Service) XtreamAPIAllowed(ctx context.Context, ip netip.Addr) (bool, er
 		return false, fmt.Errorf("api.php allowlist: %w", err)
 	}
 	return ok, nil
+}
+
+// XtreamAPIKeySetting is the setting (a JSON boolean, default false) by which api.php also
+// wants api_pass=<an API key> from the registered servers, beyond the original panel's check.
+const XtreamAPIKeySetting = "xtream_api_require_key"
+
+// XtreamAPIRequiresKey reads XtreamAPIKeySetting; a value that is not a boolean requires a
+// key (a typo must not open the API).
+func (s *Service) XtreamAPIRequiresKey(ctx context.Context) (bool, error) {
+	raw, err := s.store.Setting(ctx, XtreamAPIKeySetting)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	} else if err != nil {
+		return false, fmt.Errorf("api.php key setting: %w", err)
+	}
+	var on bool
+	if json.Unmarshal(raw, &on) != nil {
+		return true, nil
+	}
+	return on, nil
 }

@@ -43,7 +43,7 @@ type SessionOptions struct {
 	CurrentKID string
 	AccessTTL  time.Duration       // zero: 15 minutes
 	RefreshTTL time.Duration       // a login's whole life; zero: 30 days
-	Hasher     *credential.Limiter // password checks under the server's hashing limit; nil: a private one
+	Hasher     *credential.Limiter // password checks under the server's hashing limit (required)
 	Now        func() time.Time
 	Log        *slog.Logger
 }
@@ -54,14 +54,47 @@ type SessionOptions struct {
 // tokens on every instance, which hear it on the admin_session change and keep the revoked
 // session ids for as long as an access token lives.
 type Sessions struct {
-	store  *store.Store
-	opts   SessionOptions
-	now    func() time.Time
-	log    *slog.Logger
-	parser *jwt.Parser
+	store   *store.Store
+	opts    SessionOptions
+	now     func() time.Time
+	log     *slog.Logger
+	parser  *jwt.Parser
+	revoked *revocations // shared with the Service, whose account changes revoke sessions
+}
 
-	mu      sync.Mutex
-	revoked map[int64]time.Time // session id → when this instance learnt of it
+// revocations are the sessions this instance knows are revoked, kept for as long as one of
+// their access tokens may live.
+type revocations struct {
+	now  func() time.Time
+	keep time.Duration
+	mu   sync.Mutex
+	ids  map[int64]time.Time // session id → when this instance learnt of it
+}
+
+func newRevocations(now func() time.Time) *revocations {
+	return &revocations{now: now, keep: 16 * time.Minute, ids: map[int64]time.Time{}}
+}
+
+func (r *revocations) has(id int64) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	_, ok := r.ids[id]
+	return ok
+}
+
+// add remembers revoked sessions and forgets the ones older than keep.
+func (r *revocations) add(ids ...int64) {
+	now := r.now()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for id, at := range r.ids {
+		if now.Sub(at) > r.keep {
+			delete(r.ids, id)
+		}
+	}
+	for _, id := range ids {
+		r.ids[id] = now
+	}
 }
 
 // DeriveKey derives a signing key from a configured secret and a label naming its use, so
@@ -79,8 +112,8 @@ func KeyID(key []byte) string {
 	return hex.EncodeToString(sum[:6])
 }
 
-// NewSessions returns the sessions over st; call Load before serving.
-func NewSessions(st *store.Store, opts SessionOptions) (*Sessions, error) {
+// NewSessions returns the sessions of svc's accounts; call Load before serving.
+func NewSessions(svc *Service, opts SessionOptions) (*Sessions, error) {
 	if len(opts.Keys[opts.CurrentKID]) < 32 {
 		return nil, errors.New("admin sessions: the current signing key is missing or shorter than 32 bytes")
 	}
@@ -96,7 +129,7 @@ func NewSessions(st *store.Store, opts SessionOptions) (*Sessions, error) {
 		opts.RefreshTTL = 30 * 24 * time.Hour
 	}
 	if opts.Hasher == nil {
-		opts.Hasher = credential.NewLimiter(0)
+		return nil, errors.New("admin sessions: no password hasher")
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -104,7 +137,8 @@ func NewSessions(st *store.Store, opts SessionOptions) (*Sessions, error) {
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
-	s := &Sessions{store: st, opts: opts, now: opts.Now, log: opts.Log, revoked: map[int64]time.Time{}}
+	svc.revoked.keep = opts.AccessTTL + time.Minute // the skew between instances' clocks
+	s := &Sessions{store: svc.store, opts: opts, now: opts.Now, log: opts.Log, revoked: svc.revoked}
 	// The algorithm is pinned: alg=none, RS256 with our key as a "public key", or anything
 	// but HS256 is refused before any key is looked up.
 	s.parser = jwt.NewParser(jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}), jwt.WithIssuer(jwtIssuer),
@@ -235,7 +269,7 @@ func (s *Sessions) Verify(token string, ip netip.Addr) (Principal, error) {
 	if err != nil || id <= 0 || rerr != nil || c.Session <= 0 || c.ID == "" || c.NotBefore == nil {
 		return Principal{}, fmt.Errorf("%w: incomplete claims", ErrUnauthenticated)
 	}
-	if s.isRevoked(c.Session) {
+	if s.revoked.has(c.Session) {
 		return Principal{}, fmt.Errorf("%w: session revoked", ErrUnauthenticated)
 	}
 	return Principal{Actor: audit.Actor{AdminID: id, Name: c.Name, IP: ip}, Role: role, SessionID: c.Session}, nil
@@ -308,7 +342,7 @@ func (s *Sessions) revokeReused(ctx context.Context, tx *store.Store, p Principa
 	}
 	s.log.WarnContext(ctx, "refresh token reused: session revoked", "admin_id", p.AdminID(), "session_id", p.SessionID,
 		"client_ip", p.Actor.IP.String())
-	s.markRevoked(p.SessionID)
+	s.revoked.add(p.SessionID)
 	return audit.Record(ctx, tx, p.Actor, audit.Entry{Action: "auth.refresh_reuse", TargetType: "admin",
 		TargetID: strconv.FormatInt(p.AdminID(), 10), Extra: map[string]any{"session_id": p.SessionID}})
 }
@@ -328,39 +362,15 @@ func (s *Sessions) Logout(ctx context.Context, p Principal) error {
 	if err != nil {
 		return fmt.Errorf("logout: %w", err)
 	}
-	s.markRevoked(p.SessionID) // here at once; the others on the NOTIFY
+	s.revoked.add(p.SessionID) // here at once; the others on the NOTIFY
 	return nil
 }
 
 // revokeAdmin revokes every session of an admin on tx (disabled, deleted, role or password
-// changed). The sessions' trigger tells every instance once tx commits.
-func revokeAdmin(ctx context.Context, tx *store.Store, adminID int64, reason string) error {
-	_, err := tx.RevokeAdminSessions(ctx, adminID, reason)
-	return err
-}
-
-func (s *Sessions) isRevoked(id int64) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	_, ok := s.revoked[id]
-	return ok
-}
-
-// markRevoked remembers a revoked session for as long as one of its access tokens may live,
-// and forgets the ones older than that.
-func (s *Sessions) markRevoked(ids ...int64) {
-	now := s.now()
-	keep := s.opts.AccessTTL + time.Minute // the skew between instances' clocks
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for id, at := range s.revoked {
-		if now.Sub(at) > keep {
-			delete(s.revoked, id)
-		}
-	}
-	for _, id := range ids {
-		s.revoked[id] = now
-	}
+// changed) and returns them, for the caller to remember once tx committed; the sessions'
+// trigger tells every other instance.
+func revokeAdmin(ctx context.Context, tx *store.Store, adminID int64, reason string) ([]int64, error) {
+	return tx.RevokeAdminSessions(ctx, adminID, reason)
 }
 
 // Load reads the sessions revoked recently enough for their access tokens to live. Call it
@@ -370,7 +380,7 @@ func (s *Sessions) Load(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("admin sessions: %w", err)
 	}
-	s.markRevoked(ids...)
+	s.revoked.add(ids...)
 	return nil
 }
 
@@ -378,7 +388,7 @@ func (s *Sessions) Load(ctx context.Context) error {
 // session's access tokens stop working here.
 func (s *Sessions) OnChange(ch store.Change) {
 	if ch.Kind == store.ChangeAdminSession {
-		s.markRevoked(ch.ID)
+		s.revoked.add(ch.ID)
 	}
 }
 

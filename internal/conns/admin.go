@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -118,33 +117,6 @@ func (m *Manager) KillConnection(ctx context.Context, a audit.Actor, id string, 
 		return fmt.Errorf("kill connection %s: %w", lease, refusedConn(err))
 	}
 	return nil
-}
-
-// KillLine ends every live connection of a line and returns how many there were; one audit
-// entry records them. With owners (non-nil), a line they do not own is forbidden.
-func (m *Manager) KillLine(ctx context.Context, a audit.Actor, lineID int64, owners []int64) (int, error) {
-	killed := 0
-	err := m.store.InTx(ctx, func(tx *store.Store) error {
-		if err := checkOwner(ctx, tx, lineID, owners); err != nil {
-			return err
-		}
-		ids, err := tx.LiveLeaseIDsOfLine(ctx, lineID)
-		if err != nil {
-			return err
-		}
-		for _, id := range ids {
-			if _, err := m.kill(ctx, tx, id); err != nil && !errors.Is(err, store.ErrNotFound) {
-				return err
-			}
-			killed++
-		}
-		return audit.Record(ctx, tx, a, audit.Entry{Action: "line.kill_connections", TargetType: "line",
-			TargetID: strconv.FormatInt(lineID, 10), Extra: map[string]any{"connections": killed}})
-	})
-	if err != nil {
-		return 0, fmt.Errorf("kill connections of line %d: %w", lineID, err)
-	}
-	return killed, nil
 }
 
 // checkOwner refuses a line that does not exist, or (owners non-nil) is not owned by one of

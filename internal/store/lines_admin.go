@@ -113,7 +113,10 @@ func (s *Store) ListLines(ctx context.Context, f LineFilter) ([]Line, error) {
 		order = " ORDER BY " + key.expr + " " + dir + ", l.id " + dir
 	}
 	w.args = append(w.args, clampLimit(f.Limit))
-	q := `SELECT ` + lineColumns + ` FROM lines l` + w.sql() + order + ` LIMIT $` + strconv.Itoa(len(w.args))
+	// The page is picked first and its rows' bouquets read after: a plan that sorts (an owner
+	// filter over many rows) must not build the bouquet list of every row it sorts.
+	q := `SELECT ` + lineColumns + ` FROM (SELECT * FROM lines l` + w.sql() + order + ` LIMIT $` +
+		strconv.Itoa(len(w.args)) + `) l` + order
 	rows, _ := s.q.Query(ctx, q, w.args...)
 	out, err := pgx.CollectRows(rows, scanLine)
 	if err != nil {
@@ -123,7 +126,10 @@ func (s *Store) ListLines(ctx context.Context, f LineFilter) ([]Line, error) {
 }
 
 func lineConditions(w *where, f LineFilter) {
-	if f.Owners != nil {
+	switch {
+	case len(f.Owners) == 1: // a reseller without sub-resellers: its (owner, id) index is in order
+		w.add("l.owner_admin_id = ?", f.Owners[0])
+	case f.Owners != nil:
 		w.add("l.owner_admin_id = ANY(?)", f.Owners)
 	}
 	if f.OwnerID != nil {

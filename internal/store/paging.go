@@ -11,11 +11,13 @@ const (
 	DefaultPage = 50
 )
 
+// clampLimit bounds a list's rows: MaxPage, and the one row more that tells a caller whether
+// another page follows.
 func clampLimit(n int) int {
 	if n <= 0 {
 		return DefaultPage
 	}
-	return min(n, MaxPage)
+	return min(n, MaxPage+1)
 }
 
 // likeEscaper escapes LIKE's wildcards (and its escape character, backslash by default), so a

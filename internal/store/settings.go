@@ -66,3 +66,12 @@ func (s *Store) DeleteSetting(ctx context.Context, key string) error {
 	}
 	return nil
 }
+
+// Setting returns the stored JSON value of one setting; ErrNotFound when it keeps its default.
+func (s *Store) Setting(ctx context.Context, key string) (json.RawMessage, error) {
+	var v string
+	if err := s.q.QueryRow(ctx, `SELECT value::text FROM settings WHERE key = $1`, key).Scan(&v); err != nil {
+		return nil, fmt.Errorf("setting %s: %w", key, interpret(err))
+	}
+	return json.RawMessage(v), nil
+}
