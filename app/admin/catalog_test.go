@@ -175,6 +175,13 @@ func TestLiveStreamsAndVOD_API(t *testing.T) {
 		{"movie without container", "POST", "/vod", map[string]any{"name": "X", "sources": []map[string]any{{"url": "http://a/b"}}}, 400, "container_extension"},
 		{"bad container", "PATCH", fmt.Sprintf("/vod/%d", mid), map[string]any{"container_extension": "MP4"}, 400, "container_extension"},
 	})
+	var vods gotPage[struct {
+		ID int64 `json:"id"`
+	}]
+	e.get(t, root, fmt.Sprintf("/vod?category_id=%d", movies), &vods)
+	if len(vods.Items) != 1 || vods.Items[0].ID != mid {
+		t.Fatalf("movies = %+v", vods)
+	}
 	wantStatus(t, "DELETE movie", e.call(t, http.MethodDelete, fmt.Sprintf("/vod/%d", mid), root, nil), 204)
 }
 
@@ -256,6 +263,27 @@ func TestSeriesAndEpisodes_API(t *testing.T) {
 		{"season number", "PUT", fmt.Sprintf("/series/%d/seasons/-1", sid), map[string]any{}, 400, "number"},
 		{"no such season", "DELETE", fmt.Sprintf("/series/%d/seasons/7", sid), nil, 404, "season_number"},
 	})
+	var se struct {
+		Name        string  `json:"name"`
+		ReleaseDate *string `json:"release_date"`
+		Rating      float64 `json:"rating"`
+	}
+	r = e.call(t, http.MethodPatch, fmt.Sprintf("/series/%d", sid), root, map[string]any{"name": "The Show", "release_date": nil})
+	wantStatus(t, "PATCH series", r, 200)
+	e.get(t, root, fmt.Sprintf("/series/%d", sid), &se)
+	if se.Name != "The Show" || se.ReleaseDate != nil || se.Rating != 8.5 {
+		t.Fatalf("series = %+v", se)
+	}
+	var list gotPage[struct {
+		ID int64 `json:"id"`
+	}]
+	e.get(t, root, "/series?name=show&sort=-created_at", &list)
+	if len(list.Items) != 1 {
+		t.Fatalf("series list = %+v", list)
+	}
+	wantStatus(t, "DELETE season", e.call(t, http.MethodDelete, fmt.Sprintf("/series/%d/seasons/1", sid), root, nil), 204)
+	e2 := e.created(t, root, fmt.Sprintf("/series/%d/episodes", sid), ep)
+	wantStatus(t, "DELETE episode", e.call(t, http.MethodDelete, fmt.Sprintf("/episodes/%d", e2), root, nil), 204)
 	wantStatus(t, "DELETE series", e.call(t, http.MethodDelete, fmt.Sprintf("/series/%d", sid), root, nil), 204)
 	wantProblem(t, "episode gone with its series", e.call(t, http.MethodGet, fmt.Sprintf("/episodes/%d", eid), root, nil), 404, "id")
 }
@@ -290,6 +318,8 @@ func TestBouquets_API(t *testing.T) {
 	if len(list.Items) != 1 || list.Items[0].StreamCount != 3 {
 		t.Fatalf("bouquet list = %+v", list)
 	}
+	wantStatus(t, "DELETE bouquet", e.call(t, http.MethodDelete, fmt.Sprintf("/bouquets/%d", e.created(t, root, "/bouquets",
+		map[string]any{"name": "Spare"})), root, nil), 204)
 	// A reseller reads the bouquets (it gives them to its lines) but changes nothing.
 	_, reseller := e.as(t, accounts.RoleReseller)
 	wantStatus(t, "reseller lists bouquets", e.call(t, http.MethodGet, "/bouquets", reseller, nil), 200)

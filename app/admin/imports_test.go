@@ -143,6 +143,9 @@ func TestImports_WhileWatching(t *testing.T) {
 	if after.UpdatedAt != clip.UpdatedAt || after.Sources[0].URL != clip.Sources[0].URL {
 		t.Fatalf("the watched channel was written: %+v, was %+v", after, clip)
 	}
+	if strings.Contains(e.logs(), "secret") {
+		t.Fatal("the playlist URL's password reached the log")
+	}
 	var now gotPage[gotConnection]
 	e.get(t, root, fmt.Sprintf("/connections?line_id=%d", line.ID), &now)
 	if len(now.Items) != 1 || now.Items[0].ID != conns.Items[0].ID {

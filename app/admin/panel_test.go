@@ -80,6 +80,14 @@ func TestSecurityLists_API(t *testing.T) {
 		{"same ASN", "POST", "/security/blocked-isps", map[string]any{"asn": 64500}, 409, "asn"},
 		{"ASN range", "POST", "/security/blocked-isps", map[string]any{"asn": 4294967296}, 400, "asn"},
 	})
+	var uas, isps gotPage[struct {
+		ID int64 `json:"id"`
+	}]
+	e.get(t, root, "/security/blocked-user-agents?pattern=bot", &uas)
+	e.get(t, root, "/security/blocked-isps?limit=1", &isps)
+	if len(uas.Items) != 1 || len(isps.Items) != 1 || isps.NextCursor == nil {
+		t.Fatalf("user agents %+v, ISPs %+v", uas, isps)
+	}
 	wantStatus(t, "remove UA", e.call(t, http.MethodDelete, fmt.Sprintf("/security/blocked-user-agents/%d", ua), root, nil), 204)
 	wantStatus(t, "remove ISP", e.call(t, http.MethodDelete, fmt.Sprintf("/security/blocked-isps/%d", isp), root, nil), 204)
 
