@@ -419,13 +419,11 @@ func (m *Manager) Heartbeat(ctx context.Context) error {
 		delivered = append(delivered, l.Bytes())
 	}
 	m.mu.Unlock()
-	alive, err := m.store.RenewLeases(ctx, ids, m.opts.TTL)
+	// The renewal carries the delivered bytes: the admin's connection list and the dashboard's
+	// "bandwidth now" read them.
+	alive, err := m.store.RenewLeasesCounting(ctx, ids, delivered, m.opts.TTL)
 	if err != nil {
 		return err
-	}
-	// The admin's connection list and the dashboard's "bandwidth now" read these counters.
-	if err := m.store.RecordLeaseBytes(ctx, ids, delivered); err != nil {
-		m.log.Warn("recording delivered bytes", "err", err)
 	}
 	if len(alive) < len(ids) {
 		keep := make(map[[16]byte]bool, len(alive))

@@ -100,22 +100,28 @@ func (s *Store) LiveLeaseIDsOfLine(ctx context.Context, lineID int64) ([][16]byt
 	return out, nil
 }
 
-// RecordLeaseBytes stores what each lease has delivered so far (bytesOut[i] for ids[i]) and
-// its rate since the previous record (since its start for the first), for the admin lists and
-// the dashboard. A count never goes down.
-func (s *Store) RecordLeaseBytes(ctx context.Context, ids [][16]byte, bytesOut []int64) error {
+// RenewLeasesCounting is RenewLeases (extend the leases by ttl, return the ids that still
+// exist) that also records what each lease has delivered so far (bytesOut[i] for ids[i]) and
+// its rate since the previous heartbeat (since its start for the first), for the admin's
+// connection list and the dashboard: one statement, one new row version per lease per
+// heartbeat. A count never goes down.
+func (s *Store) RenewLeasesCounting(ctx context.Context, ids [][16]byte, bytesOut []int64, ttl time.Duration) ([][16]byte, error) {
 	if len(ids) == 0 {
-		return nil
+		return nil, nil
 	}
-	const q = `UPDATE connection_leases c SET
+	const q = `UPDATE connection_leases c SET expires_at = now() + $3 * interval '1 second', renewed_at = now(),
 		bytes_per_second = greatest(0, (b.bytes - c.bytes_out)
 			/ greatest(extract(epoch FROM now() - coalesce(c.bytes_at, c.started_at)), 0.001))::bigint,
 		bytes_out = greatest(c.bytes_out, b.bytes), bytes_at = now()
-		FROM unnest($1::uuid[], $2::bigint[]) AS b(id, bytes) WHERE c.id = b.id`
-	if _, err := s.q.Exec(ctx, q, ids, bytesOut); err != nil {
-		return fmt.Errorf("record lease bytes: %w", interpret(err))
+		FROM unnest($1::uuid[], $2::bigint[]) AS b(id, bytes)
+		WHERE c.id = b.id AND c.kill_requested_at IS NULL
+		RETURNING c.id`
+	rows, _ := s.q.Query(ctx, q, ids, bytesOut, ttl.Seconds())
+	out, err := pgx.CollectRows(rows, pgx.RowTo[[16]byte])
+	if err != nil {
+		return nil, fmt.Errorf("renew leases: %w", interpret(err))
 	}
-	return nil
+	return out, nil
 }
 
 // ActivityEntry is one ended connection of activity_log.

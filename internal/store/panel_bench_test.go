@@ -1,7 +1,9 @@
 package store_test
 
 import (
+	"net/netip"
 	"testing"
+	"time"
 
 	"github.com/xtreamd/xtreamd/internal/store"
 	"github.com/xtreamd/xtreamd/internal/testdb"
@@ -69,6 +71,50 @@ func BenchmarkDashboardCounts_RoundTripBaseline(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		if err := st.Ping(b.Context()); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// benchLeases inserts n live leases and returns their ids.
+func benchLeases(b *testing.B, n int) (*store.Store, [][16]byte) {
+	b.Helper()
+	st := store.New(testdb.New(b))
+	line, _ := testdb.NewLine(b, st, nil)
+	ids := make([][16]byte, n)
+	for i := range ids {
+		ids[i] = [16]byte{0: byte(i >> 8), 1: byte(i), 15: 1}
+		if _, err := st.InsertLease(b.Context(), store.LeaseRow{ID: ids[i], LineID: line.ID, StreamID: 1, InstanceID: "bench",
+			Container: "ts", ClientIP: netip.MustParseAddr("192.0.2.1")}, time.Hour); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return st, ids
+}
+
+// BenchmarkRenewLeasesCounting_1000 is one heartbeat of an instance serving 1,000 viewers,
+// renewing their leases and recording what each delivered; BenchmarkRenewLeases_1000 is the
+// renewal alone (the heartbeat before the counters).
+func BenchmarkRenewLeasesCounting_1000(b *testing.B) {
+	st, ids := benchLeases(b, 1000)
+	delivered := make([]int64, len(ids))
+	b.ReportAllocs()
+	for b.Loop() {
+		for i := range delivered {
+			delivered[i] += 188 * 7
+		}
+		if _, err := st.RenewLeasesCounting(b.Context(), ids, delivered, time.Hour); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkRenewLeases_1000 is the baseline of BenchmarkRenewLeasesCounting_1000.
+func BenchmarkRenewLeases_1000(b *testing.B) {
+	st, ids := benchLeases(b, 1000)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := st.RenewLeases(b.Context(), ids, time.Hour); err != nil {
 			b.Fatal(err)
 		}
 	}

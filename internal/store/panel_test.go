@@ -111,12 +111,12 @@ func TestConnections_CountersAndDashboard(t *testing.T) {
 	}
 	a, b, c := lease(mine, 1, 7, "192.0.2.1"), lease(other, 2, 7, "192.0.2.2"), lease(other, 3, 8, "2001:db8::1")
 	ids := [][16]byte{a, b, c}
-	if err := st.RecordLeaseBytes(ctx, ids, []int64{1000, 500, 0}); err != nil {
-		t.Fatal(err)
+	if alive, err := st.RenewLeasesCounting(ctx, ids, []int64{1000, 500, 0}, time.Minute); err != nil || len(alive) != 3 {
+		t.Fatalf("RenewLeasesCounting = %v, %v", alive, err)
 	}
 	// Ten seconds later (as the heartbeat would see it), lease a has delivered 10,000 more.
 	testdb.MustExec(t, st, `UPDATE connection_leases SET bytes_at = now() - interval '10 seconds'`)
-	if err := st.RecordLeaseBytes(ctx, ids, []int64{11000, 500, 0}); err != nil {
+	if _, err := st.RenewLeasesCounting(ctx, ids, []int64{11000, 500, 0}, time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	d, err := st.DashboardCounts(ctx, nil, 10)
