@@ -50,7 +50,7 @@ func (s *Store) InsertAudit(ctx context.Context, e AuditEntry) (int64, error) {
 
 // AuditFilter selects audit entries; zero fields match everything. Entries come newest first;
 // BeforeID pages (entries with a smaller id), Limit caps the page (default 50, at most 1000, plus
-// the one row that tells a next page exists: PageSize).
+// the one row that tells a next page exists: clampLimit).
 type AuditFilter struct {
 	AdminID    int64
 	Action     string // exact, or a prefix ending in "." ("line." for every line action)
@@ -73,7 +73,7 @@ func (s *Store) SearchAudit(ctx context.Context, f AuditFilter) ([]AuditEntry, e
 		  AND ($6 = 0 OR id < $6)
 		ORDER BY id DESC
 		LIMIT $7`
-	limit := PageSize(f.Limit)
+	limit := clampLimit(f.Limit)
 	var since *time.Time
 	if !f.Since.IsZero() {
 		since = &f.Since

@@ -69,7 +69,7 @@ func (s *Store) SearchConnections(ctx context.Context, f ConnectionFilter) ([]Co
 	q := `SELECT c.id, c.line_id, c.stream_id, c.instance_id, c.container, host(c.client_ip), c.user_agent, c.country,
 		c.isp, c.started_at, c.expires_at, c.kill_requested_at IS NOT NULL, l.username, c.bytes_out, c.bytes_per_second
 		FROM connection_leases c JOIN lines l ON l.id = c.line_id WHERE ` + strings.Join(lq.where, " AND ") +
-		` ORDER BY c.started_at DESC, c.id DESC LIMIT ` + lq.arg(PageSize(f.Limit))
+		` ORDER BY c.started_at DESC, c.id DESC LIMIT ` + lq.arg(clampLimit(f.Limit))
 	rows, _ := s.q.Query(ctx, q, lq.args...)
 	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Connection, error) {
 		var c Connection
@@ -187,7 +187,7 @@ func (s *Store) SearchActivity(ctx context.Context, f ActivityFilter) ([]Activit
 	}
 	q := `SELECT a.id, a.lease_id, a.line_id, a.username, a.stream_id, a.container, a.client_ip, a.country, a.isp,
 		a.user_agent, a.started_at, a.ended_at, a.bytes_out, a.end_reason FROM activity_log a` + where +
-		` ORDER BY a.id DESC LIMIT ` + lq.arg(PageSize(f.Limit))
+		` ORDER BY a.id DESC LIMIT ` + lq.arg(clampLimit(f.Limit))
 	rows, _ := s.q.Query(ctx, q, lq.args...)
 	out, err := pgx.CollectRows(rows, pgx.RowToStructByName[ActivityEntry])
 	if err != nil {

@@ -61,7 +61,7 @@ func (s *Store) ImportJobByID(ctx context.Context, id int64) (ImportJob, error) 
 func (s *Store) ListImportJobs(ctx context.Context, beforeID int64, limit int) ([]ImportJob, error) {
 	const q = `SELECT ` + importJobColumns + ` FROM import_jobs WHERE $1::bigint = 0 OR id < $1
 		ORDER BY id DESC LIMIT $2`
-	rows, _ := s.q.Query(ctx, q, beforeID, PageSize(limit))
+	rows, _ := s.q.Query(ctx, q, beforeID, clampLimit(limit))
 	out, err := pgx.CollectRows(rows, pgx.RowToStructByName[ImportJob])
 	if err != nil {
 		return nil, fmt.Errorf("list import jobs: %w", interpret(err))

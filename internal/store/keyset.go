@@ -18,22 +18,7 @@ type Keyset struct {
 	Desc     bool
 	AfterID  int64  // the last row of the previous page; 0 for the first page
 	AfterKey string // that row's Sort value, as text (ignored when Sort is "")
-	Limit    int    // default 50, at most 1000 (+1, see PageSize)
-}
-
-// Limits of a Keyset page.
-const (
-	DefaultPageSize = 50
-	MaxPageSize     = 1000
-)
-
-// PageSize is the number of rows a page with limit asks for: at most MaxPageSize, plus the
-// one more row a caller may ask for to learn whether another page follows.
-func PageSize(limit int) int {
-	if limit <= 0 {
-		return DefaultPageSize
-	}
-	return min(limit, MaxPageSize+1)
+	Limit    int    // default 50, at most 1000 (+1, see clampLimit)
 }
 
 // sortKey is a column a list may be ordered by: its SQL expression and the type its text
@@ -90,7 +75,7 @@ func (q *listQuery) sql(base, idExpr string, keys map[string]sortKey, page Keyse
 		b.WriteString(" WHERE ")
 		b.WriteString(strings.Join(q.where, " AND "))
 	}
-	b.WriteString(" ORDER BY " + order + " LIMIT " + q.arg(PageSize(page.Limit)))
+	b.WriteString(" ORDER BY " + order + " LIMIT " + q.arg(clampLimit(page.Limit)))
 	return b.String(), nil
 }
 

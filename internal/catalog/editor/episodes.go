@@ -48,7 +48,7 @@ func (e *Editor) Episodes(ctx context.Context, seriesID int64) ([]Episode, error
 	for i, p := range places {
 		ids[i] = p.StreamID
 	}
-	streams, err := e.Streams(ctx, FamilyEpisode, StreamQuery{Query: Query{Limit: store.MaxPageSize}, ids: ids})
+	streams, err := e.Streams(ctx, FamilyEpisode, StreamQuery{Query: Query{Limit: store.MaxPage}, ids: ids})
 	if err != nil {
 		return nil, err
 	}
