@@ -17,17 +17,16 @@ import (
 // The problem types of /api/v1 (RFC 9457 "type" members): a client may branch on them; the
 // title and detail are for people.
 const (
-	ProblemInvalid       = "urn:xtreamd:problem:invalid-request"      // 400: Field names the member
-	ProblemUnauthorized  = "urn:xtreamd:problem:unauthorized"         // 401
-	ProblemForbidden     = "urn:xtreamd:problem:forbidden"            // 403
-	ProblemNotFound      = "urn:xtreamd:problem:not-found"            // 404
-	ProblemConflict      = "urn:xtreamd:problem:conflict"             // 409: Field names the member
-	ProblemNoCredits     = "urn:xtreamd:problem:insufficient-credits" // 409: a reseller's balance is short
-	ProblemTrialLimit    = "urn:xtreamd:problem:trial-limit"          // 409: a reseller's trials for today are used up
-	ProblemTooLarge      = "urn:xtreamd:problem:too-large"            // 413
-	ProblemTooMany       = "urn:xtreamd:problem:too-many-requests"    // 429: see Retry-After
-	ProblemUnavailable   = "urn:xtreamd:problem:unavailable"          // 503: try again
-	ProblemUnknownMethod = "urn:xtreamd:problem:method-not-allowed"   // 405
+	ProblemInvalid      = "urn:xtreamd:problem:invalid-request"      // 400: Field names the member
+	ProblemUnauthorized = "urn:xtreamd:problem:unauthorized"         // 401
+	ProblemForbidden    = "urn:xtreamd:problem:forbidden"            // 403
+	ProblemNotFound     = "urn:xtreamd:problem:not-found"            // 404
+	ProblemConflict     = "urn:xtreamd:problem:conflict"             // 409: Field names the member
+	ProblemNoCredits    = "urn:xtreamd:problem:insufficient-credits" // 409: a reseller's balance is short
+	ProblemTrialLimit   = "urn:xtreamd:problem:trial-limit"          // 409: a reseller's trials for today are used up
+	ProblemTooLarge     = "urn:xtreamd:problem:too-large"            // 413
+	ProblemTooMany      = "urn:xtreamd:problem:too-many-requests"    // 429: see Retry-After
+	ProblemUnavailable  = "urn:xtreamd:problem:unavailable"          // 503: try again
 )
 
 // apiProblem is an error that is its own answer.

@@ -283,26 +283,12 @@ func (d userData) patch() accounts.LinePatch {
 		IsRestreamer: given(d.isRestreamer), ISPLock: given(d.ispLock), BypassUABlock: given(d.bypassUA),
 		Banned: given(d.banned), Disabled: given(d.disabled), AdminNotes: given(d.adminNotes),
 		ResellerNotes: given(d.resellerNotes)}
-	if d.expSet {
-		p.ExpDate = accounts.Set(d.exp)
-	}
-	if d.bouquetsSet {
-		p.BouquetIDs = accounts.Set(d.bouquets)
-	}
-	if d.allowedIPsSet {
-		p.AllowedIPs = accounts.Set(d.allowedIPs)
-	}
-	if d.allowedUASet {
-		p.AllowedUserAgents = accounts.Set(d.allowedUA)
-	}
-	if d.formatsSet {
-		p.AllowedOutputFormats = accounts.Set(d.formats)
-	}
-	if d.ownerSet {
-		p.OwnerID = accounts.Set(d.owner)
-	}
-	if d.countrySet {
-		p.ForcedCountry = accounts.Set(d.country)
-	}
+	p.ExpDate = accounts.Field[*time.Time]{Given: d.expSet, V: d.exp}
+	p.BouquetIDs = accounts.Field[[]int64]{Given: d.bouquetsSet, V: d.bouquets}
+	p.AllowedIPs = accounts.Field[[]netip.Prefix]{Given: d.allowedIPsSet, V: d.allowedIPs}
+	p.AllowedUserAgents = accounts.Field[[]string]{Given: d.allowedUASet, V: d.allowedUA}
+	p.AllowedOutputFormats = accounts.Field[[]string]{Given: d.formatsSet, V: d.formats}
+	p.OwnerID = accounts.Field[*int64]{Given: d.ownerSet, V: d.owner}
+	p.ForcedCountry = accounts.Field[*string]{Given: d.countrySet, V: d.country}
 	return p
 }

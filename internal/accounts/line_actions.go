@@ -17,9 +17,9 @@ type ActionKind string
 // [enabled] and [exp_date]).
 const (
 	ActionBan     ActionKind = "ban"     // an admin's: the line is refused (USER_BAN)
-	ActionUnban   ActionKind = "unban"   //
+	ActionUnban   ActionKind = "unban"   // lifts a ban
 	ActionDisable ActionKind = "disable" // the owner's: the line is refused (USER_DISABLED)
-	ActionEnable  ActionKind = "enable"  //
+	ActionEnable  ActionKind = "enable"  // lifts a disable
 	ActionExtend  ActionKind = "extend"  // by Days (admins) or a package's duration (charged to a reseller)
 )
 

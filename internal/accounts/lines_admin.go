@@ -149,6 +149,16 @@ func lockOwned(ctx context.Context, tx *store.Store, p Principal, r reach, id in
 	return l, nil
 }
 
+// lockLine is lockOwned with p's reach read on tx first; it returns both.
+func lockLine(ctx context.Context, tx *store.Store, p Principal, id int64) (store.Line, reach, error) {
+	r, err := reachOf(ctx, tx, p)
+	if err != nil {
+		return store.Line{}, reach{}, err
+	}
+	l, err := lockOwned(ctx, tx, p, r, id)
+	return l, r, err
+}
+
 // checkOwner checks a line's new owner: an existing admin, within a reseller's reach.
 func checkOwner(ctx context.Context, tx *store.Store, r reach, owner *int64) error {
 	if owner == nil {
@@ -180,11 +190,7 @@ func (s *Service) UpdateLine(ctx context.Context, p Principal, id int64, patch L
 	}
 	var after store.Line
 	err := s.change(ctx, p, entry("line.update", "line", id), func(tx *store.Store) (any, any, error) {
-		r, err := reachOf(ctx, tx, p)
-		if err != nil {
-			return nil, nil, err
-		}
-		before, err := lockOwned(ctx, tx, p, r, id)
+		before, r, err := lockLine(ctx, tx, p, id)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -215,11 +221,7 @@ func (s *Service) DeleteLine(ctx context.Context, p Principal, id int64) error {
 		return fmt.Errorf("delete line: %w", err)
 	}
 	err := s.change(ctx, p, entry("line.delete", "line", id), func(tx *store.Store) (any, any, error) {
-		r, err := reachOf(ctx, tx, p)
-		if err != nil {
-			return nil, nil, err
-		}
-		l, err := lockOwned(ctx, tx, p, r, id)
+		l, _, err := lockLine(ctx, tx, p, id)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -246,11 +248,7 @@ func (s *Service) ResetLinePassword(ctx context.Context, p Principal, id int64, 
 		return Credentials{}, fmt.Errorf("reset line password: %w", err)
 	}
 	err = s.change(ctx, p, entry("line.reset_password", "line", id), func(tx *store.Store) (any, any, error) {
-		r, err := reachOf(ctx, tx, p)
-		if err != nil {
-			return nil, nil, err
-		}
-		before, err := lockOwned(ctx, tx, p, r, id)
+		before, _, err := lockLine(ctx, tx, p, id)
 		if err != nil {
 			return nil, nil, err
 		}

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -197,7 +198,7 @@ func (s *Store) UpdateLine(ctx context.Context, before, l Line) error {
 			l.IsTrial, l.IsRestreamer, l.IsMAG, prefixStrings(l.AllowedIPs), nonNilStrings(l.AllowedUserAgents),
 			l.BypassUABlock, l.ForcedCountry, l.ISPLock, nonNilStrings(l.AllowedOutputFormats), l.AdminNotes,
 			l.ResellerNotes, l.OwnerAdminID)
-		if err != nil || equalIDs(before.BouquetIDs, l.BouquetIDs) {
+		if err != nil || slices.Equal(before.BouquetIDs, l.BouquetIDs) {
 			return err
 		}
 		return tx.SetLineBouquets(ctx, l.ID, l.BouquetIDs)
@@ -206,18 +207,6 @@ func (s *Store) UpdateLine(ctx context.Context, before, l Line) error {
 		return fmt.Errorf("update line %d: %w", l.ID, interpret(err))
 	}
 	return nil
-}
-
-func equalIDs(a, b []int64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // DeleteLine deletes line id (its bouquets, device and leases go with it).

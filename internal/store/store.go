@@ -104,6 +104,7 @@ type ConstraintError struct {
 	Constraint string
 }
 
+// Error reads "store: conflict: lines_username_key".
 func (e *ConstraintError) Error() string { return e.Kind.Error() + ": " + e.Constraint }
 
 // Unwrap returns the kind.
