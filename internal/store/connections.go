@@ -219,33 +219,57 @@ type StreamViewers struct {
 	BytesPerSecond int64
 }
 
-// DashboardCounts counts lines by state and the live connections (top streams: the top most
-// watched). owners (non-nil) counts only those owners' lines and their connections.
-func (s *Store) DashboardCounts(ctx context.Context, owners []int64, top int) (Dashboard, error) {
-	const qLines = `SELECT count(*),
-		count(*) FILTER (WHERE NOT banned AND NOT disabled AND (exp_date IS NULL OR exp_date > now())),
-		count(*) FILTER (WHERE exp_date <= now()),
-		count(*) FILTER (WHERE banned), count(*) FILTER (WHERE disabled),
-		count(*) FILTER (WHERE is_trial AND NOT banned AND NOT disabled AND (exp_date IS NULL OR exp_date > now()))
-		FROM lines WHERE $1::bigint[] IS NULL OR owner_admin_id = ANY($1)`
-	const live = `FROM connection_leases c WHERE c.expires_at > now() AND c.kill_requested_at IS NULL
-		AND ($1::bigint[] IS NULL OR c.line_id IN (SELECT id FROM lines WHERE owner_admin_id = ANY($1)))`
-	const qConns = `SELECT count(*), count(DISTINCT c.line_id), coalesce(sum(c.bytes_per_second), 0)::bigint ` + live
-	const qTop = `SELECT t.stream_id, coalesce(s.name, ''), t.viewers, t.rate FROM (
+// dashboardSQL are DashboardCounts' statements: over every line, or (owned) over the lines of
+// the owners in $1. Two texts rather than one "$1 IS NULL OR ..." condition, so that each gets
+// the plan it needs (a prepared statement's generic plan could use no owner index).
+func dashboardSQL(owned bool) (lines, conns, top string) {
+	mine, leases, limit := "true", "true", "$1"
+	if owned {
+		mine, limit = "owner_admin_id = ANY($1)", "$2"
+		leases = "c.line_id IN (SELECT id FROM lines WHERE owner_admin_id = ANY($1))"
+	}
+	// One count per question, each over the index that answers it (the partial indexes of
+	// banned, disabled and trial lines, the expiry index, an index-only scan for the total): a
+	// third cheaper than one pass of six FILTERs over the table (BenchmarkDashboardCounts).
+	lines = `SELECT
+		(SELECT count(*) FROM lines WHERE ` + mine + `),
+		(SELECT count(*) FROM lines WHERE (banned OR disabled OR exp_date <= now()) AND ` + mine + `),
+		(SELECT count(*) FROM lines WHERE exp_date <= now() AND ` + mine + `),
+		(SELECT count(*) FROM lines WHERE banned AND ` + mine + `),
+		(SELECT count(*) FROM lines WHERE disabled AND ` + mine + `),
+		(SELECT count(*) FROM lines WHERE is_trial AND NOT banned AND NOT disabled
+			AND (exp_date IS NULL OR exp_date > now()) AND ` + mine + `)`
+	live := `FROM connection_leases c WHERE c.expires_at > now() AND c.kill_requested_at IS NULL AND ` + leases
+	conns = `SELECT count(*), count(DISTINCT c.line_id), coalesce(sum(c.bytes_per_second), 0)::bigint ` + live
+	top = `SELECT t.stream_id, coalesce(s.name, ''), t.viewers, t.rate FROM (
 			SELECT c.stream_id, count(*) AS viewers, coalesce(sum(c.bytes_per_second), 0)::bigint AS rate ` + live + `
-			GROUP BY c.stream_id ORDER BY viewers DESC, c.stream_id LIMIT $2) t
+			GROUP BY c.stream_id ORDER BY viewers DESC, c.stream_id LIMIT ` + limit + `) t
 		LEFT JOIN streams s ON s.id = t.stream_id ORDER BY t.viewers DESC, t.stream_id`
+	return lines, conns, top
+}
+
+// DashboardCounts counts lines by state (active: neither expired, banned nor disabled) and the
+// live connections (top: how many of the most watched streams). owners (non-nil) counts only
+// those owners' lines and their connections.
+func (s *Store) DashboardCounts(ctx context.Context, owners []int64, top int) (Dashboard, error) {
+	qLines, qConns, qTop := dashboardSQL(owners != nil)
+	args, topArgs := []any{}, []any{top}
+	if owners != nil {
+		args, topArgs = []any{owners}, []any{owners, top}
+	}
 	var d Dashboard
 	err := s.readOnly(ctx, func(q querier) error {
 		b := &pgx.Batch{}
-		b.Queue(qLines, owners).QueryRow(func(row pgx.Row) error {
-			return row.Scan(&d.Lines.Total, &d.Lines.Active, &d.Lines.Expired, &d.Lines.Banned, &d.Lines.Disabled,
-				&d.Lines.Trial)
+		b.Queue(qLines, args...).QueryRow(func(row pgx.Row) error {
+			var inactive int
+			err := row.Scan(&d.Lines.Total, &inactive, &d.Lines.Expired, &d.Lines.Banned, &d.Lines.Disabled, &d.Lines.Trial)
+			d.Lines.Active = d.Lines.Total - inactive
+			return err
 		})
-		b.Queue(qConns, owners).QueryRow(func(row pgx.Row) error {
+		b.Queue(qConns, args...).QueryRow(func(row pgx.Row) error {
 			return row.Scan(&d.Connections, &d.LinesOnline, &d.BytesPerSecond)
 		})
-		b.Queue(qTop, owners, top).Query(func(rows pgx.Rows) error {
+		b.Queue(qTop, topArgs...).Query(func(rows pgx.Rows) error {
 			var err error
 			d.TopStreams, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (StreamViewers, error) {
 				var v StreamViewers
