@@ -33,9 +33,13 @@ import (
 	"github.com/xtreamd/xtreamd/internal/access"
 	"github.com/xtreamd/xtreamd/internal/accounts"
 	"github.com/xtreamd/xtreamd/internal/catalog"
+	"github.com/xtreamd/xtreamd/internal/catalog/editor"
 	"github.com/xtreamd/xtreamd/internal/config"
 	"github.com/xtreamd/xtreamd/internal/conns"
+	"github.com/xtreamd/xtreamd/internal/epg"
+	"github.com/xtreamd/xtreamd/internal/importer"
 	"github.com/xtreamd/xtreamd/internal/input"
+	"github.com/xtreamd/xtreamd/internal/panel"
 	"github.com/xtreamd/xtreamd/internal/store"
 )
 
@@ -53,6 +57,15 @@ type Deps struct {
 	Config config.Config
 	Log    *slog.Logger
 	Now    func() time.Time
+
+	// The catalog and panel side: the catalog editor, the EPG sources, the security lists,
+	// the typed settings, the overview (dashboard, activity, audit) and the import jobs.
+	Editor   *editor.Editor
+	EPG      *epg.Sources
+	Security *panel.Security
+	Settings *panel.Config
+	Overview *panel.Overview
+	Imports  *importer.Runner
 }
 
 // API is the management surface.
@@ -107,7 +120,7 @@ func New(d Deps) (*API, error) {
 
 // resources lists every resource's operations. A new resource adds its list here.
 func (a *API) resources() [][]Op {
-	return [][]Op{
+	return append([][]Op{
 		a.authOps(),
 		a.adminOps(),
 		a.keyOps(),
@@ -116,7 +129,14 @@ func (a *API) resources() [][]Op {
 		a.deviceOps(),
 		a.packageOps(),
 		a.serverOps(),
-	}
+	}, a.catalogResources()...)
+}
+
+// catalogResources are the catalog side's resources: the catalog, EPG, security lists,
+// settings, connections, the overview and imports.
+func (a *API) catalogResources() [][]Op {
+	return [][]Op{a.categoryOps(), a.streamOps(), a.seriesOps(), a.bouquetOps(), a.epgOps(), a.securityOps(),
+		a.settingsOps(), a.connectionOps(), a.overviewOps(), a.importOps()}
 }
 
 // Scopes lists every API-key scope family the operations name ("lines", "admins" ...).

@@ -78,6 +78,15 @@ type (
 	NoContent struct{}
 )
 
+// Upload is the body of an operation that takes a file as it is, not JSON (an import's
+// playlist or guide): its bytes and the Content-Type the client gave. Data points into the
+// request's buffer: it is valid while the handler runs. The document describes the body as
+// application/octet-stream.
+type Upload struct {
+	Data        []byte
+	ContentType string
+}
+
 // ByID are the parameters of an operation on one resource: /things/{id}.
 type ByID struct {
 	ID int64 `path:"id" api:"min=1" doc:"The resource's id."`
@@ -98,7 +107,12 @@ func Handle[P, B, R any](fn func(c *Call, params P, body B) (R, error)) Handler 
 				return nil, bad
 			}
 			body := c.fc.Body()
-			if bodyType == reflect.TypeFor[NoBody]() {
+			if up, ok := any(&b).(*Upload); ok {
+				*up = Upload{Data: body, ContentType: clip(c.fc.Get(fiber.HeaderContentType), 256)}
+				if len(body) == 0 {
+					return nil, refuse("", "the file is required as the body")
+				}
+			} else if bodyType == reflect.TypeFor[NoBody]() {
 				if len(strings.TrimSpace(string(body))) > 0 {
 					return nil, refuse("", "this operation takes no body")
 				}

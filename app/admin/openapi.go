@@ -169,7 +169,12 @@ func (d *document) add(op Op, schemas *schemaSet) {
 		sc := schemas.typed(m.typ, m, inRequest)
 		o.Parameters = append(o.Parameters, parameter{Name: m.name, In: in, Description: m.doc, Required: m.required, Schema: sc})
 	}
-	if op.Handler.body != reflect.TypeFor[NoBody]() {
+	switch op.Handler.body {
+	case reflect.TypeFor[NoBody]():
+	case reflect.TypeFor[Upload]():
+		o.RequestBody = &requestBody{Required: true, Content: map[string]mediaType{
+			fiber.MIMEOctetStream: {Schema: &Schema{Type: "string", Format: "binary"}}}}
+	default:
 		o.RequestBody = &requestBody{Required: true, Content: map[string]mediaType{
 			fiber.MIMEApplicationJSON: {Schema: schemas.typed(op.Handler.body, rules{}, inRequest)}}}
 	}

@@ -10,6 +10,8 @@ import (
 
 	"github.com/xtreamd/xtreamd/app/edge"
 	"github.com/xtreamd/xtreamd/internal/accounts"
+	"github.com/xtreamd/xtreamd/internal/importer"
+	"github.com/xtreamd/xtreamd/internal/input"
 )
 
 // The problem types of /api/v1 (RFC 9457 "type" members): a client may branch on them; the
@@ -46,6 +48,7 @@ func problemOf(err error) (*apiProblem, bool) {
 	var ap *apiProblem
 	var bad *badField
 	var fe *accounts.FieldError
+	var ife *input.FieldError
 	switch {
 	case errors.As(err, &ap):
 		return ap, true
@@ -55,6 +58,14 @@ func problemOf(err error) (*apiProblem, bool) {
 		return p, true
 	case errors.As(err, &fe):
 		return fieldProblem(fe), true
+	case errors.As(err, &ife):
+		return inputProblem(ife), true
+	case errors.Is(err, importer.ErrTooLarge):
+		return problem(fiber.StatusRequestEntityTooLarge, ProblemTooLarge, "the file is larger than the import limit"), true
+	case errors.Is(err, importer.ErrBusy):
+		p := problem(fiber.StatusTooManyRequests, ProblemTooMany, "too many imports are queued; try again later")
+		p.retryAfter = 30
+		return p, true
 	case errors.Is(err, accounts.ErrUnauthenticated):
 		return problem(fiber.StatusUnauthorized, ProblemUnauthorized, "missing, invalid, expired or revoked credentials"), true
 	case errors.Is(err, accounts.ErrForbidden):
@@ -69,24 +80,32 @@ func problemOf(err error) (*apiProblem, bool) {
 	return nil, false
 }
 
-// fieldProblem answers a refused field by its kind.
-func fieldProblem(fe *accounts.FieldError) *apiProblem {
+// fieldProblem answers a field the account rules refused, by its kind.
+func fieldProblem(fe *accounts.FieldError) *apiProblem { return refusal(fe.Field, fe.Reason, fe.Kind) }
+
+// inputProblem answers a field the catalog, security, settings or import rules refused.
+func inputProblem(fe *input.FieldError) *apiProblem { return refusal(fe.Field, fe.Reason, fe.Kind) }
+
+// refusal is the problem of a refused field: its status and type by the kind of refusal (the
+// accounts' or the other domains' sentinels), 400 for a value that breaks a rule.
+func refusal(field, reason string, kind error) *apiProblem {
+	is := func(a, b error) bool { return errors.Is(kind, a) || errors.Is(kind, b) }
 	var p *apiProblem
 	switch {
-	case errors.Is(fe, accounts.ErrConflict):
-		p = problem(fiber.StatusConflict, ProblemConflict, fe.Reason)
-	case errors.Is(fe, accounts.ErrNotFound):
-		p = problem(fiber.StatusNotFound, ProblemNotFound, fe.Reason)
-	case errors.Is(fe, accounts.ErrForbidden):
-		p = problem(fiber.StatusForbidden, ProblemForbidden, fe.Reason)
-	case errors.Is(fe, accounts.ErrInsufficientCredits):
-		p = problem(fiber.StatusConflict, ProblemNoCredits, fe.Reason)
-	case errors.Is(fe, accounts.ErrTrialLimit):
-		p = problem(fiber.StatusConflict, ProblemTrialLimit, fe.Reason)
+	case is(accounts.ErrConflict, input.ErrConflict):
+		p = problem(fiber.StatusConflict, ProblemConflict, reason)
+	case is(accounts.ErrNotFound, input.ErrNotFound):
+		p = problem(fiber.StatusNotFound, ProblemNotFound, reason)
+	case is(accounts.ErrForbidden, input.ErrForbidden):
+		p = problem(fiber.StatusForbidden, ProblemForbidden, reason)
+	case errors.Is(kind, accounts.ErrInsufficientCredits):
+		p = problem(fiber.StatusConflict, ProblemNoCredits, reason)
+	case errors.Is(kind, accounts.ErrTrialLimit):
+		p = problem(fiber.StatusConflict, ProblemTrialLimit, reason)
 	default:
-		p = problem(fiber.StatusBadRequest, ProblemInvalid, fe.Reason)
+		p = problem(fiber.StatusBadRequest, ProblemInvalid, reason)
 	}
-	p.Field = fe.Field
+	p.Field = field
 	return p
 }
 

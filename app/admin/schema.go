@@ -63,9 +63,16 @@ func (s *schemaSet) ref(t reflect.Type, m mode) *Schema {
 	return &Schema{Ref: "#/components/schemas/" + name}
 }
 
+// schemaNameField names a struct type built at run time (reflect.StructOf has no name): its
+// tag schema:"Name" is the component's name.
+const schemaNameField = "SchemaName"
+
 // componentName is a struct type's name; a generic Page[…Line] becomes LinePage.
 func componentName(t reflect.Type) string {
 	name := t.Name()
+	if f, ok := t.FieldByName(schemaNameField); ok && name == "" {
+		return f.Tag.Get("schema")
+	}
 	base, arg, ok := strings.Cut(name, "[")
 	if !ok {
 		return name

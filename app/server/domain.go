@@ -17,6 +17,7 @@ import (
 	"github.com/xtreamd/xtreamd/internal/credential"
 	"github.com/xtreamd/xtreamd/internal/epg"
 	"github.com/xtreamd/xtreamd/internal/geo"
+	"github.com/xtreamd/xtreamd/internal/importer"
 	"github.com/xtreamd/xtreamd/internal/mag"
 	"github.com/xtreamd/xtreamd/internal/relay"
 	"github.com/xtreamd/xtreamd/internal/source"
@@ -39,6 +40,7 @@ type domain struct {
 	files     *source.Files // which local files viewers may be served
 	accounts  *accounts.Service
 	sessions  *accounts.Sessions
+	imports   *importer.Runner // the admin API's background imports
 }
 
 func buildDomain(ctx context.Context, d Deps) (*domain, error) {
@@ -91,6 +93,7 @@ func buildDomain(ctx context.Context, d Deps) (*domain, error) {
 	if err := dom.buildAccounts(ctx, d, hasher); err != nil {
 		return nil, err
 	}
+	dom.imports = importer.New(d.Store, d.Log, importer.Options{InstanceID: cfg.InstanceID})
 	dom.listener = dom.subscribe(store.NewListener(d.Store.Pool(), d.Log))
 	return dom, nil
 }
@@ -152,6 +155,7 @@ func (dom *domain) startWorkers(ctx context.Context) *errgroup.Group {
 	g.Go(func() error { return dom.refresher.Run(ctx) })
 	g.Go(func() error { return dom.relay.Run(ctx) })
 	g.Go(func() error { return dom.sessions.Run(ctx) })
+	g.Go(func() error { return dom.imports.Run(ctx) })
 	return &g
 }
 

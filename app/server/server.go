@@ -21,8 +21,11 @@ import (
 	"github.com/xtreamd/xtreamd/app/edge"
 	"github.com/xtreamd/xtreamd/app/portal"
 	"github.com/xtreamd/xtreamd/app/stream"
+	"github.com/xtreamd/xtreamd/internal/catalog/editor"
 	"github.com/xtreamd/xtreamd/internal/config"
+	"github.com/xtreamd/xtreamd/internal/epg"
 	"github.com/xtreamd/xtreamd/internal/logx"
+	"github.com/xtreamd/xtreamd/internal/panel"
 	"github.com/xtreamd/xtreamd/internal/store"
 )
 
@@ -88,7 +91,9 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 		return nil, err
 	}
 	s.admin, err = admin.New(admin.Deps{Accounts: dom.accounts, Sessions: dom.sessions, Conns: dom.conns, Catalog: dom.catalog,
-		Access: dom.access, Store: d.Store, Config: d.Config, Log: d.Log})
+		Access: dom.access, Store: d.Store, Config: d.Config, Log: d.Log,
+		Editor: editor.New(d.Store), EPG: epg.NewSources(d.Store), Security: panel.NewSecurity(d.Store, d.Now),
+		Settings: panel.NewConfig(d.Store), Overview: panel.NewOverview(d.Store), Imports: dom.imports})
 	if err != nil {
 		s.cancelStreams()
 		return nil, err

@@ -7,7 +7,11 @@
 // mag_events.go (003_lines, 006_portal_sessions); security.go, authfailures.go (004_security);
 // leases.go, logs.go (005_connections); audit.go (audit_log of 001_core). changes.go and
 // listen.go carry the change notifications every migration's triggers send, as typed Change
-// values.
+// values. The admin side (007_admin_api, 008_admin_catalog) adds admins and lines_admin.go,
+// api_keys.go, credits.go, packages.go, servers.go, devices_admin.go, security_admin.go (the
+// security lists with ids), connections.go (live connections, their delivery counters,
+// activity search, dashboard counts), imports.go (import_jobs) and keyset.go (the keyset
+// pages, single-row reads and row locks of the admin lists).
 package store
 
 import (
@@ -130,7 +134,8 @@ func interpret(err error) error {
 		case pgerrcode.ForeignKeyViolation:
 			return fmt.Errorf("%w: %s", ErrNotFound, pgErr.ConstraintName)
 		case pgerrcode.CheckViolation, pgerrcode.NotNullViolation, pgerrcode.InvalidTextRepresentation,
-			pgerrcode.NumericValueOutOfRange, pgerrcode.StringDataRightTruncationDataException:
+			pgerrcode.NumericValueOutOfRange, pgerrcode.StringDataRightTruncationDataException,
+			pgerrcode.InvalidDatetimeFormat, pgerrcode.DatetimeFieldOverflow:
 			name := pgErr.ConstraintName
 			if name == "" {
 				name = pgErr.ColumnName
