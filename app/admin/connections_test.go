@@ -10,9 +10,16 @@ import (
 	"testing"
 
 	"github.com/xtreamd/xtreamd/internal/accounts"
+	"github.com/xtreamd/xtreamd/internal/config"
 	"github.com/xtreamd/xtreamd/internal/store"
 	"github.com/xtreamd/xtreamd/internal/testdb"
 )
+
+// clipMediaDir lets the server read the test clip (local sources play only from --media-dir).
+func clipMediaDir(t *testing.T) func(*config.Config) {
+	dir := filepath.Dir(clipURL(t)[len("file://"):])
+	return func(c *config.Config) { c.MediaDirs = append(c.MediaDirs, dir) }
+}
 
 // clipURL is the file:// source of the real H.264/AAC test clip, which the relay loops as a
 // live channel.
@@ -125,7 +132,7 @@ type gotConnection struct {
 
 func TestConnections_ListKillDashboard(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, envOpts{settings: map[string]string{"media_dirs": fmt.Sprintf("[%q]", filepath.Dir(clipURL(t)[len("file://"):]))}})
+	e := newEnv(t, envOpts{cfg: clipMediaDir(t)})
 	_, root := e.as(t, accounts.RoleAdmin)
 	id, line, pass := e.liveChannel(t, root, nil)
 	v := watch(t, e.srv, line.Username, pass, id)
@@ -205,7 +212,7 @@ func TestConnections_ListKillDashboard(t *testing.T) {
 // lines.
 func TestConnections_ResellerOwnLines(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, envOpts{settings: map[string]string{"media_dirs": fmt.Sprintf("[%q]", filepath.Dir(clipURL(t)[len("file://"):]))}})
+	e := newEnv(t, envOpts{cfg: clipMediaDir(t)})
 	_, root := e.as(t, accounts.RoleAdmin)
 	rs, reseller := e.as(t, accounts.RoleReseller)
 	id, line, pass := e.liveChannel(t, root, &rs.id)

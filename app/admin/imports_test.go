@@ -78,7 +78,7 @@ func (p *playlist) set(text string) {
 // for the unchanged run), and the open stream plays on through all of it.
 func TestImports_WhileWatching(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, envOpts{settings: map[string]string{"media_dirs": fmt.Sprintf("[%q]", filepath.Dir(clipURL(t)[len("file://"):]))}})
+	e := newEnv(t, envOpts{cfg: clipMediaDir(t)})
 	_, root := e.as(t, accounts.RoleAdmin)
 	m3u := "#EXTM3U\n" +
 		"#EXTINF:-1 tvg-id=\"clip.tv\" group-title=\"Test\",Clip\n" + clipURL(t) + "\n" +
