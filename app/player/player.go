@@ -141,9 +141,10 @@ func (h *Handler) Routes(r fiber.Router) {
 }
 
 // check runs the access check of a list or login request, within the route's deadline.
-// Over-long credentials fail without one: no stored line can match them.
+// A refused request (bad bytes, over-long values) fails as AUTH_FAILED without one: no stored
+// line can match it, and none of it may reach PostgreSQL.
 func (h *Handler) check(c *fiber.Ctx, req *request, surface, format string) (access.Decision, error) {
-	if req.overlong {
+	if req.refused {
 		return access.Decision{Code: access.AuthFailed}, nil
 	}
 	return h.access.Check(c.UserContext(), access.Request{
