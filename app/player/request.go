@@ -159,7 +159,7 @@ func parseRequest(c *fiber.Ctx, clientIP netip.Addr) request {
 	}
 
 	r := request{clientIP: clientIP, season: -1, username: string(user), password: string(pass)} // string() copies
-	r.action = actions[string(action)] // the lookup does not allocate; the value is our constant
+	r.action = actions[string(action)]                                                           // the lookup does not allocate; the value is our constant
 	r.enigmaType = enigmaTypes[string(typ)]
 	r.category = parseCategory(category)
 	if catID != nil {
