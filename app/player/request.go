@@ -136,8 +136,8 @@ func formValue(c *fiber.Ctx, key string) []byte {
 
 // parseRequest reads every parameter any player surface uses. Path credentials (the XUI
 // aliases /player_api/{user}/{pass}[/{action}]) win over query ones. A value that is not
-// acceptable text refuses the whole request (request.refused); the User-Agent, which is a
-// header and not the client's to choose in every player, is made storable instead.
+// acceptable text refuses the whole request (request.refused); the User-Agent, which many
+// boxes have fixed in firmware, is made storable instead.
 func parseRequest(c *fiber.Ctx, clientIP netip.Addr) request {
 	p := params{c: c}
 	user, pass := p.get("username", maxUsernameLen), p.get("password", maxPasswordLen)
@@ -158,8 +158,9 @@ func parseRequest(c *fiber.Ctx, clientIP netip.Addr) request {
 		return request{refused: true, clientIP: clientIP, season: -1, limit: epg.DefaultShortEPGLimit}
 	}
 
-	r := request{clientIP: clientIP, season: -1, username: string(user), password: string(pass)} // string() copies
-	r.action = actions[string(action)]                                                           // the lookup does not allocate; the value is our constant
+	// string() copies; the map lookups do not allocate, and their values are our constants.
+	r := request{clientIP: clientIP, season: -1, username: string(user), password: string(pass)}
+	r.action = actions[string(action)]
 	r.enigmaType = enigmaTypes[string(typ)]
 	r.category = parseCategory(category)
 	if catID != nil {
