@@ -71,7 +71,18 @@ type Config struct {
 	DemoPassword      string
 	DemoMAC           string
 	DemoAdminPassword string
+
+	// Heavy downloads (app/player: get.php playlists, xmltv.php guides) one line, and one
+	// client address, may run at once on this instance; more answer 429.
+	DownloadsPerLine int
+	DownloadsPerIP   int
 }
+
+// Defaults of the download limits; a zero Config field means the default too.
+const (
+	DefaultDownloadsPerLine = 2
+	DefaultDownloadsPerIP   = 4
+)
 
 // Option is one configuration setting: its flag, environment variable, default and meaning.
 type Option struct {
@@ -183,6 +194,12 @@ func Options() []Option {
 		{Flag: "demo-admin-password", Env: "XTREAMD_DEMO_ADMIN_PASSWORD", Default: "admin",
 			Usage: "password of the demo admin account \"admin\" (with --demo)",
 			set:   func(c *Config, v string) error { c.DemoAdminPassword = v; return nil }},
+		{Flag: "downloads-per-line", Env: "XTREAMD_DOWNLOADS_PER_LINE", Default: strconv.Itoa(DefaultDownloadsPerLine),
+			Usage: "playlist (get.php) and guide (xmltv.php) downloads one line may run at once on this instance; more answer 429 (see Security model)",
+			set:   func(c *Config, v string) (err error) { c.DownloadsPerLine, err = parsePositive(v); return err }},
+		{Flag: "downloads-per-ip", Env: "XTREAMD_DOWNLOADS_PER_IP", Default: strconv.Itoa(DefaultDownloadsPerIP),
+			Usage: "playlist and guide downloads one client address (an IPv6 /64) may run at once on this instance; more answer 429",
+			set:   func(c *Config, v string) (err error) { c.DownloadsPerIP, err = parsePositive(v); return err }},
 	}
 }
 
