@@ -51,6 +51,7 @@ type Handler struct {
 	proxies   []netip.Prefix
 	site      site
 	cons      *consCache
+	downloads *downloads // get.php and xmltv.php writers running, per line and per address
 }
 
 // site is the public address and clock the answers advertise, fixed at start.
@@ -110,7 +111,8 @@ func New(d Deps) *Handler {
 	return &Handler{
 		access: d.Access, catalog: d.Catalog, guide: d.Guide, log: d.Log, now: d.Now,
 		streamCtx: d.StreamContext, proxies: d.Config.TrustedProxies, site: newSite(d.Config),
-		cons: newConsCache(d.Access.ActiveConnections, consTTL, time.Now),
+		cons:      newConsCache(d.Access.ActiveConnections, consTTL, time.Now),
+		downloads: newDownloads(d.Config),
 	}
 }
 
