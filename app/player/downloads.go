@@ -99,21 +99,22 @@ func (h *Handler) startDownload(c *fiber.Ctx, lineID int64, ip netip.Addr) (rele
 // slot) instead of holding them forever. The deadline stays on the connection after the body,
 // which is why such responses close their connection.
 type stallWriter struct {
-	w    io.Writer
-	conn net.Conn // nil: no deadline (app.Test)
-	next time.Time
+	w     io.Writer
+	conn  net.Conn // nil: no deadline
+	stall time.Duration
+	next  time.Time // when the deadline is pushed again
 }
 
 func newStallWriter(w *bufio.Writer, conn net.Conn) *stallWriter {
-	return &stallWriter{w: w, conn: conn}
+	return &stallWriter{w: w, conn: conn, stall: downloadStallTimeout}
 }
 
 func (s *stallWriter) Write(p []byte) (int, error) {
 	if s.conn != nil {
 		// Pushing the deadline costs a timer update: do it at most 8 times per timeout.
 		if now := time.Now(); !now.Before(s.next) {
-			_ = s.conn.SetWriteDeadline(now.Add(downloadStallTimeout))
-			s.next = now.Add(downloadStallTimeout / 8)
+			_ = s.conn.SetWriteDeadline(now.Add(s.stall))
+			s.next = now.Add(s.stall / 8)
 		}
 	}
 	return s.w.Write(p)

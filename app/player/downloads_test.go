@@ -1,8 +1,12 @@
 package player
 
 import (
+	"errors"
+	"net"
 	"net/netip"
+	"os"
 	"testing"
+	"time"
 
 	"github.com/xtreamd/xtreamd/internal/config"
 )
@@ -64,4 +68,87 @@ func (d *downloads) refuse(t *testing.T, line int64, ip netip.Addr) {
 	if _, ok := d.acquire(line, ip); ok {
 		t.Fatalf("acquire(line %d, %s) admitted", line, ip)
 	}
+}
+
+// TestStallWriter: a client that stops reading makes the write fail at the stall deadline;
+// one that reads slowly but steadily, for many times the deadline, is not cut.
+func TestStallWriter(t *testing.T) {
+	t.Parallel()
+	const stall = 200 * time.Millisecond
+	pair := func(t *testing.T) (server, client net.Conn) {
+		t.Helper()
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		client, err = net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if server, err = ln.Accept(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { server.Close(); client.Close() })
+		return server, client
+	}
+	chunk := make([]byte, 32<<10)
+
+	t.Run("stalled", func(t *testing.T) {
+		t.Parallel()
+		server, _ := pair(t)
+		w := &stallWriter{w: server, conn: server, stall: stall}
+		done := make(chan error, 1)
+		go func() {
+			for {
+				if _, err := w.Write(chunk); err != nil {
+					done <- err
+					return
+				}
+			}
+		}()
+		select {
+		case err := <-done:
+			if !errors.Is(err, os.ErrDeadlineExceeded) {
+				t.Errorf("write to a stalled client = %v, want the deadline", err)
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatal("a write to a stalled client never failed")
+		}
+	})
+
+	t.Run("slow but steady", func(t *testing.T) {
+		t.Parallel()
+		server, client := pair(t)
+		w := &stallWriter{w: server, conn: server, stall: stall}
+		const total = 8 << 20 // far more than the socket buffers: the writer waits on the reader
+		read := make(chan int64, 1)
+		go func() {
+			tick := time.NewTicker(5 * time.Millisecond)
+			defer tick.Stop()
+			var n int64
+			buf := make([]byte, 64<<10)
+			for n < total {
+				<-tick.C // about 12 MB/s: the transfer takes several stall timeouts
+				k, err := client.Read(buf)
+				n += int64(k)
+				if err != nil {
+					break
+				}
+			}
+			read <- n
+		}()
+		start := time.Now()
+		for sent := 0; sent < total; sent += len(chunk) {
+			if _, err := w.Write(chunk); err != nil {
+				t.Fatalf("after %d bytes and %v: %v", sent, time.Since(start), err)
+			}
+		}
+		if n := <-read; n < total {
+			t.Errorf("read %d bytes, want %d", n, total)
+		}
+		if d := time.Since(start); d < 2*stall {
+			t.Logf("the transfer took %v, under two stall timeouts: the test proves little on this machine", d)
+		}
+	})
 }
