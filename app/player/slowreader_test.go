@@ -186,11 +186,11 @@ func (l latencies) String() string {
 	return fmt.Sprintf("p50 %v p99 %v max %v", q(0.5), q(0.99), s[len(s)-1].Round(100*time.Microsecond))
 }
 
-// measure times slowSamples cold logins, movie opens and /readyz probes, one at a time, and
-// fails t on any answer that is not a success.
-func (e *slowEnv) measure(t *testing.T, base string) (login, open, ready latencies) {
+// measure times slowSamples cold logins (of lines users, created beforehand: a stalled pool
+// would stall the test's own inserts), movie opens and /readyz probes, one at a time, and fails
+// t on any answer that is not a success.
+func (e *slowEnv) measure(t *testing.T, base string, users, passes []string) (login, open, ready latencies) {
 	t.Helper()
-	users, passes := e.newLines(t, slowSamples)
 	c := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{}}
 	defer c.CloseIdleConnections()
 	get := func(target string, hdr map[string]string, want int, body string) time.Duration {
@@ -242,8 +242,8 @@ func TestSlowReaders_XMLTV(t *testing.T) {
 	} {
 		t.Run(limits.name, func(t *testing.T) {
 			base := e.serve(t, limits.perLine, limits.perIP)
-			users, passes := e.newLines(t, 1)
-			l0, o0, r0 := e.measure(t, base)
+			users, passes := e.newLines(t, 1+2*slowSamples) // the stalled one, then one per sample
+			l0, o0, r0 := e.measure(t, base, users[1:1+slowSamples], passes[1:1+slowSamples])
 			var readers []*stalled
 			statuses := map[int]int{}
 			for range slowReaders {
@@ -255,7 +255,7 @@ func TestSlowReaders_XMLTV(t *testing.T) {
 				t.Errorf("stalled downloads answered %v, want %d × 200 and %d × 429", statuses, limits.running, limits.refuse)
 			}
 			pool := e.st.Pool()
-			l1, o1, r1 := e.measure(t, base)
+			l1, o1, r1 := e.measure(t, base, users[1+slowSamples:], passes[1+slowSamples:])
 			held := pool.Stat().AcquiredConns()
 			t.Logf("without stalled readers: login %v | stream open %v | readyz %v", l0, o0, r0)
 			t.Logf("with %d stalled (%d running): login %v | stream open %v | readyz %v; pool %d/%d acquired after",
