@@ -194,6 +194,8 @@ func (e *slowEnv) measure(t *testing.T, base string, users, passes []string) (lo
 	c := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{}}
 	defer c.CloseIdleConnections()
 	get := func(target string, hdr map[string]string, want int, body string) time.Duration {
+		path, query, _ := strings.Cut(target, "?")
+		shown := logx.RedactPath(path) + "?" + logx.RedactQuery(query)
 		req, _ := http.NewRequest(http.MethodGet, base+target, nil)
 		for k, v := range hdr {
 			req.Header.Set(k, v)
@@ -201,14 +203,14 @@ func (e *slowEnv) measure(t *testing.T, base string, users, passes []string) (lo
 		start := time.Now()
 		resp, err := c.Do(req)
 		if err != nil {
-			t.Errorf("GET %s: %v", logx.RedactPath(target), err)
+			t.Errorf("GET %s: %v", shown, err)
 			return time.Since(start)
 		}
 		b, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		d := time.Since(start)
 		if resp.StatusCode != want || !strings.Contains(string(b), body) {
-			t.Errorf("GET %s = %d %.80q, want %d", logx.RedactPath(target), resp.StatusCode, b, want)
+			t.Errorf("GET %s = %d %.80q, want %d", shown, resp.StatusCode, b, want)
 		}
 		return d
 	}
