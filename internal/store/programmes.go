@@ -167,9 +167,10 @@ func (s *Store) programmePage(ctx context.Context, from, to time.Time, win []str
 			return err
 		}
 		defer rows.Close()
+		var p Programme // one scan target for the page: a row costs its strings only
+		scan := []any{&p.ID, &p.ChannelID, &p.StartAt, &p.StopAt, &p.Title, &p.Description, &p.Lang, &p.Category}
 		for rows.Next() {
-			var p Programme
-			if err := rows.Scan(&p.ID, &p.ChannelID, &p.StartAt, &p.StopAt, &p.Title, &p.Description, &p.Lang, &p.Category); err != nil {
+			if err := rows.Scan(scan...); err != nil {
 				return err
 			}
 			page = append(page, p)
