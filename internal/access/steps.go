@@ -382,12 +382,13 @@ func (c *Checker) FloodBlocked(ip netip.Addr) bool {
 
 // recordDenial logs a denial and queues it for the client log without waiting for the database.
 func (c *Checker) recordDenial(ctx context.Context, r Request, d Decision) {
-	dn := denial{code: d.Code.String(), surface: r.Surface, ip: r.ClientIP.Unmap(), ua: input.Truncate(r.UserAgent, 512)}
+	// Sanitize: the client log is text, and a refused name may be anything (see authPassword).
+	dn := denial{code: d.Code.String(), surface: r.Surface, ip: r.ClientIP.Unmap(), ua: input.Sanitize(r.UserAgent, 512)}
 	if d.Line != nil {
 		id := d.Line.ID
 		dn.lineID, dn.username = &id, d.Line.Username
 	} else if p, ok := r.Who.(Password); ok && p.Username != "" {
-		dn.username = input.Truncate(p.Username, 128)
+		dn.username = input.Sanitize(p.Username, 128)
 	}
 	if r.StreamOpen || r.Probe {
 		sid := r.StreamID

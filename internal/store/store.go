@@ -46,11 +46,12 @@ type querier interface {
 type Store struct {
 	pool *pgxpool.Pool
 	q    querier
+	bulk chan struct{} // the pool's bulk-read slots (see bulkRead); nil inside a transaction
 }
 
 // New returns a Store on pool.
 func New(pool *pgxpool.Pool) *Store {
-	return &Store{pool: pool, q: pool}
+	return &Store{pool: pool, q: pool, bulk: make(chan struct{}, bulkSlots(pool.Config().MaxConns))}
 }
 
 // Pool returns the underlying pool (for health checks and metrics).
