@@ -92,7 +92,7 @@ func newSlowEnv(t *testing.T) *slowEnv {
 			'Programme '||h, repeat('A plausible description of this hour. ', 7), 'en'
 		FROM generate_series(0, $1 - 1) c, generate_series(-8*24, 15*24 - 1) h`, slowChannels, now)
 	testdb.MustExec(t, st, `ANALYZE`)
-	for k, v := range map[string]any{"rate_limit_per_second": 0, "flood_auth_failures": 0} {
+	for k, v := range map[string]any{"rate_limit_per_second": 0, "stream_rate_limit_per_second": 0, "flood_auth_failures": 0} {
 		if err := st.SetSetting(ctx, k, v); err != nil {
 			t.Fatal(err)
 		}
