@@ -136,7 +136,9 @@ func PartnerChanged(id int64) Change { return Change{Kind: ChangePartner, ID: id
 func PartnerTokenRevoked(jti [16]byte) Change { return Change{Kind: ChangePartnerToken, Token: jti} }
 
 // MediaSessionRevoked is the revocation of a media-token session.
-func MediaSessionRevoked(session [16]byte) Change { return Change{Kind: ChangeMediaSession, Token: session} }
+func MediaSessionRevoked(session [16]byte) Change {
+	return Change{Kind: ChangeMediaSession, Token: session}
+}
 
 // KillLease asks every instance to stop the stream of lease id.
 func KillLease(id [16]byte) Change { return Change{Kind: ChangeKill, LeaseID: id} }
