@@ -108,7 +108,7 @@ func (c *Checker) authPlayToken(ctx context.Context, t PlayToken, r Request, now
 	claims, err := c.d.Tokens.Verify(t.Token, now, ip)
 	if err != nil || !kindAccepted(t.Kind, claims.Kind) || claims.Credential == (token.Credential{}) ||
 		(r.StreamOpen && claims.Kind != token.KindMedia && claims.StreamID != r.StreamID) ||
-		(claims.SessionID != [16]byte{} && claims.Credential.Kind == token.CredentialPartner && c.revoked.has(claims.SessionID)) {
+		(claims.SessionID != [16]byte{} && claims.Credential.Kind == token.CredentialPartner && c.revoked.Has(claims.SessionID)) {
 		return authResult{}, nil
 	}
 	a, err := c.lineByID(ctx, claims.LineID, claims)

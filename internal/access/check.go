@@ -69,7 +69,7 @@ type Checker struct {
 
 	// revoked are the media-token sessions partners logged out (partner.go); rules counts the
 	// changes of what every decision depends on (RulesVersion).
-	revoked *revokedSessions
+	revoked *token.Revoked
 	rules   atomic.Uint64
 
 	checks      *prometheus.CounterVec
@@ -100,7 +100,7 @@ func New(d Deps) *Checker {
 	c := &Checker{
 		d: d, now: d.Now, lines: newLineCache(d.Store, d.Now),
 		rate: NewRateLimiter(d.Now, d.RateLimitClients), opens: NewRateLimiter(d.Now, d.RateLimitClients),
-		reload: make(chan struct{}, 1), denials: make(chan denial, 1024), revoked: newRevokedSessions(),
+		reload: make(chan struct{}, 1), denials: make(chan denial, 1024), revoked: token.NewRevoked(),
 		checks: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "xtreamd_access_checks_total", Help: "Security checks by outcome code.",
 		}, []string{"code"}),

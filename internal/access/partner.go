@@ -4,7 +4,6 @@ import (
 	"context"
 	"log/slog"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/xtreamd/xtreamd/internal/input"
@@ -87,38 +86,6 @@ func (c *Checker) PartnersChanged() {
 	}
 }
 
-// revokedSessions are the media-token sessions revoked (by any instance), kept until their
-// tokens expire: a token of one is refused, and the streams it opened end.
-type revokedSessions struct {
-	mu  sync.RWMutex
-	ids map[[16]byte]time.Time // → until when to keep it
-}
-
-func newRevokedSessions() *revokedSessions { return &revokedSessions{ids: map[[16]byte]time.Time{}} }
-
-func (r *revokedSessions) has(id [16]byte) bool {
-	r.mu.RLock()
-	defer r.mu.RUnlock()
-	_, ok := r.ids[id]
-	return ok
-}
-
-// add keeps id until keep at least (a later keep wins), and forgets the expired.
-func (r *revokedSessions) add(now time.Time, rows ...store.Revocation) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for id, until := range r.ids {
-		if now.After(until) {
-			delete(r.ids, id)
-		}
-	}
-	for _, row := range rows {
-		if until := r.ids[row.TokenID]; row.ExpiresAt.After(until) {
-			r.ids[row.TokenID] = row.ExpiresAt
-		}
-	}
-}
-
 // notifiedKeep is how long a revocation heard by NOTIFY is kept before the next load reads its
 // true expiry from the database (the load runs at once and then every 30 s).
 const notifiedKeep = 2 * time.Minute
@@ -130,10 +97,9 @@ func (c *Checker) loadRevokedSessions(ctx context.Context) error {
 		return err
 	}
 	now := c.now()
-	for i := range rows {
-		rows[i].ExpiresAt = rows[i].ExpiresAt.Add(token.Leeway)
+	for _, r := range rows {
+		c.revoked.Add(now, r.TokenID, r.ExpiresAt.Add(token.Leeway))
 	}
-	c.revoked.add(now, rows...)
 	return nil
 }
 
@@ -142,6 +108,6 @@ func (c *Checker) loadRevokedSessions(ctx context.Context) error {
 // media_session change.
 func (c *Checker) RevokeSession(id [16]byte) {
 	now := c.now()
-	c.revoked.add(now, store.Revocation{TokenID: id, ExpiresAt: now.Add(notifiedKeep)})
+	c.revoked.Add(now, id, now.Add(notifiedKeep))
 	c.queue.session(id)
 }
