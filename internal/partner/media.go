@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/xtreamd/xtreamd/internal/audit"
+	"github.com/xtreamd/xtreamd/internal/input"
 	"github.com/xtreamd/xtreamd/internal/store"
 	"github.com/xtreamd/xtreamd/internal/token"
 )
@@ -80,15 +81,15 @@ type Logout struct {
 }
 
 // Logout revokes, for p, the sessions of the media tokens given (each must be one p issued,
-// expired or not: ErrNotIssued names the first that is not) and, when self, p's own access
-// token; one transaction, one audit entry. Revoking what is revoked already is no error.
+// expired or not: an *input.FieldError names the first that is not) and, when self, p's own
+// access token; one transaction, one audit entry. Revoking what is revoked already is no error.
 func (s *Service) Logout(ctx context.Context, p Principal, mediaTokens []string, self bool) (Logout, error) {
 	claims := make([]token.Claims, 0, len(mediaTokens))
 	for i, tok := range mediaTokens {
 		c, err := s.media.Open(tok)
 		if err != nil || c.Credential.Kind != token.CredentialPartner || int64(c.Credential.Sum) != p.PartnerID ||
 			c.SessionID == [16]byte{} {
-			return Logout{}, fmt.Errorf("logout: media_tokens[%d]: %w", i, ErrNotIssued)
+			return Logout{}, fmt.Errorf("logout: %w", input.Invalid(fmt.Sprintf("media_tokens[%d]", i), "not a media token of this partner"))
 		}
 		claims = append(claims, c)
 	}

@@ -52,8 +52,6 @@ var (
 	// ErrInvalidRegistrationToken: the initial access token is unknown, revoked, expired or
 	// used up, or its networks do not hold the caller.
 	ErrInvalidRegistrationToken = errors.New("partner: invalid initial access token")
-	// ErrNotIssued: a media or access token this partner did not issue (or that is not one).
-	ErrNotIssued = errors.New("partner: token not issued by this partner")
 )
 
 // The OAuth scopes a partner client may hold; an endpoint names the one it needs.
@@ -117,6 +115,9 @@ type Service struct {
 
 	kick chan struct{} // wakes Run for pending directory or key reloads
 }
+
+// Settings returns the settings as they are now.
+func (s *Service) Settings() Settings { return s.settings() }
 
 // DefaultSettings are the settings' defaults (panel.Settings has the same).
 func DefaultSettings() Settings {

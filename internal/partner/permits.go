@@ -35,10 +35,10 @@ type Permits struct {
 // PermitKey names one cached decision.
 type PermitKey struct {
 	Partner  int64
-	Line     int64 // the line's id
+	Line     uint64 // the hash of how the request names the line (by id or username)
 	Resource int64
 	IP       netip.Addr
-	UA       uint64 // the user agent's hash
+	Viewer   uint64 // the hash of the rest the check reads of the viewer: user agent, format
 }
 
 // Permit is what a cached decision says.
@@ -48,7 +48,7 @@ type Permit struct {
 }
 
 type permitEntry struct {
-	permit  Permit
+	permit  Permit // permit.LineID indexes it in byLine
 	rules   uint64
 	expires time.Time
 }
@@ -59,9 +59,11 @@ func NewPermits(now func() time.Time, max int) *Permits {
 		byLine: map[int64]map[PermitKey]struct{}{}}
 }
 
-// Key is the key of a decision for partner, line, resource and viewer.
-func (p *Permits) Key(partner, line, resource int64, ip netip.Addr, ua string) PermitKey {
-	return PermitKey{Partner: partner, Line: line, Resource: resource, IP: ip.Unmap(), UA: maphash.String(p.seed, ua)}
+// Key is the key of a decision of partner for the line named line ("#42", "u:alice"), of
+// resource, for the viewer at ip whose other particulars (user agent, format) are viewer.
+func (p *Permits) Key(partner int64, line string, resource int64, ip netip.Addr, viewer string) PermitKey {
+	return PermitKey{Partner: partner, Line: maphash.String(p.seed, line), Resource: resource, IP: ip.Unmap(),
+		Viewer: maphash.String(p.seed, viewer)}
 }
 
 // Begin is read before a decision that may be cached: Put refuses it if anything was dropped
@@ -101,11 +103,14 @@ func (p *Permits) Put(k PermitKey, permit Permit, rules, gen uint64, ttl time.Du
 			return
 		}
 	}
+	if old, ok := p.entries[k]; ok && old.permit.LineID != permit.LineID {
+		p.deleteLocked(k) // the name now names another line
+	}
 	p.entries[k] = permitEntry{permit: permit, rules: rules, expires: now.Add(ttl)}
-	keys := p.byLine[k.Line]
+	keys := p.byLine[permit.LineID]
 	if keys == nil {
 		keys = map[PermitKey]struct{}{}
-		p.byLine[k.Line] = keys
+		p.byLine[permit.LineID] = keys
 	}
 	keys[k] = struct{}{}
 }
@@ -119,11 +124,15 @@ func (p *Permits) dropExpiredLocked(now time.Time) {
 }
 
 func (p *Permits) deleteLocked(k PermitKey) {
+	e, ok := p.entries[k]
+	if !ok {
+		return
+	}
 	delete(p.entries, k)
-	if keys := p.byLine[k.Line]; keys != nil {
+	if keys := p.byLine[e.permit.LineID]; keys != nil {
 		delete(keys, k)
 		if len(keys) == 0 {
-			delete(p.byLine, k.Line)
+			delete(p.byLine, e.permit.LineID)
 		}
 	}
 }
