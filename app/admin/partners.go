@@ -245,7 +245,7 @@ func (a *API) createRegistrationToken(c *Call, _ NoParams, in RegistrationTokenC
 		maxUses = *in.MaxUses
 	}
 	rt, err := a.d.Partners.CreateRegistrationToken(c.Context(), c.Principal.Actor, partner.NewRegistrationToken{Name: in.Name,
-		Grant: partner.Grant{Scopes: in.Scopes, BouquetIDs: in.BouquetIDs, LineIDs: in.LineIDs, AllowedIPs: ips},
+		Grant:   partner.Grant{Scopes: in.Scopes, BouquetIDs: in.BouquetIDs, LineIDs: in.LineIDs, AllowedIPs: ips},
 		MaxUses: maxUses, ExpiresAt: in.ExpiresAt})
 	return IssuedRegistrationToken{RegistrationToken: registrationTokenOf(rt.RegistrationToken), Token: rt.Token.Reveal()}, err
 }

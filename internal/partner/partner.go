@@ -208,7 +208,9 @@ func (s *Service) wake() {
 // OnPartnerChange registers fn to run after a client was read again and found changed (on
 // Run's goroutine; partnerID 0: any client may have): the checker decides the streams its
 // tokens opened again, its permits go. Register before Load.
-func (s *Service) OnPartnerChange(fn func(partnerID int64)) { s.dir.onChange = append(s.dir.onChange, fn) }
+func (s *Service) OnPartnerChange(fn func(partnerID int64)) {
+	s.dir.onChange = append(s.dir.onChange, fn)
+}
 
 // Run reads changed clients and keys when told, and everything again every minute (healing a
 // missed notification; that also forgets expired revocations), and deletes revocations whose
