@@ -315,12 +315,12 @@ type Revocation struct {
 }
 
 // RevokePartnerToken records the revocation of a token of kind (RevokedAccessToken or
-// RevokedMediaSession) issued by partner partnerID (for line lineID, 0: none) that expires at
+// RevokedMediaSession) issued by partner partnerID (for line lineID; 0: none) that expires at
 // expiresAt; the trigger tells every instance. It reports whether it was revoked just now
 // (false: it was already).
 func (s *Store) RevokePartnerToken(ctx context.Context, kind string, id [16]byte, partnerID, lineID int64, expiresAt time.Time) (bool, error) {
 	const q = `INSERT INTO partner_revocations (kind, token_id, partner_id, line_id, expires_at)
-		VALUES ($1, $2, $3, nullif($4, 0), $5) ON CONFLICT (kind, token_id) DO NOTHING`
+		VALUES ($1, $2, nullif($3, 0), nullif($4, 0), $5) ON CONFLICT (kind, token_id) DO NOTHING`
 	tag, err := s.q.Exec(ctx, q, kind, id[:], partnerID, lineID, expiresAt)
 	if err != nil {
 		return false, fmt.Errorf("revoke partner token: %w", interpret(err))
