@@ -183,6 +183,9 @@ func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
 // StreamContext ends when shutdown begins; stream writers select on it.
 func (s *Server) StreamContext() context.Context { return s.streamCtx }
 
+// listenerWait bounds how long Serve waits for the change listener before answering anyway.
+const listenerWait = 10 * time.Second
+
 // Serve answers on ln (and the metrics listener, if configured) and runs the background
 // workers until ctx ends, then shuts down in order: stop accepting, end open streams, wait up
 // to the shutdown timeout for the rest, then stop the workers (which end this instance's
@@ -196,6 +199,15 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 			s.deps.Log.Warn("background worker", "err", err)
 		}
 	}()
+	// Answer only once changes reach this instance: a request served before the LISTEN is in
+	// place could act on a ban, a revoked login or a kill made meanwhile elsewhere. The
+	// database being down does not hold the start up for long: the caches' TTLs then heal.
+	select {
+	case <-s.dom.listener.Ready():
+	case <-time.After(listenerWait):
+		s.deps.Log.Warn("serving before the change listener is ready", "waited", listenerWait)
+	case <-ctx.Done():
+	}
 
 	errc := make(chan error, 2)
 	go func() { errc <- s.app.Listener(ln) }()

@@ -365,10 +365,15 @@ func (c *Checker) block(ctx context.Context, ip netip.Addr, network netip.Prefix
 	if err := c.d.Store.ClearAuthFailures(ctx, network); err != nil {
 		return err
 	}
-	next := *sec
-	next.flood = sec.flood.clone()
+	// Added to the snapshot current now (a reload may have replaced sec since this check
+	// began), under the writers' lock.
+	c.secMu.Lock()
+	cur := c.sec.Load()
+	next := *cur
+	next.flood = cur.flood.clone()
 	next.flood.add(network, &until)
-	c.sec.CompareAndSwap(sec, &next)
+	c.sec.Store(&next)
+	c.secMu.Unlock()
 	c.floodBlocks.Inc()
 	c.d.Log.WarnContext(ctx, "client blocked for failed logins", "client_ip", ip.String(), "network", network.String(), "failures", n, "until", until)
 	return nil
