@@ -218,10 +218,11 @@ func TestPartner_DecisionEveryCode(t *testing.T) {
 				return
 			}
 			play, _ := out["url"].(string)
-			if !strings.HasPrefix(play, "http://tv.example.com/play/") {
-				t.Fatalf("url = %q, want a /play link", play)
+			pu, err := url.Parse(play)
+			if err != nil || pu.Hostname() != "tv.example.com" || !strings.HasPrefix(pu.Path, "/play/") {
+				t.Fatalf("url = %q, want a /play link of the public host", play)
 			}
-			link := pe.base + strings.TrimPrefix(play, "http://tv.example.com")
+			link := pe.base + pu.Path
 			v := viewer{ip: tt.ip, ua: "Player/1"}
 			if r := v.get(t, link); r.StatusCode != http.StatusOK {
 				t.Fatalf("the permit's link from the viewer = %d, want 200", r.StatusCode)
