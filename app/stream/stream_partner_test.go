@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/netip"
 	"net/url"
@@ -60,16 +61,21 @@ func partnerSec(t *testing.T, e *env) {
 	must(t, e.st.AddBlockedISP(ctx, nil, ptr[int64](64501)))
 }
 
-func setupPartner(t *testing.T) *partnerEnv {
+// setupPartner starts the pair; settings (JSON values) add to or replace the defaults.
+func setupPartner(t *testing.T, settings ...map[string]string) *partnerEnv {
 	t.Helper()
+	// Denials are what most tests here are about: no bound on them unless a test sets one.
+	st := map[string]string{"partner_denials_per_second": "0"}
+	for _, m := range settings {
+		maps.Copy(st, m)
+	}
 	country, isp := testdb.GeoDBs(t)
 	e := setup(t, envOpts{
 		cfg: func(c *config.Config) {
 			c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
 			c.GeoIPCountryDB, c.GeoIPISPDB = country, isp
 		},
-		// Denials are what these tests are about: no bound on them (TestPartner_DenialBound has one).
-		settings: map[string]string{"partner_denials_per_second": "0"},
+		settings: st,
 		extra:    partnerSec,
 	})
 	pe := &partnerEnv{env: e}
@@ -414,24 +420,23 @@ func TestPartner_LogoutEverywhere(t *testing.T) {
 		rv["access_token"] != true {
 		t.Fatalf("logout = %d %v", code, out)
 	}
+	// Refused on the peer within a second of the logout (seed 001 phase E, issue 15).
+	body := map[string]any{"line": line.ID, "resource": pe.live}
+	testdb.Eventually(t, time.Until(start.Add(time.Second)), "the access token refused on the peer", func() bool {
+		code, _ := pe.call(t, pe.peerBase, tok, "decisions/authorize", partnerHop, viewerDE, body, nil)
+		return code == http.StatusUnauthorized
+	})
+	testdb.Eventually(t, time.Until(start.Add(time.Second)), "the media token refused on the peer", func() bool {
+		r := me.get(t, pe.peerBase+fmt.Sprintf("/live/media/token/%d.ts?token=%s", pe.live, mt))
+		r.Body.Close()
+		return r.StatusCode == http.StatusUnauthorized
+	})
+	t.Logf("both refused on the peer %v after the logout", time.Since(start))
 	select {
 	case <-end:
 		t.Logf("the peer's stream ended %v after the logout", time.Since(start))
 	case <-time.After(waitLimit):
 		t.Fatal("the peer's stream of the revoked session still plays")
-	}
-	body := map[string]any{"line": line.ID, "resource": pe.live}
-	testdb.Eventually(t, time.Second, "the access token refused on the peer", func() bool {
-		code, _ := pe.call(t, pe.peerBase, tok, "decisions/authorize", partnerHop, viewerDE, body, nil)
-		return code == http.StatusUnauthorized
-	})
-	testdb.Eventually(t, time.Second, "the media token refused on the peer", func() bool {
-		r := me.get(t, pe.peerBase+fmt.Sprintf("/live/media/token/%d.ts?token=%s", pe.live, mt))
-		r.Body.Close()
-		return r.StatusCode == http.StatusUnauthorized
-	})
-	if d := time.Since(start); d > reauthBound+time.Second {
-		t.Logf("revocation reached the peer in %v", d)
 	}
 }
 
@@ -484,5 +489,53 @@ func TestPartner_ForgedAccessTokens(t *testing.T) {
 	})
 	if code, out := pe.call(t, pe.base, tok, "decisions/authorize", partnerHop, viewerDE, body, nil); code != http.StatusOK || out["authorized"] != true {
 		t.Errorf("the retired kid's token = %d %v, want a permit until it expires", code, out)
+	}
+}
+
+// TestPartner_PermitsAndDenials: a permit is cached (a repeat runs no check) and goes the
+// moment its line changes; a denial is never cached (the line fixed, the next decision
+// permits); a partner's denials beyond its bound are 429 with Retry-After before any check.
+func TestPartner_PermitsAndDenials(t *testing.T) {
+	t.Parallel()
+	pe := setupPartner(t, map[string]string{"partner_denials_per_second": "0.01", "partner_denials_burst": "3"})
+	line, _ := pe.newLine(nil)
+	tok := pe.accessToken(t, pe.base)
+	body := map[string]any{"line": line.ID, "resource": pe.live}
+	authorize := func() (int, string) {
+		code, out := pe.call(t, pe.base, tok, "decisions/authorize", partnerHop, viewerDE, body, nil)
+		return code, errorCode(out)
+	}
+	checks := func() string { return pe.metric(`xtreamd_access_checks_total{code="OK"}`) }
+	if code, c := authorize(); code != http.StatusOK || c != "" {
+		t.Fatalf("authorize = %d %q, want a permit", code, c)
+	}
+	before := checks()
+	if code, c := authorize(); code != http.StatusOK || c != "" || checks() != before {
+		t.Fatalf("repeat = %d %q with checks %q → %q, want the cached permit (no check)", code, c, before, checks())
+	}
+	must(t, pe.st.UpdateLineFlags(context.Background(), line.ID, true, false, nil))
+	eventually(t, "the ban decided (the permit dropped)", func() bool { code, c := authorize(); return code == http.StatusOK && c == "USER_BAN" })
+	must(t, pe.st.UpdateLineFlags(context.Background(), line.ID, false, false, nil))
+	eventually(t, "the unbanned line permitted (no denial cached)", func() bool { code, c := authorize(); return code == http.StatusOK && c == "" })
+	must(t, pe.st.UpdateLineFlags(context.Background(), line.ID, false, true, nil))
+	for {
+		code, c := authorize()
+		if code == http.StatusTooManyRequests {
+			break
+		}
+		if code != http.StatusOK || (c != "USER_DISABLED" && c != "") {
+			t.Fatalf("authorize of the disabled line = %d %q", code, c)
+		}
+	}
+	req, err := http.NewRequest(http.MethodPost, pe.base+"/api/v2/"+pe.creds.Partner.ClientID+"/decisions/preauthorize",
+		strings.NewReader(fmt.Sprintf(`{"line":%d,"resources":[%d]}`, line.ID, pe.live)))
+	must(t, err)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	req.Header.Set("X-Forwarded-For", viewerDE+", "+partnerHop)
+	resp, err := http.DefaultClient.Do(req)
+	must(t, err)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("preauthorize past the bound = %d (Retry-After %q), want 429 with Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"))
 	}
 }
