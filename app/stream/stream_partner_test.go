@@ -539,3 +539,45 @@ func TestPartner_PermitsAndDenials(t *testing.T) {
 		t.Fatalf("preauthorize past the bound = %d (Retry-After %q), want 429 with Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"))
 	}
 }
+
+// TestPartner_DynamicRegistration: with the setting on, a partner holding an initial access
+// token registers itself (RFC 7591) and gets its grant; the new client's credentials work at
+// the token endpoint; a used-up or wrong token is 401; with the setting off, 403.
+func TestPartner_DynamicRegistration(t *testing.T) {
+	t.Parallel()
+	pe := setupPartner(t, map[string]string{"partner_registration": "true"})
+	it, err := pe.svc.CreateRegistrationToken(context.Background(), audit.CLI, partner.NewRegistrationToken{Name: "Onboarding",
+		Grant: partner.Grant{Scopes: []string{partner.ScopeDecisions}, BouquetIDs: []int64{pe.bouquet},
+			AllowedIPs: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}}, MaxUses: 1, ExpiresAt: time.Now().Add(time.Hour)})
+	must(t, err)
+	register := func(initial string) (int, map[string]any) {
+		req, err := http.NewRequest(http.MethodPost, pe.base+"/o/client/register",
+			strings.NewReader(`{"client_name":"Self","scope":"decisions","grant_types":["client_credentials"]}`))
+		must(t, err)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+initial)
+		req.Header.Set("X-Forwarded-For", partnerHop)
+		return sendJSON(t, req)
+	}
+	if code, out := register("xr" + strings.Repeat("0", 40)); code != http.StatusUnauthorized || out["error"] != "invalid_token" {
+		t.Fatalf("register with a wrong token = %d %v, want 401 invalid_token", code, out)
+	}
+	code, out := register(it.Token.Reveal())
+	id, _ := out["client_id"].(string)
+	secret, _ := out["client_secret"].(string)
+	if code != http.StatusCreated || id == "" || secret == "" || out["scope"] != "decisions" {
+		t.Fatalf("register = %d %v, want 201 with credentials", code, out)
+	}
+	self := &partnerEnv{env: pe.env, creds: partner.Credentials{Partner: partner.Partner{ClientID: id}, Secret: config.Secret(secret)}}
+	if tok := self.accessToken(t, pe.base); tok == "" {
+		t.Fatal("no access token for the registered client")
+	}
+	if code, out := register(it.Token.Reveal()); code != http.StatusUnauthorized {
+		t.Fatalf("a second registration with a one-use token = %d %v, want 401", code, out)
+	}
+	testdb.MustExec(t, pe.st, `UPDATE settings SET value = 'false' WHERE key = 'partner_registration'`)
+	eventually(t, "registration closed", func() bool {
+		code, _ := register(it.Token.Reveal())
+		return code == http.StatusForbidden
+	})
+}
