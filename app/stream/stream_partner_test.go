@@ -498,7 +498,7 @@ func TestPartner_ForgedAccessTokens(t *testing.T) {
 func TestPartner_PermitsAndDenials(t *testing.T) {
 	t.Parallel()
 	pe := setupPartner(t, map[string]string{"partner_denials_per_second": "0.01", "partner_denials_burst": "3"})
-	line, _ := pe.newLine(nil)
+	line, pass := pe.newLine(nil)
 	tok := pe.accessToken(t, pe.base)
 	body := map[string]any{"line": line.ID, "resource": pe.live}
 	authorize := func() (int, string) {
@@ -523,7 +523,14 @@ func TestPartner_PermitsAndDenials(t *testing.T) {
 	must(t, pe.st.UpdateLineFlags(context.Background(), line.ID, true, false, nil))
 	eventually(t, "the ban decided (the permit dropped)", func() bool { code, c := authorize(); return code == http.StatusOK && c == "USER_BAN" })
 	must(t, pe.st.UpdateLineFlags(context.Background(), line.ID, false, false, nil))
-	eventually(t, "the unbanned line permitted (no denial cached)", func() bool { code, c := authorize(); return code == http.StatusOK && c == "" })
+	// Waited for on the player API, which draws nothing from the partner's bound of denials.
+	eventually(t, "the unban known", func() bool {
+		_, _, b := do(t, http.MethodGet, pe.url("/player_api.php?username=%s&password=%s", line.Username, pass), nil)
+		return bytes.Contains(b, []byte(`"auth":1`))
+	})
+	if code, c := authorize(); code != http.StatusOK || c != "" {
+		t.Fatalf("authorize of the unbanned line = %d %q, want a permit (no denial cached)", code, c)
+	}
 	must(t, pe.st.UpdateLineFlags(context.Background(), line.ID, false, true, nil))
 	for {
 		code, c := authorize()
