@@ -301,8 +301,7 @@ func TestPartner_ScopedToBouquet(t *testing.T) {
 	}
 	// A media token the partner could not have been handed (signed for the line all the same)
 	// does not open the line's streams either: the check asks whether the partner holds it.
-	forged := pe.keys.Sign
-	mt, err := forged(token.Claims{Kind: token.KindMedia, LineID: pe.outside.ID, ExpiresUnix: time.Now().Add(time.Minute).Unix(),
+	mt, err := pe.keys.Sign(token.Claims{Kind: token.KindMedia, LineID: pe.outside.ID, ExpiresUnix: time.Now().Add(time.Minute).Unix(),
 		ClientIP: token.BindIP(netip.MustParseAddr(viewerDE)), SessionID: [16]byte{1},
 		Credential: access.PartnerCredential(pe.creds.Partner.ID)})
 	must(t, err)
