@@ -40,6 +40,7 @@ import (
 	"github.com/xtreamd/xtreamd/internal/importer"
 	"github.com/xtreamd/xtreamd/internal/input"
 	"github.com/xtreamd/xtreamd/internal/panel"
+	"github.com/xtreamd/xtreamd/internal/partner"
 	"github.com/xtreamd/xtreamd/internal/store"
 )
 
@@ -66,6 +67,8 @@ type Deps struct {
 	Settings *panel.Config
 	Overview *panel.Overview
 	Imports  *importer.Runner
+	// Partners are the partner clients (issue 15) and their registration tokens and keys.
+	Partners *partner.Service
 }
 
 // API is the management surface.
@@ -129,6 +132,7 @@ func (a *API) resources() [][]Op {
 		a.deviceOps(),
 		a.packageOps(),
 		a.serverOps(),
+		a.partnerOps(),
 	}, a.catalogResources()...)
 }
 

@@ -21,9 +21,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"net"
 	"net/netip"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -104,16 +102,7 @@ func New(d Deps) (*Handler, error) {
 }
 
 // baseURL is the advertised scheme, host and HTTP port (never the request's Host header).
-func baseURL(cfg config.Config) string {
-	scheme, host := "http", cfg.PublicHost
-	if cfg.PublicScheme == "https" {
-		scheme = "https"
-	}
-	if host == "" {
-		host = "localhost"
-	}
-	return scheme + "://" + net.JoinHostPort(host, strconv.Itoa(cfg.AdvertisedPort()))
-}
+func baseURL(cfg config.Config) string { return cfg.PublicBaseURL() }
 
 // Routes mounts the portal. Mount it before the stream routes: /stalker_portal/c/{file} has
 // the shape of their short form.

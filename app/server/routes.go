@@ -3,6 +3,7 @@ package server
 import (
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/xtreamd/xtreamd/app/partner"
 	"github.com/xtreamd/xtreamd/app/player"
 	"github.com/xtreamd/xtreamd/app/portal"
 )
@@ -23,6 +24,13 @@ func (s *Server) mountSurfaces(app *fiber.App) {
 	// --- MAG portal (portal.php, load.php, /c/): before the streams, whose short form would
 	// take /stalker_portal/c/{file} ---
 	s.portal.Routes(app)
+
+	// --- partner backends (/o/client/*, /api/v2/{partner}/…): before the streams, whose short
+	// form would take /o/client/token ---
+	partner.New(partner.Deps{
+		Access: s.dom.access, Partners: s.dom.partners, Catalog: s.dom.catalog, BaseURL: s.deps.Config.PublicBaseURL(),
+		Proxies: s.deps.Config.TrustedProxies, Log: s.deps.Log,
+	}).Routes(app)
 
 	// --- stream surfaces (/live, /movie, /series, /timeshift, /hls, play tokens, short form) ---
 	s.mountStreams(app)

@@ -93,7 +93,7 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 	s.admin, err = admin.New(admin.Deps{Accounts: dom.accounts, Sessions: dom.sessions, Conns: dom.conns, Catalog: dom.catalog,
 		Access: dom.access, Store: d.Store, Config: d.Config, Log: d.Log,
 		Editor: editor.New(d.Store), EPG: epg.NewSources(d.Store), Security: panel.NewSecurity(d.Store, d.Now),
-		Settings: panel.NewConfig(d.Store), Overview: panel.NewOverview(d.Store), Imports: dom.imports})
+		Settings: panel.NewConfig(d.Store), Overview: panel.NewOverview(d.Store), Imports: dom.imports, Partners: dom.partners})
 	if err != nil {
 		s.cancelStreams()
 		return nil, err

@@ -42,11 +42,14 @@ func (d Decision) IssuingCredential() token.Credential {
 }
 
 // credentialHolds reports whether cred is still a credential of line: the line's password
-// hash has its fingerprint, or one of the line's MAG devices has a portal session with it.
+// hash has its fingerprint, one of the line's MAG devices has a portal session with it, or its
+// partner may still act for the line.
 func (c *Checker) credentialHolds(ctx context.Context, line *Line, cred token.Credential) (bool, error) {
 	switch cred.Kind {
 	case token.CredentialPassword:
 		return PasswordCredential(line.PasswordHash) == cred, nil
+	case token.CredentialPartner:
+		return c.partnerHolds(line, cred), nil
 	case token.CredentialPortal:
 		sums, err := c.d.Store.MAGTokenSums(ctx, line.ID)
 		if err != nil {
