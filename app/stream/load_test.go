@@ -110,9 +110,9 @@ func loopedTS(clip []byte, n int) []byte {
 }
 
 type clientResult struct {
-	Bytes   []int64   `json:"bytes"`   // per viewer, within the window
-	FirstMS []float64 `json:"first"`   // per viewer that got one: dial to first body byte, ms
-	Errors  int       `json:"errors"`  // viewers that failed or ended early
+	Bytes   []int64   `json:"bytes"`  // per viewer, within the window
+	FirstMS []float64 `json:"first"`  // per viewer that got one: dial to first body byte, ms
+	Errors  int       `json:"errors"` // viewers that failed or ended early
 	WindowS float64   `json:"window_s"`
 	CPUS    float64   `json:"cpu_s"` // the client process's CPU time over the window
 }

@@ -14,6 +14,7 @@ type Manager struct {
 	opts   Options
 	c      counters
 	pool   *blockPool
+	burst  *budget // the backlog bytes viewers may get beyond the live rate (burst.go)
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -34,6 +35,7 @@ func NewManager(opts Options) (*Manager, error) {
 	m := &Manager{
 		opts:   opts,
 		pool:   newBlockPool(opts.BlockPackets*packetSize, 256),
+		burst:  newBudget(opts.BurstRate, opts.Now),
 		ctx:    ctx,
 		cancel: cancel,
 		hubs:   make(map[int64]*hub),
@@ -99,11 +101,14 @@ func (m *Manager) Subscribe(ctx context.Context, streamID int64, sources []Sourc
 	r := h.ring
 	r.mu.Lock()
 	if p, ok := r.newestRAP(); ok && p.pos >= r.oldest() {
-		v.pos, v.needPSI = p.pos, true
+		v.startAt(r, p.pos)
 	} else {
 		v.waitRAP, v.joinPos = true, r.head
 	}
 	r.mu.Unlock()
+	m.mu.Lock()
+	h.viewers[v] = struct{}{}
+	m.mu.Unlock()
 	return v, nil
 }
 
@@ -124,11 +129,13 @@ func (m *Manager) hubLocked(streamID int64, sources []Source) *hub {
 	return h
 }
 
-// leave records that a viewer of h has gone.
-func (m *Manager) leave(h *hub) {
+// leave records that viewer v has gone.
+func (m *Manager) leave(v *Viewer) {
+	h := v.h
 	m.mu.Lock()
 	h.users--
 	h.leftAt = m.opts.Now()
+	delete(h.viewers, v)
 	m.mu.Unlock()
 	m.c.viewersTS.Add(-1)
 	h.poke()
