@@ -516,21 +516,62 @@ func coldFirstByte(t *testing.T, tg target, source string) {
 
 func ms(d time.Duration) float64 { return float64(d) / 1e6 }
 
-// firstKeyframe reads u until a packet with the random access indicator arrives.
+// firstKeyframe reads u until the first packet of a video keyframe (random access indicator on
+// the program's video PID) and returns when it arrived. A keyframe before the first PAT/PMT counts
+// from its own arrival: the relay may start there too.
 func firstKeyframe(t *testing.T, u string) time.Duration {
 	start := time.Now()
 	c, br := openRaw(t, u)
 	defer c.Close()
 	p := make([]byte, pkt)
+	seen := map[int]time.Duration{} // first flagged PES start per PID
+	pmtPID, video := -1, -1
 	for {
 		if _, err := io.ReadFull(br, p); err != nil {
 			t.Errorf("source %s: %v", u, err)
 			return 0
 		}
-		if p[0] == 0x47 && p[3]&0x20 != 0 && p[4] > 0 && p[5]&0x40 != 0 {
-			return time.Since(start)
+		id, pusi := pid(p), p[1]&0x40 != 0
+		if p[3]&0x20 != 0 && p[4] > 0 && p[5]&0x40 != 0 && pusi {
+			if _, ok := seen[id]; !ok {
+				seen[id] = time.Since(start)
+			}
+		}
+		switch sec := psiSection(p); {
+		case id == 0 && pusi && len(sec) >= 12:
+			pmtPID = int(sec[10]&0x1f)<<8 | int(sec[11])
+		case id == pmtPID && pusi && len(sec) >= 12:
+			video = pmtVideoPID(sec)
+		}
+		if d, ok := seen[video]; ok && video >= 0 {
+			return d
 		}
 	}
+}
+
+// psiSection is the section a PSI packet starts (after the pointer field), or nil.
+func psiSection(p []byte) []byte {
+	pl := p[4:]
+	if p[3]&0x20 != 0 {
+		pl = p[5+int(p[4]):]
+	}
+	if len(pl) < 1 || 1+int(pl[0]) >= len(pl) {
+		return nil
+	}
+	return pl[1+int(pl[0]):]
+}
+
+// pmtVideoPID returns the first video PID of a one-packet PMT section (-1: none).
+func pmtVideoPID(sec []byte) int {
+	end := min(len(sec)-4, 3+(int(sec[1]&0x0f)<<8|int(sec[2]))-4) // before the CRC
+	i := 12 + (int(sec[10]&0x0f)<<8 | int(sec[11]))
+	for ; i+5 <= end; i += 5 + (int(sec[i+3]&0x0f)<<8 | int(sec[i+4])) {
+		switch sec[i] {
+		case 0x01, 0x02, 0x10, 0x1b, 0x24:
+			return int(sec[i+1]&0x1f)<<8 | int(sec[i+2])
+		}
+	}
+	return -1
 }
 
 // openRaw sends a GET for u and returns the connection positioned at the body (status 200).
