@@ -171,6 +171,7 @@ func (s *Server) StreamContext() context.Context { return s.streamCtx }
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	workerCtx, stopWorkers := context.WithCancel(context.WithoutCancel(ctx))
 	workers := s.dom.startWorkers(workerCtx)
+	s.keepAlwaysOn()
 	defer func() {
 		stopWorkers()
 		if err := workers.Wait(); err != nil {

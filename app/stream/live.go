@@ -65,6 +65,19 @@ func (h *Handler) direct(c *fiber.Ctx, st *catalog.Stream) error {
 	return edge.Empty(c, fiber.StatusFound)
 }
 
+// AlwaysOn returns the channels of snap that the relay keeps pulling with no viewer: live,
+// flagged always on, and relayed (a direct-source channel's viewers go to its source, so we
+// never pull it).
+func AlwaysOn(snap *catalog.Snapshot) map[int64][]relay.Source {
+	keep := map[int64][]relay.Source{}
+	for _, st := range snap.LiveStreams() {
+		if st.AlwaysOn && !st.DirectSource && len(st.Sources) > 0 {
+			keep[st.ID] = relaySources(st)
+		}
+	}
+	return keep
+}
+
 func relaySources(st *catalog.Stream) []relay.Source {
 	out := make([]relay.Source, len(st.Sources))
 	for i, s := range st.Sources {

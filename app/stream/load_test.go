@@ -553,6 +553,9 @@ func firstKeyframe(t *testing.T, u string) time.Duration {
 func psiSection(p []byte) []byte {
 	pl := p[4:]
 	if p[3]&0x20 != 0 {
+		if 5+int(p[4]) >= len(p) {
+			return nil
+		}
 		pl = p[5+int(p[4]):]
 	}
 	if len(pl) < 1 || 1+int(pl[0]) >= len(pl) {
@@ -563,6 +566,9 @@ func psiSection(p []byte) []byte {
 
 // pmtVideoPID returns the first video PID of a one-packet PMT section (-1: none).
 func pmtVideoPID(sec []byte) int {
+	if sec[0] != 0x02 { // not a PMT
+		return -1
+	}
 	end := min(len(sec)-4, 3+(int(sec[1]&0x0f)<<8|int(sec[2]))-4) // before the CRC
 	i := 12 + (int(sec[10]&0x0f)<<8 | int(sec[11]))
 	for ; i+5 <= end; i += 5 + (int(sec[i+3]&0x0f)<<8 | int(sec[i+4])) {

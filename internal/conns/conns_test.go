@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -402,4 +403,45 @@ func BenchmarkAcquireRelease(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkAcquireParallel opens and releases leases of distinct lines from many goroutines at
+// once (8 per core, a 16-connection pool, as `serve` has): opens of different lines must not
+// wait for each other.
+func BenchmarkAcquireParallel(b *testing.B) {
+	dsn := testdb.NewDSN(b)
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg.MaxConns = 16
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer pool.Close()
+	st := store.New(pool)
+	m := conns.New(st, conns.Options{InstanceID: "bench"}, discard())
+	var lines []store.Line
+	for range 64 {
+		line, _ := testdb.NewLine(b, st, func(in *store.LineInput) { in.MaxConnections = 1 })
+		lines = append(lines, line)
+	}
+	var next atomic.Int64
+	b.SetParallelism(8)
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		r := req(lines[next.Add(1)%int64(len(lines))], ipA)
+		for pb.Next() {
+			l, err := m.Acquire(context.Background(), r, conns.PolicyKickOldest, nil)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			if err := l.Release(context.Background()); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
 }

@@ -26,6 +26,7 @@ type hub struct {
 	hlsAt    time.Time
 	sessions map[string]time.Time
 	viewers  map[*Viewer]struct{}
+	kept     bool // always on (Manager.Keep): never idle
 
 	// clock counts the stall watchdog's ticks (from 1); a viewer stamps its write with it, so the byte
 	// path reads no clock and arms no timer of its own.

@@ -23,6 +23,7 @@ type Manager struct {
 
 	mu     sync.Mutex
 	hubs   map[int64]*hub
+	kept   map[int64][]Source // always-on streams (Keep)
 	closed bool
 }
 
@@ -122,11 +123,49 @@ func (m *Manager) hubLocked(streamID int64, sources []Source) *hub {
 		return h
 	}
 	h := newHub(m, streamID, srcs)
+	_, h.kept = m.kept[streamID]
 	m.hubs[streamID] = h
 	m.c.hubs.Add(1)
 	m.wg.Add(1)
 	go h.run(m.ctx)
 	return h
+}
+
+// Keep sets the streams whose upstream is pulled whether anyone watches or not (always-on
+// channels, whose first viewer starts from the GOP cache instead of waiting for a connect and a
+// keyframe), replacing the previous set. Each listed stream's hub starts now, or keeps running
+// and takes the sources given at its next reconnect; a stream no longer listed stops once it has
+// had no viewer for the grace period, counted from this call. Keep(nil) keeps none; after Close
+// it does nothing.
+func (m *Manager) Keep(streams map[int64][]Source) {
+	now := m.opts.Now()
+	var released []*hub
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return
+	}
+	for id := range m.kept {
+		if _, still := streams[id]; still {
+			continue
+		}
+		if h := m.hubs[id]; h != nil && h.kept {
+			h.kept, h.leftAt = false, now
+			released = append(released, h)
+		}
+	}
+	m.kept = make(map[int64][]Source, len(streams))
+	for id, srcs := range streams {
+		if len(srcs) == 0 {
+			continue
+		}
+		m.kept[id] = slices.Clone(srcs)
+		m.hubLocked(id, srcs).kept = true
+	}
+	m.mu.Unlock()
+	for _, h := range released {
+		h.poke() // its supervisor re-checks idleness
+	}
 }
 
 // leave records that viewer v has gone.
@@ -160,9 +199,9 @@ func (m *Manager) Streams() []int64 {
 	return ids
 }
 
-// idleDeadline returns when h may stop (zero when it has viewers). Callers hold m.mu.
+// idleDeadline returns when h may stop (zero when it has viewers or is kept). Callers hold m.mu.
 func (m *Manager) idleDeadline(h *hub) time.Time {
-	if h.users > 0 {
+	if h.users > 0 || h.kept {
 		return time.Time{}
 	}
 	until := h.leftAt.Add(m.opts.Grace)

@@ -1,11 +1,18 @@
 // Package relay delivers live channels: one upstream pull per stream, fanned out to every viewer.
 //
 // A Manager keeps one hub per live stream id. The first viewer (Subscribe) or HLS request (Playlist, Segment)
-// starts the hub's upstream pull; when the last one has gone, the pull stops after a grace period. The hub
-// reads MPEG-TS packets into a shared ring of fixed-size blocks; viewers hold only a byte position into that
-// ring, so a block is written once and read by every viewer without copies. A viewer that falls so far behind
-// that the ring overwrites its position skips to the newest keyframe, and is dropped when it keeps doing so:
-// a slow client never slows the upstream reader or the other viewers.
+// starts the hub's upstream pull; when the last one has gone, the pull stops after a grace period, unless
+// the stream is always on (Keep), whose pull runs with no viewer so that its first one starts at once. The
+// hub reads MPEG-TS packets into a shared ring of fixed-size blocks; viewers hold only a byte position into
+// that ring, so a block is written once and read by every viewer without copies. A viewer that falls so far
+// behind that the ring overwrites its position skips to the newest keyframe, and is dropped when it keeps
+// doing so: a slow client never slows the upstream reader or the other viewers.
+//
+// Delivery is batched: waiting viewers are woken about ten times a second (Options.WakeBytes,
+// WakeInterval), and each then writes everything new in one vectored write over the ring blocks (one
+// writev), with no clock read, timer or allocation of its own per write; a hub's watchdog ends a viewer
+// whose write stalls (WriteStall). A joiner gets its keyframe at once and the rest of the GOP cache from
+// a budget shared by all hubs (BurstRate), so a join storm cannot starve the running viewers.
 //
 // Sources are tried in order (Source.Kind "ts", "hls", "file" or "auto"): a failing or stalled source fails
 // over to the next one, and after all have failed the hub backs off and starts again from the first.
@@ -26,12 +33,13 @@
 //	c.Context().HijackSetNoResponse(true)
 //	c.Context().Hijack(func(conn net.Conn) { // runs after the handler returned: no c here
 //		defer func() { recover(); v.Close(); lease.Release(ctx) }()
-//		conn.Write(header)               // "HTTP/1.1 200 OK … Connection: close"
-//		v.WriteTo(streamCtx, conn, flush) // returns on the first write error: the client is gone
+//		tcp := conn.(interface{ UnsafeConn() net.Conn }).UnsafeConn() // the socket itself: writev
+//		tcp.Write(header)                // "HTTP/1.1 200 OK … Connection: close"
+//		v.WriteTo(streamCtx, tcp, flush) // returns on the first write error: the client is gone
 //	})
 //
 // streamCtx is the server's shutdown context (cancelled before app.ShutdownWithTimeout); flush runs
-// between batches (app/stream renews the write deadline there). NewHTTPClient builds the upstream
+// after each batch (app/stream hands the bytes to the lease there). NewHTTPClient builds the upstream
 // client that the relay and the VOD proxy share.
 package relay
 

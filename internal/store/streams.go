@@ -33,6 +33,7 @@ type Stream struct {
 	ContainerExtension *string         `db:"container_extension"`
 	Info               json.RawMessage `db:"info"`
 	Enabled            bool            `db:"enabled"`
+	AlwaysOn           bool            `db:"always_on"` // keep the upstream pulled with no viewer
 	CreatedAt          time.Time       `db:"created_at"`
 	UpdatedAt          time.Time       `db:"updated_at"`
 }
@@ -82,10 +83,15 @@ func (in StreamInput) info() json.RawMessage {
 	return in.Info
 }
 
+// alwaysOnColumn reads streams.always_on where the schema has it and false where it does not
+// yet (the column comes with the admin catalog's migration; the relay's always-on behaviour does
+// not depend on which lands first). Once both are in, this is plain "always_on".
+const alwaysOnColumn = `coalesce((to_jsonb(streams) ->> 'always_on')::boolean, false) AS always_on`
+
 // StreamByID reads one stream, enabled or not.
 func (s *Store) StreamByID(ctx context.Context, id int64) (Stream, error) {
 	const q = `SELECT id, kind, name, category_id, icon, epg_channel_id, custom_sid, direct_source,
-		tv_archive_days, catchup_source, container_extension, info, enabled, created_at, updated_at
+		tv_archive_days, catchup_source, container_extension, info, enabled, ` + alwaysOnColumn + `, created_at, updated_at
 		FROM streams WHERE id = $1`
 	rows, _ := s.q.Query(ctx, q, id)
 	st, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Stream])
