@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -522,6 +523,17 @@ func (e *env) metric(name string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// metricValue is the value of the (last) series named name.
+func metricValue(e *env, name string) float64 {
+	m := e.metric(name)
+	i := strings.LastIndexByte(m, ' ')
+	if i < 0 {
+		return 0
+	}
+	v, _ := strconv.ParseFloat(m[i+1:], 64)
+	return v
 }
 
 // newLine adds a line entitled to the test bouquet.
