@@ -60,7 +60,7 @@ export XTREAMD_BENCH=1 XTREAMD_BENCH_CLIP="$clip" XTREAMD_BENCH_NGINX="$nginx_bi
 for run in $(seq 1 "$runs"); do
   echo "== run $run of $runs: $viewers viewers, base $base"
   (cd app/stream && "$work/stream.test" -test.run '^TestBenchLoad$' -test.count=1 -test.v -test.timeout 2h 2>&1) |
-    grep -E 'TARGET|RATIO|COLD|TTFB|^(--- |ok|FAIL|panic)' || true
+    grep --line-buffered -E 'TARGET|RATIO|COLD|TTFB|^(--- |ok|FAIL|panic)' || true
 done
 if [ -n "${PROFILE:-}" ]; then
   cp "$work/stream.test" "$PROFILE/stream.test"
