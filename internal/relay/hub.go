@@ -161,9 +161,11 @@ func (h *hub) unblockStalled(stall int64) {
 	var stuck []deadliner
 	h.m.mu.Lock()
 	for v := range h.viewers {
-		if at := v.writing.Load(); at != 0 && now-at > stall && v.dl != nil && !v.stalled.Load() {
-			v.stalled.Store(true)
-			stuck = append(stuck, v.dl)
+		if at := v.writing.Load(); at != 0 && now-at > stall && !v.stalled.Load() {
+			if d := v.dl.Load(); d != nil {
+				v.stalled.Store(true)
+				stuck = append(stuck, *d)
+			}
 		}
 	}
 	h.m.mu.Unlock()

@@ -92,13 +92,15 @@ func (m *Manager) Subscribe(ctx context.Context, streamID int64, sources []Sourc
 		m.mu.Unlock()
 		return nil, fmt.Errorf("relay: subscribe %d: %w", streamID, ErrClosed)
 	}
+	// One short hold of the manager's lock per open (no I/O under it): a join storm's opens
+	// queue only for the map updates, never behind one another's keyframe wait or write.
 	h := m.hubLocked(streamID, sources)
 	h.users++
+	v := &Viewer{h: h, m: m, joinAt: m.opts.Now(), done: make(chan struct{})}
+	h.viewers[v] = struct{}{}
 	m.mu.Unlock()
 	m.c.viewersTS.Add(1)
 
-	now := m.opts.Now()
-	v := &Viewer{h: h, m: m, joinAt: now, done: make(chan struct{})}
 	r := h.ring
 	r.mu.Lock()
 	if p, ok := r.newestRAP(); ok && p.pos >= r.oldest() {
@@ -107,9 +109,6 @@ func (m *Manager) Subscribe(ctx context.Context, streamID int64, sources []Sourc
 		v.waitRAP, v.joinPos = true, r.head
 	}
 	r.mu.Unlock()
-	m.mu.Lock()
-	h.viewers[v] = struct{}{}
-	m.mu.Unlock()
 	return v, nil
 }
 

@@ -46,10 +46,10 @@ type Viewer struct {
 	credit, seen, gen uint64
 
 	// writing is the hub clock at which the running batch's write began (0: none), read by the hub's
-	// stall watchdog; dl is the writer's deadline, which the watchdog puts in the past (set in WriteTo
-	// under m.mu).
+	// stall watchdog; dl is the writer's deadline, which the watchdog puts in the past (set once by
+	// WriteTo, atomically, so a viewer's start takes no manager-wide lock).
 	writing atomic.Int64
-	dl      deadliner
+	dl      atomic.Pointer[deadliner]
 
 	// The batch: out is one net.Buffers over the ring (a writev on a TCP connection), iov its backing
 	// array, refs the blocks it holds.
@@ -121,9 +121,7 @@ func (v *Viewer) WaitReady(ctx context.Context) error {
 // not nil, is called after each batch; for a buffered writer pass its Flush. It returns the bytes written.
 func (v *Viewer) WriteTo(ctx context.Context, w io.Writer, flush func() error) (int64, error) {
 	if d, ok := w.(deadliner); ok {
-		v.m.mu.Lock()
-		v.dl = d
-		v.m.mu.Unlock()
+		v.dl.Store(&d)
 	}
 	var total int64
 	for {
