@@ -169,13 +169,16 @@ func (h *hub) unblockStalled(stall int64) {
 		}
 	}
 	h.m.mu.Unlock()
+	if len(stuck) == 0 {
+		return
+	}
+	// Counted before the writes are ended, so whoever sees a write end with ErrViewerStalled
+	// sees it counted too.
+	h.m.c.stalls.Add(uint64(len(stuck)))
 	for _, d := range stuck {
 		_ = d.SetWriteDeadline(time.Now()) // the wall clock, which the network poller uses
 	}
-	if len(stuck) > 0 {
-		h.m.c.stalls.Add(uint64(len(stuck)))
-		h.m.opts.Logger.Warn("relay viewers stalled", "stream_id", h.id, "viewers", len(stuck))
-	}
+	h.m.opts.Logger.Warn("relay viewers stalled", "stream_id", h.id, "viewers", len(stuck))
 }
 
 // pull reads the sources in order until ctx ends, failing over and backing off.
