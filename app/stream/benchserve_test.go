@@ -68,4 +68,29 @@ func TestBenchServe(t *testing.T) {
 	fmt.Printf("READY live=%s cold=%s\n", e.liveURL(e.live, "ts"), strings.Join(urls, ","))
 	// Serve until the driver closes our standard input.
 	_, _ = bufio.NewReader(os.Stdin).ReadString(0)
+	fmt.Fprint(os.Stderr, logSummary(e.logs.String()))
+}
+
+// logSummary counts the server's warnings and errors by message, and its refused opens (a
+// status of 400 or more in the access log) by status: what the viewers' errors were.
+func logSummary(logs string) string {
+	counts := map[string]int{}
+	for _, l := range strings.Split(logs, "\n") {
+		for _, f := range strings.Fields(l) {
+			if strings.HasPrefix(f, "status=") && f >= "status=400" {
+				counts["refused "+f]++
+			}
+		}
+		if strings.Contains(l, "level=WARN") || strings.Contains(l, "level=ERROR") {
+			if i := strings.Index(l, "msg="); i >= 0 {
+				msg, _, _ := strings.Cut(l[i:], " err=")
+				counts[msg]++
+			}
+		}
+	}
+	var out strings.Builder
+	for k, n := range counts {
+		fmt.Fprintf(&out, "SERVERLOG %6d %s\n", n, k)
+	}
+	return out.String()
 }

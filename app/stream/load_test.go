@@ -110,11 +110,12 @@ func loopedTS(clip []byte, n int) []byte {
 }
 
 type clientResult struct {
-	Bytes   []int64   `json:"bytes"`  // per viewer, within the window
-	FirstMS []float64 `json:"first"`  // per viewer that got one: dial to first body byte, ms
-	Errors  int       `json:"errors"` // viewers that failed or ended early
-	WindowS float64   `json:"window_s"`
-	CPUS    float64   `json:"cpu_s"` // the client process's CPU time over the window
+	Bytes   []int64        `json:"bytes"`  // per viewer, within the window
+	FirstMS []float64      `json:"first"`  // per viewer that got one: dial to first body byte, ms
+	Errors  int            `json:"errors"` // viewers that failed or ended early
+	Why     map[string]int `json:"why"`    // Errors by cause
+	WindowS float64        `json:"window_s"`
+	CPUS    float64        `json:"cpu_s"` // the client process's CPU time over the window
 }
 
 // TestBenchClient is the viewer process: XTREAMD_BENCH_CLIENT="url n warmup window" opens n
@@ -134,14 +135,19 @@ func TestBenchClient(t *testing.T) {
 	firsts := make([]atomic.Int64, n)
 	var counting atomic.Bool
 	var errs atomic.Int64
+	var whyMu sync.Mutex
+	why := map[string]int{}
 	var wg sync.WaitGroup
 	stop := make(chan struct{})
 	for i := 0; i < n; i++ {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			if !benchView(target, i, stop, &counting, &counts[i], &firsts[i]) {
+			if cause := benchView(target, i, stop, &counting, &counts[i], &firsts[i]); cause != "" {
 				errs.Add(1)
+				whyMu.Lock()
+				why[cause]++
+				whyMu.Unlock()
 			}
 		}(i)
 		if i%50 == 49 {
@@ -165,26 +171,29 @@ func TestBenchClient(t *testing.T) {
 			res.FirstMS = append(res.FirstMS, float64(d)/1e6)
 		}
 	}
-	res.Errors = int(errs.Load())
+	res.Errors, res.Why = int(errs.Load()), why
 	b, _ := json.Marshal(res)
 	fmt.Println("RESULT " + string(b))
 }
 
-// benchView is one viewer: it reads until stop, counting while counting is set. It reports
-// false when the stream failed or ended before stop.
-func benchView(target *url.URL, i int, stop <-chan struct{}, counting *atomic.Bool, count, first *atomic.Int64) bool {
+// benchView is one viewer: it reads until stop, counting while counting is set. It returns why
+// the stream failed or ended before stop ("" when it did not).
+func benchView(target *url.URL, i int, stop <-chan struct{}, counting *atomic.Bool, count, first *atomic.Int64) string {
 	start := time.Now()
 	c, err := net.Dial("tcp", target.Host)
 	if err != nil {
-		return false
+		return "dial"
 	}
 	defer c.Close()
 	go func() { <-stop; c.Close() }()
 	fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: bench/%d\r\n\r\n", target.RequestURI(), target.Host, i)
 	br := bufio.NewReaderSize(c, 64<<10)
 	line, err := readHeaders(br)
-	if err != nil || !strings.Contains(line, " 200 ") {
-		return false
+	if err != nil {
+		return "no answer"
+	}
+	if !strings.Contains(line, " 200 ") {
+		return strings.TrimSpace(line)
 	}
 	if _, err := br.Peek(1); err == nil {
 		first.Store(int64(time.Since(start)))
@@ -198,9 +207,9 @@ func benchView(target *url.URL, i int, stop <-chan struct{}, counting *atomic.Bo
 		if err != nil {
 			select {
 			case <-stop:
-				return true
+				return ""
 			default:
-				return false
+				return "ended early"
 			}
 		}
 	}
@@ -289,6 +298,7 @@ type benchStats struct {
 	viewers          int
 	mbs, realTime    float64 // delivered MB/s; share of viewers × channel rate
 	behind, errors   int
+	why              map[string]int // errors by cause
 	cpu, gb, cpuPerG float64
 	clientCPU        float64
 	rssPerViewer     float64 // KiB
@@ -331,7 +341,7 @@ func runLoad(t *testing.T, tg target, viewers int, warm, window time.Duration, p
 	if profDone != nil {
 		<-profDone
 	}
-	s := benchStats{name: tg.name, viewers: viewers, errors: res.Errors, cpu: cpu1 - cpu0, clientCPU: res.CPUS, first: res.FirstMS}
+	s := benchStats{name: tg.name, viewers: viewers, errors: res.Errors, why: res.Why, cpu: cpu1 - cpu0, clientCPU: res.CPUS, first: res.FirstMS}
 	var total int64
 	for _, b := range res.Bytes {
 		total += b
@@ -375,9 +385,9 @@ func profile(t *testing.T, tg target, dir string, viewers int, window time.Durat
 
 func (s benchStats) log(t *testing.T) {
 	q := quantiles(s.first)
-	t.Logf("TARGET %-6s %4d viewers: delivered %7.1f MB/s = %5.1f%% of real time, %d below 95%%, %d errors; "+
+	t.Logf("TARGET %-6s %4d viewers: delivered %7.1f MB/s = %5.1f%% of real time, %d below 95%%, %d errors %v; "+
 		"CPU %.2f s for %.2f GB = %.3f CPU-s/GB; first byte p50 %s p99 %s; RSS/viewer %.0f KiB; client CPU %.1f s",
-		s.name, s.viewers, s.mbs, s.realTime*100, s.behind, s.errors, s.cpu, s.gb, s.cpuPerG, q(.5), q(.99),
+		s.name, s.viewers, s.mbs, s.realTime*100, s.behind, s.errors, s.why, s.cpu, s.gb, s.cpuPerG, q(.5), q(.99),
 		s.rssPerViewer, s.clientCPU)
 }
 
