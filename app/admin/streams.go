@@ -28,7 +28,7 @@ type LiveStream struct {
 	TVArchiveDays int32     `json:"tv_archive_days" doc:"Days of catch-up (0: none)."`
 	CatchupSource *string   `json:"catchup_source" doc:"URL template of the recordings ({start_unix}, {duration_sec} …)."`
 	Enabled       bool      `json:"enabled"`
-	AlwaysOn      bool      `json:"always_on" doc:"Keep the upstream pulled without viewers (stored; the relay acts on it in a later release)."`
+	AlwaysOn      bool      `json:"always_on" doc:"Keep the upstream pulled without viewers, so that the first viewer starts at once from the cached keyframe."`
 	Sources       []Source  `json:"sources"`
 	CreatedAt     time.Time `json:"created_at"`
 	UpdatedAt     time.Time `json:"updated_at"`

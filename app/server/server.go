@@ -193,6 +193,7 @@ const listenerWait = 10 * time.Second
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	workerCtx, stopWorkers := context.WithCancel(context.WithoutCancel(ctx))
 	workers := s.dom.startWorkers(workerCtx)
+	s.keepAlwaysOn()
 	defer func() {
 		stopWorkers()
 		if err := workers.Wait(); err != nil {

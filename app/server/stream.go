@@ -7,6 +7,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/xtreamd/xtreamd/app/stream"
+	"github.com/xtreamd/xtreamd/internal/catalog"
 	"github.com/xtreamd/xtreamd/internal/config"
 	"github.com/xtreamd/xtreamd/internal/demo"
 	"github.com/xtreamd/xtreamd/internal/source"
@@ -54,6 +55,18 @@ func MediaFiles(cfg config.Config) (*source.Files, error) {
 		return nil, fmt.Errorf("media dirs: %w", err)
 	}
 	return f, nil
+}
+
+// keepAlwaysOn has the relay pull the always-on channels with no viewer, now and after every
+// catalog change. In redirect mode the edge serves every stream, so the relay keeps none. The
+// hook is registered before the first call, so no snapshot swapped meanwhile is missed.
+func (s *Server) keepAlwaysOn() {
+	if s.redirect.Enabled() {
+		return
+	}
+	keep := func(snap *catalog.Snapshot) { s.dom.relay.Keep(stream.AlwaysOn(snap)) }
+	s.dom.catalog.OnSwap(keep)
+	keep(s.dom.catalog.Current())
 }
 
 // mountStreams mounts the stream surface (last: its short form matches any three segments).

@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -35,6 +36,9 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	if os.Getenv("XTREAMD_BENCH_CLIENT") != "" || os.Getenv("XTREAMD_BENCH_ORIGIN") != "" {
+		os.Exit(m.Run()) // a process of the load benchmark (load_test.go) that needs no database
+	}
 	code := testdb.Main(m)
 	if code == 0 {
 		// Every server, stream writer, relay hub and origin must be gone once the tests are.
@@ -522,6 +526,17 @@ func (e *env) metric(name string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// metricValue is the value of the (last) series named name.
+func metricValue(e *env, name string) float64 {
+	m := e.metric(name)
+	i := strings.LastIndexByte(m, ' ')
+	if i < 0 {
+		return 0
+	}
+	v, _ := strconv.ParseFloat(m[i+1:], 64)
+	return v
 }
 
 // newLine adds a line entitled to the test bouquet.

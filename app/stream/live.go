@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"runtime/debug"
 	"strconv"
@@ -64,6 +63,19 @@ func (h *Handler) openLive(c *fiber.Ctx, r liveRequest) error {
 func (h *Handler) direct(c *fiber.Ctx, st *catalog.Stream) error {
 	c.Set(fiber.HeaderLocation, st.Sources[0].URL)
 	return edge.Empty(c, fiber.StatusFound)
+}
+
+// AlwaysOn returns the channels of snap that the relay keeps pulling with no viewer: live,
+// flagged always on, and relayed (a direct-source channel's viewers go to its source, so we
+// never pull it).
+func AlwaysOn(snap *catalog.Snapshot) map[int64][]relay.Source {
+	keep := map[int64][]relay.Source{}
+	for _, st := range snap.LiveStreams() {
+		if st.AlwaysOn && !st.DirectSource && len(st.Sources) > 0 {
+			keep[st.ID] = relaySources(st)
+		}
+	}
+	return keep
 }
 
 func relaySources(st *catalog.Stream) []relay.Source {
@@ -173,17 +185,34 @@ func (h *Handler) pumpTS(conn net.Conn, v *relay.Viewer, lease *conns.Lease, inf
 		mu.Unlock()
 	}()
 
-	cw := &countWriter{w: conn}
-	flush := func() error {
-		cw.settle(lease, h.metrics.bytesTS.Add)
-		h.extendDeadline(conn)
+	// The relay writes each batch to the socket itself (one writev over its ring blocks), so it gets
+	// the TCP connection, not fasthttp's wrapper. A client that accepts nothing for the relay's
+	// WriteStall is cut by the hub's watchdog: no write deadline is renewed per batch.
+	raw := socket(conn)
+	var settled int64
+	settle := func() error {
+		if d := v.Bytes() - settled; d > 0 {
+			lease.AddBytes(d)
+			h.metrics.bytesTS.Add(float64(d))
+			settled += d
+		}
 		return nil
 	}
-	h.extendDeadline(conn)
-	if _, err = conn.Write(tsHeader); err == nil {
-		n, err = v.WriteTo(ctx, cw, flush)
+	if _, err = raw.Write(tsHeader); err == nil {
+		n, err = v.WriteTo(ctx, raw, settle)
 	}
-	cw.settle(lease, h.metrics.bytesTS.Add)
+	_ = settle()
+}
+
+// socket returns the network connection under fasthttp's hijacked wrapper (which only
+// intercepts Read and Close), so that a vectored write reaches the socket as one writev.
+func socket(conn net.Conn) net.Conn {
+	if u, ok := conn.(interface{ UnsafeConn() net.Conn }); ok {
+		if c := u.UnsafeConn(); c != nil {
+			return c
+		}
+	}
+	return conn
 }
 
 func (h *Handler) logClosed(info openInfo, lease *conns.Lease, n int64, err error, start time.Time) {
@@ -192,7 +221,7 @@ func (h *Handler) logClosed(info openInfo, lease *conns.Lease, n int64, err erro
 	case reason != "" && reason != conns.ReasonClosed:
 	case errors.Is(err, context.Canceled) && h.base.Err() != nil:
 		reason = conns.ReasonShutdown
-	case errors.Is(err, relay.ErrViewerDropped):
+	case errors.Is(err, relay.ErrViewerDropped), errors.Is(err, relay.ErrViewerStalled):
 		reason = "too_slow"
 	case errors.Is(err, errUpstreamIdle):
 		reason = "upstream_idle"
@@ -204,32 +233,11 @@ func (h *Handler) logClosed(info openInfo, lease *conns.Lease, n int64, err erro
 		"dur_ms", time.Since(start).Milliseconds())
 }
 
-// extendDeadline gives the client StallTimeout to accept the next batch; a client that accepts
-// nothing for that long is gone even if its TCP connection is not.
+// extendDeadline gives the client StallTimeout to accept the next read's bytes (movies and
+// catch-up; live TS writers are watched by the relay instead).
 func (h *Handler) extendDeadline(conn net.Conn) {
 	if conn != nil {
 		_ = conn.SetWriteDeadline(time.Now().Add(h.d.StallTimeout))
-	}
-}
-
-// countWriter counts bytes written; settle hands them to the lease and the metric once per
-// batch rather than per write.
-type countWriter struct {
-	w       io.Writer
-	pending int64
-}
-
-func (cw *countWriter) Write(p []byte) (int, error) {
-	n, err := cw.w.Write(p)
-	cw.pending += int64(n)
-	return n, err
-}
-
-func (cw *countWriter) settle(lease *conns.Lease, add func(float64)) {
-	if cw.pending > 0 {
-		lease.AddBytes(cw.pending)
-		add(float64(cw.pending))
-		cw.pending = 0
 	}
 }
 

@@ -12,7 +12,7 @@
 // Live delivery comes from the relay; a TS viewer holds a connection lease for as long as its
 // response runs. Its writer runs on the hijacked connection (the body is framed by closing it)
 // and ends on the first write error (the client left), when the lease is killed or replaced,
-// when the client accepts nothing for StallTimeout, or at shutdown; movies, episodes and
+// when the client accepts nothing for the relay's WriteStall, or at shutdown; movies, episodes and
 // catch-up use a fasthttp body stream with a Content-Length.
 package stream
 
@@ -76,7 +76,8 @@ type Deps struct {
 
 	// ReadyTimeout bounds the wait for a live stream's first keyframe or HLS segment (default 10 s).
 	ReadyTimeout time.Duration
-	// StallTimeout ends a response whose client accepted no data for this long (default 30 s).
+	// StallTimeout ends a movie, episode or catch-up response whose client accepted no data for
+	// this long (default 30 s). Live TS writers end on the relay's WriteStall instead.
 	StallTimeout time.Duration
 	// SegmentTTL is the lifetime of the segment links in a playlist (default 2 min).
 	SegmentTTL time.Duration

@@ -72,6 +72,7 @@ func (s *Snapshot) addStreams(rows []store.Stream) {
 		*st = Stream{ID: r.ID, Kind: r.Kind, Name: r.Name, Icon: r.Icon, CustomSID: r.CustomSID,
 			DirectSource: r.DirectSource, TVArchiveDays: r.TVArchiveDays, Info: r.Info, AddedUnix: r.CreatedAt.Unix(),
 			Index: i}
+		st.AlwaysOn = r.AlwaysOn && st.IsLive() // a movie has no upstream to keep
 		if r.CategoryID != nil {
 			st.Category = s.categories[*r.CategoryID]
 		}

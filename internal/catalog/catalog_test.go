@@ -115,3 +115,49 @@ func TestCatalog_RefreshKeepsCurrentSnapshot(t *testing.T) {
 	c.OnChange(store.CatalogChanged(999998))    // schedules a check, never blocks
 	c.OnChange(store.CatalogChanged(999999))
 }
+
+// TestCatalog_AlwaysOn reads streams.always_on into the snapshot: for live channels only, and
+// as false while the schema has no such column.
+func TestCatalog_AlwaysOn(t *testing.T) {
+	t.Parallel()
+	st := store.New(testdb.New(t))
+	ctx := t.Context()
+	bid, _, err := st.EnsureBouquet(ctx, "Main")
+	if err != nil {
+		t.Fatal(err)
+	}
+	live := addChannel(t, st, bid, "kept")
+	other := addChannel(t, st, bid, "plain")
+	mp4 := "mp4"
+	movie, err := st.CreateStream(ctx, store.StreamInput{Kind: store.KindMovie, Name: "Film", ContainerExtension: &mp4,
+		Sources: []store.Source{{URL: "http://up/film.mp4"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	load := func() *catalog.Snapshot {
+		t.Helper()
+		c := catalog.New(st, discard, catalog.Options{})
+		if err := c.Refresh(ctx); err != nil {
+			t.Fatal(err)
+		}
+		return c.Current()
+	}
+	if s, _ := load().Stream(live); s.AlwaysOn {
+		t.Fatal("AlwaysOn = true without a streams.always_on column")
+	}
+	testdb.SetAlwaysOn(t, st, live, true)
+	testdb.SetAlwaysOn(t, st, movie, true)
+	snap := load()
+	for id, want := range map[int64]bool{live: true, other: false, movie: false} {
+		s, ok := snap.Stream(id)
+		if !ok {
+			t.Fatalf("Stream(%d) not in the snapshot", id)
+		}
+		if s.AlwaysOn != want {
+			t.Errorf("Stream(%d).AlwaysOn = %v, want %v", id, s.AlwaysOn, want)
+		}
+	}
+	if got, err := st.StreamByID(ctx, live); err != nil || !got.AlwaysOn {
+		t.Errorf("StreamByID(%d) = AlwaysOn %v, %v; want true", live, got.AlwaysOn, err)
+	}
+}

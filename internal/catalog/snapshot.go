@@ -42,6 +42,7 @@ type Stream struct {
 	EPGChannelID       string    // XMLTV channel id, "" when none
 	CustomSID          string
 	DirectSource       bool     // clients get Sources[0].URL instead of a relayed URL
+	AlwaysOn           bool     // live: the relay keeps pulling it with no viewer (relay.Manager.Keep)
 	Sources            []Source // failover order; never empty for a playable stream
 	TVArchiveDays      int32
 	CatchupSource      string

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -382,24 +383,66 @@ func TestHLS_SessionsArePolledAndReplaced(t *testing.T) {
 }
 
 func BenchmarkAcquireRelease(b *testing.B) {
-	dsn := testdb.NewDSN(b)
-	pool, err := pgxpool.New(context.Background(), dsn)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer pool.Close()
-	st := store.New(pool)
-	m := conns.New(st, conns.Options{InstanceID: "bench"}, discard())
+	st, m := benchManager(b, 0)
 	line, _ := testdb.NewLine(b, st, func(in *store.LineInput) { in.MaxConnections = 0 })
 	r := req(line, ipA)
 	b.ReportAllocs()
 	for b.Loop() {
-		l, err := m.Acquire(context.Background(), r, conns.PolicyRefuse, nil)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := l.Release(context.Background()); err != nil {
+		if err := openAndRelease(m, r, conns.PolicyRefuse); err != nil {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkAcquireParallel opens and releases leases of distinct lines from many goroutines at
+// once (8 per core, a 16-connection pool, as `serve` has): opens of different lines must not
+// wait for each other, only for the database.
+func BenchmarkAcquireParallel(b *testing.B) {
+	st, m := benchManager(b, 16)
+	var lines []store.Line
+	for range 64 {
+		line, _ := testdb.NewLine(b, st, func(in *store.LineInput) { in.MaxConnections = 1 })
+		lines = append(lines, line)
+	}
+	var next atomic.Int64
+	b.SetParallelism(8)
+	b.ReportAllocs()
+	b.ResetTimer() // the lines' argon2id hashes are not what is measured
+	b.RunParallel(func(pb *testing.PB) {
+		r := req(lines[next.Add(1)%int64(len(lines))], ipA)
+		for pb.Next() {
+			if err := openAndRelease(m, r, conns.PolicyKickOldest); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
+// benchManager returns a store on a fresh database (a pool of maxConns connections, 0: pgxpool's
+// default) and a lease manager over it.
+func benchManager(b *testing.B, maxConns int32) (*store.Store, *conns.Manager) {
+	cfg, err := pgxpool.ParseConfig(testdb.NewDSN(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if maxConns > 0 {
+		cfg.MaxConns = maxConns
+	}
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(pool.Close)
+	st := store.New(pool)
+	return st, conns.New(st, conns.Options{InstanceID: "bench"}, discard())
+}
+
+// openAndRelease is one stream's lease life: acquired, then released.
+func openAndRelease(m *conns.Manager, r conns.Request, policy conns.Policy) error {
+	l, err := m.Acquire(context.Background(), r, policy, nil)
+	if err != nil {
+		return err
+	}
+	return l.Release(context.Background())
 }

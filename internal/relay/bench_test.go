@@ -67,17 +67,33 @@ func (t *tally) waitTotal(n int64) {
 }
 
 // BenchmarkHubFanout measures delivery from one hub to 500 viewers of a stream held in memory: each op
-// publishes 44 packets (8 KiB, the default publish batch at 8 Mbit/s) that every viewer then copies into
-// its own 64 KiB write buffer, as it would into a connection's. The benchmark waits for all viewers after
-// every op, so each publish wakes all 500 (the worst case: no batching across publishes). Reported:
-// delivered MB/s (SetBytes), CPU nanoseconds per delivered MB, allocations per fed packet, and how many
-// 8 Mbit/s viewers that rate would serve.
+// publishes one chunk that every viewer then copies into its own 64 KiB write buffer, as it would into a
+// connection's, and the op waits for all viewers. Each chunk is one wake-up (every publish wakes, and the
+// ring blocks are a chunk long, so one chunk is one publish):
+//
+//	wake=8KiB    44 packets, the default publish batch at 8 Mbit/s, as the relay woke viewers before
+//	             wake-ups were batched (every publish woke everyone)
+//	wake=128KiB  697 packets, one default wake-up (WakeBytes)
+//
+// Reported: delivered MB/s (SetBytes), CPU nanoseconds per delivered MB, allocations per fed packet, and
+// how many 8 Mbit/s viewers that rate would serve.
 func BenchmarkHubFanout(b *testing.B) {
+	for _, bc := range []struct {
+		name    string
+		packets int
+	}{{"wake=8KiB", 44}, {"wake=128KiB", 697}} {
+		b.Run(bc.name, func(b *testing.B) { benchFanout(b, bc.packets) })
+	}
+}
+
+func benchFanout(b *testing.B, chunkPackets int) {
 	const viewers = 500
-	const chunkPackets = 44
 	data := clip(b, "clip.ts")
 	data = data[:len(data)/(chunkPackets*packetSize)*(chunkPackets*packetSize)]
-	m, err := NewManager(Options{RingBlocks: 128, MaxSkips: -1})
+	// The op waits for every viewer, so every publish must wake them (WakeBytes 1): a wake-up held
+	// back for more bytes would never come.
+	m, err := NewManager(Options{BlockPackets: chunkPackets, RingBlocks: 8 << 20 / (chunkPackets * packetSize),
+		MaxSkips: -1, WakeBytes: 1})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -25,6 +25,12 @@ type hub struct {
 	leftAt   time.Time
 	hlsAt    time.Time
 	sessions map[string]time.Time
+	viewers  map[*Viewer]struct{}
+	kept     bool // always on (Manager.Keep): never idle
+
+	// clock counts the stall watchdog's ticks (from 1); a viewer stamps its write with it, so the byte
+	// path reads no clock and arms no timer of its own.
+	clock atomic.Int64
 
 	hlsDemand atomic.Int64 // unix nanoseconds of the last HLS request, read by the writer
 }
@@ -39,7 +45,13 @@ func newHub(m *Manager, id int64, srcs []Source) *hub {
 		poked:    make(chan struct{}, 1),
 		leftAt:   now,
 		sessions: make(map[string]time.Time),
+		viewers:  make(map[*Viewer]struct{}),
 	}
+	h.clock.Store(1)
+	// A wake-up never waits for more than a quarter of the ring, or viewers of a small ring would be
+	// overrun between two of them.
+	h.ring.wakeBytes = uint64(min(o.WakeBytes, o.RingBlocks*o.BlockPackets*packetSize/4))
+	h.ring.wakeEvery = o.WakeInterval
 	h.srcs.Store(&srcs)
 	h.ing = newIngest(h.ring, m.pool, o.Now, o.PublishBytes, o.PublishInterval)
 	// Sequence numbers start from the clock so that they keep growing across hub restarts (segments are
@@ -89,6 +101,8 @@ func (h *hub) run(ctx context.Context) {
 
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
+	tick, stall := h.watchdog()
+	defer tick.Stop()
 	for stop := false; !stop; {
 		m.mu.Lock()
 		until := m.idleDeadline(h)
@@ -112,6 +126,8 @@ func (h *hub) run(ctx context.Context) {
 			stop = true
 		case <-h.poked:
 		case <-timer.C:
+		case <-tick.C:
+			h.unblockStalled(stall)
 		}
 		timer.Stop()
 	}
@@ -122,6 +138,47 @@ func (h *hub) run(ctx context.Context) {
 	m.c.hubs.Add(-1)
 	m.event(Event{Type: EventHubStop, StreamID: h.id})
 	m.opts.Logger.Info("relay hub stop", "stream_id", h.id)
+}
+
+// watchdog returns the stall watchdog's ticker and how many of its ticks a write may take. With
+// WriteStall off it never ticks.
+func (h *hub) watchdog() (*time.Ticker, int64) {
+	stall := h.m.opts.WriteStall
+	if stall <= 0 {
+		t := time.NewTicker(time.Hour)
+		t.Stop()
+		return t, 0
+	}
+	every := min(time.Second, max(stall/4, 10*time.Millisecond))
+	return time.NewTicker(every), int64((stall + every - 1) / every)
+}
+
+// unblockStalled advances the hub clock and ends the writes that have been running for more than
+// stall ticks: their viewer's writer gets a write deadline in the past, so the blocked write returns
+// and WriteTo ends with ErrViewerStalled.
+func (h *hub) unblockStalled(stall int64) {
+	now := h.clock.Add(1)
+	var stuck []deadliner
+	h.m.mu.Lock()
+	for v := range h.viewers {
+		if at := v.writing.Load(); at != 0 && now-at > stall && !v.stalled.Load() {
+			if d := v.dl.Load(); d != nil {
+				v.stalled.Store(true)
+				stuck = append(stuck, *d)
+			}
+		}
+	}
+	h.m.mu.Unlock()
+	if len(stuck) == 0 {
+		return
+	}
+	// Counted before the writes are ended, so whoever sees a write end with ErrViewerStalled
+	// sees it counted too.
+	h.m.c.stalls.Add(uint64(len(stuck)))
+	for _, d := range stuck {
+		_ = d.SetWriteDeadline(time.Now()) // the wall clock, which the network poller uses
+	}
+	h.m.opts.Logger.Warn("relay viewers stalled", "stream_id", h.id, "viewers", len(stuck))
 }
 
 // pull reads the sources in order until ctx ends, failing over and backing off.

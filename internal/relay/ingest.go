@@ -135,7 +135,9 @@ func (in *ingest) maybeFlush() {
 	if p == 0 {
 		return
 	}
-	if p >= in.minPub || in.now().Sub(in.pubAt) >= in.maxWait {
+	// A keyframe is published at once: a cold channel's first viewers wait for it (and a warm
+	// one's joiners start from the newest).
+	if p >= in.minPub || len(in.raps) > 0 || in.now().Sub(in.pubAt) >= in.maxWait {
 		in.flush()
 	}
 }
@@ -155,7 +157,7 @@ func (in *ingest) flush() {
 		return
 	}
 	from := in.pub
-	in.r.commit(head, in.raps, in.psiNew)
+	in.r.commit(head, in.raps, in.psiNew, in.now())
 	if in.onCommit != nil {
 		in.onCommit(from, head, in.raps)
 	}

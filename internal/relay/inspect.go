@@ -25,6 +25,18 @@ type inspector struct {
 	pes    rap // the PES being scanned for a keyframe
 	last   int64
 	hasPTS bool // last is valid: the latest PTS on the primary PID
+
+	// Keyframes flagged (random_access_indicator) before the program was known, by PID: a source
+	// joined mid-stream may send its keyframe before its next PAT/PMT, and a cold channel then
+	// starts from that keyframe instead of waiting a whole GOP for the next one.
+	early  [8]earlyRAP
+	nEarly int
+}
+
+// earlyRAP is a flagged PES start seen before the program was known.
+type earlyRAP struct {
+	pid uint16
+	r   rap
 }
 
 // reset forgets the stream's PID layout, for a new source that may use other PIDs. psi stays until the new
@@ -41,11 +53,19 @@ func (in *inspector) packet(p []byte, pos uint64) (r rap, ok, psiChanged bool) {
 	if pid == pidPAT {
 		return rap{}, false, in.onPAT(p)
 	}
+	if !in.progOK && pktPUSI(p) && pktRAI(p) {
+		in.noteEarly(pid, p, pos)
+	}
 	if !in.progOK && in.pat == nil {
 		return rap{}, false, false
 	}
 	if pid == in.prog.pmtPID {
-		return rap{}, false, in.onPMT(p)
+		known := in.progOK
+		changed := in.onPMT(p)
+		if !known && in.progOK {
+			r, ok = in.earlyRAP()
+		}
+		return r, ok, changed
 	}
 	if pid != in.prog.primaryPID || !in.progOK {
 		return rap{}, false, false
@@ -82,6 +102,35 @@ func (in *inspector) packet(p []byte, pos uint64) (r rap, ok, psiChanged bool) {
 		}
 	}
 	return rap{}, false, false
+}
+
+// noteEarly records a flagged PES start of pid before the program is known (the newest per PID).
+func (in *inspector) noteEarly(pid uint16, p []byte, pos uint64) {
+	pts, has := pesHeaderPTS(pktPayload(p))
+	e := earlyRAP{pid: pid, r: rap{pos: pos, pts: pts, hasPTS: has}}
+	for i := 0; i < in.nEarly; i++ {
+		if in.early[i].pid == pid {
+			in.early[i] = e
+			return
+		}
+	}
+	if in.nEarly < len(in.early) {
+		in.early[in.nEarly] = e
+		in.nEarly++
+	}
+}
+
+// earlyRAP returns the keyframe of the primary PID seen before the program was known, if any.
+func (in *inspector) earlyRAP() (rap, bool) {
+	for _, e := range in.early[:in.nEarly] {
+		if e.pid == in.prog.primaryPID {
+			if e.r.hasPTS {
+				in.last, in.hasPTS = e.r.pts, true
+			}
+			return e.r, true
+		}
+	}
+	return rap{}, false
 }
 
 // samePacket compares two packets ignoring the continuity counter.

@@ -14,6 +14,7 @@ type Manager struct {
 	opts   Options
 	c      counters
 	pool   *blockPool
+	burst  *budget // the backlog bytes viewers may get beyond the live rate (burst.go)
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -22,6 +23,7 @@ type Manager struct {
 
 	mu     sync.Mutex
 	hubs   map[int64]*hub
+	kept   map[int64][]Source // always-on streams (Keep)
 	closed bool
 }
 
@@ -34,6 +36,7 @@ func NewManager(opts Options) (*Manager, error) {
 	m := &Manager{
 		opts:   opts,
 		pool:   newBlockPool(opts.BlockPackets*packetSize, 256),
+		burst:  newBudget(opts.BurstRate, opts.Now),
 		ctx:    ctx,
 		cancel: cancel,
 		hubs:   make(map[int64]*hub),
@@ -89,17 +92,19 @@ func (m *Manager) Subscribe(ctx context.Context, streamID int64, sources []Sourc
 		m.mu.Unlock()
 		return nil, fmt.Errorf("relay: subscribe %d: %w", streamID, ErrClosed)
 	}
+	// One short hold of the manager's lock per open (no I/O under it): a join storm's opens
+	// queue only for the map updates, never behind one another's keyframe wait or write.
 	h := m.hubLocked(streamID, sources)
 	h.users++
+	v := &Viewer{h: h, m: m, joinAt: m.opts.Now(), done: make(chan struct{})}
+	h.viewers[v] = struct{}{}
 	m.mu.Unlock()
 	m.c.viewersTS.Add(1)
 
-	now := m.opts.Now()
-	v := &Viewer{h: h, m: m, joinAt: now, done: make(chan struct{})}
 	r := h.ring
 	r.mu.Lock()
 	if p, ok := r.newestRAP(); ok && p.pos >= r.oldest() {
-		v.pos, v.needPSI = p.pos, true
+		v.startAt(r, p.pos)
 	} else {
 		v.waitRAP, v.joinPos = true, r.head
 	}
@@ -117,6 +122,7 @@ func (m *Manager) hubLocked(streamID int64, sources []Source) *hub {
 		return h
 	}
 	h := newHub(m, streamID, srcs)
+	_, h.kept = m.kept[streamID]
 	m.hubs[streamID] = h
 	m.c.hubs.Add(1)
 	m.wg.Add(1)
@@ -124,11 +130,50 @@ func (m *Manager) hubLocked(streamID int64, sources []Source) *hub {
 	return h
 }
 
-// leave records that a viewer of h has gone.
-func (m *Manager) leave(h *hub) {
+// Keep sets the streams whose upstream is pulled whether anyone watches or not (always-on
+// channels, whose first viewer starts from the GOP cache instead of waiting for a connect and a
+// keyframe), replacing the previous set. Each listed stream's hub starts now, or keeps running
+// and takes the sources given at its next reconnect; a stream no longer listed stops once it has
+// had no viewer for the grace period, counted from this call. Keep(nil) keeps none; after Close
+// it does nothing.
+func (m *Manager) Keep(streams map[int64][]Source) {
+	now := m.opts.Now()
+	var released []*hub
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return
+	}
+	for id := range m.kept {
+		if _, still := streams[id]; still {
+			continue
+		}
+		if h := m.hubs[id]; h != nil && h.kept {
+			h.kept, h.leftAt = false, now
+			released = append(released, h)
+		}
+	}
+	m.kept = make(map[int64][]Source, len(streams))
+	for id, srcs := range streams {
+		if len(srcs) == 0 {
+			continue
+		}
+		m.kept[id] = slices.Clone(srcs)
+		m.hubLocked(id, srcs).kept = true
+	}
+	m.mu.Unlock()
+	for _, h := range released {
+		h.poke() // its supervisor re-checks idleness
+	}
+}
+
+// leave records that viewer v has gone.
+func (m *Manager) leave(v *Viewer) {
+	h := v.h
 	m.mu.Lock()
 	h.users--
 	h.leftAt = m.opts.Now()
+	delete(h.viewers, v)
 	m.mu.Unlock()
 	m.c.viewersTS.Add(-1)
 	h.poke()
@@ -153,9 +198,9 @@ func (m *Manager) Streams() []int64 {
 	return ids
 }
 
-// idleDeadline returns when h may stop (zero when it has viewers). Callers hold m.mu.
+// idleDeadline returns when h may stop (zero when it has viewers or is kept). Callers hold m.mu.
 func (m *Manager) idleDeadline(h *hub) time.Time {
-	if h.users > 0 {
+	if h.users > 0 || h.kept {
 		return time.Time{}
 	}
 	until := h.leftAt.Add(m.opts.Grace)

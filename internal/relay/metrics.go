@@ -8,9 +8,9 @@ import (
 
 // counters are the Manager's running totals, updated with atomics on the hot paths.
 type counters struct {
-	hubs, upstreamOpen, viewersTS                         atomic.Int64
-	upstreamFailures, failovers, bytesIn                  atomic.Uint64
-	bytesOutTS, bytesOutHLS, skips, drops, segmentFetches atomic.Uint64
+	hubs, upstreamOpen, viewersTS                                 atomic.Int64
+	upstreamFailures, failovers, bytesIn                          atomic.Uint64
+	bytesOutTS, bytesOutHLS, skips, drops, stalls, segmentFetches atomic.Uint64
 }
 
 // Stats is a snapshot of a Manager's counters.
@@ -26,6 +26,7 @@ type Stats struct {
 	ViewersHLS       int64  // HLS sessions seen within HLSIdle
 	ViewerSkips      uint64 // times a lagging viewer skipped to the newest keyframe
 	ViewerDrops      uint64 // viewers dropped by the lag policy
+	ViewerStalls     uint64 // viewers ended by the write stall watchdog
 	SegmentFetches   uint64 // upstream HLS segments fetched
 }
 
@@ -43,6 +44,7 @@ func (m *Manager) Stats() Stats {
 		ViewersHLS:       m.hlsSessions(),
 		ViewerSkips:      m.c.skips.Load(),
 		ViewerDrops:      m.c.drops.Load(),
+		ViewerStalls:     m.c.stalls.Load(),
 		SegmentFetches:   m.c.segmentFetches.Load(),
 	}
 }
@@ -93,6 +95,8 @@ func (m *Manager) register(reg prometheus.Registerer) error {
 			Help: "Times a lagging viewer skipped to the newest keyframe."}, u(&c.skips)),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "xtreamd_relay_viewer_drops_total",
 			Help: "Viewers dropped for lagging too often."}, u(&c.drops)),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "xtreamd_relay_viewer_stalls_total",
+			Help: "Viewers ended because a write made no progress for the write stall timeout."}, u(&c.stalls)),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "xtreamd_relay_hls_segment_fetches_total",
 			Help: "Upstream HLS segments fetched."}, u(&c.segmentFetches)),
 	}

@@ -44,8 +44,8 @@ func TestMetricsRegistered(t *testing.T) {
 			t.Errorf("metric %s = %v (present %v), want %v", key, v, ok, want)
 		}
 	}
-	if series != 12 {
-		t.Errorf("gathered %d series, want 12", series)
+	if series != 13 {
+		t.Errorf("gathered %d series, want 13", series)
 	}
 	// A second manager on the same registry is a duplicate registration, reported rather than panicking.
 	if _, err := NewManager(Options{Registerer: reg}); err == nil {

@@ -1,11 +1,18 @@
 // Package relay delivers live channels: one upstream pull per stream, fanned out to every viewer.
 //
 // A Manager keeps one hub per live stream id. The first viewer (Subscribe) or HLS request (Playlist, Segment)
-// starts the hub's upstream pull; when the last one has gone, the pull stops after a grace period. The hub
-// reads MPEG-TS packets into a shared ring of fixed-size blocks; viewers hold only a byte position into that
-// ring, so a block is written once and read by every viewer without copies. A viewer that falls so far behind
-// that the ring overwrites its position skips to the newest keyframe, and is dropped when it keeps doing so:
-// a slow client never slows the upstream reader or the other viewers.
+// starts the hub's upstream pull; when the last one has gone, the pull stops after a grace period, unless
+// the stream is always on (Keep), whose pull runs with no viewer so that its first one starts at once. The
+// hub reads MPEG-TS packets into a shared ring of fixed-size blocks; viewers hold only a byte position into
+// that ring, so a block is written once and read by every viewer without copies. A viewer that falls so far
+// behind that the ring overwrites its position skips to the newest keyframe, and is dropped when it keeps
+// doing so: a slow client never slows the upstream reader or the other viewers.
+//
+// Delivery is batched: waiting viewers are woken about ten times a second (Options.WakeBytes,
+// WakeInterval), and each then writes everything new in one vectored write over the ring blocks (one
+// writev), with no clock read, timer or allocation of its own per write; a hub's watchdog ends a viewer
+// whose write stalls (WriteStall). A joiner gets its keyframe at once and the rest of the GOP cache from
+// a budget shared by all hubs (BurstRate), so a join storm cannot starve the running viewers.
 //
 // Sources are tried in order (Source.Kind "ts", "hls", "file" or "auto"): a failing or stalled source fails
 // over to the next one, and after all have failed the hub backs off and starts again from the first.
@@ -26,12 +33,13 @@
 //	c.Context().HijackSetNoResponse(true)
 //	c.Context().Hijack(func(conn net.Conn) { // runs after the handler returned: no c here
 //		defer func() { recover(); v.Close(); lease.Release(ctx) }()
-//		conn.Write(header)               // "HTTP/1.1 200 OK … Connection: close"
-//		v.WriteTo(streamCtx, conn, flush) // returns on the first write error: the client is gone
+//		tcp := conn.(interface{ UnsafeConn() net.Conn }).UnsafeConn() // the socket itself: writev
+//		tcp.Write(header)                // "HTTP/1.1 200 OK … Connection: close"
+//		v.WriteTo(streamCtx, tcp, flush) // returns on the first write error: the client is gone
 //	})
 //
 // streamCtx is the server's shutdown context (cancelled before app.ShutdownWithTimeout); flush runs
-// between batches (app/stream renews the write deadline there). NewHTTPClient builds the upstream
+// after each batch (app/stream hands the bytes to the lease there). NewHTTPClient builds the upstream
 // client that the relay and the VOD proxy share.
 package relay
 
@@ -89,6 +97,7 @@ func pathOf(u string) string {
 var (
 	ErrClosed           = errors.New("relay: closed")            // the manager or the hub has shut down
 	ErrViewerDropped    = errors.New("relay: viewer dropped")    // the viewer kept falling behind (lag policy)
+	ErrViewerStalled    = errors.New("relay: viewer stalled")    // a write took longer than WriteStall
 	ErrNoSources        = errors.New("relay: no sources")        // Subscribe/Playlist called with no source
 	ErrUpstreamDown     = errors.New("relay: upstream down")     // every source failed in the last round
 	ErrSegmentNotFound  = errors.New("relay: segment not found") // unknown stream, or the segment left the window
@@ -126,10 +135,27 @@ type Options struct {
 	// RingKeep: blocks wholly older than this and before the newest keyframe are released early (default 20 s),
 	// so a low-bitrate channel does not hold RingBlocks of history.
 	RingKeep time.Duration
-	// PublishBytes and PublishInterval coalesce upstream reads: new data is made visible to viewers once at
-	// least PublishBytes are pending or PublishInterval has passed since the last publish (defaults 8 KiB, 20 ms).
+	// PublishBytes and PublishInterval coalesce upstream reads: new data is made visible once at least
+	// PublishBytes are pending or PublishInterval has passed since the last publish (defaults 8 KiB, 20 ms).
+	// A keyframe is published at once.
 	PublishBytes    int
 	PublishInterval time.Duration
+	// WakeBytes and WakeInterval batch the delivery: waiting TS viewers are woken once WakeBytes are new
+	// since the last wake-up or WakeInterval has passed (defaults 128 KiB, 100 ms; checked when data is
+	// published), and each then writes all it has in one vectored write. Fewer wake-ups mean fewer,
+	// larger writes: at 8 Mbit/s the defaults give ten 100 KB writes a second per viewer, for at most
+	// 100 ms of added delay. The first keyframe of a stream and a new program wake them at once.
+	WakeBytes    int
+	WakeInterval time.Duration
+	// BurstRate paces what TS viewers get beyond the channel's own rate: a joiner's GOP cache (after its
+	// first 256 KiB, which hold the keyframe) and a laggard's catch-up are served from one budget of
+	// BurstRate bytes per second shared by every hub (default 256 MiB/s; negative: unpaced), so a join
+	// storm cannot starve the running viewers, who never need the budget.
+	BurstRate int64
+	// WriteStall ends a TS viewer whose write (one batch) has not completed for this long (default 30 s;
+	// negative: never): the hub's watchdog, one ticker per hub, puts the connection's write deadline in
+	// the past, so no viewer arms a timer of its own.
+	WriteStall time.Duration
 
 	// A viewer that would skip more than MaxSkips times within SkipWindow is dropped instead (defaults 4
 	// in 60 s). A negative MaxSkips never drops.
@@ -191,6 +217,14 @@ func (o Options) withDefaults() Options {
 	def(&o.RingKeep, 20*time.Second)
 	defInt(&o.PublishBytes, 8192)
 	def(&o.PublishInterval, 20*time.Millisecond)
+	defInt(&o.WakeBytes, 128<<10)
+	def(&o.WakeInterval, 100*time.Millisecond)
+	if o.BurstRate == 0 {
+		o.BurstRate = 256 << 20
+	}
+	if o.WriteStall == 0 {
+		o.WriteStall = 30 * time.Second
+	}
 	if o.MaxSkips == 0 {
 		o.MaxSkips = 4
 	}

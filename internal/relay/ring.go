@@ -64,18 +64,36 @@ type ring struct {
 	bsize    uint64   // bytes per block, a multiple of 188
 	blocks   []*block // circular; blocks[(start+i)%len] has sequence first+i
 	start, n int
-	first    uint64 // sequence number of the oldest block held
-	head     uint64 // committed position: bytes [first*bsize, head) are readable
-	raps     []rap  // random access points in the ring, oldest first
-	psi      []byte // PAT+PMT for new viewers (immutable)
-	notify   chan struct{}
+	first    uint64        // sequence number of the oldest block held
+	head     uint64        // committed position: bytes [first*bsize, head) are readable
+	raps     []rap         // random access points in the ring, oldest first
+	psi      []byte        // PAT+PMT for new viewers (immutable)
+	notify   chan struct{} // closed and replaced at every wake-up
+	gen      uint64        // wake-ups so far: a viewer takes the shared burst budget once per wake-up
 	done     bool
 	down     bool // every source failed in the last round and nothing has been delivered since
 	keep     time.Duration
+
+	// Viewers are woken once wakeBytes are new since the last wake-up or wakeEvery has passed (checked
+	// at each commit), not at every commit: each wake-up costs every viewer a scheduling round and a
+	// write, so waking less often means fewer, larger writes. Zero wakes at every commit.
+	wakeBytes uint64
+	wakeEvery time.Duration
+	wokeHead  uint64
+	wokeAt    time.Time
 }
 
 func newRing(bsize, nblocks int, keep time.Duration) *ring {
 	return &ring{bsize: uint64(bsize), blocks: make([]*block, nblocks), notify: make(chan struct{}), keep: keep}
+}
+
+// wakeLocked wakes every waiting viewer. Callers hold mu; the returned channel must be closed after
+// unlocking.
+func (r *ring) wakeLocked() chan struct{} {
+	ch := r.notify
+	r.notify = make(chan struct{})
+	r.gen++
+	return ch
 }
 
 // oldest returns the oldest readable position. Callers hold mu.
@@ -137,9 +155,12 @@ func (r *ring) dropOldest() {
 	}
 }
 
-// commit makes bytes up to head readable, records new random access points and wakes the viewers.
-func (r *ring) commit(head uint64, raps []rap, psi []byte) {
+// commit makes bytes up to head readable and records new random access points. It wakes the viewers
+// when enough is new (wakeBytes, wakeEvery), and at once for the first keyframe (viewers and handlers
+// wait for it to start) or a new program.
+func (r *ring) commit(head uint64, raps []rap, psi []byte, now time.Time) {
 	r.mu.Lock()
+	first := len(r.raps) == 0 && len(raps) > 0
 	r.head = head
 	for _, p := range raps {
 		if len(r.raps) == maxRAPs {
@@ -150,8 +171,12 @@ func (r *ring) commit(head uint64, raps []rap, psi []byte) {
 	if psi != nil {
 		r.psi = psi
 	}
-	ch := r.notify
-	r.notify = make(chan struct{})
+	if !first && psi == nil && head-r.wokeHead < r.wakeBytes && now.Sub(r.wokeAt) < r.wakeEvery {
+		r.mu.Unlock()
+		return
+	}
+	r.wokeHead, r.wokeAt = head, now
+	ch := r.wakeLocked()
 	r.mu.Unlock()
 	close(ch)
 }
@@ -164,8 +189,7 @@ func (r *ring) setDown(down bool) {
 		return
 	}
 	r.down = down
-	ch := r.notify
-	r.notify = make(chan struct{})
+	ch := r.wakeLocked()
 	r.mu.Unlock()
 	close(ch)
 }
@@ -178,8 +202,7 @@ func (r *ring) close() {
 	}
 	r.raps = nil
 	r.done = true
-	ch := r.notify
-	r.notify = make(chan struct{})
+	ch := r.wakeLocked()
 	r.mu.Unlock()
 	close(ch)
 }

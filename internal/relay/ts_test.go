@@ -64,6 +64,34 @@ func TestKeyframeDetection(t *testing.T) {
 	}
 }
 
+// TestKeyframeBeforeProgram joins a stream mid-way as a cold pull does: its first keyframe comes
+// before its next PAT/PMT. The keyframe is reported once the program is known, not dropped for the
+// next one a GOP later.
+func TestKeyframeBeforeProgram(t *testing.T) {
+	t.Parallel()
+	data := clip(t, "clip.ts")
+	first := rapsOf(data)[0]
+	var psi, rest []byte
+	for i := 0; i+packetSize <= len(data); i += packetSize {
+		p := data[i : i+packetSize]
+		switch {
+		case i < int(first.pos) && (pktPID(p) == pidPAT || len(psi) > 0 && len(psi) < 2*packetSize):
+			psi = append(psi, p...) // the PAT and the PMT after it
+		case i >= int(first.pos) && pktPID(p) != pidPAT && i < int(first.pos)+40*packetSize:
+			rest = append(rest, p...)
+		}
+	}
+	if len(psi) != 2*packetSize {
+		t.Fatalf("clip.ts: %d PSI bytes before the first keyframe, want a PAT and a one-packet PMT", len(psi))
+	}
+	stream := append(bytes.Clone(rest[:20*packetSize]), psi...) // keyframe, then the program
+	stream = append(stream, rest[20*packetSize:]...)
+	got := rapsOf(stream)
+	if len(got) != 1 || got[0].pos != 0 || got[0].pts != first.pts {
+		t.Fatalf("rapsOf(keyframe before PAT/PMT) = %+v, want one at 0 with PTS %d", got, first.pts)
+	}
+}
+
 func TestTimestampRoundTrip(t *testing.T) {
 	t.Parallel()
 	for _, ts := range []int64{0, 1, 90000, 1<<32 + 12345, 1<<33 - 1} {

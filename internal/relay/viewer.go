@@ -2,14 +2,25 @@ package relay
 
 import (
 	"context"
+	"fmt"
 	"io"
+	"net"
 	"sync"
 	"sync/atomic"
 	"time"
 )
 
-// maxGrab bounds how many ring blocks a viewer takes per wake-up (each is one Write).
-const maxGrab = 8
+const (
+	// maxGrab bounds how many ring slices a viewer writes per batch (one vectored write).
+	maxGrab = 12
+	// maxBatch bounds the bytes of one batch, so that one viewer's catch-up never holds its
+	// writer (and the CPU) for long while the others wait for theirs.
+	maxBatch = 512 << 10
+	// joinBurst is what a viewer gets at once from its keyframe on when it joins (or skips): enough
+	// for the keyframe itself at broadcast bitrates, so that a player decodes its first picture
+	// without waiting for the burst budget.
+	joinBurst = 256 << 10
+)
 
 // Viewer is one MPEG-TS client of a hub. Use it from one goroutine: WriteTo, then Close (Close may also be
 // called from another goroutine to end a running WriteTo).
@@ -24,11 +35,33 @@ type Viewer struct {
 	skips   []time.Time
 	bytes   atomic.Int64
 	dropped atomic.Bool
+	stalled atomic.Bool
 	done    chan struct{}
 	once    sync.Once
 
-	grab [maxGrab][]byte
+	// Pacing, under the ring's lock. credit is what the viewer may take without the manager's burst
+	// budget: the bytes that arrived since it last looked (seen), plus joinBurst after a join or a
+	// skip. A viewer that keeps up therefore always gets everything new; a backlog beyond its credit
+	// (the GOP cache of a joiner) is served from the budget, drawn at most once per wake-up (gen).
+	credit, seen, gen uint64
+
+	// writing is the hub clock at which the running batch's write began (0: none), read by the hub's
+	// stall watchdog; dl is the writer's deadline, which the watchdog puts in the past (set once by
+	// WriteTo, atomically, so a viewer's start takes no manager-wide lock).
+	writing atomic.Int64
+	dl      atomic.Pointer[deadliner]
+
+	// The batch: out is one net.Buffers over the ring (a writev on a TCP connection), iov its backing
+	// array, refs the blocks it holds.
+	out  net.Buffers
+	iov  [maxGrab + 1][]byte
 	refs [maxGrab]*block
+	nref int
+}
+
+// deadliner is what the stall watchdog needs of a writer: a net.Conn has it.
+type deadliner interface {
+	SetWriteDeadline(t time.Time) error
 }
 
 // Bytes returns the bytes delivered to the viewer so far.
@@ -37,12 +70,13 @@ func (v *Viewer) Bytes() int64 { return v.bytes.Load() }
 // StreamID returns the id of the stream the viewer watches.
 func (v *Viewer) StreamID() int64 { return v.h.id }
 
-// Close releases the viewer; the hub stops after the grace period when it was the last one. A running
-// WriteTo returns ErrClosed once its current Write returns. Close is idempotent and returns nil.
+// Close releases the viewer; the hub stops after the grace period when it was the last one (unless it
+// is kept, see Keep). A running WriteTo returns ErrClosed once its current Write returns. Close is
+// idempotent and returns nil.
 func (v *Viewer) Close() error {
 	v.once.Do(func() {
 		close(v.done)
-		v.m.leave(v.h)
+		v.m.leave(v)
 	})
 	return nil
 }
@@ -76,113 +110,140 @@ func (v *Viewer) WaitReady(ctx context.Context) error {
 }
 
 // WriteTo delivers the stream to w until ctx ends (ctx.Err()), the viewer is closed (ErrClosed) or dropped
-// (ErrViewerDropped), the hub shuts down (ErrClosed), or a Write or flush fails (that error). The first bytes
-// are the program's PAT and PMT followed by the newest keyframe, all at 188-byte packet boundaries. flush,
-// when not nil, is called after each batch of writes: for a fasthttp body stream writer pass
-// bufio.Writer.Flush, which is also where a client disconnect shows up. It returns the bytes written.
+// (ErrViewerDropped), the hub shuts down (ErrClosed), or a Write or flush fails (that error; ErrViewerStalled
+// wrapping it when the stall watchdog ended it). The first bytes are the program's PAT and PMT followed by
+// the newest keyframe, all at 188-byte packet boundaries.
+//
+// Each wake-up's data goes out as one batch: a single net.Buffers write over the ring blocks, which is one
+// writev system call when w is a *net.TCPConn (pass the connection itself, not a wrapper, or it falls back
+// to a Write per block). A batch that has not been written after Options.WriteStall ends the viewer: when
+// w has SetWriteDeadline (a net.Conn), the hub's watchdog sets its write deadline in the past. flush, when
+// not nil, is called after each batch; for a buffered writer pass its Flush. It returns the bytes written.
 func (v *Viewer) WriteTo(ctx context.Context, w io.Writer, flush func() error) (int64, error) {
+	if d, ok := w.(deadliner); ok {
+		v.dl.Store(&d)
+	}
 	var total int64
 	for {
-		psi, n, err := v.next(ctx)
-		if err != nil {
+		if err := v.next(ctx); err != nil {
 			return total, err
 		}
-		if psi != nil {
-			k, err := w.Write(psi)
-			total += int64(k)
-			v.count(k)
-			if err != nil {
-				v.releaseGrab(n)
-				return total, err
-			}
+		v.writing.Store(v.h.clock.Load())
+		k, err := v.out.WriteTo(w)
+		v.writing.Store(0)
+		v.release()
+		total += k
+		v.bytes.Add(k)
+		v.m.c.bytesOutTS.Add(uint64(k))
+		if err == nil && flush != nil {
+			err = flush()
 		}
-		for i := 0; i < n; i++ {
-			k, err := w.Write(v.grab[i])
-			total += int64(k)
-			v.count(k)
-			if err != nil {
-				v.releaseGrab(n)
-				return total, err
+		if err != nil {
+			if v.stalled.Load() {
+				err = fmt.Errorf("%w: %w", ErrViewerStalled, err)
 			}
-		}
-		v.releaseGrab(n)
-		if flush != nil {
-			if err := flush(); err != nil {
-				return total, err
-			}
+			return total, err
 		}
 	}
 }
 
-func (v *Viewer) count(k int) {
-	v.bytes.Add(int64(k))
-	v.m.c.bytesOutTS.Add(uint64(k))
-}
-
-func (v *Viewer) releaseGrab(n int) {
-	for i := 0; i < n; i++ {
+// release lets go of the batch's blocks.
+func (v *Viewer) release() {
+	for i := 0; i < v.nref; i++ {
 		v.refs[i].release()
-		v.refs[i], v.grab[i] = nil, nil
+		v.refs[i] = nil
 	}
+	v.nref = 0
+	clear(v.iov[:])
 }
 
-// next waits for data and takes references to up to maxGrab ring slices into v.grab. psi is set when the
-// program tables must go first.
-func (v *Viewer) next(ctx context.Context) (psi []byte, n int, err error) {
+// next waits for data and fills the batch (v.out, v.refs).
+func (v *Viewer) next(ctx context.Context) error {
 	r := v.h.ring
 	for {
 		select {
 		case <-v.done:
-			return nil, 0, ErrClosed
+			return ErrClosed
 		default:
 		}
 		if v.dropped.Load() {
-			return nil, 0, ErrViewerDropped
+			return ErrViewerDropped
 		}
 		r.mu.Lock()
 		if r.done {
 			r.mu.Unlock()
-			return nil, 0, ErrClosed
+			return ErrClosed
 		}
-		if !v.waitRAP && v.pos < r.oldest() {
-			// Overrun: the ring no longer holds our position.
-			if !v.skip(r) {
-				r.mu.Unlock()
-				return nil, 0, ErrViewerDropped
-			}
+		// Overrun: the ring no longer holds our position.
+		if !v.waitRAP && v.pos < r.oldest() && !v.skip(r) {
+			r.mu.Unlock()
+			return ErrViewerDropped
 		}
 		if v.waitRAP {
 			v.seekRAP(r)
 		}
-		if !v.waitRAP && v.pos < r.head {
-			if v.needPSI {
-				psi, v.needPSI = r.psi, false
-			}
-			for n < maxGrab && v.pos < r.head {
-				b := r.blockAt(v.pos)
-				off := v.pos % r.bsize
-				end := r.bsize
-				if bs := v.pos - off; r.head-bs < end {
-					end = r.head - bs
-				}
-				b.refs.Add(1)
-				v.refs[n], v.grab[n] = b, b.buf[off:end]
-				v.pos += end - off
-				n++
-			}
+		if !v.waitRAP && v.take(r) {
 			r.mu.Unlock()
-			return psi, n, nil
+			return nil
 		}
 		ch := r.notify
 		r.mu.Unlock()
 		select {
 		case <-ch:
 		case <-ctx.Done():
-			return nil, 0, ctx.Err()
+			return ctx.Err()
 		case <-v.done:
-			return nil, 0, ErrClosed
+			return ErrClosed
 		}
 	}
+}
+
+// take fills the batch with what the viewer may have now: its credit, plus (at most once per wake-up)
+// what the burst budget grants towards its backlog, at most maxBatch bytes in maxGrab ring slices. It
+// reports false when there is nothing to take. Callers hold r.mu.
+func (v *Viewer) take(r *ring) bool {
+	if v.pos >= r.head {
+		return false
+	}
+	avail := r.head - v.pos
+	v.credit = min(v.credit+r.head-v.seen, avail)
+	v.seen = r.head
+	want := min(v.credit, maxBatch)
+	if want < avail && want < maxBatch && v.gen != r.gen {
+		v.gen = r.gen
+		want += v.m.burst.take(min(avail, maxBatch) - want)
+	}
+	if want < avail {
+		want -= want % packetSize // whole packets, but for the live edge
+	}
+	if want == 0 {
+		return false
+	}
+	v.out = v.iov[:0]
+	if v.needPSI {
+		v.out = append(v.out, r.psi)
+		v.needPSI = false
+	}
+	start, end := v.pos, v.pos+want
+	for v.nref < maxGrab && v.pos < end {
+		b := r.blockAt(v.pos)
+		off := v.pos % r.bsize
+		stop := min(r.bsize, end-(v.pos-off))
+		b.refs.Add(1)
+		v.refs[v.nref] = b
+		v.nref++
+		v.out = append(v.out, b.buf[off:stop])
+		v.pos += stop - off
+	}
+	v.credit -= min(v.credit, v.pos-start)
+	return true
+}
+
+// startAt places the viewer at pos (a keyframe, or the live edge) with a fresh join credit. Callers
+// hold r.mu.
+func (v *Viewer) startAt(r *ring, pos uint64) {
+	v.pos, v.needPSI = pos, true
+	v.credit, v.seen, v.gen = joinBurst, r.head, r.gen-1
 }
 
 // seekRAP moves a waiting viewer to the first keyframe at or after joinPos, or after KeyframeWait to the
@@ -190,11 +251,13 @@ func (v *Viewer) next(ctx context.Context) (psi []byte, n int, err error) {
 func (v *Viewer) seekRAP(r *ring) {
 	if p, ok := r.newestRAP(); ok && p.pos >= v.joinPos && p.pos >= r.oldest() {
 		// The newest keyframe at or after joinPos; an older one after joinPos would only add delay.
-		v.pos, v.waitRAP, v.needPSI = p.pos, false, true
+		v.waitRAP = false
+		v.startAt(r, p.pos)
 		return
 	}
 	if v.m.opts.Now().Sub(v.joinAt) >= v.m.opts.KeyframeWait && r.head > v.joinPos {
-		v.pos, v.waitRAP, v.needPSI = r.head, false, true
+		v.waitRAP = false
+		v.startAt(r, r.head)
 	}
 }
 
@@ -221,7 +284,8 @@ func (v *Viewer) skip(r *ring) bool {
 	v.m.c.skips.Add(1)
 	v.m.event(Event{Type: EventViewerSkip, StreamID: h.id})
 	if p, ok := r.newestRAP(); ok && p.pos >= r.oldest() {
-		v.pos = p.pos
+		v.startAt(r, p.pos)
+		v.needPSI = false // the same program continues
 		return true
 	}
 	v.waitRAP, v.joinPos, v.joinAt = true, r.head, now

@@ -33,7 +33,7 @@ type Stream struct {
 	ContainerExtension *string         `db:"container_extension"`
 	Info               json.RawMessage `db:"info"`
 	Enabled            bool            `db:"enabled"`
-	AlwaysOn           bool            `db:"always_on"` // keep the upstream pulled with no viewer (008_admin_catalog; not acted on yet)
+	AlwaysOn           bool            `db:"always_on"` // keep the upstream pulled with no viewer (relay.Manager.Keep)
 	CreatedAt          time.Time       `db:"created_at"`
 	UpdatedAt          time.Time       `db:"updated_at"`
 }

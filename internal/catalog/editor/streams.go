@@ -67,7 +67,7 @@ type Stream struct {
 	ContainerExtension *string         `json:"container_extension"` // movies and episodes: required
 	Info               json.RawMessage `json:"info"`                // movies and episodes: metadata object
 	Enabled            bool            `json:"enabled"`
-	AlwaysOn           bool            `json:"always_on"` // keep pulling with no viewer (stored; acted on later)
+	AlwaysOn           bool            `json:"always_on"` // keep pulling with no viewer (relay.Manager.Keep)
 	// Sources in failover order. Provider URLs often carry credentials: the audit log records
 	// only that they changed.
 	Sources   []Source  `json:"sources" audit:"secret"`
