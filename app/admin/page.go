@@ -11,6 +11,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/xtreamd/xtreamd/internal/accounts"
+	"github.com/xtreamd/xtreamd/internal/input"
 )
 
 // The catalog-side pages of the admin web panel (MAG devices, bouquets, categories, live
@@ -26,6 +27,7 @@ import (
 // principal), from where, and the request's owned values (copied out of fasthttp's buffers).
 type pageRequest struct {
 	ctx       context.Context
+	path      string // the request's path, /admin/…
 	principal accounts.Principal
 	ip        netip.Addr
 	userAgent string
@@ -225,3 +227,99 @@ func plainReason(reason string) string {
 	}
 	return reason
 }
+
+// pageBase is what every catalog-side page's data holds: its title, what the admin may do on
+// it (operation id → allowed: a template shows only the buttons that would work), and the form
+// it shows (values and refusals), posted back or filled from the thing edited.
+type pageBase struct {
+	Title  string
+	Can    map[string]bool
+	Form   url.Values
+	Errors *formErrors
+	// CSRF is the session's form token every form of the page carries; the framework fills it
+	// (page), as it fills the layout around the page.
+	CSRF string
+}
+
+// pageData is a page's data: a view embedding pageBase.
+type pageData interface{ page() *pageBase }
+
+func (b *pageBase) page() *pageBase { return b }
+
+// pageRoute is one page: a method and a path under /admin, and its handler.
+type pageRoute struct {
+	method, path string
+	handle       func(*pageRequest) (pageResult, error)
+}
+
+// base is the pageBase of a page titled title offering operations ops.
+func (a *API) base(r *pageRequest, title string, ops ...string) pageBase {
+	can := make(map[string]bool, len(ops))
+	for _, id := range ops {
+		can[id] = a.may(r, id)
+	}
+	return pageBase{Title: title, Can: can, Form: url.Values{}}
+}
+
+// Value is the form's value of field (what the admin typed, or the current value).
+func (b pageBase) Value(field string) string { return b.Form.Get(field) }
+
+// Values are every value of a multi-valued field (checkbox groups, lists).
+func (b pageBase) Values(field string) []string { return b.Form[field] }
+
+// Has reports whether a multi-valued field holds v (a ticked box of a group).
+func (b pageBase) Has(field, v string) bool { return contains(b.Form[field], v) }
+
+// Checked reports whether a boolean field is true (its last value: see page_form.go).
+func (b pageBase) Checked(field string) bool {
+	vs := b.Form[field]
+	return len(vs) > 0 && (vs[len(vs)-1] == "true" || vs[len(vs)-1] == "on")
+}
+
+// Err is the refusal of field, for the template to show next to it.
+func (b pageBase) Err(field string) string { return b.Errors.For(field) }
+
+// errPageNotFound is the answer of a page about something that does not exist (or a path id
+// that is no id).
+var errPageNotFound = problem(fiber.StatusNotFound, ProblemNotFound, "no such page or item")
+
+// pathID is the path parameter name as an id.
+func (r *pageRequest) pathID(name string) (int64, error) {
+	id, ok := input.ID(r.params[name])
+	if !ok {
+		return 0, errPageNotFound
+	}
+	return id, nil
+}
+
+// nextPage is the URL of the page after the current one of a list at path: the query as it
+// is, with the next cursor ("" when this is the last page).
+func (r *pageRequest) nextPage(path string, cursor *string) string {
+	if cursor == nil {
+		return ""
+	}
+	q := url.Values{}
+	for k, v := range r.query {
+		if k != "cursor" && len(v) > 0 && v[len(v)-1] != "" {
+			q.Set(k, v[len(v)-1])
+		}
+	}
+	q.Set("cursor", *cursor)
+	return path + "?" + q.Encode()
+}
+
+// refused renders a form again with what was refused (422: the browser shows the page, the
+// form keeps what the admin typed).
+func refused(template string, data any) pageResult {
+	return pageResult{status: fiber.StatusUnprocessableEntity, template: template, data: data}
+}
+
+// catalogPages lists every catalog-side page (paths under /admin).
+func (a *API) catalogPages() []pageRoute {
+	return a.devicePages()
+}
+
+// pageError is the page answering err, a handler's error: the status and words of its problem
+// (forbidden, not found …), or ok false for a fault of ours (the app's error handler logs it
+// and answers 500).
+func pageError(err error) (p *apiProblem, ok bool) { return problemOf(err) }
