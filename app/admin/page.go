@@ -120,9 +120,9 @@ func submit[P, B, R any](a *API, r *pageRequest, opID string, fn func(*Call, P, 
 	var rows map[string]string
 	if reflect.TypeFor[B]() != reflect.TypeFor[NoBody]() {
 		var raw []byte
-		raw, rows = formBody(reflect.TypeFor[B](), r.form, formOpts{loc: a.d.Config.Timezone})
+		raw, rows = pageFormBody(reflect.TypeFor[B](), r.form, pageFormOpts{loc: a.d.Config.Timezone})
 		if bad := decodeBody(raw, &body); bad != nil {
-			bad.field = formField(bad.field, rows)
+			bad.field = bodyFieldName(bad.field, rows)
 			return zero, fieldRefusal(bad), nil
 		}
 	}
@@ -176,7 +176,7 @@ func renameFields(fe *formErrors, rows map[string]string) {
 	}
 	named := make(map[string]string, len(fe.Fields))
 	for k, v := range fe.Fields {
-		named[formField(k, rows)] = v
+		named[bodyFieldName(k, rows)] = v
 	}
 	fe.Fields = named
 }

@@ -133,7 +133,7 @@ func (a *API) editDevicePage(r *pageRequest) (pageResult, error) {
 		return pageResult{}, err
 	}
 	v, err := a.deviceForm(r, &d)
-	v.Form = formValues(d, a.d.Config.Timezone)
+	v.Form = editValues(d, a.d.Config.Timezone)
 	v.Form.Set("line", d.Username)
 	return render("device-form", &v), err
 }

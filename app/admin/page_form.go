@@ -12,7 +12,7 @@ import (
 )
 
 // The catalog-side pages post HTML forms, and a form is decoded by the REST API's own decoder:
-// formBody turns the form into the JSON body of the operation's body type (a field is named
+// pageFormBody turns the form into the JSON body of the operation's body type (a field is named
 // like its member: "name", "category_id", "sources[1].url"), decodeBody checks it with the
 // member's rules, and the operation's handler runs. So a page refuses exactly what /api/v1
 // refuses, with the same field names, and its errors land next to the field that caused them.
@@ -28,25 +28,25 @@ import (
 //   - lists of objects: rows "sources[0].url", "sources[0].kind" …; a row left empty is dropped.
 //   - JSON objects (a movie's info): a textarea holding the object.
 
-// formOpts are how formBody reads values that depend on the panel.
-type formOpts struct {
+// pageFormOpts are how pageFormBody reads values that depend on the panel.
+type pageFormOpts struct {
 	loc  *time.Location    // the time zone of datetime-local fields (nil: UTC)
-	rows map[string]string // filled by formBody: body row → form row, where they differ
+	rows map[string]string // filled by pageFormBody: body row → form row, where they differ
 }
 
-// formBody is the JSON object of body type t that form describes; fields that are not members
+// pageFormBody is the JSON object of body type t that form describes; fields that are not members
 // of t (the CSRF token, a button's name) are not part of it. rows maps a list row of the body
 // to the form's row where dropping empty rows moved it ("sources[0]" → "sources[1]"), so that a
 // refusal names the form's field.
-func formBody(t reflect.Type, form url.Values, o formOpts) (body []byte, rows map[string]string) {
+func pageFormBody(t reflect.Type, form url.Values, o pageFormOpts) (body []byte, rows map[string]string) {
 	o.rows = map[string]string{}
 	body, _ = json.Marshal(formObject(t, form, "", o))
 	return body, o.rows
 }
 
-// formField is the form's name of a refused body member: path as the decoder names it, with a
+// bodyFieldName is the form's name of a refused body member: path as the decoder names it, with a
 // moved row renamed back.
-func formField(path string, rows map[string]string) string {
+func bodyFieldName(path string, rows map[string]string) string {
 	for body, form := range rows {
 		if rest, ok := strings.CutPrefix(path, body); ok && (rest == "" || rest[0] == '.' || rest[0] == '[') {
 			return form + rest
@@ -56,7 +56,7 @@ func formField(path string, rows map[string]string) string {
 }
 
 // formObject reads the members of struct type t whose fields are named prefix+member.
-func formObject(t reflect.Type, form url.Values, prefix string, o formOpts) map[string]json.RawMessage {
+func formObject(t reflect.Type, form url.Values, prefix string, o pageFormOpts) map[string]json.RawMessage {
 	obj := map[string]json.RawMessage{}
 	for _, m := range members(t) {
 		if m.inQuery || m.inPath || m.readOnly {
@@ -74,7 +74,7 @@ func formObject(t reflect.Type, form url.Values, prefix string, o formOpts) map[
 func clearable(t reflect.Type) bool { return t.Implements(optionalType) }
 
 // formMember reads one member named name; ok is false when the form does not give it.
-func formMember(m rules, form url.Values, name string, o formOpts) (json.RawMessage, bool) {
+func formMember(m rules, form url.Values, name string, o pageFormOpts) (json.RawMessage, bool) {
 	t := m.typ
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
@@ -109,7 +109,7 @@ func formMember(m rules, form url.Values, name string, o formOpts) (json.RawMess
 
 // formScalar is one value of type t: raw is the field as sent, v trimmed. A value that does
 // not parse is passed on as a string, for the decoder to refuse on the member.
-func formScalar(t reflect.Type, raw, v string, o formOpts) json.RawMessage {
+func formScalar(t reflect.Type, raw, v string, o pageFormOpts) json.RawMessage {
 	switch {
 	case t == timeType:
 		if at, ok := parseLocalTime(v, o.loc); ok {
@@ -162,7 +162,7 @@ func formList(t reflect.Type, form url.Values, name string) (json.RawMessage, bo
 	items := []json.RawMessage{}
 	for _, v := range vals {
 		for _, item := range splitItems(v, t.Kind() != reflect.String) {
-			items = append(items, formScalar(t, item, strings.TrimSpace(item), formOpts{}))
+			items = append(items, formScalar(t, item, strings.TrimSpace(item), pageFormOpts{}))
 		}
 	}
 	b, _ := json.Marshal(items)
@@ -191,7 +191,7 @@ const maxFormRows = 64
 // formRows reads a list of objects from rows name[0].member, name[1].member …, in index
 // order; a row whose fields are all empty is dropped. The field name+"[]" given alone (an
 // empty list's marker) gives the empty list.
-func formRows(t reflect.Type, form url.Values, name string, o formOpts) (json.RawMessage, bool) {
+func formRows(t reflect.Type, form url.Values, name string, o pageFormOpts) (json.RawMessage, bool) {
 	var idx []int
 	for k := range form {
 		rest, ok := strings.CutPrefix(k, name+"[")
@@ -264,10 +264,10 @@ func formJSONText(m rules, form url.Values, name string) (json.RawMessage, bool)
 	return b, true
 }
 
-// formValues is the form that shows v (an answer of the API, e.g. a LiveStream) for editing:
-// field name → value, named as formBody reads them back (its time members in loc, as a
+// editValues is the form that shows v (an answer of the API, e.g. a LiveStream) for editing:
+// field name → value, named as pageFormBody reads them back (its time members in loc, as a
 // datetime-local field shows them).
-func formValues(v any, loc *time.Location) url.Values {
+func editValues(v any, loc *time.Location) url.Values {
 	if loc == nil {
 		loc = time.UTC
 	}

@@ -10,14 +10,14 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-// decodeForm is what submit does with a form before the handler: formBody, then the REST
+// decodeForm is what submit does with a form before the handler: pageFormBody, then the REST
 // decoder, with a refused field named as the form names it.
 func decodeForm[B any](t *testing.T, form url.Values, loc *time.Location) (B, *badField) {
 	t.Helper()
 	var b B
-	raw, rows := formBody(reflect.TypeFor[B](), form, formOpts{loc: loc})
+	raw, rows := pageFormBody(reflect.TypeFor[B](), form, pageFormOpts{loc: loc})
 	if bad := decodeBody(raw, &b); bad != nil {
-		bad.field = formField(bad.field, rows)
+		bad.field = bodyFieldName(bad.field, rows)
 		return b, bad
 	}
 	return b, nil
@@ -157,13 +157,13 @@ func TestFormValues_RoundTrip(t *testing.T) {
 		EPGChannelID: ptr("r.one"), TVArchiveDays: 3, Enabled: true, AlwaysOn: true,
 		Sources:   []Source{{URL: "http://a/1.ts", Kind: "ts"}, {URL: "http://b/1.m3u8", Kind: "hls"}},
 		CreatedAt: at, UpdatedAt: at}
-	form := formValues(s, time.UTC)
+	form := editValues(s, time.UTC)
 	if form.Get("created_at") != "2025-06-01T12:30" {
 		t.Errorf("created_at shown as %q, want a datetime-local value", form.Get("created_at"))
 	}
 	got, bad := decodeForm[livePatch](t, form, time.UTC)
 	if bad != nil {
-		t.Fatalf("decode(formValues) = %v", bad)
+		t.Fatalf("decode(editValues) = %v", bad)
 	}
 	if *got.Name != s.Name || got.CategoryID.Value != 4 || got.EPGChannelID.Value != "r.one" || *got.TVArchiveDays != 3 ||
 		!*got.AlwaysOn || !*got.Enabled || got.CatchupSource.Set && !got.CatchupSource.Null {

@@ -21,10 +21,10 @@ type fieldView struct {
 	Required, ReadOnly, Autofocus            bool
 }
 
-// newField makes the field name of page data, labelled label. opts are "key=value" (type,
+// newPageField makes the field name of page data, labelled label. opts are "key=value" (type,
 // help, min, max, step, maxlength, placeholder, pattern, autocomplete, inputmode, list) or
 // flags (required, readonly, autofocus); type defaults to text.
-func newField(data pageData, name, label string, opts ...string) (fieldView, error) {
+func newPageField(data pageData, name, label string, opts ...string) (fieldView, error) {
 	b := data.page()
 	f := fieldView{Name: name, ID: fieldID(name), Label: label, Type: "text", Value: b.Value(name), Err: b.Err(name)}
 	for _, o := range opts {
@@ -88,7 +88,7 @@ func pageFuncs(loc *time.Location) template.FuncMap {
 		loc = time.UTC
 	}
 	return template.FuncMap{
-		"field":   newField,
+		"field":   newPageField,
 		"fieldID": fieldID,
 		"when": func(t any) string {
 			switch x := t.(type) {
