@@ -3,9 +3,11 @@ package admin
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/netip"
 	"net/url"
 	"reflect"
+	"slices"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -74,6 +76,21 @@ func (r *pageRequest) call() *Call {
 type formErrors struct {
 	Fields  map[string]string
 	General string
+}
+
+// Text is every refusal in one line, for a message.
+func (e *formErrors) Text() string {
+	if e == nil {
+		return ""
+	}
+	parts := []string{}
+	if e.General != "" {
+		parts = append(parts, e.General)
+	}
+	for _, f := range slices.Sorted(maps.Keys(e.Fields)) {
+		parts = append(parts, f+": "+e.Fields[f])
+	}
+	return strings.Join(parts, "; ")
 }
 
 // Any reports whether anything was refused.
@@ -316,7 +333,7 @@ func refused(template string, data any) pageResult {
 
 // catalogPages lists every catalog-side page (paths under /admin).
 func (a *API) catalogPages() []pageRoute {
-	return a.devicePages()
+	return slices.Concat(a.devicePages(), a.bouquetPages())
 }
 
 // pageError is the page answering err, a handler's error: the status and words of its problem

@@ -165,3 +165,6 @@ func matchPage(routes []pageRoute, method, path string) (pageRoute, map[string]s
 	}
 	return pageRoute{}, nil, false
 }
+
+// testActor is who fixtures are made by.
+var testActor = audit.Actor{Name: "fixture"}
