@@ -333,7 +333,7 @@ func refused(template string, data any) pageResult {
 
 // catalogPages lists every catalog-side page (paths under /admin).
 func (a *API) catalogPages() []pageRoute {
-	return slices.Concat(a.devicePages(), a.bouquetPages())
+	return slices.Concat(a.devicePages(), a.bouquetPages(), a.categoryPages())
 }
 
 // pageError is the page answering err, a handler's error: the status and words of its problem

@@ -168,3 +168,5 @@ func matchPage(routes []pageRoute, method, path string) (pageRoute, map[string]s
 
 // testActor is who fixtures are made by.
 var testActor = audit.Actor{Name: "fixture"}
+
+func editorQuery(limit int) editor.Query { return editor.Query{Sort: "position", Limit: limit} }
