@@ -72,9 +72,9 @@ type Deps struct {
 type API struct {
 	d      Deps
 	ops    []Op
-	scopes []string // every API-key scope an operation names, sorted
-	doc    []byte   // the OpenAPI document
-	page   []byte   // the rendered reference page
+	scopes []string  // every API-key scope an operation names, sorted
+	doc    []byte    // the OpenAPI document
+	page   []byte    // the rendered reference page
 	kit    *webKit   // the web page's templates and static files
 	nav    []navItem // the web page's navigation (the entries whose pages are mounted)
 }

@@ -59,8 +59,8 @@ func templateFuncs(as *assets, loc *time.Location) template.FuncMap {
 		// with sets one more property of a field: (with (field …) "hint" "…"); keys: hint,
 		// required, auto (autocomplete), rows, options (from options).
 		"with": withField,
-		"add":   func(a, b int) int { return a + b },
-		"tz":    func() string { return loc.String() },
+		"add":  func(a, b int) int { return a + b },
+		"tz":   func() string { return loc.String() },
 	}
 }
 

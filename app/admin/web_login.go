@@ -24,10 +24,10 @@ import (
 // the login, the form's CSRF token is a double-submit of a random cookie.
 
 const (
-	preLoginCookie = "xtreamd_login" // the login form's CSRF token
-	challengeCookie = "xtreamd_mfa"  // the second step's challenge
-	csrfField      = "_csrf"
-	csrfHeader     = "X-CSRF-Token"
+	preLoginCookie  = "xtreamd_login" // the login form's CSRF token
+	challengeCookie = "xtreamd_mfa"   // the second step's challenge
+	csrfField       = "_csrf"
+	csrfHeader      = "X-CSRF-Token"
 )
 
 // loginData is the login page's data.
