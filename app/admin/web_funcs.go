@@ -56,11 +56,21 @@ func templateFuncs(as *assets, loc *time.Location) template.FuncMap {
 		"query":   pageQuery,
 		"field":   newField,
 		"options": newOptions,
-		// with sets one more property of a field: (with (field …) "hint" "…"); keys: hint,
+		// set sets one more property of a field: (set (field …) "hint" "…"); keys: hint,
 		// required, auto (autocomplete), rows, options (from options).
-		"with": withField,
-		"add":  func(a, b int) int { return a + b },
-		"tz":   func() string { return loc.String() },
+		"set": withField,
+		"add": func(a, b int) int { return a + b },
+		"cond": func(ok bool, yes, no any) any {
+			if ok {
+				return yes
+			}
+			return no
+		},
+		// actionButton is a one-button form posting to /admin/lines/{id}/{action}.
+		"actionButton": func(v *view, id int64, action, label, confirm string) actionSpec {
+			return actionSpec{View: v, ID: id, Action: action, Label: label, Confirm: confirm}
+		},
+		"tz": func() string { return loc.String() },
 	}
 }
 
@@ -244,4 +254,11 @@ func withField(f fieldSpec, key string, val any) (fieldSpec, error) {
 		return f, fmt.Errorf("field %s: unknown property %q", f.Name, key)
 	}
 	return f, nil
+}
+
+// actionSpec is a one-button action form.
+type actionSpec struct {
+	View                   *view
+	ID                     int64
+	Action, Label, Confirm string
 }
