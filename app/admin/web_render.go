@@ -140,9 +140,10 @@ func (v *view) refused(err error) bool {
 }
 
 // formField is the form field a problem's member path names: allowed_ips[2] is the
-// allowed_ips field; lines[0].username is username.
+// allowed_ips field; lines[0].username is username (a bulk create is one form); a row of a
+// list of objects keeps its path (sources[1].url: the row's field).
 func formField(member string) string {
-	if i := strings.LastIndex(member, "]."); i >= 0 && !strings.Contains(member[:i], ".") {
+	if i := strings.LastIndex(member, "]."); i >= 0 && strings.HasPrefix(member, "lines[") && !strings.Contains(member[:i], ".") {
 		member = member[i+2:]
 	}
 	if i := strings.IndexByte(member, '['); i > 0 && !strings.Contains(member[i:], ".") {
