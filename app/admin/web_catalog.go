@@ -18,7 +18,7 @@ import (
 
 // webCatalogRoutes are the routes of every catalog-side page family.
 func (a *API) webCatalogRoutes() []webRoute {
-	return slices.Concat(a.webDeviceRoutes(), a.webBouquetRoutes(), a.webCategoryRoutes())
+	return slices.Concat(a.webDeviceRoutes(), a.webBouquetRoutes(), a.webCategoryRoutes(), a.webStreamRoutes())
 }
 
 // pathID is the path parameter name as an id (false: not an id).
