@@ -267,4 +267,3 @@ func playerStatus(t *testing.T, base, user, pass string) string {
 	must(t, json.NewDecoder(resp.Body).Decode(&out))
 	return out.UserInfo.Status
 }
-
