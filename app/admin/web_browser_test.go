@@ -165,9 +165,6 @@ func TestWebBrowser(t *testing.T) {
 	tb := newTab(t)
 	base := e.srv.base
 	tb.login(t, base, adm)
-	tb.screenshot(t, "dashboard-1280x800", 1280, 800)
-	tb.screenshot(t, "dashboard-390x844", 390, 844)
-	tb.do(t, "desktop again", chromedp.EmulateViewport(1280, 800))
 
 	// A line with a hostile note, its password shown once.
 	tb.do(t, "create a line",
@@ -182,6 +179,11 @@ func TestWebBrowser(t *testing.T) {
 	password := value(t, tb, "the password", chromedp.Text(chromedp.CSS("#pw-0")))
 	if len(password) < 8 {
 		t.Fatalf("created page shows password %q", password)
+	}
+	for i := range 6 { // a fuller list for the screenshots
+		testdb.NewLine(t, e.st, func(in *store.LineInput) {
+			in.ResellerNotes, in.IsTrial, in.MaxConnections = fmt.Sprintf("customer %d", i+1), i%3 == 0, 1+i%2
+		})
 	}
 	tb.do(t, "the list", chromedp.Navigate(base+"/admin/lines"), chromedp.WaitVisible(`//a[text()="browserline"]`))
 	listHTML := value(t, tb, "list html", chromedp.OuterHTML(chromedp.CSS("main")))
@@ -209,8 +211,15 @@ func TestWebBrowser(t *testing.T) {
 	// Watch the hostile channel, see it on the dashboard and the connections page, kill it.
 	e.waitListed(t, e.srv, line.Username, password, streamID)
 	v := watch(t, e.srv, line.Username, password, streamID)
+	// A day of another instance's samples, for the chart.
+	testdb.MustExec(t, e.st, `INSERT INTO connection_samples (at, instance_id, connections, bytes_per_second)
+		SELECT date_trunc('minute', now()) - g * interval '5 minutes', 'other', (60 + 45 * sin(g / 40.0))::int, 400000 * g
+		FROM generate_series(1, 287) g`)
 	tb.do(t, "dashboard with a viewer", chromedp.Navigate(base+"/admin/"),
-		chromedp.WaitVisible(`//td[@title='`+xssScript+`']`))
+		chromedp.WaitVisible(`//td[@title='`+xssScript+`']`), chromedp.WaitVisible(chromedp.CSS(`svg.chart path.curve`)))
+	tb.screenshot(t, "dashboard-1280x800", 1280, 800)
+	tb.screenshot(t, "dashboard-390x844", 390, 844)
+	tb.do(t, "desktop again", chromedp.EmulateViewport(1280, 800))
 	tb.do(t, "connections page", chromedp.Navigate(base+"/admin/connections"),
 		chromedp.WaitVisible(`//td[@title='`+xssScript+`']`))
 	tb.screenshot(t, "connections-1280x800", 1280, 800)
