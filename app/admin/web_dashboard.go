@@ -71,6 +71,9 @@ func drawChart(pts []panel.SeriesPoint, now time.Time, loc *time.Location) *char
 		loc = time.UTC
 	}
 	c := &chart{Width: chartW, Height: chartH, Empty: len(pts) == 0}
+	if len(pts) == 1 { // one sample: a short flat line rather than an invisible point
+		pts = append(pts, panel.SeriesPoint{At: pts[0].At.Add(5 * time.Minute), Connections: pts[0].Connections})
+	}
 	start := now.Add(-24 * time.Hour)
 	for _, p := range pts {
 		c.Peak = max(c.Peak, p.Connections)

@@ -22,8 +22,8 @@ type browser struct {
 	csrf string // the last page's form token
 }
 
-// page is an answer of the web page.
-type page struct {
+// webPage is an answer of the web page.
+type webPage struct {
 	status int
 	header http.Header
 	body   string
@@ -40,14 +40,14 @@ func (e *env) browser(t testing.TB) *browser {
 
 var csrfRE = regexp.MustCompile(`name="_csrf" value="([^"]+)"`)
 
-func (b *browser) do(req *http.Request) page {
+func (b *browser) do(req *http.Request) webPage {
 	b.t.Helper()
 	resp, err := b.hc.Do(req)
 	must(b.t, err)
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(resp.Body)
 	must(b.t, err)
-	p := page{status: resp.StatusCode, header: resp.Header, body: string(raw)}
+	p := webPage{status: resp.StatusCode, header: resp.Header, body: string(raw)}
 	if m := csrfRE.FindStringSubmatch(p.body); m != nil {
 		b.csrf = html.UnescapeString(m[1])
 	}
@@ -55,7 +55,7 @@ func (b *browser) do(req *http.Request) page {
 }
 
 // get loads path (under the server).
-func (b *browser) get(path string) page {
+func (b *browser) get(path string) webPage {
 	b.t.Helper()
 	req, err := http.NewRequest(http.MethodGet, b.base+path, nil)
 	must(b.t, err)
@@ -63,7 +63,7 @@ func (b *browser) get(path string) page {
 }
 
 // post submits form to path with the last page's CSRF token (unless form has its own _csrf).
-func (b *browser) post(path string, form url.Values) page {
+func (b *browser) post(path string, form url.Values) webPage {
 	b.t.Helper()
 	if _, ok := form["_csrf"]; !ok {
 		form = cloneForm(form)
@@ -95,7 +95,7 @@ func (b *browser) login(a account) {
 }
 
 // wantPage fails unless p has status want and contains every one of texts.
-func wantPage(t testing.TB, what string, p page, want int, texts ...string) {
+func wantPage(t testing.TB, what string, p webPage, want int, texts ...string) {
 	t.Helper()
 	if p.status != want {
 		t.Fatalf("%s = %d, want %d\n%s", what, p.status, want, p.body)

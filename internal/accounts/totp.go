@@ -205,11 +205,34 @@ func (s *Sessions) StartTOTP(ctx context.Context, p Principal) (TOTPEnrolment, e
 	} else if err != nil {
 		return TOTPEnrolment{}, fmt.Errorf("start totp: %w", err)
 	}
+	return enrolment(p.Actor.Name, secret), nil
+}
+
+func enrolment(name string, secret []byte) TOTPEnrolment {
 	enc := b32.EncodeToString(secret)
-	label := url.PathEscape("xtreamd:" + p.Actor.Name)
+	label := url.PathEscape("xtreamd:" + name)
 	uri := "otpauth://totp/" + label + "?" + url.Values{"secret": {enc}, "issuer": {"xtreamd"},
 		"algorithm": {"SHA1"}, "digits": {"6"}, "period": {"30"}}.Encode()
-	return TOTPEnrolment{Secret: config.Secret(enc), URI: config.Secret(uri)}, nil
+	return TOTPEnrolment{Secret: config.Secret(enc), URI: config.Secret(uri)}
+}
+
+// PendingTOTP shows p's started, unconfirmed enrolment again (a mistyped code): once
+// confirmed, the secret is never shown. None pending is not found on "totp".
+func (s *Sessions) PendingTOTP(ctx context.Context, p Principal) (TOTPEnrolment, error) {
+	if err := selfOnly(p); err != nil {
+		return TOTPEnrolment{}, fmt.Errorf("pending totp: %w", err)
+	}
+	t, err := s.store.AdminTOTP(ctx, p.AdminID())
+	if errors.Is(err, store.ErrNotFound) || err == nil && t.EnabledAt != nil {
+		return TOTPEnrolment{}, fmt.Errorf("pending totp: %w", notFound("totp", "no enrolment started"))
+	} else if err != nil {
+		return TOTPEnrolment{}, fmt.Errorf("pending totp: %w", err)
+	}
+	secret, err := s.unseal(p.AdminID(), t.SecretSealed)
+	if err != nil {
+		return TOTPEnrolment{}, fmt.Errorf("pending totp: %w", notFound("totp", "start the enrolment again"))
+	}
+	return enrolment(p.Actor.Name, secret), nil
 }
 
 // ConfirmTOTP enables p's started enrolment when code is its current code, and returns the
