@@ -42,7 +42,7 @@ func TestWebBouquets_Ordering(t *testing.T) {
 		must(t, err)
 		return got.StreamIDs
 	}
-	post := func(form url.Values) page {
+	post := func(form url.Values) webPage {
 		t.Helper()
 		form.Set("list", "streams")
 		p := b.post(path+"/entries", form)

@@ -30,14 +30,8 @@ func (e *env) ed() *editor.Editor { return editor.New(e.st) }
 // fixture is who fixtures are made by.
 var fixture = audit.Actor{Name: "fixture"}
 
-// The hostile names of the issue: a channel or note named so must render as text.
-const (
-	xssScript = `<script>alert(1)</script>`
-	xssImg    = `"><img src=x onerror=alert(2)>`
-)
-
 // fieldError is the refusal p shows next to the field name ("" when none).
-func fieldError(p page, name string) string {
+func fieldError(p webPage, name string) string {
 	re := regexp.MustCompile(`<p class="error" id="e-` + regexp.QuoteMeta(name) + `">([^<]*)</p>`)
 	m := re.FindStringSubmatch(p.body)
 	if m == nil {
@@ -47,7 +41,7 @@ func fieldError(p page, name string) string {
 }
 
 // wantFieldError fails unless p has status and a refusal next to field.
-func wantFieldError(t *testing.T, what string, p page, status int, field string) {
+func wantFieldError(t *testing.T, what string, p webPage, status int, field string) {
 	t.Helper()
 	wantPage(t, what, p, status)
 	if fieldError(p, field) == "" {
