@@ -3,9 +3,12 @@ package admin
 import (
 	"fmt"
 	"net/url"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/gofiber/fiber/v2"
 
 	"github.com/xtreamd/xtreamd/internal/input"
 )
@@ -18,7 +21,7 @@ import (
 
 // webCatalogRoutes are the routes of every catalog-side page family.
 func (a *API) webCatalogRoutes() []webRoute {
-	return slices.Concat(a.webDeviceRoutes(), a.webBouquetRoutes(), a.webCategoryRoutes(), a.webStreamRoutes())
+	return slices.Concat(a.webDeviceRoutes(), a.webBouquetRoutes(), a.webCategoryRoutes(), a.webStreamRoutes(), a.webSeriesRoutes())
 }
 
 // pathID is the path parameter name as an id (false: not an id).
@@ -129,4 +132,29 @@ func splitItems(v string, ids bool) []string {
 		}
 	}
 	return out
+}
+
+// webRunWith runs operation id's handler fn with parameters p that a form gives rather than
+// the path (a new season's number): the operation's permission, its body decoded from form by
+// the same rules, then the handler. fn must be the operation's handler (its types are
+// checked against the operation's).
+func webRunWith[P, B, R any](w *webCall, id string, fn func(*Call, P, B) (R, error), p P, form url.Values) (R, error) {
+	var zero R
+	op, ok := w.a.opByID(id)
+	switch {
+	case !ok || op.Handler.params != reflect.TypeFor[P]() || op.Handler.body != reflect.TypeFor[B]():
+		return zero, fmt.Errorf("web: operation %q does not take %s and %s", id, reflect.TypeFor[P](), reflect.TypeFor[B]())
+	case !op.Perm.allows(w.p.Principal):
+		return zero, problem(fiber.StatusForbidden, ProblemForbidden, "not allowed for this account")
+	}
+	body, bad := formBody(op.Handler.body, form, w.a.d.Config.Timezone)
+	if bad != nil {
+		return zero, bad
+	}
+	var b B
+	if bad := decodeBody(body, &b); bad != nil {
+		return zero, bad
+	}
+	call := &Call{ctx: w.c.UserContext(), status: successStatus(op), Principal: w.p.Principal, IP: w.ip, UserAgent: w.ua}
+	return fn(call, p, b)
 }

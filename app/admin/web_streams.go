@@ -142,8 +142,13 @@ type sourceRow struct {
 
 // categoriesFor are the categories a stream of family f may be in (at most 1000 of a kind).
 func (a *API) categoriesFor(w *webCall, f streamFamily) ([]Category, error) {
+	return categoriesOf(w, f.CategoryKinds...)
+}
+
+// categoriesOf are the categories of kinds, by position (at most 1000 of a kind).
+func categoriesOf(w *webCall, kinds ...string) ([]Category, error) {
 	var out []Category
-	for _, k := range f.CategoryKinds {
+	for _, k := range kinds {
 		p, err := webRun[Page[Category]](w, "listCategories", url.Values{"kind": {k}, "sort": {"position"}, "limit": {"1000"}}, nil)
 		if err != nil {
 			return nil, err
