@@ -132,7 +132,7 @@ func (a *API) seriesListPage(w *webCall) error {
 
 // seriesView is the view of series s's page (new: the create form).
 func (a *API) seriesView(w *webCall, s Series, isNew bool) (*view, error) {
-	d := seriesData{Series: s, New: isNew, Can: w.can(seriesOpIDs...), EditedSeason: -1}
+	d := seriesData{Series: s, New: isNew, Can: w.can(seriesOpIDs...), EditedSeason: seriesForm}
 	var err error
 	if d.Categories, err = categoriesOf(w, "series"); err != nil {
 		return nil, err
@@ -202,7 +202,7 @@ func (a *API) seriesRefused(w *webCall, err error, season int32) error {
 	if verr != nil {
 		return verr
 	}
-	if season < 0 {
+	if season == seriesForm {
 		return a.renderForm(w, "series_edit", v, err)
 	}
 	if !v.refused(err) {
@@ -217,13 +217,17 @@ func (a *API) seriesRefused(w *webCall, err error, season int32) error {
 	return a.render(w.c, "series_edit", v)
 }
 
-// newSeason marks the new season's form as the refused one.
-const newSeason = -2
+// seriesForm and newSeason mark the refused form of a series page when it is no season's
+// row: the series' own fields, or the new season's form.
+const (
+	seriesForm = -1
+	newSeason  = -2
+)
 
 func (a *API) seriesUpdate(w *webCall) error {
 	s, err := webSubmit[Series](w, "updateSeries")
 	if err != nil {
-		return a.seriesRefused(w, err, -1)
+		return a.seriesRefused(w, err, seriesForm)
 	}
 	return w.c.Redirect(fmt.Sprintf("/admin/series/%d?done=saved", s.ID), fiber.StatusSeeOther)
 }
