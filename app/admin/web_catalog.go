@@ -21,7 +21,8 @@ import (
 
 // webCatalogRoutes are the routes of every catalog-side page family.
 func (a *API) webCatalogRoutes() []webRoute {
-	return slices.Concat(a.webDeviceRoutes(), a.webBouquetRoutes(), a.webCategoryRoutes(), a.webStreamRoutes(), a.webSeriesRoutes())
+	return slices.Concat(a.webDeviceRoutes(), a.webBouquetRoutes(), a.webCategoryRoutes(), a.webStreamRoutes(), a.webSeriesRoutes(),
+		a.webEPGRoutes(), a.webImportRoutes())
 }
 
 // pathID is the path parameter name as an id (false: not an id).

@@ -180,9 +180,16 @@ func (a *API) webFail(c *fiber.Ctx, status int, msg string) error {
 	return a.render(c, "message", v)
 }
 
-// formValues is the posted form, copied (the request buffer is reused).
+// formValues is the posted form, copied (the request buffer is reused); of a multipart form
+// (an upload's), its fields other than files.
 func formValues(c *fiber.Ctx) url.Values {
 	out := url.Values{}
+	if mf, err := c.MultipartForm(); err == nil {
+		for k, vals := range mf.Value {
+			out[k] = append([]string(nil), vals...)
+		}
+		return out
+	}
 	c.Request().PostArgs().VisitAll(func(k, v []byte) {
 		out.Add(string(k), string(v))
 	})

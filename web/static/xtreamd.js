@@ -52,6 +52,8 @@
         el.querySelectorAll("input[type=checkbox]:checked").forEach(function (c) { keep[c.value] = true; });
         el.innerHTML = html;
         el.querySelectorAll("input[type=checkbox]").forEach(function (c) { if (keep[c.value]) c.checked = true; });
+        // A part that has reached its end (an import done) says so: no more refreshes.
+        if (el.querySelector("[data-final]")) el.removeAttribute("data-refresh");
         var stamp = document.getElementById(el.getAttribute("data-stamp") || "");
         if (stamp) stamp.textContent = "Updated " + new Date().toLocaleTimeString();
       })
@@ -60,6 +62,9 @@
   }
   document.querySelectorAll("[data-refresh]").forEach(function (el) {
     var every = Math.max(2, parseInt(el.getAttribute("data-interval") || "5", 10)) * 1000;
-    window.setInterval(function () { refresh(el); }, every);
+    var timer = window.setInterval(function () {
+      if (!el.hasAttribute("data-refresh")) { window.clearInterval(timer); return; }
+      refresh(el);
+    }, every);
   });
 })();
