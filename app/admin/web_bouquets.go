@@ -112,11 +112,7 @@ func (a *API) bouquetsPage(w *webCall) error {
 func (a *API) bouquetCreate(w *webCall) error {
 	b, err := webSubmit[Bouquet](w, "createBouquet")
 	if err != nil {
-		v, verr := a.bouquetsView(w)
-		if verr != nil {
-			return verr
-		}
-		return a.renderForm(w, "bouquets", v, err)
+		return a.refusedOn(w, "bouquets", "Bouquets", "/bouquets", err, func() (*view, error) { return a.bouquetsView(w) })
 	}
 	return w.c.Redirect(fmt.Sprintf("/admin/bouquets/%d?done=created", b.ID), fiber.StatusSeeOther)
 }
@@ -125,7 +121,7 @@ func (a *API) bouquetCreate(w *webCall) error {
 func (a *API) bouquetPage(w *webCall) error {
 	b, err := webRun[Bouquet](w, "getBouquet", nil, nil)
 	if err != nil {
-		return a.renderForm(w, "message", w.view("Bouquet", "/bouquets", nil), err)
+		return a.failed(w, "Bouquet", "/bouquets", err)
 	}
 	v, err := a.bouquetView(w, b)
 	if err != nil {
@@ -173,25 +169,28 @@ func (a *API) bouquetView(w *webCall, b Bouquet) (*view, error) {
 	return w.view("Bouquet "+b.Name, "/bouquets", d), nil
 }
 
+// bouquetRefused shows bouquet :id's page again after err refused a change of it.
+func (a *API) bouquetRefused(w *webCall, err error) error {
+	return a.refusedOn(w, "bouquet", "Bouquet", "/bouquets", err, func() (*view, error) {
+		cur, gerr := webRun[Bouquet](w, "getBouquet", nil, nil)
+		if gerr != nil {
+			return nil, gerr
+		}
+		return a.bouquetView(w, cur)
+	})
+}
+
 func (a *API) bouquetUpdate(w *webCall) error {
 	b, err := webSubmit[Bouquet](w, "updateBouquet")
 	if err != nil {
-		cur, gerr := webRun[Bouquet](w, "getBouquet", nil, nil)
-		if gerr != nil {
-			return a.renderForm(w, "message", w.view("Bouquet", "/bouquets", nil), gerr)
-		}
-		v, verr := a.bouquetView(w, cur)
-		if verr != nil {
-			return verr
-		}
-		return a.renderForm(w, "bouquet", v, err)
+		return a.bouquetRefused(w, err)
 	}
 	return w.c.Redirect(fmt.Sprintf("/admin/bouquets/%d?done=saved", b.ID), fiber.StatusSeeOther)
 }
 
 func (a *API) bouquetDelete(w *webCall) error {
 	if _, err := webSubmit[NoContent](w, "deleteBouquet"); err != nil {
-		return a.renderForm(w, "message", w.view("Bouquet", "/bouquets", nil), err)
+		return a.failed(w, "Bouquet", "/bouquets", err)
 	}
 	return w.c.Redirect("/admin/bouquets?done=deleted", fiber.StatusSeeOther)
 }
@@ -337,15 +336,7 @@ func (a *API) bouquetEntries(w *webCall) error {
 		})
 	}
 	if err != nil {
-		cur, gerr := webRun[Bouquet](w, "getBouquet", nil, nil)
-		if gerr != nil {
-			return a.renderForm(w, "message", w.view("Bouquet", "/bouquets", nil), gerr)
-		}
-		v, verr := a.bouquetView(w, cur)
-		if verr != nil {
-			return verr
-		}
-		return a.renderForm(w, "bouquet", v, err)
+		return a.bouquetRefused(w, err)
 	}
 	ids := b.StreamIDs
 	if list == listSeries {
@@ -381,7 +372,7 @@ func (a *API) bouquetAddPage(w *webCall) error {
 	}
 	b, err := webRun[Bouquet](w, "getBouquet", nil, nil)
 	if err != nil {
-		return a.renderForm(w, "message", w.view("Bouquet", "/bouquets", nil), err)
+		return a.failed(w, "Bouquet", "/bouquets", err)
 	}
 	q := requestQuery(w.c)
 	d := bouquetAddData{Bouquet: b, List: listStreams, Kind: "live"}

@@ -54,6 +54,24 @@ func (a *API) forbidden(w *webCall) error {
 	return a.webFail(w.c, 403, "Your account may not do this.")
 }
 
+// failed answers a page that cannot be shown (what it shows is gone, the caller may not see
+// it): err as the REST operation refused it, on the message page; an error of ours is
+// returned for the error handler.
+func (a *API) failed(w *webCall, title, nav string, err error) error {
+	return a.renderForm(w, "message", w.view(title, nav, nil), err)
+}
+
+// refusedOn answers page again after err refused a change made on it: the page as build makes
+// it from what is stored now, with the refusal next to its field (or failed, when the page
+// cannot be built any more).
+func (a *API) refusedOn(w *webCall, page, title, nav string, err error, build func() (*view, error)) error {
+	v, verr := build()
+	if verr != nil {
+		return a.failed(w, title, nav, verr)
+	}
+	return a.renderForm(w, page, v, err)
+}
+
 // maxFormRows bounds the rows of one list a form describes (a stream has at most 32 sources).
 const maxFormRows = 64
 

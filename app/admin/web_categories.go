@@ -103,11 +103,9 @@ func (a *API) categoriesPage(w *webCall) error {
 func (a *API) categoryCreate(w *webCall) error {
 	c, err := webSubmit[Category](w, "createCategory")
 	if err != nil {
-		v, verr := a.categoriesView(w, kindOf(w.c.FormValue("kind")))
-		if verr != nil {
-			return verr
-		}
-		return a.renderForm(w, "categories", v, err)
+		return a.refusedOn(w, "categories", "Categories", "/categories", err, func() (*view, error) {
+			return a.categoriesView(w, kindOf(w.c.FormValue("kind")))
+		})
 	}
 	return w.c.Redirect("/admin/categories?done=created&kind="+c.Kind, fiber.StatusSeeOther)
 }
@@ -119,7 +117,7 @@ func (a *API) categoryUpdate(w *webCall) error {
 	}
 	cur, gerr := webRun[Category](w, "getCategory", nil, nil)
 	if gerr != nil {
-		return a.renderForm(w, "message", w.view("Category", "/categories", nil), gerr)
+		return a.failed(w, "Category", "/categories", gerr)
 	}
 	v, verr := a.categoriesView(w, cur.Kind)
 	if verr != nil {
@@ -140,7 +138,7 @@ func (a *API) categoryDelete(w *webCall) error {
 		_, err = webSubmit[NoContent](w, "deleteCategory")
 	}
 	if err != nil {
-		return a.renderForm(w, "message", w.view("Category", "/categories", nil), err)
+		return a.failed(w, "Category", "/categories", err)
 	}
 	return w.c.Redirect("/admin/categories?done=deleted&kind="+cur.Kind, fiber.StatusSeeOther)
 }

@@ -138,7 +138,7 @@ func (a *API) lineByUsername(w *webCall, form url.Values) (url.Values, error) {
 func (a *API) devicePage(w *webCall) error {
 	d, err := webRun[Device](w, "getDevice", nil, nil)
 	if err != nil {
-		return a.renderForm(w, "message", w.view("MAG device", "/devices", nil), err)
+		return a.failed(w, "MAG device", "/devices", err)
 	}
 	v, err := a.deviceForm(w, "MAG device "+d.MAC, deviceFormData{Device: d})
 	if err != nil {
@@ -157,7 +157,7 @@ func (a *API) deviceUpdate(w *webCall) error {
 	if err != nil {
 		cur, gerr := webRun[Device](w, "getDevice", nil, nil)
 		if gerr != nil {
-			return a.renderForm(w, "message", w.view("MAG device", "/devices", nil), gerr)
+			return a.failed(w, "MAG device", "/devices", gerr)
 		}
 		v, ferr := a.deviceForm(w, "MAG device "+cur.MAC, deviceFormData{Device: cur})
 		if ferr != nil {
@@ -172,7 +172,7 @@ func (a *API) deviceUpdate(w *webCall) error {
 func (a *API) deviceLock(w *webCall) error {
 	d, err := webSubmit[Device](w, "updateDevice")
 	if err != nil {
-		return a.renderForm(w, "message", w.view("MAG device", "/devices", nil), err)
+		return a.failed(w, "MAG device", "/devices", err)
 	}
 	done := "unlocked"
 	if d.LockDevice {
@@ -183,7 +183,7 @@ func (a *API) deviceLock(w *webCall) error {
 
 func (a *API) deviceDelete(w *webCall) error {
 	if _, err := webSubmit[NoContent](w, "deleteDevice"); err != nil {
-		return a.renderForm(w, "message", w.view("MAG device", "/devices", nil), err)
+		return a.failed(w, "MAG device", "/devices", err)
 	}
 	return w.c.Redirect("/admin/devices?done=deleted", fiber.StatusSeeOther)
 }

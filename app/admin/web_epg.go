@@ -54,7 +54,7 @@ func (a *API) epgSourcesView(w *webCall) (*view, error) {
 func (a *API) epgSourcesPage(w *webCall) error {
 	v, err := a.epgSourcesView(w)
 	if err != nil {
-		return a.renderForm(w, "message", w.view("EPG sources", "/epg", nil), err)
+		return a.failed(w, "EPG sources", "/epg", err)
 	}
 	v.Notice = notice(w.c, epgNotices)
 	return a.render(w.c, "epg_sources", v)
@@ -62,11 +62,7 @@ func (a *API) epgSourcesPage(w *webCall) error {
 
 // epgSourcesRefused shows the list again with a refused new source or refresh.
 func (a *API) epgSourcesRefused(w *webCall, err error) error {
-	v, verr := a.epgSourcesView(w)
-	if verr != nil {
-		return verr
-	}
-	return a.renderForm(w, "epg_sources", v, err)
+	return a.refusedOn(w, "epg_sources", "EPG sources", "/epg", err, func() (*view, error) { return a.epgSourcesView(w) })
 }
 
 func (a *API) epgSourceCreate(w *webCall) error {
@@ -88,7 +84,7 @@ func (a *API) epgSourceView(w *webCall) (*view, error) {
 func (a *API) epgSourcePage(w *webCall) error {
 	v, err := a.epgSourceView(w)
 	if err != nil {
-		return a.renderForm(w, "message", w.view("EPG source", "/epg", nil), err)
+		return a.failed(w, "EPG source", "/epg", err)
 	}
 	v.Notice = notice(w.c, epgNotices)
 	return a.render(w.c, "epg_source", v)
@@ -99,16 +95,12 @@ func (a *API) epgSourceUpdate(w *webCall) error {
 	if err == nil {
 		return w.c.Redirect(fmt.Sprintf("/admin/epg/%d?done=saved", s.ID), fiber.StatusSeeOther)
 	}
-	v, verr := a.epgSourceView(w)
-	if verr != nil {
-		return a.renderForm(w, "message", w.view("EPG source", "/epg", nil), verr)
-	}
-	return a.renderForm(w, "epg_source", v, err)
+	return a.refusedOn(w, "epg_source", "EPG source", "/epg", err, func() (*view, error) { return a.epgSourceView(w) })
 }
 
 func (a *API) epgSourceDelete(w *webCall) error {
 	if _, err := webSubmit[NoContent](w, "deleteEPGSource"); err != nil {
-		return a.renderForm(w, "message", w.view("EPG source", "/epg", nil), err)
+		return a.failed(w, "EPG source", "/epg", err)
 	}
 	return w.c.Redirect("/admin/epg?done=deleted", fiber.StatusSeeOther)
 }

@@ -103,11 +103,7 @@ func (a *API) importStart(w *webCall) error {
 		j, err = webSubmitForm[ImportJob](w, "startImport", form)
 	}
 	if err != nil {
-		v, verr := a.importsView(w)
-		if verr != nil {
-			return verr
-		}
-		return a.renderForm(w, "imports", v, err)
+		return a.refusedOn(w, "imports", "Imports", "/imports", err, func() (*view, error) { return a.importsView(w) })
 	}
 	return w.c.Redirect(fmt.Sprintf("/admin/imports/%d", j.ID), fiber.StatusSeeOther)
 }
@@ -147,7 +143,7 @@ func (a *API) importJobView(w *webCall) (*view, error) {
 func (a *API) importPage(w *webCall) error {
 	v, err := a.importJobView(w)
 	if err != nil {
-		return a.renderForm(w, "message", w.view("Import", "/imports", nil), err)
+		return a.failed(w, "Import", "/imports", err)
 	}
 	return a.render(w.c, "import", v)
 }
@@ -156,7 +152,7 @@ func (a *API) importPage(w *webCall) error {
 func (a *API) importProgress(w *webCall) error {
 	v, err := a.importJobView(w)
 	if err != nil {
-		return a.renderForm(w, "message", w.view("Import", "/imports", nil), err)
+		return a.failed(w, "Import", "/imports", err)
 	}
 	return a.renderPartial(w.c, "import", "progress", v)
 }

@@ -170,11 +170,7 @@ func (a *API) seriesNewPage(w *webCall) error {
 func (a *API) seriesCreate(w *webCall) error {
 	s, err := webSubmit[Series](w, "createSeries")
 	if err != nil {
-		v, verr := a.seriesView(w, Series{}, true)
-		if verr != nil {
-			return verr
-		}
-		return a.renderForm(w, "series_edit", v, err)
+		return a.refusedOn(w, "series_edit", "Series", "/series", err, func() (*view, error) { return a.seriesView(w, Series{}, true) })
 	}
 	return w.c.Redirect(fmt.Sprintf("/admin/series/%d?done=created", s.ID), fiber.StatusSeeOther)
 }
@@ -182,7 +178,7 @@ func (a *API) seriesCreate(w *webCall) error {
 func (a *API) seriesPage(w *webCall) error {
 	s, err := webRun[Series](w, "getSeries", nil, nil)
 	if err != nil {
-		return a.renderForm(w, "message", w.view("Series", "/series", nil), err)
+		return a.failed(w, "Series", "/series", err)
 	}
 	v, err := a.seriesView(w, s, false)
 	if err != nil {
@@ -196,7 +192,7 @@ func (a *API) seriesPage(w *webCall) error {
 func (a *API) seriesRefused(w *webCall, err error, season int32) error {
 	s, gerr := webRun[Series](w, "getSeries", nil, nil)
 	if gerr != nil {
-		return a.renderForm(w, "message", w.view("Series", "/series", nil), gerr)
+		return a.failed(w, "Series", "/series", gerr)
 	}
 	v, verr := a.seriesView(w, s, false)
 	if verr != nil {
@@ -234,7 +230,7 @@ func (a *API) seriesUpdate(w *webCall) error {
 
 func (a *API) seriesDelete(w *webCall) error {
 	if _, err := webSubmit[NoContent](w, "deleteSeries"); err != nil {
-		return a.renderForm(w, "message", w.view("Series", "/series", nil), err)
+		return a.failed(w, "Series", "/series", err)
 	}
 	return w.c.Redirect("/admin/series?done=deleted", fiber.StatusSeeOther)
 }
@@ -263,7 +259,7 @@ func (a *API) seasonPut(w *webCall) error {
 
 func (a *API) seasonDelete(w *webCall) error {
 	if _, err := webSubmit[NoContent](w, "deleteSeason"); err != nil {
-		return a.renderForm(w, "message", w.view("Series", "/series", nil), err)
+		return a.failed(w, "Series", "/series", err)
 	}
 	return w.c.Redirect("/admin/series/"+url.PathEscape(w.c.Params("id"))+"?done=season-deleted", fiber.StatusSeeOther)
 }
@@ -284,7 +280,7 @@ func (a *API) episodeNewPage(w *webCall) error {
 	}
 	s, err := webRun[Series](w, "getSeries", nil, nil)
 	if err != nil {
-		return a.renderForm(w, "message", w.view("Series", "/series", nil), err)
+		return a.failed(w, "Series", "/series", err)
 	}
 	next := Episode{SeasonNumber: 1, EpisodeNumber: 1, Enabled: true}
 	if n, err := strconv.Atoi(w.c.Query("season")); err == nil {
@@ -299,7 +295,7 @@ func (a *API) episodeCreate(w *webCall) error {
 	if err != nil {
 		s, gerr := webRun[Series](w, "getSeries", nil, nil)
 		if gerr != nil {
-			return a.renderForm(w, "message", w.view("Series", "/series", nil), gerr)
+			return a.failed(w, "Series", "/series", gerr)
 		}
 		return a.renderForm(w, "episode_edit", a.episodeView(w, s, Episode{Enabled: true}, srcs), err)
 	}
@@ -319,7 +315,7 @@ func (a *API) episodeAndSeries(w *webCall) (Episode, Series, error) {
 func (a *API) episodePage(w *webCall) error {
 	ep, s, err := a.episodeAndSeries(w)
 	if err != nil {
-		return a.renderForm(w, "message", w.view("Episode", "/series", nil), err)
+		return a.failed(w, "Episode", "/series", err)
 	}
 	v := a.episodeView(w, s, ep, ep.Sources)
 	v.Notice = notice(w.c, seriesNotices)
@@ -334,7 +330,7 @@ func (a *API) episodeUpdate(w *webCall) error {
 	}
 	cur, s, gerr := a.episodeAndSeries(w)
 	if gerr != nil {
-		return a.renderForm(w, "message", w.view("Episode", "/series", nil), gerr)
+		return a.failed(w, "Episode", "/series", gerr)
 	}
 	return a.renderForm(w, "episode_edit", a.episodeView(w, s, cur, srcs), err)
 }
@@ -345,7 +341,7 @@ func (a *API) episodeDelete(w *webCall) error {
 		_, err = webSubmit[NoContent](w, "deleteEpisode")
 	}
 	if err != nil {
-		return a.renderForm(w, "message", w.view("Episode", "/series", nil), err)
+		return a.failed(w, "Episode", "/series", err)
 	}
 	return w.c.Redirect(fmt.Sprintf("/admin/series/%d?done=episode-deleted", ep.SeriesID), fiber.StatusSeeOther)
 }

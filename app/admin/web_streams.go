@@ -334,11 +334,9 @@ func (a *API) streamCreate(f streamFamily) func(*webCall) error {
 			id = m.ID
 		}
 		if err != nil {
-			v, verr := a.streamFormView(w, f, f.NewTitle, streamForm{Kind: form.Get("kind"), Sources: sourceRows(srcs), Cur: streamValues{Enabled: true}})
-			if verr != nil {
-				return verr
-			}
-			return a.renderForm(w, "stream_edit", v, err)
+			return a.refusedOn(w, "stream_edit", f.Title, f.Nav, err, func() (*view, error) {
+				return a.streamFormView(w, f, f.NewTitle, streamForm{Kind: form.Get("kind"), Sources: sourceRows(srcs), Cur: streamValues{Enabled: true}})
+			})
 		}
 		return w.c.Redirect(fmt.Sprintf("%s/%d?done=created", f.Path(), id), fiber.StatusSeeOther)
 	}
@@ -362,7 +360,7 @@ func (a *API) streamPage(f streamFamily) func(*webCall) error {
 	return func(w *webCall) error {
 		d, title, err := a.current(w, f)
 		if err != nil {
-			return a.renderForm(w, "message", w.view(f.Title, f.Nav, nil), err)
+			return a.failed(w, f.Title, f.Nav, err)
 		}
 		v, err := a.streamFormView(w, f, title, d)
 		if err != nil {
@@ -386,23 +384,21 @@ func (a *API) streamUpdate(f streamFamily) func(*webCall) error {
 		if err == nil {
 			return w.c.Redirect(f.Path()+"/"+url.PathEscape(id)+"?done=saved", fiber.StatusSeeOther)
 		}
-		d, title, gerr := a.current(w, f)
-		if gerr != nil {
-			return a.renderForm(w, "message", w.view(f.Title, f.Nav, nil), gerr)
-		}
-		d.Sources = sourceRows(srcs)
-		v, verr := a.streamFormView(w, f, title, d)
-		if verr != nil {
-			return verr
-		}
-		return a.renderForm(w, "stream_edit", v, err)
+		return a.refusedOn(w, "stream_edit", f.Title, f.Nav, err, func() (*view, error) {
+			d, title, gerr := a.current(w, f)
+			if gerr != nil {
+				return nil, gerr
+			}
+			d.Sources = sourceRows(srcs)
+			return a.streamFormView(w, f, title, d)
+		})
 	}
 }
 
 func (a *API) streamDelete(f streamFamily) func(*webCall) error {
 	return func(w *webCall) error {
 		if _, err := webSubmit[NoContent](w, f.Delete); err != nil {
-			return a.renderForm(w, "message", w.view(f.Title, f.Nav, nil), err)
+			return a.failed(w, f.Title, f.Nav, err)
 		}
 		return w.c.Redirect(f.Path()+"?done=deleted", fiber.StatusSeeOther)
 	}
