@@ -101,10 +101,7 @@ func TestWebBouquets_Ordering(t *testing.T) {
 		t.Fatalf("create = %d\n%s", p.status, p.body)
 	}
 	wantPage(t, "bouquets page", b.get("/admin/bouquets"), http.StatusOK, "Renamed", "Second")
-	if p := b.post(path+"/delete", url.Values{}); p.status != http.StatusSeeOther {
-		t.Fatalf("delete = %d", p.status)
-	}
-	wantPage(t, "deleted bouquet", b.get(path), http.StatusNotFound)
+	wantDeleted(t, b, path)
 }
 
 func TestWebBouquets_Roles(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"html"
 	"net/http"
+	"net/url"
 	"regexp"
 	"testing"
 
@@ -47,6 +48,15 @@ func wantFieldError(t *testing.T, what string, p webPage, status int, field stri
 	if fieldError(p, field) == "" {
 		t.Fatalf("%s: no refusal next to %s\n%s", what, field, p.body)
 	}
+}
+
+// wantDeleted deletes what the page at path shows with its delete form, and sees it gone.
+func wantDeleted(t *testing.T, b *browser, path string) {
+	t.Helper()
+	if p := b.post(path+"/delete", url.Values{}); p.status != http.StatusSeeOther {
+		t.Fatalf("delete %s = %d\n%s", path, p.status, p.body)
+	}
+	wantPage(t, "deleted "+path, b.get(path), http.StatusNotFound)
 }
 
 // liveFixture makes a live channel named name with one source.

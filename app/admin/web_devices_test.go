@@ -77,10 +77,7 @@ func TestWebDevices(t *testing.T) {
 		t.Fatalf("saved device = %+v", got)
 	}
 	wantFieldError(t, "save a taken MAC", b.post(path, url.Values{"mac": {"00:1A:79:0A:0B:0C"}}), http.StatusConflict, "mac")
-	if p := b.post(path+"/delete", url.Values{}); p.status != http.StatusSeeOther {
-		t.Fatalf("unregister = %d\n%s", p.status, p.body)
-	}
-	wantPage(t, "unregistered device", b.get(path), http.StatusNotFound)
+	wantDeleted(t, b, path)
 	wantPage(t, "not an id", b.get("/admin/devices/x"), http.StatusBadRequest)
 	wantFieldError(t, "bad filter", b.get("/admin/devices?mac=zz"), http.StatusBadRequest, "mac")
 }

@@ -204,8 +204,5 @@ func TestWebEPGSources(t *testing.T) {
 	rb, _ := e.webAs(t, accounts.RoleReseller)
 	wantPage(t, "reseller", rb.get("/admin/epg"), http.StatusForbidden)
 	wantPage(t, "unknown", b.get("/admin/epg/99999"), http.StatusNotFound)
-	if p := b.post(src+"/delete", url.Values{}); p.status != http.StatusSeeOther {
-		t.Fatalf("delete = %d\n%s", p.status, p.body)
-	}
-	wantPage(t, "deleted", b.get(src), http.StatusNotFound)
+	wantDeleted(t, b, src)
 }

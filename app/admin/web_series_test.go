@@ -101,8 +101,5 @@ func TestWebSeries(t *testing.T) {
 	if p := b.post(path+"/seasons/1/delete", url.Values{}); p.status != http.StatusSeeOther {
 		t.Fatalf("delete season = %d\n%s", p.status, p.body)
 	}
-	if p := b.post(path+"/delete", url.Values{}); p.status != http.StatusSeeOther {
-		t.Fatalf("delete series = %d", p.status)
-	}
-	wantPage(t, "deleted", b.get(path), http.StatusNotFound)
+	wantDeleted(t, b, path)
 }

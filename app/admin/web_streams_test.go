@@ -80,10 +80,7 @@ func TestWebLiveStreams(t *testing.T) {
 	wantPage(t, "viewer deletes", vb.post(path+"/delete", url.Values{}), http.StatusForbidden)
 	rb, _ := e.webAs(t, accounts.RoleReseller)
 	wantPage(t, "reseller", rb.get("/admin/streams"), http.StatusForbidden)
-	if p := b.post(path+"/delete", url.Values{}); p.status != http.StatusSeeOther {
-		t.Fatalf("delete = %d", p.status)
-	}
-	wantPage(t, "deleted", b.get(path), http.StatusNotFound)
+	wantDeleted(t, b, path)
 }
 
 func TestWebMovies(t *testing.T) {
