@@ -61,6 +61,35 @@ const shownAsText = `(function (want) {
 // inside their own box).
 const noSideways = `document.documentElement.scrollWidth <= window.innerWidth`
 
+// overhanging is a page script: the elements past the viewport's right edge that no scrolling
+// box holds (what makes a page scroll sideways).
+const overhanging = `(function () {
+  var out = [];
+  document.querySelectorAll("body *").forEach(function (e) {
+    var r = e.getBoundingClientRect().right;
+    if (r <= window.innerWidth) return;
+    for (var p = e.parentElement; p; p = p.parentElement) if (getComputedStyle(p).overflowX !== "visible") return;
+    out.push(e.tagName + "." + e.className + "#" + e.id + " to " + r);
+  });
+  return out.slice(0, 8);
+})()`
+
+// unlabelled is a page script: the fields of main without a label.
+const unlabelled = `Array.prototype.filter.call(document.querySelectorAll("main input:not([type=hidden]), main select, main textarea"),
+  function (e) { return e.labels.length === 0 && !e.getAttribute("aria-label"); }).map(function (e) { return e.name || e.id; })`
+
+// checkPage fails the test unless the page shown has every field labelled and fits the width.
+func (tb *tab) checkPage(t *testing.T, what string, width int64) {
+	t.Helper()
+	if bare := value(t, tb, what, chromedp.Evaluate[[]string](unlabelled)); len(bare) > 0 {
+		t.Errorf("%s: fields without a label: %q", what, bare)
+	}
+	if !value(t, tb, what, chromedp.Evaluate[bool](noSideways)) {
+		wide := value(t, tb, what, chromedp.Evaluate[[]string](overhanging))
+		t.Errorf("%s scrolls sideways at %d px: %q", what, width, wide)
+	}
+}
+
 func TestWebBrowserCatalog(t *testing.T) {
 	t.Parallel()
 	chromium(t)
@@ -95,6 +124,9 @@ func TestWebBrowserCatalog(t *testing.T) {
 		{fmt.Sprintf("/admin/bouquets/%d", bouquet), xssScript},
 		{"/admin/epg", xssImg},
 		{fmt.Sprintf("/admin/epg/%d", source), xssImg},
+		{"/admin/imports", "No imports yet."},
+		{"/admin/series/new", "New series"},
+		{fmt.Sprintf("/admin/series/%d/episodes/new", series), "New episode of " + xssScript},
 	}
 	want, _ := json.Marshal("")
 	for _, width := range []int64{1280, 390} {
@@ -106,9 +138,7 @@ func TestWebBrowserCatalog(t *testing.T) {
 				t.Fatalf("%s at %d px does not show %s as text:\n%s", p.path, width, p.name,
 					value(t, tb, "main", chromedp.OuterHTML(chromedp.CSS("main"))))
 			}
-			if !value(t, tb, p.path, chromedp.Evaluate[bool](noSideways)) {
-				t.Errorf("%s scrolls sideways at %d px", p.path, width)
-			}
+			tb.checkPage(t, p.path, width)
 		}
 	}
 	tb.do(t, "desktop again", chromedp.EmulateViewport(1280, 800))
@@ -128,7 +158,7 @@ func TestWebBrowserCatalog(t *testing.T) {
 		chromedp.Navigate(base+"/admin/imports"),
 		chromedp.WaitVisible(chromedp.CSS(`#f-url`)),
 		chromedp.SendKeys(chromedp.CSS(`#f-url`), pl.URL+"/get.php?username=u&password=secret"),
-		chromedp.SendKeys(chromedp.CSS(`#f-bouquet`), "Imported"),
+		chromedp.SendKeys(chromedp.CSS(`#f-bouquet`), xssImg),
 		chromedp.Click(`//button[text()="Start the import"]`),
 		chromedp.WaitVisible(chromedp.CSS(`#import-progress`)),
 		chromedp.Evaluate[chromedp.Void](`window.stillHere = true; window.shift = 0;
@@ -157,11 +187,13 @@ func TestWebBrowserCatalog(t *testing.T) {
 	if strings.Contains(body, "secret") {
 		t.Fatal("the job page shows the playlist URL's password")
 	}
+	want, _ = json.Marshal(xssImg)
+	if !value(t, tb, "the bouquet", chromedp.Evaluate[bool](fmt.Sprintf(shownAsText, want))) {
+		t.Fatalf("the job page does not show the bouquet's name as text:\n%s", body)
+	}
 	tb.screenshot(t, "import-done-1280x800", 1280, 800)
 	tb.screenshot(t, "import-done-390x844", 390, 844)
-	if !value(t, tb, "import page at 390 px", chromedp.Evaluate[bool](noSideways)) {
-		t.Error("the job page scrolls sideways at 390 px")
-	}
+	tb.checkPage(t, "the job page", 390)
 	tb.do(t, "desktop again", chromedp.EmulateViewport(1280, 800))
 
 	// What the import brought shows as text too.
