@@ -64,6 +64,7 @@ func (a *API) webResources() [][]webRoute {
 		a.webConnectionRoutes(),
 		a.webAccountRoutes(),
 		a.webSelfRoutes(),
+		a.webCatalogRoutes(),
 	}
 }
 

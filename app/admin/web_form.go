@@ -68,6 +68,12 @@ func webRun[R any](w *webCall, id string, query url.Values, body []byte) (R, err
 
 // webSubmit runs operation id with the posted form as its body.
 func webSubmit[R any](w *webCall, id string) (R, error) {
+	return webSubmitForm[R](w, id, formValues(w.c))
+}
+
+// webSubmitForm runs operation id with form as its body (a page that prepared the posted
+// form: rows renumbered, a username looked up).
+func webSubmitForm[R any](w *webCall, id string, form url.Values) (R, error) {
 	var zero R
 	op, ok := w.a.opByID(id)
 	if !ok {
@@ -76,7 +82,7 @@ func webSubmit[R any](w *webCall, id string) (R, error) {
 	var body []byte
 	if op.Handler.body != reflect.TypeFor[NoBody]() {
 		var bad *badField
-		if body, bad = formBody(op.Handler.body, formValues(w.c), w.a.d.Config.Timezone); bad != nil {
+		if body, bad = formBody(op.Handler.body, form, w.a.d.Config.Timezone); bad != nil {
 			return zero, bad
 		}
 	}
@@ -172,6 +178,8 @@ func (fb formBuilder) value(t reflect.Type, r rules, name string) (any, bool, *b
 		return obj, bad == nil && (listed || len(obj) > 0), bad
 	case t.Kind() == reflect.Slice && t.Elem().Kind() != reflect.Uint8:
 		return fb.list(t, name, vals, listed)
+	case t.Kind() == reflect.Map: // a JSON object (a movie's info) from a textarea
+		return jsonText(name, text, listed)
 	case t.Kind() == reflect.Bool:
 		switch strings.ToLower(text) {
 		case "on", "true", "1", "yes":
@@ -246,6 +254,18 @@ func (fb formBuilder) list(t reflect.Type, name string, vals []string, listed bo
 		out = append(out, v)
 	}
 	return out, listed || len(out) > 0, nil
+}
+
+// jsonText is a member holding a JSON object, typed into a textarea: empty is {} (when the
+// form lists the field) or not sent.
+func jsonText(name, text string, listed bool) (any, bool, *badField) {
+	if text == "" {
+		return json.RawMessage("{}"), listed, nil
+	}
+	if !json.Valid([]byte(text)) || text[0] != '{' {
+		return nil, false, refuse(name, `a JSON object, e.g. {"plot": "…"}`)
+	}
+	return json.RawMessage(text), true, nil
 }
 
 // indexes are the i of the fields name[i]... in the form, in order.
