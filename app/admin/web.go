@@ -65,6 +65,7 @@ func (a *API) webResources() [][]webRoute {
 		a.webAccountRoutes(),
 		a.webSelfRoutes(),
 		a.webCatalogRoutes(),
+		a.webPanelRoutes(),
 	}
 }
 
