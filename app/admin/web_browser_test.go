@@ -227,6 +227,32 @@ func TestWebBrowser(t *testing.T) {
 		chromedp.WaitVisible(`//p[@role="status"][contains(., "killed")]`))
 	v.ended(t)
 
+	// Block a player's user agent on the security page: the player API refuses that player
+	// within a second (the check reloads its lists on the change), others still log in.
+	if !playerAuthAs(t, base, line.Username, password, "EvilPlayer/2.1 (Linux)") {
+		t.Fatal("the line cannot log in before the block")
+	}
+	tb.do(t, "block a user agent", chromedp.Navigate(base+"/admin/security/user-agents"),
+		chromedp.WaitVisible(chromedp.CSS(`#f-pattern`)),
+		chromedp.SendKeys(chromedp.CSS(`#f-pattern`), "evilplayer/"),
+		chromedp.Submit(chromedp.CSS(`#f-pattern`)),
+		chromedp.WaitVisible(`//p[@role="status"][contains(., "every instance")]`),
+		chromedp.WaitVisible(`//td[text()="evilplayer/"]`))
+	tb.screenshot(t, "security-390x844", 390, 844)
+	tb.do(t, "desktop again", chromedp.EmulateViewport(1280, 800))
+	testdb.Eventually(t, waitLimit, "the player API to refuse the blocked user agent", func() bool {
+		return !playerAuthAs(t, base, line.Username, password, "EvilPlayer/2.1 (Linux)")
+	})
+	if !playerAuthAs(t, base, line.Username, password, "VLC/3.0.20 LibVLC/3.0.20") {
+		t.Fatal("the block refuses another player")
+	}
+	tb.do(t, "audit log", chromedp.Navigate(base+"/admin/audit?action=blocked_user_agent."),
+		chromedp.WaitVisible(`//td[text()="blocked_user_agent.create"]`))
+	tb.screenshot(t, "audit-1280x800", 1280, 800)
+	tb.do(t, "settings", chromedp.Navigate(base+"/admin/settings"), chromedp.WaitVisible(chromedp.CSS(`#f-flood_auth_failures`)))
+	tb.screenshot(t, "settings-390x844", 390, 844)
+	tb.do(t, "desktop again", chromedp.EmulateViewport(1280, 800))
+
 	// Ban it: the player API reports it banned, the stream routes refuse it.
 	tb.do(t, "ban", chromedp.Navigate(linePath), chromedp.WaitVisible(`//button[text()="Ban"]`),
 		chromedp.Click(`//button[text()="Ban"]`), chromedp.WaitVisible(`//button[text()="Unban"]`))
@@ -275,4 +301,21 @@ func playerStatus(t *testing.T, base, user, pass string) string {
 	}
 	must(t, json.NewDecoder(resp.Body).Decode(&out))
 	return out.UserInfo.Status
+}
+
+// playerAuthAs reports whether a player_api.php login with User-Agent ua is accepted.
+func playerAuthAs(t *testing.T, base, user, pass, ua string) bool {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, fmt.Sprintf("%s/player_api.php?username=%s&password=%s", base, user, pass), nil)
+	must(t, err)
+	req.Header.Set("User-Agent", ua)
+	resp, err := http.DefaultClient.Do(req)
+	must(t, err)
+	defer resp.Body.Close()
+	var out struct {
+		UserInfo struct {
+			Auth int `json:"auth"`
+		} `json:"user_info"`
+	}
+	return resp.StatusCode == http.StatusOK && json.NewDecoder(resp.Body).Decode(&out) == nil && out.UserInfo.Auth == 1
 }
