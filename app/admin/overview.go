@@ -79,6 +79,39 @@ type activityList struct {
 	Until     time.Time `query:"until" doc:"Started before."`
 }
 
+// Denial is a refused player request (the client log; never a password or token).
+type Denial struct {
+	ID        int64     `json:"id"`
+	At        time.Time `json:"at"`
+	LineID    *int64    `json:"line_id" doc:"null: no such line (a wrong username), or deleted since."`
+	Username  string    `json:"username" doc:"As the client sent it."`
+	Code      string    `json:"code" example:"AUTH_FAILED" doc:"Why: AUTH_FAILED, USER_EXPIRED, USER_BAN, USER_DISABLED, IP_BAN, COUNTRY_DISALLOW, USER_AGENT_BAN, ISP_LOCK_FAILED, USER_ALREADY_CONNECTED, NOT_IN_BOUQUET, USER_DISALLOW_EXT, FLOOD_BLOCKED …"`
+	Surface   string    `json:"surface" example:"player_api"`
+	ClientIP  *string   `json:"client_ip"`
+	UserAgent string    `json:"user_agent"`
+	StreamID  *int64    `json:"stream_id"`
+}
+
+func denialOut(d panel.Denial) Denial {
+	out := Denial{ID: d.ID, At: d.At, LineID: d.LineID, Username: d.Username, Code: d.Code, Surface: d.Surface,
+		UserAgent: d.UserAgent, StreamID: d.StreamID}
+	if d.ClientIP != nil {
+		ip := d.ClientIP.String()
+		out.ClientIP = &ip
+	}
+	return out
+}
+
+type denialList struct {
+	PageQuery
+	LineID  int64     `query:"line_id" api:"min=1"`
+	Code    string    `query:"code" api:"maxlen=64" doc:"Only refusals of this code."`
+	Surface string    `query:"surface" api:"maxlen=32" doc:"Only refusals on this surface (player_api, get, stream, portal …)."`
+	IP      string    `query:"ip" api:"maxlen=64" doc:"An IP, or a CIDR."`
+	Since   time.Time `query:"since" doc:"At or after."`
+	Until   time.Time `query:"until" doc:"Before."`
+}
+
 // AuditEntry is one admin action.
 type AuditEntry struct {
 	ID         int64          `json:"id"`
@@ -122,6 +155,9 @@ func (a *API) overviewOps() []Op {
 		{Method: fiber.MethodGet, Path: "/activity", ID: "searchActivity", Tag: "Logs", Summary: "Search the activity log",
 			Doc: "Ended viewer connections, newest first (a reseller: its own lines').", Perm: Perm{Scope: "logs"},
 			Handler: Handle(a.activity)},
+		{Method: fiber.MethodGet, Path: "/denials", ID: "searchDenials", Tag: "Logs", Summary: "Search the refused requests",
+			Doc: "The client log: player requests the check refused, with why, newest first (a reseller: its own lines').",
+			Perm: Perm{Scope: "logs"}, Handler: Handle(a.denials)},
 		{Method: fiber.MethodGet, Path: "/audit", ID: "searchAudit", Tag: "Logs", Summary: "Search the audit log",
 			Doc: "Admin actions, newest first.", Perm: readPerm("logs"), Handler: Handle(a.audit)},
 	}
@@ -161,6 +197,29 @@ func (a *API) activity(c *Call, q activityList, _ NoBody) (Page[Activity], error
 		return Page[Activity]{}, err
 	}
 	return pageOf(mapSlice(rows, activityOut), q.limit(), func(last Activity) *string {
+		return encodeCursor("-id", nil, last.ID)
+	}), nil
+}
+
+func (a *API) denials(c *Call, q denialList, _ NoBody) (Page[Denial], error) {
+	before, bad := q.decodeCursor("-id", nil)
+	if bad != nil {
+		return Page[Denial]{}, bad
+	}
+	nw, bad := network("ip", q.IP)
+	if bad != nil {
+		return Page[Denial]{}, bad
+	}
+	owners, err := a.owners(c.Context(), c.Principal)
+	if err != nil {
+		return Page[Denial]{}, err
+	}
+	rows, err := a.d.Overview.Denials(c.Context(), panel.DenialQuery{LineID: q.LineID, Code: q.Code, Surface: q.Surface,
+		Network: nw, Since: q.Since, Until: q.Until, Owners: owners, Before: before, Limit: q.limit() + 1})
+	if err != nil {
+		return Page[Denial]{}, err
+	}
+	return pageOf(mapSlice(rows, denialOut), q.limit(), func(last Denial) *string {
 		return encodeCursor("-id", nil, last.ID)
 	}), nil
 }

@@ -246,6 +246,12 @@ func TestWebBrowser(t *testing.T) {
 	if !playerAuthAs(t, base, line.Username, password, "VLC/3.0.20 LibVLC/3.0.20") {
 		t.Fatal("the block refuses another player")
 	}
+	testdb.Eventually(t, waitLimit, "the refusal to be logged", func() bool {
+		var n int
+		return e.pool.QueryRow(t.Context(), `SELECT count(*) FROM client_log WHERE code = 'USER_AGENT_BAN'`).Scan(&n) == nil && n > 0
+	})
+	tb.do(t, "the refusal in the log", chromedp.Navigate(base+"/admin/activity/denials?code=USER_AGENT_BAN"),
+		chromedp.WaitVisible(`//td[text()="EvilPlayer/2.1 (Linux)"]`))
 	tb.do(t, "audit log", chromedp.Navigate(base+"/admin/audit?action=blocked_user_agent."),
 		chromedp.WaitVisible(`//td[text()="blocked_user_agent.create"]`))
 	tb.screenshot(t, "audit-1280x800", 1280, 800)

@@ -8,15 +8,25 @@ import (
 	"github.com/gofiber/fiber/v2"
 )
 
-// The log pages: the activity log (ended viewer connections; a reseller sees its own lines')
-// and the audit log (who changed what; admins and viewers), newest first, filtered and paged
-// by keyset as /api/v1/activity and /api/v1/audit are.
+// The log pages: the activity log (ended viewer connections) and the refused requests (the
+// client log: which player was refused and why), where a reseller sees its own lines', and
+// the audit log (who changed what; admins and viewers), newest first, filtered and paged by
+// keyset as /api/v1/activity, /api/v1/denials and /api/v1/audit are.
 
 func (a *API) webLogRoutes() []webRoute {
 	return []webRoute{
 		{Method: fiber.MethodGet, Path: "/activity", Handler: a.activityPage},
+		{Method: fiber.MethodGet, Path: "/activity/denials", Handler: a.denialsPage},
 		{Method: fiber.MethodGet, Path: "/audit", Roles: staff, Handler: a.auditPage},
 	}
+}
+
+var activityTabs = []navItem{{Label: "Connections", Path: "/activity"}, {Label: "Refused requests", Path: "/activity/denials"}}
+
+// logData is a log page's data: its rows and the tabs between the activity logs.
+type logData[Row any] struct {
+	listData[Row]
+	tabs
 }
 
 // auditRow is an audit entry with its detail as JSON text.
@@ -26,29 +36,38 @@ type auditRow struct {
 }
 
 func (a *API) activityPage(w *webCall) error {
-	return logPage(w, "Activity", "/activity", "searchActivity", func(e Activity) Activity { return e })
+	return logPage(w, "Activity", "/activity", "activity", "searchActivity", func(e Activity) Activity { return e })
+}
+
+func (a *API) denialsPage(w *webCall) error {
+	return logPage(w, "Refused requests", "/activity/denials", "denials", "searchDenials", func(e Denial) Denial { return e })
 }
 
 func (a *API) auditPage(w *webCall) error {
-	return logPage(w, "Audit log", "/audit", "searchAudit", func(e AuditEntry) auditRow {
+	return logPage(w, "Audit log", "/audit", "audit", "searchAudit", func(e AuditEntry) auditRow {
 		b, _ := json.Marshal(e.Detail)
 		return auditRow{AuditEntry: e, DetailText: string(b)}
 	})
 }
 
-// logPage answers a log's page: the rows of operation opID for the request's filters (the
-// times typed in the panel's zone), each made a row by row; a refused filter shows next to
-// its field over an empty list.
-func logPage[T, Row any](w *webCall, title, nav, opID string, row func(T) Row) error {
+// logPage answers the log page at path (template tmpl): the rows of operation opID for the
+// request's filters (the times typed in the panel's zone), each made a row by row; a refused
+// filter shows next to its field over an empty list.
+func logPage[T, Row any](w *webCall, title, path, tmpl, opID string, row func(T) Row) error {
 	q := requestQuery(w.c)
+	nav := path
+	if nav != "/audit" {
+		nav = "/activity"
+	}
 	v := w.view(title, nav, nil)
 	page, err := webRun[Page[T]](w, opID, logQuery(w, q), nil)
 	if err != nil && !v.refused(err) {
 		return err
 	}
 	rows := Page[Row]{Items: mapSlice(page.Items, row), NextCursor: page.NextCursor}
-	v.Data = webList(rows, q, "/admin"+nav)
-	return w.a.render(w.c, nav[1:], v)
+	v.Data = logData[Row]{listData: webList(rows, q, "/admin"+path),
+		tabs: tabs{Tabs: activityTabs, TabPath: path, TabsLabel: "Activity logs"}}
+	return w.a.render(w.c, tmpl, v)
 }
 
 // logQuery is q with its since and until as RFC 3339 (an <input type="datetime-local"> sends

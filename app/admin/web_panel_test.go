@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"html"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"regexp"
 	"strings"
@@ -274,6 +275,40 @@ func TestWebLogs(t *testing.T) {
 		t.Fatalf("a reseller's activity:\n%s", p.body)
 	}
 	wantPage(t, "reseller's audit", r1b.get("/admin/audit"), http.StatusForbidden)
+
+	// Refused requests: a reseller sees its own lines'; a wrong username (no line) only staff.
+	for _, d := range []struct {
+		line *store.Line
+		user string
+		code string
+	}{{&own, own.Username, "USER_BAN"}, {&other, other.Username, "USER_EXPIRED"}, {nil, xssImg, "AUTH_FAILED"}} {
+		var id *int64
+		if d.line != nil {
+			id = &d.line.ID
+		}
+		must(t, e.st.LogClientDenial(t.Context(), id, d.user, d.code, "player_api", netip.MustParseAddr("198.51.100.7"), xssScript, nil))
+	}
+	p = b.get("/admin/activity/denials")
+	wantPage(t, "denials", p, http.StatusOK, "<td>USER_BAN</td>", "<td>USER_EXPIRED</td>", "<td>AUTH_FAILED</td>", "198.51.100.7", `aria-current="page">Refused requests`)
+	wantEscaped(t, "denials", p)
+	if p := b.get("/admin/activity/denials?code=USER_BAN"); strings.Contains(p.body, "<td>AUTH_FAILED</td>") {
+		t.Fatalf("filtered by code:\n%s", p.body)
+	}
+	wantFieldError(t, "bad code", b.get("/admin/activity/denials?code=nope"), http.StatusBadRequest, "code")
+	wantFieldError(t, "bad surface", b.get("/admin/activity/denials?surface=A!"), http.StatusBadRequest, "surface")
+	p = r1b.get("/admin/activity/denials")
+	if !strings.Contains(p.body, "<td>USER_BAN</td>") || strings.Contains(p.body, "<td>USER_EXPIRED</td>") || strings.Contains(p.body, "<td>AUTH_FAILED</td>") {
+		t.Fatalf("a reseller's refused requests:\n%s", p.body)
+	}
+	_, root := e.as(t, accounts.RoleAdmin)
+	var page gotPage[struct {
+		Code     string  `json:"code"`
+		ClientIP *string `json:"client_ip"`
+	}]
+	e.get(t, root, "/denials?limit=2", &page)
+	if len(page.Items) != 2 || page.Items[0].Code != "AUTH_FAILED" || page.NextCursor == nil {
+		t.Fatalf("GET /denials = %+v", page)
+	}
 
 	// The audit log: the web's own changes, filtered by action, with the actor.
 	b.get("/admin/settings")

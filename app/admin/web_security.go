@@ -47,10 +47,21 @@ func (a *API) webSecurityRoutes() []webRoute {
 // between the lists and what the caller may change.
 type securityData[T any] struct {
 	listData[T]
+	tabs
 	List      string
-	Tabs      []navItem
 	Countries string // the allowed countries, one a line
 	Can       map[string]bool
+}
+
+// tabs are the links between the pages of one section (the "tabs" template).
+type tabs struct {
+	Tabs      []navItem
+	TabPath   string // the current page's
+	TabsLabel string
+}
+
+func secTabsAt(slug string) tabs {
+	return tabs{Tabs: secTabs, TabPath: "/security/" + slug, TabsLabel: "Security lists"}
 }
 
 func (l secList[T]) routes() []webRoute {
@@ -74,8 +85,8 @@ func (l secList[T]) view(w *webCall) (*view, error) {
 		}
 		rows = Page[T]{Items: []T{}}
 	}
-	v.Data = securityData[T]{listData: webList(rows, q, "/admin/security/"+l.slug), List: l.slug, Tabs: secTabs,
-		Can: w.can(l.create, l.remove)}
+	v.Data = securityData[T]{listData: webList(rows, q, "/admin/security/"+l.slug), List: l.slug,
+		tabs: secTabsAt(l.slug), Can: w.can(l.create, l.remove)}
 	return v, nil
 }
 
@@ -119,7 +130,7 @@ func (a *API) countriesView(w *webCall) (*view, error) {
 	if err != nil {
 		return nil, err
 	}
-	return w.view("Allowed countries", "/security", securityData[struct{}]{List: "countries", Tabs: secTabs,
+	return w.view("Allowed countries", "/security", securityData[struct{}]{List: "countries", tabs: secTabsAt("countries"),
 		Countries: strings.Join(cur.Countries, "\n"), Can: w.can("setAllowedCountries")}), nil
 }
 
