@@ -297,31 +297,38 @@ func TestWebBrowser(t *testing.T) {
 // playerStatus is user_info.status of a line's player_api.php login.
 func playerStatus(t *testing.T, base, user, pass string) string {
 	t.Helper()
-	resp, err := http.Get(fmt.Sprintf("%s/player_api.php?username=%s&password=%s", base, user, pass))
-	must(t, err)
-	defer resp.Body.Close()
-	var out struct {
-		UserInfo struct {
-			Status string `json:"status"`
-		} `json:"user_info"`
-	}
-	must(t, json.NewDecoder(resp.Body).Decode(&out))
-	return out.UserInfo.Status
+	_, info := playerInfo(t, base, user, pass, "")
+	return info.Status
 }
 
 // playerAuthAs reports whether a player_api.php login with User-Agent ua is accepted.
 func playerAuthAs(t *testing.T, base, user, pass, ua string) bool {
 	t.Helper()
+	status, info := playerInfo(t, base, user, pass, ua)
+	return status == http.StatusOK && info.Auth == 1
+}
+
+// playerUserInfo is what the web tests read of a player_api.php login's user_info.
+type playerUserInfo struct {
+	Auth   int    `json:"auth"`
+	Status string `json:"status"`
+}
+
+// playerInfo is the HTTP status and user_info of a player_api.php login (with User-Agent ua
+// unless empty); a body that is not the JSON login answer has a zero user_info.
+func playerInfo(t *testing.T, base, user, pass, ua string) (int, playerUserInfo) {
+	t.Helper()
 	req, err := http.NewRequest(http.MethodGet, fmt.Sprintf("%s/player_api.php?username=%s&password=%s", base, user, pass), nil)
 	must(t, err)
-	req.Header.Set("User-Agent", ua)
+	if ua != "" {
+		req.Header.Set("User-Agent", ua)
+	}
 	resp, err := http.DefaultClient.Do(req)
 	must(t, err)
 	defer resp.Body.Close()
 	var out struct {
-		UserInfo struct {
-			Auth int `json:"auth"`
-		} `json:"user_info"`
+		UserInfo playerUserInfo `json:"user_info"`
 	}
-	return resp.StatusCode == http.StatusOK && json.NewDecoder(resp.Body).Decode(&out) == nil && out.UserInfo.Auth == 1
+	_ = json.NewDecoder(resp.Body).Decode(&out)
+	return resp.StatusCode, out.UserInfo
 }
