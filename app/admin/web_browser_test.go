@@ -252,6 +252,7 @@ func TestWebBrowser(t *testing.T) {
 	})
 	tb.do(t, "the refusal in the log", chromedp.Navigate(base+"/admin/activity/denials?code=USER_AGENT_BAN"),
 		chromedp.WaitVisible(`//td[text()="EvilPlayer/2.1 (Linux)"]`))
+	tb.screenshot(t, "denials-1280x800", 1280, 800)
 	tb.do(t, "audit log", chromedp.Navigate(base+"/admin/audit?action=blocked_user_agent."),
 		chromedp.WaitVisible(`//td[text()="blocked_user_agent.create"]`))
 	tb.screenshot(t, "audit-1280x800", 1280, 800)
