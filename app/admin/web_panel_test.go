@@ -97,6 +97,13 @@ func TestWebSecurity(t *testing.T) {
 		t.Fatalf("neither ISP nor ASN = %d\n%s", p.status, p.body)
 	}
 
+	// A form without its token changes nothing.
+	wantPage(t, "no CSRF token", b.post("/admin/security/user-agents", url.Values{"_csrf": {""}, "pattern": {"NoToken"}}),
+		http.StatusForbidden, "expired")
+	if p := b.get("/admin/security/user-agents"); strings.Contains(p.body, "NoToken") {
+		t.Fatal("a form without its CSRF token added a rule")
+	}
+
 	// Countries, typed in any form.
 	p = ok("countries", "/admin/security/countries", url.Values{"countries": {"de, fr\nNL"}}, "/admin/security/countries")
 	wantPage(t, "countries", p, http.StatusOK, "DE\nFR\nNL")
