@@ -106,10 +106,7 @@ func Handle[P, B, R any](fn func(c *Call, params P, body B) (R, error)) Handler 
 			if bad := c.decodeParams(&p); bad != nil {
 				return nil, bad
 			}
-			body, contentType := c.fc.Body(), c.fc.Get(fiber.HeaderContentType)
-			if c.web != nil { // a web page's call: its form, not the request's body
-				body, contentType = c.web.body, c.web.contentType
-			}
+			body, contentType := c.body()
 			if up, ok := any(&b).(*Upload); ok {
 				*up = Upload{Data: body, ContentType: clip(contentType, 256)}
 				if len(body) == 0 {
@@ -136,6 +133,15 @@ type Call struct {
 	IP        netip.Addr         // the client address (behind trusted proxies)
 	UserAgent string
 	web       *webInput // set for a web page's call (web_form.go)
+}
+
+// body is the operation's request body and its Content-Type: for a web page's call the body
+// made from its form, not the page request's.
+func (c *Call) body() ([]byte, string) {
+	if c.web != nil {
+		return c.web.body, c.web.contentType
+	}
+	return c.fc.Body(), c.fc.Get(fiber.HeaderContentType)
 }
 
 // Context is the request's context, bounded by the route's deadline.

@@ -65,6 +65,7 @@ func (a *API) webResources() [][]webRoute {
 		a.webAccountRoutes(),
 		a.webSelfRoutes(),
 		a.webCatalogRoutes(),
+		a.webPanelRoutes(),
 	}
 }
 
@@ -101,19 +102,25 @@ var webNav = []navItem{
 }
 
 // webRoutes mounts /admin: the static files and the login first, then every page behind the
-// login check (and the CSRF check for every change).
+// login check (and the CSRF check for every change). Each route carries the surface and the
+// headers itself rather than a group catching all of /admin/: a path no page has falls
+// through to the other surfaces (a line named admin keeps its short-form URL
+// /admin/{password}/{id}).
 func (a *API) webRoutes(app fiber.Router) {
-	g := app.Group("/admin", edge.Route(edge.SurfaceAdmin, edge.DefaultDeadline), a.webHeaders)
-	g.Get("/static/:name", a.static)
-	g.Get("/login", a.loginPage)
-	g.Post("/login", a.loginSubmit)
-	g.Post("/login/code", a.codeSubmit)
-	g.Post("/logout", a.authed(nil, true, a.logoutSubmit))
+	chain := []fiber.Handler{edge.Route(edge.SurfaceAdmin, edge.DefaultDeadline), a.webHeaders}
+	add := func(method, path string, h fiber.Handler) {
+		app.Add(method, "/admin"+path, append(slices.Clone(chain), h)...)
+	}
+	add(fiber.MethodGet, "/static/:name", a.static)
+	add(fiber.MethodGet, "/login", a.loginPage)
+	add(fiber.MethodPost, "/login", a.loginSubmit)
+	add(fiber.MethodPost, "/login/code", a.codeSubmit)
+	add(fiber.MethodPost, "/logout", a.authed(nil, true, a.logoutSubmit))
 	mounted := map[string]bool{}
 	for _, routes := range a.webResources() {
 		for _, r := range routes {
 			change := r.Method != fiber.MethodGet
-			g.Add(r.Method, r.Path, a.authed(r.Roles, change, r.Handler))
+			add(r.Method, r.Path, a.authed(r.Roles, change, r.Handler))
 			if !change {
 				mounted[r.Path] = true
 			}
@@ -124,8 +131,6 @@ func (a *API) webRoutes(app fiber.Router) {
 			a.nav = append(a.nav, n)
 		}
 	}
-	app.Get("/admin", func(c *fiber.Ctx) error { return c.Redirect("/admin/", fiber.StatusMovedPermanently) })
-	g.Use(func(c *fiber.Ctx) error { return a.webFail(c, fiber.StatusNotFound, "There is no such page.") })
 }
 
 // navFor is the navigation role may see.

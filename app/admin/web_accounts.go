@@ -149,7 +149,8 @@ func (a *API) accountAct(w *webCall) error {
 			return a.renderForm(w, "account_edit", v, err)
 		}
 		d := v.Data.(accountData)
-		d.Password, v.Data = np.Password, d
+		d.Password = np.Password
+		v.Data = d
 		v.Notice = "The password was reset; every login of the account ended."
 		return a.render(w.c, "account_edit", v)
 	}
@@ -207,7 +208,8 @@ func (a *API) packagePage(w *webCall) error {
 		return err
 	}
 	d := v.Data.(packagesData)
-	d.Package, v.Data = p, d
+	d.Package = p
+	v.Data = d
 	return a.render(w.c, "package_edit", v)
 }
 
@@ -222,7 +224,8 @@ func (a *API) packageUpdate(w *webCall) error {
 			return verr
 		}
 		d := v.Data.(packagesData)
-		d.Package, v.Data = p, d
+		d.Package = p
+		v.Data = d
 		return a.renderForm(w, "package_edit", v, err)
 	}
 	return w.c.Redirect("/admin/packages?done=package-saved", fiber.StatusSeeOther)

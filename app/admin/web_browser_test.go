@@ -227,6 +227,39 @@ func TestWebBrowser(t *testing.T) {
 		chromedp.WaitVisible(`//p[@role="status"][contains(., "killed")]`))
 	v.ended(t)
 
+	// Block a player's user agent on the security page: the player API refuses that player
+	// within a second (the check reloads its lists on the change), others still log in.
+	if !playerAuthAs(t, base, line.Username, password, "EvilPlayer/2.1 (Linux)") {
+		t.Fatal("the line cannot log in before the block")
+	}
+	tb.do(t, "block a user agent", chromedp.Navigate(base+"/admin/security/user-agents"),
+		chromedp.WaitVisible(chromedp.CSS(`#f-pattern`)),
+		chromedp.SendKeys(chromedp.CSS(`#f-pattern`), "evilplayer/"),
+		chromedp.Submit(chromedp.CSS(`#f-pattern`)),
+		chromedp.WaitVisible(`//p[@role="status"][contains(., "every instance")]`),
+		chromedp.WaitVisible(`//td[text()="evilplayer/"]`))
+	tb.screenshot(t, "security-390x844", 390, 844)
+	tb.do(t, "desktop again", chromedp.EmulateViewport(1280, 800))
+	testdb.Eventually(t, waitLimit, "the player API to refuse the blocked user agent", func() bool {
+		return !playerAuthAs(t, base, line.Username, password, "EvilPlayer/2.1 (Linux)")
+	})
+	if !playerAuthAs(t, base, line.Username, password, "VLC/3.0.20 LibVLC/3.0.20") {
+		t.Fatal("the block refuses another player")
+	}
+	testdb.Eventually(t, waitLimit, "the refusal to be logged", func() bool {
+		var n int
+		return e.pool.QueryRow(t.Context(), `SELECT count(*) FROM client_log WHERE code = 'USER_AGENT_BAN'`).Scan(&n) == nil && n > 0
+	})
+	tb.do(t, "the refusal in the log", chromedp.Navigate(base+"/admin/activity/denials?code=USER_AGENT_BAN"),
+		chromedp.WaitVisible(`//td[text()="EvilPlayer/2.1 (Linux)"]`))
+	tb.screenshot(t, "denials-1280x800", 1280, 800)
+	tb.do(t, "audit log", chromedp.Navigate(base+"/admin/audit?action=blocked_user_agent."),
+		chromedp.WaitVisible(`//td[text()="blocked_user_agent.create"]`))
+	tb.screenshot(t, "audit-1280x800", 1280, 800)
+	tb.do(t, "settings", chromedp.Navigate(base+"/admin/settings"), chromedp.WaitVisible(chromedp.CSS(`#f-flood_auth_failures`)))
+	tb.screenshot(t, "settings-390x844", 390, 844)
+	tb.do(t, "desktop again", chromedp.EmulateViewport(1280, 800))
+
 	// Ban it: the player API reports it banned, the stream routes refuse it.
 	tb.do(t, "ban", chromedp.Navigate(linePath), chromedp.WaitVisible(`//button[text()="Ban"]`),
 		chromedp.Click(`//button[text()="Ban"]`), chromedp.WaitVisible(`//button[text()="Unban"]`))
@@ -265,14 +298,38 @@ func TestWebBrowser(t *testing.T) {
 // playerStatus is user_info.status of a line's player_api.php login.
 func playerStatus(t *testing.T, base, user, pass string) string {
 	t.Helper()
-	resp, err := http.Get(fmt.Sprintf("%s/player_api.php?username=%s&password=%s", base, user, pass))
+	_, info := playerInfo(t, base, user, pass, "")
+	return info.Status
+}
+
+// playerAuthAs reports whether a player_api.php login with User-Agent ua is accepted.
+func playerAuthAs(t *testing.T, base, user, pass, ua string) bool {
+	t.Helper()
+	status, info := playerInfo(t, base, user, pass, ua)
+	return status == http.StatusOK && info.Auth == 1
+}
+
+// playerUserInfo is what the web tests read of a player_api.php login's user_info.
+type playerUserInfo struct {
+	Auth   int    `json:"auth"`
+	Status string `json:"status"`
+}
+
+// playerInfo is the HTTP status and user_info of a player_api.php login (with User-Agent ua
+// unless empty); a body that is not the JSON login answer has a zero user_info.
+func playerInfo(t *testing.T, base, user, pass, ua string) (int, playerUserInfo) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, fmt.Sprintf("%s/player_api.php?username=%s&password=%s", base, user, pass), nil)
+	must(t, err)
+	if ua != "" {
+		req.Header.Set("User-Agent", ua)
+	}
+	resp, err := http.DefaultClient.Do(req)
 	must(t, err)
 	defer resp.Body.Close()
 	var out struct {
-		UserInfo struct {
-			Status string `json:"status"`
-		} `json:"user_info"`
+		UserInfo playerUserInfo `json:"user_info"`
 	}
-	must(t, json.NewDecoder(resp.Body).Decode(&out))
-	return out.UserInfo.Status
+	_ = json.NewDecoder(resp.Body).Decode(&out)
+	return resp.StatusCode, out.UserInfo
 }

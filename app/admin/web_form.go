@@ -302,6 +302,9 @@ func (fb formBuilder) hasNested(name string) bool {
 // parseFormTime reads an <input type="datetime-local"> (or date) value in the panel's zone;
 // RFC 3339 is taken as it is.
 func parseFormTime(s string, loc *time.Location) (time.Time, error) {
+	if loc == nil {
+		loc = time.UTC
+	}
 	for _, layout := range []string{"2006-01-02T15:04", "2006-01-02T15:04:05", "2006-01-02 15:04", "2006-01-02"} {
 		if t, err := time.ParseInLocation(layout, s, loc); err == nil {
 			return t, nil

@@ -71,6 +71,10 @@ func templateFuncs(as *assets, loc *time.Location) template.FuncMap {
 			return actionSpec{View: v, ID: id, Action: action, Label: label, Confirm: confirm}
 		},
 		"tz": func() string { return loc.String() },
+		// secRemove is a security list row's Remove button (label names the entry).
+		"secRemove": func(v *view, list string, id int64, label string) rowAction {
+			return rowAction{View: v, List: list, ID: id, Label: label}
+		},
 	}
 }
 
@@ -261,4 +265,12 @@ type actionSpec struct {
 	View                   *view
 	ID                     int64
 	Action, Label, Confirm string
+}
+
+// rowAction is a one-button form of a list's row.
+type rowAction struct {
+	View  *view
+	List  string
+	ID    int64
+	Label string
 }

@@ -164,3 +164,91 @@ func TestWebTOTP(t *testing.T) {
 	}
 	e.login(t, adm)
 }
+
+var assetRE = regexp.MustCompile(`/admin/static/xtreamd\.[0-9a-f]{10}\.(css|js)`)
+
+func TestWebStatic(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	b := e.browser(t)
+	p := b.get("/admin/login")
+	urls := assetRE.FindAllString(p.body, -1)
+	if len(urls) != 2 {
+		t.Fatalf("the login page links %q, want the hashed CSS and JS", urls)
+	}
+	for _, u := range urls {
+		req, _ := http.NewRequest(http.MethodGet, e.srv.base+u, nil)
+		req.Header.Set("Accept-Encoding", "gzip")
+		resp, err := http.DefaultTransport.RoundTrip(req)
+		must(t, err)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || resp.Header.Get("Cache-Control") != "public, max-age=31536000, immutable" ||
+			resp.Header.Get("Content-Encoding") != "gzip" || resp.Header.Get("X-Content-Type-Options") != "nosniff" {
+			t.Fatalf("GET %s = %d %v", u, resp.StatusCode, resp.Header)
+		}
+	}
+	if p := b.get("/admin/static/xtreamd.css"); p.status != 200 || p.header.Get("Cache-Control") != "no-cache" {
+		t.Fatalf("the plain name = %d %q", p.status, p.header.Get("Cache-Control"))
+	}
+	if p := b.get("/admin/static/nope.0000000000.css"); p.status != http.StatusNotFound {
+		t.Fatalf("an unknown file = %d", p.status)
+	}
+	// The page: no inline script or style anywhere (the CSP would block it).
+	for _, bad := range []string{"<script>", " style=", "onclick=", "javascript:"} {
+		if strings.Contains(p.body, bad) {
+			t.Fatalf("the login page has %q", bad)
+		}
+	}
+}
+
+func TestWebAccountsAndPackages(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	adm := e.admin(t, accounts.RoleAdmin)
+	res := e.admin(t, accounts.RoleReseller)
+	viewer := e.admin(t, accounts.RoleViewer)
+	b := e.browser(t)
+	b.login(adm)
+	rid := strconv.FormatInt(res.id, 10)
+	p := b.post("/admin/accounts/"+rid, url.Values{"_fields": {"username notes max_trials_per_day disabled parent_id"},
+		"username": {res.username}, "notes": {"vip"}, "max_trials_per_day": {"7"}, "role": {"reseller"}})
+	if p.status != http.StatusSeeOther {
+		t.Fatalf("save account = %d\n%s", p.status, p.body)
+	}
+	ra, err := e.st.AdminByID(t.Context(), res.id)
+	must(t, err)
+	if ra.Notes != "vip" || ra.MaxTrialsPerDay != 7 {
+		t.Fatalf("after the save: %+v", ra)
+	}
+	wantPage(t, "bad trials", b.post("/admin/accounts/"+rid, url.Values{"max_trials_per_day": {"-1"}}), http.StatusBadRequest,
+		`id="e-max_trials_per_day"`)
+	wantPage(t, "reset password", b.post("/admin/accounts/"+rid+"/reset-password", url.Values{}), http.StatusOK, `id="pw-new"`)
+	wantPage(t, "unknown action", b.post("/admin/accounts/"+rid+"/nope", url.Values{}), http.StatusNotFound)
+	wantPage(t, "unknown account", b.get("/admin/accounts/999999"), http.StatusNotFound)
+
+	pkg := e.created(t, bearer(e.login(t, adm).AccessToken), "/packages", map[string]any{"name": "Week", "duration_hours": 168,
+		"max_connections": 1, "credits": 2})
+	pid := strconv.FormatInt(pkg, 10)
+	wantPage(t, "package page", b.get("/admin/packages/"+pid), http.StatusOK, `value="168"`)
+	p = b.post("/admin/packages/"+pid, url.Values{"_fields": {"name duration_hours max_connections credits is_trial enabled bouquet_ids"},
+		"name": {"Week+"}, "duration_hours": {"170"}, "max_connections": {"2"}, "credits": {"3"}, "enabled": {"true"}})
+	if p.status != http.StatusSeeOther {
+		t.Fatalf("save package = %d\n%s", p.status, p.body)
+	}
+	wantPage(t, "bad package edit", b.post("/admin/packages/"+pid, url.Values{"credits": {"-5"}}), http.StatusBadRequest, `id="e-credits"`)
+	if p := b.post("/admin/packages/"+pid+"/delete", url.Values{}); p.status != http.StatusSeeOther {
+		t.Fatalf("delete package = %d", p.status)
+	}
+	if p := b.post("/admin/accounts/"+rid+"/delete", url.Values{}); p.status != http.StatusSeeOther {
+		t.Fatalf("delete account = %d\n%s", p.status, p.body)
+	}
+
+	vb := e.browser(t)
+	vb.login(viewer)
+	wantPage(t, "viewer's accounts", vb.get("/admin/accounts"), http.StatusOK, adm.username)
+	if strings.Contains(vb.get("/admin/accounts").body, "New account") {
+		t.Fatal("a viewer is offered the new-account form")
+	}
+	wantPage(t, "viewer creates an account", vb.post("/admin/accounts", url.Values{"username": {"x1"}, "role": {"viewer"}}), http.StatusForbidden)
+	wantPage(t, "viewer opens a package", vb.get("/admin/packages/1"), http.StatusForbidden)
+}

@@ -148,11 +148,13 @@ func (v *view) refused(err error) bool {
 }
 
 // formField is the form field a problem's member path names: allowed_ips[2] is the
-// allowed_ips field; lines[0].username is username (a bulk create is one form); a row of a
-// list of objects keeps its path (sources[1].url: the row's field).
+// allowed_ips field; a bulk create's lines[0].username is username (one form makes them all);
+// a nested member keeps its path (sources[0].url is that field).
 func formField(member string) string {
-	if i := strings.LastIndex(member, "]."); i >= 0 && strings.HasPrefix(member, "lines[") && !strings.Contains(member[:i], ".") {
-		member = member[i+2:]
+	if rest, ok := strings.CutPrefix(member, "lines["); ok {
+		if _, after, ok := strings.Cut(rest, "]."); ok {
+			member = after
+		}
 	}
 	if i := strings.IndexByte(member, '['); i > 0 && !strings.Contains(member[i:], ".") {
 		member = member[:i]
