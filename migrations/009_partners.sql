@@ -1,5 +1,4 @@
--- Partner clients (issue 15; assigned number 011, numbered 009 on its branch because tern
--- refuses gaps): an operator's own backend (a storefront, an app's server) that asks the panel,
+-- Partner clients (issue 15): an operator's own backend (a storefront, an app's server) that asks the panel,
 -- server to server, for authorization decisions and media tokens on behalf of viewers' lines
 -- (seeds 000, 001 and 002). Every change here NOTIFYs, so every instance's partner directory,
 -- signing keys and revocation lists follow within a second:

@@ -75,9 +75,11 @@ type Deps struct {
 type API struct {
 	d      Deps
 	ops    []Op
-	scopes []string // every API-key scope an operation names, sorted
-	doc    []byte   // the OpenAPI document
-	page   []byte   // the rendered reference page
+	scopes []string  // every API-key scope an operation names, sorted
+	doc    []byte    // the OpenAPI document
+	page   []byte    // the rendered reference page
+	kit    *webKit   // the web page's templates and static files
+	nav    []navItem // the web page's navigation (the entries whose pages are mounted)
 }
 
 // defaultMaxBody bounds a request body unless an operation says otherwise.
@@ -118,6 +120,9 @@ func New(d Deps) (*API, error) {
 	if a.page, err = renderDocs(doc); err != nil {
 		return nil, fmt.Errorf("admin api: %w", err)
 	}
+	if a.kit, err = newWebKit(d.Config.Timezone); err != nil {
+		return nil, fmt.Errorf("admin web: %w", err)
+	}
 	return a, nil
 }
 
@@ -146,7 +151,7 @@ func (a *API) catalogResources() [][]Op {
 // Scopes lists every API-key scope family the operations name ("lines", "admins" ...).
 func (a *API) Scopes() []string { return slices.Clone(a.scopes) }
 
-// Routes mounts /api/v1 and api.php on app.
+// Routes mounts /api/v1, api.php and the web page (/admin/) on app.
 func (a *API) Routes(app fiber.Router) {
 	g := app.Group("/api/v1", edge.Route(edge.SurfaceAPI, edge.DefaultDeadline))
 	g.Get("/openapi.json", func(c *fiber.Ctx) error {
@@ -165,6 +170,7 @@ func (a *API) Routes(app fiber.Router) {
 		return writeProblem(c, problem(fiber.StatusNotFound, ProblemNotFound, "no such operation"))
 	})
 	app.All("/api.php", edge.Route(edge.SurfaceAdmin, edge.DefaultDeadline), a.xtreamAPI)
+	a.webRoutes(app)
 }
 
 // serve is the handler of op: authenticate, authorize, decode, run, answer.

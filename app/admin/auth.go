@@ -17,6 +17,7 @@ import (
 type loginRequest struct {
 	Username string `json:"username" api:"required,minlen=1,maxlen=64" doc:"The admin's username." example:"admin"`
 	Password string `json:"password" api:"required,minlen=1,maxlen=1024" doc:"The admin's password."`
+	TOTPCode string `json:"totp_code" api:"maxlen=64" doc:"The current code of the admin's authenticator app, or one of its recovery codes: required once the admin enrolled a second factor (on the web page), ignored otherwise."`
 }
 
 // refreshRequest is POST /auth/refresh's body.
@@ -58,7 +59,7 @@ func (a *API) login(c *Call, _ NoParams, in loginRequest) (TokenResponse, error)
 	var tokens accounts.Tokens
 	err := a.guardLogin(c.Context(), c.IP, func() error {
 		var err error
-		tokens, _, err = a.d.Sessions.Login(c.Context(), in.Username, in.Password,
+		tokens, _, err = a.d.Sessions.LoginWithCode(c.Context(), in.Username, in.Password, in.TOTPCode,
 			accounts.Client{IP: c.IP, UserAgent: c.UserAgent})
 		return err
 	})

@@ -106,9 +106,9 @@ func Handle[P, B, R any](fn func(c *Call, params P, body B) (R, error)) Handler 
 			if bad := c.decodeParams(&p); bad != nil {
 				return nil, bad
 			}
-			body := c.fc.Body()
+			body, contentType := c.body()
 			if up, ok := any(&b).(*Upload); ok {
-				*up = Upload{Data: body, ContentType: clip(c.fc.Get(fiber.HeaderContentType), 256)}
+				*up = Upload{Data: body, ContentType: clip(contentType, 256)}
 				if len(body) == 0 {
 					return nil, refuse("", "the file is required as the body")
 				}
@@ -132,6 +132,16 @@ type Call struct {
 	Principal accounts.Principal // the caller (zero for a public operation)
 	IP        netip.Addr         // the client address (behind trusted proxies)
 	UserAgent string
+	web       *webInput // set for a web page's call (web_form.go)
+}
+
+// body is the operation's request body and its Content-Type: for a web page's call the body
+// made from its form, not the page request's.
+func (c *Call) body() ([]byte, string) {
+	if c.web != nil {
+		return c.web.body, c.web.contentType
+	}
+	return c.fc.Body(), c.fc.Get(fiber.HeaderContentType)
 }
 
 // Context is the request's context, bounded by the route's deadline.
@@ -145,9 +155,13 @@ func (c *Call) Status(code int) { c.status = code }
 func (c *Call) decodeParams(dst any) *badField {
 	t := reflect.TypeOf(dst).Elem()
 	q := queryValues{}
-	c.fc.Request().URI().QueryArgs().VisitAll(func(k, v []byte) {
-		q[string(k)] = append(q[string(k)], string(v)) // string() copies: the buffers are reused
-	})
+	if c.web != nil {
+		q = c.web.query
+	} else {
+		c.fc.Request().URI().QueryArgs().VisitAll(func(k, v []byte) {
+			q[string(k)] = append(q[string(k)], string(v)) // string() copies: the buffers are reused
+		})
+	}
 	if bad := decodeQuery(q, dst); bad != nil {
 		return bad
 	}

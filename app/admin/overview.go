@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"net/netip"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -79,6 +80,39 @@ type activityList struct {
 	Until     time.Time `query:"until" doc:"Started before."`
 }
 
+// Denial is a refused player request (the client log; never a password or token).
+type Denial struct {
+	ID        int64     `json:"id"`
+	At        time.Time `json:"at"`
+	LineID    *int64    `json:"line_id" doc:"null: no such line (a wrong username), or deleted since."`
+	Username  string    `json:"username" doc:"As the client sent it."`
+	Code      string    `json:"code" example:"AUTH_FAILED" doc:"Why: AUTH_FAILED, USER_EXPIRED, USER_BAN, USER_DISABLED, IP_BAN, COUNTRY_DISALLOW, USER_AGENT_BAN, ISP_LOCK_FAILED, USER_ALREADY_CONNECTED, NOT_IN_BOUQUET, USER_DISALLOW_EXT, FLOOD_BLOCKED …"`
+	Surface   string    `json:"surface" example:"player_api"`
+	ClientIP  *string   `json:"client_ip"`
+	UserAgent string    `json:"user_agent"`
+	StreamID  *int64    `json:"stream_id"`
+}
+
+func denialOut(d panel.Denial) Denial {
+	out := Denial{ID: d.ID, At: d.At, LineID: d.LineID, Username: d.Username, Code: d.Code, Surface: d.Surface,
+		UserAgent: d.UserAgent, StreamID: d.StreamID}
+	if d.ClientIP != nil {
+		ip := d.ClientIP.String()
+		out.ClientIP = &ip
+	}
+	return out
+}
+
+type denialList struct {
+	PageQuery
+	LineID  int64     `query:"line_id" api:"min=1"`
+	Code    string    `query:"code" api:"maxlen=64" doc:"Only refusals of this code."`
+	Surface string    `query:"surface" api:"maxlen=32" doc:"Only refusals on this surface (player_api, get, stream, portal …)."`
+	IP      string    `query:"ip" api:"maxlen=64" doc:"An IP, or a CIDR."`
+	Since   time.Time `query:"since" doc:"At or after."`
+	Until   time.Time `query:"until" doc:"Before."`
+}
+
 // AuditEntry is one admin action.
 type AuditEntry struct {
 	ID         int64          `json:"id"`
@@ -122,6 +156,9 @@ func (a *API) overviewOps() []Op {
 		{Method: fiber.MethodGet, Path: "/activity", ID: "searchActivity", Tag: "Logs", Summary: "Search the activity log",
 			Doc: "Ended viewer connections, newest first (a reseller: its own lines').", Perm: Perm{Scope: "logs"},
 			Handler: Handle(a.activity)},
+		{Method: fiber.MethodGet, Path: "/denials", ID: "searchDenials", Tag: "Logs", Summary: "Search the refused requests",
+			Doc:  "The client log: player requests the check refused, with why, newest first (a reseller: its own lines').",
+			Perm: Perm{Scope: "logs"}, Handler: Handle(a.denials)},
 		{Method: fiber.MethodGet, Path: "/audit", ID: "searchAudit", Tag: "Logs", Summary: "Search the audit log",
 			Doc: "Admin actions, newest first.", Perm: readPerm("logs"), Handler: Handle(a.audit)},
 	}
@@ -142,27 +179,50 @@ func (a *API) dashboard(c *Call, q dashboardParams, _ NoBody) (Dashboard, error)
 }
 
 func (a *API) activity(c *Call, q activityList, _ NoBody) (Page[Activity], error) {
-	before, bad := q.decodeCursor("-id", nil)
+	return ownedLog(a, c, q.PageQuery, q.IP, func(s logScope) ([]panel.Activity, error) {
+		return a.d.Overview.Activity(c.Context(), panel.ActivityQuery{LineID: q.LineID, StreamID: q.StreamID, Network: s.network,
+			Country: q.Country, Container: q.Container, Reason: q.Reason, Since: q.Since, Until: q.Until, Owners: s.owners,
+			Before: s.before, Limit: s.limit})
+	}, activityOut, func(e Activity) int64 { return e.ID })
+}
+
+func (a *API) denials(c *Call, q denialList, _ NoBody) (Page[Denial], error) {
+	return ownedLog(a, c, q.PageQuery, q.IP, func(s logScope) ([]panel.Denial, error) {
+		return a.d.Overview.Denials(c.Context(), panel.DenialQuery{LineID: q.LineID, Code: q.Code, Surface: q.Surface,
+			Network: s.network, Since: q.Since, Until: q.Until, Owners: s.owners, Before: s.before, Limit: s.limit})
+	}, denialOut, func(d Denial) int64 { return d.ID })
+}
+
+// logScope is what ownedLog works out for a log's search: the ip filter as a network, the
+// caller's owners (a reseller's subtree; nil: every line), the page's keyset and size.
+type logScope struct {
+	network netip.Prefix
+	owners  []int64
+	before  int64
+	limit   int
+}
+
+// ownedLog answers one page of a log newest first by id, of which a reseller sees only its
+// lines' part: fetch reads the rows of a scope, out makes them answers.
+func ownedLog[E, T any](a *API, c *Call, pq PageQuery, ip string, fetch func(logScope) ([]E, error), out func(E) T,
+	id func(T) int64) (Page[T], error) {
+	before, bad := pq.decodeCursor("-id", nil)
 	if bad != nil {
-		return Page[Activity]{}, bad
+		return Page[T]{}, bad
 	}
-	nw, bad := network("ip", q.IP)
+	nw, bad := network("ip", ip)
 	if bad != nil {
-		return Page[Activity]{}, bad
+		return Page[T]{}, bad
 	}
 	owners, err := a.owners(c.Context(), c.Principal)
 	if err != nil {
-		return Page[Activity]{}, err
+		return Page[T]{}, err
 	}
-	rows, err := a.d.Overview.Activity(c.Context(), panel.ActivityQuery{LineID: q.LineID, StreamID: q.StreamID, Network: nw,
-		Country: q.Country, Container: q.Container, Reason: q.Reason, Since: q.Since, Until: q.Until, Owners: owners,
-		Before: before, Limit: q.limit() + 1})
+	rows, err := fetch(logScope{network: nw, owners: owners, before: before, limit: pq.limit() + 1})
 	if err != nil {
-		return Page[Activity]{}, err
+		return Page[T]{}, err
 	}
-	return pageOf(mapSlice(rows, activityOut), q.limit(), func(last Activity) *string {
-		return encodeCursor("-id", nil, last.ID)
-	}), nil
+	return pageOf(mapSlice(rows, out), pq.limit(), func(last T) *string { return encodeCursor("-id", nil, id(last)) }), nil
 }
 
 func (a *API) audit(c *Call, q auditList, _ NoBody) (Page[AuditEntry], error) {

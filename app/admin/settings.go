@@ -103,7 +103,7 @@ func (a *API) settingsOps() []Op {
 }
 
 func (a *API) getSettings(c *Call) (any, error) {
-	if len(strings.TrimSpace(string(c.fc.Body()))) > 0 {
+	if body, _ := c.body(); len(strings.TrimSpace(string(body))) > 0 {
 		return nil, refuse("", "this operation takes no body")
 	}
 	if bad := c.decodeParams(&NoParams{}); bad != nil {
@@ -119,7 +119,7 @@ func (a *API) updateSettings(c *Call, patch reflect.Type) (any, error) {
 	if bad := c.decodeParams(&NoParams{}); bad != nil {
 		return nil, bad
 	}
-	body := c.fc.Body()
+	body, _ := c.body()
 	if bad := decodeBody(body, reflect.New(patch).Interface()); bad != nil {
 		return nil, bad
 	}

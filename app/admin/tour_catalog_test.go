@@ -79,6 +79,7 @@ func catalogTour(t *testing.T, e *env, call func(method, path string, body any) 
 	call(http.MethodDelete, "/connections/"+lease.String(), nil)
 	call(http.MethodGet, "/dashboard", nil)
 	call(http.MethodGet, "/activity", nil)
+	call(http.MethodGet, "/denials", nil)
 	call(http.MethodGet, "/audit", nil)
 
 	for _, p := range []string{fmt.Sprintf("/episodes/%d", ep), fmt.Sprintf("/series/%d/seasons/1", series),

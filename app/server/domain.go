@@ -19,6 +19,7 @@ import (
 	"github.com/xtreamd/xtreamd/internal/geo"
 	"github.com/xtreamd/xtreamd/internal/importer"
 	"github.com/xtreamd/xtreamd/internal/mag"
+	"github.com/xtreamd/xtreamd/internal/panel"
 	"github.com/xtreamd/xtreamd/internal/partner"
 	"github.com/xtreamd/xtreamd/internal/relay"
 	"github.com/xtreamd/xtreamd/internal/source"
@@ -43,6 +44,7 @@ type domain struct {
 	sessions  *accounts.Sessions
 	imports   *importer.Runner // the admin API's background imports
 	partners  *partner.Service // partner clients, their tokens, permits and denial bounds
+	sampler   *panel.Sampler   // this instance's connection samples (the dashboard's chart)
 }
 
 func buildDomain(ctx context.Context, d Deps) (*domain, error) {
@@ -110,6 +112,7 @@ func buildDomain(ctx context.Context, d Deps) (*domain, error) {
 		return nil, err
 	}
 	dom.imports = importer.New(d.Store, d.Log, importer.Options{InstanceID: cfg.InstanceID})
+	dom.sampler = panel.NewSampler(d.Store, dom.conns.InstanceID(), d.Log)
 	dom.listener = dom.subscribe(store.NewListener(d.Store.Pool(), d.Log))
 	return dom, nil
 }
@@ -185,6 +188,7 @@ func (dom *domain) startWorkers(ctx context.Context) *errgroup.Group {
 	g.Go(func() error { return dom.sessions.Run(ctx) })
 	g.Go(func() error { return dom.imports.Run(ctx) })
 	g.Go(func() error { return dom.partners.Run(ctx) })
+	g.Go(func() error { return dom.sampler.Run(ctx) })
 	return &g
 }
 
@@ -214,8 +218,12 @@ func partnerSettings(s access.Settings) partner.Settings {
 }
 
 // adminJWTLabel is what the admin API's signing key is derived from the token secret with:
-// one operator secret, two keys that never verify each other's tokens.
-const adminJWTLabel = "xtreamd admin-api access-token v1"
+// one operator secret, two keys that never verify each other's tokens. adminWebLabel derives
+// the web page's key (second-factor challenges, sealed TOTP secrets) the same way.
+const (
+	adminJWTLabel = "xtreamd admin-api access-token v1"
+	adminWebLabel = "xtreamd admin-web v1"
+)
 
 // buildAccounts builds the account rules and the admin API's sessions. The signing key is
 // derived from the token secret, so every instance of a cluster (which shares that secret)
@@ -235,6 +243,7 @@ func (dom *domain) buildAccounts(ctx context.Context, d Deps, hasher *credential
 	kid := accounts.KeyID(key)
 	sessions, err := accounts.NewSessions(dom.accounts, accounts.SessionOptions{
 		Keys: map[string][]byte{kid: key}, CurrentKID: kid, Hasher: hasher, Log: d.Log,
+		WebKey: accounts.DeriveKey(secret, adminWebLabel),
 	})
 	if err != nil {
 		return err

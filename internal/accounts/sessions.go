@@ -46,6 +46,11 @@ type SessionOptions struct {
 	Hasher     *credential.Limiter // password checks under the server's hashing limit (required)
 	Now        func() time.Time
 	Log        *slog.Logger
+	// WebKey (at least 32 bytes) seals the TOTP secrets and signs the second-factor
+	// challenges of browser logins; nil: a random key, good for this process alone.
+	WebKey []byte
+	// WebIdle ends a browser login unused this long; zero: 12 hours.
+	WebIdle time.Duration
 }
 
 // Sessions are the logins of the admin API: short-lived HS256 access tokens (JWT) and
@@ -137,6 +142,15 @@ func NewSessions(svc *Service, opts SessionOptions) (*Sessions, error) {
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
+	if opts.WebIdle <= 0 {
+		opts.WebIdle = 12 * time.Hour
+	}
+	if len(opts.WebKey) == 0 {
+		opts.WebKey = make([]byte, 32)
+		_, _ = rand.Read(opts.WebKey) // crypto/rand.Read never fails (Go 1.24+)
+	} else if len(opts.WebKey) < 32 {
+		return nil, errors.New("admin sessions: the web key is shorter than 32 bytes")
+	}
 	svc.revoked.keep = opts.AccessTTL + time.Minute // the skew between instances' clocks
 	s := &Sessions{store: svc.store, opts: opts, now: opts.Now, log: opts.Log, revoked: svc.revoked}
 	// The algorithm is pinned: alg=none, RS256 with our key as a "public key", or anything
@@ -173,45 +187,87 @@ type accessClaims struct {
 
 // Login checks an admin's username and password and opens a session. Wrong credentials, an
 // unknown username and a disabled admin are all ErrUnauthenticated, and cost the same time.
+// An admin with a second factor logs in with LoginWithCode.
 func (s *Sessions) Login(ctx context.Context, username, password string, from Client) (Tokens, Principal, error) {
-	admin, err := s.store.AdminByUsername(ctx, username)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
+	return s.LoginWithCode(ctx, username, password, "", from)
+}
+
+// LoginWithCode is Login with the code of the admin's second factor (a TOTP code or a
+// recovery code), required when the admin enrolled one (ErrSecondFactor without it).
+func (s *Sessions) LoginWithCode(ctx context.Context, username, password, code string, from Client) (Tokens, Principal, error) {
+	admin, err := s.checkPassword(ctx, username, password)
+	if err != nil {
 		return Tokens{}, Principal{}, fmt.Errorf("login: %w", err)
 	}
-	if err != nil || len(password) > credential.MaxPasswordLen {
-		if err := s.opts.Hasher.DummyVerify(ctx, username, password); err != nil {
-			return Tokens{}, Principal{}, fmt.Errorf("login: %w", err)
-		}
-		return Tokens{}, Principal{}, fmt.Errorf("login: %w", ErrUnauthenticated)
-	}
-	ok, err := s.opts.Hasher.Verify(ctx, admin.PasswordHash, password)
-	if err != nil && !errors.Is(err, credential.ErrMalformedHash) {
+	if err := s.secondFactor(ctx, admin, code); err != nil {
 		return Tokens{}, Principal{}, fmt.Errorf("login: %w", err)
-	}
-	if !ok || admin.Disabled {
-		return Tokens{}, Principal{}, fmt.Errorf("login: %w", ErrUnauthenticated)
 	}
 	refresh, sum, err := newRefreshToken()
 	if err != nil {
 		return Tokens{}, Principal{}, fmt.Errorf("login: %w", err)
 	}
-	now := s.now()
-	p := principalOf(admin, from.IP)
-	err = s.store.InTx(ctx, func(tx *store.Store) error {
-		p.SessionID, err = tx.CreateAdminSession(ctx, store.NewAdminSession{AdminID: admin.ID,
-			ExpiresAt: now.Add(s.opts.RefreshTTL), ClientIP: from.IP, UserAgent: from.UserAgent,
-			TokenSHA256: sum, TokenExpiresAt: now.Add(s.opts.RefreshTTL)})
-		if err != nil {
-			return err
-		}
-		return audit.Record(ctx, tx, p.Actor, audit.Entry{Action: "auth.login", TargetType: "admin",
-			TargetID: strconv.FormatInt(admin.ID, 10), Extra: map[string]any{"session_id": p.SessionID}})
-	})
+	p, err := s.open(ctx, admin, from, sum, nil)
 	if err != nil {
 		return Tokens{}, Principal{}, fmt.Errorf("login: %w", err)
 	}
 	tokens, err := s.issue(p, refresh)
 	return tokens, p, err
+}
+
+// checkPassword returns the enabled admin with this username and password. Wrong credentials,
+// an unknown username and a disabled admin are all ErrUnauthenticated, and cost the same time.
+func (s *Sessions) checkPassword(ctx context.Context, username, password string) (store.Admin, error) {
+	admin, err := s.store.AdminByUsername(ctx, username)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return store.Admin{}, err
+	}
+	if err != nil || len(password) > credential.MaxPasswordLen {
+		if err := s.opts.Hasher.DummyVerify(ctx, username, password); err != nil {
+			return store.Admin{}, err
+		}
+		return store.Admin{}, ErrUnauthenticated
+	}
+	ok, err := s.opts.Hasher.Verify(ctx, admin.PasswordHash, password)
+	if err != nil && !errors.Is(err, credential.ErrMalformedHash) {
+		return store.Admin{}, err
+	}
+	if !ok || admin.Disabled {
+		return store.Admin{}, ErrUnauthenticated
+	}
+	return admin, nil
+}
+
+// open records a login of admin: its session (with its first refresh token when refreshSum is
+// set: an API login), the extra rows more (a browser login's cookie) on the same transaction,
+// and the audit entry.
+func (s *Sessions) open(ctx context.Context, admin store.Admin, from Client, refreshSum []byte,
+	more func(tx *store.Store, sessionID int64) error) (Principal, error) {
+	now := s.now()
+	p := principalOf(admin, from.IP)
+	via := "api"
+	if more != nil {
+		via = "web"
+	}
+	err := s.store.InTx(ctx, func(tx *store.Store) error {
+		var err error
+		p.SessionID, err = tx.CreateAdminSession(ctx, store.NewAdminSession{AdminID: admin.ID,
+			ExpiresAt: now.Add(s.opts.RefreshTTL), ClientIP: from.IP, UserAgent: from.UserAgent,
+			TokenSHA256: refreshSum, TokenExpiresAt: now.Add(s.opts.RefreshTTL)})
+		if err != nil {
+			return err
+		}
+		if more != nil {
+			if err := more(tx, p.SessionID); err != nil {
+				return err
+			}
+		}
+		return audit.Record(ctx, tx, p.Actor, audit.Entry{Action: "auth.login", TargetType: "admin",
+			TargetID: strconv.FormatInt(admin.ID, 10), Extra: map[string]any{"session_id": p.SessionID, "via": via}})
+	})
+	if err != nil {
+		return Principal{}, err
+	}
+	return p, nil
 }
 
 func principalOf(a store.Admin, ip netip.Addr) Principal {
@@ -402,7 +458,8 @@ func (s *Sessions) OnReconnect() {
 	}
 }
 
-// Run deletes sessions ended more than a day ago, hourly, until ctx ends.
+// Run deletes sessions ended more than a day ago and idle browser logins, hourly, until ctx
+// ends.
 func (s *Sessions) Run(ctx context.Context) error {
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
@@ -413,6 +470,9 @@ func (s *Sessions) Run(ctx context.Context) error {
 		case <-t.C:
 			if _, err := s.store.SweepAdminSessions(ctx, s.now().Add(-24*time.Hour)); err != nil && ctx.Err() == nil {
 				s.log.Warn("sweeping admin sessions", "err", err)
+			}
+			if _, err := s.store.SweepWebSessions(ctx, s.now()); err != nil && ctx.Err() == nil {
+				s.log.Warn("sweeping web sessions", "err", err)
 			}
 		}
 	}

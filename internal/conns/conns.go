@@ -137,6 +137,9 @@ func New(st *store.Store, opts Options, log *slog.Logger) *Manager {
 	return &Manager{store: st, opts: opts, log: log, epoch: time.Now(), local: map[[16]byte]*Lease{}, ended: map[[16]byte]time.Time{}}
 }
 
+// InstanceID names this instance in the leases it holds (the configured one, else "xtreamd").
+func (m *Manager) InstanceID() string { return m.opts.InstanceID }
+
 // Lease is one viewer's slot. Done is closed when the lease ends for a reason other than the
 // viewer leaving (killed, replaced, ended by a re-check, lease expired, shutdown): the stream
 // must stop then. Its exported fields are what the stream was admitted with and never change.

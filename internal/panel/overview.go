@@ -174,3 +174,55 @@ func (o *Overview) Audit(ctx context.Context, q AuditQuery) ([]AuditEntry, error
 	}
 	return out, nil
 }
+
+// Denial is a refused player request of the client log (never its password or token).
+type Denial struct {
+	ID        int64
+	At        time.Time
+	LineID    *int64 // nil: no line (an unknown username), or deleted since
+	Username  string
+	Code      string // AUTH_FAILED, USER_BAN, USER_AGENT_BAN … (access.Code)
+	Surface   string
+	ClientIP  *netip.Addr
+	UserAgent string
+	StreamID  *int64
+}
+
+// DenialQuery selects client log entries; zero fields match everything. Entries come newest
+// first; Before (the previous page's last ID) pages them.
+type DenialQuery struct {
+	LineID  int64
+	Code    string
+	Surface string
+	Network netip.Prefix
+	Since   time.Time
+	Until   time.Time
+	Owners  []int64 // only lines of these admins (a reseller's subtree); nil: all
+	Before  int64
+	Limit   int
+}
+
+var (
+	codeRE    = regexp.MustCompile(`^[A-Z_]{2,64}$`)
+	surfaceRE = regexp.MustCompile(`^[a-z0-9_]{1,32}$`)
+)
+
+// Denials returns one page of the client log.
+func (o *Overview) Denials(ctx context.Context, q DenialQuery) ([]Denial, error) {
+	if q.Code != "" && !codeRE.MatchString(q.Code) {
+		return nil, fmt.Errorf("denials: %w", input.Invalid("code", "a refusal code (AUTH_FAILED, USER_BAN …)"))
+	}
+	if q.Surface != "" && !surfaceRE.MatchString(q.Surface) {
+		return nil, fmt.Errorf("denials: %w", input.Invalid("surface", "a surface (player_api, live …)"))
+	}
+	rows, err := o.store.SearchClientLog(ctx, store.ClientLogFilter{LineID: q.LineID, Code: q.Code, Surface: q.Surface,
+		Network: q.Network, Since: q.Since, Until: q.Until, Owners: q.Owners, BeforeID: q.Before, Limit: q.Limit})
+	if err != nil {
+		return nil, fmt.Errorf("denials: %w", err)
+	}
+	out := make([]Denial, len(rows))
+	for i, r := range rows {
+		out[i] = Denial(r)
+	}
+	return out, nil
+}

@@ -10,7 +10,7 @@ import (
 )
 
 // NewAdminSession is a login to record: the session (a refresh-token family) and its first
-// refresh token, kept as a SHA-256.
+// refresh token, kept as a SHA-256 (none for a browser login: TokenSHA256 nil).
 type NewAdminSession struct {
 	AdminID        int64
 	ExpiresAt      time.Time // the family's absolute end
@@ -35,8 +35,10 @@ func (s *Store) CreateAdminSession(ctx context.Context, in NewAdminSession) (int
 		if err := tx.q.QueryRow(ctx, q, in.AdminID, in.ExpiresAt, ip, truncateUTF8(in.UserAgent, 512)).Scan(&id); err != nil {
 			return err
 		}
-		if err := tx.AddRefreshToken(ctx, id, in.TokenSHA256, in.TokenExpiresAt); err != nil {
-			return err
+		if in.TokenSHA256 != nil {
+			if err := tx.AddRefreshToken(ctx, id, in.TokenSHA256, in.TokenExpiresAt); err != nil {
+				return err
+			}
 		}
 		_, err := tx.q.Exec(ctx, stamp, in.AdminID)
 		return err

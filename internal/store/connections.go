@@ -161,11 +161,7 @@ type ActivityFilter struct {
 // SearchActivity returns the activity entries f selects, newest first.
 func (s *Store) SearchActivity(ctx context.Context, f ActivityFilter) ([]ActivityEntry, error) {
 	var lq listQuery
-	for _, c := range []struct {
-		set  bool
-		cond string
-		val  any
-	}{
+	where := lq.filter([]filterCond{
 		{f.LineID != 0, "a.line_id = %s", f.LineID},
 		{f.StreamID != 0, "a.stream_id = %s", f.StreamID},
 		{f.Network.IsValid(), "a.client_ip <<= %s::cidr", f.Network.Masked().String()},
@@ -176,15 +172,7 @@ func (s *Store) SearchActivity(ctx context.Context, f ActivityFilter) ([]Activit
 		{!f.Until.IsZero(), "a.started_at < %s", f.Until},
 		{f.Owners != nil, "a.line_id IN (SELECT id FROM lines WHERE owner_admin_id = ANY(%s))", f.Owners},
 		{f.BeforeID != 0, "a.id < %s", f.BeforeID},
-	} {
-		if c.set {
-			lq.cond(c.cond, c.val)
-		}
-	}
-	where := ""
-	if len(lq.where) > 0 {
-		where = " WHERE " + strings.Join(lq.where, " AND ")
-	}
+	})
 	q := `SELECT a.id, a.lease_id, a.line_id, a.username, a.stream_id, a.container, a.client_ip, a.country, a.isp,
 		a.user_agent, a.started_at, a.ended_at, a.bytes_out, a.end_reason FROM activity_log a` + where +
 		` ORDER BY a.id DESC LIMIT ` + lq.arg(clampLimit(f.Limit))

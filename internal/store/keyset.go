@@ -49,6 +49,27 @@ func (q *listQuery) cond(format string, vals ...any) {
 	q.where = append(q.where, fmt.Sprintf(format, ph...))
 }
 
+// filterCond is one condition of a search: cond (one %s, for val) applies when set.
+type filterCond struct {
+	set  bool
+	cond string
+	val  any
+}
+
+// filter adds the conditions that are set and returns the WHERE clause of every condition
+// added so far ("" for none).
+func (q *listQuery) filter(cs []filterCond) string {
+	for _, c := range cs {
+		if c.set {
+			q.cond(c.cond, c.val)
+		}
+	}
+	if len(q.where) == 0 {
+		return ""
+	}
+	return " WHERE " + strings.Join(q.where, " AND ")
+}
+
 // sql returns base (a SELECT … FROM … without WHERE) with the conditions, the keyset
 // condition of page, its ORDER BY and LIMIT. idExpr is the id column; keys the allowed sorts.
 func (q *listQuery) sql(base, idExpr string, keys map[string]sortKey, page Keyset) (string, error) {

@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // AddActivityBytes records the bytes a lease delivered after someone else ended it (a kill
@@ -28,4 +31,54 @@ func (s *Store) LogClientDenial(ctx context.Context, lineID *int64, username, co
 		return fmt.Errorf("client log: %w", interpret(err))
 	}
 	return nil
+}
+
+// ClientLogEntry is one refused request of client_log.
+type ClientLogEntry struct {
+	ID        int64       `db:"id"`
+	At        time.Time   `db:"at"`
+	LineID    *int64      `db:"line_id"`
+	Username  string      `db:"username"`
+	Code      string      `db:"code"`
+	Surface   string      `db:"surface"`
+	ClientIP  *netip.Addr `db:"client_ip"`
+	UserAgent string      `db:"user_agent"`
+	StreamID  *int64      `db:"stream_id"`
+}
+
+// ClientLogFilter selects client log entries; zero fields match everything. Entries come
+// newest first; BeforeID pages (entries with a smaller id), Limit caps the page.
+type ClientLogFilter struct {
+	LineID   int64
+	Code     string
+	Surface  string
+	Network  netip.Prefix
+	Since    time.Time // at or after
+	Until    time.Time // before
+	Owners   []int64   // only lines of these owners; nil: every entry, with or without a line
+	BeforeID int64
+	Limit    int
+}
+
+// SearchClientLog returns the refused requests f selects, newest first.
+func (s *Store) SearchClientLog(ctx context.Context, f ClientLogFilter) ([]ClientLogEntry, error) {
+	var lq listQuery
+	where := lq.filter([]filterCond{
+		{f.LineID != 0, "c.line_id = %s", f.LineID},
+		{f.Code != "", "c.code = %s", f.Code},
+		{f.Surface != "", "c.surface = %s", f.Surface},
+		{f.Network.IsValid(), "c.client_ip <<= %s::cidr", f.Network.Masked().String()},
+		{!f.Since.IsZero(), "c.at >= %s", f.Since},
+		{!f.Until.IsZero(), "c.at < %s", f.Until},
+		{f.Owners != nil, "c.line_id IN (SELECT id FROM lines WHERE owner_admin_id = ANY(%s))", f.Owners},
+		{f.BeforeID != 0, "c.id < %s", f.BeforeID},
+	})
+	q := `SELECT c.id, c.at, c.line_id, c.username, c.code, c.surface, c.client_ip, c.user_agent, c.stream_id
+		FROM client_log c` + where + ` ORDER BY c.id DESC LIMIT ` + lq.arg(clampLimit(f.Limit))
+	rows, _ := s.q.Query(ctx, q, lq.args...)
+	out, err := pgx.CollectRows(rows, pgx.RowToStructByName[ClientLogEntry])
+	if err != nil {
+		return nil, fmt.Errorf("search client log: %w", interpret(err))
+	}
+	return out, nil
 }

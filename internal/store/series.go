@@ -228,8 +228,9 @@ func (s *Store) UpdateSeries(ctx context.Context, in SeriesInput) error {
 // SeriesFilter selects series for an admin list; zero fields match everything.
 type SeriesFilter struct {
 	CategoryID int64
-	Name       string // the name contains this, ignoring case
-	Page       Keyset // sorts: "name", "created_at"
+	Name       string  // the name contains this, ignoring case
+	IDs        []int64 // only these series
+	Page       Keyset  // sorts: "name", "created_at"
 }
 
 // ListSeries returns one page of the series f selects.
@@ -240,6 +241,9 @@ func (s *Store) ListSeries(ctx context.Context, f SeriesFilter) ([]Series, error
 	}
 	if f.Name != "" {
 		lq.cond("strpos(lower(name), lower(%s)) > 0", f.Name)
+	}
+	if f.IDs != nil {
+		lq.cond("id = ANY(%s)", f.IDs)
 	}
 	return list(ctx, s, "series", &lq, `SELECT `+seriesColumns+` FROM series`, "id", streamSorts, f.Page,
 		pgx.RowToStructByName[Series])

@@ -402,3 +402,37 @@ func mustJSON(t *testing.T, v any) string {
 	}
 	return string(b)
 }
+
+func TestEntries_NamesEveryKind(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	on, err := b.ed.CreateStream(ctx, admin, editor.FamilyLive, liveStream("on", nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	off := liveStream("off", nil)
+	off.Enabled = false
+	offS, err := b.ed.CreateStream(ctx, admin, editor.FamilyLive, off)
+	if err != nil {
+		t.Fatal(err)
+	}
+	movie, err := b.ed.CreateStream(ctx, admin, editor.FamilyVOD, editor.Stream{Name: "Film", ContainerExtension: ptr("mkv"),
+		Enabled: true, Sources: []editor.Source{{URL: "http://v/film.mkv"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	se, _ := b.ed.CreateSeries(ctx, admin, editor.Series{Name: "Show"})
+	streams, series, err := b.ed.Entries(ctx, []int64{on.ID, offS.ID, movie.ID, 99999}, []int64{se.ID, 99999})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[int64]editor.Entry{on.ID: {ID: on.ID, Kind: "live", Name: "on", Enabled: true},
+		offS.ID: {ID: offS.ID, Kind: "live", Name: "off"}, movie.ID: {ID: movie.ID, Kind: "movie", Name: "Film", Enabled: true}}
+	if d := cmp.Diff(want, streams); d != "" {
+		t.Fatalf("Entries streams (-want +got):\n%s", d)
+	}
+	if len(series) != 1 || series[se.ID].Name != "Show" {
+		t.Fatalf("Entries series = %+v", series)
+	}
+}
