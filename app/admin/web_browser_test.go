@@ -253,6 +253,16 @@ func TestWebBrowser(t *testing.T) {
 	tb.do(t, "the refusal in the log", chromedp.Navigate(base+"/admin/activity/denials?code=USER_AGENT_BAN"),
 		chromedp.WaitVisible(`//td[text()="EvilPlayer/2.1 (Linux)"]`))
 	tb.screenshot(t, "denials-1280x800", 1280, 800)
+	// The panel-wide pages: every field labelled, nothing wider than a phone.
+	for _, width := range []int64{390, 1280} {
+		tb.do(t, "viewport", chromedp.EmulateViewport(width, 844))
+		for _, path := range []string{"/admin/security", "/admin/security/user-agents", "/admin/security/isps",
+			"/admin/security/countries", "/admin/settings", "/admin/activity", "/admin/activity/denials", "/admin/audit"} {
+			tb.do(t, "open "+path, chromedp.Navigate(base+path), chromedp.WaitVisible(chromedp.CSS(`main h1`)))
+			tb.checkPage(t, path, width)
+		}
+	}
+	tb.do(t, "desktop again", chromedp.EmulateViewport(1280, 800))
 	tb.do(t, "audit log", chromedp.Navigate(base+"/admin/audit?action=blocked_user_agent."),
 		chromedp.WaitVisible(`//td[text()="blocked_user_agent.create"]`))
 	tb.screenshot(t, "audit-1280x800", 1280, 800)
