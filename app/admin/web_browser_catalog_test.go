@@ -68,7 +68,12 @@ const overhanging = `(function () {
   document.querySelectorAll("body *").forEach(function (e) {
     var r = e.getBoundingClientRect().right;
     if (r <= window.innerWidth) return;
-    for (var p = e.parentElement; p; p = p.parentElement) if (getComputedStyle(p).overflowX !== "visible") return;
+    var free = getComputedStyle(e).position === "absolute"; // held by a positioned box only
+    for (var p = e.parentElement; p; p = p.parentElement) {
+      var st = getComputedStyle(p);
+      if (st.overflowX !== "visible" && (!free || st.position !== "static")) return;
+      if (st.position !== "static") free = false;
+    }
     out.push(e.tagName + "." + e.className + "#" + e.id + " to " + r);
   });
   return out.slice(0, 8);
