@@ -29,7 +29,7 @@ func renderFixture() store.CatalogData {
 			{ID: 11, Kind: store.KindLive, Name: "News 2", CategoryID: cat(1), DirectSource: true, Enabled: true,
 				CreatedAt: created, Info: json.RawMessage("{}")},
 			{ID: 21, Kind: store.KindMovie, Name: "Film B", CategoryID: cat(4), ContainerExtension: str("mkv"),
-				Info: json.RawMessage(`{"rating":8,"releasedate":"1999-03-31","actors":"A, B","description":"D","episode_run_time":"136","director":7}`),
+				Info:    json.RawMessage(`{"rating":8,"releasedate":"1999-03-31","actors":"A, B","description":"D","episode_run_time":"136","director":7}`),
 				Enabled: true, CreatedAt: created},
 			{ID: 30, Kind: store.KindEpisode, Name: "Show S01E01", ContainerExtension: str("mp4"), Enabled: true, CreatedAt: created},
 		},
