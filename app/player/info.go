@@ -15,10 +15,21 @@ var (
 	emptySeriesInfo = []byte(`{"seasons":[],"info":{},"episodes":{}}`)
 )
 
-// movieInfoDefaults are the keys every movie's "info" carries even when its metadata lacks
-// them: @iptv/xtream-api's standardized getMovie reads backdrop_path[0] and tmdb_id.toString()
-// unconditionally. 0 is TMDB's "no id" (its ids start at 2), as for seasons.
-var movieInfoDefaults = []infoDefault{{"backdrop_path", "[]"}, {"tmdb_id", "0"}}
+// movieInfoDefaults are the keys every movie's "info" carries even when its stored metadata
+// lacks them (a movie added without a TMDB lookup has none): @iptv/xtream-api's standardized
+// getMovie reads them unconditionally (backdrop_path[0], tmdb_id.toString(), Number(age) …),
+// and typed clients see the same zero values they would decode from an absent key. tmdb_id 0
+// is "no id" (TMDB's start at 2), as for seasons. name, o_name and movie_image come from the
+// stream (movieInfoDefaultsOf).
+var movieInfoDefaults = []infoDefault{{"backdrop_path", "[]"}, {"tmdb_id", "0"}, {"description", `""`},
+	{"plot", `""`}, {"country", `""`}, {"duration_secs", "0"}, {"duration", `"00:00:00"`}, {"rating", "0"},
+	{"youtube_trailer", `""`}, {"mpaa_rating", `""`}, {"age", `""`}}
+
+// movieInfoDefaultsOf is movieInfoDefaults plus the keys the stream itself supplies.
+func movieInfoDefaultsOf(st *catalog.Stream) []infoDefault {
+	name, icon := string(appendString(nil, st.Name)), string(appendString(nil, st.Icon))
+	return append([]infoDefault{{"name", name}, {"o_name", name}, {"movie_image", icon}}, movieInfoDefaults...)
+}
 
 // appendVODInfo appends get_vod_info for movie id (spec §1.7): the stored metadata as "info"
 // (always an object) and "movie_data" from the stream, with XUI's additions from ls.
@@ -28,7 +39,7 @@ func appendVODInfo(b []byte, ls *lists, ent *catalog.Entitlement, id int64) []by
 		return append(b, emptyVODInfo...)
 	}
 	b = append(b, `{"info":`...)
-	b = appendInfo(b, st.Info, movieInfoDefaults)
+	b = appendInfo(b, st.Info, movieInfoDefaultsOf(st))
 	b = append(b, `,"movie_data":{"stream_id":`...)
 	b = strconv.AppendInt(b, st.ID, 10)
 	b = append(b, `,"name":`...)
