@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -35,6 +36,10 @@ const benchChannels = 10_000
 // answering the same login bytes, both on loopback.
 type benchServers struct {
 	ours, bare string // base URLs
+	// oursLog is the production server per access-log setting: "off" (warn level), "discard"
+	// (info level to a discarding writer) and "file" (info level to a file, as stderr
+	// redirected to a file or journald is in production).
+	oursLog    map[string]string
 	loginPath  string
 	listPath   string
 	loginBody  []byte
@@ -81,16 +86,34 @@ func newBenchServers(tb testing.TB) *benchServers {
 	if err := st.SetSetting(ctx, "rate_limit_per_second", 0); err != nil { // one client IP
 		tb.Fatal(err)
 	}
-	// Production logging: every request formats its access-log line (to a discarding writer).
-	srv, err := server.New(ctx, server.Deps{Config: testConfig(), Log: logx.New(io.Discard, "text", slog.LevelInfo), Store: st})
-	if err != nil {
-		tb.Fatal(err)
-	}
 	bs := &benchServers{
 		loginPath: api(playerAPI, "username", "bench", "password", "bench-pass"),
 		listPath:  api(playerAPI, "username", "bench", "password", "bench-pass", "action", "get_live_streams"),
+		oursLog:   map[string]string{},
 	}
-	bs.ours = serve(tb, srv.App(), os.Getenv("XTREAMD_BENCH_LISTEN"))
+	logFile, err := os.Create(filepath.Join(tb.TempDir(), "access.log"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { logFile.Close() })
+	for _, l := range []struct {
+		name  string
+		w     io.Writer
+		level slog.Level
+		addr  string
+	}{
+		// Production logging: every request formats its access-log line (to a discarding writer).
+		{"discard", io.Discard, slog.LevelInfo, os.Getenv("XTREAMD_BENCH_LISTEN")},
+		{"off", io.Discard, slog.LevelWarn, os.Getenv("XTREAMD_BENCH_LOG_OFF_LISTEN")},
+		{"file", logFile, slog.LevelInfo, os.Getenv("XTREAMD_BENCH_LOG_FILE_LISTEN")},
+	} {
+		srv, err := server.New(ctx, server.Deps{Config: testConfig(), Log: logx.New(l.w, "text", l.level), Store: st})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		bs.oursLog[l.name] = serve(tb, srv.App(), l.addr)
+	}
+	bs.ours = bs.oursLog["discard"]
 	resp, err := testClient(tb, 1).Get(bs.ours + bs.loginPath)
 	if err != nil {
 		tb.Fatal(err)
@@ -175,6 +198,8 @@ func BenchmarkLogin(b *testing.B) {
 	bs := newBenchServers(b)
 	for _, target := range []struct{ name, url string }{
 		{"xtreamd", bs.ours + bs.loginPath},
+		{"xtreamd-log-off", bs.oursLog["off"] + bs.loginPath},
+		{"xtreamd-log-file", bs.oursLog["file"] + bs.loginPath},
 		{"bare", bs.bare + bs.loginPath},
 	} {
 		b.Run(target.name, func(b *testing.B) {
