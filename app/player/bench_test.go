@@ -230,9 +230,11 @@ func TestServeForBench(t *testing.T) {
 	}
 	bs := newBenchServers(t)
 	// Warm the credential cache (the one argon2 hash) and the entitlement.
-	for _, p := range []string{bs.loginPath, bs.listPath} {
-		if _, err := fetchOK(testClient(t, 1), bs.ours+p); err != nil {
-			t.Fatal(err)
+	for _, base := range bs.oursLog {
+		for _, p := range []string{bs.loginPath, bs.listPath} {
+			if _, err := fetchOK(testClient(t, 1), base+p); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	fmt.Printf("ready login=%s list=%s\n", bs.loginPath, bs.listPath)
