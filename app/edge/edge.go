@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/utils"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/xtreamd/xtreamd/internal/input"
@@ -87,8 +88,12 @@ type AccessLogOptions struct {
 	Quiet func(path string) bool
 }
 
-// AccessLog writes one line per request after it is answered. The path and query are
-// redacted (logx.RedactPath, RedactQuery); headers and cookies are never logged.
+// AccessLog writes one line per request after it is answered: method, path, status,
+// dur_ms, client_ip, user_agent and query, then the request id. The path and query are
+// redacted (logx.AppendRedactedPath, AppendRedactedQuery); headers and cookies are never
+// logged. With a logger from logx.New the line is appended straight into a pooled buffer
+// (logx.NewLine), the same bytes slog would write at a fraction of the cost; any other
+// logger gets it through slog.
 func AccessLog(log *slog.Logger, opts AccessLogOptions) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		start := time.Now()
@@ -107,6 +112,22 @@ func AccessLog(log *slog.Logger, opts AccessLogOptions) fiber.Handler {
 			level = slog.LevelDebug
 		}
 		ctx := c.UserContext()
+		now := time.Now()
+		// The query is read in place: it is copied into the line before the handler returns.
+		query := utils.UnsafeString(c.Request().URI().QueryString())
+		if l := logx.NewLine(ctx, log, level, now, "request"); l != nil {
+			l.String("method", c.Method())
+			l.Bytes("path", logx.AppendRedactedPath(l.Scratch(), path))
+			l.Int("status", int64(status))
+			l.Int("dur_ms", now.Sub(start).Milliseconds())
+			l.Addr("client_ip", ClientIP(c, opts.Proxies))
+			l.String("user_agent", clipped(c.Get(fiber.HeaderUserAgent), 256))
+			if query != "" {
+				l.Bytes("query", clippedBytes(logx.AppendRedactedQuery(l.Scratch(), query), 1024))
+			}
+			l.Write(ctx)
+			return err
+		}
 		if !log.Enabled(ctx, level) {
 			return err
 		}
@@ -114,12 +135,12 @@ func AccessLog(log *slog.Logger, opts AccessLogOptions) fiber.Handler {
 			slog.String("method", c.Method()),
 			slog.String("path", logx.RedactPath(path)),
 			slog.Int("status", status),
-			slog.Int64("dur_ms", time.Since(start).Milliseconds()),
+			slog.Int64("dur_ms", now.Sub(start).Milliseconds()),
 			slog.String("client_ip", ClientIP(c, opts.Proxies).String()),
 			slog.String("user_agent", clipped(c.Get(fiber.HeaderUserAgent), 256)),
 		}
-		if q := string(c.Request().URI().QueryString()); q != "" {
-			attrs = append(attrs, slog.String("query", clipped(logx.RedactQuery(q), 1024)))
+		if query != "" {
+			attrs = append(attrs, slog.String("query", clipped(logx.RedactQuery(query), 1024)))
 		}
 		log.LogAttrs(ctx, level, "request", attrs...)
 		return err
@@ -132,6 +153,14 @@ func clipped(s string, n int) string {
 		return s
 	}
 	return input.Truncate(s, n) + "…"
+}
+
+// clippedBytes is clipped for a value in a buffer: cut in place, "…" appended.
+func clippedBytes(b []byte, n int) []byte {
+	if len(b) <= n {
+		return b
+	}
+	return append(b[:len(input.Truncate(utils.UnsafeString(b), n))], "…"...)
 }
 
 // Metrics counts requests and observes their latency by route pattern (which never holds a
