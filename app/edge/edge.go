@@ -15,6 +15,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -47,12 +48,20 @@ func Recover(log *slog.Logger) fiber.Handler {
 var ErrPanic = fiber.NewError(fiber.StatusInternalServerError, "internal error")
 
 // RequestID gives every request an id (the caller's X-Request-Id when it is sane), echoes it
-// in the response and puts it into the request's context for log lines.
+// in the response and puts it into the request's context for log lines. A fresh id is 24 hex
+// digits: a random prefix drawn once per handler, then a counter — unique per process and
+// across restarts without a random read per request (an id correlates log lines; it
+// proves nothing, so it need not be unpredictable).
 func RequestID() fiber.Handler {
+	var prefix [12]byte
+	var raw [6]byte
+	_, _ = rand.Read(raw[:])
+	hex.Encode(prefix[:], raw[:])
+	var seq atomic.Uint64
 	return func(c *fiber.Ctx) error {
 		id := c.Get(HeaderRequestID)
 		if !saneID(id) {
-			id = newID()
+			id = newID(prefix, seq.Add(1))
 		} else {
 			id = strings.Clone(id)
 		}
@@ -75,11 +84,18 @@ func saneID(s string) bool {
 	return true
 }
 
-func newID() string {
-	b := make([]byte, 12)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
+// newID is prefix followed by n in 12 hex digits (it wraps after 2⁴⁸ requests).
+func newID(prefix [12]byte, n uint64) string {
+	var b [24]byte
+	copy(b[:], prefix[:])
+	for i := 23; i >= 12; i-- {
+		b[i] = hexDigits[n&0xf]
+		n >>= 4
+	}
+	return string(b[:])
 }
+
+const hexDigits = "0123456789abcdef"
 
 // AccessLogOptions tune the access log.
 type AccessLogOptions struct {

@@ -1,6 +1,7 @@
 package player_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -10,10 +11,12 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/valyala/fasthttp"
 
 	"github.com/xtreamd/xtreamd/app/server"
 	"github.com/xtreamd/xtreamd/internal/credential"
@@ -37,12 +40,13 @@ const benchChannels = 10_000
 type benchServers struct {
 	ours, bare string // base URLs
 	// oursLog is the production server per access-log setting: "off" (warn level), "discard"
-	// (info level to a discarding writer) and "file" (info level to a file, as stderr
-	// redirected to a file or journald is in production).
-	oursLog    map[string]string
-	loginPath  string
-	listPath   string
-	loginBody  []byte
+	// (info level to a discarding writer) and "file" (info level to a file through
+	// logx.Writer, as xtreamd serve writes stderr redirected to a file or journald).
+	oursLog   map[string]string
+	handlers  map[string]fasthttp.RequestHandler // the apps' handlers by oursLog name, and "bare"
+	loginPath string
+	listPath  string
+	loginBody []byte
 }
 
 func newBenchServers(tb testing.TB) *benchServers {
@@ -90,12 +94,14 @@ func newBenchServers(tb testing.TB) *benchServers {
 		loginPath: api(playerAPI, "username", "bench", "password", "bench-pass"),
 		listPath:  api(playerAPI, "username", "bench", "password", "bench-pass", "action", "get_live_streams"),
 		oursLog:   map[string]string{},
+		handlers:  map[string]fasthttp.RequestHandler{},
 	}
 	logFile, err := os.Create(filepath.Join(tb.TempDir(), "access.log"))
 	if err != nil {
 		tb.Fatal(err)
 	}
-	tb.Cleanup(func() { logFile.Close() })
+	sink := logx.NewWriter(logFile, logx.DefaultMaxPending) // as cmd/xtreamd serve writes stderr
+	tb.Cleanup(func() { sink.Close(); logFile.Close() })
 	for _, l := range []struct {
 		name  string
 		w     io.Writer
@@ -105,13 +111,14 @@ func newBenchServers(tb testing.TB) *benchServers {
 		// Production logging: every request formats its access-log line (to a discarding writer).
 		{"discard", io.Discard, slog.LevelInfo, os.Getenv("XTREAMD_BENCH_LISTEN")},
 		{"off", io.Discard, slog.LevelWarn, os.Getenv("XTREAMD_BENCH_LOG_OFF_LISTEN")},
-		{"file", logFile, slog.LevelInfo, os.Getenv("XTREAMD_BENCH_LOG_FILE_LISTEN")},
+		{"file", sink, slog.LevelInfo, os.Getenv("XTREAMD_BENCH_LOG_FILE_LISTEN")},
 	} {
 		srv, err := server.New(ctx, server.Deps{Config: testConfig(), Log: logx.New(l.w, "text", l.level), Store: st})
 		if err != nil {
 			tb.Fatal(err)
 		}
 		bs.oursLog[l.name] = serve(tb, srv.App(), l.addr)
+		bs.handlers[l.name] = srv.App().Handler()
 	}
 	bs.ours = bs.oursLog["discard"]
 	resp, err := testClient(tb, 1).Get(bs.ours + bs.loginPath)
@@ -126,6 +133,7 @@ func newBenchServers(tb testing.TB) *benchServers {
 		return c.Send(bs.loginBody)
 	})
 	bs.bare = serve(tb, bare, os.Getenv("XTREAMD_BENCH_BARE_LISTEN"))
+	bs.handlers["bare"] = bare.Handler()
 	return bs
 }
 
@@ -246,4 +254,47 @@ func TestServeForBench(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond) // polling a file an outside script creates; not a test wait
 	}
+}
+
+// BenchmarkLoginInProcess drives the login request through each app's handler directly (no
+// sockets, no client), so ns, CPU and allocations per request are the server's alone:
+// xtreamd with the access log to a file, to a discarding writer and off, and the bare
+// handler. It is the profile target for the login path:
+//
+//	go test ./app/player/ -run '^$' -bench LoginInProcess -benchmem -cpuprofile cpu.prof
+func BenchmarkLoginInProcess(b *testing.B) {
+	bs := newBenchServers(b)
+	for _, name := range []string{"file", "discard", "off", "bare"} {
+		b.Run(name, func(b *testing.B) {
+			h := bs.handlers[name]
+			var ctx fasthttp.RequestCtx
+			ctx.Init(&fasthttp.Request{}, &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 40000}, nil)
+			run := func() {
+				ctx.Request.Reset()
+				ctx.ResetUserValues() // the server does this per request: fiber keeps the user context there
+				ctx.Response.Reset()
+				ctx.Request.SetRequestURI(bs.loginPath)
+				ctx.Request.Header.SetMethod(fiber.MethodGet)
+				h(&ctx)
+			}
+			run() // warm: argon2 once, then the credential cache
+			if ctx.Response.StatusCode() != 200 || !bytes.Equal(ctx.Response.Body(), bs.loginBody) && name == "bare" {
+				b.Fatalf("status %d", ctx.Response.StatusCode())
+			}
+			b.ReportAllocs()
+			cpu0 := cpuTime()
+			for b.Loop() {
+				run()
+			}
+			b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
+		})
+	}
+}
+
+// cpuTime is the process's user+system CPU time: on a shared machine, steadier per request
+// than wall time.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
