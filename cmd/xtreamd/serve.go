@@ -22,8 +22,8 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	// The access log writes a line per request: through an asynchronous, bounded writer, so a
-	// slow terminal or pipe never holds a request (drops are counted in a metric), flushed at
-	// every warning and at exit.
+	// slow terminal or pipe never holds a request (drops are counted in a metric); Serve
+	// flushes it at stop, Close at exit.
 	sink := logx.NewWriter(e.stderr, logx.DefaultMaxPending)
 	defer sink.Close()
 	log := logx.New(sink, cfg.LogFormat, cfg.LogLevel)

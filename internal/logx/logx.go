@@ -25,8 +25,7 @@ func RequestID(ctx context.Context) string {
 	return id
 }
 
-// New returns a logger writing format ("text" or "json") at level to w. Lines of level Warn
-// and above flush w when it is a Writer, so what explains a crash is not left pending.
+// New returns a logger writing format ("text" or "json") at level to w.
 func New(w io.Writer, format string, level slog.Leveler) *slog.Logger {
 	if _, ok := w.(*Writer); !ok {
 		w = &lockedWriter{w: w} // slog's handler and NewLine's lines share w
@@ -55,13 +54,7 @@ func (h requestIDHandler) Handle(ctx context.Context, r slog.Record) error {
 	if id := RequestID(ctx); id != "" {
 		r.AddAttrs(slog.String("request_id", id))
 	}
-	err := h.Handler.Handle(ctx, r)
-	if r.Level >= slog.LevelWarn {
-		if w, ok := h.out.(*Writer); ok {
-			w.Flush()
-		}
-	}
-	return err
+	return h.Handler.Handle(ctx, r)
 }
 
 func (h requestIDHandler) WithAttrs(as []slog.Attr) slog.Handler {
