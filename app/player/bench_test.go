@@ -102,18 +102,30 @@ func newBenchServers(tb testing.TB) *benchServers {
 	}
 	sink := logx.NewWriter(logFile, logx.DefaultMaxPending) // as cmd/xtreamd serve writes stderr
 	tb.Cleanup(func() { sink.Close(); logFile.Close() })
+	slogFile, err := os.Create(filepath.Join(tb.TempDir(), "access-slog.log"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { slogFile.Close() })
 	for _, l := range []struct {
 		name  string
 		w     io.Writer
 		level slog.Level
 		addr  string
 	}{
+		// The access log as it was: slog's text handler writing each line to the file itself
+		// (a logger not from logx.New takes AccessLog's slog path).
+		{"slog-file", slogFile, slog.LevelInfo, os.Getenv("XTREAMD_BENCH_SLOG_FILE_LISTEN")},
 		// Production logging: every request formats its access-log line (to a discarding writer).
 		{"discard", io.Discard, slog.LevelInfo, os.Getenv("XTREAMD_BENCH_LISTEN")},
 		{"off", io.Discard, slog.LevelWarn, os.Getenv("XTREAMD_BENCH_LOG_OFF_LISTEN")},
 		{"file", sink, slog.LevelInfo, os.Getenv("XTREAMD_BENCH_LOG_FILE_LISTEN")},
 	} {
-		srv, err := server.New(ctx, server.Deps{Config: testConfig(), Log: logx.New(l.w, "text", l.level), Store: st})
+		log := logx.New(l.w, "text", l.level)
+		if l.name == "slog-file" {
+			log = slog.New(slog.NewTextHandler(l.w, &slog.HandlerOptions{Level: l.level}))
+		}
+		srv, err := server.New(ctx, server.Deps{Config: testConfig(), Log: log, Store: st})
 		if err != nil {
 			tb.Fatal(err)
 		}
@@ -258,13 +270,13 @@ func TestServeForBench(t *testing.T) {
 
 // BenchmarkLoginInProcess drives the login request through each app's handler directly (no
 // sockets, no client), so ns, CPU and allocations per request are the server's alone:
-// xtreamd with the access log to a file, to a discarding writer and off, and the bare
-// handler. It is the profile target for the login path:
+// xtreamd with the access log as it was (slog, each line written to a file), as it is (to a
+// file through logx.Writer), to a discarding writer and off, and the bare handler. It is the profile target for the login path:
 //
 //	go test ./app/player/ -run '^$' -bench LoginInProcess -benchmem -cpuprofile cpu.prof
 func BenchmarkLoginInProcess(b *testing.B) {
 	bs := newBenchServers(b)
-	for _, name := range []string{"file", "discard", "off", "bare"} {
+	for _, name := range []string{"slog-file", "file", "discard", "off", "bare"} {
 		b.Run(name, func(b *testing.B) {
 			h := bs.handlers[name]
 			var ctx fasthttp.RequestCtx
