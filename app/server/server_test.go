@@ -138,19 +138,27 @@ func TestRequestID(t *testing.T) {
 	}
 }
 
-// TestServe_GracefulShutdown serves on a real listener, keeps a slow request open, cancels,
-// and checks Serve returns within the shutdown timeout.
-func TestServe_GracefulShutdown(t *testing.T) {
-	t.Parallel()
-	s := newServer(t, testdb.New(t), io.Discard)
+// serveOn runs s.Serve on a loopback listener: its base URL, the cancel that stops it and
+// the channel Serve's result arrives on.
+func serveOn(t *testing.T, s *server.Server) (string, context.CancelFunc, <-chan error) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
 	done := make(chan error, 1)
 	go func() { done <- s.Serve(ctx, ln) }()
-	url := "http://" + ln.Addr().String()
+	return "http://" + ln.Addr().String(), cancel, done
+}
+
+// TestServe_GracefulShutdown serves on a real listener, keeps a slow request open, cancels,
+// and checks Serve returns within the shutdown timeout.
+func TestServe_GracefulShutdown(t *testing.T) {
+	t.Parallel()
+	s := newServer(t, testdb.New(t), io.Discard)
+	url, cancel, done := serveOn(t, s)
 	resp, err := http.Get(url + "/healthz")
 	if err != nil {
 		t.Fatal(err)
@@ -220,15 +228,9 @@ func TestAccessLog_AsyncFlushedAtStop(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(ctx, ln) }()
+	url, cancel, done := serveOn(t, s)
 	const password = "Pa55wordXYZ"
-	resp, err := http.Get("http://" + ln.Addr().String() + "/player_api.php?username=alice&password=" + password)
+	resp, err := http.Get(url + "/player_api.php?username=alice&password=" + password)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -43,9 +43,9 @@ func NewLine(ctx context.Context, log *slog.Logger, level slog.Level, t time.Tim
 		l.b = append(l.b, `{"time":"`...)
 		l.b = t.AppendFormat(l.b, time.RFC3339Nano)
 		l.b = append(l.b, `","level":`...)
-		l.b = appendJSONString(l.b, level.String())
+		l.b = AppendJSONString(l.b, level.String())
 		l.b = append(l.b, `,"msg":`...)
-		l.b = appendJSONString(l.b, msg)
+		l.b = AppendJSONString(l.b, msg)
 		return l
 	}
 	l.b = append(l.b, "time="...)
@@ -73,7 +73,7 @@ func (l *Line) Bytes(key string, v []byte) {
 func (l *Line) String(key, v string) {
 	l.key(key)
 	if l.json {
-		l.b = appendJSONString(l.b, v)
+		l.b = AppendJSONString(l.b, v)
 	} else {
 		l.b = appendTextString(l.b, v)
 	}
@@ -104,7 +104,7 @@ func (l *Line) Addr(key string, a netip.Addr) {
 func (l *Line) key(key string) {
 	if l.json {
 		l.b = append(l.b, ',')
-		l.b = appendJSONString(l.b, key)
+		l.b = AppendJSONString(l.b, key)
 		l.b = append(l.b, ':')
 		return
 	}
@@ -174,9 +174,11 @@ func textNeedsQuoting(s string) bool {
 
 const hexDigits = "0123456789abcdef"
 
-// appendJSONString is slog's JSON string: control characters, '"' and '\\' escaped, invalid
-// UTF-8 as U+FFFD, U+2028/U+2029 escaped; '<', '>' and '&' as they are.
-func appendJSONString(b []byte, s string) []byte {
+// AppendJSONString appends s as a JSON string the way slog's JSON handler and encoding/json
+// without HTML escaping write it: control characters, '"' and '\\' escaped, invalid UTF-8 as
+// U+FFFD, U+2028/U+2029 escaped (so the output is also valid JavaScript); '/', '<', '>', '&'
+// and other non-ASCII as they are. The player API's answers use it too.
+func AppendJSONString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
