@@ -16,16 +16,20 @@ import (
 
 // BenchmarkAccessLog drives a Fiber app with RequestID and AccessLog in front of a handler
 // answering fixed bytes, in process (no sockets), so the difference between "on" and "off"
-// is what one access-log line costs: redaction, formatting and the write.
+// is what one access-log line costs: redaction, formatting and the write ("slog": the same
+// line through slog's handler, as before logx.Line).
 //
 //	go test ./app/edge/ -run '^$' -bench AccessLog -benchmem
 func BenchmarkAccessLog(b *testing.B) {
 	for _, tt := range []struct {
 		name  string
 		level slog.Level
-	}{{"off", slog.LevelWarn}, {"on", slog.LevelInfo}} {
+	}{{"off", slog.LevelWarn}, {"on", slog.LevelInfo}, {"slog", slog.LevelInfo}} {
 		b.Run(tt.name, func(b *testing.B) {
 			log := logx.New(io.Discard, "text", tt.level)
+			if tt.name == "slog" { // the line through slog, as the access log wrote it before logx.Line
+				log = slog.New(slog.NewTextHandler(io.Discard, nil))
+			}
 			app := fiber.New(fiber.Config{DisableStartupMessage: true})
 			app.Use(RequestID(), AccessLog(log, AccessLogOptions{}))
 			body := []byte(`{"user_info":{"auth":1}}`)
