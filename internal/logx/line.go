@@ -61,7 +61,8 @@ func NewLine(ctx context.Context, log *slog.Logger, level slog.Level, t time.Tim
 // the Line's own and valid until the next Scratch or Write.
 func (l *Line) Scratch() []byte { return l.scratch[:0] }
 
-// Bytes appends the field key=v (v as a string); v may be the result of Scratch.
+// Bytes appends the field key=v (v as a string). v must be Scratch's buffer with what the
+// caller appended to it: when the append grew it, the grown buffer becomes the next Scratch.
 func (l *Line) Bytes(key string, v []byte) {
 	if cap(v) > cap(l.scratch) {
 		l.scratch = v[:0] // keep the grown scratch buffer
