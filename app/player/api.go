@@ -62,7 +62,7 @@ func (h *Handler) playerAPI(c *fiber.Ctx) error {
 	case actSeries:
 		b = ls.appendSeriesList(b, ent.Series(req.category))
 	case actVODInfo:
-		b = appendVODInfo(b, ent, req.vodID)
+		b = appendVODInfo(b, ls, ent, req.vodID)
 	case actSeriesInfo:
 		b = appendSeriesInfo(b, ent, req.seriesID)
 	case actShortEPG, actSimpleDataTable, actEPG:

@@ -1,6 +1,7 @@
 package player_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -8,11 +9,14 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"slices"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/valyala/fasthttp"
 
 	"github.com/xtreamd/xtreamd/app/server"
 	"github.com/xtreamd/xtreamd/internal/credential"
@@ -35,9 +39,14 @@ const benchChannels = 10_000
 // answering the same login bytes, both on loopback.
 type benchServers struct {
 	ours, bare string // base URLs
-	loginPath  string
-	listPath   string
-	loginBody  []byte
+	// oursLog is the production server per access-log setting: "off" (warn level), "discard"
+	// (info level to a discarding writer) and "file" (info level to a file through
+	// logx.Writer, as xtreamd serve writes stderr redirected to a file or journald).
+	oursLog   map[string]string
+	handlers  map[string]fasthttp.RequestHandler // the apps' handlers by oursLog name, and "bare"
+	loginPath string
+	listPath  string
+	loginBody []byte
 }
 
 func newBenchServers(tb testing.TB) *benchServers {
@@ -81,16 +90,49 @@ func newBenchServers(tb testing.TB) *benchServers {
 	if err := st.SetSetting(ctx, "rate_limit_per_second", 0); err != nil { // one client IP
 		tb.Fatal(err)
 	}
-	// Production logging: every request formats its access-log line (to a discarding writer).
-	srv, err := server.New(ctx, server.Deps{Config: testConfig(), Log: logx.New(io.Discard, "text", slog.LevelInfo), Store: st})
-	if err != nil {
-		tb.Fatal(err)
-	}
 	bs := &benchServers{
 		loginPath: api(playerAPI, "username", "bench", "password", "bench-pass"),
 		listPath:  api(playerAPI, "username", "bench", "password", "bench-pass", "action", "get_live_streams"),
+		oursLog:   map[string]string{},
+		handlers:  map[string]fasthttp.RequestHandler{},
 	}
-	bs.ours = serve(tb, srv.App(), os.Getenv("XTREAMD_BENCH_LISTEN"))
+	logFile, err := os.Create(filepath.Join(tb.TempDir(), "access.log"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	sink := logx.NewWriter(logFile, logx.DefaultMaxPending) // as cmd/xtreamd serve writes stderr
+	tb.Cleanup(func() { sink.Close(); logFile.Close() })
+	slogFile, err := os.Create(filepath.Join(tb.TempDir(), "access-slog.log"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { slogFile.Close() })
+	for _, l := range []struct {
+		name  string
+		w     io.Writer
+		level slog.Level
+		addr  string
+	}{
+		// The access log as it was: slog's text handler writing each line to the file itself
+		// (a logger not from logx.New takes AccessLog's slog path).
+		{"slog-file", slogFile, slog.LevelInfo, os.Getenv("XTREAMD_BENCH_SLOG_FILE_LISTEN")},
+		// Production logging: every request formats its access-log line (to a discarding writer).
+		{"discard", io.Discard, slog.LevelInfo, os.Getenv("XTREAMD_BENCH_LISTEN")},
+		{"off", io.Discard, slog.LevelWarn, os.Getenv("XTREAMD_BENCH_LOG_OFF_LISTEN")},
+		{"file", sink, slog.LevelInfo, os.Getenv("XTREAMD_BENCH_LOG_FILE_LISTEN")},
+	} {
+		log := logx.New(l.w, "text", l.level)
+		if l.name == "slog-file" {
+			log = slog.New(slog.NewTextHandler(l.w, &slog.HandlerOptions{Level: l.level}))
+		}
+		srv, err := server.New(ctx, server.Deps{Config: testConfig(), Log: log, Store: st})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		bs.oursLog[l.name] = serve(tb, srv.App(), l.addr)
+		bs.handlers[l.name] = srv.App().Handler()
+	}
+	bs.ours = bs.oursLog["discard"]
 	resp, err := testClient(tb, 1).Get(bs.ours + bs.loginPath)
 	if err != nil {
 		tb.Fatal(err)
@@ -103,6 +145,7 @@ func newBenchServers(tb testing.TB) *benchServers {
 		return c.Send(bs.loginBody)
 	})
 	bs.bare = serve(tb, bare, os.Getenv("XTREAMD_BENCH_BARE_LISTEN"))
+	bs.handlers["bare"] = bare.Handler()
 	return bs
 }
 
@@ -175,6 +218,8 @@ func BenchmarkLogin(b *testing.B) {
 	bs := newBenchServers(b)
 	for _, target := range []struct{ name, url string }{
 		{"xtreamd", bs.ours + bs.loginPath},
+		{"xtreamd-log-off", bs.oursLog["off"] + bs.loginPath},
+		{"xtreamd-log-file", bs.oursLog["file"] + bs.loginPath},
 		{"bare", bs.bare + bs.loginPath},
 	} {
 		b.Run(target.name, func(b *testing.B) {
@@ -205,9 +250,11 @@ func TestServeForBench(t *testing.T) {
 	}
 	bs := newBenchServers(t)
 	// Warm the credential cache (the one argon2 hash) and the entitlement.
-	for _, p := range []string{bs.loginPath, bs.listPath} {
-		if _, err := fetchOK(testClient(t, 1), bs.ours+p); err != nil {
-			t.Fatal(err)
+	for _, base := range bs.oursLog {
+		for _, p := range []string{bs.loginPath, bs.listPath} {
+			if _, err := fetchOK(testClient(t, 1), base+p); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	fmt.Printf("ready login=%s list=%s\n", bs.loginPath, bs.listPath)
@@ -219,4 +266,47 @@ func TestServeForBench(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond) // polling a file an outside script creates; not a test wait
 	}
+}
+
+// BenchmarkLoginInProcess drives the login request through each app's handler directly (no
+// sockets, no client), so ns, CPU and allocations per request are the server's alone:
+// xtreamd with the access log as it was (slog, each line written to a file), as it is (to a
+// file through logx.Writer), to a discarding writer and off, and the bare handler. It is the profile target for the login path:
+//
+//	go test ./app/player/ -run '^$' -bench LoginInProcess -benchmem -cpuprofile cpu.prof
+func BenchmarkLoginInProcess(b *testing.B) {
+	bs := newBenchServers(b)
+	for _, name := range []string{"slog-file", "file", "discard", "off", "bare"} {
+		b.Run(name, func(b *testing.B) {
+			h := bs.handlers[name]
+			var ctx fasthttp.RequestCtx
+			ctx.Init(&fasthttp.Request{}, &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 40000}, nil)
+			run := func() {
+				ctx.Request.Reset()
+				ctx.ResetUserValues() // the server does this per request: fiber keeps the user context there
+				ctx.Response.Reset()
+				ctx.Request.SetRequestURI(bs.loginPath)
+				ctx.Request.Header.SetMethod(fiber.MethodGet)
+				h(&ctx)
+			}
+			run() // warm: argon2 once, then the credential cache
+			if ctx.Response.StatusCode() != 200 || !bytes.Equal(ctx.Response.Body(), bs.loginBody) && name == "bare" {
+				b.Fatalf("status %d", ctx.Response.StatusCode())
+			}
+			b.ReportAllocs()
+			cpu0 := cpuTime()
+			for b.Loop() {
+				run()
+			}
+			b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
+		})
+	}
+}
+
+// cpuTime is the process's user+system CPU time: on a shared machine, steadier per request
+// than wall time.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -215,14 +215,15 @@ func FuzzXMLText(f *testing.F) {
 }
 
 // FuzzAppendInfo: stored metadata of any shape comes out as a JSON object whose
-// backdrop_path is an array of strings and whose video/audio are objects.
+// backdrop_path is an array of strings, whose video/audio are objects, and which has every
+// key of movieInfoDefaults.
 func FuzzAppendInfo(f *testing.F) {
 	for _, s := range []string{`{}`, `[]`, `null`, `"x"`, `{"backdrop_path":"a"}`, `{"backdrop_path":null,"video":[],"audio":"x"}`,
 		`{"backdrop_path":["a",1,null]}`, `{"episode_run_time":null}`, `{"a":`, `{"backdrop_path":[]}`} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		b := appendInfo(nil, json.RawMessage(s))
+		b := appendInfo(nil, json.RawMessage(s), movieInfoDefaults)
 		var m map[string]json.RawMessage
 		if err := json.Unmarshal(b, &m); err != nil || m == nil {
 			t.Fatalf("appendInfo(%q) = %s: not an object (%v)", s, b, err)
@@ -236,6 +237,11 @@ func FuzzAppendInfo(f *testing.F) {
 		for _, k := range []string{"video", "audio"} {
 			if v, ok := m[k]; ok && !isObject(v) {
 				t.Fatalf("appendInfo(%q): %s %s", s, k, v)
+			}
+		}
+		for _, d := range movieInfoDefaults {
+			if _, ok := m[d.key]; !ok {
+				t.Fatalf("appendInfo(%q): no %s", s, d.key)
 			}
 		}
 	})

@@ -15,15 +15,31 @@ var (
 	emptySeriesInfo = []byte(`{"seasons":[],"info":{},"episodes":{}}`)
 )
 
+// movieInfoDefaults are the keys every movie's "info" carries even when its stored metadata
+// lacks them (a movie added without a TMDB lookup has none): @iptv/xtream-api's standardized
+// getMovie reads them unconditionally (backdrop_path[0], tmdb_id.toString(), Number(age) …),
+// and typed clients see the same zero values they would decode from an absent key. tmdb_id 0
+// is "no id" (TMDB's start at 2), as for seasons. name, o_name and movie_image come from the
+// stream (movieInfoDefaultsOf).
+var movieInfoDefaults = []infoDefault{{"backdrop_path", "[]"}, {"tmdb_id", "0"}, {"description", `""`},
+	{"plot", `""`}, {"country", `""`}, {"duration_secs", "0"}, {"duration", `"00:00:00"`}, {"rating", "0"},
+	{"youtube_trailer", `""`}, {"mpaa_rating", `""`}, {"age", `""`}}
+
+// movieInfoDefaultsOf is movieInfoDefaults plus the keys the stream itself supplies.
+func movieInfoDefaultsOf(st *catalog.Stream) []infoDefault {
+	name, icon := string(appendString(nil, st.Name)), string(appendString(nil, st.Icon))
+	return append([]infoDefault{{"name", name}, {"o_name", name}, {"movie_image", icon}}, movieInfoDefaults...)
+}
+
 // appendVODInfo appends get_vod_info for movie id (spec §1.7): the stored metadata as "info"
-// (always an object) and "movie_data" from the stream.
-func appendVODInfo(b []byte, ent *catalog.Entitlement, id int64) []byte {
+// (always an object) and "movie_data" from the stream, with XUI's additions from ls.
+func appendVODInfo(b []byte, ls *lists, ent *catalog.Entitlement, id int64) []byte {
 	st, ok := ent.Stream(id)
 	if !ok || st.StreamType() != "movie" {
 		return append(b, emptyVODInfo...)
 	}
 	b = append(b, `{"info":`...)
-	b = appendInfo(b, st.Info)
+	b = appendInfo(b, st.Info, movieInfoDefaultsOf(st))
 	b = append(b, `,"movie_data":{"stream_id":`...)
 	b = strconv.AppendInt(b, st.ID, 10)
 	b = append(b, `,"name":`...)
@@ -38,7 +54,8 @@ func appendVODInfo(b []byte, ent *catalog.Entitlement, id int64) []byte {
 	b = appendString(b, st.CustomSID)
 	b = append(b, `,"direct_source":`...)
 	b = appendString(b, st.DirectSourceURL())
-	return append(b, "}}"...)
+	b = append(b, ls.movieXUI[st.Index]...)
+	return append(b, "}"...)
 }
 
 // appendSeriesInfo appends get_series_info (spec §1.9, §7 #8/#9): seasons, the series' info,
@@ -117,7 +134,7 @@ func appendSeason(b []byte, sn *catalog.Season) []byte {
 }
 
 // appendSeriesFields appends the series' "info": a get_series entry without num and
-// series_id (spec §1.8, §1.9).
+// series_id (spec §1.8, §1.9), then XUI's additions (series_id included).
 func appendSeriesFields(b []byte, se *catalog.Series) []byte {
 	b = append(b, `{"name":`...)
 	b = appendString(b, se.Name)
@@ -152,7 +169,23 @@ func appendSeriesFields(b []byte, se *catalog.Series) []byte {
 	b = appendIntString(b, int64(se.EpisodeRunTime))
 	b = append(b, `,"category_id":`...)
 	b = appendNullableString(b, se.CategoryIDString())
-	return append(b, '}')
+	b = append(b, `,"series_id":`...)
+	b = strconv.AppendInt(b, se.ID, 10)
+	b = append(b, `,"title":`...)
+	b = appendString(b, se.Name)
+	b = append(b, `,"year":`...)
+	if y := yearOf(se.ReleaseDate); y != nil {
+		b = appendString(b, *y)
+	} else {
+		b = append(b, "null"...)
+	}
+	b = append(b, `,"release_date":`...)
+	b = appendString(b, se.ReleaseDate)
+	b = append(b, `,"category_ids":[`...)
+	if se.Category != nil {
+		b = strconv.AppendInt(b, se.Category.ID, 10)
+	}
+	return append(b, "]}"...)
 }
 
 // appendEpisode appends one episode of get_series_info. episode_num is the stored episode
@@ -171,7 +204,7 @@ func appendEpisode(b []byte, ep *catalog.Stream, season int32) []byte {
 	b = append(b, `,"container_extension":`...)
 	b = appendString(b, ep.ContainerExtension)
 	b = append(b, `,"info":`...)
-	b = appendInfo(b, ep.Info)
+	b = appendInfo(b, ep.Info, nil)
 	b = append(b, `,"custom_sid":`...)
 	b = appendString(b, ep.CustomSID)
 	b = append(b, `,"added":`...)
@@ -186,17 +219,20 @@ func appendEpisode(b []byte, ep *catalog.Stream, season int32) []byte {
 // appendInfo appends stored movie/episode metadata as an object, repairing the shapes strict
 // clients choke on (spec §1.7, §7 #8, #10): backdrop_path always an array of strings,
 // video/audio objects, episode_run_time never null. Anything that is not an object is {}.
-// Metadata that needs no repair is copied as stored.
-func appendInfo(b []byte, raw json.RawMessage) []byte {
+// Keys of defaults that the metadata lacks are added. Metadata that needs no repair is copied
+// as stored.
+func appendInfo(b []byte, raw json.RawMessage, defaults []infoDefault) []byte {
 	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || raw[0] != '{' {
-		return append(b, "{}"...)
-	}
 	var m map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &m); err != nil {
-		return append(b, "{}"...)
+	if len(raw) == 0 || raw[0] != '{' || json.Unmarshal(raw, &m) != nil || m == nil {
+		raw, m = json.RawMessage("{}"), map[string]json.RawMessage{}
 	}
 	changed := false
+	for _, d := range defaults {
+		if _, ok := m[d.key]; !ok {
+			m[d.key], changed = json.RawMessage(d.value), true
+		}
+	}
 	if v, ok := m["backdrop_path"]; ok {
 		if fixed, ok := stringArray(v); !ok {
 			m["backdrop_path"], changed = fixed, true
@@ -221,6 +257,10 @@ func appendInfo(b []byte, raw json.RawMessage) []byte {
 	}
 	return append(b, bytes.TrimSpace(out.Bytes())...)
 }
+
+// infoDefault is a key an "info" object always carries, with the JSON value it gets when
+// the stored metadata has none.
+type infoDefault struct{ key, value string }
 
 // stringArray reports whether v is an array of strings; if not, it returns the array a
 // client should see: [s] for a non-empty string, [] for anything else.

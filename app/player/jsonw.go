@@ -3,7 +3,8 @@ package player
 import (
 	"strconv"
 	"sync"
-	"unicode/utf8"
+
+	"github.com/xtreamd/xtreamd/internal/logx"
 )
 
 // Answers are appended into one pooled buffer: the list entries come rendered once per catalog
@@ -27,58 +28,10 @@ func putBuf(b *[]byte) {
 	bufPool.Put(b)
 }
 
-const hexDigits = "0123456789abcdef"
-
-// appendString appends s as a JSON string. Control characters are escaped, invalid UTF-8
-// becomes U+FFFD (as encoding/json does), and U+2028/U+2029 are escaped so the answer is also
-// valid JavaScript. '/' and non-ASCII stay as they are: PHP's \/ and \uXXXX are cosmetic.
-func appendString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
-}
+// appendString appends s as a JSON string (logx.AppendJSONString: control characters
+// escaped, invalid UTF-8 as U+FFFD, U+2028/U+2029 escaped so the answer is also valid
+// JavaScript). '/' and non-ASCII stay as they are: PHP's \/ and \uXXXX are cosmetic.
+func appendString(b []byte, s string) []byte { return logx.AppendJSONString(b, s) }
 
 // appendKey appends `"key":` (keys are our own ASCII constants, never escaped).
 func appendKey(b []byte, key string) []byte {

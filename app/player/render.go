@@ -15,6 +15,10 @@ import (
 // category_id (a string, or null when uncategorised), "added" and "last_modified" as numeric
 // strings, series "rating" as an integer-valued string, backdrop_path always an array. Only
 // "num" depends on the request (its place in the answer), so it is written first, per request.
+//
+// After the XC 2.9 fields come the XUI-era ones of spec §1.5–§1.9 (category_ids as an int
+// array, thumbnail, title, year and the movie metadata): clients written against XUI
+// (npm @iptv/xtream-api) map them unconditionally, and XC clients ignore keys they do not know.
 
 // lists is the player's rendering of one snapshot. Each table is indexed by the catalog's
 // Index of its value; all entries share one buffer.
@@ -22,6 +26,10 @@ type lists struct {
 	stream   [][]byte // by Stream.Index: the entry after `{"num":N`; nil for episodes
 	series   [][]byte // by Series.Index: likewise
 	category [][]byte // by Category.Index: the whole entry
+	// movieXUI, by Stream.Index for movies, is what get_vod_info's movie_data adds in XUI
+	// (`,"title":…,"year":…,"category_ids":[…]`): the year comes out of the stored metadata,
+	// which is parsed here, once per snapshot, not per request.
+	movieXUI [][]byte
 }
 
 // listsView is the player's per-snapshot rendering. A View keeps nothing itself (the values
@@ -31,14 +39,17 @@ var listsView = catalog.NewView(renderLists)
 func renderLists(snap *catalog.Snapshot) *lists {
 	nStreams, nSeries, _ := snap.Counts()
 	r := newRenderer()
-	l := &lists{stream: make([][]byte, 0, nStreams), series: make([][]byte, 0, nSeries)}
+	l := &lists{stream: make([][]byte, 0, nStreams), series: make([][]byte, 0, nSeries),
+		movieXUI: make([][]byte, nStreams)}
 	for st := range snap.AllStreams() { // in Index order, so appending fills each table by Index
 		var e []byte // episodes are listed by get_series_info, not as entries
 		switch {
 		case st.IsLive():
 			e = r.tail(liveEntryOf(st))
 		case st.StreamType() == "movie":
-			e = r.tail(vodEntryOf(st))
+			meta := movieMetaOf(st.Info)
+			e = r.tail(vodEntryOf(st, &meta))
+			l.movieXUI[st.Index] = r.tail(movieDataXUI{Title: st.Name, Year: meta.year, CategoryIDs: categoryIDs(st.Category)})
 		}
 		l.stream = append(l.stream, e)
 	}
@@ -122,12 +133,16 @@ type liveEntry struct {
 	TVArchive         int     `json:"tv_archive"`
 	DirectSource      string  `json:"direct_source"`
 	TVArchiveDuration int32   `json:"tv_archive_duration"`
+	// XUI
+	CategoryIDs []int64 `json:"category_ids"`
+	Thumbnail   string  `json:"thumbnail"` // XUI's channel cover; we store none
 }
 
 func liveEntryOf(s *catalog.Stream) liveEntry {
 	e := liveEntry{Name: s.Name, StreamType: s.StreamType(), StreamID: s.ID, StreamIcon: s.Icon,
 		EPGChannelID: nullable(s.EPGChannelID), Added: strconv.FormatInt(s.AddedUnix, 10),
-		CategoryID: nullable(s.CategoryIDString()), CustomSID: s.CustomSID, DirectSource: s.DirectSourceURL()}
+		CategoryID: nullable(s.CategoryIDString()), CustomSID: s.CustomSID, DirectSource: s.DirectSourceURL(),
+		CategoryIDs: categoryIDs(s.Category)}
 	if s.TVArchiveDays > 0 {
 		e.TVArchive, e.TVArchiveDuration = 1, s.TVArchiveDays
 	}
@@ -146,12 +161,33 @@ type vodEntry struct {
 	ContainerExtension string  `json:"container_extension"`
 	CustomSID          string  `json:"custom_sid"`
 	DirectSource       string  `json:"direct_source"`
+	// XUI
+	Title          string  `json:"title"`
+	Year           *string `json:"year"`
+	Plot           string  `json:"plot"`
+	Cast           string  `json:"cast"`
+	Director       string  `json:"director"`
+	Genre          string  `json:"genre"`
+	ReleaseDate    string  `json:"release_date"`
+	YoutubeTrailer string  `json:"youtube_trailer"`
+	EpisodeRunTime int64   `json:"episode_run_time"` // minutes
+	CategoryIDs    []int64 `json:"category_ids"`
 }
 
-func vodEntryOf(s *catalog.Stream) vodEntry {
+func vodEntryOf(s *catalog.Stream, m *movieMeta) vodEntry {
 	return vodEntry{Name: s.Name, StreamType: s.StreamType(), StreamID: s.ID, StreamIcon: s.Icon, Rating: s.Rating,
 		Rating5: s.Rating5, Added: strconv.FormatInt(s.AddedUnix, 10), CategoryID: nullable(s.CategoryIDString()),
-		ContainerExtension: s.ContainerExtension, CustomSID: s.CustomSID, DirectSource: s.DirectSourceURL()}
+		ContainerExtension: s.ContainerExtension, CustomSID: s.CustomSID, DirectSource: s.DirectSourceURL(),
+		Title: s.Name, Year: m.year, Plot: m.plot, Cast: m.cast, Director: m.director, Genre: m.genre,
+		ReleaseDate: m.releaseDate, YoutubeTrailer: m.youtubeTrailer, EpisodeRunTime: m.runTime,
+		CategoryIDs: categoryIDs(s.Category)}
+}
+
+// movieDataXUI is what XUI adds to get_vod_info's movie_data (spec §1.7).
+type movieDataXUI struct {
+	Title       string  `json:"title"`
+	Year        *string `json:"year"`
+	CategoryIDs []int64 `json:"category_ids"`
 }
 
 type seriesEntry struct {
@@ -170,13 +206,83 @@ type seriesEntry struct {
 	YoutubeTrailer string   `json:"youtube_trailer"`
 	EpisodeRunTime string   `json:"episode_run_time"`
 	CategoryID     *string  `json:"category_id"`
+	// XUI
+	Title         string  `json:"title"`
+	Year          *string `json:"year"`
+	ReleaseDateUS string  `json:"release_date"` // XUI's snake_case twin of releaseDate
+	CategoryIDs   []int64 `json:"category_ids"`
 }
 
 func seriesEntryOf(s *catalog.Series) seriesEntry {
 	return seriesEntry{Name: s.Name, SeriesID: s.ID, Cover: s.Cover, Plot: s.Plot, Cast: s.Cast, Director: s.Director,
 		Genre: s.Genre, ReleaseDate: s.ReleaseDate, LastModified: strconv.FormatInt(s.LastModifiedUnix, 10),
 		Rating: s.RatingString, Rating5: s.Rating5, BackdropPath: s.BackdropPaths, YoutubeTrailer: s.YoutubeTrailer,
-		EpisodeRunTime: strconv.Itoa(int(s.EpisodeRunTime)), CategoryID: nullable(s.CategoryIDString())}
+		EpisodeRunTime: strconv.Itoa(int(s.EpisodeRunTime)), CategoryID: nullable(s.CategoryIDString()),
+		Title: s.Name, Year: yearOf(s.ReleaseDate), ReleaseDateUS: s.ReleaseDate, CategoryIDs: categoryIDs(s.Category)}
+}
+
+// categoryIDs is XUI's category_ids: every category of the entry, as numbers. A stream has at
+// most one here, so it is [id], or [] when uncategorised (never null: clients map over it).
+func categoryIDs(c *catalog.Category) []int64 {
+	if c == nil {
+		return []int64{}
+	}
+	return []int64{c.ID}
+}
+
+// yearOf is XUI's year: the four-digit year a "2006-01-02" date starts with, or nil (null on
+// the wire) when the date is missing or starts with no plausible year ("0000-00-00").
+func yearOf(date string) *string {
+	if len(date) < 4 || date[:4] == "0000" {
+		return nil
+	}
+	for i := 0; i < 4; i++ {
+		if date[i] < '0' || date[i] > '9' {
+			return nil
+		}
+	}
+	y := date[:4]
+	return &y
+}
+
+// movieMeta holds the fields XUI lifts out of a movie's stored metadata into its list entry.
+// The metadata is whatever an import stored, so each field takes the first usable spelling
+// and anything of another JSON kind counts as absent.
+type movieMeta struct {
+	plot, cast, director, genre, releaseDate, youtubeTrailer string
+	runTime                                                  int64
+	year                                                     *string
+}
+
+func movieMetaOf(info json.RawMessage) movieMeta {
+	var m map[string]json.RawMessage
+	_ = json.Unmarshal(info, &m) // not an object: every field absent
+	str := func(keys ...string) string {
+		for _, k := range keys {
+			var s string
+			if json.Unmarshal(m[k], &s) == nil && s != "" {
+				return s
+			}
+		}
+		return ""
+	}
+	meta := movieMeta{plot: str("plot", "description"), cast: str("cast", "actors"), director: str("director"),
+		genre: str("genre"), releaseDate: str("release_date", "releasedate"), youtubeTrailer: str("youtube_trailer")}
+	if err := json.Unmarshal(m["episode_run_time"], &meta.runTime); err != nil {
+		meta.runTime, _ = strconv.ParseInt(str("episode_run_time"), 10, 64)
+	}
+	meta.runTime = max(meta.runTime, 0)
+	meta.year = yearOf(str("year"))
+	if meta.year == nil {
+		var n int64
+		if json.Unmarshal(m["year"], &n) == nil && n > 0 {
+			meta.year = yearOf(strconv.FormatInt(n, 10))
+		}
+	}
+	if meta.year == nil {
+		meta.year = yearOf(meta.releaseDate)
+	}
+	return meta
 }
 
 func nullable(s string) *string {

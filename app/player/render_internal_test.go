@@ -29,7 +29,8 @@ func renderFixture() store.CatalogData {
 			{ID: 11, Kind: store.KindLive, Name: "News 2", CategoryID: cat(1), DirectSource: true, Enabled: true,
 				CreatedAt: created, Info: json.RawMessage("{}")},
 			{ID: 21, Kind: store.KindMovie, Name: "Film B", CategoryID: cat(4), ContainerExtension: str("mkv"),
-				Info: json.RawMessage(`{"rating":8}`), Enabled: true, CreatedAt: created},
+				Info:    json.RawMessage(`{"rating":8,"releasedate":"1999-03-31","actors":"A, B","description":"D","episode_run_time":"136","director":7}`),
+				Enabled: true, CreatedAt: created},
 			{ID: 30, Kind: store.KindEpisode, Name: "Show S01E01", ContainerExtension: str("mp4"), Enabled: true, CreatedAt: created},
 		},
 		Sources:  []store.StreamSource{{StreamID: 10, URL: "http://up/10.ts", Kind: "ts"}, {StreamID: 11, URL: "http://up/11.ts", Kind: "auto"}},
@@ -55,13 +56,17 @@ func TestListJSON(t *testing.T) {
 		want string
 	}{
 		{"live with epg and archive", ls.appendStream(nil, s10, 1),
-			`{"num":1,"name":"News 1","stream_type":"live","stream_id":10,"stream_icon":"","epg_channel_id":"news1.tv","added":"` + add + `","category_id":"1","custom_sid":"","tv_archive":1,"direct_source":"","tv_archive_duration":3}`},
+			`{"num":1,"name":"News 1","stream_type":"live","stream_id":10,"stream_icon":"","epg_channel_id":"news1.tv","added":"` + add + `","category_id":"1","custom_sid":"","tv_archive":1,"direct_source":"","tv_archive_duration":3,"category_ids":[1],"thumbnail":""}`},
 		{"live direct source", ls.appendStream(nil, s11, 2),
-			`{"num":2,"name":"News 2","stream_type":"live","stream_id":11,"stream_icon":"","epg_channel_id":null,"added":"` + add + `","category_id":"1","custom_sid":"","tv_archive":0,"direct_source":"http://up/11.ts","tv_archive_duration":0}`},
+			`{"num":2,"name":"News 2","stream_type":"live","stream_id":11,"stream_icon":"","epg_channel_id":null,"added":"` + add + `","category_id":"1","custom_sid":"","tv_archive":0,"direct_source":"http://up/11.ts","tv_archive_duration":0,"category_ids":[1],"thumbnail":""}`},
 		{"movie", ls.appendStream(nil, m21, 3),
-			`{"num":3,"name":"Film B","stream_type":"movie","stream_id":21,"stream_icon":"","rating":"8","rating_5based":4,"added":"` + add + `","category_id":"4","container_extension":"mkv","custom_sid":"","direct_source":""}`},
+			`{"num":3,"name":"Film B","stream_type":"movie","stream_id":21,"stream_icon":"","rating":"8","rating_5based":4,"added":"` + add + `","category_id":"4","container_extension":"mkv","custom_sid":"","direct_source":""` +
+				// XUI: the metadata's other spellings (releasedate, actors, description, a string run
+				// time) fill the list fields; a director of the wrong kind is absent
+				`,"title":"Film B","year":"1999","plot":"D","cast":"A, B","director":"","genre":"","release_date":"1999-03-31","youtube_trailer":"","episode_run_time":136,"category_ids":[4]}`},
 		{"series", ls.appendSeries(nil, se, 4),
-			`{"num":4,"name":"Show","series_id":40,"cover":"","plot":"","cast":"","director":"","genre":"","releaseDate":"","last_modified":"` + add + `","rating":"8","rating_5based":3.8,"backdrop_path":[],"youtube_trailer":"","episode_run_time":"45","category_id":"5"}`},
+			`{"num":4,"name":"Show","series_id":40,"cover":"","plot":"","cast":"","director":"","genre":"","releaseDate":"","last_modified":"` + add + `","rating":"8","rating_5based":3.8,"backdrop_path":[],"youtube_trailer":"","episode_run_time":"45","category_id":"5",` +
+				`"title":"Show","year":null,"release_date":"","category_ids":[5]}`},
 		{"category", ls.category[cat.Index], `{"category_id":"1","category_name":"News","parent_id":0}`},
 		{"categories list", ls.appendCategories(nil, []*catalog.Category{cat}), `[{"category_id":"1","category_name":"News","parent_id":0}]`},
 		{"streams list", ls.appendStreams(nil, nil), `[]`},

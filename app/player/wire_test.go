@@ -189,6 +189,49 @@ func (l *StrList) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// IntList is an array of unquoted integers (XUI's category_ids; never null).
+type IntList struct {
+	presence
+	V []int64
+}
+
+func (l *IntList) UnmarshalJSON(b []byte) error {
+	if len(b) == 0 || b[0] != '[' {
+		return kindErr("an array of integers", b)
+	}
+	var raw []json.RawMessage
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	l.V = make([]int64, 0, len(raw))
+	for _, r := range raw {
+		var i Int
+		if err := i.UnmarshalJSON(r); err != nil {
+			return err
+		}
+		l.V = append(l.V, i.V)
+	}
+	l.set = true
+	return nil
+}
+
+var yearRE = regexp.MustCompile(`^[0-9]{4}$`)
+
+// NullYear is a four-digit year string ("1999") or null.
+type NullYear struct {
+	presence
+	V string
+}
+
+func (y *NullYear) UnmarshalJSON(b []byte) error {
+	var s NullStr
+	if err := s.UnmarshalJSON(b); err != nil || (!s.Null && !yearRE.MatchString(s.V)) {
+		return kindErr("a year string or null", b)
+	}
+	y.set, y.V = true, s.V
+	return nil
+}
+
 // Obj is any JSON object (never [] or null).
 type Obj struct {
 	presence
@@ -310,6 +353,9 @@ type LiveStream struct {
 	TVArchive         Int        `json:"tv_archive"`
 	DirectSource      Str        `json:"direct_source"`
 	TVArchiveDuration Int        `json:"tv_archive_duration"`
+	// XUI (spec §1.5)
+	CategoryIDs IntList `json:"category_ids"`
+	Thumbnail   Str     `json:"thumbnail"`
 }
 
 type VODStream struct {
@@ -325,6 +371,17 @@ type VODStream struct {
 	ContainerExtension Str        `json:"container_extension"`
 	CustomSID          Str        `json:"custom_sid"`
 	DirectSource       Str        `json:"direct_source"`
+	// XUI (spec §1.6)
+	Title          Str      `json:"title"`
+	Year           NullYear `json:"year"`
+	Plot           Str      `json:"plot"`
+	Cast           Str      `json:"cast"`
+	Director       Str      `json:"director"`
+	Genre          Str      `json:"genre"`
+	ReleaseDate    Str      `json:"release_date"`
+	YoutubeTrailer Str      `json:"youtube_trailer"`
+	EpisodeRunTime Int      `json:"episode_run_time"`
+	CategoryIDs    IntList  `json:"category_ids"`
 }
 
 // SeriesFields are a get_series entry's fields also in get_series_info's "info".
@@ -343,18 +400,28 @@ type SeriesFields struct {
 	YoutubeTrailer Str        `json:"youtube_trailer"`
 	EpisodeRunTime Digits     `json:"episode_run_time"`
 	CategoryID     NullDigits `json:"category_id"`
+	// XUI (spec §1.8, §1.9)
+	Title        Str      `json:"title"`
+	Year         NullYear `json:"year"`
+	ReleaseDateU Str      `json:"release_date"`
+	CategoryIDs  IntList  `json:"category_ids"`
+}
+
+// SeriesInfoFields is get_series_info's "info": XUI adds series_id there too.
+type SeriesInfoFields struct {
+	SeriesID Int `json:"series_id"`
+	SeriesFields
 }
 
 type SeriesEntry struct {
-	Num      Int `json:"num"`
-	SeriesID Int `json:"series_id"`
-	SeriesFields
+	Num Int `json:"num"`
+	SeriesInfoFields
 }
 
 // MovieInfo is get_vod_info's "info" with the keys of spec §1.7, each optional (stored
 // metadata has what it has) but typed.
 type MovieInfo struct {
-	TMDBID               Int     `json:"tmdb_id" wire:"optional"`
+	TMDBID               Int     `json:"tmdb_id"`
 	Name                 Str     `json:"name" wire:"optional"`
 	OName                Str     `json:"o_name" wire:"optional"`
 	CoverBig             Str     `json:"cover_big" wire:"optional"`
@@ -373,7 +440,7 @@ type MovieInfo struct {
 	RatingCountKinopoisk Int     `json:"rating_count_kinopoisk" wire:"optional"`
 	Country              Str     `json:"country" wire:"optional"`
 	Genre                Str     `json:"genre" wire:"optional"`
-	BackdropPath         StrList `json:"backdrop_path" wire:"optional"`
+	BackdropPath         StrList `json:"backdrop_path"`
 	DurationSecs         Int     `json:"duration_secs" wire:"optional"`
 	Duration             Str     `json:"duration" wire:"optional"`
 	Bitrate              Int     `json:"bitrate" wire:"optional"`
@@ -390,6 +457,10 @@ type MovieData struct {
 	ContainerExtension Str        `json:"container_extension"`
 	CustomSID          Str        `json:"custom_sid"`
 	DirectSource       Str        `json:"direct_source"`
+	// XUI (spec §1.7)
+	Title       Str      `json:"title"`
+	Year        NullYear `json:"year"`
+	CategoryIDs IntList  `json:"category_ids"`
 }
 
 type VODInfo struct {
@@ -428,7 +499,7 @@ type Episode struct {
 
 type SeriesInfo struct {
 	Seasons  []Season             `json:"seasons"`
-	Info     SeriesFields         `json:"info"`
+	Info     SeriesInfoFields     `json:"info"`
 	Episodes map[string][]Episode `json:"episodes"`
 }
 

@@ -40,6 +40,9 @@ type Deps struct {
 	// Now is the clock of the player surfaces and the programme guide ("on air now",
 	// server_info.time_now); nil means time.Now. Tests pass a fixed clock for golden answers.
 	Now func() time.Time
+	// LogSink is the asynchronous writer under Log, if any (cmd/xtreamd serve): its dropped
+	// lines are exported as xtreamd_log_lines_dropped_total, and Serve flushes it at stop.
+	LogSink *logx.Writer
 }
 
 // Server is one xtreamd process's HTTP side and the domain behind it.
@@ -76,6 +79,12 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		newPoolCollector(d.Store),
 	)
+	if d.LogSink != nil {
+		d.Registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "xtreamd_log_lines_dropped_total",
+			Help: "Log lines (access log included) dropped because the log output could not keep up.",
+		}, func() float64 { return float64(d.LogSink.Dropped()) }))
+	}
 	dom, err := buildDomain(ctx, d)
 	if err != nil {
 		s.cancelStreams()
@@ -191,6 +200,7 @@ const listenerWait = 10 * time.Second
 // to the shutdown timeout for the rest, then stop the workers (which end this instance's
 // leases) and the LISTEN connection.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	defer s.flushLog() // last: after the access lines of the final requests and the workers' lines
 	workerCtx, stopWorkers := context.WithCancel(context.WithoutCancel(ctx))
 	workers := s.dom.startWorkers(workerCtx)
 	s.keepAlwaysOn()
@@ -234,6 +244,13 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	s.deps.Log.Info("shutting down", "timeout", s.deps.Config.ShutdownTimeout)
 	s.cancelStreams()
 	return s.shutdown()
+}
+
+// flushLog writes out the log lines still pending in Deps.LogSink.
+func (s *Server) flushLog() {
+	if s.deps.LogSink != nil {
+		s.deps.LogSink.Flush()
+	}
 }
 
 func (s *Server) shutdown() error {

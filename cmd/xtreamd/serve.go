@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/xtreamd/xtreamd/app/server"
+	"github.com/xtreamd/xtreamd/internal/logx"
 )
 
 func cmdServe(ctx context.Context, e env, args []string) error {
@@ -20,7 +21,12 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	log := newLogger(e, cfg)
+	// The access log writes a line per request: through an asynchronous, bounded writer, so a
+	// slow terminal or pipe never holds a request (drops are counted in a metric); Serve
+	// flushes it at stop, Close at exit.
+	sink := logx.NewWriter(e.stderr, logx.DefaultMaxPending)
+	defer sink.Close()
+	log := logx.New(sink, cfg.LogFormat, cfg.LogLevel)
 	if err := cfg.EnsureTokenSecret(); err != nil {
 		return err
 	}
@@ -48,6 +54,7 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 		Log:      log,
 		Store:    db.store,
 		Registry: prometheus.NewRegistry(),
+		LogSink:  sink,
 	})
 	if err != nil {
 		return err

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/url"
 	"strings"
+	"sync"
 )
 
 type ctxKey struct{}
@@ -26,17 +27,28 @@ func RequestID(ctx context.Context) string {
 
 // New returns a logger writing format ("text" or "json") at level to w.
 func New(w io.Writer, format string, level slog.Leveler) *slog.Logger {
-	opts := &slog.HandlerOptions{Level: level}
-	var h slog.Handler
-	if format == "json" {
-		h = slog.NewJSONHandler(w, opts)
-	} else {
-		h = slog.NewTextHandler(w, opts)
+	if _, ok := w.(*Writer); !ok {
+		w = &lockedWriter{w: w} // slog's handler and NewLine's lines share w
 	}
-	return slog.New(requestIDHandler{h})
+	opts := &slog.HandlerOptions{Level: level}
+	h := requestIDHandler{out: w, json: format == "json"}
+	if h.json {
+		h.Handler = slog.NewJSONHandler(w, opts)
+	} else {
+		h.Handler = slog.NewTextHandler(w, opts)
+	}
+	return slog.New(h)
 }
 
-type requestIDHandler struct{ slog.Handler }
+// requestIDHandler adds the request id of the context. out is New's writer; NewLine writes
+// to it only for the handler New made (derived ones, from WithAttrs or WithGroup, add
+// attributes a Line would miss).
+type requestIDHandler struct {
+	slog.Handler
+	out     io.Writer
+	json    bool
+	derived bool
+}
 
 func (h requestIDHandler) Handle(ctx context.Context, r slog.Record) error {
 	if id := RequestID(ctx); id != "" {
@@ -46,11 +58,23 @@ func (h requestIDHandler) Handle(ctx context.Context, r slog.Record) error {
 }
 
 func (h requestIDHandler) WithAttrs(as []slog.Attr) slog.Handler {
-	return requestIDHandler{h.Handler.WithAttrs(as)}
+	return requestIDHandler{Handler: h.Handler.WithAttrs(as), out: h.out, json: h.json, derived: true}
 }
 
 func (h requestIDHandler) WithGroup(name string) slog.Handler {
-	return requestIDHandler{h.Handler.WithGroup(name)}
+	return requestIDHandler{Handler: h.Handler.WithGroup(name), out: h.out, json: h.json, derived: true}
+}
+
+// lockedWriter serialises writes to a writer that may not be safe for concurrent use.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
 
 // Redacted replaces a secret in logs.
@@ -85,23 +109,52 @@ var fixedRoots = map[string]bool{
 // /stalker_portal/server/load.php stay readable). The router ignores letter case and a
 // trailing slash, and so does this.
 func RedactPath(path string) string {
-	segs := strings.Split(path, "/")
-	// segs[0] is "" for an absolute path.
-	if len(segs) < 3 || segs[0] != "" {
+	if redactedSegments(path) == 0 {
 		return path
 	}
-	n := len(segs)
-	if n > 3 && segs[n-1] == "" {
+	return string(AppendRedactedPath(nil, path))
+}
+
+// AppendRedactedPath appends RedactPath(path) to dst; it allocates nothing but dst's growth,
+// which is what the access log needs on every request.
+func AppendRedactedPath(dst []byte, path string) []byte {
+	hidden := redactedSegments(path)
+	if hidden == 0 {
+		return append(dst, path...)
+	}
+	for i := 0; ; i++ {
+		seg, rest, more := strings.Cut(path, "/")
+		if hidden&(1<<i) != 0 {
+			seg = Redacted
+		}
+		dst = append(dst, seg...)
+		if !more {
+			return dst
+		}
+		dst = append(dst, '/')
+		path = rest
+	}
+}
+
+// redactedSegments is the set (bit i: segment i, segment 0 being the "" before the leading
+// '/') of the path segments RedactPath hides; 0 when it hides none.
+func redactedSegments(path string) uint8 {
+	segs := strings.Count(path, "/") + 1
+	if segs < 3 || path[0] != '/' {
+		return 0
+	}
+	n := segs
+	if n > 3 && path[len(path)-1] == '/' {
 		n-- // "/u/p/1/" is routed as "/u/p/1"
 	}
-	root := strings.ToLower(segs[1])
-	redacted := false
+	root := strings.ToLower(segment(path, 1)) // allocates only for an upper-case root
+	var hidden uint8
 	hide := func(i int) {
 		if i < n {
-			segs[i], redacted = Redacted, true
+			hidden |= 1 << i
 		}
 	}
-	if n == 4 && (!fixedRoots[root] || mayBeStreamID(segs[3])) {
+	if n == 4 && (!fixedRoots[root] || mayBeStreamID(segment(path, 3))) {
 		hide(2) // the /{user}/{pass}/{id} short form
 	}
 	switch {
@@ -115,10 +168,20 @@ func RedactPath(path string) string {
 		hide(2)
 		hide(4)
 	}
-	if !redacted {
-		return path
+	return hidden
+}
+
+// segment is the i-th '/'-separated segment of path ("" past the end).
+func segment(path string, i int) string {
+	for ; i > 0; i-- {
+		_, rest, ok := strings.Cut(path, "/")
+		if !ok {
+			return ""
+		}
+		path = rest
 	}
-	return strings.Join(segs, "/")
+	seg, _, _ := strings.Cut(path, "/")
+	return seg
 }
 
 // mayBeStreamID reports whether a last path segment could name a stream ("42", "42.ts").
@@ -141,30 +204,48 @@ var macParams = map[string]bool{"mac": true, "user_data[mac]": true}
 // RedactQuery hides secret values of a raw query string, keeping keys and order. The legacy
 // u=USER:p=PASS form is redacted too.
 func RedactQuery(raw string) string {
+	return string(AppendRedactedQuery(nil, raw))
+}
+
+// AppendRedactedQuery appends RedactQuery(raw) to dst; it allocates nothing but dst's growth
+// unless a key is percent-encoded or upper case, or a MAC is masked.
+func AppendRedactedQuery(dst []byte, raw string) []byte {
 	if raw == "" {
-		return ""
+		return dst
 	}
-	parts := strings.Split(raw, "&")
-	for i, part := range parts {
-		k, v, hasValue := strings.Cut(part, "=")
-		key, err := url.QueryUnescape(k)
-		if err != nil {
-			key = k
+	for first := true; ; first = false {
+		part, rest, more := strings.Cut(raw, "&")
+		if !first {
+			dst = append(dst, '&')
 		}
-		key = strings.ToLower(key)
-		switch {
-		case !hasValue:
-		case secretParams[key] || strings.HasPrefix(key, "user_data[password") || strings.Contains(key, "password"):
-			parts[i] = k + "=" + Redacted
-		case macParams[key]:
-			mv, _ := url.QueryUnescape(v)
-			parts[i] = k + "=" + MaskMAC(mv)
-		case key == "u" && strings.Contains(strings.ToLower(v), "p="):
-			user, _, _ := strings.Cut(v, ":")
-			parts[i] = k + "=" + user + ":p=" + Redacted
+		dst = appendRedactedParam(dst, part)
+		if !more {
+			return dst
 		}
+		raw = rest
 	}
-	return strings.Join(parts, "&")
+}
+
+func appendRedactedParam(dst []byte, part string) []byte {
+	k, v, hasValue := strings.Cut(part, "=")
+	key, err := url.QueryUnescape(k)
+	if err != nil {
+		key = k
+	}
+	key = strings.ToLower(key)
+	switch {
+	case !hasValue:
+	case secretParams[key] || strings.HasPrefix(key, "user_data[password") || strings.Contains(key, "password"):
+		return append(append(append(dst, k...), '='), Redacted...)
+	case macParams[key]:
+		mv, _ := url.QueryUnescape(v)
+		return append(append(append(dst, k...), '='), MaskMAC(mv)...)
+	case key == "u" && strings.Contains(strings.ToLower(v), "p="):
+		user, _, _ := strings.Cut(v, ":")
+		dst = append(append(append(dst, k...), '='), user...)
+		return append(append(dst, ":p="...), Redacted...)
+	}
+	return append(dst, part...)
 }
 
 // MaskMAC keeps the vendor part (first three octets) of a MAC-looking string and hides the

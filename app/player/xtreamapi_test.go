@@ -1,0 +1,75 @@
+package player_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// npmDir holds the pinned npm client (package.json + package-lock.json) and check.mjs.
+var npmDir = filepath.Join("..", "..", "testdata", "npm")
+
+// TestXtreamAPIClient runs the npm client @iptv/xtream-api (pinned in testdata/npm) with its
+// standardized serializer over every method against the production app on loopback: it maps
+// XUI-era fields (category_ids, title, backdrop_path[0], tmdb_id …) unconditionally, so a
+// missing one throws, and check.mjs also fails on any undefined, NaN or invalid-date field
+// of the standardized answer. This is beside the strict Go decoding (wire_test.go): that one
+// pins the XC 2.9 types, this one proves a XUI-era client gets what it reads.
+//
+// It needs node; without it the test skips (CI installs nodejs and npm and runs npm ci in
+// testdata/npm first). Without node_modules it runs npm ci itself.
+func TestXtreamAPIClient(t *testing.T) {
+	t.Parallel()
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Skip("node not installed (apt-get install -y nodejs npm)")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if _, err := os.Stat(filepath.Join(npmDir, "node_modules", "@iptv", "xtream-api")); errors.Is(err, os.ErrNotExist) {
+		npm, err := exec.LookPath("npm")
+		if err != nil {
+			t.Fatal("node is installed but npm is not, and testdata/npm has no node_modules: install npm or run npm ci there")
+		}
+		cmd := exec.CommandContext(ctx, npm, "ci", "--no-audit", "--no-fund")
+		cmd.Dir = npmDir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("npm ci in testdata/npm: %v\n%s", err, out)
+		}
+	}
+	f := newFixture(t)
+	base := serve(t, f.srv.App(), "")
+
+	cmd := exec.CommandContext(ctx, node, "check.mjs")
+	cmd.Dir = npmDir
+	cmd.Env = append(os.Environ(), "XTREAM_URL="+base, "XTREAM_USER=alice", "XTREAM_PASS="+alicePass)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	var sum struct {
+		Calls    map[string]int `json:"calls"`
+		Failures []string       `json:"failures"`
+	}
+	if jerr := json.Unmarshal(out, &sum); jerr != nil {
+		t.Fatalf("check.mjs: %v (%v)\nstdout: %s\nstderr: %s", err, jerr, out, stderr.String())
+	}
+	for _, f := range sum.Failures {
+		t.Error(f)
+	}
+	if err != nil && len(sum.Failures) == 0 {
+		t.Errorf("check.mjs: %v\nstderr: %s", err, stderr.String())
+	}
+	for _, m := range []string{"getProfile", "getServerInfo", "getChannelCategories", "getMovieCategories",
+		"getShowCategories", "getChannels", "getMovies", "getMovie", "getShows", "getShow", "getShortEPG", "getFullEPG"} {
+		if sum.Calls[m] == 0 {
+			t.Errorf("%s never ran (calls: %v)", m, sum.Calls)
+		}
+	}
+	t.Logf("calls: %v", sum.Calls)
+}
