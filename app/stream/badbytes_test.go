@@ -2,9 +2,12 @@ package stream_test
 
 import (
 	"context"
+	"errors"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -92,6 +95,9 @@ func TestBadBytes_Streams(t *testing.T) {
 		t.Helper()
 		for _, pr := range probes {
 			for _, method := range []string{http.MethodGet, http.MethodPost} {
+				if pr.want == http.StatusRequestHeaderFieldsTooLarge && refusedUnread(t, method, e.base+pr.path) {
+					continue
+				}
 				code, _, body := do(t, method, e.base+pr.path, nil)
 				if code == http.StatusRequestHeaderFieldsTooLarge {
 					body = nil // the server's own text: no route (so no surface) ever saw the request
@@ -140,4 +146,21 @@ func TestBadBytes_StreamUserAgent(t *testing.T) {
 	if logs := e.logs.String(); strings.Contains(logs, "level=ERROR") || strings.Contains(logs, "writing client log") {
 		t.Errorf("logs:\n%s", logs)
 	}
+}
+
+// refusedUnread sends an over-long request and reports whether the server refused it before
+// reading it whole: 431, or a reset when the server closed with the rest of the request still
+// unread (the kernel then discards the 431 it sent; which one the client sees is a race on a
+// loaded machine). Either way no route saw the request. Another outcome is left to the caller.
+func refusedUnread(t *testing.T, method, url string) bool {
+	t.Helper()
+	req, err := http.NewRequest(method, url, nil)
+	must(t, err)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	return resp.StatusCode == http.StatusRequestHeaderFieldsTooLarge
 }
