@@ -13,8 +13,10 @@ import (
 
 // Options tune a Catalog.
 type Options struct {
-	// Debounce is how long a change notification waits before the rebuild, so that a burst of
-	// notifications (an import's statements, an admin's edits) costs one rebuild. Default 250ms.
+	// Debounce is the shortest time between two rebuilds: the first change notification after
+	// a quiet spell rebuilds at once, and later ones wait for the end of the window, so that a
+	// burst (an import's statements, an admin's edits) costs one rebuild per window. Default
+	// 250ms.
 	Debounce time.Duration
 	// CheckEvery is the period of the version check that heals a missed NOTIFY. Default 30s.
 	CheckEvery time.Duration
@@ -57,16 +59,18 @@ func New(st *store.Store, log *slog.Logger, opts Options) *Catalog {
 // Current returns the newest snapshot. It never returns nil.
 func (c *Catalog) Current() *Snapshot { return c.cur.Load() }
 
-// Run loads the catalog, then rebuilds it after change notifications (debounced) and checks
-// the version every CheckEvery, until ctx ends. A failed load is logged and retried with a
-// backoff (1 s doubling up to CheckEvery); the previous snapshot keeps serving meanwhile. Call
-// Refresh once before serving when the first requests must see the catalog.
+// Run loads the catalog, then rebuilds it after change notifications (at most once per
+// Debounce) and checks the version every CheckEvery, until ctx ends. A failed load is logged
+// and retried with a backoff (1 s doubling up to CheckEvery); the previous snapshot keeps
+// serving meanwhile. Call Refresh once before serving when the first requests must see the
+// catalog.
 func (c *Catalog) Run(ctx context.Context) error {
 	tick := time.NewTicker(c.opts.CheckEvery)
 	defer tick.Stop()
 	var retry <-chan time.Time
 	backoff := time.Second
 	for {
+		last := time.Now()
 		if err := c.Refresh(ctx); err != nil && ctx.Err() == nil {
 			c.log.Warn("catalog refresh failed; serving the previous snapshot", "err", err,
 				"version", c.Current().Version, "retry_in", backoff)
@@ -81,12 +85,18 @@ func (c *Catalog) Run(ctx context.Context) error {
 		case <-tick.C:
 		case <-retry:
 		case <-c.kick:
-			wait := time.NewTimer(c.opts.Debounce)
-			select {
-			case <-ctx.Done():
-				wait.Stop()
-				return nil
-			case <-wait.C:
+			// The first change after a quiet spell rebuilds at once (a bouquet change ends the
+			// streams it no longer holds within a second, and every re-check waits for this);
+			// changes within Debounce of the last rebuild wait for the window's end, so a burst
+			// (an import) still costs one rebuild per window.
+			if d := c.opts.Debounce - time.Since(last); d > 0 {
+				wait := time.NewTimer(d)
+				select {
+				case <-ctx.Done():
+					wait.Stop()
+					return nil
+				case <-wait.C:
+				}
 			}
 			select { // a kick that arrived while waiting is served by this rebuild
 			case <-c.kick:
