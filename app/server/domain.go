@@ -42,9 +42,10 @@ func buildDomain(ctx context.Context, d Deps) (*domain, error) {
 	cfg := d.Config
 	dom := &domain{}
 	dom.geo = geo.New(cfg.GeoIPCountryDB, cfg.GeoIPISPDB, d.Log)
-	tokens, err := keyring(cfg, d.Log)
+	secret := tokenSecret(cfg, d.Log)
+	tokens, err := token.NewKeyring(secret, 1)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("token secret: %w", err)
 	}
 	dom.tokens = tokens
 	dom.conns = conns.New(d.Store, conns.Options{InstanceID: cfg.InstanceID}, d.Log)
@@ -70,14 +71,19 @@ func buildDomain(ctx context.Context, d Deps) (*domain, error) {
 		Store:      d.Store,
 		Conns:      dom.conns,
 		Geo:        dom.geo,
-		Cache:      credential.NewCache(2*time.Minute, 100_000, time.Now),
+		// The pepper of the verified-credential keys derives from the token secret, which every
+		// instance of a cluster shares and the database never holds: a key one instance wrote
+		// into the shared record serves every other (internal/access records.go).
+		Cache: credential.NewCache(credential.CacheOptions{TTL: 2 * time.Minute, MaxEntries: 100_000,
+			Pepper: credential.Pepper(secret)}),
 		Hasher:     credential.NewLimiter(credential.LimiterOptions{MaxWait: cfg.HashQueueWait, Log: d.Log}),
 		Tokens:     dom.tokens,
 		Entitled:   dom.entitled,
 		Log:        d.Log,
 		Registerer: d.Registry,
 
-		RateLimitClients: cfg.RateLimitClients,
+		RateLimitClients:    cfg.RateLimitClients,
+		CredentialRecordTTL: cfg.CredentialRecordTTL,
 	})
 	if err := dom.access.Load(ctx); err != nil {
 		return nil, err
@@ -88,21 +94,18 @@ func buildDomain(ctx context.Context, d Deps) (*domain, error) {
 	return dom, nil
 }
 
-// keyring is the play-token keyring of the configured secret. Without one (tests; serve
-// always has one, generated into the data dir) a random key serves this process alone, so that
-// the check, the stream routes and the portal's create_link share one keyring all the same.
-func keyring(cfg config.Config, log *slog.Logger) (*token.Keyring, error) {
+// tokenSecret is the configured token secret. Without one (tests; serve always has one,
+// generated into the data dir) a random key serves this process alone, so that the check, the
+// stream routes and the portal's create_link share one keyring all the same (and the
+// verified-credential records it writes mean nothing to another instance).
+func tokenSecret(cfg config.Config, log *slog.Logger) []byte {
 	secret := []byte(cfg.TokenSecret.Reveal())
 	if len(secret) == 0 {
 		secret = make([]byte, token.MinSecretLen)
 		_, _ = rand.Read(secret) // crypto/rand.Read never fails (Go 1.24+)
-		log.Warn("no token secret: play tokens are signed with a per-process key")
+		log.Warn("no token secret: play tokens and verified-credential records use a per-process key")
 	}
-	kr, err := token.NewKeyring(secret, 1)
-	if err != nil {
-		return nil, fmt.Errorf("token secret: %w", err)
-	}
-	return kr, nil
+	return secret
 }
 
 // entitled is step 10: the line's bouquets (in the current catalog snapshot) hold the stream.

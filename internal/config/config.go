@@ -86,6 +86,9 @@ type Config struct {
 	RateLimitClients int
 	// PortalClientDir holds a Stalker client bundle served at /c/ and /stalker_portal/c/ (app/portal).
 	PortalClientDir string
+	// CredentialRecordTTL is the life of a shared verified-credential record (internal/access
+	// records.go); 0 keeps none.
+	CredentialRecordTTL time.Duration
 }
 
 // Option is one configuration setting: its flag, environment variable, default and meaning.
@@ -226,6 +229,12 @@ func Options() []Option {
 		{Flag: "portal-client-dir", Env: "XTREAMD_PORTAL_CLIENT_DIR", Default: "",
 			Usage: "directory holding a Stalker (MAG) client bundle (index.html, xpcom.common.js ...) served at /c/ and /stalker_portal/c/; empty serves only a minimal xpcom.common.js and version.js that headless clients read (see MAG / Stalker)",
 			set:   func(c *Config, v string) error { c.PortalClientDir = v; return nil }},
+		{Flag: "credential-record-ttl", Env: "XTREAMD_CREDENTIAL_RECORD_TTL", Default: "24h",
+			Usage: "how long a verified-credential record lives after it was last written: a MAC of a line's username, password and stored hash under a pepper derived from the token secret (never stored in the database), kept in the database so that any instance, also one just restarted, admits a viewer verified before without hashing; 0 keeps none (see Security model)",
+			set: func(c *Config, v string) (err error) {
+				c.CredentialRecordTTL, err = time.ParseDuration(v)
+				return err
+			}},
 	}
 }
 
@@ -338,6 +347,9 @@ func (c *Config) Validate() error {
 	}
 	if c.HashQueueWait <= 0 {
 		errs = append(errs, fmt.Errorf("--hash-queue-wait %v: must be positive", c.HashQueueWait))
+	}
+	if c.CredentialRecordTTL < 0 {
+		errs = append(errs, fmt.Errorf("--credential-record-ttl %v: must not be negative", c.CredentialRecordTTL))
 	}
 	if c.MetricsListen != "" {
 		if _, _, err := net.SplitHostPort(c.MetricsListen); err != nil {

@@ -1,0 +1,112 @@
+package access
+
+import (
+	"context"
+	"crypto/hmac"
+	"errors"
+	"time"
+
+	"github.com/xtreamd/xtreamd/internal/credential"
+	"github.com/xtreamd/xtreamd/internal/store"
+)
+
+// Verified-credential records. After a password verifies, its credential.Key (a MAC under the
+// pepper every instance shares and the database never holds) is written to the line's record
+// (store.VerifiedCredential) for Deps.CredentialRecordTTL. An instance whose in-memory cache
+// misses (it has just started, or took over another's viewers, or its entry aged out) finds
+// the key there with one indexed lookup instead of running argon2id: a reconnect storm after a
+// restart costs lookups, not hashes. A record proves only that these credentials verified
+// against the line's current stored hash (the hash is inside the MAC); the line itself is
+// still read and checked on every request.
+
+const (
+	// maxRecordBatch bounds the records written in one statement.
+	maxRecordBatch = 512
+	// recordQueue bounds the records waiting to be written; beyond it a record is dropped (it
+	// costs one argon2id verification on some later cache miss, nothing else).
+	recordQueue = 4096
+)
+
+// recordsOn reports whether records are read and written.
+func (c *Checker) recordsOn() bool { return c.d.CredentialRecordTTL > 0 }
+
+// sharedRecord reports whether line lineID's record holds k. A record past a quarter of its
+// life is written again (in the background), so the records of viewers who keep coming back
+// never lapse. An error only means no record: the check goes on to argon2id.
+func (c *Checker) sharedRecord(ctx context.Context, lineID int64, k credential.Key) bool {
+	if !c.recordsOn() {
+		return false
+	}
+	rec, err := c.d.Store.VerifiedCredential(ctx, lineID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		c.recordLookups.WithLabelValues("none").Inc()
+		return false
+	case err != nil:
+		c.recordLookups.WithLabelValues("error").Inc()
+		return false
+	case !hmac.Equal(rec.MAC, k[:]):
+		c.recordLookups.WithLabelValues("mismatch").Inc()
+		return false
+	}
+	c.recordLookups.WithLabelValues("hit").Inc()
+	if rec.ExpiresAt.Sub(c.now()) < c.d.CredentialRecordTTL*3/4 {
+		c.queueRecord(lineID, k)
+	}
+	return true
+}
+
+// queueRecord has k written as line lineID's record, without waiting for the write.
+func (c *Checker) queueRecord(lineID int64, k credential.Key) {
+	if !c.recordsOn() {
+		return
+	}
+	select {
+	case c.records <- store.VerifiedCredential{LineID: lineID, MAC: k[:]}:
+	default:
+		c.recordWrites.WithLabelValues("dropped").Inc()
+	}
+}
+
+// runRecordWrites writes queued records, as many as wait at once in one statement, until ctx
+// ends. Records still queued then are lost, which costs only hashing.
+func (c *Checker) runRecordWrites(ctx context.Context) {
+	batch := make([]store.VerifiedCredential, 0, maxRecordBatch)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case r := <-c.records:
+			batch = append(batch[:0], r)
+		}
+	more:
+		for len(batch) < maxRecordBatch {
+			select {
+			case r := <-c.records:
+				batch = append(batch, r)
+			default:
+				break more
+			}
+		}
+		wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		err := c.d.Store.PutVerifiedCredentials(wctx, batch, c.d.CredentialRecordTTL)
+		cancel()
+		switch {
+		case err == nil:
+			c.recordWrites.WithLabelValues("written").Add(float64(len(batch)))
+		case ctx.Err() == nil:
+			c.recordWrites.WithLabelValues("failed").Add(float64(len(batch)))
+			c.d.Log.Warn("writing verified-credential records", "err", err)
+		}
+	}
+}
+
+// sweepRecords deletes expired records (every instance does; the statement is idempotent).
+func (c *Checker) sweepRecords(ctx context.Context) {
+	if !c.recordsOn() {
+		return
+	}
+	if _, err := c.d.Store.SweepVerifiedCredentials(ctx); err != nil && ctx.Err() == nil {
+		c.d.Log.Warn("sweeping verified-credential records", "err", err)
+	}
+}
