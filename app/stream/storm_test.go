@@ -62,6 +62,7 @@ type stormSpec struct {
 	Retry   time.Duration `json:"retry"`   // pause after a 503
 	GiveUp  time.Duration `json:"give_up"` // a viewer without a first byte by then has failed
 	Hold    time.Duration `json:"hold"`    // everyone keeps reading this long after the last first byte
+	Watch   bool          `json:"watch"`   // read the stream after the first byte, as a player does
 }
 
 // TestStormClient is the viewer process: XTREAMD_STORM_CLIENT names a JSON stormSpec file; it
@@ -113,7 +114,9 @@ func stormJoin(spec stormSpec, v stormViewer, got func(), stop <-chan struct{}) 
 			ms := float64(time.Since(start).Microseconds()) / 1e3
 			gotOnce()
 			go func() { <-stop; c.Close() }()
-			_, _ = io.Copy(io.Discard, br) // watch (at the channel's rate) until stop closes c
+			if spec.Watch {
+				_, _ = io.Copy(io.Discard, br) // at the channel's rate, until stop closes c
+			}
 			<-stop
 			return ms, attempt, status
 		}
@@ -164,6 +167,9 @@ type stormFixture struct {
 
 // TestBenchStorm: XTREAMD_BENCH_STORM=1 go test ./app/stream -run TestBenchStorm -v -timeout 30m
 // Options: XTREAMD_STORM_LINES (1000), XTREAMD_STORM_SPREAD (2s), XTREAMD_STORM_HOLD (3s),
+// XTREAMD_STORM_WATCH (1: viewers read the stream after the first byte; 0: they only hold it),
+// XTREAMD_STORM_BASELINE (0 skips the run without records); XTREAMD_* settings of the server
+// (XTREAMD_DB_MAX_CONNS ...) pass through to it;
 // XTREAMD_BENCH_CLIP (an 8 Mbit/s TS; default: clip.ts paced at 8 Mbit/s), XTREAMD_BENCH_XTREAMD
 // (the xtreamd binary; default: built here).
 func TestBenchStorm(t *testing.T) {
@@ -181,6 +187,9 @@ func TestBenchStorm(t *testing.T) {
 	runs := []run{
 		{"RECORDS", []string{"XTREAMD_CREDENTIAL_RECORD_TTL=24h"}},
 		{"BASELINE", []string{"XTREAMD_CREDENTIAL_RECORD_TTL=0"}},
+	}
+	if os.Getenv("XTREAMD_STORM_BASELINE") == "0" {
+		runs = runs[:1]
 	}
 	// Before the restart: every line logged in on a running instance (so each was verified
 	// once with argon2id, and, with records on, has its record).
@@ -379,11 +388,12 @@ func (f *stormFixture) storm(t *testing.T, what string, n int, spread time.Durat
 		viewers[i] = stormViewer{URL: fmt.Sprintf("%s/live/%s/%s/%d.ts", f.base, f.users[i], f.pass[i], f.live), Local: viewerAddr(i)}
 	}
 	spec := stormSpec{Viewers: viewers, Spread: spread, Retry: time.Second, GiveUp: 2 * time.Minute,
-		Hold: envDur("XTREAMD_STORM_HOLD", 3*time.Second)}
+		Hold: envDur("XTREAMD_STORM_HOLD", 3*time.Second), Watch: os.Getenv("XTREAMD_STORM_WATCH") != "0"}
 	path := filepath.Join(f.tmp, "storm.json")
 	b, _ := json.Marshal(spec)
 	must(t, os.WriteFile(path, b, 0o644))
 	pid := f.pid
+	m0 := f.scrape(t)
 	cpu0 := cpuPIDs([]int{pid})
 	start := time.Now()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestStormClient$", "-test.count=1")
@@ -402,7 +412,8 @@ func (f *stormFixture) storm(t *testing.T, what string, n int, spread time.Durat
 	if len(r.FirstMS) != n {
 		t.Fatalf("no result from the viewer process:\n%s", out)
 	}
-	t.Logf("%s: %s; server CPU %.1f s over %.1f s", what, summarizeStorm(r, spread), cpu, took.Seconds())
+	t.Logf("%s: %s; server CPU %.1f s over %.1f s; %s", what, summarizeStorm(r, spread),
+		cpu, took.Seconds(), phaseMetrics(m0, f.scrape(t)))
 }
 
 // summarizeStorm renders the first-byte distribution: viewers without one count as infinitely late.
@@ -447,17 +458,60 @@ func (f *stormFixture) keep(t *testing.T) func() {
 	return func() { c.Close(); <-done }
 }
 
-// recordMetrics returns the instance's record and hashing counters.
-func (f *stormFixture) recordMetrics(t *testing.T) string {
+// scrape reads the running instance's metrics: sample name with labels → value.
+func (f *stormFixture) scrape(t *testing.T) map[string]float64 {
 	resp, err := http.Get(f.base + "/metrics")
 	must(t, err)
 	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	var out []string
-	for _, l := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(l, "xtreamd_credential_") {
-			out = append(out, l)
+	m := map[string]float64{}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		l := sc.Text()
+		if i := strings.LastIndexByte(l, ' '); i > 0 && !strings.HasPrefix(l, "#") {
+			m[l[:i]], _ = strconv.ParseFloat(l[i+1:], 64)
 		}
 	}
+	return m
+}
+
+// phaseMetrics renders what the instance did between two scrapes: the stream-open checks'
+// latency (as histogram bucket bounds) and the database pool's waits.
+func phaseMetrics(before, after map[string]float64) string {
+	d := func(k string) float64 { return after[k] - before[k] }
+	const bucket = `xtreamd_access_check_duration_seconds_bucket{kind="stream_open",le="`
+	var les []float64
+	for k := range after {
+		if b, ok := strings.CutPrefix(k, bucket); ok {
+			le, _ := strconv.ParseFloat(strings.TrimSuffix(b, `"}`), 64) // +Inf parses too
+			les = append(les, le)
+		}
+	}
+	slices.Sort(les)
+	key := func(le float64) string { return bucket + strconv.FormatFloat(le, 'g', -1, 64) + `"}` }
+	total := d(bucket + `+Inf"}`)
+	q := func(p float64) string {
+		for _, le := range les {
+			if d(key(le)) >= p*total {
+				return "≤ " + time.Duration(le*float64(time.Second)).String()
+			}
+		}
+		return "?"
+	}
+	acq := d("xtreamd_db_pool_acquires_total")
+	return fmt.Sprintf("stream-open checks (%.0f) p50 %s p99 %s; pool: %.0f acquires, %.0f waited, %.2f ms mean acquire",
+		total, q(.5), q(.99), acq, d("xtreamd_db_pool_empty_acquires_total"),
+		d("xtreamd_db_pool_acquire_seconds_total")/max(acq, 1)*1e3)
+}
+
+// recordMetrics returns the instance's record and hashing counters.
+func (f *stormFixture) recordMetrics(t *testing.T) string {
+	var out []string
+	for k, v := range f.scrape(t) {
+		if strings.HasPrefix(k, "xtreamd_credential_") {
+			out = append(out, fmt.Sprintf("%s %g", k, v))
+		}
+	}
+	slices.Sort(out)
 	return strings.Join(out, "; ")
 }

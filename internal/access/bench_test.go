@@ -191,3 +191,48 @@ func BenchmarkRateLimiterAllow(b *testing.B) {
 		})
 	})
 }
+
+// BenchmarkCheckFirstLoginHere is a login this instance has nothing cached for (it has just
+// started, or took over another instance's viewers), for a line whose password (production
+// argon2id cost) verified before: with the shared record (one line read and one record
+// lookup) and without (one line read and one argon2id verification, the behaviour before the
+// records). Each iteration first drops the line from this instance's caches, as a line change
+// does.
+func BenchmarkCheckFirstLoginHere(b *testing.B) {
+	dsn := testdb.NewDSN(b)
+	a := newInstance(b, dsn, fixtureOpts{})
+	a.run(b)
+	hash, err := credential.Hash("correct horse battery staple", credential.DefaultParams)
+	if err != nil {
+		b.Fatal(err)
+	}
+	line, _ := testdb.NewLine(b, a.st, func(in *store.LineInput) { in.PasswordHash = hash })
+	r := login(line, "correct horse battery staple", ipDE)
+	if d := a.check(b, r); d.Code != access.OK {
+		b.Fatalf("first login = %v", d.Code)
+	}
+	testdb.Eventually(b, 10*time.Second, "the record written", func() bool {
+		_, err := a.st.VerifiedCredential(context.Background(), line.ID)
+		return err == nil
+	})
+	for _, bb := range []struct {
+		name string
+		opts fixtureOpts
+	}{
+		{"record", fixtureOpts{}},
+		{"no-record", fixtureOpts{noRecords: true}},
+	} {
+		b.Run(bb.name, func(b *testing.B) {
+			f := newInstance(b, dsn, bb.opts)
+			ctx := context.Background()
+			b.ReportAllocs()
+			for b.Loop() {
+				f.checker.OnChange(store.Change{Kind: store.ChangeLine, ID: line.ID})
+				if d, err := f.checker.Check(ctx, r); err != nil || d.Code != access.OK {
+					b.Fatalf("Check = %v, %v", d.Code, err)
+				}
+			}
+			b.ReportMetric(float64(f.hasher.Stats().Verifications)/float64(b.N), "hashes/op")
+		})
+	}
+}
