@@ -36,11 +36,16 @@ type domain struct {
 	relay     *relay.Manager
 	listener  *store.Listener
 	files     *source.Files // which local files viewers may be served
+	log       *slog.Logger
 }
+
+// warmLines bounds the lines (and their verified keys) a starting instance loads from the
+// shared verified-credential records: the viewers of a few busy instances, some 20 MB.
+const warmLines = 20_000
 
 func buildDomain(ctx context.Context, d Deps) (*domain, error) {
 	cfg := d.Config
-	dom := &domain{}
+	dom := &domain{log: d.Log}
 	dom.geo = geo.New(cfg.GeoIPCountryDB, cfg.GeoIPISPDB, d.Log)
 	secret := tokenSecret(cfg, d.Log)
 	tokens, err := token.NewKeyring(secret, 1)
@@ -142,5 +147,28 @@ func (dom *domain) startWorkers(ctx context.Context) *errgroup.Group {
 	g.Go(func() error { return dom.catalog.Run(ctx) })
 	g.Go(func() error { return dom.refresher.Run(ctx) })
 	g.Go(func() error { return dom.relay.Run(ctx) })
+	g.Go(func() error { dom.warm(ctx); return nil })
 	return &g
+}
+
+// warm loads the lines of the viewers verified lately (on any instance) into the checker's
+// caches once the change listener is in place, so that the viewers reconnecting after a
+// restart are admitted without a database read before their lease. A failure only leaves the
+// caches to fill as requests come.
+func (dom *domain) warm(ctx context.Context) {
+	select {
+	case <-dom.listener.Ready():
+	case <-ctx.Done():
+		return
+	}
+	start := time.Now()
+	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	n, err := dom.access.Warm(wctx, warmLines)
+	switch {
+	case err != nil && ctx.Err() == nil:
+		dom.log.Warn("warming caches from verified-credential records", "err", err)
+	case n > 0:
+		dom.log.Info("caches warmed from verified-credential records", "lines", n, "dur_ms", time.Since(start).Milliseconds())
+	}
 }

@@ -168,7 +168,8 @@ type stormFixture struct {
 // TestBenchStorm: XTREAMD_BENCH_STORM=1 go test ./app/stream -run TestBenchStorm -v -timeout 30m
 // Options: XTREAMD_STORM_LINES (1000), XTREAMD_STORM_SPREAD (2s), XTREAMD_STORM_HOLD (3s),
 // XTREAMD_STORM_WATCH (1: viewers read the stream after the first byte; 0: they only hold it),
-// XTREAMD_STORM_BASELINE (0 skips the run without records); XTREAMD_* settings of the server
+// XTREAMD_STORM_BASELINE (0 skips the run without records), XTREAMD_BENCH_XTREAMD_ALT (another
+// xtreamd binary, run last with records as "ALT"); XTREAMD_* settings of the server
 // (XTREAMD_DB_MAX_CONNS ...) pass through to it;
 // XTREAMD_BENCH_CLIP (an 8 Mbit/s TS; default: clip.ts paced at 8 Mbit/s), XTREAMD_BENCH_XTREAMD
 // (the xtreamd binary; default: built here).
@@ -181,24 +182,28 @@ func TestBenchStorm(t *testing.T) {
 	f := newStormFixture(t, n)
 
 	type run struct {
-		name string
-		env  []string
+		name   string
+		binary string
+		env    []string
 	}
 	runs := []run{
-		{"RECORDS", []string{"XTREAMD_CREDENTIAL_RECORD_TTL=24h"}},
-		{"BASELINE", []string{"XTREAMD_CREDENTIAL_RECORD_TTL=0"}},
+		{"RECORDS", f.binary, []string{"XTREAMD_CREDENTIAL_RECORD_TTL=24h"}},
+		{"BASELINE", f.binary, []string{"XTREAMD_CREDENTIAL_RECORD_TTL=0"}},
 	}
 	if os.Getenv("XTREAMD_STORM_BASELINE") == "0" {
 		runs = runs[:1]
 	}
+	if alt := os.Getenv("XTREAMD_BENCH_XTREAMD_ALT"); alt != "" { // another build, e.g. an earlier commit
+		runs = append(runs, run{"ALT", alt, []string{"XTREAMD_CREDENTIAL_RECORD_TTL=24h"}})
+	}
 	// Before the restart: every line logged in on a running instance (so each was verified
 	// once with argon2id, and, with records on, has its record).
-	stop := f.serve(t, "before", runs[0].env)
+	stop := f.serve(t, "before", f.binary, runs[0].env)
 	f.loginAll(t)
 	f.waitRecords(t, n)
 	stop()
 	for _, r := range runs {
-		stop := f.serve(t, strings.ToLower(r.name), r.env)
+		stop := f.serve(t, strings.ToLower(r.name), r.binary, r.env)
 		f.storm(t, r.name+" storm after a restart", n, spread)
 		unkeep := f.keep(t) // warm joins join a running channel
 		f.storm(t, r.name+" warm joins", n, spread)
@@ -296,12 +301,12 @@ func (f *stormFixture) catalog(t *testing.T, n int) {
 
 // serve starts `xtreamd serve` over the fixture's database and returns the function that stops
 // it (SIGTERM, then waiting for it to exit).
-func (f *stormFixture) serve(t *testing.T, name string, env []string) func() {
+func (f *stormFixture) serve(t *testing.T, name, binary string, env []string) func() {
 	addr := freeAddr(t)
 	logPath := filepath.Join(f.tmp, "xtreamd-"+name+".log")
 	logFile, err := os.Create(logPath)
 	must(t, err)
-	cmd := exec.Command(f.binary, "serve")
+	cmd := exec.Command(binary, "serve")
 	cmd.Env = append(os.Environ(), "DATABASE_URL="+f.dsn, "XTREAMD_LISTEN="+addr, "XTREAMD_DATA_DIR="+f.tmp,
 		"XTREAMD_TOKEN_SECRET=storm-benchmark-token-secret-0123456789", "XTREAMD_INSTANCE_ID=storm-"+name,
 		"XTREAMD_PUBLIC_HOST=127.0.0.1", "XTREAMD_LOG_LEVEL=info")

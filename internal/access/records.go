@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/hmac"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/xtreamd/xtreamd/internal/credential"
@@ -109,4 +110,43 @@ func (c *Checker) sweepRecords(ctx context.Context) {
 	if _, err := c.d.Store.SweepVerifiedCredentials(ctx); err != nil && ctx.Err() == nil {
 		c.d.Log.Warn("sweeping verified-credential records", "err", err)
 	}
+}
+
+// Warm fills this instance's caches from the shared records, at most limit of them, the most
+// recently written first: each line and the key that verified for it, so that a reconnect storm
+// right after a start costs no database read before the lease. It returns the lines warmed.
+// Call it once the change listener is in place: a line that changes while it loads is dropped
+// from the line cache, as any load is, and a key can only ever match the hash it was made over.
+func (c *Checker) Warm(ctx context.Context, limit int) (int, error) {
+	if !c.recordsOn() || limit <= 0 {
+		return 0, nil
+	}
+	gen, now := c.lines.generation(), c.now()
+	recs, err := c.d.Store.LiveVerifiedCredentials(ctx, limit)
+	if err != nil {
+		return 0, fmt.Errorf("access: warm: %w", err)
+	}
+	ids := make([]int64, len(recs))
+	for i, r := range recs {
+		ids[i] = r.LineID
+	}
+	lines, err := c.d.Store.LinesByIDs(ctx, ids)
+	if err != nil {
+		return 0, fmt.Errorf("access: warm: %w", err)
+	}
+	byID := make(map[int64]*Line, len(lines))
+	for i := range lines {
+		byID[lines[i].ID] = &lines[i]
+	}
+	n := 0
+	for _, r := range recs {
+		line := byID[r.LineID]
+		if line == nil || len(r.MAC) != len(credential.Key{}) {
+			continue
+		}
+		c.lines.put(line.Username, line, now, gen)
+		c.d.Cache.RememberKey(credential.Key(r.MAC), line.ID)
+		n++
+	}
+	return n, nil
 }

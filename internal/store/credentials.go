@@ -64,3 +64,27 @@ func (s *Store) SweepVerifiedCredentials(ctx context.Context) (int64, error) {
 	}
 	return tag.RowsAffected(), nil
 }
+
+// LiveVerifiedCredentials returns up to limit live records, the longest-lived first (the most
+// recently written), for warming a fresh instance's caches.
+func (s *Store) LiveVerifiedCredentials(ctx context.Context, limit int) ([]VerifiedCredential, error) {
+	const q = `SELECT line_id, mac, expires_at FROM verified_credentials WHERE expires_at > now()
+	ORDER BY expires_at DESC LIMIT $1`
+	rows, _ := s.q.Query(ctx, q, limit)
+	recs, err := pgx.CollectRows(rows, pgx.RowToStructByName[VerifiedCredential])
+	if err != nil {
+		return nil, fmt.Errorf("live verified credentials: %w", interpret(err))
+	}
+	return recs, nil
+}
+
+// LinesByIDs returns the lines with these ids that exist, in no particular order.
+func (s *Store) LinesByIDs(ctx context.Context, ids []int64) ([]Line, error) {
+	const q = `SELECT ` + lineColumns + ` FROM lines l WHERE l.id = ANY($1)`
+	rows, _ := s.q.Query(ctx, q, ids)
+	lines, err := pgx.CollectRows(rows, scanLine)
+	if err != nil {
+		return nil, fmt.Errorf("lines by ids: %w", interpret(err))
+	}
+	return lines, nil
+}

@@ -96,3 +96,34 @@ func TestVerifiedCredentials_DroppedWithTheLine(t *testing.T) {
 		})
 	}
 }
+
+// TestVerifiedCredentials_Warm: the live records, newest first and bounded, and their lines.
+func TestVerifiedCredentials_Warm(t *testing.T) {
+	t.Parallel()
+	st, ctx := newStore(t), t.Context()
+	var lines []store.Line
+	for i := range 3 {
+		l, _ := testdb.NewLine(t, st, nil)
+		lines = append(lines, l)
+		if err := st.PutVerifiedCredentials(ctx, []store.VerifiedCredential{{LineID: l.ID, MAC: mac(byte(i))}}, time.Duration(i+1)*time.Hour); err != nil {
+			t.Fatal(err)
+		}
+	}
+	testdb.MustExec(t, st, `UPDATE verified_credentials SET expires_at = now() - interval '1 second' WHERE line_id = $1`, lines[2].ID)
+	recs, err := st.LiveVerifiedCredentials(ctx, 10)
+	if err != nil || len(recs) != 2 || recs[0].LineID != lines[1].ID || recs[1].LineID != lines[0].ID {
+		t.Fatalf("LiveVerifiedCredentials = %+v, %v; want lines 1 then 0 (newest first, the expired one left out)", recs, err)
+	}
+	if recs, err := st.LiveVerifiedCredentials(ctx, 1); err != nil || len(recs) != 1 || recs[0].LineID != lines[1].ID {
+		t.Errorf("LiveVerifiedCredentials(limit 1) = %+v, %v; want line 1", recs, err)
+	}
+	got, err := st.LinesByIDs(ctx, []int64{lines[0].ID, lines[2].ID, 1 << 40})
+	if err != nil || len(got) != 2 {
+		t.Fatalf("LinesByIDs = %d lines, %v; want 2", len(got), err)
+	}
+	for _, l := range got {
+		if l.ID == lines[0].ID && l.Username != lines[0].Username {
+			t.Errorf("LinesByIDs line %d = %q, want %q", l.ID, l.Username, lines[0].Username)
+		}
+	}
+}
