@@ -208,3 +208,56 @@ func TestRecords_RefreshedWhileUsed(t *testing.T) {
 		t.Errorf("instance a wrote %v records after the first, want none", n-writes)
 	}
 }
+
+// TestRecords_Warm: a fresh instance warmed from the records admits the viewers verified
+// before without a record lookup or a hash, bounded by the limit; a wrong password still
+// fails (and hashes), and a line whose password changed is not warmed.
+func TestRecords_Warm(t *testing.T) {
+	t.Parallel()
+	dsn := testdb.NewDSN(t)
+	a := newInstance(t, dsn, fixtureOpts{})
+	a.run(t)
+	type viewer struct {
+		line store.Line
+		pw   string
+	}
+	var vs []viewer
+	for range 3 {
+		l, pw := testdb.NewLine(t, a.st, nil)
+		vs = append(vs, viewer{l, pw})
+		a.check(t, login(l, pw, ipDE))
+		waitRecord(t, a.st, l.ID)
+	}
+	h, err := credential.Hash("changed", testdb.FastHashParams)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.st.SetLinePasswordHash(context.Background(), vs[2].line.ID, h); err != nil {
+		t.Fatal(err)
+	}
+
+	if n, err := newInstance(t, dsn, fixtureOpts{}).checker.Warm(context.Background(), 1); n != 1 || err != nil {
+		t.Errorf("Warm(limit 1) = %d, %v; want 1", n, err)
+	}
+	if n, err := newInstance(t, dsn, fixtureOpts{noRecords: true}).checker.Warm(context.Background(), 10); n != 0 || err != nil {
+		t.Errorf("Warm with records off = %d, %v; want 0", n, err)
+	}
+	b := newInstance(t, dsn, fixtureOpts{})
+	if n, err := b.checker.Warm(context.Background(), 10); n != 2 || err != nil {
+		t.Fatalf("Warm = %d, %v; want the 2 lines whose records are live", n, err)
+	}
+	for _, v := range vs[:2] {
+		if d := b.check(t, login(v.line, v.pw, ipDE)); d.Code != access.OK {
+			t.Errorf("warmed login(%s) = %v, want OK", v.line.Username, d.Code)
+		}
+	}
+	if n := b.metric(t, "xtreamd_credential_record_lookups_total", "", ""); n != 0 || b.hasher.Stats().Verifications != 0 {
+		t.Errorf("warmed logins: %v record lookups, %d hashes; want none", n, b.hasher.Stats().Verifications)
+	}
+	if d := b.check(t, login(vs[0].line, "wrong", ipDE)); d.Code != access.AuthFailed || b.hasher.Stats().Verifications != 1 {
+		t.Errorf("wrong password after the warm = %v after %d hashes, want AUTH_FAILED after 1", d.Code, b.hasher.Stats().Verifications)
+	}
+	if d := b.check(t, login(vs[2].line, vs[2].pw, ipDE)); d.Code != access.AuthFailed {
+		t.Errorf("old password of the changed line = %v, want AUTH_FAILED", d.Code)
+	}
+}
