@@ -73,9 +73,9 @@ func buildDomain(ctx context.Context, d Deps) (*domain, error) {
 	}
 	dom.relay = rm
 	dom.access = access.New(access.Deps{
-		Store:      d.Store,
-		Conns:      dom.conns,
-		Geo:        dom.geo,
+		Store: d.Store,
+		Conns: dom.conns,
+		Geo:   dom.geo,
 		// The pepper of the verified-credential keys derives from the token secret, which every
 		// instance of a cluster shares and the database never holds: a key one instance wrote
 		// into the shared record serves every other (internal/access records.go).
