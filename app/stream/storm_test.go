@@ -164,12 +164,31 @@ type stormFixture struct {
 	binary string
 	base   string // the running instance's base URL
 	pid    int    // the running instance's process id
+	// newEvery > 0: every newEvery-th line (from newEvery/2) never logged in before the restart,
+	// so the storm mixes first logins (argon2id) with known viewers.
+	newEvery int
+}
+
+// isNew reports whether line i is one of the first logins of the storm.
+func (f *stormFixture) isNew(i int) bool {
+	return f.newEvery > 0 && i < len(f.users)-1 && i%f.newEvery == f.newEvery/2
+}
+
+func (f *stormFixture) newCount() int {
+	n := 0
+	for i := range f.users {
+		if f.isNew(i) {
+			n++
+		}
+	}
+	return n
 }
 
 // TestBenchStorm: XTREAMD_BENCH_STORM=1 go test ./app/stream -run TestBenchStorm -v -timeout 30m
 // Options: XTREAMD_STORM_LINES (1000), XTREAMD_STORM_SPREAD (2s), XTREAMD_STORM_HOLD (3s),
 // XTREAMD_STORM_WATCH (1: viewers read the stream after the first byte; 0: they only hold it),
-// XTREAMD_STORM_BASELINE (0 skips the run without records), XTREAMD_BENCH_XTREAMD_ALT (another
+// XTREAMD_STORM_NEW (lines among the N that never logged in before the restart: first logins
+// in the storm, reported apart; 0), XTREAMD_STORM_BASELINE (0 skips the run without records), XTREAMD_BENCH_XTREAMD_ALT (another
 // xtreamd binary, run last with records as "ALT"); XTREAMD_* settings of the server
 // (XTREAMD_DB_MAX_CONNS ...) pass through to it;
 // XTREAMD_BENCH_CLIP (an 8 Mbit/s TS; default: clip.ts paced at 8 Mbit/s), XTREAMD_BENCH_XTREAMD
@@ -181,6 +200,9 @@ func TestBenchStorm(t *testing.T) {
 	n := envInt("XTREAMD_STORM_LINES", 1000)
 	spread := envDur("XTREAMD_STORM_SPREAD", 2*time.Second)
 	f := newStormFixture(t, n)
+	if m := envInt("XTREAMD_STORM_NEW", 0); m < n {
+		f.newEvery = n / max(m, 1) * min(m, 1)
+	}
 
 	type run struct {
 		name   string
@@ -201,7 +223,7 @@ func TestBenchStorm(t *testing.T) {
 	// once with argon2id, and, with records on, has its record).
 	stop := f.serve(t, "before", f.binary, runs[0].env)
 	f.loginAll(t)
-	f.waitRecords(t, n)
+	f.waitRecords(t, n+1-f.newCount())
 	stop()
 	for _, r := range runs {
 		stop := f.serve(t, strings.ToLower(r.name), r.binary, r.env)
@@ -371,7 +393,9 @@ func (f *stormFixture) loginAll(t *testing.T) {
 		})
 	}
 	for i := range f.users {
-		work <- i
+		if !f.isNew(i) {
+			work <- i
+		}
 	}
 	close(work)
 	wg.Wait()
@@ -425,25 +449,34 @@ func (f *stormFixture) storm(t *testing.T, what string, n int, spread time.Durat
 	if len(r.FirstMS) != n {
 		t.Fatalf("no result from the viewer process:\n%s", out)
 	}
-	t.Logf("%s: %s; server CPU %.1f s over %.1f s; %s", what, summarizeStorm(r, spread),
-		cpu, took.Seconds(), phaseMetrics(m0, f.scrape(t)))
+	summary := summarizeStorm(r, spread, func(int) bool { return true })
+	if f.newEvery > 0 {
+		summary = "known viewers: " + summarizeStorm(r, spread, func(i int) bool { return !f.isNew(i) }) +
+			"; first logins: " + summarizeStorm(r, spread, f.isNew)
+	}
+	t.Logf("%s: %s; server CPU %.1f s over %.1f s; %s", what, summary, cpu, took.Seconds(), phaseMetrics(m0, f.scrape(t)))
 }
 
-// summarizeStorm renders the first-byte distribution: viewers without one count as infinitely late.
-func summarizeStorm(r stormResult, spread time.Duration) string {
-	ds := slices.Clone(r.FirstMS)
+// summarizeStorm renders the first-byte distribution of the viewers in: viewers without one
+// count as infinitely late.
+func summarizeStorm(r stormResult, spread time.Duration, in func(i int) bool) string {
+	var ds []float64
 	failed, retried, behind := 0, 0, 0
-	for i, d := range ds {
+	for i, d := range r.FirstMS {
+		if !in(i) {
+			continue
+		}
 		if d < 0 {
 			failed++
-			ds[i] = 1e12
+			d = 1e12
 		}
 		if r.Attempts[i] > 1 {
 			retried++
 		}
-		if ds[i] > float64(spread.Milliseconds()) {
+		if d > float64(spread.Milliseconds()) {
 			behind++
 		}
+		ds = append(ds, d)
 	}
 	slices.Sort(ds)
 	q := func(p float64) string {
