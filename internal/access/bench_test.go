@@ -200,21 +200,12 @@ func BenchmarkRateLimiterAllow(b *testing.B) {
 // does.
 func BenchmarkCheckFirstLoginHere(b *testing.B) {
 	dsn := testdb.NewDSN(b)
-	a := newInstance(b, dsn, fixtureOpts{})
-	a.run(b)
-	hash, err := credential.Hash("correct horse battery staple", credential.DefaultParams)
+	hash, err := credential.Hash(benchPassword, credential.DefaultParams)
 	if err != nil {
 		b.Fatal(err)
 	}
-	line, _ := testdb.NewLine(b, a.st, func(in *store.LineInput) { in.PasswordHash = hash })
-	r := login(line, "correct horse battery staple", ipDE)
-	if d := a.check(b, r); d.Code != access.OK {
-		b.Fatalf("first login = %v", d.Code)
-	}
-	testdb.Eventually(b, 10*time.Second, "the record written", func() bool {
-		_, err := a.st.VerifiedCredential(context.Background(), line.ID)
-		return err == nil
-	})
+	_, line, pw := verifiedOn(b, dsn, func(in *store.LineInput) { in.PasswordHash = hash })
+	r := login(line, pw, ipDE)
 	for _, bb := range []struct {
 		name string
 		opts fixtureOpts

@@ -37,8 +37,28 @@ func (f *fixture) metric(t testing.TB, name, label, value string) float64 {
 	return sum
 }
 
+// verifiedOn starts an instance on dsn (running its background loops) and a line (mod adjusts
+// it) whose password verified there, with its record written.
+func verifiedOn(t testing.TB, dsn string, mod func(*store.LineInput)) (*fixture, store.Line, string) {
+	t.Helper()
+	a := newInstance(t, dsn, fixtureOpts{})
+	a.run(t)
+	line, pw := testdb.NewLine(t, a.st, mod)
+	if mod != nil {
+		pw = benchPassword
+	}
+	if d := a.check(t, login(line, pw, ipDE)); d.Code != access.OK {
+		t.Fatalf("first login = %v", d.Code)
+	}
+	waitRecord(t, a.st, line.ID)
+	return a, line, pw
+}
+
+// benchPassword is the password of lines whose hash a test sets itself.
+const benchPassword = "correct horse battery staple"
+
 // waitRecord waits until the line has a live record and returns it.
-func waitRecord(t *testing.T, st *store.Store, lineID int64) store.VerifiedCredential {
+func waitRecord(t testing.TB, st *store.Store, lineID int64) store.VerifiedCredential {
 	t.Helper()
 	var rec store.VerifiedCredential
 	testdb.Eventually(t, 10*time.Second, "the verified-credential record written", func() bool {
@@ -55,14 +75,7 @@ func waitRecord(t *testing.T, st *store.Store, lineID int64) store.VerifiedCrede
 func TestRecords_FreshInstanceAdmitsWithoutHashing(t *testing.T) {
 	t.Parallel()
 	dsn := testdb.NewDSN(t)
-	a := newInstance(t, dsn, fixtureOpts{})
-	a.run(t)
-	line, pw := testdb.NewLine(t, a.st, nil)
-	if d := a.check(t, login(line, pw, ipDE)); d.Code != access.OK {
-		t.Fatalf("first login on a = %v", d.Code)
-	}
-	waitRecord(t, a.st, line.ID)
-
+	_, line, pw := verifiedOn(t, dsn, nil)
 	tests := []struct {
 		name       string
 		opts       fixtureOpts
@@ -102,13 +115,8 @@ func TestRecords_FreshInstanceAdmitsWithoutHashing(t *testing.T) {
 func TestRecords_NoUseWithoutThePepper(t *testing.T) {
 	t.Parallel()
 	dsn := testdb.NewDSN(t)
-	a := newInstance(t, dsn, fixtureOpts{})
-	a.run(t)
-	alice, alicePW := testdb.NewLine(t, a.st, nil)
+	a, alice, alicePW := verifiedOn(t, dsn, nil)
 	bob, _ := testdb.NewLine(t, a.st, nil)
-	if d := a.check(t, login(alice, alicePW, ipDE)); d.Code != access.OK {
-		t.Fatalf("alice's login = %v", d.Code)
-	}
 	rec := waitRecord(t, a.st, alice.ID)
 
 	// Another cluster's pepper: the record does not match, the password is hashed.
@@ -181,11 +189,7 @@ func TestRecords_FailuresCostAlike(t *testing.T) {
 func TestRecords_RefreshedWhileUsed(t *testing.T) {
 	t.Parallel()
 	dsn := testdb.NewDSN(t)
-	a := newInstance(t, dsn, fixtureOpts{})
-	a.run(t)
-	line, pw := testdb.NewLine(t, a.st, nil)
-	a.check(t, login(line, pw, ipDE))
-	waitRecord(t, a.st, line.ID)
+	a, line, pw := verifiedOn(t, dsn, nil)
 	writes := a.metric(t, "xtreamd_credential_record_writes_total", "outcome", "written")
 
 	b := newInstance(t, dsn, fixtureOpts{})
