@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -36,6 +37,7 @@ type domain struct {
 	relay     *relay.Manager
 	listener  *store.Listener
 	files     *source.Files // which local files viewers may be served
+	store     *store.Store
 	log       *slog.Logger
 }
 
@@ -45,7 +47,7 @@ const warmLines = 20_000
 
 func buildDomain(ctx context.Context, d Deps) (*domain, error) {
 	cfg := d.Config
-	dom := &domain{log: d.Log}
+	dom := &domain{store: d.Store, log: d.Log}
 	dom.geo = geo.New(cfg.GeoIPCountryDB, cfg.GeoIPISPDB, d.Log)
 	secret := tokenSecret(cfg, d.Log)
 	tokens, err := token.NewKeyring(secret, 1)
@@ -148,7 +150,33 @@ func (dom *domain) startWorkers(ctx context.Context) *errgroup.Group {
 	g.Go(func() error { return dom.refresher.Run(ctx) })
 	g.Go(func() error { return dom.relay.Run(ctx) })
 	g.Go(func() error { dom.warm(ctx); return nil })
+	g.Go(func() error { warmPool(ctx, dom.store); return nil })
 	return &g
+}
+
+// warmPool opens the pool's connections at start, all at once, instead of one by one as the
+// first requests wait for them: a reconnect storm right after a start would otherwise queue
+// behind connection set-ups (a fork and an authentication each on the server). Idle ones stay
+// open (pgxpool keeps them up to its idle time) for the storm to use.
+func warmPool(ctx context.Context, st *store.Store) {
+	pool := st.Pool()
+	n := int(pool.Config().MaxConns)
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	var wg sync.WaitGroup
+	conns := make(chan func(), n)
+	for range n {
+		wg.Go(func() {
+			if c, err := pool.Acquire(ctx); err == nil {
+				conns <- c.Release
+			}
+		})
+	}
+	wg.Wait()
+	close(conns)
+	for release := range conns {
+		release()
+	}
 }
 
 // warm loads the lines of the viewers verified lately (on any instance) into the checker's
