@@ -70,36 +70,51 @@ func (c *Checker) queueRecord(lineID int64, k credential.Key) {
 }
 
 // runRecordWrites writes queued records, as many as wait at once in one statement, until ctx
-// ends. Records still queued then are lost, which costs only hashing.
+// ends; then it writes what is still queued (within a few seconds), so the viewers verified
+// just before a restart are known to the next process too.
 func (c *Checker) runRecordWrites(ctx context.Context) {
 	batch := make([]store.VerifiedCredential, 0, maxRecordBatch)
 	for {
 		select {
 		case <-ctx.Done():
+			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 3*time.Second)
+			defer cancel()
+			for fctx.Err() == nil && c.writeQueued(fctx, batch[:0]) > 0 {
+			}
 			return
 		case r := <-c.records:
-			batch = append(batch[:0], r)
-		}
-	more:
-		for len(batch) < maxRecordBatch {
-			select {
-			case r := <-c.records:
-				batch = append(batch, r)
-			default:
-				break more
-			}
-		}
-		wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		err := c.d.Store.PutVerifiedCredentials(wctx, batch, c.d.CredentialRecordTTL)
-		cancel()
-		switch {
-		case err == nil:
-			c.recordWrites.WithLabelValues("written").Add(float64(len(batch)))
-		case ctx.Err() == nil:
-			c.recordWrites.WithLabelValues("failed").Add(float64(len(batch)))
-			c.d.Log.Warn("writing verified-credential records", "err", err)
+			// Not cancelled with ctx: a write under way at shutdown completes.
+			c.writeQueued(context.WithoutCancel(ctx), append(batch[:0], r))
 		}
 	}
+}
+
+// writeQueued writes batch and the records queued now (up to maxRecordBatch in all), and
+// returns how many it wrote or tried to.
+func (c *Checker) writeQueued(ctx context.Context, batch []store.VerifiedCredential) int {
+more:
+	for len(batch) < maxRecordBatch {
+		select {
+		case r := <-c.records:
+			batch = append(batch, r)
+		default:
+			break more
+		}
+	}
+	if len(batch) == 0 {
+		return 0
+	}
+	wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	err := c.d.Store.PutVerifiedCredentials(wctx, batch, c.d.CredentialRecordTTL)
+	cancel()
+	switch {
+	case err == nil:
+		c.recordWrites.WithLabelValues("written").Add(float64(len(batch)))
+	case ctx.Err() == nil:
+		c.recordWrites.WithLabelValues("failed").Add(float64(len(batch)))
+		c.d.Log.Warn("writing verified-credential records", "err", err)
+	}
+	return len(batch)
 }
 
 // sweepRecords deletes expired records (every instance does; the statement is idempotent).

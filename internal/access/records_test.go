@@ -265,3 +265,29 @@ func TestRecords_Warm(t *testing.T) {
 		t.Errorf("old password of the changed line = %v, want AUTH_FAILED", d.Code)
 	}
 }
+
+// TestRecords_WrittenAtShutdown: a record still queued when the checker stops is written
+// before Run returns, so a viewer verified just before a restart is known to the next process.
+// (Eight rounds: without the final write, Run's select would still write a round's record now
+// and then, when it happens to take the record before the cancellation.)
+func TestRecords_WrittenAtShutdown(t *testing.T) {
+	t.Parallel()
+	f := setup(t) // not running: a record stays queued until Run
+	for round := range 8 {
+		line, pw := testdb.NewLine(t, f.st, nil)
+		if d := f.check(t, login(line, pw, ipDE)); d.Code != access.OK {
+			t.Fatalf("login = %v", d.Code)
+		}
+		if _, err := f.st.VerifiedCredential(context.Background(), line.ID); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("record before Run = %v, want none yet", err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		if err := f.checker.Run(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.st.VerifiedCredential(context.Background(), line.ID); err != nil {
+			t.Fatalf("round %d: record after Run returned = %v, want written", round, err)
+		}
+	}
+}
