@@ -23,6 +23,8 @@ type Deps struct {
 	Store  *store.Store
 	Conns  *conns.Manager
 	Geo    *geo.DB // nil: no GeoIP; lines with country or ISP rules fail closed
+	// Cache remembers verified credentials. Its pepper is the cluster's (credential.Pepper of
+	// the token secret) for records one instance writes to admit viewers on another.
 	Cache  *credential.Cache
 	Hasher *credential.Limiter
 	Tokens *token.Keyring // nil: play tokens are refused
