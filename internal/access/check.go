@@ -20,9 +20,9 @@ import (
 
 // Deps is what the checker uses.
 type Deps struct {
-	Store  *store.Store
-	Conns  *conns.Manager
-	Geo    *geo.DB // nil: no GeoIP; lines with country or ISP rules fail closed
+	Store *store.Store
+	Conns *conns.Manager
+	Geo   *geo.DB // nil: no GeoIP; lines with country or ISP rules fail closed
 	// Cache remembers verified credentials. Its pepper is the cluster's (credential.Pepper of
 	// the token secret) for records one instance writes to admit viewers on another.
 	Cache  *credential.Cache
