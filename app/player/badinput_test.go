@@ -9,11 +9,12 @@ import (
 	"testing"
 )
 
-// garbage is what hostile or broken clients put into parameters.
+// garbage is what hostile or broken clients put into parameters, as text: bad bytes (NUL,
+// invalid UTF-8, over-long values) are refused outright (badbytes_test.go).
 var garbage = []string{
 	"", " ", "abc", "-1", "0", "*", "1e3", "0x10", "1.5", "99999999999999999999999999", "-9223372036854775808",
-	"9223372036854775807", "１２", "1;DROP TABLE lines", "%00", "\x00", "\xff\xfe", "<script>", `"quoted"`,
-	"null", "[]", "{}", strings.Repeat("9", 300), strings.Repeat("a", 3000),
+	"9223372036854775807", "１２", "1;DROP TABLE lines", "%00", "<script>", `"quoted"`,
+	"null", "[]", "{}", strings.Repeat("9", 250),
 }
 
 // TestBadInput_Matrix sends every garbage value in every parameter of every surface: the

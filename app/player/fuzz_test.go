@@ -13,11 +13,14 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/valyala/fasthttp"
+
+	"github.com/xtreamd/xtreamd/internal/input"
 )
 
 // parser runs parseRequest inside a Fiber app, as the routes do (route parameters need one).
 type parser struct {
 	app  *fiber.App
+	ua   string // the User-Agent of the next parse
 	last request
 	ran  bool
 }
@@ -39,6 +42,7 @@ func newParser() *parser {
 func (p *parser) parse(path, query, body string) request {
 	var fctx fasthttp.RequestCtx
 	fctx.Request.SetRequestURI(path + "?" + query)
+	fctx.Request.Header.SetUserAgent(p.ua)
 	if body != "" {
 		fctx.Request.Header.SetMethod(fiber.MethodPost)
 		fctx.Request.Header.SetContentType(fiber.MIMEApplicationForm)
@@ -65,11 +69,19 @@ func FuzzParseRequest(f *testing.F) {
 		{"params[offset]=5&params[items_per_page]=2&type=m3u_plus&output=hls&prev_days=3&next_days=-1", ""},
 		{"cat_id=0&season=0&series_id=1e3&from_now=1", "password=" + strings.Repeat("p", 2000)},
 		{"%zz=%zz&&&==&a", "%%%"},
+		// Issue 11: bad bytes in every credential and parameter (refused, never a query).
+		{"username=%00&password=x", ""},
+		{"username=alice&password=%C3%28", ""},
+		{"username=alice&password=x&action=get_live%00_streams", ""},
+		{"username=alice&password=x&category_id=%ED%A0%80", ""},
+		{"username=alice&password=x", "stream_id=" + strings.Repeat("1", 10<<10)},
+		{"username=" + strings.Repeat("%E6%97%A5", 200) + "&password=x", ""},
 	} {
 		f.Add(seed[0], seed[1])
 	}
 	p := newParser()
 	f.Fuzz(func(t *testing.T, query, body string) {
+		p.ua = body // any bytes as the User-Agent too: made storable, never refused
 		r := p.parse("/player_api.php", query, body)
 		if !p.ran {
 			return // refused by fasthttp or the router before any handler (a NUL in the URI ...)
@@ -85,8 +97,13 @@ func FuzzParseRequest(f *testing.F) {
 		if len(r.username) > maxUsernameLen || len(r.password) > maxPasswordLen || len(r.userAgent) > maxUserAgentLen {
 			t.Fatalf("unbounded value: %d/%d/%d bytes", len(r.username), len(r.password), len(r.userAgent))
 		}
-		if r.overlong && (r.username != "" || r.password != "") {
-			t.Fatal("an overlong credential is kept")
+		if r.refused && (r.username != "" || r.password != "" || r.action != "" || r.streamID != 0) {
+			t.Fatalf("a refused request keeps values: %+v", r)
+		}
+		for _, v := range []string{r.username, r.password, r.userAgent} {
+			if !input.Text(v, maxPasswordLen) {
+				t.Fatalf("value %q is not storable text", v)
+			}
 		}
 		if r.action != actLogin && actions[r.action] != r.action {
 			t.Fatalf("action %q is not canonical", r.action)

@@ -52,6 +52,7 @@ type Handler struct {
 	proxies   []netip.Prefix
 	site      site
 	cons      *consCache
+	downloads *downloads // get.php and xmltv.php writers running, per line and per address
 }
 
 // site is the public address and clock the answers advertise, fixed at start.
@@ -111,7 +112,8 @@ func New(d Deps) *Handler {
 	return &Handler{
 		access: d.Access, catalog: d.Catalog, guide: d.Guide, log: d.Log, now: d.Now,
 		streamCtx: d.StreamContext, proxies: d.Config.TrustedProxies, site: newSite(d.Config),
-		cons: newConsCache(d.Access.ActiveConnections, consTTL, time.Now),
+		cons:      newConsCache(d.Access.ActiveConnections, consTTL, time.Now),
+		downloads: newDownloads(d.Config),
 	}
 }
 
@@ -142,9 +144,10 @@ func (h *Handler) Routes(r fiber.Router) {
 }
 
 // check runs the access check of a list or login request, within the route's deadline.
-// Over-long credentials fail without one: no stored line can match them.
+// A refused request (bad bytes, over-long values) fails as AUTH_FAILED without one: no stored
+// line can match it, and none of it may reach PostgreSQL.
 func (h *Handler) check(c *fiber.Ctx, req *request, surface, format string) (access.Decision, error) {
-	if req.overlong {
+	if req.refused {
 		return access.Decision{Code: access.AuthFailed}, nil
 	}
 	return h.access.Check(c.UserContext(), access.Request{

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/url"
 	"strconv"
 
@@ -14,7 +15,9 @@ import (
 )
 
 // playlist serves get.php (spec §3.1): the line's live channels, movies and episodes as an
-// M3U download, streamed as it is written. Any failure is an empty 404 (flood-blocked: 403).
+// M3U download, streamed as it is written from the catalog snapshot (memory the instance holds
+// anyway; no database). Any failure is an empty 404 (flood-blocked: 403); a line or address
+// already running its downloads: an empty 429.
 func (h *Handler) playlist(c *fiber.Ctx) error {
 	req, ok := h.admit(c)
 	if !ok {
@@ -32,13 +35,19 @@ func (h *Handler) playlist(c *fiber.Ctx) error {
 	if a := playlistAnswer(d.Code); a.kind != answerServe {
 		return sendBody(c, a)
 	}
+	release, conn, ok := h.startDownload(c, d.Line.ID, req.clientIP)
+	if !ok {
+		return nil // 429: this line or address already runs its downloads
+	}
 	pw := &playlistWriter{
-		ent:  h.catalog.Current().Entitlement(d.Line.BouquetIDs),
-		plus: req.playlistType == typeM3UPlus,
-		ext:  req.output,
-		urls: newStreamURLs(h.site.base, req.username, req.password),
-		log:  h.log,
-		ctx:  h.streamCtx,
+		release: release,
+		conn:    conn,
+		ent:     h.catalog.Current().Entitlement(d.Line.BouquetIDs),
+		plus:    req.playlistType == typeM3UPlus,
+		ext:     req.output,
+		urls:    newStreamURLs(h.site.base, req.username, req.password),
+		log:     h.log,
+		ctx:     h.streamCtx,
 	}
 	suffix := ""
 	if pw.plus {
@@ -107,24 +116,29 @@ func fileSafe(s string) string {
 }
 
 // playlistWriter writes one playlist. It runs after the handler returned (fasthttp's body
-// stream writer): it holds only owned values and the immutable snapshot, never the request.
+// stream writer): it holds only owned values, the immutable snapshot and the connection (for
+// its write deadline only), never the request.
 type playlistWriter struct {
-	ent  *catalog.Entitlement
-	plus bool
-	ext  string
-	urls streamURLs
-	log  *slog.Logger
-	ctx  context.Context
+	release func()   // the download slot
+	conn    net.Conn // for the stall deadline
+	ent     *catalog.Entitlement
+	plus    bool
+	ext     string
+	urls    streamURLs
+	log     *slog.Logger
+	ctx     context.Context
 }
 
 // write streams the playlist: #EXTM3U, then live channels, movies and episodes in bouquet
 // order. It stops at the first write error (the client went away) or at shutdown.
-func (pw *playlistWriter) write(w *bufio.Writer) {
+func (pw *playlistWriter) write(bw *bufio.Writer) {
+	defer pw.release()
 	defer func() {
 		if r := recover(); r != nil {
 			pw.log.Error("panic writing a playlist", "panic", fmt.Sprint(r))
 		}
 	}()
+	w := newStallWriter(bw, pw.conn)
 	b := make([]byte, 0, 1024)
 	b = append(b, `#EXTM3U x-tvg-url="`...)
 	b = appendAttr(b, pw.urls.xmltv)

@@ -8,16 +8,21 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/xtreamd/xtreamd/internal/credential"
+	"github.com/xtreamd/xtreamd/internal/epg"
+	"github.com/xtreamd/xtreamd/internal/input"
 )
 
 // Length caps on what a request may carry. fasthttp already bounds a GET's request line
 // (4 KB read buffer) and the app a POST body (1 MB); these keep any one value small enough
-// to log, hash or put into a cache key.
+// to log, hash or put into a cache key. A longer value refuses the request.
 const (
 	// maxUsernameLen is above the schema's 128 characters of up to 4 UTF-8 bytes each: a
 	// longer name cannot exist, so it fails without a lookup.
-	maxUsernameLen  = 512
-	maxPasswordLen  = credential.MaxPasswordLen
+	maxUsernameLen = 512
+	maxPasswordLen = credential.MaxPasswordLen
+	// maxParamLen bounds every other parameter: the longest meaningful one is an action
+	// name of 21 bytes, or an id of 19 digits.
+	maxParamLen     = 256
 	maxUserAgentLen = 512
 	maxOriginLen    = 512
 
@@ -82,8 +87,11 @@ const (
 // buffers (they are reused once the handler returns) and bounded.
 type request struct {
 	username, password string
-	// overlong: a credential is longer than any stored one can be; it fails without a check.
-	overlong bool
+	// refused: a credential or parameter is not text we take (a NUL byte, invalid UTF-8, or
+	// longer than its cap). The request fails as wrong credentials do, without a check: no
+	// stored line can match such a value, and PostgreSQL would reject it as text (issue 11:
+	// username=%00 answered 503). Every other field is then zero.
+	refused bool
 
 	action     string // canonical player_api / panel_api action; "" = the login object
 	enigmaType string // enigma2.php's type; "" = the root menu
@@ -127,49 +135,90 @@ func formValue(c *fiber.Ctx, key string) []byte {
 }
 
 // parseRequest reads every parameter any player surface uses. Path credentials (the XUI
-// aliases /player_api/{user}/{pass}[/{action}]) win over query ones.
+// aliases /player_api/{user}/{pass}[/{action}]) win over query ones. A value that is not
+// acceptable text refuses the whole request (request.refused); the User-Agent, which many
+// boxes have fixed in firmware, is made storable instead.
 func parseRequest(c *fiber.Ctx, clientIP netip.Addr) request {
-	r := request{clientIP: clientIP, season: -1}
-	user, pass := formValue(c, "username"), formValue(c, "password")
-	if p := c.Params("username"); p != "" {
-		user, pass = pathValue(p), pathValue(c.Params("password"))
+	p := params{c: c}
+	user, pass := p.get("username", maxUsernameLen), p.get("password", maxPasswordLen)
+	if v := c.Params("username"); v != "" {
+		user, pass = p.path(v, maxUsernameLen), p.path(c.Params("password"), maxPasswordLen)
 	}
-	if len(user) > maxUsernameLen || len(pass) > maxPasswordLen {
-		r.overlong = true
-	} else {
-		r.username, r.password = string(user), string(pass) // string() copies
+	action := p.get("action", maxParamLen)
+	if v := c.Params("action"); v != "" {
+		action = p.path(v, maxParamLen)
 	}
-	action := formValue(c, "action")
-	if p := c.Params("action"); p != "" {
-		action = pathValue(p)
+	typ, output := p.get("type", maxParamLen), p.get("output", maxParamLen)
+	category, catID := p.get("category_id", maxParamLen), p.get("cat_id", maxParamLen)
+	vodID, seriesID, streamID := p.get("vod_id", maxParamLen), p.get("series_id", maxParamLen), p.get("stream_id", maxParamLen)
+	season, limit, fromNow := p.get("season", maxParamLen), p.get("limit", maxParamLen), p.get("from_now", maxParamLen)
+	offset, perPage := p.get("params[offset]", maxParamLen), p.get("params[items_per_page]", maxParamLen)
+	prevDays, nextDays := p.get("prev_days", maxParamLen), p.get("next_days", maxParamLen)
+	if p.bad {
+		return request{refused: true, clientIP: clientIP, season: -1, limit: epg.DefaultShortEPGLimit}
 	}
-	r.action = actions[string(action)] // the lookup does not allocate; the value is our constant
-	r.enigmaType = enigmaTypes[string(formValue(c, "type"))]
-	r.category = parseCategory(formValue(c, "category_id"))
-	if v := formValue(c, "cat_id"); v != nil {
-		r.category = parseCategory(v)
+
+	// string() copies; the map lookups do not allocate, and their values are our constants.
+	r := request{clientIP: clientIP, season: -1, username: string(user), password: string(pass)}
+	r.action = actions[string(action)]
+	r.enigmaType = enigmaTypes[string(typ)]
+	r.category = parseCategory(category)
+	if catID != nil {
+		r.category = parseCategory(catID)
 	}
-	r.vodID = parseID(formValue(c, "vod_id"))
-	r.seriesID = parseID(formValue(c, "series_id"))
-	r.streamID = parseID(formValue(c, "stream_id"))
-	if n, ok := parseUint(formValue(c, "season")); ok {
+	r.vodID, r.seriesID, r.streamID = parseID(vodID), parseID(seriesID), parseID(streamID)
+	if n, ok := parseUint(season); ok {
 		r.season = n
 	}
-	// XC: an empty or zero limit is the default 4.
-	if r.limit = parseBounded(formValue(c, "limit"), 4, 0, maxEPGLimit); r.limit == 0 {
-		r.limit = 4
+	// XC: an empty or zero limit is the default (4).
+	if r.limit = parseBounded(limit, epg.DefaultShortEPGLimit, 0, maxEPGLimit); r.limit == 0 {
+		r.limit = epg.DefaultShortEPGLimit
 	}
-	if n, ok := parseUint(formValue(c, "from_now")); ok && n > 0 {
+	if n, ok := parseUint(fromNow); ok && n > 0 {
 		r.fromNow = true
 	}
-	r.offset = parseBounded(formValue(c, "params[offset]"), 0, 0, 1<<30)
-	r.perPage = parseBounded(formValue(c, "params[items_per_page]"), 0, 0, 1<<30)
-	r.playlistType = parsePlaylistType(formValue(c, "type"))
-	r.output = parseOutput(formValue(c, "output"))
-	r.prevDays = parseBounded(formValue(c, "prev_days"), 1, 0, maxGuideDays)
-	r.nextDays = parseBounded(formValue(c, "next_days"), 1, 0, maxGuideDays)
-	r.userAgent = clipped(c.Request().Header.UserAgent(), maxUserAgentLen)
+	r.offset = parseBounded(offset, 0, 0, 1<<30)
+	r.perPage = parseBounded(perPage, 0, 0, 1<<30)
+	r.playlistType = parsePlaylistType(typ)
+	r.output = parseOutput(output)
+	r.prevDays = parseBounded(prevDays, 1, 0, maxGuideDays)
+	r.nextDays = parseBounded(nextDays, 1, 0, maxGuideDays)
+	r.userAgent = userAgent(c.Request().Header.UserAgent())
 	return r
+}
+
+// params reads request values, noting whether any of them was unacceptable text.
+type params struct {
+	c   *fiber.Ctx
+	bad bool
+}
+
+// get returns the form or query value of key (nil when absent). The bytes belong to fasthttp.
+func (p *params) get(key string, max int) []byte {
+	return p.check(formValue(p.c, key), max)
+}
+
+// path returns a decoded path segment.
+func (p *params) path(seg string, max int) []byte {
+	return p.check(pathValue(seg), max)
+}
+
+func (p *params) check(v []byte, max int) []byte {
+	if len(v) > max || !input.Text(string(v), max) {
+		p.bad = true
+		return nil
+	}
+	return v
+}
+
+// userAgent copies the User-Agent, cut to maxUserAgentLen and made storable: it reaches the
+// client log and the line's user-agent rules, and a box that sends Latin-1 is still a box.
+func userAgent(b []byte) string {
+	s := input.Truncate(string(b[:min(len(b), 2*maxUserAgentLen)]), maxUserAgentLen)
+	if !input.Text(s, maxUserAgentLen) {
+		s = input.Truncate(input.Sanitize(s, maxUserAgentLen), maxUserAgentLen)
+	}
+	return s
 }
 
 // pathValue decodes a path segment (%2F, %23 ... in a password); Fiber hands segments over
@@ -261,14 +310,6 @@ func parseOutput(b []byte) string {
 	return ""
 }
 
-// clipped copies b, cut to n bytes.
-func clipped(b []byte, n int) string {
-	if len(b) > n {
-		b = b[:n]
-	}
-	return string(b)
-}
-
 // printable reports whether b holds no control characters (a header value we echo).
 func printable(b []byte) bool {
 	for _, c := range b {
@@ -282,5 +323,5 @@ func printable(b []byte) bool {
 // hasCredentials reports whether the request carries a username and a password at all (spec
 // §1.2: without them the answer is an empty body, not a failed login).
 func (r *request) hasCredentials() bool {
-	return r.overlong || (r.username != "" && r.password != "")
+	return r.refused || (r.username != "" && r.password != "")
 }

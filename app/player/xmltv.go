@@ -16,7 +16,11 @@ const guideExportTimeout = 10 * time.Minute
 
 // xmltv serves xmltv.php (spec §3.2): the guide of the line's channels as XMLTV, streamed
 // from the database, prev_days (default 1) back and next_days (default 1) ahead, at most 14
-// each; times carry an explicit UTC offset. Failure: an empty 401 (flood-blocked: 403).
+// each; times carry an explicit UTC offset. Failure: an empty 401 (flood-blocked: 403); a line
+// or address already running its downloads: an empty 429.
+//
+// The guide is read in bounded pages with no database connection held while the client reads
+// (epg.Guide.Export), and a client that accepts nothing for downloadStallTimeout is cut.
 //
 // XC 2.9 lists every EPG channel of the panel. Here a line gets only the channels its
 // bouquets hold (those with an EPG id, named and iconed as in its lists): the operator's
@@ -55,9 +59,14 @@ func (h *Handler) xmltv(c *fiber.Ctx) error {
 		GeneratorURL:  h.site.base + "/",
 		Channels:      chans,
 	}
+	release, conn, ok := h.startDownload(c, d.Line.ID, req.clientIP)
+	if !ok {
+		return nil // 429: this line or address already runs its downloads
+	}
 	guide, log, parent := h.guide, h.log, h.streamCtx
 	c.Set(fiber.HeaderContentType, "application/xml; charset=utf-8")
 	c.Context().SetBodyStreamWriter(func(w *bufio.Writer) {
+		defer release()
 		defer func() {
 			if r := recover(); r != nil {
 				log.Error("panic writing xmltv", "panic", fmt.Sprint(r))
@@ -65,9 +74,9 @@ func (h *Handler) xmltv(c *fiber.Ctx) error {
 		}()
 		ctx, cancel := context.WithTimeout(parent, guideExportTimeout)
 		defer cancel()
-		if err := guide.Export(ctx, w, opts); err != nil && ctx.Err() == nil {
-			// Mostly a client that went away; the document is cut short either way.
-			log.Warn("xmltv export ended early", "err", err)
+		if err := guide.Export(ctx, newStallWriter(w, conn), opts); err != nil && ctx.Err() == nil {
+			// Mostly a client that went away or stalled; the document is cut short either way.
+			log.Debug("xmltv export ended early", "err", err)
 		}
 	})
 	return nil

@@ -11,12 +11,14 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/xtreamd/xtreamd/internal/access"
+	"github.com/xtreamd/xtreamd/internal/accounts"
 	"github.com/xtreamd/xtreamd/internal/catalog"
 	"github.com/xtreamd/xtreamd/internal/config"
 	"github.com/xtreamd/xtreamd/internal/conns"
 	"github.com/xtreamd/xtreamd/internal/credential"
 	"github.com/xtreamd/xtreamd/internal/epg"
 	"github.com/xtreamd/xtreamd/internal/geo"
+	"github.com/xtreamd/xtreamd/internal/importer"
 	"github.com/xtreamd/xtreamd/internal/mag"
 	"github.com/xtreamd/xtreamd/internal/relay"
 	"github.com/xtreamd/xtreamd/internal/source"
@@ -39,6 +41,9 @@ type domain struct {
 	files     *source.Files // which local files viewers may be served
 	store     *store.Store
 	log       *slog.Logger
+	accounts  *accounts.Service
+	sessions  *accounts.Sessions
+	imports   *importer.Runner // the admin API's background imports
 }
 
 // warmLines bounds the lines (and their verified keys) a starting instance loads from the
@@ -74,6 +79,7 @@ func buildDomain(ctx context.Context, d Deps) (*domain, error) {
 		return nil, fmt.Errorf("relay: %w", err)
 	}
 	dom.relay = rm
+	hasher := credential.NewLimiter(credential.LimiterOptions{MaxWait: cfg.HashQueueWait, Log: d.Log}) // players' and admins' passwords share one hashing limit
 	dom.access = access.New(access.Deps{
 		Store: d.Store,
 		Conns: dom.conns,
@@ -83,7 +89,7 @@ func buildDomain(ctx context.Context, d Deps) (*domain, error) {
 		// into the shared record serves every other (internal/access records.go).
 		Cache: credential.NewCache(credential.CacheOptions{TTL: 2 * time.Minute, MaxEntries: 100_000,
 			Pepper: credential.Pepper(secret)}),
-		Hasher:     credential.NewLimiter(credential.LimiterOptions{MaxWait: cfg.HashQueueWait, Log: d.Log}),
+		Hasher:     hasher,
 		Tokens:     dom.tokens,
 		Entitled:   dom.entitled,
 		Log:        d.Log,
@@ -97,6 +103,10 @@ func buildDomain(ctx context.Context, d Deps) (*domain, error) {
 	}
 	// A new snapshot may take streams out of a line's bouquets: open ones are decided again.
 	dom.catalog.OnSwap(func(*catalog.Snapshot) { dom.access.EntitlementsChanged() })
+	if err := dom.buildAccounts(ctx, d, hasher); err != nil {
+		return nil, err
+	}
+	dom.imports = importer.New(d.Store, d.Log, importer.Options{InstanceID: cfg.InstanceID})
 	dom.listener = dom.subscribe(store.NewListener(d.Store.Pool(), d.Log))
 	return dom, nil
 }
@@ -133,6 +143,11 @@ func (dom *domain) subscribe(l *store.Listener) *store.Listener {
 		OnChange:    dom.catalog.OnChange,
 		OnReconnect: dom.catalog.OnReconnect,
 	})
+	l.Subscribe(store.Subscriber{
+		Kinds:       []store.ChangeKind{store.ChangeAdminSession},
+		OnChange:    dom.sessions.OnChange,
+		OnReconnect: dom.sessions.OnReconnect,
+	})
 	// A kill missed while away needs no reconnect step: the next heartbeat finds the lease gone
 	// (a killed HLS session's next poll is refused; its segment links expire with their token).
 	l.Subscribe(store.Subscriber{Kinds: []store.ChangeKind{store.ChangeKill}, OnChange: dom.conns.OnChange})
@@ -151,6 +166,8 @@ func (dom *domain) startWorkers(ctx context.Context) *errgroup.Group {
 	g.Go(func() error { return dom.relay.Run(ctx) })
 	g.Go(func() error { dom.warm(ctx); return nil })
 	g.Go(func() error { warmPool(ctx, dom.store); return nil })
+	g.Go(func() error { return dom.sessions.Run(ctx) })
+	g.Go(func() error { return dom.imports.Run(ctx) })
 	return &g
 }
 
@@ -199,4 +216,37 @@ func (dom *domain) warm(ctx context.Context) {
 	case n > 0:
 		dom.log.Info("caches warmed from verified-credential records", "lines", n, "dur_ms", time.Since(start).Milliseconds())
 	}
+}
+
+// adminJWTLabel is what the admin API's signing key is derived from the token secret with:
+// one operator secret, two keys that never verify each other's tokens.
+const adminJWTLabel = "xtreamd admin-api access-token v1"
+
+// buildAccounts builds the account rules and the admin API's sessions. The signing key is
+// derived from the token secret, so every instance of a cluster (which shares that secret)
+// verifies every other's access tokens; without one (tests only: serve always has one) the key
+// is random and good for this process alone.
+func (dom *domain) buildAccounts(ctx context.Context, d Deps, hasher *credential.Limiter) error {
+	dom.accounts = accounts.New(d.Store, accounts.Options{Hasher: hasher})
+	secret := []byte(d.Config.TokenSecret.Reveal())
+	if len(secret) == 0 {
+		secret = make([]byte, 32)
+		if _, err := rand.Read(secret); err != nil {
+			return fmt.Errorf("admin sessions: %w", err)
+		}
+		d.Log.Warn("no token secret: admin API tokens are valid on this instance only")
+	}
+	key := accounts.DeriveKey(secret, adminJWTLabel)
+	kid := accounts.KeyID(key)
+	sessions, err := accounts.NewSessions(dom.accounts, accounts.SessionOptions{
+		Keys: map[string][]byte{kid: key}, CurrentKID: kid, Hasher: hasher, Log: d.Log,
+	})
+	if err != nil {
+		return err
+	}
+	if err := sessions.Load(ctx); err != nil {
+		return err
+	}
+	dom.sessions = sessions
+	return nil
 }

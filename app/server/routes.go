@@ -17,6 +17,9 @@ func (s *Server) mountSurfaces(app *fiber.App) {
 		Log: s.deps.Log, Now: s.deps.Now, StreamContext: s.streamCtx,
 	}).Routes(app)
 
+	// --- admin surfaces (/api/v1, api.php) ---
+	s.admin.Routes(app)
+
 	// --- MAG portal (portal.php, load.php, /c/): before the streams, whose short form would
 	// take /stalker_portal/c/{file} ---
 	s.portal.Routes(app)

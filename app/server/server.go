@@ -17,11 +17,15 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/xtreamd/xtreamd/app/admin"
 	"github.com/xtreamd/xtreamd/app/edge"
 	"github.com/xtreamd/xtreamd/app/portal"
 	"github.com/xtreamd/xtreamd/app/stream"
+	"github.com/xtreamd/xtreamd/internal/catalog/editor"
 	"github.com/xtreamd/xtreamd/internal/config"
+	"github.com/xtreamd/xtreamd/internal/epg"
 	"github.com/xtreamd/xtreamd/internal/logx"
+	"github.com/xtreamd/xtreamd/internal/panel"
 	"github.com/xtreamd/xtreamd/internal/store"
 )
 
@@ -45,6 +49,7 @@ type Server struct {
 	app     *fiber.App
 	metrics *fiber.App // only with a separate --metrics-listen
 
+	admin    *admin.API      // /api/v1 and api.php
 	redirect stream.Redirect // redirect mode of the stream surface (zero: off)
 	streams  *stream.Handler // the stream surface: shutdown waits for its live writers
 	portal   *portal.Handler // the MAG portal
@@ -82,6 +87,14 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 		return nil, err
 	}
 	if s.portal, err = newPortal(d, dom); err != nil {
+		s.cancelStreams()
+		return nil, err
+	}
+	s.admin, err = admin.New(admin.Deps{Accounts: dom.accounts, Sessions: dom.sessions, Conns: dom.conns, Catalog: dom.catalog,
+		Access: dom.access, Store: d.Store, Config: d.Config, Log: d.Log,
+		Editor: editor.New(d.Store), EPG: epg.NewSources(d.Store), Security: panel.NewSecurity(d.Store, d.Now),
+		Settings: panel.NewConfig(d.Store), Overview: panel.NewOverview(d.Store), Imports: dom.imports})
+	if err != nil {
 		s.cancelStreams()
 		return nil, err
 	}
@@ -158,11 +171,20 @@ func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
 		s.deps.Log.ErrorContext(c.UserContext(), "request failed", "path", logx.RedactPath(c.Path()),
 			"surface", string(edge.SurfaceOf(c)), "err", err)
 	}
+	if edge.SurfaceOf(c) == "" && strings.HasPrefix(c.Path(), "/api/v1/") {
+		// Refused before any route ran (a body over the server's limit ...): still the API's
+		// format.
+		status, msg := edge.ErrorStatus(err)
+		return edge.WriteProblem(c, edge.Problem{Status: status, Detail: msg})
+	}
 	return edge.WriteError(c, err)
 }
 
 // StreamContext ends when shutdown begins; stream writers select on it.
 func (s *Server) StreamContext() context.Context { return s.streamCtx }
+
+// listenerWait bounds how long Serve waits for the change listener before answering anyway.
+const listenerWait = 10 * time.Second
 
 // Serve answers on ln (and the metrics listener, if configured) and runs the background
 // workers until ctx ends, then shuts down in order: stop accepting, end open streams, wait up
@@ -177,6 +199,15 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 			s.deps.Log.Warn("background worker", "err", err)
 		}
 	}()
+	// Answer only once changes reach this instance: a request served before the LISTEN is in
+	// place could act on a ban, a revoked login or a kill made meanwhile elsewhere. The
+	// database being down does not hold the start up for long: the caches' TTLs then heal.
+	select {
+	case <-s.dom.listener.Ready():
+	case <-time.After(listenerWait):
+		s.deps.Log.Warn("serving before the change listener is ready", "waited", listenerWait)
+	case <-ctx.Done():
+	}
 
 	errc := make(chan error, 2)
 	go func() { errc <- s.app.Listener(ln) }()

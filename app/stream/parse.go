@@ -58,7 +58,9 @@ const (
 )
 
 // cred copies and unescapes a path credential (fasthttp reuses the buffer behind params). A value
-// that does not unescape is used as sent.
+// that does not unescape is used as sent. One that is not text once unescaped (a NUL byte,
+// invalid UTF-8: %00, %FF) is refused here, before it could reach PostgreSQL, which rejects
+// such text with an error (issue 11).
 func cred(raw string) (string, bool) {
 	if raw == "" || len(raw) > maxCredLen {
 		return "", false
@@ -67,7 +69,7 @@ func cred(raw string) (string, bool) {
 	if err != nil {
 		s = raw
 	}
-	return strings.Clone(s), true
+	return input.Clone(s, maxCredLen)
 }
 
 // parseLiveFile parses the last segment of a live URL: "42", "42.ts", "42.m3u8".

@@ -33,9 +33,17 @@ type client struct {
 	ua string
 }
 
+// clientOf copies the client. The User-Agent is cut and made storable (it reaches the lease and
+// the client log, and PostgreSQL refuses a NUL or invalid UTF-8 in text): a header many boxes
+// fix in firmware is cleaned, not refused.
 func (h *Handler) clientOf(c *fiber.Ctx) client {
 	ua := input.Truncate(c.Get(fiber.HeaderUserAgent), maxUserAgentLen)
-	return client{ip: edge.ClientIP(c, h.d.Proxies), ua: strings.Clone(ua)}
+	if input.Text(ua, maxUserAgentLen) {
+		ua = strings.Clone(ua)
+	} else {
+		ua = input.Truncate(input.Sanitize(ua, maxUserAgentLen), maxUserAgentLen) // a new string
+	}
+	return client{ip: edge.ClientIP(c, h.d.Proxies), ua: ua}
 }
 
 // request is the access request of this client identified as who.
@@ -58,7 +66,7 @@ type whoFault uint8
 const (
 	whoOK             whoFault = iota
 	whoBadToken                // a ?play_token= that cannot be a token
-	whoBadCredentials          // a missing or over-long username or password
+	whoBadCredentials          // a missing or over-long username or password, or one that is not text
 )
 
 // parseWho identifies the line: an optional ?play_token= (which, when present, alone identifies

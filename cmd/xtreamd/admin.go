@@ -38,7 +38,7 @@ func cmdAdmin(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	log := newLogger(e, cfg)
-	db, err := openMigrated(ctx, cfg, log)
+	db, err := openMigrated(ctx, cfg, log, shareCluster)
 	if err != nil {
 		return err
 	}

@@ -61,9 +61,23 @@ type database struct {
 	server *pgserver.Server // nil with DATABASE_URL
 }
 
+// clusterUse says what a subcommand does when another process already runs the private
+// cluster of its data dir.
+type clusterUse bool
+
+const (
+	// ownCluster refuses: serve stops the cluster it runs at its end, so two of them on one
+	// data dir would pull it from under each other.
+	ownCluster clusterUse = false
+	// shareCluster connects to the running cluster (import, admin, migrate while serve runs)
+	// and leaves it running.
+	shareCluster clusterUse = true
+)
+
 // openDatabase connects to DATABASE_URL, or starts (initialising on first use) the private
-// cluster under the data dir and connects to it.
-func openDatabase(ctx context.Context, cfg config.Config, log *slog.Logger) (*database, error) {
+// cluster under the data dir and connects to it. With shareCluster, a cluster another process
+// (xtreamd serve) runs is used as it is.
+func openDatabase(ctx context.Context, cfg config.Config, log *slog.Logger, use clusterUse) (*database, error) {
 	opts := store.PoolOptions{MaxConns: int32(cfg.DBMaxConns), ApplicationName: "xtreamd " + cfg.InstanceID}
 	if dsn := cfg.DatabaseURL.Reveal(); dsn != "" {
 		st, err := store.Open(ctx, dsn, opts)
@@ -72,12 +86,29 @@ func openDatabase(ctx context.Context, cfg config.Config, log *slog.Logger) (*da
 		}
 		return &database{store: st}, nil
 	}
-	srv, err := pgserver.Start(ctx, pgserver.Options{Dir: filepath.Join(cfg.DataDir, "postgres"), Log: log})
+	dir := filepath.Join(cfg.DataDir, "postgres")
+	srv, err := pgserver.Start(ctx, pgserver.Options{Dir: dir, Log: log})
+	if errors.Is(err, pgserver.ErrRunning) && use == shareCluster {
+		srv, err = pgserver.Attach(dir)
+		if err == nil {
+			log.Info("using the private postgresql another xtreamd runs", "dir", dir)
+			return openOn(ctx, srv, opts, log)
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("private database: %w", err)
 	}
+	return openOn(ctx, srv, opts, log)
+}
+
+// openOn connects to the xtreamd database of the private cluster srv, creating it on first
+// use; the cluster is stopped again (unless another process runs it) when that fails.
+func openOn(ctx context.Context, srv *pgserver.Server, opts store.PoolOptions, log *slog.Logger) (*database, error) {
 	if err := store.EnsureDatabase(ctx, srv.DSN("postgres"), embeddedDatabase); err != nil {
 		stopServer(srv, log)
+		if srv.Attached() { // a cluster whose superuser is not xtreamd's, say
+			return nil, fmt.Errorf("private database: the cluster running in %s does not let xtreamd in (not one xtreamd started?): %w", srv.Dir(), err)
+		}
 		return nil, fmt.Errorf("private database: %w", err)
 	}
 	st, err := store.Open(ctx, srv.DSN(embeddedDatabase), opts)
@@ -90,8 +121,8 @@ func openDatabase(ctx context.Context, cfg config.Config, log *slog.Logger) (*da
 
 // openMigrated is openDatabase followed by the migrations every subcommand that uses the
 // schema needs first (tern's advisory lock makes concurrent starts safe).
-func openMigrated(ctx context.Context, cfg config.Config, log *slog.Logger) (*database, error) {
-	db, err := openDatabase(ctx, cfg, log)
+func openMigrated(ctx context.Context, cfg config.Config, log *slog.Logger, use clusterUse) (*database, error) {
+	db, err := openDatabase(ctx, cfg, log, use)
 	if err != nil {
 		return nil, err
 	}

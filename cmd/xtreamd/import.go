@@ -50,7 +50,7 @@ func cmdImport(ctx context.Context, e env, args []string) error {
 	defer body.Close()
 
 	log := newLogger(e, cfg)
-	db, err := openMigrated(ctx, cfg, log)
+	db, err := openMigrated(ctx, cfg, log, shareCluster)
 	if err != nil {
 		return err
 	}

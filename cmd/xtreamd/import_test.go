@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"flag"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -157,5 +159,98 @@ func TestSplitArgs(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{"a.m3u", "-odd"}, pos); diff != "" {
 		t.Errorf("positional (-want +got):\n%s", diff)
+	}
+}
+
+// TestImport_WhileServeRuns: with the private database, `xtreamd import` (and `admin create`)
+// connect to the cluster the running `serve` owns instead of refusing, leave it running, and
+// serve answers with what they wrote; a second serve on the same data dir is still refused.
+func TestImport_WhileServeRuns(t *testing.T) {
+	t.Parallel()
+	base, err := os.MkdirTemp("", "xtreamd-import-test-") // enterable by the postgres user when root
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(base) })
+	if err := os.Chmod(base, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	getenv := envFrom(map[string]string{"XTREAMD_DATA_DIR": filepath.Join(base, "data"), "XTREAMD_ADMIN_PASSWORD": "correct-horse"})
+	addr, stop, logs := startServe(t, getenv)
+
+	var out, errOut bytes.Buffer
+	err = run(context.Background(), []string{"import", "m3u", "../../testdata/m3u/playlist.m3u", "--bouquet", "Provider"},
+		getenv, strings.NewReader(""), &out, &errOut)
+	if err != nil {
+		t.Fatalf("import while serving: %v\n%s", err, errOut.String())
+	}
+	// Six entries would play; the local file is outside any media directory (none is configured
+	// here), so it is skipped with its reason.
+	if !strings.Contains(out.String(), "5 added") || !strings.Contains(out.String(), "file outside the media directories") ||
+		!strings.Contains(errOut.String(), "another xtreamd runs") {
+		t.Fatalf("import output:\n%s\nlog:\n%s", out.String(), errOut.String())
+	}
+	if err := run(context.Background(), []string{"admin", "create", "--username", "root"}, getenv, nil, io.Discard, io.Discard); err != nil {
+		t.Fatalf("admin create while serving: %v", err)
+	}
+	// The running server answers with what the import wrote.
+	tok := apiLogin(t, addr, "root", "correct-horse")
+	var page struct {
+		Items []json.RawMessage `json:"items"`
+	}
+	apiGet(t, addr, tok, "/api/v1/live-streams?limit=100", &page)
+	if len(page.Items) != 5 {
+		t.Fatalf("serve lists %d live streams after the import, want 5", len(page.Items))
+	}
+	_, errSecond := runServeOnce(t, getenv)
+	if errSecond == nil || !strings.Contains(errSecond.Error(), "already run by postgres pid") {
+		t.Fatalf("a second serve on the data dir = %v, want the clear refusal", errSecond)
+	}
+	if err := stop(); err != nil {
+		t.Fatalf("serve after the import: %v\n%s", err, logs.String())
+	}
+}
+
+// runServeOnce runs serve on a free port and returns its error, for starts that must fail.
+func runServeOnce(t *testing.T, getenv func(string) string) (string, error) {
+	t.Helper()
+	var stderr bytes.Buffer
+	err := run(t.Context(), []string{"serve", "--listen", freePort(t)}, getenv, strings.NewReader(""), io.Discard, &stderr)
+	return stderr.String(), err
+}
+
+// apiLogin logs in on the admin API at addr and returns the access token.
+func apiLogin(t *testing.T, addr, user, pass string) string {
+	t.Helper()
+	body, _ := json.Marshal(map[string]string{"username": user, "password": pass})
+	resp, err := http.Post("http://"+addr+"/api/v1/auth/login", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&tok); err != nil || tok.AccessToken == "" {
+		t.Fatalf("login = %d, %v", resp.StatusCode, err)
+	}
+	return tok.AccessToken
+}
+
+// apiGet GETs path on the admin API at addr into v.
+func apiGet(t *testing.T, addr, tok, path string, v any) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, "http://"+addr+path, nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s = %d", path, resp.StatusCode)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		t.Fatal(err)
 	}
 }

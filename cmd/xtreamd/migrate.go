@@ -22,7 +22,7 @@ func cmdMigrate(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	log := newLogger(e, cfg)
-	db, err := openDatabase(ctx, cfg, log)
+	db, err := openDatabase(ctx, cfg, log, shareCluster)
 	if err != nil {
 		return err
 	}

@@ -32,7 +32,7 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	}
 	defer ln.Close()
 
-	db, err := openMigrated(ctx, cfg, log)
+	db, err := openMigrated(ctx, cfg, log, ownCluster)
 	if err != nil {
 		return err
 	}

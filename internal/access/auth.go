@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/xtreamd/xtreamd/internal/credential"
+	"github.com/xtreamd/xtreamd/internal/input"
 	"github.com/xtreamd/xtreamd/internal/store"
 	"github.com/xtreamd/xtreamd/internal/token"
 )
@@ -36,12 +37,22 @@ func (c *Checker) authenticate(ctx context.Context, r Request, now time.Time, ip
 	return authResult{}, nil
 }
 
+// maxUsernameBytes is the schema's 128 characters of up to 4 UTF-8 bytes each.
+const maxUsernameBytes = 512
+
 // authPassword checks a username and password: a cached verification when the stored hash is
 // unchanged, else the line's shared verified-credential record, else argon2id under the
 // hashing limiter (and a dummy hash for unknown users). Only the last waits in the hashing
 // queue: a viewer verified before, here or on another instance, never does.
+//
+// Credentials that are not text (a NUL byte, invalid UTF-8) or longer than any stored one fail
+// at once, without a query or a hash: no line can have them, so answering fast reveals nothing,
+// and PostgreSQL would refuse such a parameter with an error, turning a failed login into an
+// undecided check (issue 11). The surfaces refuse them in their parse step already; this is
+// the guard for any caller that does not.
 func (c *Checker) authPassword(ctx context.Context, p Password) (authResult, error) {
-	if p.Username == "" || p.Password == "" || len(p.Password) > credential.MaxPasswordLen {
+	if p.Username == "" || p.Password == "" ||
+		!input.Text(p.Username, maxUsernameBytes) || !input.Text(p.Password, credential.MaxPasswordLen) {
 		return authResult{}, nil
 	}
 	line, err := c.lines.byUsername(ctx, p.Username)

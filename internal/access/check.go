@@ -51,10 +51,13 @@ var ErrBusy = credential.ErrBusy
 
 // Checker runs the check. Load it before use and Run it for reloads and background writes.
 type Checker struct {
-	d       Deps
-	now     func() time.Time
-	lines   *lineCache
-	sec     atomic.Pointer[security]
+	d     Deps
+	now   func() time.Time
+	lines *lineCache
+	sec   atomic.Pointer[security]
+	// secMu orders the writers of sec (a reload, a flood block), so a reload that read the
+	// lists before a block was written cannot replace the snapshot that holds it.
+	secMu   sync.Mutex
 	rate    *RateLimiter // player requests
 	opens   *RateLimiter // stream opens
 	reload  chan struct{}
@@ -162,6 +165,8 @@ func (c *Checker) register(reg prometheus.Registerer) {
 // Load reads the global rules; call it once before serving. When they changed since the last
 // load, every open stream is decided again against them.
 func (c *Checker) Load(ctx context.Context) error {
+	c.secMu.Lock()
+	defer c.secMu.Unlock()
 	l, err := c.d.Store.LoadSecurityLists(ctx)
 	if err != nil {
 		return fmt.Errorf("access: %w", err)

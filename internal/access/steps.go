@@ -309,10 +309,15 @@ func (c *Checker) block(ctx context.Context, ip netip.Addr, network netip.Prefix
 	if err := c.d.Store.ClearAuthFailures(ctx, network); err != nil {
 		return err
 	}
-	next := *sec
-	next.flood = sec.flood.clone()
+	// Added to the snapshot current now (a reload may have replaced sec since this check
+	// began), under the writers' lock.
+	c.secMu.Lock()
+	cur := c.sec.Load()
+	next := *cur
+	next.flood = cur.flood.clone()
 	next.flood.add(network, &until)
-	c.sec.CompareAndSwap(sec, &next)
+	c.sec.Store(&next)
+	c.secMu.Unlock()
 	c.floodBlocks.Inc()
 	c.d.Log.WarnContext(ctx, "client blocked for failed logins", "client_ip", ip.String(), "network", network.String(), "failures", n, "until", until)
 	return nil
@@ -382,12 +387,13 @@ func (c *Checker) FloodBlocked(ip netip.Addr) bool {
 
 // recordDenial logs a denial and queues it for the client log without waiting for the database.
 func (c *Checker) recordDenial(ctx context.Context, r Request, d Decision) {
-	dn := denial{code: d.Code.String(), surface: r.Surface, ip: r.ClientIP.Unmap(), ua: input.Truncate(r.UserAgent, 512)}
+	// Sanitize: the client log is text, and a refused name may be anything (see authPassword).
+	dn := denial{code: d.Code.String(), surface: r.Surface, ip: r.ClientIP.Unmap(), ua: input.Sanitize(r.UserAgent, 512)}
 	if d.Line != nil {
 		id := d.Line.ID
 		dn.lineID, dn.username = &id, d.Line.Username
 	} else if p, ok := r.Who.(Password); ok && p.Username != "" {
-		dn.username = input.Truncate(p.Username, 128)
+		dn.username = input.Sanitize(p.Username, 128)
 	}
 	if r.StreamOpen || r.Probe {
 		sid := r.StreamID

@@ -16,10 +16,12 @@
 package accounts
 
 import (
+	"context"
 	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"time"
 
 	"github.com/xtreamd/xtreamd/internal/config"
@@ -96,6 +98,9 @@ type Options struct {
 	Params credential.Params // argon2id cost of new hashes; zero: credential.DefaultParams
 	Now    func() time.Time  // the clock of expiry dates; nil: time.Now
 	Rand   io.Reader         // the source of generated credentials; nil: crypto/rand
+	// Hasher checks line passwords given to the admin surfaces (api.php identifies a line by
+	// its username and password) under the server's hashing limit; nil: without a limit.
+	Hasher *credential.Limiter
 }
 
 // Service applies the account rules over the store. It is safe for concurrent use.
@@ -105,6 +110,12 @@ type Service struct {
 	params credential.Params
 	now    func() time.Time
 	rand   io.Reader
+	hasher *credential.Limiter
+	// hashSlots bounds the new passwords hashed at once to the cores.
+	hashSlots chan struct{}
+	// revoked are the admin sessions known revoked here (Sessions reads them; account changes
+	// that end logins add to them once committed).
+	revoked *revocations
 }
 
 // New returns a Service over st.
@@ -121,7 +132,8 @@ func New(st *store.Store, opts Options) *Service {
 	if opts.Rand == nil {
 		opts.Rand = rand.Reader
 	}
-	return &Service{store: st, policy: opts.Policy, params: opts.Params, now: opts.Now, rand: opts.Rand}
+	return &Service{store: st, policy: opts.Policy, params: opts.Params, now: opts.Now, rand: opts.Rand, hasher: opts.Hasher,
+		hashSlots: make(chan struct{}, runtime.GOMAXPROCS(0)), revoked: newRevocations(opts.Now)}
 }
 
 // Policy is the policy the service enforces.
@@ -148,9 +160,21 @@ func (s *Service) newPassword(given string, n int, check func(string) error) (Cr
 
 // hash hashes a password that passed the policy.
 func (s *Service) hash(password string) (string, error) {
+	// A hash takes tens of MiB for tens of ms: a burst of creations (a bulk, a billing system's
+	// retries) hashes a core's worth at a time, not all at once.
+	s.hashSlots <- struct{}{}
+	defer func() { <-s.hashSlots }()
 	h, err := credential.Hash(password, s.params)
 	if err != nil {
 		return "", fmt.Errorf("hash password: %w", err)
 	}
 	return h, nil
+}
+
+// verify checks password against a stored hash, under the hashing limit when there is one.
+func (s *Service) verify(ctx context.Context, hash, password string) (bool, error) {
+	if s.hasher != nil {
+		return s.hasher.Verify(ctx, hash, password)
+	}
+	return credential.Verify(hash, password)
 }

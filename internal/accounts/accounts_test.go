@@ -289,8 +289,8 @@ func TestSetLinePasswordAndBouquets(t *testing.T) {
 	if err != nil || !reset.Generated || reset.ID != cred.ID || !verifies(t, line.PasswordHash, reset.Password.Reveal()) || verifies(t, line.PasswordHash, "old") {
 		t.Fatalf("reset = %v (generated %v); the generated password must replace the old one", err, reset.Generated)
 	}
-	if _, err := b.acc.SetLinePassword(ctx, cred.ID+1000, "x"); !refused(err, "line", accounts.ErrNotFound) {
-		t.Fatalf("SetLinePassword(unknown) = %v, want not found on line", err)
+	if _, err := b.acc.SetLinePassword(ctx, cred.ID+1000, "x"); !refused(err, "id", accounts.ErrNotFound) {
+		t.Fatalf("SetLinePassword(unknown) = %v, want not found on id", err)
 	}
 	bq, _, _ := b.st.EnsureBouquet(ctx, "Main")
 	tests := []struct {
@@ -302,7 +302,7 @@ func TestSetLinePasswordAndBouquets(t *testing.T) {
 	}{
 		{"set", cred.ID, []int64{bq}, "", nil},
 		{"clear", cred.ID, nil, "", nil},
-		{"unknown line", cred.ID + 1000, []int64{bq}, "line", accounts.ErrNotFound},
+		{"unknown line", cred.ID + 1000, []int64{bq}, "id", accounts.ErrNotFound},
 		{"unknown bouquet", cred.ID, []int64{bq + 1000}, "bouquet_ids", accounts.ErrInvalid},
 	}
 	for _, tt := range tests {
@@ -335,8 +335,8 @@ func TestEnsureDevice(t *testing.T) {
 		{"bind", one.ID, mac1, "", nil},
 		{"again", one.ID, mac1, "", nil},
 		{"MAC of another line", two.ID, mac1, "mac", accounts.ErrConflict},
-		{"line has another device", one.ID, mac2, "line", accounts.ErrConflict},
-		{"unknown line", two.ID + 1000, mac2, "line", accounts.ErrNotFound},
+		{"line has another device", one.ID, mac2, "line_id", accounts.ErrConflict},
+		{"unknown line", two.ID + 1000, mac2, "line_id", accounts.ErrNotFound},
 	}
 	for _, tt := range tests { // in order: the bindings accumulate
 		err := b.acc.EnsureDevice(ctx, tt.lineID, tt.mac)

@@ -77,7 +77,20 @@ func checkLineUsername(s string) error {
 		strings.ContainsAny(s, `/?#%\`) || strings.IndexFunc(s, unicode.IsSpace) >= 0 {
 		return invalid("username", `1 to 128 characters, none of / ? # % \ or white space`)
 	}
+	if reservedLineUsernames[strings.ToLower(s)] {
+		return invalid("username", "reserved: it is the first segment of a panel route, so the line's short-form stream URLs /{user}/{pass}/{id} would reach that route instead")
+	}
 	return nil
+}
+
+// reservedLineUsernames are the first path segments of fixed routes (compared without case, as
+// the router does): a line named so could not use the short form, and a route such as
+// /player_api/{user}/{pass} would read its password as a username.
+var reservedLineUsernames = map[string]bool{
+	"live": true, "movie": true, "series": true, "timeshift": true, "timeshifts": true, "streaming": true,
+	"hls": true, "play": true, "player_api": true, "api": true, "admin": true, "c": true, "server": true,
+	"stalker_portal": true, "portal": true, "epg": true, "metrics": true, "healthz": true, "readyz": true,
+	"static": true,
 }
 
 // Role is what an admin account may do.

@@ -77,6 +77,9 @@ func TestUsernames(t *testing.T) {
 		{"line NUL", checkLineUsername, "a\x00b", false},
 		{"line invalid UTF-8", checkLineUsername, "a\xffb", false},
 		{"line empty", checkLineUsername, "", false},
+		{"line named like a route", checkLineUsername, "player_api", false},
+		{"line named like a route, any case", checkLineUsername, "HLS", false},
+		{"line merely starting like a route", checkLineUsername, "livewire", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

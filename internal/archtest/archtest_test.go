@@ -27,6 +27,10 @@ var domainImports = map[string][]string{
 	"accounts": {"mag", "audit"},
 	// audit writes the admin actions of the packages above, on their transactions.
 	"audit": nil,
+	// panel administers settings and the security lists and reads the overview.
+	"panel": {"audit"},
+	// importer runs the catalog's and the guide's importers as background jobs.
+	"importer": {"catalog", "epg", "audit"},
 }
 
 // importers lists the internal packages that only some trees may import: access is the
@@ -182,6 +186,12 @@ func TestViolationRules(t *testing.T) {
 		{"internal/conns", module + "/internal/accounts"},
 		// access: conns, catalog, mag, store and leaves
 		{"internal/access", module + "/internal/epg"},
+		// panel and importer: the domain packages their rules name
+		{"internal/panel", module + "/internal/access"},
+		{"internal/panel", module + "/internal/catalog"},
+		{"internal/importer", module + "/internal/conns"},
+		{"internal/importer", module + "/internal/accounts"},
+		{"internal/catalog/editor", module + "/internal/epg"},
 		// accounts: store, leaves and mag; only app and cmd import it
 		{"internal/accounts", module + "/internal/catalog"},
 		{"internal/accounts", module + "/internal/conns"},

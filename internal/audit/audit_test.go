@@ -96,3 +96,17 @@ func TestRecord_RefusesBadAction(t *testing.T) {
 		t.Fatal("Record(bad action) = nil, want an error")
 	}
 }
+
+func TestChange(t *testing.T) {
+	t.Parallel()
+	type row struct {
+		Name   string `json:"name"`
+		Secret string `json:"secret" audit:"secret"`
+		Same   int
+	}
+	e := audit.Change("thing.update", "thing", 42, row{Name: "a", Secret: "x", Same: 1}, row{Name: "b", Secret: "y", Same: 1})
+	if e.Action != "thing.update" || e.TargetType != "thing" || e.TargetID != "42" ||
+		e.Before["name"] != "a" || e.After["name"] != "b" || e.After["secret"] != audit.Changed || len(e.After) != 2 {
+		t.Fatalf("Change = %+v", e)
+	}
+}

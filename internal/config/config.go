@@ -86,10 +86,20 @@ type Config struct {
 	RateLimitClients int
 	// PortalClientDir holds a Stalker client bundle served at /c/ and /stalker_portal/c/ (app/portal).
 	PortalClientDir string
+	// Heavy downloads (app/player: get.php playlists, xmltv.php guides) one line, and one
+	// client address, may run at once on this instance; more answer 429.
+	DownloadsPerLine int
+	DownloadsPerIP   int
 	// CredentialRecordTTL is the life of a shared verified-credential record (internal/access
 	// records.go); 0 keeps none.
 	CredentialRecordTTL time.Duration
 }
+
+// Defaults of the download limits; a zero Config field means the default too.
+const (
+	DefaultDownloadsPerLine = 2
+	DefaultDownloadsPerIP   = 4
+)
 
 // Option is one configuration setting: its flag, environment variable, default and meaning.
 type Option struct {
@@ -229,6 +239,12 @@ func Options() []Option {
 		{Flag: "portal-client-dir", Env: "XTREAMD_PORTAL_CLIENT_DIR", Default: "",
 			Usage: "directory holding a Stalker (MAG) client bundle (index.html, xpcom.common.js ...) served at /c/ and /stalker_portal/c/; empty serves only a minimal xpcom.common.js and version.js that headless clients read (see MAG / Stalker)",
 			set:   func(c *Config, v string) error { c.PortalClientDir = v; return nil }},
+		{Flag: "downloads-per-line", Env: "XTREAMD_DOWNLOADS_PER_LINE", Default: strconv.Itoa(DefaultDownloadsPerLine),
+			Usage: "playlist (get.php) and guide (xmltv.php) downloads one line may run at once on this instance; more answer 429 (see Security model)",
+			set:   func(c *Config, v string) (err error) { c.DownloadsPerLine, err = parsePositive(v); return err }},
+		{Flag: "downloads-per-ip", Env: "XTREAMD_DOWNLOADS_PER_IP", Default: strconv.Itoa(DefaultDownloadsPerIP),
+			Usage: "playlist and guide downloads one client address (an IPv6 /64) may run at once on this instance; more answer 429",
+			set:   func(c *Config, v string) (err error) { c.DownloadsPerIP, err = parsePositive(v); return err }},
 		{Flag: "credential-record-ttl", Env: "XTREAMD_CREDENTIAL_RECORD_TTL", Default: "24h",
 			Usage: "how long a verified-credential record lives after it was last written: a MAC of a line's username, password and stored hash under a pepper derived from the token secret (never stored in the database), kept in the database so that any instance, also one just restarted, admits a viewer verified before without hashing; 0 keeps none (see Security model)",
 			set: func(c *Config, v string) (err error) {

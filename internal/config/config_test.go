@@ -289,3 +289,20 @@ func TestLoad_PortalClientDir(t *testing.T) {
 		}
 	}
 }
+
+func TestLoad_DownloadLimits(t *testing.T) {
+	t.Parallel()
+	c, err := load(t, nil, nil)
+	if err != nil || c.DownloadsPerLine != DefaultDownloadsPerLine || c.DownloadsPerIP != DefaultDownloadsPerIP {
+		t.Fatalf("defaults: %d per line, %d per IP, %v", c.DownloadsPerLine, c.DownloadsPerIP, err)
+	}
+	c, err = load(t, []string{"--downloads-per-line", "1"}, map[string]string{"XTREAMD_DOWNLOADS_PER_IP": "10"})
+	if err != nil || c.DownloadsPerLine != 1 || c.DownloadsPerIP != 10 {
+		t.Fatalf("set: %d per line, %d per IP, %v", c.DownloadsPerLine, c.DownloadsPerIP, err)
+	}
+	for _, bad := range []string{"0", "-1", "x"} {
+		if _, err := load(t, []string{"--downloads-per-ip", bad}, nil); err == nil {
+			t.Errorf("--downloads-per-ip %s accepted", bad)
+		}
+	}
+}

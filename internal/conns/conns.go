@@ -447,24 +447,9 @@ func missing(leases []*Lease, gone [][16]byte) []store.LeaseRow {
 func (m *Manager) Kill(ctx context.Context, id [16]byte) error {
 	session := false
 	err := m.store.InTx(ctx, func(tx *store.Store) error {
-		row, err := tx.LeaseByID(ctx, id)
-		if err != nil {
-			return err
-		}
-		if session = row.Container == ContainerHLS; session {
-			if err := tx.MarkLeasesKilled(ctx, [][16]byte{id}, m.opts.HLSTTL); err != nil {
-				return err
-			}
-			return tx.Notify(ctx, store.KillLease(id))
-		}
-		gone, err := tx.EndLeases(ctx, [][16]byte{id}, nil, ReasonKilled)
-		if err != nil {
-			return err
-		}
-		if len(gone) == 0 {
-			return store.ErrNotFound
-		}
-		return tx.Notify(ctx, store.KillLease(id))
+		row, err := m.kill(ctx, tx, id)
+		session = row.Container == ContainerHLS
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("kill lease %s: %w", uuid.UUID(id), err)
@@ -473,6 +458,31 @@ func (m *Manager) Kill(ctx context.Context, id [16]byte) error {
 		m.forgetSessions([][16]byte{id})
 	}
 	return nil
+}
+
+// kill ends lease id on tx (Kill's transaction, or an admin's kill with its audit entry) and
+// returns the row it ended.
+func (m *Manager) kill(ctx context.Context, tx *store.Store, id [16]byte) (store.LeaseRow, error) {
+	row, err := tx.LeaseByID(ctx, id)
+	if err != nil {
+		return store.LeaseRow{}, err
+	}
+	if row.Container == ContainerHLS {
+		// Marked, not deleted: its next poll is refused; the NOTIFY stops its segment links
+		// on every instance.
+		if err := tx.MarkLeasesKilled(ctx, [][16]byte{id}, m.opts.HLSTTL); err != nil {
+			return store.LeaseRow{}, err
+		}
+		return row, tx.Notify(ctx, store.KillLease(id))
+	}
+	gone, err := tx.EndLeases(ctx, [][16]byte{id}, nil, ReasonKilled)
+	if err != nil {
+		return store.LeaseRow{}, err
+	}
+	if len(gone) == 0 {
+		return store.LeaseRow{}, store.ErrNotFound
+	}
+	return row, tx.Notify(ctx, store.KillLease(id))
 }
 
 // Count returns the number of live connections of a line (user_info.active_cons).

@@ -38,13 +38,17 @@ func (m *Manager) Run(ctx context.Context) error {
 func (m *Manager) Heartbeat(ctx context.Context) error {
 	m.mu.Lock()
 	ids := make([][16]byte, 0, len(m.local))
-	for id := range m.local {
+	delivered := make([]int64, 0, len(m.local))
+	for id, l := range m.local {
 		ids = append(ids, id)
+		delivered = append(delivered, l.Bytes())
 	}
 	m.mu.Unlock()
 	sent := m.mono()
 	rctx, cancel := context.WithTimeout(ctx, m.untilFirstDeadline(m.opts.Heartbeat))
-	alive, err := m.store.RenewLeases(rctx, ids, m.opts.TTL)
+	// The renewal carries the delivered bytes: the admin's connection list and the dashboard's
+	// "bandwidth now" read them.
+	alive, err := m.store.RenewLeasesCounting(rctx, ids, delivered, m.opts.TTL)
 	cancel()
 	if err != nil {
 		m.expireOverdue()

@@ -81,8 +81,13 @@ type ExportOptions struct {
 	Channels []Channel
 }
 
-// Export streams an XMLTV document to w: channels, then programmes by channel and start,
-// one database row at a time.
+// Export streams an XMLTV document to w: channels, then programmes by channel and start.
+//
+// The programmes come from the store in bounded pages (store.EachProgramme): w is written
+// between page queries, with no database connection held, so a client that reads slowly or
+// not at all costs one page of memory and never a connection. Why pages and not the whole
+// guide in memory: a provider guide is millions of programmes (see Guide), and every download
+// would hold its own copy.
 func (g *Guide) Export(ctx context.Context, w io.Writer, opts ExportOptions) error {
 	chans := opts.Channels
 	var ids []string

@@ -148,8 +148,14 @@ func (r *Refresher) RefreshAll(ctx context.Context) error {
 
 // RefreshSource fetches and imports one source and records the attempt on it.
 func (r *Refresher) RefreshSource(ctx context.Context, src store.EPGSource) (ImportSummary, error) {
+	return r.RefreshSourceVia(ctx, src, nil)
+}
+
+// RefreshSourceVia is RefreshSource with the fetched guide passed through wrap on its way to
+// the importer (an import job counts its progress there); nil passes it as it is.
+func (r *Refresher) RefreshSourceVia(ctx context.Context, src store.EPGSource, wrap func(io.Reader) io.Reader) (ImportSummary, error) {
 	start := r.opts.Now()
-	sum, err := r.fetchImport(ctx, src)
+	sum, err := r.fetchImport(ctx, src, wrap)
 	msg := ""
 	if err != nil {
 		msg = err.Error()
@@ -167,7 +173,7 @@ func (r *Refresher) RefreshSource(ctx context.Context, src store.EPGSource) (Imp
 	return sum, nil
 }
 
-func (r *Refresher) fetchImport(ctx context.Context, src store.EPGSource) (ImportSummary, error) {
+func (r *Refresher) fetchImport(ctx context.Context, src store.EPGSource, wrap func(io.Reader) io.Reader) (ImportSummary, error) {
 	ctx, cancel := context.WithTimeout(ctx, r.opts.Timeout)
 	defer cancel()
 	body, _, err := OpenURL(ctx, r.opts.Client, src.URL)
@@ -175,5 +181,9 @@ func (r *Refresher) fetchImport(ctx context.Context, src store.EPGSource) (Impor
 		return ImportSummary{}, err
 	}
 	defer body.Close()
-	return Import(ctx, r.store, body, &src.ID)
+	var in io.Reader = body
+	if wrap != nil {
+		in = wrap(body)
+	}
+	return Import(ctx, r.store, in, &src.ID)
 }

@@ -66,44 +66,62 @@ var userPassRoutes = map[string]bool{
 // tokenRoutes are first path segments followed by a token.
 var tokenRoutes = map[string]bool{"play": true, "auth": true, "key": true, "vauth": true, "tsauth": true}
 
-// knownRoots are first segments of fixed routes: a three-segment path under them is not the
-// /{user}/{pass}/{id} short form.
-var knownRoots = map[string]bool{
+// fixedRoots are first segments of fixed routes. A three-segment path under one of them is
+// left as it is unless its last segment could be a stream id: see RedactPath.
+var fixedRoots = map[string]bool{
 	"api": true, "admin": true, "static": true, "c": true, "stalker_portal": true, "server": true,
-	"streaming": true, "metrics": true, "healthz": true, "readyz": true,
+	"streaming": true, "metrics": true, "healthz": true, "readyz": true, "player_api": true, "epg": true,
 }
 
 // RedactPath hides the password (or token) segment of Xtream stream paths:
 // /live/u/p/1.ts → /live/u/***/1.ts, /u/p/1 → /u/***/1, /play/TOKEN → /play/***,
 // /live/TOKEN/1.ts → /live/***/1.ts, /hlsr/TOKEN/u/p/... → /hlsr/***/u/***/...
+//
+// The short form /{user}/{pass}/{id} takes every three-segment path that no other route does,
+// whatever its first segment: epg, api, streaming, player_api ... are valid usernames. So the
+// second segment of a three-segment path is hidden unless the path is under a fixed route's
+// root and its last segment cannot be a stream id (ids start with a digit: /api/v1/lines and
+// /stalker_portal/server/load.php stay readable). The router ignores letter case and a
+// trailing slash, and so does this.
 func RedactPath(path string) string {
 	segs := strings.Split(path, "/")
 	// segs[0] is "" for an absolute path.
 	if len(segs) < 3 || segs[0] != "" {
 		return path
 	}
-	root := segs[1]
+	n := len(segs)
+	if n > 3 && segs[n-1] == "" {
+		n-- // "/u/p/1/" is routed as "/u/p/1"
+	}
+	root := strings.ToLower(segs[1])
+	redacted := false
+	hide := func(i int) {
+		if i < n {
+			segs[i], redacted = Redacted, true
+		}
+	}
+	if n == 4 && (!fixedRoots[root] || mayBeStreamID(segs[3])) {
+		hide(2) // the /{user}/{pass}/{id} short form
+	}
 	switch {
 	case root == "player_api" || root == "epg":
-		if len(segs) >= 4 {
-			segs[3] = Redacted
-		}
-	case userPassRoutes[root] && len(segs) >= 5:
-		segs[3] = Redacted
-	case userPassRoutes[root] && len(segs) == 4, tokenRoutes[root]:
-		segs[2] = Redacted
+		hide(3)
+	case userPassRoutes[root] && n >= 5:
+		hide(3)
+	case userPassRoutes[root] && n == 4, tokenRoutes[root]:
+		hide(2)
 	case root == "hlsr":
-		segs[2] = Redacted
-		if len(segs) >= 5 {
-			segs[4] = Redacted
-		}
-	case len(segs) == 4 && !knownRoots[root]:
-		segs[2] = Redacted // the /{user}/{pass}/{id} short form
-	default:
+		hide(2)
+		hide(4)
+	}
+	if !redacted {
 		return path
 	}
 	return strings.Join(segs, "/")
 }
+
+// mayBeStreamID reports whether a last path segment could name a stream ("42", "42.ts").
+func mayBeStreamID(s string) bool { return s != "" && s[0] >= '0' && s[0] <= '9' }
 
 // secretParams are query keys whose values never reach a log line.
 var secretParams = map[string]bool{

@@ -72,6 +72,44 @@ func TestNew_AddsRequestID(t *testing.T) {
 	}
 }
 
+// reservedRoots are the first segments of xtreamd's own routes and of the Xtream URL forms:
+// every one is a valid username (lines.username allows them), so /{root}/{pass}/{id} is that
+// line's short-form stream URL (issue 11: these bypassed redaction).
+var reservedRoots = []string{
+	"epg", "api", "admin", "c", "server", "streaming", "metrics", "static", "healthz", "readyz", "stalker_portal",
+	"player_api", "live", "movie", "series", "timeshift", "timeshifts", "hls", "hlsr", "subtitle", "thumb",
+	"play", "auth", "key", "vauth", "tsauth", "get.php", "player_api.php", "xmltv.php", "portal.php",
+}
+
+// TestRedactPath_ReservedFirstSegments: the short form hides the password whatever the username
+// is, in any letter case, with or without an extension or a trailing slash (the router accepts
+// all of them).
+func TestRedactPath_ReservedFirstSegments(t *testing.T) {
+	t.Parallel()
+	roots := append([]string{}, reservedRoots...)
+	for _, m := range []map[string]bool{fixedRoots, userPassRoutes, tokenRoutes} {
+		for r := range m {
+			roots = append(roots, r) // any root added later is covered too
+		}
+	}
+	for _, root := range roots {
+		for _, user := range []string{root, strings.ToUpper(root), strings.ToUpper(root[:1]) + root[1:]} {
+			for _, file := range []string{"1", "42.ts", "42.m3u8", "42.ch", "42.TS", "1/"} {
+				path := "/" + user + "/s3cret/" + file
+				if got := RedactPath(path); strings.Contains(got, "s3cret") || !strings.Contains(got, Redacted) {
+					t.Errorf("RedactPath(%q) = %q, want the password hidden", path, got)
+				}
+			}
+		}
+	}
+	// Fixed routes stay readable where no stream id can follow.
+	for _, path := range []string{"/api/v1/lines", "/stalker_portal/server/load.php", "/static/css/app.css", "/c/xpcom.common.js"} {
+		if got := RedactPath(path); got != path {
+			t.Errorf("RedactPath(%q) = %q, want it unchanged", path, got)
+		}
+	}
+}
+
 func FuzzRedactPath(f *testing.F) {
 	for _, s := range []string{"/live/a/b/1.ts", "/a/b/c", "/play/x", "/hlsr/t/u/p/1/k/s", "//", "/", "/player_api/u/p"} {
 		f.Add(s)
@@ -82,8 +120,62 @@ func FuzzRedactPath(f *testing.F) {
 			t.Fatalf("RedactPath(%q) = %q changed the number of segments", path, out)
 		}
 		segs := strings.Split(path, "/")
+		if n := len(segs); n > 3 && segs[n-1] == "" {
+			segs = segs[:n-1] // routed without its trailing slash ("/hls/t/0/" is /hls/{token}/{file})
+		}
 		if len(segs) >= 5 && segs[0] == "" && userPassRoutes[segs[1]] && strings.Contains(out, "/"+segs[3]+"/") && segs[3] != Redacted && !strings.Contains(strings.Join(append(append([]string{}, segs[:3]...), segs[4:]...), "/"), segs[3]) {
 			t.Fatalf("RedactPath(%q) = %q kept the password segment", path, out)
+		}
+	})
+}
+
+// FuzzRedactPathCredentials: whatever the username, password and stream id, no URL form that
+// carries them keeps the password: its segment is hidden, and when the password appears
+// nowhere else in the path it appears nowhere in the output.
+func FuzzRedactPathCredentials(f *testing.F) {
+	for _, r := range reservedRoots {
+		f.Add(r, "s3cret", "1.ts", false)
+	}
+	f.Add("alice", "p@ss w%2F", "42", true)
+	f.Add("***", "***", "1", false)
+	f.Fuzz(func(t *testing.T, user, pass, id string, upper bool) {
+		user, pass = strings.ReplaceAll(user, "/", ""), strings.ReplaceAll(pass, "/", "")
+		id = "1" + strings.ReplaceAll(id, "/", "") // a stream id starts with a digit
+		if user == "" || pass == "" {
+			return
+		}
+		root := func(s string) string {
+			if upper {
+				return strings.ToUpper(s)
+			}
+			return s
+		}
+		for _, form := range []struct {
+			path string
+			seg  int // the password's segment
+		}{
+			{"/" + user + "/" + pass + "/" + id, 2},
+			{"/" + user + "/" + pass + "/" + id + "/", 2},
+			{"/" + root("live") + "/" + user + "/" + pass + "/" + id, 3},
+			{"/" + root("movie") + "/" + user + "/" + pass + "/" + id, 3},
+			{"/" + root("series") + "/" + user + "/" + pass + "/" + id, 3},
+			{"/" + root("timeshift") + "/" + user + "/" + pass + "/60/2024-01-01:10-00/" + id, 3},
+			{"/" + root("timeshifts") + "/" + user + "/" + pass + "/60/" + id + "/2024-01-01:10-00.ts", 3},
+			{"/" + root("player_api") + "/" + user + "/" + pass, 3},
+			{"/" + root("player_api") + "/" + user + "/" + pass + "/get_live_streams", 3},
+			{"/" + root("live") + "/" + pass + "/" + id, 2},
+			{"/" + root("play") + "/" + pass, 2},
+			{"/" + root("hlsr") + "/" + pass + "/" + user + "/" + pass + "/1/k/s.ts", 4},
+		} {
+			out := RedactPath(form.path)
+			if got := strings.Split(out, "/"); len(got) <= form.seg || got[form.seg] != Redacted {
+				t.Fatalf("RedactPath(%q) = %q: segment %d is not hidden", form.path, out, form.seg)
+			}
+			segs := strings.Split(form.path, "/")
+			rest := strings.Join(append(append([]string{}, segs[:form.seg]...), segs[form.seg+1:]...), "/")
+			if !strings.Contains(rest, pass) && !strings.Contains(Redacted, pass) && strings.Contains(out, pass) {
+				t.Fatalf("RedactPath(%q) = %q shows the password", form.path, out)
+			}
 		}
 	})
 }
@@ -98,4 +190,12 @@ func FuzzRedactQuery(f *testing.F) {
 			t.Fatalf("RedactQuery(%q) = %q changed the number of parameters", q, out)
 		}
 	})
+}
+
+// BenchmarkRedactPath is the redaction of every access-log line: a short-form stream URL.
+func BenchmarkRedactPath(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = RedactPath("/alice/s3cret/12345.ts")
+	}
 }

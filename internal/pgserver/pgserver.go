@@ -51,11 +51,20 @@ type Options struct {
 	Log *slog.Logger
 }
 
+// ErrRunning means another live postmaster runs the cluster already (another xtreamd serve, or
+// an `xtreamd import` that started it): Start refuses, Attach connects to it.
+var ErrRunning = errors.New("pgserver: the cluster is already running")
+
+// ErrNotRunning means Attach found no live postmaster in the cluster directory.
+var ErrNotRunning = errors.New("pgserver: the cluster is not running")
+
 // Server is a running private cluster.
 type Server struct {
 	dir       string
-	root      *os.Root // dir: every access inside it stays inside it
+	root      *os.Root // dir: every access inside it stays inside it (nil when attached)
 	socketDir string
+	port      int
+	attached  bool // run by another process: Stop leaves it running
 	ownSocket bool // socketDir was created by us outside dir and is removed at Stop
 	cmd       *exec.Cmd
 	exited    chan struct{}
@@ -80,7 +89,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{dir: dir, root: root, log: log, exited: make(chan struct{})}
+	s := &Server{dir: dir, root: root, log: log, exited: make(chan struct{}), port: port}
 	if err := s.startIn(ctx, cred, opts); err != nil {
 		s.root.Close()
 		return nil, err
@@ -276,7 +285,7 @@ func (s *Server) ready() bool {
 
 // DSN returns a libpq connection string for database dbname on this cluster.
 func (s *Server) DSN(dbname string) string {
-	return fmt.Sprintf("host=%s port=%d user=%s dbname=%s sslmode=disable", s.socketDir, port, SuperUser, dbname)
+	return fmt.Sprintf("host=%s port=%d user=%s dbname=%s sslmode=disable", s.socketDir, s.port, SuperUser, dbname)
 }
 
 // Dir returns the cluster directory.
@@ -285,7 +294,7 @@ func (s *Server) Dir() string { return s.dir }
 // Stop shuts the server down (fast mode: open sessions are ended, data is flushed), escalating
 // to an immediate shutdown and then a kill if it takes longer than ctx allows (or 30 s).
 func (s *Server) Stop(ctx context.Context) error {
-	if s == nil || s.cmd == nil {
+	if s == nil || s.cmd == nil || s.attached {
 		return nil
 	}
 	defer s.root.Close()
@@ -469,11 +478,10 @@ func checkNotRunning(root *os.Root, dir string) error {
 	if err != nil || pid <= 0 {
 		return nil // postgres itself decides what to do with a garbled lock file
 	}
-	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-	if err != nil || !strings.Contains(string(cmdline), "postgres") {
+	if !isPostgres(pid) {
 		return nil // stale lock file from a crash; postgres removes it
 	}
-	return fmt.Errorf("pgserver: the cluster in %s is already run by postgres pid %d (is another xtreamd using this data dir?)", dir, pid)
+	return fmt.Errorf("%w: the cluster in %s is already run by postgres pid %d (is another xtreamd using this data dir?)", ErrRunning, dir, pid)
 }
 
 func pgEnv() []string {

@@ -59,14 +59,22 @@ func Check(raw string) error {
 	if strings.HasPrefix(raw, "/") {
 		return checkPath(raw)
 	}
+	if strings.ContainsRune(raw, ' ') {
+		return invalid("space inside the URL (percent-encode it)")
+	}
 	u, err := url.Parse(raw)
 	if err != nil {
 		return invalid("not a URL")
 	}
-	switch strings.ToLower(u.Scheme) {
+	if u.Scheme != "" && !strings.HasPrefix(raw, u.Scheme+":") {
+		// url.Parse lowers it, but the catalog stores the URL as sent, and the schema (like
+		// the relay's source kinds) reads only the lower-case schemes.
+		return invalid("scheme not in lower case")
+	}
+	switch u.Scheme {
 	case "http", "https":
 		if u.Host == "" || u.Hostname() == "" {
-			return invalid("%s URL without a host", strings.ToLower(u.Scheme))
+			return invalid("%s URL without a host", u.Scheme)
 		}
 		return nil
 	case "file":

@@ -14,7 +14,8 @@ func TestCheck(t *testing.T) {
 	}{
 		{"http", "http://provider.example:8080/live/u/p/1.ts", true},
 		{"https with query", "https://cdn.example/x.m3u8?token=abc", true},
-		{"upper-case scheme", "HTTP://provider.example/a.ts", true},
+		{"upper-case scheme (the schema reads lower case only)", "HTTP://provider.example/a.ts", false},
+		{"space inside", "http://provider.example/a b.ts", false},
 		{"userinfo", "http://user:pass@provider.example/a.ts", true},
 		{"file", "file:///srv/media/a.mp4", true},
 		{"file localhost", "file://localhost/srv/media/a.mp4", true},
@@ -74,7 +75,7 @@ func TestLocal(t *testing.T) {
 		ok        bool
 	}{
 		{"file:///srv/a.mp4", "/srv/a.mp4", true},
-		{"FILE://localhost/srv/a.mp4", "/srv/a.mp4", true},
+		{"FILE://localhost/srv/a.mp4", "", false},
 		{"file:///srv/a%20b.mp4", "/srv/a b.mp4", true},
 		{"/srv/a.mp4", "/srv/a.mp4", true},
 		{"file:///srv/../etc/passwd", "", false},

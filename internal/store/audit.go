@@ -49,7 +49,8 @@ func (s *Store) InsertAudit(ctx context.Context, e AuditEntry) (int64, error) {
 }
 
 // AuditFilter selects audit entries; zero fields match everything. Entries come newest first;
-// BeforeID pages (entries with a smaller id), Limit caps the page (default 50, at most 1000).
+// BeforeID pages (entries with a smaller id), Limit caps the page (default 50, at most 1000, plus
+// the one row that tells a next page exists: clampLimit).
 type AuditFilter struct {
 	AdminID    int64
 	Action     string // exact, or a prefix ending in "." ("line." for every line action)
@@ -72,11 +73,7 @@ func (s *Store) SearchAudit(ctx context.Context, f AuditFilter) ([]AuditEntry, e
 		  AND ($6 = 0 OR id < $6)
 		ORDER BY id DESC
 		LIMIT $7`
-	limit := f.Limit
-	if limit <= 0 {
-		limit = 50
-	}
-	limit = min(limit, 1000)
+	limit := clampLimit(f.Limit)
 	var since *time.Time
 	if !f.Since.IsZero() {
 		since = &f.Since

@@ -207,3 +207,53 @@ func dedupe(ids []int64) []int64 {
 	}
 	return out
 }
+
+// BouquetByID reads one bouquet.
+func (s *Store) BouquetByID(ctx context.Context, id int64) (Bouquet, error) {
+	return one[Bouquet](ctx, s, fmt.Sprintf("bouquet %d", id), `SELECT id, name, position FROM bouquets WHERE id = $1`, id)
+}
+
+// CreateBouquet inserts a bouquet and returns its id; a taken name is ErrConflict. A negative
+// position puts it after the last bouquet.
+func (s *Store) CreateBouquet(ctx context.Context, name string, position int32) (int64, error) {
+	const q = `INSERT INTO bouquets (name, position)
+		SELECT $1, CASE WHEN $2 >= 0 THEN $2 ELSE coalesce(max(position), -1) + 1 END FROM bouquets RETURNING id`
+	var id int64
+	if err := s.q.QueryRow(ctx, q, name, position).Scan(&id); err != nil {
+		return 0, fmt.Errorf("create bouquet %q: %w", name, interpret(err))
+	}
+	return id, nil
+}
+
+// UpdateBouquet sets a bouquet's name and position; a taken name is ErrConflict.
+func (s *Store) UpdateBouquet(ctx context.Context, b Bouquet) error {
+	const q = `UPDATE bouquets SET name = $2, position = $3 WHERE id = $1`
+	return s.execOne(ctx, fmt.Sprintf("update bouquet %d", b.ID), q, b.ID, b.Name, b.Position)
+}
+
+// BouquetSummary is a bouquet with the sizes of its entry lists, for admin lists.
+type BouquetSummary struct {
+	Bouquet
+	StreamCount int `db:"stream_count"`
+	SeriesCount int `db:"series_count"`
+}
+
+// BouquetFilter selects bouquets for an admin list; zero fields match everything.
+type BouquetFilter struct {
+	Name string // the name contains this, ignoring case
+	Page Keyset // sorts: "position", "name"
+}
+
+// ListBouquets returns one page of the bouquets f selects, with their sizes.
+func (s *Store) ListBouquets(ctx context.Context, f BouquetFilter) ([]BouquetSummary, error) {
+	const base = `SELECT b.id, b.name, b.position,
+		(SELECT count(*) FROM bouquet_streams bs WHERE bs.bouquet_id = b.id) AS stream_count,
+		(SELECT count(*) FROM bouquet_series bs WHERE bs.bouquet_id = b.id) AS series_count
+		FROM bouquets b`
+	var lq listQuery
+	if f.Name != "" {
+		lq.cond("strpos(lower(b.name), lower(%s)) > 0", f.Name)
+	}
+	sorts := map[string]sortKey{"position": {expr: "b.position", cast: "integer"}, "name": {expr: "b.name", cast: "text"}}
+	return list(ctx, s, "bouquets", &lq, base, "b.id", sorts, f.Page, pgx.RowToStructByName[BouquetSummary])
+}

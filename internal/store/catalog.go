@@ -42,10 +42,8 @@ func (s *Store) LoadCatalog(ctx context.Context) (CatalogData, error) {
 	const (
 		qVersion    = `SELECT version FROM change_versions WHERE scope = 'catalog'`
 		qCategories = `SELECT id, kind, name, position, is_adult FROM categories ORDER BY position, id`
-		qStreams    = `SELECT id, kind, name, category_id, icon, epg_channel_id, custom_sid, direct_source,
-			tv_archive_days, catchup_source, container_extension, info, enabled, created_at, updated_at
-			FROM streams WHERE enabled ORDER BY id`
-		qSources = `SELECT ss.stream_id, ss.position, ss.url, ss.kind
+		qStreams    = `SELECT ` + streamColumns + ` FROM streams WHERE enabled ORDER BY id`
+		qSources    = `SELECT ss.stream_id, ss.position, ss.url, ss.kind
 			FROM stream_sources ss JOIN streams s ON s.id = ss.stream_id
 			WHERE s.enabled ORDER BY ss.stream_id, ss.position`
 		qSeries = `SELECT id, name, category_id, cover, plot, cast_list, director, genre, release_date,

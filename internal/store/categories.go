@@ -91,3 +91,55 @@ func (s *Store) DeleteCategory(ctx context.Context, id int64) error {
 	const q = `DELETE FROM categories WHERE id = $1`
 	return s.execOne(ctx, fmt.Sprintf("delete category %d", id), q, id)
 }
+
+const categoryColumns = `id, kind, name, position, is_adult`
+
+// CategoryByID reads one category.
+func (s *Store) CategoryByID(ctx context.Context, id int64) (Category, error) {
+	return one[Category](ctx, s, fmt.Sprintf("category %d", id), `SELECT `+categoryColumns+` FROM categories WHERE id = $1`, id)
+}
+
+// CreateCategory inserts a category and returns its id; a taken (kind, name) is ErrConflict.
+func (s *Store) CreateCategory(ctx context.Context, c Category) (int64, error) {
+	const q = `INSERT INTO categories (kind, name, position, is_adult) VALUES ($1, $2, $3, $4) RETURNING id`
+	var id int64
+	if err := s.q.QueryRow(ctx, q, c.Kind, c.Name, c.Position, c.IsAdult).Scan(&id); err != nil {
+		return 0, fmt.Errorf("create category %q: %w", c.Name, interpret(err))
+	}
+	return id, nil
+}
+
+// NextCategoryPosition is the position after the last category of kind.
+func (s *Store) NextCategoryPosition(ctx context.Context, kind string) (int32, error) {
+	const q = `SELECT coalesce(max(position), -1) + 1 FROM categories WHERE kind = $1`
+	var pos int32
+	if err := s.q.QueryRow(ctx, q, kind).Scan(&pos); err != nil {
+		return 0, fmt.Errorf("next category position: %w", interpret(err))
+	}
+	return pos, nil
+}
+
+// CategoryFilter selects categories for an admin list; zero fields match everything.
+type CategoryFilter struct {
+	Kind string
+	Name string // the name contains this, ignoring case
+	Page Keyset // sorts: "position", "name"
+}
+
+var categorySorts = map[string]sortKey{
+	"position": {expr: "position", cast: "integer"},
+	"name":     {expr: "name", cast: "text"},
+}
+
+// ListCategories returns one page of the categories f selects.
+func (s *Store) ListCategories(ctx context.Context, f CategoryFilter) ([]Category, error) {
+	var lq listQuery
+	if f.Kind != "" {
+		lq.cond("kind = %s", f.Kind)
+	}
+	if f.Name != "" {
+		lq.cond("strpos(lower(name), lower(%s)) > 0", f.Name)
+	}
+	return list(ctx, s, "categories", &lq, `SELECT `+categoryColumns+` FROM categories`, "id", categorySorts, f.Page,
+		pgx.RowToStructByName[Category])
+}

@@ -41,6 +41,9 @@ const (
 	// ChangeKill: stop the stream of lease Change.LeaseID wherever it is served (sent by
 	// conns, not by a trigger).
 	ChangeKill
+	// ChangeAdminSession: admin session (refresh-token family) Change.ID was revoked or
+	// deleted; its access tokens stop working (trigger on admin_sessions, 007_admin_api).
+	ChangeAdminSession
 )
 
 // changeArg is the shape of a kind's argument.
@@ -57,13 +60,14 @@ var changeKinds = [...]struct {
 	name string
 	arg  changeArg
 }{
-	ChangeLine:     {"line", argID},
-	ChangeDevice:   {"device", argID},
-	ChangeCatalog:  {"catalog", argVersion},
-	ChangeEPG:      {"epg", argVersion},
-	ChangeSecurity: {"security", argVersion},
-	ChangeSettings: {"settings", argVersion},
-	ChangeKill:     {"kill", argLease},
+	ChangeLine:         {"line", argID},
+	ChangeDevice:       {"device", argID},
+	ChangeCatalog:      {"catalog", argVersion},
+	ChangeEPG:          {"epg", argVersion},
+	ChangeSecurity:     {"security", argVersion},
+	ChangeSettings:     {"settings", argVersion},
+	ChangeKill:         {"kill", argLease},
+	ChangeAdminSession: {"admin_session", argID},
 }
 
 func (k ChangeKind) known() bool { return k > 0 && int(k) < len(changeKinds) }
@@ -80,7 +84,7 @@ func (k ChangeKind) String() string {
 // its kind. Only the field of its kind's argument is set.
 type Change struct {
 	Kind    ChangeKind
-	ID      int64    // ChangeLine, ChangeDevice
+	ID      int64    // ChangeLine, ChangeDevice, ChangeAdminSession
 	Version int64    // ChangeCatalog, ChangeEPG, ChangeSecurity, ChangeSettings
 	LeaseID [16]byte // ChangeKill
 }
@@ -102,6 +106,9 @@ func SecurityChanged(v int64) Change { return Change{Kind: ChangeSecurity, Versi
 
 // SettingsChanged is a change of the settings to version v.
 func SettingsChanged(v int64) Change { return Change{Kind: ChangeSettings, Version: v} }
+
+// AdminSessionRevoked is the revocation of admin session id.
+func AdminSessionRevoked(id int64) Change { return Change{Kind: ChangeAdminSession, ID: id} }
 
 // KillLease asks every instance to stop the stream of lease id.
 func KillLease(id [16]byte) Change { return Change{Kind: ChangeKill, LeaseID: id} }

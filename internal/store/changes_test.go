@@ -28,6 +28,7 @@ func TestParseChange(t *testing.T) {
 		"kill:deadbeef0102030405060708090a0bff": store.KillLease(lease),
 		"kill:DEADBEEF0102030405060708090A0BFF": store.KillLease(lease),
 		"line:007":                              store.LineChanged(7),
+		"admin_session:5":                       store.AdminSessionRevoked(5),
 	} {
 		if got, err := store.ParseChange(payload); err != nil || got != want {
 			t.Errorf("ParseChange(%q) = %+v, %v, want %+v", payload, got, err, want)
@@ -47,14 +48,15 @@ func TestParseChange(t *testing.T) {
 func TestChange_Payload(t *testing.T) {
 	t.Parallel()
 	for c, want := range map[store.Change]string{
-		store.LineChanged(42):       "line:42",
-		store.DeviceChanged(7):      "device:7",
-		store.CatalogChanged(3):     "catalog:3",
-		store.EPGChanged(4):         "epg:4",
-		store.SecurityChanged(5):    "security:5",
-		store.SettingsChanged(6):    "settings:6",
-		store.KillLease(lease):      "kill:deadbeef0102030405060708090a0bff",
-		{Kind: store.ChangeKind(0)}: "ChangeKind(0)",
+		store.LineChanged(42):        "line:42",
+		store.DeviceChanged(7):       "device:7",
+		store.CatalogChanged(3):      "catalog:3",
+		store.EPGChanged(4):          "epg:4",
+		store.SecurityChanged(5):     "security:5",
+		store.SettingsChanged(6):     "settings:6",
+		store.KillLease(lease):       "kill:deadbeef0102030405060708090a0bff",
+		store.AdminSessionRevoked(9): "admin_session:9",
+		{Kind: store.ChangeKind(0)}:  "ChangeKind(0)",
 	} {
 		if got := c.Payload(); got != want {
 			t.Errorf("%+v.Payload() = %q, want %q", c, got, want)
@@ -147,7 +149,7 @@ func newDB(t *testing.T) (*pgxpool.Pool, *store.Store) {
 
 func allKinds() []store.ChangeKind {
 	return []store.ChangeKind{store.ChangeLine, store.ChangeDevice, store.ChangeCatalog, store.ChangeEPG,
-		store.ChangeSecurity, store.ChangeSettings, store.ChangeKill}
+		store.ChangeSecurity, store.ChangeSettings, store.ChangeKill, store.ChangeAdminSession}
 }
 
 func version(t *testing.T, pool *pgxpool.Pool, scope string) int64 {
@@ -195,6 +197,17 @@ func TestListener_TriggersSendTypedChanges(t *testing.T) {
 	want = append(want, store.SettingsChanged(version(t, pool, "settings")))
 	exec(`INSERT INTO servers (name) VALUES ('main')`)
 	want = append(want, store.SettingsChanged(version(t, pool, "settings")))
+	var sessionID int64
+	const qSession = `INSERT INTO admin_sessions (admin_id, expires_at)
+		SELECT id, now() + interval '1 day' FROM admins LIMIT 1 RETURNING id`
+	exec(`INSERT INTO admins (username, password_hash) VALUES ('root', $1)`, fakeHash)
+	if err := pool.QueryRow(ctx, qSession).Scan(&sessionID); err != nil {
+		t.Fatal(err)
+	}
+	exec(`UPDATE admin_sessions SET refreshed_at = now() WHERE id = $1`, sessionID) // no revocation: silent
+	exec(`UPDATE admin_sessions SET revoked_at = now() WHERE id = $1`, sessionID)
+	exec(`UPDATE admin_sessions SET revoked_at = now() WHERE id = $1`, sessionID) // already revoked: silent
+	want = append(want, store.AdminSessionRevoked(sessionID))
 	if err := st.Notify(ctx, store.KillLease(lease)); err != nil {
 		t.Fatal(err)
 	}
@@ -241,16 +254,17 @@ func TestListener_FansOutByKind(t *testing.T) {
 	}
 }
 
-// TestListener_ReconnectTellsEverySubscriber drops the listener's connection: every
-// subscriber with an OnReconnect hears of it once, and changes flow again afterwards.
+// TestListener_ReconnectTellsEverySubscriber: the first LISTEN counts as a reconnect (what
+// subscribers loaded before it may have missed a change), then the listener's connection is
+// dropped: every subscriber with an OnReconnect hears of it once more, and changes flow again.
 func TestListener_ReconnectTellsEverySubscriber(t *testing.T) {
 	t.Parallel()
 	pool, st := newDB(t)
 	var a, b, quiet recorder
 	listen(t, pool, a.of(store.ChangeLine), b.of(store.ChangeCatalog),
 		store.Subscriber{Kinds: []store.ChangeKind{store.ChangeLine}, OnChange: quiet.onChange}) // no OnReconnect
-	if _, n := a.seen(); n != 0 {
-		t.Fatalf("reconnects before any = %d, want 0 (the first LISTEN is no reconnect)", n)
+	if _, n := a.seen(); n != 1 {
+		t.Fatalf("reconnects after the first LISTEN = %d, want 1 (state loaded before it may be stale)", n)
 	}
 
 	const kill = `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
@@ -262,14 +276,14 @@ func TestListener_ReconnectTellsEverySubscriber(t *testing.T) {
 	testdb.Eventually(t, 10*time.Second, "reconnect callbacks", func() bool {
 		_, na := a.seen()
 		_, nb := b.seen()
-		return na == 1 && nb == 1
+		return na == 2 && nb == 2
 	})
 	if err := st.Notify(t.Context(), store.LineChanged(3)); err != nil {
 		t.Fatal(err)
 	}
 	a.waitFor(t, store.LineChanged(3))
 	quiet.waitFor(t, store.LineChanged(3))
-	if _, n := a.seen(); n != 1 {
-		t.Fatalf("reconnects = %d, want 1", n)
+	if _, n := a.seen(); n != 2 {
+		t.Fatalf("reconnects = %d, want 2", n)
 	}
 }

@@ -67,3 +67,31 @@ func (s *Store) EPGChannels(ctx context.Context) ([]EPGChannel, error) {
 	}
 	return chans, nil
 }
+
+const epgSourceColumns = `id, name, url, enabled, last_fetched_at, last_error, created_at`
+
+// EPGSourceByID reads one XMLTV source.
+func (s *Store) EPGSourceByID(ctx context.Context, id int64) (EPGSource, error) {
+	return one[EPGSource](ctx, s, fmt.Sprintf("epg source %d", id), `SELECT `+epgSourceColumns+` FROM epg_sources WHERE id = $1`, id)
+}
+
+// CreateEPGSource registers an XMLTV source and returns its id; a taken URL is ErrConflict.
+func (s *Store) CreateEPGSource(ctx context.Context, src EPGSource) (int64, error) {
+	const q = `INSERT INTO epg_sources (name, url, enabled) VALUES ($1, $2, $3) RETURNING id`
+	var id int64
+	if err := s.q.QueryRow(ctx, q, src.Name, src.URL, src.Enabled).Scan(&id); err != nil {
+		return 0, fmt.Errorf("create epg source %q: %w", src.Name, interpret(err))
+	}
+	return id, nil
+}
+
+// UpdateEPGSource sets a source's name, URL and enabled flag; a taken URL is ErrConflict.
+func (s *Store) UpdateEPGSource(ctx context.Context, src EPGSource) error {
+	const q = `UPDATE epg_sources SET name = $2, url = $3, enabled = $4 WHERE id = $1`
+	return s.execOne(ctx, fmt.Sprintf("update epg source %d", src.ID), q, src.ID, src.Name, src.URL, src.Enabled)
+}
+
+// DeleteEPGSource deletes a source; its channels and programmes stay (source_id becomes NULL).
+func (s *Store) DeleteEPGSource(ctx context.Context, id int64) error {
+	return s.execOne(ctx, fmt.Sprintf("delete epg source %d", id), `DELETE FROM epg_sources WHERE id = $1`, id)
+}

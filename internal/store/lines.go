@@ -11,9 +11,9 @@ import (
 
 // Line is a subscriber account with every per-line control (spec §6.3).
 type Line struct {
-	ID                   int64          `db:"id"`
+	ID                   int64          `db:"id" audit:"-"`
 	Username             string         `db:"username"`
-	PasswordHash         string         `db:"password_hash"`
+	PasswordHash         string         `db:"password_hash" audit:"secret"`
 	ExpDate              *time.Time     `db:"exp_date"` // nil: never expires
 	Banned               bool           `db:"banned"`
 	Disabled             bool           `db:"disabled"`
@@ -26,14 +26,14 @@ type Line struct {
 	BypassUABlock        bool           `db:"bypass_ua_block"`
 	ForcedCountry        *string        `db:"forced_country"`
 	ISPLock              bool           `db:"isp_lock"`
-	ISPName              *string        `db:"isp_name"`
-	ISPASN               *int64         `db:"isp_asn"`
+	ISPName              *string        `db:"isp_name" audit:"-"`
+	ISPASN               *int64         `db:"isp_asn" audit:"-"`
 	AllowedOutputFormats []string       `db:"allowed_output_formats"`
 	AdminNotes           string         `db:"admin_notes"`
 	ResellerNotes        string         `db:"reseller_notes"`
 	OwnerAdminID         *int64         `db:"owner_admin_id"`
-	CreatedAt            time.Time      `db:"created_at"`
-	UpdatedAt            time.Time      `db:"updated_at"`
+	CreatedAt            time.Time      `db:"created_at" audit:"-"`
+	UpdatedAt            time.Time      `db:"updated_at" audit:"-"`
 	BouquetIDs           []int64        `db:"bouquet_ids"` // in the line's order
 }
 

@@ -73,3 +73,26 @@ func EnsureDatabase(ctx context.Context, maintenanceDSN, name string) error {
 	}
 	return nil
 }
+
+// bulkSlots is how many of a pool's connections bulk reads may hold at once: a quarter, at
+// least one. The rest always serve what must stay fast under load: access checks, lease
+// acquisition and renewal, /readyz.
+func bulkSlots(maxConns int32) int { return max(1, int(maxConns)/4) }
+
+// bulkRead runs fn, one query of a bulk read (a page of a guide export), on one of the pool's
+// bulk slots and within programmePageWait (the wait for a slot included). However many guide
+// downloads run, they hold at most bulkSlots connections, and only for a page's query: never
+// while a client reads. Inside a transaction fn runs as it is (the connection is held anyway).
+func (s *Store) bulkRead(ctx context.Context, fn func(ctx context.Context) error) error {
+	ctx, cancel := context.WithTimeout(ctx, programmePageWait)
+	defer cancel()
+	if s.bulk != nil {
+		select {
+		case s.bulk <- struct{}{}:
+			defer func() { <-s.bulk }()
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return fn(ctx)
+}

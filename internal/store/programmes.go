@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 // Programme is one EPG entry. Times are instants; StopAt is after StartAt.
@@ -79,32 +80,107 @@ func (s *Store) ProgrammesBetween(ctx context.Context, channelID string, from, t
 	return ps, nil
 }
 
-// EachProgramme streams the programmes overlapping [from, to) to fn, by channel then start,
-// one row at a time (xmltv.php export: memory stays flat however large the guide). channelIDs
-// nil means every channel. fn's error ends the walk and is returned.
+// Guide export paging: a page is at most programmePageRows rows (about 150 KB of typical
+// programmes, 9 MB at the importer's text caps), read by one short query over a window of at
+// most programmeWindow channels.
+const (
+	programmePageRows = 500
+	programmeWindow   = 64
+	programmePageWait = 30 * time.Second // one page query, queueing for a bulk slot included
+)
+
+// EachProgramme hands the programmes overlapping [from, to) to fn, by channel then start
+// (xmltv.php). channelIDs nil means every channel. fn's error ends the walk and is returned.
+//
+// The walk reads bounded pages (programmePageRows rows), each with one short query under the
+// bulk-read limit (see bulkRead), and calls fn only between queries, with no connection held:
+// fn may block on a slow client for as long as it likes without taking a connection from
+// checks, leases or heartbeats, and memory stays at one page however large the guide.
+// A page continues after the last row of the one before (keyset), so a page costs one index
+// descent per channel of its window, wherever the walk is.
 func (s *Store) EachProgramme(ctx context.Context, from, to time.Time, channelIDs []string, fn func(Programme) error) error {
-	const q = `SELECT ` + programmeColumns + ` FROM epg_programmes
-		WHERE stop_at > $1 AND start_at < $2 AND ($3::text[] IS NULL OR channel_id = ANY($3))
-		ORDER BY channel_id, start_at`
-	rows, err := s.q.Query(ctx, q, from, to, channelIDs)
+	ids, err := s.programmeChannels(ctx, channelIDs)
 	if err != nil {
-		return fmt.Errorf("programmes between %s and %s: %w", from, to, interpret(err))
+		return fmt.Errorf("programmes between %s and %s: %w", from, to, err)
 	}
-	defer rows.Close()
-	var p Programme
-	scan := []any{&p.ID, &p.ChannelID, &p.StartAt, &p.StopAt, &p.Title, &p.Description, &p.Lang, &p.Category}
-	for rows.Next() {
-		if err := rows.Scan(scan...); err != nil {
-			return fmt.Errorf("programmes between %s and %s: %w", from, to, interpret(err))
+	var (
+		page  = make([]Programme, 0, programmePageRows)
+		i     int                                                                          // ids[i] is the window's first channel
+		after = pgtype.Timestamptz{InfinityModifier: pgtype.NegativeInfinity, Valid: true} // ids[i]'s last start read
+	)
+	for i < len(ids) {
+		win := ids[i:min(len(ids), i+programmeWindow)]
+		if page, err = s.programmePage(ctx, from, to, win, after, page[:0]); err != nil {
+			return fmt.Errorf("programmes between %s and %s: %w", from, to, err)
 		}
-		if err := fn(p); err != nil {
-			return err
+		for _, p := range page {
+			if err := fn(p); err != nil {
+				return err
+			}
 		}
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("programmes between %s and %s: %w", from, to, interpret(err))
+		if len(page) < programmePageRows { // the window is done
+			i += len(win)
+			after = pgtype.Timestamptz{InfinityModifier: pgtype.NegativeInfinity, Valid: true}
+			continue
+		}
+		last := page[len(page)-1]
+		for ids[i] != last.ChannelID { // the channels before it in the window are done
+			i++
+		}
+		after = pgtype.Timestamptz{Time: last.StartAt, Valid: true}
 	}
 	return nil
+}
+
+// programmeChannels returns the channels to walk, unique and in the database's order of
+// channel_id (the order of the pages' keyset, whatever the collation): every EPG channel when
+// ids is nil.
+func (s *Store) programmeChannels(ctx context.Context, ids []string) ([]string, error) {
+	const qAll = `SELECT id FROM epg_channels ORDER BY id`
+	const qSome = `SELECT DISTINCT id FROM unnest($1::text[]) AS c(id) ORDER BY id`
+	q, args := qSome, []any{ids}
+	if ids == nil {
+		q, args = qAll, nil
+	}
+	var out []string
+	err := s.bulkRead(ctx, func(ctx context.Context) error {
+		rows, _ := s.q.Query(ctx, q, args...)
+		var err error
+		out, err = pgx.CollectRows(rows, pgx.RowTo[string])
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("channels: %w", interpret(err))
+	}
+	return out, nil
+}
+
+// programmePage appends to page the next programmes of the window's channels: the first
+// channel's after its start `after`, the others' from their first, at most programmePageRows.
+func (s *Store) programmePage(ctx context.Context, from, to time.Time, win []string, after pgtype.Timestamptz, page []Programme) ([]Programme, error) {
+	const q = `SELECT ` + programmeColumns + ` FROM epg_programmes
+		WHERE channel_id = ANY($1) AND stop_at > $2 AND start_at < $3 AND (channel_id, start_at) > ($4, $5)
+		ORDER BY channel_id, start_at LIMIT $6`
+	err := s.bulkRead(ctx, func(ctx context.Context) error {
+		rows, err := s.q.Query(ctx, q, win, from, to, win[0], after, programmePageRows)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		var p Programme // one scan target for the page: a row costs its strings only
+		scan := []any{&p.ID, &p.ChannelID, &p.StartAt, &p.StopAt, &p.Title, &p.Description, &p.Lang, &p.Category}
+		for rows.Next() {
+			if err := rows.Scan(scan...); err != nil {
+				return err
+			}
+			page = append(page, p)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return page, fmt.Errorf("page: %w", interpret(err))
+	}
+	return page, nil
 }
 
 // DeleteProgrammesBefore deletes programmes that ended before t (the EPG retention sweep) and

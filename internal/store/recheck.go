@@ -7,23 +7,8 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// The reads of re-authorization: the lines whose open streams are checked again after a change,
-// fresh from the database (never from a cache).
-
-// LinesByID returns the lines with these ids (in no particular order); ids without a line are
-// left out (deleted lines).
-func (s *Store) LinesByID(ctx context.Context, ids []int64) ([]Line, error) {
-	if len(ids) == 0 {
-		return nil, nil
-	}
-	const q = `SELECT ` + lineColumns + ` FROM lines l WHERE l.id = ANY($1)`
-	rows, _ := s.q.Query(ctx, q, ids)
-	out, err := pgx.CollectRows(rows, scanLine)
-	if err != nil {
-		return nil, fmt.Errorf("lines by id: %w", interpret(err))
-	}
-	return out, nil
-}
+// The reads of re-authorization besides LinesByID (lines_admin.go): what a line's open streams
+// are checked against again after a change, fresh from the database (never from a cache).
 
 // MAGTokenSums returns the SHA-256 sums of the portal session tokens of the MAG devices bound
 // to a line (devices without a session are left out).

@@ -17,6 +17,7 @@ type BlockedIP struct {
 	Source    string       `db:"source"` // admin or flood
 	Reason    string       `db:"reason"`
 	ExpiresAt *time.Time   `db:"expires_at"`
+	CreatedAt time.Time    `db:"created_at"`
 }
 
 // BlockedUserAgent is a global user-agent rule.
@@ -80,22 +81,10 @@ func (s *Store) LoadSecurityLists(ctx context.Context) (SecurityLists, error) {
 
 // blockedIPs reads the unexpired blocks.
 func (s *Store) blockedIPs(ctx context.Context) ([]BlockedIP, error) {
-	const q = `SELECT id, network::text, source, reason, expires_at FROM blocked_ips
+	const q = `SELECT id, network::text, source, reason, expires_at, created_at FROM blocked_ips
 		WHERE expires_at IS NULL OR expires_at > now() ORDER BY id`
 	rows, _ := s.q.Query(ctx, q)
-	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (BlockedIP, error) {
-		var b BlockedIP
-		var network string
-		if err := row.Scan(&b.ID, &network, &b.Source, &b.Reason, &b.ExpiresAt); err != nil {
-			return b, err
-		}
-		p, err := netip.ParsePrefix(network)
-		if err != nil {
-			return b, fmt.Errorf("blocked ip %q: %w", network, err)
-		}
-		b.Network = p
-		return b, nil
-	})
+	return pgx.CollectRows(rows, scanBlockedIP)
 }
 
 // BlockIP adds (or extends) a block of network. expiresAt nil means until removed.
@@ -156,4 +145,21 @@ func (s *Store) SweepSecurity(ctx context.Context) error {
 		return fmt.Errorf("sweep blocks: %w", interpret(err))
 	}
 	return nil
+}
+
+// BlockedUntil reports whether ip is inside an active block of the global list (an admin's or
+// a flood block), and until when (zero time: until removed). Admin logins ask it before
+// checking a password.
+func (s *Store) BlockedUntil(ctx context.Context, ip netip.Addr) (until time.Time, blocked bool, err error) {
+	const q = `SELECT count(*) > 0, bool_or(expires_at IS NULL), max(expires_at) FROM blocked_ips
+		WHERE network >>= $1::inet AND (expires_at IS NULL OR expires_at > now())`
+	var forever *bool
+	var last *time.Time
+	if err := s.q.QueryRow(ctx, q, ip.Unmap().String()).Scan(&blocked, &forever, &last); err != nil {
+		return time.Time{}, false, fmt.Errorf("blocked until: %w", interpret(err))
+	}
+	if blocked && (forever == nil || !*forever) && last != nil {
+		until = *last
+	}
+	return until, blocked, nil
 }

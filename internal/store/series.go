@@ -192,3 +192,128 @@ func (s *Store) UpsertEpisode(ctx context.Context, in EpisodeInput) (int64, Outc
 	}
 	return id, outcome, nil
 }
+
+const seriesColumns = `id, name, category_id, cover, plot, cast_list, director, genre, release_date,
+	rating, backdrop_paths, youtube_trailer, episode_run_time, tmdb_id, created_at, updated_at`
+
+// SeriesByID reads one series.
+func (s *Store) SeriesByID(ctx context.Context, id int64) (Series, error) {
+	return one[Series](ctx, s, fmt.Sprintf("series %d", id), `SELECT `+seriesColumns+` FROM series WHERE id = $1`, id)
+}
+
+// CreateSeries inserts a series and returns its id.
+func (s *Store) CreateSeries(ctx context.Context, in SeriesInput) (int64, error) {
+	const q = `INSERT INTO series (name, category_id, cover, plot, cast_list, director, genre, release_date,
+		rating, backdrop_paths, youtube_trailer, episode_run_time, tmdb_id)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id`
+	var id int64
+	if err := s.q.QueryRow(ctx, q, in.Name, in.CategoryID, in.Cover, in.Plot, in.Cast, in.Director, in.Genre,
+		in.ReleaseDate, in.Rating, nonNilStrings(in.BackdropPaths), in.YoutubeTrailer, in.EpisodeRunTime,
+		in.TMDBID).Scan(&id); err != nil {
+		return 0, fmt.Errorf("create series %q: %w", in.Name, interpret(err))
+	}
+	return id, nil
+}
+
+// UpdateSeries overwrites a series' fields (in.ID names it).
+func (s *Store) UpdateSeries(ctx context.Context, in SeriesInput) error {
+	const q = `UPDATE series SET name = $2, category_id = $3, cover = $4, plot = $5, cast_list = $6, director = $7,
+		genre = $8, release_date = $9, rating = $10, backdrop_paths = $11, youtube_trailer = $12,
+		episode_run_time = $13, tmdb_id = $14 WHERE id = $1`
+	return s.execOne(ctx, fmt.Sprintf("update series %d", in.ID), q, in.ID, in.Name, in.CategoryID, in.Cover,
+		in.Plot, in.Cast, in.Director, in.Genre, in.ReleaseDate, in.Rating, nonNilStrings(in.BackdropPaths),
+		in.YoutubeTrailer, in.EpisodeRunTime, in.TMDBID)
+}
+
+// SeriesFilter selects series for an admin list; zero fields match everything.
+type SeriesFilter struct {
+	CategoryID int64
+	Name       string // the name contains this, ignoring case
+	Page       Keyset // sorts: "name", "created_at"
+}
+
+// ListSeries returns one page of the series f selects.
+func (s *Store) ListSeries(ctx context.Context, f SeriesFilter) ([]Series, error) {
+	var lq listQuery
+	if f.CategoryID != 0 {
+		lq.cond("category_id = %s", f.CategoryID)
+	}
+	if f.Name != "" {
+		lq.cond("strpos(lower(name), lower(%s)) > 0", f.Name)
+	}
+	return list(ctx, s, "series", &lq, `SELECT `+seriesColumns+` FROM series`, "id", streamSorts, f.Page,
+		pgx.RowToStructByName[Series])
+}
+
+// DeleteEpisodeStreams deletes the episode streams of a series (with their sources and episode
+// rows), before the series itself goes.
+func (s *Store) DeleteEpisodeStreams(ctx context.Context, seriesID int64) error {
+	const q = `DELETE FROM streams WHERE id IN (SELECT stream_id FROM episodes WHERE series_id = $1)`
+	if _, err := s.q.Exec(ctx, q, seriesID); err != nil {
+		return fmt.Errorf("delete episodes of series %d: %w", seriesID, interpret(err))
+	}
+	return nil
+}
+
+// SeasonsOf lists a series' season rows by number.
+func (s *Store) SeasonsOf(ctx context.Context, seriesID int64) ([]Season, error) {
+	const q = `SELECT series_id, season_number, name, overview, air_date, cover, cover_big, vote_average, tmdb_id
+		FROM seasons WHERE series_id = $1 ORDER BY season_number`
+	rows, _ := s.q.Query(ctx, q, seriesID)
+	out, err := pgx.CollectRows(rows, pgx.RowToStructByName[Season])
+	if err != nil {
+		return nil, fmt.Errorf("seasons of series %d: %w", seriesID, interpret(err))
+	}
+	return out, nil
+}
+
+// DeleteSeason deletes a season's metadata row (its episodes stay).
+func (s *Store) DeleteSeason(ctx context.Context, seriesID int64, number int32) error {
+	const q = `DELETE FROM seasons WHERE series_id = $1 AND season_number = $2`
+	return s.execOne(ctx, fmt.Sprintf("delete season %d of series %d", number, seriesID), q, seriesID, number)
+}
+
+// EpisodesOf lists a series' episodes by season and number.
+func (s *Store) EpisodesOf(ctx context.Context, seriesID int64) ([]Episode, error) {
+	const q = `SELECT stream_id, series_id, season_number, episode_number FROM episodes
+		WHERE series_id = $1 ORDER BY season_number, episode_number`
+	rows, _ := s.q.Query(ctx, q, seriesID)
+	out, err := pgx.CollectRows(rows, pgx.RowToStructByName[Episode])
+	if err != nil {
+		return nil, fmt.Errorf("episodes of series %d: %w", seriesID, interpret(err))
+	}
+	return out, nil
+}
+
+// EpisodeByStreamID reads the place of episode stream id in its series.
+func (s *Store) EpisodeByStreamID(ctx context.Context, streamID int64) (Episode, error) {
+	const q = `SELECT stream_id, series_id, season_number, episode_number FROM episodes WHERE stream_id = $1`
+	return one[Episode](ctx, s, fmt.Sprintf("episode %d", streamID), q, streamID)
+}
+
+// CreateEpisode inserts an episode stream with its sources and its place in the series, and
+// returns the stream id. A taken (series, season, episode) is ErrConflict.
+func (s *Store) CreateEpisode(ctx context.Context, in EpisodeInput) (int64, error) {
+	const q = `INSERT INTO episodes (stream_id, series_id, season_number, episode_number) VALUES ($1, $2, $3, $4)`
+	in.Stream.Kind = KindEpisode
+	var id int64
+	err := s.InTx(ctx, func(tx *Store) error {
+		var err error
+		if id, err = tx.CreateStream(ctx, in.Stream); err != nil {
+			return err
+		}
+		_, err = tx.q.Exec(ctx, q, id, in.SeriesID, in.SeasonNumber, in.EpisodeNumber)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("create episode S%02dE%02d of series %d: %w", in.SeasonNumber, in.EpisodeNumber,
+			in.SeriesID, interpret(err))
+	}
+	return id, nil
+}
+
+// MoveEpisode sets an episode's season and number; a taken place is ErrConflict.
+func (s *Store) MoveEpisode(ctx context.Context, e Episode) error {
+	const q = `UPDATE episodes SET season_number = $2, episode_number = $3 WHERE stream_id = $1`
+	return s.execOne(ctx, fmt.Sprintf("move episode %d", e.StreamID), q, e.StreamID, e.SeasonNumber, e.EpisodeNumber)
+}

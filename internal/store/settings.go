@@ -39,3 +39,39 @@ func (s *Store) settings(ctx context.Context) (map[string]json.RawMessage, error
 	}
 	return out, nil
 }
+
+// Settings reads every stored setting as its JSON value; a key without a row keeps its
+// default in code.
+func (s *Store) Settings(ctx context.Context) (map[string]json.RawMessage, error) {
+	out, err := s.settings(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("settings: %w", interpret(err))
+	}
+	return out, nil
+}
+
+// DeleteSetting removes a setting's row, so its default in code applies again. It writes
+// nothing (and bumps no version) when there is no row.
+func (s *Store) DeleteSetting(ctx context.Context, key string) error {
+	const q = `DELETE FROM settings WHERE key = $1`
+	var exists bool
+	if err := s.q.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM settings WHERE key = $1)`, key).Scan(&exists); err != nil {
+		return fmt.Errorf("delete setting %s: %w", key, interpret(err))
+	}
+	if !exists {
+		return nil
+	}
+	if _, err := s.q.Exec(ctx, q, key); err != nil {
+		return fmt.Errorf("delete setting %s: %w", key, interpret(err))
+	}
+	return nil
+}
+
+// Setting returns the stored JSON value of one setting; ErrNotFound when it keeps its default.
+func (s *Store) Setting(ctx context.Context, key string) (json.RawMessage, error) {
+	var v string
+	if err := s.q.QueryRow(ctx, `SELECT value::text FROM settings WHERE key = $1`, key).Scan(&v); err != nil {
+		return nil, fmt.Errorf("setting %s: %w", key, interpret(err))
+	}
+	return json.RawMessage(v), nil
+}

@@ -8,7 +8,11 @@
 // leases.go, logs.go (005_connections); credentials.go (verified-credential records,
 // 007_verified_credentials); audit.go (audit_log of 001_core). changes.go and
 // listen.go carry the change notifications every migration's triggers send, as typed Change
-// values.
+// values. The admin side (007_admin_api, 008_admin_catalog) adds admins and lines_admin.go,
+// api_keys.go, credits.go, packages.go, servers.go, devices_admin.go, security_admin.go (the
+// security lists with ids), connections.go (live connections, their delivery counters,
+// activity search, dashboard counts), imports.go (import_jobs) and keyset.go (the keyset
+// pages, single-row reads and row locks of the admin lists).
 package store
 
 import (
@@ -43,11 +47,12 @@ type querier interface {
 type Store struct {
 	pool *pgxpool.Pool
 	q    querier
+	bulk chan struct{} // the pool's bulk-read slots (see bulkRead); nil inside a transaction
 }
 
 // New returns a Store on pool.
 func New(pool *pgxpool.Pool) *Store {
-	return &Store{pool: pool, q: pool}
+	return &Store{pool: pool, q: pool, bulk: make(chan struct{}, bulkSlots(pool.Config().MaxConns))}
 }
 
 // Pool returns the underlying pool (for health checks and metrics).
@@ -94,6 +99,29 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
+// ConstraintError is a refusal by a named constraint: its Kind (ErrConflict, ErrNotFound or
+// ErrInvalid) for errors.Is, and the constraint, for a caller that must tell two unique keys
+// of one table apart (mag_devices_mac_key from mag_devices_line_id_key).
+type ConstraintError struct {
+	Kind       error
+	Constraint string
+}
+
+// Error reads "store: conflict: lines_username_key".
+func (e *ConstraintError) Error() string { return e.Kind.Error() + ": " + e.Constraint }
+
+// Unwrap returns the kind.
+func (e *ConstraintError) Unwrap() error { return e.Kind }
+
+// Constraint returns the name of the constraint that refused err, "" when none did.
+func Constraint(err error) string {
+	var ce *ConstraintError
+	if errors.As(err, &ce) {
+		return ce.Constraint
+	}
+	return ""
+}
+
 func interpret(err error) error {
 	var pgErr *pgconn.PgError
 	switch {
@@ -104,11 +132,12 @@ func interpret(err error) error {
 	case errors.As(err, &pgErr):
 		switch pgErr.Code {
 		case pgerrcode.UniqueViolation:
-			return fmt.Errorf("%w: %s", ErrConflict, pgErr.ConstraintName)
+			return &ConstraintError{Kind: ErrConflict, Constraint: pgErr.ConstraintName}
 		case pgerrcode.ForeignKeyViolation:
 			return fmt.Errorf("%w: %s", ErrNotFound, pgErr.ConstraintName)
 		case pgerrcode.CheckViolation, pgerrcode.NotNullViolation, pgerrcode.InvalidTextRepresentation,
-			pgerrcode.NumericValueOutOfRange, pgerrcode.StringDataRightTruncationDataException:
+			pgerrcode.NumericValueOutOfRange, pgerrcode.StringDataRightTruncationDataException,
+			pgerrcode.InvalidDatetimeFormat, pgerrcode.DatetimeFieldOverflow:
 			name := pgErr.ConstraintName
 			if name == "" {
 				name = pgErr.ColumnName

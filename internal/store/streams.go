@@ -33,6 +33,7 @@ type Stream struct {
 	ContainerExtension *string         `db:"container_extension"`
 	Info               json.RawMessage `db:"info"`
 	Enabled            bool            `db:"enabled"`
+	AlwaysOn           bool            `db:"always_on"` // keep the upstream pulled with no viewer (008_admin_catalog; not acted on yet)
 	CreatedAt          time.Time       `db:"created_at"`
 	UpdatedAt          time.Time       `db:"updated_at"`
 }
@@ -72,6 +73,7 @@ type StreamInput struct {
 	ContainerExtension *string
 	Info               json.RawMessage // nil: {} on insert, kept on import
 	Disabled           bool
+	AlwaysOn           bool
 	Sources            []Source // failover order; imports use Sources[0] only
 }
 
@@ -82,17 +84,13 @@ func (in StreamInput) info() json.RawMessage {
 	return in.Info
 }
 
+// streamColumns matches Stream field for field.
+const streamColumns = `id, kind, name, category_id, icon, epg_channel_id, custom_sid, direct_source,
+	tv_archive_days, catchup_source, container_extension, info, enabled, always_on, created_at, updated_at`
+
 // StreamByID reads one stream, enabled or not.
 func (s *Store) StreamByID(ctx context.Context, id int64) (Stream, error) {
-	const q = `SELECT id, kind, name, category_id, icon, epg_channel_id, custom_sid, direct_source,
-		tv_archive_days, catchup_source, container_extension, info, enabled, created_at, updated_at
-		FROM streams WHERE id = $1`
-	rows, _ := s.q.Query(ctx, q, id)
-	st, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Stream])
-	if err != nil {
-		return Stream{}, fmt.Errorf("stream %d: %w", id, interpret(err))
-	}
-	return st, nil
+	return one[Stream](ctx, s, fmt.Sprintf("stream %d", id), `SELECT `+streamColumns+` FROM streams WHERE id = $1`, id)
 }
 
 // StreamSources lists a stream's sources in failover order.
@@ -109,12 +107,13 @@ func (s *Store) StreamSources(ctx context.Context, streamID int64) ([]StreamSour
 // CreateStream inserts a stream with its sources and returns its id.
 func (s *Store) CreateStream(ctx context.Context, in StreamInput) (int64, error) {
 	const q = `INSERT INTO streams (kind, name, category_id, icon, epg_channel_id, custom_sid, direct_source,
-		tv_archive_days, catchup_source, container_extension, info, enabled)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id`
+		tv_archive_days, catchup_source, container_extension, info, enabled, always_on)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id`
 	var id int64
 	err := s.InTx(ctx, func(tx *Store) error {
 		if err := tx.q.QueryRow(ctx, q, in.Kind, in.Name, in.CategoryID, in.Icon, in.EPGChannelID, in.CustomSID,
-			in.DirectSource, in.TVArchiveDays, in.CatchupSource, in.ContainerExtension, in.info(), !in.Disabled).Scan(&id); err != nil {
+			in.DirectSource, in.TVArchiveDays, in.CatchupSource, in.ContainerExtension, in.info(), !in.Disabled,
+			in.AlwaysOn).Scan(&id); err != nil {
 			return err
 		}
 		if len(in.Sources) == 0 {
@@ -133,10 +132,10 @@ func (s *Store) CreateStream(ctx context.Context, in StreamInput) (int64, error)
 func (s *Store) UpdateStream(ctx context.Context, id int64, in StreamInput) error {
 	const q = `UPDATE streams SET name = $2, category_id = $3, icon = $4, epg_channel_id = $5, custom_sid = $6,
 		direct_source = $7, tv_archive_days = $8, catchup_source = $9, container_extension = $10, info = $11,
-		enabled = $12 WHERE id = $1`
+		enabled = $12, always_on = $13 WHERE id = $1`
 	return s.execOne(ctx, fmt.Sprintf("update stream %d", id), q, id, in.Name, in.CategoryID, in.Icon,
 		in.EPGChannelID, in.CustomSID, in.DirectSource, in.TVArchiveDays, in.CatchupSource, in.ContainerExtension,
-		in.info(), !in.Disabled)
+		in.info(), !in.Disabled, in.AlwaysOn)
 }
 
 // DeleteStream deletes a stream, its sources, bouquet entries and episode row.
@@ -215,11 +214,12 @@ func sameStream(cur Stream, in StreamInput) bool {
 		samePtr(cur.EPGChannelID, in.EPGChannelID) && cur.CustomSID == in.CustomSID &&
 		cur.DirectSource == in.DirectSource && cur.TVArchiveDays == in.TVArchiveDays &&
 		samePtr(cur.CatchupSource, in.CatchupSource) && samePtr(cur.ContainerExtension, in.ContainerExtension) &&
-		sameJSON(cur.Info, in.info()) && cur.Enabled == !in.Disabled
+		SameJSON(cur.Info, in.info()) && cur.Enabled == !in.Disabled && cur.AlwaysOn == in.AlwaysOn
 }
 
-// sameJSON compares two JSON documents as values (jsonb normalises key order and spacing).
-func sameJSON(a, b json.RawMessage) bool {
+// SameJSON compares two JSON documents as values (jsonb normalises key order and spacing), so
+// a write can be skipped when a stored document already holds what would be written.
+func SameJSON(a, b json.RawMessage) bool {
 	if bytes.Equal(a, b) {
 		return true
 	}
@@ -230,4 +230,67 @@ func sameJSON(a, b json.RawMessage) bool {
 	ca, _ := json.Marshal(va) // Marshal sorts map keys
 	cb, _ := json.Marshal(vb)
 	return bytes.Equal(ca, cb)
+}
+
+// StreamFilter selects streams for an admin list; zero fields match everything.
+type StreamFilter struct {
+	Kinds         []string // any of these kinds (live, created_live, radio / movie / episode)
+	CategoryID    int64    // in this category
+	Uncategorised bool     // only streams without a category (CategoryID is ignored)
+	Name          string   // the name contains this, ignoring case
+	EPGChannelID  string   // exactly this EPG channel id
+	Enabled       *bool
+	IDs           []int64 // only these streams
+	Page          Keyset  // sorts: "name", "created_at"
+}
+
+// streamSorts are the sorts a stream list allows.
+var streamSorts = map[string]sortKey{
+	"name":       {expr: "name", cast: "text"},
+	"created_at": {expr: "created_at", cast: "timestamptz"},
+}
+
+// ListStreams returns one page of the streams f selects (their sources are read apart, with
+// SourcesOf).
+func (s *Store) ListStreams(ctx context.Context, f StreamFilter) ([]Stream, error) {
+	var lq listQuery
+	if len(f.Kinds) > 0 {
+		lq.cond("kind = ANY(%s)", f.Kinds)
+	}
+	switch {
+	case f.Uncategorised:
+		lq.where = append(lq.where, "category_id IS NULL")
+	case f.CategoryID != 0:
+		lq.cond("category_id = %s", f.CategoryID)
+	}
+	if f.Name != "" {
+		lq.cond("strpos(lower(name), lower(%s)) > 0", f.Name)
+	}
+	if f.EPGChannelID != "" {
+		lq.cond("epg_channel_id = %s", f.EPGChannelID)
+	}
+	if f.Enabled != nil {
+		lq.cond("enabled = %s", *f.Enabled)
+	}
+	if f.IDs != nil {
+		lq.cond("id = ANY(%s)", f.IDs)
+	}
+	return list(ctx, s, "streams", &lq, `SELECT `+streamColumns+` FROM streams`, "id", streamSorts, f.Page,
+		pgx.RowToStructByName[Stream])
+}
+
+// SourcesOf returns the sources of the given streams in failover order, by stream id.
+func (s *Store) SourcesOf(ctx context.Context, streamIDs []int64) (map[int64][]StreamSource, error) {
+	const q = `SELECT stream_id, position, url, kind FROM stream_sources WHERE stream_id = ANY($1)
+		ORDER BY stream_id, position`
+	rows, _ := s.q.Query(ctx, q, streamIDs)
+	srcs, err := pgx.CollectRows(rows, pgx.RowToStructByName[StreamSource])
+	if err != nil {
+		return nil, fmt.Errorf("sources of streams: %w", interpret(err))
+	}
+	out := make(map[int64][]StreamSource, len(streamIDs))
+	for _, src := range srcs {
+		out[src.StreamID] = append(out[src.StreamID], src)
+	}
+	return out, nil
 }

@@ -1,0 +1,45 @@
+package epg_test
+
+import (
+	"fmt"
+	"io"
+	"testing"
+	"time"
+
+	"github.com/xtreamd/xtreamd/internal/epg"
+	"github.com/xtreamd/xtreamd/internal/store"
+	"github.com/xtreamd/xtreamd/internal/testdb"
+)
+
+// BenchmarkExport is one xmltv.php download of 200 channels: 2 days (the default window) of
+// hourly programmes, 9,600 of them, out of 23 days stored, to a client that reads at once.
+func BenchmarkExport(b *testing.B) {
+	st := store.New(testdb.New(b))
+	now := time.Date(2025, 3, 10, 12, 0, 0, 0, time.UTC)
+	testdb.MustExec(b, st, `INSERT INTO epg_channels (id) SELECT 'ch'||lpad(c::text, 3, '0')||'.tv' FROM generate_series(0, 199) c`)
+	testdb.MustExec(b, st, `INSERT INTO epg_programmes (channel_id, start_at, stop_at, title, description, lang)
+		SELECT 'ch'||lpad(c::text, 3, '0')||'.tv', $1::timestamptz + h*interval '1 hour', $1::timestamptz + (h+1)*interval '1 hour',
+			'Programme '||h, repeat('A plausible description of this hour. ', 7), 'en'
+		FROM generate_series(0, 199) c, generate_series(-8*24, 15*24 - 1) h`, now)
+	testdb.MustExec(b, st, `ANALYZE`)
+	chans := make([]epg.Channel, 200)
+	for i := range chans {
+		chans[i] = epg.Channel{ID: fmt.Sprintf("ch%03d.tv", i), DisplayName: fmt.Sprintf("Channel %d", i)}
+	}
+	g := epg.NewGuide(st, func() time.Time { return now })
+	opts := epg.ExportOptions{From: now.Add(-24 * time.Hour), To: now.Add(24 * time.Hour), Channels: chans}
+	var n countWriter
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := g.Export(b.Context(), &n, opts); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(n)/float64(b.N), "bytes/op")
+}
+
+type countWriter int64
+
+func (c *countWriter) Write(p []byte) (int, error) { *c += countWriter(len(p)); return len(p), nil }
+
+var _ io.Writer = (*countWriter)(nil)
