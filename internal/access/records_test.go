@@ -3,6 +3,7 @@ package access_test
 import (
 	"context"
 	"errors"
+	"maps"
 	"testing"
 	"time"
 
@@ -290,4 +291,81 @@ func TestRecords_WrittenAtShutdown(t *testing.T) {
 			t.Fatalf("round %d: record after Run returned = %v, want written", round, err)
 		}
 	}
+}
+
+// TestRecords_KnownViewersSkipAFullHashQueue: with the only hashing slot taken and first logins
+// queued behind it, a viewer verified before (here, from memory, or on another instance, from
+// the record) is admitted at once: it never enters the queue. The queued first logins are
+// served once the slot frees (in order: TestLimiter_FirstComeFirstServed), each within the
+// limiter's bound (beyond it: ErrBusy, TestCheck_HashQueueDeadline).
+func TestRecords_KnownViewersSkipAFullHashQueue(t *testing.T) {
+	t.Parallel()
+	dsn := testdb.NewDSN(t)
+	_, remote, remotePW := verifiedOn(t, dsn, nil)
+	hasher := credential.NewLimiter(credential.LimiterOptions{Slots: 1, MaxWait: time.Minute})
+	b := newInstance(t, dsn, fixtureOpts{hasher: hasher})
+	b.set(t, map[string]any{"flood_auth_failures": 0})
+	local, localPW := testdb.NewLine(t, b.st, nil)
+	if d := b.check(t, login(local, localPW, ipDE)); d.Code != access.OK {
+		t.Fatalf("first login of the local viewer = %v", d.Code)
+	}
+	// About 16 times a DefaultParams hash: holds the slot while the first logins queue.
+	slow, err := credential.Hash("right", credential.Params{MemoryKiB: 32 << 10, Time: 16, Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	holder, _ := testdb.NewLine(t, b.st, func(in *store.LineInput) { in.PasswordHash = slow })
+	const queued = 3
+	var firsts []store.Line
+	var firstPWs []string
+	for range queued {
+		l, pw := testdb.NewLine(t, b.st, nil)
+		firsts, firstPWs = append(firsts, l), append(firstPWs, pw)
+	}
+	results := make(chan access.Code, 1+queued)
+	go func() { results <- b.checkCode(t, login(holder, "wrong", ipDE)) }()
+	testdb.Eventually(t, 10*time.Second, "the slow hash holding the slot", func() bool { return hasher.Stats().InFlight == 1 })
+	for i := range queued {
+		go func() { results <- b.checkCode(t, login(firsts[i], firstPWs[i], ipDE)) }()
+	}
+	testdb.Eventually(t, 10*time.Second, "the first logins queued", func() bool { return hasher.Stats().Waiting == queued })
+
+	before := hasher.Stats()
+	for _, v := range []struct {
+		name string
+		line store.Line
+		pw   string
+	}{{"verified here (memory)", local, localPW}, {"verified on another instance (record)", remote, remotePW}} {
+		start := time.Now()
+		if d := b.check(t, login(v.line, v.pw, ipDE)); d.Code != access.OK {
+			t.Errorf("%s while the hashing queue is full = %v, want OK", v.name, d.Code)
+		}
+		t.Logf("%s: admitted in %v with %d logins queued", v.name, time.Since(start), queued)
+	}
+	if after := hasher.Stats(); after.Waited != before.Waited || after.Verifications != before.Verifications {
+		t.Errorf("known viewers entered the hashing queue: waited %d → %d, hashes %d → %d",
+			before.Waited, after.Waited, before.Verifications, after.Verifications)
+	}
+	want := map[access.Code]int{access.AuthFailed: 1, access.OK: queued}
+	got := map[access.Code]int{}
+	for range 1 + queued {
+		got[<-results]++
+	}
+	if !maps.Equal(got, want) {
+		t.Errorf("slot holder and queued first logins = %v, want %v", got, want)
+	}
+}
+
+// checkCode is check's code, for a goroutine (no Fatal there): an error is reported and
+// returned as 0, a lease released at once.
+func (f *fixture) checkCode(t testing.TB, r access.Request) access.Code {
+	d, err := f.checker.Check(context.Background(), r)
+	if err != nil {
+		t.Errorf("Check: %v", err)
+		return 0
+	}
+	if d.Lease != nil {
+		d.Lease.Release(context.Background())
+	}
+	return d.Code
 }
