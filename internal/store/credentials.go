@@ -8,7 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// VerifiedCredential is a line's verified-credential record (007_verified_credentials): the MAC
+// VerifiedCredential is a line's verified-credential record (009_verified_credentials): the MAC
 // internal/credential computed over the credentials that last verified for the line. The store
 // neither computes nor understands it.
 type VerifiedCredential struct {
