@@ -188,9 +188,9 @@ func (f *stormFixture) newCount() int {
 // Options: XTREAMD_STORM_LINES (1000), XTREAMD_STORM_SPREAD (2s), XTREAMD_STORM_HOLD (3s),
 // XTREAMD_STORM_WATCH (1: viewers read the stream after the first byte; 0: they only hold it),
 // XTREAMD_STORM_NEW (lines among the N that never logged in before the restart: first logins
-// in the storm, reported apart; 0), XTREAMD_STORM_BASELINE (0 skips the run without records), XTREAMD_BENCH_XTREAMD_ALT (another
-// xtreamd binary, run last with records as "ALT"); XTREAMD_* settings of the server
-// (XTREAMD_DB_MAX_CONNS ...) pass through to it;
+// in the storm, reported apart; 0), XTREAMD_STORM_BASELINE (0 skips the run without records),
+// XTREAMD_BENCH_XTREAMD_ALT (another xtreamd binary, run last with records as "ALT");
+// XTREAMD_* settings of the server (XTREAMD_DB_MAX_CONNS ...) pass through to it;
 // XTREAMD_BENCH_CLIP (an 8 Mbit/s TS; default: clip.ts paced at 8 Mbit/s), XTREAMD_BENCH_XTREAMD
 // (the xtreamd binary; default: built here).
 func TestBenchStorm(t *testing.T) {
