@@ -78,6 +78,17 @@ func Empty(c *fiber.Ctx, status int) error {
 	return nil
 }
 
+// Unavailable answers a request whose check could not decide with 503 and an empty body. When
+// busy (the password-hashing queue was full for its whole bound: access.ErrBusy) it adds
+// Retry-After: 1, the clear "try again in a second" of a login shed under load, which players
+// and HTTP clients honour instead of retrying at once or giving up.
+func Unavailable(c *fiber.Ctx, busy bool) error {
+	if busy {
+		c.Set(fiber.HeaderRetryAfter, "1")
+	}
+	return Empty(c, fiber.StatusServiceUnavailable)
+}
+
 // portalError is the js payload of a failed portal call: the "error" member the Stalker client
 // reads (spec §5.4).
 type portalError struct {

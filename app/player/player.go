@@ -167,15 +167,15 @@ func (h *Handler) admit(c *fiber.Ctx) (request, bool) {
 }
 
 // unavailable answers a request the check could not decide (database down, hashing
-// overloaded): 503 with an empty body, never an allowed request. Logged once here, except an
-// overload, which the hashing limiter logs once a minute rather than once a request.
+// overloaded: then with Retry-After): 503 with an empty body, never an allowed request. Logged
+// once here, except an overload, which the hashing limiter logs once a minute rather than once a
+// request.
 func (h *Handler) unavailable(c *fiber.Ctx, surface string, err error) error {
-	if !errors.Is(err, access.ErrBusy) {
+	busy := errors.Is(err, access.ErrBusy)
+	if !busy {
 		h.log.ErrorContext(c.UserContext(), "player request undecided", "route", surface, "err", err)
 	}
-	c.Status(fiber.StatusServiceUnavailable)
-	c.Response().ResetBody()
-	return nil
+	return edge.Unavailable(c, busy)
 }
 
 // sendBody sends an answer of kind answerBody.

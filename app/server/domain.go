@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -40,6 +41,8 @@ type domain struct {
 	relay     *relay.Manager
 	listener  *store.Listener
 	files     *source.Files // which local files viewers may be served
+	store     *store.Store
+	log       *slog.Logger
 	accounts  *accounts.Service
 	sessions  *accounts.Sessions
 	imports   *importer.Runner // the admin API's background imports
@@ -47,13 +50,18 @@ type domain struct {
 	sampler   *panel.Sampler   // this instance's connection samples (the dashboard's chart)
 }
 
+// warmLines bounds the lines (and their verified keys) a starting instance loads from the
+// shared verified-credential records: the viewers of a few busy instances, some 20 MB.
+const warmLines = 20_000
+
 func buildDomain(ctx context.Context, d Deps) (*domain, error) {
 	cfg := d.Config
-	dom := &domain{}
+	dom := &domain{store: d.Store, log: d.Log}
 	dom.geo = geo.New(cfg.GeoIPCountryDB, cfg.GeoIPISPDB, d.Log)
-	tokens, err := keyring(cfg, d.Log)
+	secret := tokenSecret(cfg, d.Log)
+	tokens, err := token.NewKeyring(secret, 1)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("token secret: %w", err)
 	}
 	dom.tokens = tokens
 	dom.conns = conns.New(d.Store, conns.Options{InstanceID: cfg.InstanceID}, d.Log)
@@ -80,18 +88,23 @@ func buildDomain(ctx context.Context, d Deps) (*domain, error) {
 		return nil, err
 	}
 	dom.access = access.New(access.Deps{
-		Store:      d.Store,
-		Conns:      dom.conns,
-		Geo:        dom.geo,
-		Cache:      credential.NewCache(2*time.Minute, 100_000, time.Now),
+		Store: d.Store,
+		Conns: dom.conns,
+		Geo:   dom.geo,
+		// The pepper of the verified-credential keys derives from the token secret, which every
+		// instance of a cluster shares and the database never holds: a key one instance wrote
+		// into the shared record serves every other (internal/access records.go).
+		Cache: credential.NewCache(credential.CacheOptions{TTL: 2 * time.Minute, MaxEntries: 100_000,
+			Pepper: credential.Pepper(secret)}),
 		Hasher:     hasher,
 		Tokens:     dom.tokens,
 		Entitled:   dom.entitled,
 		Log:        d.Log,
 		Registerer: d.Registry,
 
-		RateLimitClients: cfg.RateLimitClients,
-		Partners:         dom.partners.Holds,
+		RateLimitClients:    cfg.RateLimitClients,
+		Partners:            dom.partners.Holds,
+		CredentialRecordTTL: cfg.CredentialRecordTTL,
 	})
 	if err := dom.access.Load(ctx); err != nil {
 		return nil, err
@@ -117,21 +130,18 @@ func buildDomain(ctx context.Context, d Deps) (*domain, error) {
 	return dom, nil
 }
 
-// keyring is the play-token keyring of the configured secret. Without one (tests; serve
-// always has one, generated into the data dir) a random key serves this process alone, so that
-// the check, the stream routes and the portal's create_link share one keyring all the same.
-func keyring(cfg config.Config, log *slog.Logger) (*token.Keyring, error) {
+// tokenSecret is the configured token secret. Without one (tests; serve always has one,
+// generated into the data dir) a random key serves this process alone, so that the check, the
+// stream routes and the portal's create_link share one keyring all the same (and the
+// verified-credential records it writes mean nothing to another instance).
+func tokenSecret(cfg config.Config, log *slog.Logger) []byte {
 	secret := []byte(cfg.TokenSecret.Reveal())
 	if len(secret) == 0 {
 		secret = make([]byte, token.MinSecretLen)
 		_, _ = rand.Read(secret) // crypto/rand.Read never fails (Go 1.24+)
-		log.Warn("no token secret: play tokens are signed with a per-process key")
+		log.Warn("no token secret: play tokens and verified-credential records use a per-process key")
 	}
-	kr, err := token.NewKeyring(secret, 1)
-	if err != nil {
-		return nil, fmt.Errorf("token secret: %w", err)
-	}
-	return kr, nil
+	return secret
 }
 
 // entitled is step 10: the line's bouquets (in the current catalog snapshot) hold the stream.
@@ -185,6 +195,8 @@ func (dom *domain) startWorkers(ctx context.Context) *errgroup.Group {
 	g.Go(func() error { return dom.catalog.Run(ctx) })
 	g.Go(func() error { return dom.refresher.Run(ctx) })
 	g.Go(func() error { return dom.relay.Run(ctx) })
+	g.Go(func() error { dom.warm(ctx); return nil })
+	g.Go(func() error { warmPool(ctx, dom.store); return nil })
 	g.Go(func() error { return dom.sessions.Run(ctx) })
 	g.Go(func() error { return dom.imports.Run(ctx) })
 	g.Go(func() error { return dom.partners.Run(ctx) })
@@ -215,6 +227,53 @@ func (dom *domain) buildPartners(d Deps) (*partner.Service, error) {
 func partnerSettings(s access.Settings) partner.Settings {
 	return partner.Settings{Registration: s.PartnerRegistration, TokenTTL: s.PartnerTokenTTL, PermitTTL: s.PartnerPermitTTL,
 		DenialsPerSecond: s.PartnerDenialsPerSecond, DenialsBurst: s.PartnerDenialsBurst}
+}
+
+// warmPool opens the pool's connections at start, all at once, instead of one by one as the
+// first requests wait for them: a reconnect storm right after a start would otherwise queue
+// behind connection set-ups (a fork and an authentication each on the server). Idle ones stay
+// open (pgxpool keeps them up to its idle time) for the storm to use.
+func warmPool(ctx context.Context, st *store.Store) {
+	pool := st.Pool()
+	n := int(pool.Config().MaxConns)
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	var wg sync.WaitGroup
+	conns := make(chan func(), n)
+	for range n {
+		wg.Go(func() {
+			if c, err := pool.Acquire(ctx); err == nil {
+				conns <- c.Release
+			}
+		})
+	}
+	wg.Wait()
+	close(conns)
+	for release := range conns {
+		release()
+	}
+}
+
+// warm loads the lines of the viewers verified lately (on any instance) into the checker's
+// caches once the change listener is in place, so that the viewers reconnecting after a
+// restart are admitted without a database read before their lease. A failure only leaves the
+// caches to fill as requests come.
+func (dom *domain) warm(ctx context.Context) {
+	select {
+	case <-dom.listener.Ready():
+	case <-ctx.Done():
+		return
+	}
+	start := time.Now()
+	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	n, err := dom.access.Warm(wctx, warmLines)
+	switch {
+	case err != nil && ctx.Err() == nil:
+		dom.log.Warn("warming caches from verified-credential records", "err", err)
+	case n > 0:
+		dom.log.Info("caches warmed from verified-credential records", "lines", n, "dur_ms", time.Since(start).Milliseconds())
+	}
 }
 
 // adminJWTLabel is what the admin API's signing key is derived from the token secret with:

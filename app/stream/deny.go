@@ -28,15 +28,16 @@ func statusFor(code access.Code) int {
 }
 
 // check runs the access check and, unless it passed, answers the request: the denial's status
-// with an empty body, or 503 when the check could not decide (database down). ok reports
-// whether the caller goes on.
+// with an empty body, or 503 when the check could not decide (database down; hashing
+// overloaded, with Retry-After). ok reports whether the caller goes on.
 func (h *Handler) check(c *fiber.Ctx, r access.Request) (access.Decision, bool) {
 	d, err := h.d.Access.Check(c.UserContext(), r)
 	if err != nil {
-		if !errors.Is(err, access.ErrBusy) { // an overload is logged once by the hashing limiter
+		busy := errors.Is(err, access.ErrBusy)
+		if !busy { // an overload is logged once by the hashing limiter
 			h.log.WarnContext(c.UserContext(), "stream check failed", "stream_id", r.StreamID, "err", err)
 		}
-		_ = edge.Empty(c, fiber.StatusServiceUnavailable)
+		_ = edge.Unavailable(c, busy)
 		return access.Decision{}, false
 	}
 	if d.Code != access.OK {

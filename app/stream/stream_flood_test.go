@@ -69,8 +69,8 @@ func TestRateLimit_StreamOpens(t *testing.T) {
 }
 
 // TestHashQueue_Deadline: with every hashing slot taken, a stream open waits for one no longer
-// than --hash-queue-wait and is answered 503 with an empty body (the surface's "undecided"),
-// never left waiting; the overload is one warning, not a log line per request.
+// than --hash-queue-wait and is answered 503 with an empty body (the surface's "undecided") and
+// Retry-After: 1, never left waiting; the overload is one warning, not a log line per request.
 func TestHashQueue_Deadline(t *testing.T) {
 	t.Parallel()
 	e := setup(t, envOpts{cfg: func(c *config.Config) { c.HashQueueWait = 20 * time.Millisecond }})
@@ -97,9 +97,10 @@ func TestHashQueue_Deadline(t *testing.T) {
 		refused.Add(1)
 		go func() {
 			defer refused.Done()
-			code, _, body := do(t, "GET", e.url("/live/nobody-%d/guess/%d.ts", i, e.live), nil)
-			if code != 503 || len(body) != 0 {
-				t.Errorf("open while the hashing queue is full = %d with %d bytes, want 503 with an empty body", code, len(body))
+			code, hdr, body := do(t, "GET", e.url("/live/nobody-%d/guess/%d.ts", i, e.live), nil)
+			if code != 503 || len(body) != 0 || hdr.Get("Retry-After") != "1" {
+				t.Errorf("open while the hashing queue is full = %d with %d bytes, Retry-After %q; want 503 with an empty body, Retry-After 1",
+					code, len(body), hdr.Get("Retry-After"))
 			}
 		}()
 	}

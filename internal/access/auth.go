@@ -43,7 +43,9 @@ func (c *Checker) authenticate(ctx context.Context, r Request, now time.Time, ip
 const maxUsernameBytes = 512
 
 // authPassword checks a username and password: a cached verification when the stored hash is
-// unchanged, else argon2id under the hashing limiter (and a dummy hash for unknown users).
+// unchanged, else the line's shared verified-credential record, else argon2id under the
+// hashing limiter (and a dummy hash for unknown users). Only the last waits in the hashing
+// queue: a viewer verified before, here or on another instance, never does.
 //
 // Credentials that are not text (a NUL byte, invalid UTF-8) or longer than any stored one fail
 // at once, without a query or a hash: no line can have them, so answering fast reveals nothing,
@@ -60,10 +62,22 @@ func (c *Checker) authPassword(ctx context.Context, p Password) (authResult, err
 		return authResult{}, err
 	}
 	if line == nil {
+		// The record lookup a known username with a wrong password costs (no line has id 0),
+		// so the time of a failure does not tell whether the username exists.
+		if k, ok := c.d.Cache.Key(p.Username, p.Password, ""); ok {
+			c.sharedRecord(ctx, 0, k)
+		}
 		return authResult{}, c.d.Hasher.DummyVerify(ctx, p.Username, p.Password)
 	}
-	if id, ok := c.d.Cache.Lookup(p.Username, p.Password, line.PasswordHash); ok && id == line.ID {
-		return authResult{line: line}, nil
+	k, keyed := c.d.Cache.Key(p.Username, p.Password, line.PasswordHash)
+	if keyed {
+		if id, ok := c.d.Cache.LookupKey(k); ok && id == line.ID {
+			return authResult{line: line}, nil
+		}
+		if c.sharedRecord(ctx, line.ID, k) {
+			c.d.Cache.RememberKey(k, line.ID)
+			return authResult{line: line}, nil
+		}
 	}
 	ok, err := c.d.Hasher.Verify(ctx, line.PasswordHash, p.Password)
 	if err != nil && !errors.Is(err, credential.ErrMalformedHash) {
@@ -72,7 +86,10 @@ func (c *Checker) authPassword(ctx context.Context, p Password) (authResult, err
 	if !ok {
 		return authResult{}, nil
 	}
-	c.d.Cache.Remember(p.Username, p.Password, line.PasswordHash, line.ID)
+	if keyed {
+		c.d.Cache.RememberKey(k, line.ID)
+		c.queueRecord(line.ID, k)
+	}
 	return authResult{line: line}, nil
 }
 

@@ -191,3 +191,39 @@ func BenchmarkRateLimiterAllow(b *testing.B) {
 		})
 	})
 }
+
+// BenchmarkCheckFirstLoginHere is a login this instance has nothing cached for (it has just
+// started, or took over another instance's viewers), for a line whose password (production
+// argon2id cost) verified before: with the shared record (one line read and one record
+// lookup) and without (one line read and one argon2id verification, the behaviour before the
+// records). Each iteration first drops the line from this instance's caches, as a line change
+// does.
+func BenchmarkCheckFirstLoginHere(b *testing.B) {
+	dsn := testdb.NewDSN(b)
+	hash, err := credential.Hash(benchPassword, credential.DefaultParams)
+	if err != nil {
+		b.Fatal(err)
+	}
+	_, line, pw := verifiedOn(b, dsn, func(in *store.LineInput) { in.PasswordHash = hash })
+	r := login(line, pw, ipDE)
+	for _, bb := range []struct {
+		name string
+		opts fixtureOpts
+	}{
+		{"record", fixtureOpts{}},
+		{"no-record", fixtureOpts{noRecords: true}},
+	} {
+		b.Run(bb.name, func(b *testing.B) {
+			f := newInstance(b, dsn, bb.opts)
+			ctx := context.Background()
+			b.ReportAllocs()
+			for b.Loop() {
+				f.checker.OnChange(store.Change{Kind: store.ChangeLine, ID: line.ID})
+				if d, err := f.checker.Check(ctx, r); err != nil || d.Code != access.OK {
+					b.Fatalf("Check = %v, %v", d.Code, err)
+				}
+			}
+			b.ReportMetric(float64(f.hasher.Stats().Verifications)/float64(b.N), "hashes/op")
+		})
+	}
+}

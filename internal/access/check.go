@@ -20,9 +20,11 @@ import (
 
 // Deps is what the checker uses.
 type Deps struct {
-	Store  *store.Store
-	Conns  *conns.Manager
-	Geo    *geo.DB // nil: no GeoIP; lines with country or ISP rules fail closed
+	Store *store.Store
+	Conns *conns.Manager
+	Geo   *geo.DB // nil: no GeoIP; lines with country or ISP rules fail closed
+	// Cache remembers verified credentials. Its pepper is the cluster's (credential.Pepper of
+	// the token secret) for records one instance writes to admit viewers on another.
 	Cache  *credential.Cache
 	Hasher *credential.Limiter
 	Tokens *token.Keyring // nil: play tokens are refused
@@ -38,6 +40,11 @@ type Deps struct {
 	// Partners reports whether partner client partnerID is active and may act for line (the
 	// partner directory answers it, in memory). nil: no partner acts for any line.
 	Partners func(partnerID int64, line *Line) bool
+	// CredentialRecordTTL is how long a verified-credential record, shared by every instance
+	// through the database, lives after it was last written (records.go); <= 0: no records,
+	// every instance verifies each line's password itself. Records mean something to another
+	// instance only when Cache's pepper is the cluster's (credential.Pepper).
+	CredentialRecordTTL time.Duration
 }
 
 // ErrBusy is in the error of a check that could not decide because the password-hashing queue
@@ -74,12 +81,17 @@ type Checker struct {
 	// changes of what every decision depends on (RulesVersion).
 	revoked *token.Revoked
 	rules   atomic.Uint64
+	// Verified-credential records waiting to be written (records.go).
+	records chan store.VerifiedCredential
 
 	checks      *prometheus.CounterVec
 	latency     *prometheus.HistogramVec
 	floodBlocks prometheus.Counter
 	dropped     prometheus.Counter
 	limited     *prometheus.CounterVec
+
+	recordLookups *prometheus.CounterVec
+	recordWrites  *prometheus.CounterVec
 }
 
 type denial struct {
@@ -104,6 +116,7 @@ func New(d Deps) *Checker {
 		d: d, now: d.Now, lines: newLineCache(d.Store, d.Now),
 		rate: NewRateLimiter(d.Now, d.RateLimitClients), opens: NewRateLimiter(d.Now, d.RateLimitClients),
 		reload: make(chan struct{}, 1), denials: make(chan denial, 1024), revoked: token.NewRevoked(),
+		records: make(chan store.VerifiedCredential, recordQueue),
 		checks: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "xtreamd_access_checks_total", Help: "Security checks by outcome code.",
 		}, []string{"code"}),
@@ -120,6 +133,14 @@ func New(d Deps) *Checker {
 		limited: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "xtreamd_access_rate_limited_total", Help: "Requests refused by a per-client rate limit, by limit (request, stream_open).",
 		}, []string{"limit"}),
+		recordLookups: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "xtreamd_credential_record_lookups_total",
+			Help: "Shared verified-credential records looked up after an in-memory miss, by outcome (hit, mismatch, none, error).",
+		}, []string{"outcome"}),
+		recordWrites: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "xtreamd_credential_record_writes_total",
+			Help: "Shared verified-credential records written, by outcome (written, failed, dropped: the write queue was full).",
+		}, []string{"outcome"}),
 	}
 	c.queue = newRecheckQueue()
 	c.reg = newRegistry(c.queue.line, d.Now)
@@ -131,7 +152,7 @@ func New(d Deps) *Checker {
 }
 
 func (c *Checker) register(reg prometheus.Registerer) {
-	reg.MustRegister(c.checks, c.latency, c.floodBlocks, c.dropped, c.limited,
+	reg.MustRegister(c.checks, c.latency, c.floodBlocks, c.dropped, c.limited, c.recordLookups, c.recordWrites,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "xtreamd_access_rate_limit_clients", Help: "Clients tracked by the per-client rate limits (bounded by --rate-limit-clients each).",
 		}, func() float64 { return float64(c.rate.Tracked() + c.opens.Tracked()) }),
@@ -276,6 +297,7 @@ func (c *Checker) sweep(ctx context.Context) {
 	if err := c.trimCounters(ctx, c.Settings()); err != nil && ctx.Err() == nil {
 		c.d.Log.Warn("trimming failed-login counters", "err", err)
 	}
+	c.sweepRecords(ctx)
 }
 
 func (c *Checker) requestReload() {
@@ -286,16 +308,14 @@ func (c *Checker) requestReload() {
 }
 
 // Run reloads the rules when told and every 30 s (healing a missed notification), sweeps
-// expired blocks, failure counters, refilled rate buckets and HLS sessions gone quiet, writes
-// denials to the client log, and re-checks open streams after changes (on a goroutine of its
-// own), until ctx ends.
+// expired blocks, failure counters, verified-credential records, refilled rate buckets and HLS
+// sessions gone quiet, writes denials to the client log, and re-checks open streams after
+// changes and writes verified-credential records (each on a goroutine of its own), until ctx
+// ends.
 func (c *Checker) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		c.runRechecks(ctx)
-	}()
+	wg.Go(func() { c.runRechecks(ctx) })
+	wg.Go(func() { c.runRecordWrites(ctx) })
 	defer wg.Wait()
 	tick := time.NewTicker(30 * time.Second)
 	defer tick.Stop()

@@ -12,6 +12,7 @@ import (
 	"github.com/xtreamd/xtreamd/internal/testkit"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/xtreamd/xtreamd/internal/access"
 	"github.com/xtreamd/xtreamd/internal/conns"
@@ -49,13 +50,22 @@ type fixture struct {
 	tokens  *token.Keyring
 	clock   *testkit.Clock
 	// scope is what partner testPartner may act for: line ids (partner_test.go).
-	scope sync.Map
+	scope  sync.Map
+	hasher *credential.Limiter
+	reg    *prometheus.Registry // the checker's metrics
 }
 
 type fixtureOpts struct {
 	noGeo  bool
 	hasher *credential.Limiter // nil: two slots, default wait
+	// noRecords turns the shared verified-credential records off (today's behaviour before
+	// them: every instance hashes each line's password itself).
+	noRecords bool
 }
+
+// testSecret is the cluster's token secret in these tests; the credential pepper derives from
+// it as in production, so every instance of a test shares both.
+const testSecret = "0123456789abcdef0123456789abcdef"
 
 func newInstance(t testing.TB, dsn string, opts fixtureOpts) *fixture {
 	t.Helper()
@@ -72,7 +82,7 @@ func newInstance(t testing.TB, dsn string, opts fixtureOpts) *fixture {
 		countryPath, ispPath := testdb.GeoDBs(t)
 		g = geo.New(countryPath, ispPath, log)
 	}
-	kr, err := token.NewKeyring([]byte("0123456789abcdef0123456789abcdef"), 1)
+	kr, err := token.NewKeyring([]byte(testSecret), 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,15 +90,22 @@ func newInstance(t testing.TB, dsn string, opts fixtureOpts) *fixture {
 	if opts.hasher == nil {
 		opts.hasher = credential.NewLimiter(credential.LimiterOptions{Slots: 2})
 	}
-	f := &fixture{st: st, conns: cm, tokens: kr, clock: clock}
+	reg := prometheus.NewRegistry()
+	recordTTL := 24 * time.Hour
+	if opts.noRecords {
+		recordTTL = 0
+	}
+	f := &fixture{st: st, conns: cm, tokens: kr, clock: clock, hasher: opts.hasher, reg: reg}
 	f.checker = access.New(access.Deps{
 		Store: st, Conns: cm, Geo: g, Tokens: kr,
-		Cache:  credential.NewCache(2*time.Minute, 10000, clock.Now),
-		Hasher: opts.hasher,
+		Cache: credential.NewCache(credential.CacheOptions{TTL: 2 * time.Minute, MaxEntries: 10000, Now: clock.Now,
+			Pepper: credential.Pepper([]byte(testSecret))}),
+		Hasher:              opts.hasher,
+		CredentialRecordTTL: recordTTL,
 		Entitled: func(_ *access.Line, streamID int64) bool {
 			return streamID == streamInBouquet || streamID == streamInBouquet2
 		},
-		Log: log, Now: clock.Now,
+		Log: log, Now: clock.Now, Registerer: reg,
 		Partners: func(partnerID int64, line *access.Line) bool {
 			_, ok := f.scope.Load(line.ID)
 			return partnerID == testPartner && ok

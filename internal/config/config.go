@@ -90,6 +90,9 @@ type Config struct {
 	// client address, may run at once on this instance; more answer 429.
 	DownloadsPerLine int
 	DownloadsPerIP   int
+	// CredentialRecordTTL is the life of a shared verified-credential record (internal/access
+	// records.go); 0 keeps none.
+	CredentialRecordTTL time.Duration
 }
 
 // Defaults of the download limits; a zero Config field means the default too.
@@ -242,6 +245,12 @@ func Options() []Option {
 		{Flag: "downloads-per-ip", Env: "XTREAMD_DOWNLOADS_PER_IP", Default: strconv.Itoa(DefaultDownloadsPerIP),
 			Usage: "playlist and guide downloads one client address (an IPv6 /64) may run at once on this instance; more answer 429",
 			set:   func(c *Config, v string) (err error) { c.DownloadsPerIP, err = parsePositive(v); return err }},
+		{Flag: "credential-record-ttl", Env: "XTREAMD_CREDENTIAL_RECORD_TTL", Default: "24h",
+			Usage: "how long a verified-credential record lives after it was last written: a MAC of a line's username, password and stored hash under a pepper derived from the token secret (never stored in the database), kept in the database so that any instance, also one just restarted, admits a viewer verified before without hashing; 0 keeps none (see Security model)",
+			set: func(c *Config, v string) (err error) {
+				c.CredentialRecordTTL, err = time.ParseDuration(v)
+				return err
+			}},
 	}
 }
 
@@ -354,6 +363,9 @@ func (c *Config) Validate() error {
 	}
 	if c.HashQueueWait <= 0 {
 		errs = append(errs, fmt.Errorf("--hash-queue-wait %v: must be positive", c.HashQueueWait))
+	}
+	if c.CredentialRecordTTL < 0 {
+		errs = append(errs, fmt.Errorf("--credential-record-ttl %v: must not be negative", c.CredentialRecordTTL))
 	}
 	if c.MetricsListen != "" {
 		if _, _, err := net.SplitHostPort(c.MetricsListen); err != nil {

@@ -242,6 +242,37 @@ func TestLoad_FloodOptions(t *testing.T) {
 	}
 }
 
+func TestLoad_CredentialRecordTTL(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		args    []string
+		env     map[string]string
+		want    time.Duration
+		wantErr bool
+	}{
+		{"default", nil, nil, 24 * time.Hour, false},
+		{"flag", []string{"--credential-record-ttl", "90m"}, nil, 90 * time.Minute, false},
+		{"env, off", nil, map[string]string{"XTREAMD_CREDENTIAL_RECORD_TTL": "0"}, 0, false},
+		{"negative", []string{"--credential-record-ttl", "-1h"}, nil, 0, true},
+		{"not a duration", nil, map[string]string{"XTREAMD_CREDENTIAL_RECORD_TTL": "a day"}, 0, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := load(t, tt.args, tt.env)
+			if tt.wantErr {
+				if err == nil || !strings.Contains(err.Error(), "credential-record-ttl") && !strings.Contains(err.Error(), "CREDENTIAL_RECORD_TTL") {
+					t.Errorf("load = %v, want an error naming the option", err)
+				}
+				return
+			}
+			if err != nil || c.CredentialRecordTTL != tt.want {
+				t.Errorf("CredentialRecordTTL = %v, %v; want %v", c.CredentialRecordTTL, err, tt.want)
+			}
+		})
+	}
+}
+
 func TestLoad_PortalClientDir(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()

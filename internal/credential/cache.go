@@ -6,24 +6,28 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"hash"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 )
 
-// maxKeyInput bounds what a cache key is computed over; longer credentials are never cached
-// (a password longer than MaxPasswordLen never verifies anyway).
+// maxKeyInput bounds what a Key is computed over; longer credentials are never cached.
 const maxKeyInput = 4096
 
 // Cache remembers credentials that verified, so a player sending its username and password on
 // every request pays for argon2id once per TTL rather than once per request.
 //
-// An entry is keyed by HMAC-SHA256(processKey, len|username|len|password|len|storedHash) with a
-// key drawn at random when the cache is made: the cache holds neither passwords nor unkeyed
-// digests of them. Because the stored hash is part of the key, a password change or a rehash
-// misses by itself. Only successes are stored (Remember is called after a verification that
-// passed), so spraying wrong passwords cannot fill it. An entry lives ttl from its verification
-// (a hit does not extend it); when the cache is full the least recently used entry goes.
+// An entry is keyed by its Key: HMAC-SHA256(pepper, len|username|len|password|len|storedHash).
+// The pepper is a server-side secret every instance of a cluster shares and the database never
+// holds (see Pepper); without one the cache draws a random key per process. Either way the cache
+// holds neither passwords nor unkeyed digests of them. Because the stored hash is part of the
+// key, a password change or a rehash misses by itself. With a shared pepper the key is also the
+// verified-credential record other instances can check (access keeps it in the database), so
+// a fresh instance admits a known viewer without argon2. Only successes are stored (Remember is
+// called after a verification that passed), so spraying wrong passwords cannot fill it. An
+// entry lives ttl from its verification (a hit does not extend it); when the cache is full the
+// least recently used entry goes.
 //
 // The cache answers "these credentials verified recently for line N", nothing more: the caller
 // still checks the line itself (expiry, ban, status) on every request.
@@ -34,7 +38,7 @@ type Cache struct {
 	keys sync.Pool // *keyScratch
 
 	mu     sync.Mutex
-	index  map[cacheKey]*entry
+	index  map[Key]*entry
 	byLine map[int64]*entry // head of each line's entry list
 	head   *entry           // most recently used
 	tail   *entry           // least recently used: evicted first
@@ -43,10 +47,29 @@ type Cache struct {
 	hits, misses, evictions atomic.Uint64
 }
 
-type cacheKey [sha256.Size]byte
+// Key identifies verified credentials: the HMAC-SHA256 under the cache's pepper of the
+// length-prefixed username, password and stored hash. It is a MAC, not a hash: without the
+// pepper nobody can compute one, or test a password guess against one.
+type Key [sha256.Size]byte
+
+// pepperLabel separates the pepper from every other use of the secret it is derived from.
+const pepperLabel = "xtreamd verified-credential pepper v1"
+
+// Pepper derives the key of Keys from secret, a server-side secret every instance of a cluster
+// shares and the database does not hold (xtreamd passes its token secret): HMAC-SHA256(secret,
+// label). The label keeps the two keys independent: a play token signature reveals nothing
+// about the pepper, nor a Key about the token key. Empty secret: nil (a random per-process key).
+func Pepper(secret []byte) []byte {
+	if len(secret) == 0 {
+		return nil
+	}
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte(pepperLabel))
+	return m.Sum(nil)
+}
 
 type entry struct {
-	key                cacheKey
+	key                Key
 	lineID             int64
 	verifiedAt         time.Time
 	prev, next         *entry // LRU list
@@ -67,24 +90,40 @@ type CacheStats struct {
 	Evictions uint64 // entries dropped to make room (not expiry or invalidation)
 }
 
-// NewCache returns a cache whose entries live ttl (DESIGN: about 2 minutes) and which holds at
-// most maxEntries (at least 1). now is the clock; nil means time.Now.
-func NewCache(ttl time.Duration, maxEntries int, now func() time.Time) *Cache {
-	if now == nil {
-		now = time.Now
+// CacheOptions configure a Cache.
+type CacheOptions struct {
+	// TTL is how long an entry lives after its verification (DESIGN: about 2 minutes).
+	TTL time.Duration
+	// MaxEntries bounds the entries (at least 1).
+	MaxEntries int
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Pepper keys every Key (see Pepper). Empty: a random key of this process alone, so keys
+	// mean nothing to another instance.
+	Pepper []byte
+}
+
+// NewCache returns a cache.
+func NewCache(o CacheOptions) *Cache {
+	if o.Now == nil {
+		o.Now = time.Now
 	}
-	c := &Cache{ttl: ttl, max: max(1, maxEntries), now: now,
-		index: make(map[cacheKey]*entry), byLine: make(map[int64]*entry)}
-	processKey := make([]byte, 32)
-	rand.Read(processKey) // never fails (crypto/rand crashes the program instead)
+	c := &Cache{ttl: o.TTL, max: max(1, o.MaxEntries), now: o.Now,
+		index: make(map[Key]*entry), byLine: make(map[int64]*entry)}
+	key := slices.Clone(o.Pepper)
+	if len(key) == 0 {
+		key = make([]byte, 32)
+		rand.Read(key) // never fails (crypto/rand crashes the program instead)
+	}
 	c.keys.New = func() any {
-		return &keyScratch{mac: hmac.New(sha256.New, processKey), buf: make([]byte, 0, 256)}
+		return &keyScratch{mac: hmac.New(sha256.New, key), buf: make([]byte, 0, 256)}
 	}
 	return c
 }
 
-// key derives the cache key; ok is false for input too long to cache.
-func (c *Cache) key(username, password, storedHash string) (k cacheKey, ok bool) {
+// Key derives the key of these credentials; ok is false for input too long to cache (a
+// password longer than MaxPasswordLen never verifies anyway).
+func (c *Cache) Key(username, password, storedHash string) (k Key, ok bool) {
 	if len(password) > MaxPasswordLen || len(username)+len(password)+len(storedHash) > maxKeyInput {
 		return k, false
 	}
@@ -106,11 +145,16 @@ func (c *Cache) key(username, password, storedHash string) (k cacheKey, ok bool)
 // Lookup returns the line id remembered for these credentials, if they verified less than ttl
 // ago against this stored hash.
 func (c *Cache) Lookup(username, password, storedHash string) (lineID int64, ok bool) {
-	k, ok := c.key(username, password, storedHash)
+	k, ok := c.Key(username, password, storedHash)
 	if !ok {
 		c.misses.Add(1)
 		return 0, false
 	}
+	return c.LookupKey(k)
+}
+
+// LookupKey is Lookup by a Key already derived.
+func (c *Cache) LookupKey(k Key) (lineID int64, ok bool) {
 	now := c.now()
 	c.mu.Lock()
 	e := c.index[k]
@@ -135,10 +179,15 @@ func (c *Cache) Lookup(username, password, storedHash string) (lineID int64, ok 
 // Remember records that password verified against storedHash for username's line. Call it only
 // after a successful verification.
 func (c *Cache) Remember(username, password, storedHash string, lineID int64) {
-	k, ok := c.key(username, password, storedHash)
-	if !ok {
-		return
+	if k, ok := c.Key(username, password, storedHash); ok {
+		c.RememberKey(k, lineID)
 	}
+}
+
+// RememberKey is Remember by a Key already derived: call it only after a successful
+// verification of the credentials k was derived from, or after finding k in a record that
+// such a verification wrote (the entry then lives ttl from now).
+func (c *Cache) RememberKey(k Key, lineID int64) {
 	now := c.now()
 	c.mu.Lock()
 	defer c.mu.Unlock()

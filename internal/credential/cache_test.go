@@ -19,7 +19,7 @@ const (
 func newTestCache(t *testing.T, maxEntries int) (*Cache, *testkit.Clock) {
 	t.Helper()
 	clock := testkit.NewClock(time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC))
-	return NewCache(ttl, maxEntries, clock.Now), clock
+	return NewCache(CacheOptions{TTL: ttl, MaxEntries: maxEntries, Now: clock.Now}), clock
 }
 
 func TestCache_HitMiss(t *testing.T) {
@@ -228,7 +228,7 @@ func TestCache_Concurrent(t *testing.T) {
 }
 
 func BenchmarkCacheHit(b *testing.B) {
-	c := NewCache(ttl, 10000, nil)
+	c := NewCache(CacheOptions{TTL: ttl, MaxEntries: 10000})
 	for i := range 5000 {
 		c.Remember(fmt.Sprint("user", i), "pw", hashA, int64(i))
 	}
@@ -242,7 +242,7 @@ func BenchmarkCacheHit(b *testing.B) {
 }
 
 func BenchmarkCacheHitParallel(b *testing.B) {
-	c := NewCache(ttl, 10000, nil)
+	c := NewCache(CacheOptions{TTL: ttl, MaxEntries: 10000})
 	c.Remember("alice", "correct horse battery staple", hashA, 42)
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
@@ -253,4 +253,52 @@ func BenchmarkCacheHitParallel(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestCache_SharedPepper: caches with the same pepper (two instances of a cluster) derive the
+// same keys, so a key one verified serves the other; another pepper, or none, derives others.
+func TestCache_SharedPepper(t *testing.T) {
+	t.Parallel()
+	pepper := Pepper([]byte("token-secret-0123456789abcdef0123456789"))
+	a := NewCache(CacheOptions{TTL: ttl, MaxEntries: 10, Pepper: pepper})
+	b := NewCache(CacheOptions{TTL: ttl, MaxEntries: 10, Pepper: pepper})
+	ka, _ := a.Key("alice", "s3cret", hashA)
+	kb, _ := b.Key("alice", "s3cret", hashA)
+	if ka != kb {
+		t.Fatal("two caches with one pepper derive different keys")
+	}
+	b.RememberKey(ka, 42) // what a fresh instance does with a record another one wrote
+	if line, ok := b.Lookup("alice", "s3cret", hashA); line != 42 || !ok {
+		t.Errorf("Lookup after RememberKey = %d, %v; want 42, true", line, ok)
+	}
+	if _, ok := b.Lookup("alice", "wrong", hashA); ok {
+		t.Error("Lookup(wrong password) after RememberKey = hit")
+	}
+	others := map[string]*Cache{
+		"another pepper": NewCache(CacheOptions{TTL: ttl, MaxEntries: 10, Pepper: Pepper([]byte("another-secret-0123456789abcdef0123"))}),
+		"no pepper":      NewCache(CacheOptions{TTL: ttl, MaxEntries: 10}),
+	}
+	for name, c := range others {
+		if k, _ := c.Key("alice", "s3cret", hashA); k == ka {
+			t.Errorf("%s: same key as the shared pepper's", name)
+		}
+	}
+}
+
+// TestKey_Vector pins the key derivation: every instance of a cluster, of whatever version,
+// must compute the same key for the same credentials, or shared records stop matching.
+func TestKey_Vector(t *testing.T) {
+	t.Parallel()
+	if Pepper(nil) != nil {
+		t.Error("Pepper(nil) != nil, want nil (a random per-process key)")
+	}
+	pepper := Pepper([]byte("0123456789abcdef0123456789abcdef"))
+	// Computed independently: Python's hmac over the same bytes.
+	const wantPepper = "563ec210ce91722d25e55ada980202b23613c9b2d8ab4f02c6e3e3de593924cb"
+	c := NewCache(CacheOptions{TTL: ttl, MaxEntries: 1, Pepper: pepper})
+	k, ok := c.Key("alice", "s3cret", hashA)
+	const wantKey = "f572fb276654df781d306728fe1f4a42204c15252ae199d521f8ce4f065da985"
+	if fmt.Sprintf("%x", pepper) != wantPepper || fmt.Sprintf("%x", k) != wantKey || !ok {
+		t.Errorf("Pepper = %x, Key = %x, %v; want %s, %s, true", pepper, k, ok, wantPepper, wantKey)
+	}
 }

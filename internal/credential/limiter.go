@@ -22,7 +22,9 @@ import (
 // wrong passwords) queues instead of taking every core and all the memory (each verification
 // allocates the hash's m KiB). A verification waits for a slot at most MaxWait: beyond it the
 // queue is overloaded and Verify answers ErrBusy, so a flood of logins is shed instead of
-// queueing without end. Identical concurrent verifications (same account and password, e.g. a
+// queueing without end. Waiting verifications get slots first come, first served (a newcomer
+// never takes a freed slot ahead of one already waiting: a buffered channel's send queue is
+// FIFO), so within MaxWait nobody starves. Identical concurrent verifications (same account and password, e.g. a
 // player opening several streams at once) share one argon2 run; an unknown username is an
 // account of its own there too, so both failing paths merge alike and cost alike.
 type Limiter struct {

@@ -491,3 +491,44 @@ func (r *records) count(level slog.Level, msg string) (all, matching int) {
 	}
 	return len(r.list), matching
 }
+
+// TestLimiter_FirstComeFirstServed: logins beyond the hashing capacity are served in the order
+// they arrived, and a newcomer never takes a freed slot ahead of one already waiting, so nobody
+// starves (and MaxWait bounds each wait).
+func TestLimiter_FirstComeFirstServed(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		const waiters = 6
+		l := NewLimiter(LimiterOptions{Slots: 1})
+		g := newGate()
+		g.hashes = make(chan string, waiters+2)
+		l.verify = g.verify
+		go l.Verify(t.Context(), "holder", "x")
+		synctest.Wait()
+		<-g.hashes
+		for i := range waiters {
+			go l.Verify(t.Context(), fmt.Sprint("waiter", i), "x")
+			synctest.Wait() // waiter i is queued before waiter i+1 arrives
+		}
+		if st := l.Stats(); st.Waiting != waiters {
+			t.Fatalf("Stats().Waiting = %d, want %d", st.Waiting, waiters)
+		}
+		for i := range waiters {
+			g.release <- struct{}{} // the running hash ends; its slot goes to the longest waiter
+			synctest.Wait()
+			if i == 0 {
+				go l.Verify(t.Context(), "newcomer", "x") // arrives while five still wait
+				synctest.Wait()
+			}
+			if got, want := <-g.hashes, fmt.Sprint("waiter", i); got != want {
+				t.Fatalf("run %d verified %q, want %q (first come, first served)", i+1, got, want)
+			}
+		}
+		g.release <- struct{}{}
+		synctest.Wait()
+		if got := <-g.hashes; got != "newcomer" {
+			t.Errorf("last run verified %q, want the newcomer", got)
+		}
+		g.release <- struct{}{}
+	})
+}

@@ -55,6 +55,8 @@ func TestSchema_RejectsBadStates(t *testing.T) {
 		{"flood block without expiry", `INSERT INTO blocked_ips (network, source) VALUES ('10.0.0.1', 'flood')`, nil, "23514"},
 		{"blocked isp with both name and asn", `INSERT INTO blocked_isps (isp_name, asn) VALUES ('X', 1)`, nil, "23514"},
 		{"bad country code", `INSERT INTO allowed_countries (code) VALUES ('Germany')`, nil, "23514"},
+		{"verified credential that is no 32-byte MAC", `INSERT INTO verified_credentials (line_id, mac, expires_at) VALUES (1, 'pw', now())`, nil, "23514"},
+		{"verified credential of a missing line", `INSERT INTO verified_credentials (line_id, mac, expires_at) VALUES (999, decode(repeat('00', 32), 'hex'), now())`, nil, "23503"},
 		{"info that is not an object", `INSERT INTO streams (kind, name, info) VALUES ('live', 'X', '[]')`, nil, "23514"},
 	}
 	for _, tt := range tests {

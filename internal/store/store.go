@@ -5,7 +5,8 @@
 // categories.go, streams.go, stream_import.go, series.go, bouquets.go, catalog.go (the
 // snapshot read), epg.go, programmes.go, epg_import.go (002_catalog); lines.go, devices.go,
 // mag_events.go (003_lines, 006_portal_sessions); security.go, authfailures.go (004_security);
-// leases.go, logs.go (005_connections); audit.go (audit_log of 001_core). changes.go and
+// leases.go, logs.go (005_connections); credentials.go (verified-credential records,
+// 011_verified_credentials); audit.go (audit_log of 001_core). changes.go and
 // listen.go carry the change notifications every migration's triggers send, as typed Change
 // values. The admin side (007_admin_api, 008_admin_catalog) adds admins and lines_admin.go,
 // api_keys.go, credits.go, packages.go, servers.go, devices_admin.go, security_admin.go (the
