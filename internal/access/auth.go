@@ -40,8 +40,9 @@ func (c *Checker) authenticate(ctx context.Context, r Request, now time.Time, ip
 // maxUsernameBytes is the schema's 128 characters of up to 4 UTF-8 bytes each.
 const maxUsernameBytes = 512
 
-// authPassword checks a username and password: a cached verification when the stored hash is
-// unchanged, else argon2id under the hashing limiter (and a dummy hash for unknown users).
+// authPassword checks a username and password, a line's or a device credential's: a cached
+// verification when the stored hash is unchanged, else argon2id under the hashing limiter (and
+// a dummy hash for unknown users).
 //
 // Credentials that are not text (a NUL byte, invalid UTF-8) or longer than any stored one fail
 // at once, without a query or a hash: no line can have them, so answering fast reveals nothing,
@@ -53,25 +54,52 @@ func (c *Checker) authPassword(ctx context.Context, p Password) (authResult, err
 		!input.Text(p.Username, maxUsernameBytes) || !input.Text(p.Password, credential.MaxPasswordLen) {
 		return authResult{}, nil
 	}
-	line, err := c.lines.byUsername(ctx, p.Username)
+	e, err := c.lines.login(ctx, p.Username)
 	if err != nil {
 		return authResult{}, err
 	}
-	if line == nil {
-		return authResult{}, c.d.Hasher.DummyVerify(ctx, p.Username, p.Password)
+	switch {
+	case e.line != nil:
+		ok, err := c.verifyPassword(ctx, p, e.line.PasswordHash, e.line.ID)
+		if err != nil || !ok {
+			return authResult{}, err
+		}
+		return authResult{line: e.line}, nil
+	case e.device != nil:
+		return c.authDevice(ctx, p, e.device)
 	}
-	if id, ok := c.d.Cache.Lookup(p.Username, p.Password, line.PasswordHash); ok && id == line.ID {
-		return authResult{line: line}, nil
+	return authResult{}, c.d.Hasher.DummyVerify(ctx, p.Username, p.Password)
+}
+
+// verifyPassword checks p's password against a stored hash of line lineID's: a cached
+// verification when there is one, else argon2id under the hashing limiter (remembered when it
+// passes).
+func (c *Checker) verifyPassword(ctx context.Context, p Password, hash string, lineID int64) (bool, error) {
+	if id, ok := c.d.Cache.Lookup(p.Username, p.Password, hash); ok && id == lineID {
+		return true, nil
 	}
-	ok, err := c.d.Hasher.Verify(ctx, line.PasswordHash, p.Password)
+	ok, err := c.d.Hasher.Verify(ctx, hash, p.Password)
 	if err != nil && !errors.Is(err, credential.ErrMalformedHash) {
+		return false, err
+	}
+	if ok {
+		c.d.Cache.Remember(p.Username, p.Password, hash, lineID)
+	}
+	return ok, nil
+}
+
+// authDevice checks a device credential's username and password (second-screen activation):
+// it authenticates as its line, with the credential as the issuing one, so a stream it opens
+// ends when the credential is revoked. The line may have gone since (the cascade takes the
+// credential with it, but the cache may not know yet).
+func (c *Checker) authDevice(ctx context.Context, p Password, dev *store.DeviceLogin) (authResult, error) {
+	ok, err := c.verifyPassword(ctx, p, dev.PasswordHash, dev.LineID)
+	if err != nil || !ok {
 		return authResult{}, err
 	}
-	if !ok {
-		return authResult{}, nil
-	}
-	c.d.Cache.Remember(p.Username, p.Password, line.PasswordHash, line.ID)
-	return authResult{line: line}, nil
+	a, err := c.lineByID(ctx, dev.LineID, token.Claims{})
+	a.cred = deviceCredential(dev.PasswordHash)
+	return a, err
 }
 
 // authPortal checks a MAG box: its MAC must be a known device and the Bearer token the one its

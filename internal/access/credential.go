@@ -20,6 +20,13 @@ func PasswordCredential(passwordHash string) token.Credential {
 	return token.Credential{Kind: token.CredentialPassword, Sum: binary.BigEndian.Uint32(sum[:4])}
 }
 
+// deviceCredential is the credential of a device credential's login: a fingerprint of its
+// stored hash, as PasswordCredential's of a line's.
+func deviceCredential(passwordHash string) token.Credential {
+	sum := sha256.Sum256([]byte("xtreamd issuing credential v1\x00device\x00" + passwordHash))
+	return token.Credential{Kind: token.CredentialDevice, Sum: binary.BigEndian.Uint32(sum[:4])}
+}
+
 // portalCredential is the credential of a MAG portal session: its token's stored SHA-256.
 func portalCredential(tokenSHA256 []byte) token.Credential {
 	if len(tokenSHA256) != sha256.Size {
@@ -42,11 +49,22 @@ func (d Decision) IssuingCredential() token.Credential {
 }
 
 // credentialHolds reports whether cred is still a credential of line: the line's password
-// hash has its fingerprint, or one of the line's MAG devices has a portal session with it.
+// hash has its fingerprint, one of the line's MAG devices has a portal session with it, or one
+// of its device credentials is it.
 func (c *Checker) credentialHolds(ctx context.Context, line *Line, cred token.Credential) (bool, error) {
 	switch cred.Kind {
 	case token.CredentialPassword:
 		return PasswordCredential(line.PasswordHash) == cred, nil
+	case token.CredentialDevice:
+		hashes, err := c.d.Store.DevicePasswordHashes(ctx, line.ID)
+		if err != nil {
+			return false, err
+		}
+		for _, h := range hashes {
+			if deviceCredential(h) == cred {
+				return true, nil
+			}
+		}
 	case token.CredentialPortal:
 		sums, err := c.d.Store.MAGTokenSums(ctx, line.ID)
 		if err != nil {

@@ -16,6 +16,7 @@ const (
 	ReasonDeleted         = "deleted"          // the line was deleted
 	ReasonPasswordChanged = "password_changed" // the password it was opened (or its link issued) with changed
 	ReasonDeviceChanged   = "device_changed"   // the MAG portal session it was opened under ended
+	ReasonDeviceRevoked   = "device_revoked"   // the device credential it was opened with was revoked
 )
 
 // recheckTimeout bounds one pass of re-checks (a line read, the ends).
@@ -214,6 +215,9 @@ func (c *Checker) recheck(ctx context.Context, sec *security, t target, fresh bo
 		}
 		if !ok && a.cred.Kind == token.CredentialPortal {
 			return ReasonDeviceChanged, nil
+		}
+		if !ok && a.cred.Kind == token.CredentialDevice {
+			return ReasonDeviceRevoked, nil
 		}
 		if !ok {
 			return ReasonPasswordChanged, nil

@@ -115,6 +115,9 @@ const (
 	CredentialPassword CredentialKind = iota + 1
 	// CredentialPortal: a MAG portal session; Sum fingerprints the device's session token.
 	CredentialPortal
+	// CredentialDevice: a device credential (second-screen activation) of the line; Sum
+	// fingerprints its stored hash.
+	CredentialDevice
 )
 
 // Credential fingerprints the credential a token was issued under. The issuer (package access)
@@ -140,7 +143,7 @@ type Claims struct {
 	ClientIP netip.Prefix
 	// SessionID ties segment tokens to one viewing session (a lease id, a UUID fits).
 	SessionID [sessionLen]byte
-	// Credential is the issuing credential (zero: none; Kind 1 or 2 otherwise).
+	// Credential is the issuing credential (zero: none; a valid CredentialKind otherwise).
 	Credential Credential
 }
 
@@ -446,4 +449,4 @@ func uvarint63(b []byte) (int64, []byte, bool) {
 	return int64(v), b[n:], true
 }
 
-func (k CredentialKind) valid() bool { return k == CredentialPassword || k == CredentialPortal }
+func (k CredentialKind) valid() bool { return k >= CredentialPassword && k <= CredentialDevice }
