@@ -218,6 +218,24 @@ func (s *Store) CreateDeviceCredential(ctx context.Context, in NewDeviceCredenti
 	return id, nil
 }
 
+// UpsertMAGCredential stores the credential of a MAG box's binding (in.MAGDeviceID), or, when
+// the binding has one already (the box activated again), makes it this request's, and returns
+// its id.
+func (s *Store) UpsertMAGCredential(ctx context.Context, in NewDeviceCredential) (int64, error) {
+	const q = `INSERT INTO device_credentials (line_id, kind, mag_device_id, client_id, device_id, device_name)
+		VALUES ($1, 'mag', $2, $3, $4, $5)
+		ON CONFLICT ON CONSTRAINT device_credentials_mag_device_id_key DO UPDATE
+		SET line_id = EXCLUDED.line_id, client_id = EXCLUDED.client_id, device_id = EXCLUDED.device_id,
+			device_name = EXCLUDED.device_name
+		RETURNING id`
+	var id int64
+	err := s.q.QueryRow(ctx, q, in.LineID, in.MAGDeviceID, in.ClientID, in.DeviceID, in.DeviceName).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("upsert mag credential: %w", interpret(err))
+	}
+	return id, nil
+}
+
 // DeviceCredential is a stored device credential as lists show it (never its hash).
 type DeviceCredential struct {
 	ID          int64     `db:"id"`
