@@ -15,6 +15,7 @@ import (
 	"github.com/xtreamd/xtreamd/internal/config"
 	"github.com/xtreamd/xtreamd/internal/conns"
 	"github.com/xtreamd/xtreamd/internal/credential"
+	activation "github.com/xtreamd/xtreamd/internal/device"
 	"github.com/xtreamd/xtreamd/internal/epg"
 	"github.com/xtreamd/xtreamd/internal/geo"
 	"github.com/xtreamd/xtreamd/internal/importer"
@@ -41,6 +42,8 @@ type domain struct {
 	accounts  *accounts.Service
 	sessions  *accounts.Sessions
 	imports   *importer.Runner // the admin API's background imports
+	// activation is second-screen activation: device codes and device credentials.
+	activation *activation.Service
 }
 
 func buildDomain(ctx context.Context, d Deps) (*domain, error) {
@@ -94,6 +97,7 @@ func buildDomain(ctx context.Context, d Deps) (*domain, error) {
 		return nil, err
 	}
 	dom.imports = importer.New(d.Store, d.Log, importer.Options{InstanceID: cfg.InstanceID})
+	dom.activation = activation.New(d.Store, dom.accounts, activation.Options{Key: deviceCodeKey(cfg, d.Log), Log: d.Log})
 	dom.listener = dom.subscribe(store.NewListener(d.Store.Pool(), d.Log))
 	return dom, nil
 }
@@ -156,12 +160,28 @@ func (dom *domain) startWorkers(ctx context.Context) *errgroup.Group {
 	g.Go(func() error { return dom.relay.Run(ctx) })
 	g.Go(func() error { return dom.sessions.Run(ctx) })
 	g.Go(func() error { return dom.imports.Run(ctx) })
+	g.Go(func() error { return dom.activation.Run(ctx) })
 	return &g
 }
 
 // adminJWTLabel is what the admin API's signing key is derived from the token secret with:
 // one operator secret, two keys that never verify each other's tokens.
 const adminJWTLabel = "xtreamd admin-api access-token v1"
+
+// deviceCodeLabel is what the key of the device code hashes is derived from the token secret
+// with, so every instance of a cluster finds the codes another issued.
+const deviceCodeLabel = "xtreamd device codes v1"
+
+// deviceCodeKey is the key of the device code hashes; nil without a token secret (tests only:
+// serve always has one), which leaves the codes to this process.
+func deviceCodeKey(cfg config.Config, log *slog.Logger) []byte {
+	secret := []byte(cfg.TokenSecret.Reveal())
+	if len(secret) == 0 {
+		log.Warn("no token secret: device codes are valid on this instance only")
+		return nil
+	}
+	return accounts.DeriveKey(secret, deviceCodeLabel)
+}
 
 // buildAccounts builds the account rules and the admin API's sessions. The signing key is
 // derived from the token secret, so every instance of a cluster (which shares that secret)

@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/xtreamd/xtreamd/app/admin"
+	"github.com/xtreamd/xtreamd/app/device"
 	"github.com/xtreamd/xtreamd/app/edge"
 	"github.com/xtreamd/xtreamd/app/portal"
 	"github.com/xtreamd/xtreamd/app/stream"
@@ -53,6 +54,7 @@ type Server struct {
 	redirect stream.Redirect // redirect mode of the stream surface (zero: off)
 	streams  *stream.Handler // the stream surface: shutdown waits for its live writers
 	portal   *portal.Handler // the MAG portal
+	device   *device.Handler // second-screen activation and partner profiles
 
 	// streamCtx ends when shutdown starts, so long-running stream writers (which outlive
 	// their handler) stop instead of holding the shutdown for its whole timeout.
@@ -87,6 +89,10 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 		return nil, err
 	}
 	if s.portal, err = newPortal(d, dom); err != nil {
+		s.cancelStreams()
+		return nil, err
+	}
+	if s.device, err = newDevice(d, dom); err != nil {
 		s.cancelStreams()
 		return nil, err
 	}

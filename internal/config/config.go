@@ -417,6 +417,19 @@ func (c *Config) AdvertisedPort() int {
 	return n
 }
 
+// BaseURL is the advertised scheme, host and HTTP port of the URLs handed out (never a
+// request's Host header): http unless --public-scheme is https, localhost without a public host.
+func (c *Config) BaseURL() string {
+	scheme, host := "http", c.PublicHost
+	if c.PublicScheme == "https" {
+		scheme = "https"
+	}
+	if host == "" {
+		host = "localhost"
+	}
+	return scheme + "://" + net.JoinHostPort(host, strconv.Itoa(c.AdvertisedPort()))
+}
+
 // EnsureTokenSecret fills TokenSecret from <data-dir>/token-secret, creating that file with 32
 // random bytes on first use, unless a secret was configured.
 func (c *Config) EnsureTokenSecret() error {

@@ -148,6 +148,9 @@ func describe(c store.DeviceCredential) map[string]any {
 // Profile is an authenticated profile (seed 001): a line a device signed in to, from the time
 // the viewer approved (NotBefore) until the line expires (NotAfter; nil: never).
 type Profile struct {
+	Kind       string // KindXtream or KindMAG
+	DeviceID   string
+	DeviceName string
 	// Credential is what the device holds; nil while an approved code waits for its poll.
 	Credential *store.DeviceCredential
 	Line       store.Line
@@ -176,7 +179,9 @@ func (s *Service) Profiles(ctx context.Context, clientID, deviceID string) ([]Pr
 	out := make([]Profile, 0, len(creds))
 	for i := range creds {
 		if l, ok := byID[creds[i].LineID]; ok {
-			out = append(out, Profile{Credential: &creds[i], Line: l, NotBefore: creds[i].CreatedAt, NotAfter: l.ExpDate})
+			c := &creds[i]
+			out = append(out, Profile{Kind: c.Kind, DeviceID: c.DeviceID, DeviceName: c.DeviceName, Credential: c, Line: l,
+				NotBefore: c.CreatedAt, NotAfter: l.ExpDate})
 		}
 	}
 	return out, nil
@@ -229,7 +234,7 @@ func (s *Service) CodeState(ctx context.Context, clientID string, code UserCode)
 	if err != nil {
 		return CodeState{}, fmt.Errorf("device code state: %w", err)
 	}
-	p := &Profile{Line: line, NotAfter: line.ExpDate}
+	p := &Profile{Kind: c.Kind, DeviceID: c.DeviceID, DeviceName: c.DeviceName, Line: line, NotAfter: line.ExpDate}
 	if c.DecidedAt != nil {
 		p.NotBefore = *c.DecidedAt
 	}

@@ -57,6 +57,12 @@ const (
 	sweepEvery = 10 * time.Minute
 )
 
+// The kinds of device credential (Credential.Kind, PendingCode.Kind, store.DeviceCredential.Kind).
+const (
+	KindXtream = store.DeviceKindXtream // an Xtream username and password of its own
+	KindMAG    = store.DeviceKindMAG    // a MAG box's MAC bound to the line
+)
+
 // The refusals of an activation, for the page to explain.
 var (
 	// ErrNoSuchCode: no pending code has this user code (never issued, expired, decided,
