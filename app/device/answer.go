@@ -58,7 +58,9 @@ func writeOAuthJSON(c *fiber.Ctx, status int, v any) error {
 	return c.Status(status).Send(b)
 }
 
-func writeOAuthError(c *fiber.Ctx, status int, e oauthError) error { return writeOAuthJSON(c, status, e) }
+func writeOAuthError(c *fiber.Ctx, status int, e oauthError) error {
+	return writeOAuthJSON(c, status, e)
+}
 
 // badParam explains a refused parameter.
 func badParam(name string) string {
