@@ -36,6 +36,7 @@ import (
 	"github.com/xtreamd/xtreamd/internal/catalog/editor"
 	"github.com/xtreamd/xtreamd/internal/config"
 	"github.com/xtreamd/xtreamd/internal/conns"
+	activation "github.com/xtreamd/xtreamd/internal/device"
 	"github.com/xtreamd/xtreamd/internal/epg"
 	"github.com/xtreamd/xtreamd/internal/importer"
 	"github.com/xtreamd/xtreamd/internal/input"
@@ -66,6 +67,8 @@ type Deps struct {
 	Settings *panel.Config
 	Overview *panel.Overview
 	Imports  *importer.Runner
+	// Activation is second-screen activation: a line's device credentials.
+	Activation *activation.Service
 }
 
 // API is the management surface.
@@ -127,6 +130,7 @@ func (a *API) resources() [][]Op {
 		a.lineOps(),
 		a.lineActionOps(),
 		a.deviceOps(),
+		a.deviceCredentialOps(),
 		a.packageOps(),
 		a.serverOps(),
 	}, a.catalogResources()...)

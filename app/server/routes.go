@@ -33,10 +33,11 @@ func (s *Server) mountSurfaces(app *fiber.App) {
 	s.mountStreams(app)
 }
 
-// newDevice builds the second-screen activation surface. Partner bearer tokens are not
-// authenticated yet (nil): the partner package's authenticator plugs in here.
+// newDevice builds the second-screen activation surface, with the partner authenticator of
+// Deps (nil: none) for its /api/v2 profile routes.
 func newDevice(d Deps, dom *domain) (*device.Handler, error) {
-	return device.New(device.Deps{Devices: dom.activation, Access: dom.access, Config: d.Config, Log: d.Log, Now: d.Now})
+	return device.New(device.Deps{Devices: dom.activation, Access: dom.access, Partners: d.Partners, Config: d.Config,
+		Log: d.Log, Now: d.Now})
 }
 
 // newPortal builds the MAG portal surface (built before the app, since a configured client

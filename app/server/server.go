@@ -41,6 +41,10 @@ type Deps struct {
 	// Now is the clock of the player surfaces and the programme guide ("on air now",
 	// server_info.time_now); nil means time.Now. Tests pass a fixed clock for golden answers.
 	Now func() time.Time
+	// Partners authenticates partner backends' bearer tokens on /api/v2 (the profiles of
+	// second-screen activation); nil: no partner can authenticate there yet. The partner
+	// clients' own package (issue 15) plugs in here.
+	Partners device.PartnerAuthenticator
 }
 
 // Server is one xtreamd process's HTTP side and the domain behind it.
@@ -99,7 +103,8 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 	s.admin, err = admin.New(admin.Deps{Accounts: dom.accounts, Sessions: dom.sessions, Conns: dom.conns, Catalog: dom.catalog,
 		Access: dom.access, Store: d.Store, Config: d.Config, Log: d.Log,
 		Editor: editor.New(d.Store), EPG: epg.NewSources(d.Store), Security: panel.NewSecurity(d.Store, d.Now),
-		Settings: panel.NewConfig(d.Store), Overview: panel.NewOverview(d.Store), Imports: dom.imports})
+		Settings: panel.NewConfig(d.Store), Overview: panel.NewOverview(d.Store), Imports: dom.imports,
+		Activation: dom.activation})
 	if err != nil {
 		s.cancelStreams()
 		return nil, err
