@@ -113,6 +113,8 @@ func RedactPath(path string) string {
 	case root == "hlsr":
 		hide(2)
 		hide(4)
+	case root == "api" && n == 7 && segs[2] == "v2" && segs[4] == "profiles" && segs[5] == "code":
+		hide(6) // a second-screen user code (/api/v2/{partner}/profiles/code/{code})
 	}
 	if !redacted {
 		return path
@@ -132,6 +134,8 @@ var secretParams = map[string]bool{
 	// MAG get_profile: metrics repeats the MAC; a locked device's serial number and ids are
 	// what it proves itself with.
 	"metrics": true, "sn": true, "device_id": true, "device_id2": true,
+	// Second-screen activation: a pending code with a password would approve a device.
+	"user_code": true, "device_code": true,
 }
 
 // macParams are query keys holding a MAC address, masked to the vendor part.
