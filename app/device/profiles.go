@@ -72,6 +72,22 @@ func (h *Handler) problemUnavailable(c *fiber.Ctx, what string, err error) error
 	return writeProblem(c, fiber.StatusServiceUnavailable, problemUnavailable, "try again shortly", "")
 }
 
+// deviceProfiles authenticates the partner and reads the profiles of the device the request
+// names; ok false: the request was refused, and answered (err is the answer's).
+func (h *Handler) deviceProfiles(c *fiber.Ctx) (p Partner, dev string, ps []activation.Profile, ok bool, err error) {
+	if p, ok, err = h.partner(c); !ok {
+		return p, "", nil, false, err
+	}
+	if dev, ok = deviceHeader(c); !ok {
+		return p, "", nil, false, writeProblem(c, fiber.StatusBadRequest, problemInvalid,
+			"the device is named by "+HeaderDeviceIdentifier, HeaderDeviceIdentifier)
+	}
+	if ps, err = h.devices.Profiles(c.UserContext(), p.ClientID, dev); err != nil {
+		return p, "", nil, false, h.problemUnavailable(c, "profiles", err)
+	}
+	return p, dev, ps, true, nil
+}
+
 // deviceHeader is the device a profiles request is about (seed 001's AP-Device-Identifier).
 func deviceHeader(c *fiber.Ctx) (string, bool) {
 	v := strings.TrimSpace(c.Get(HeaderDeviceIdentifier))
@@ -127,17 +143,9 @@ func profileOf(p activation.Profile) profileJSON {
 // profiles answers GET /api/v2/{partner}/profiles: the device's profiles of this partner, but
 // those of lines outside its scope.
 func (h *Handler) profiles(c *fiber.Ctx) error {
-	p, ok, err := h.partner(c)
+	p, _, ps, ok, err := h.deviceProfiles(c)
 	if !ok {
 		return err
-	}
-	dev, ok := deviceHeader(c)
-	if !ok {
-		return writeProblem(c, fiber.StatusBadRequest, problemInvalid, "the device is named by "+HeaderDeviceIdentifier, HeaderDeviceIdentifier)
-	}
-	ps, err := h.devices.Profiles(c.UserContext(), p.ClientID, dev)
-	if err != nil {
-		return h.problemUnavailable(c, "profiles", err)
 	}
 	out := struct {
 		Profiles []profileJSON `json:"profiles"`
@@ -192,17 +200,9 @@ func (h *Handler) profileByCode(c *fiber.Ctx) error {
 // logoutProfiles answers DELETE /api/v2/{partner}/profiles: the device's credentials of this
 // partner are revoked (seed 001 step 7); nothing interactive remains to do.
 func (h *Handler) logoutProfiles(c *fiber.Ctx) error {
-	p, ok, err := h.partner(c)
+	p, dev, ps, ok, err := h.deviceProfiles(c)
 	if !ok {
 		return err
-	}
-	dev, ok := deviceHeader(c)
-	if !ok {
-		return writeProblem(c, fiber.StatusBadRequest, problemInvalid, "the device is named by "+HeaderDeviceIdentifier, HeaderDeviceIdentifier)
-	}
-	ps, err := h.devices.Profiles(c.UserContext(), p.ClientID, dev)
-	if err != nil {
-		return h.problemUnavailable(c, "logout", err)
 	}
 	for _, pr := range ps {
 		if !p.mayActFor(&pr.Line) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
+	"slices"
 
 	"github.com/xtreamd/xtreamd/internal/token"
 )
@@ -57,24 +58,10 @@ func (c *Checker) credentialHolds(ctx context.Context, line *Line, cred token.Cr
 		return PasswordCredential(line.PasswordHash) == cred, nil
 	case token.CredentialDevice:
 		hashes, err := c.d.Store.DevicePasswordHashes(ctx, line.ID)
-		if err != nil {
-			return false, err
-		}
-		for _, h := range hashes {
-			if deviceCredential(h) == cred {
-				return true, nil
-			}
-		}
+		return slices.ContainsFunc(hashes, func(h string) bool { return deviceCredential(h) == cred }), err
 	case token.CredentialPortal:
 		sums, err := c.d.Store.MAGTokenSums(ctx, line.ID)
-		if err != nil {
-			return false, err
-		}
-		for _, s := range sums {
-			if portalCredential(s) == cred {
-				return true, nil
-			}
-		}
+		return slices.ContainsFunc(sums, func(s []byte) bool { return portalCredential(s) == cred }), err
 	}
 	return false, nil
 }
