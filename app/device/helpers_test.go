@@ -9,21 +9,17 @@ import (
 	"net"
 	"net/http"
 	"net/http/cookiejar"
-	"net/http/httptest"
 	"net/netip"
 	"net/url"
 	"os"
 	"regexp"
-	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
-	"go.uber.org/goleak"
 
 	"github.com/xtreamd/xtreamd/app/device"
 	"github.com/xtreamd/xtreamd/app/server"
@@ -34,17 +30,8 @@ import (
 	"github.com/xtreamd/xtreamd/internal/testkit"
 )
 
-func TestMain(m *testing.M) {
-	code := testdb.Main(m)
-	if code == 0 {
-		http.DefaultClient.CloseIdleConnections()
-		if err := goleak.Find(goleak.IgnoreCurrent()); err != nil {
-			fmt.Fprintf(os.Stderr, "goleak: %v\n", err)
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
+// TestMain runs the tests over testdb's cluster, which also fails the run on a leaked goroutine.
+func TestMain(m *testing.M) { os.Exit(testdb.Main(m)) }
 
 // waitLimit bounds every wait that is not itself under test (a loaded 2-core box is slow,
 // never this slow).
@@ -119,23 +106,7 @@ func newEnv(t testing.TB, o envOpts) *env {
 // slowMovie creates a movie whose http source delivers slowly, so a download stays open.
 func (e *env) slowMovie(t testing.TB) int64 {
 	t.Helper()
-	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Length", strconv.Itoa(slowMovieLen))
-		w.Header().Set("Content-Type", "video/mp4")
-		rc := http.NewResponseController(w)
-		chunk := make([]byte, 32<<10)
-		for sent := 0; sent < slowMovieLen; sent += len(chunk) {
-			if _, err := w.Write(chunk); err != nil || rc.Flush() != nil {
-				return
-			}
-			select {
-			case <-r.Context().Done():
-				return
-			case <-time.After(10 * time.Millisecond):
-			}
-		}
-	}))
-	t.Cleanup(slow.Close)
+	slow := testkit.PacedOrigin(t, slowMovieLen, 10*time.Millisecond)
 	mp4 := "mp4"
 	id, err := e.st.CreateStream(context.Background(), store.StreamInput{Kind: store.KindMovie, Name: "Slow",
 		ContainerExtension: &mp4, Sources: []store.Source{{URL: slow.URL + "/slow.mp4"}}})
@@ -157,27 +128,10 @@ func (e *env) start(t testing.TB, o envOpts) *instance {
 	in.srv, err = server.New(t.Context(), server.Deps{Config: cfg, Log: logx.New(in.logs, "text", slog.LevelDebug),
 		Store: store.New(pool), Registry: prometheus.NewRegistry(), Partners: o.partners})
 	must(t, err)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	must(t, err)
-	in.base = "http://" + ln.Addr().String()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- in.srv.Serve(ctx, ln) }()
-	var once sync.Once
-	t.Cleanup(func() {
-		once.Do(func() {
-			cancel()
-			select {
-			case err := <-done:
-				if err != nil {
-					t.Errorf("shutdown: %v", err)
-				}
-			case <-time.After(waitLimit):
-				t.Error("Serve did not return")
-			}
-			pool.Close()
-		})
-	})
+	in.base = testkit.Serve(t, func(ctx context.Context, ln net.Listener) error {
+		defer pool.Close()
+		return in.srv.Serve(ctx, ln)
+	}, waitLimit)
 	return in
 }
 
