@@ -41,6 +41,7 @@ import (
 	"github.com/xtreamd/xtreamd/internal/importer"
 	"github.com/xtreamd/xtreamd/internal/input"
 	"github.com/xtreamd/xtreamd/internal/panel"
+	"github.com/xtreamd/xtreamd/internal/partner"
 	"github.com/xtreamd/xtreamd/internal/store"
 )
 
@@ -69,6 +70,8 @@ type Deps struct {
 	Imports  *importer.Runner
 	// Activation is second-screen activation: a line's device credentials.
 	Activation *activation.Service
+	// Partners are the partner clients (issue 15) and their registration tokens and keys.
+	Partners *partner.Service
 }
 
 // API is the management surface.
@@ -133,6 +136,7 @@ func (a *API) resources() [][]Op {
 		a.deviceCredentialOps(),
 		a.packageOps(),
 		a.serverOps(),
+		a.partnerOps(),
 	}, a.catalogResources()...)
 }
 

@@ -83,6 +83,7 @@ func TestEveryOperation_HappyPath(t *testing.T) {
 	call(http.MethodDelete, fmt.Sprintf("/packages/%d", pkg), nil)
 	call(http.MethodDelete, fmt.Sprintf("/admins/%d", res), nil)
 	catalogTour(t, e, call, id)
+	partnerTour(t, e, call, id)
 	r := e.call(t, http.MethodPost, "/auth/refresh", anonymous, map[string]string{"refresh_token": tok.RefreshToken})
 	wantStatus(t, "refresh", r, 200)
 	var fresh tokens

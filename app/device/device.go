@@ -34,6 +34,7 @@ import (
 	"github.com/xtreamd/xtreamd/internal/config"
 	activation "github.com/xtreamd/xtreamd/internal/device"
 	"github.com/xtreamd/xtreamd/internal/input"
+	"github.com/xtreamd/xtreamd/internal/partner"
 	"github.com/xtreamd/xtreamd/web"
 )
 
@@ -41,9 +42,9 @@ import (
 type Deps struct {
 	Devices *activation.Service
 	Access  *access.Checker
-	// Partners authenticates partner bearer tokens on /api/v2; nil: no partner can (every
-	// request there is answered 401).
-	Partners PartnerAuthenticator
+	// Partners are the partner clients whose access tokens the /api/v2 profile routes take;
+	// nil: no partner can authenticate there (every request is answered 401).
+	Partners *partner.Service
 	Config   config.Config
 	Log      *slog.Logger
 	Now      func() time.Time // the page's "expires in" clock; nil: time.Now
@@ -53,7 +54,7 @@ type Deps struct {
 type Handler struct {
 	devices  *activation.Service
 	access   *access.Checker
-	partners PartnerAuthenticator
+	partners *partner.Service
 	log      *slog.Logger
 	proxies  []netip.Prefix
 	base     string // the advertised scheme://host:port of the verification URI
@@ -80,7 +81,7 @@ func New(d Deps) (*Handler, error) {
 		return nil, fmt.Errorf("activation page: %w", err)
 	}
 	return &Handler{devices: d.Devices, access: d.Access, partners: d.Partners, log: d.Log,
-		proxies: d.Config.TrustedProxies, base: d.Config.BaseURL(), secure: d.Config.PublicScheme == "https",
+		proxies: d.Config.TrustedProxies, base: d.Config.PublicBaseURL(), secure: d.Config.PublicScheme == "https",
 		page: page, css: css, now: d.Now}, nil
 }
 

@@ -50,14 +50,15 @@ const slowMovieLen = 1 << 30
 // env is one test's database, its line (in a bouquet with a slow movie) and a running server;
 // start runs more instances on the same database.
 type env struct {
-	t     testing.TB
-	dsn   string
-	st    *store.Store
-	line  store.Line
-	pass  string
-	movie int64 // the slow movie, in the line's bouquet
-	srv   *instance
-	n     atomic.Int64
+	t       testing.TB
+	dsn     string
+	st      *store.Store
+	line    store.Line
+	pass    string
+	movie   int64 // the slow movie, in the line's bouquet
+	bouquet int64 // the line's bouquet
+	srv     *instance
+	n       atomic.Int64
 }
 
 // instance is one running server.
@@ -65,11 +66,13 @@ type instance struct {
 	srv  *server.Server
 	base string
 	logs *testkit.Buffer
+	// client is the client_id the instance's codes are asked for and polled with: clientID,
+	// or a partner's.
+	client string
 }
 
 type envOpts struct {
-	line     func(*store.LineInput)
-	partners device.PartnerAuthenticator
+	line func(*store.LineInput)
 	// settings are panel settings (JSON values); the per-client rate limit is off unless set.
 	settings map[string]string
 }
@@ -91,6 +94,7 @@ func newEnv(t testing.TB, o envOpts) *env {
 	e.movie = e.slowMovie(t)
 	bq, _, err := e.st.EnsureBouquet(context.Background(), "Main")
 	must(t, err)
+	e.bouquet = bq
 	_, err = e.st.SetBouquetStreams(context.Background(), bq, []int64{e.movie})
 	must(t, err)
 	e.line, e.pass = testdb.NewLine(t, e.st, func(in *store.LineInput) {
@@ -124,9 +128,9 @@ func (e *env) start(t testing.TB, o envOpts) *instance {
 	cfg := config.Config{Listen: "127.0.0.1:0", PublicHost: "tv.example.com", PublicPort: 8080, PublicScheme: "http",
 		ShutdownTimeout: 5 * time.Second, TokenSecret: tokenSecret, Timezone: time.UTC, TimezoneName: "UTC",
 		InstanceID: fmt.Sprintf("test-%d", e.n.Add(1)), TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}}
-	in := &instance{logs: &testkit.Buffer{}}
+	in := &instance{logs: &testkit.Buffer{}, client: clientID}
 	in.srv, err = server.New(t.Context(), server.Deps{Config: cfg, Log: logx.New(in.logs, "text", slog.LevelDebug),
-		Store: store.New(pool), Registry: prometheus.NewRegistry(), Partners: o.partners})
+		Store: store.New(pool), Registry: prometheus.NewRegistry()})
 	must(t, err)
 	in.base = testkit.Serve(t, func(ctx context.Context, ln net.Listener) error {
 		defer pool.Close()
@@ -221,7 +225,7 @@ type grant struct {
 // it is granted.
 func (in *instance) requestCode(t testing.TB, deviceID string, extra url.Values) grant {
 	t.Helper()
-	form := url.Values{"client_id": {clientID}, "device_id": {deviceID}, "device_name": {"Living room TV"}}
+	form := url.Values{"client_id": {in.client}, "device_id": {deviceID}, "device_name": {"Living room TV"}}
 	for k, v := range extra {
 		form[k] = v
 	}
@@ -238,7 +242,7 @@ func (in *instance) requestCode(t testing.TB, deviceID string, extra url.Values)
 func (in *instance) poll(t testing.TB, deviceCode string) answer {
 	t.Helper()
 	return in.post(t, "/oauth/token", url.Values{"grant_type": {device.GrantTypeDeviceCode}, "device_code": {deviceCode},
-		"client_id": {clientID}}, nil)
+		"client_id": {in.client}}, nil)
 }
 
 // age moves a device's codes back in time by d, as if their issue and last poll had been d

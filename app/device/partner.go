@@ -1,56 +1,58 @@
 package device
 
 import (
-	"context"
 	"errors"
-	"net/netip"
-	"slices"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
 
 	"github.com/xtreamd/xtreamd/internal/access"
+	"github.com/xtreamd/xtreamd/internal/input"
+	"github.com/xtreamd/xtreamd/internal/partner"
 )
 
-// PartnerAuthenticator authenticates the bearer token of a partner backend's request under
-// /api/v2/{partner}/ (issue 15's partner clients: a client_credentials JWT). It is the seam to
-// the partner package, which app/server adapts to it: this surface needs only who the partner
-// is, what it may do, and which lines it may act for.
-type PartnerAuthenticator interface {
-	// AuthenticatePartner checks r. A refusal is ErrPartnerUnauthenticated (no, a bad, an
-	// expired or a revoked token: 401) or ErrPartnerForbidden (a token of another partner than
-	// the path's, or a caller outside the partner's allowed networks: 403); any other error
-	// means it could not decide (503).
-	AuthenticatePartner(ctx context.Context, r PartnerRequest) (Partner, error)
+// An authenticated partner of the profile routes: a partner client's client_credentials access
+// token (internal/partner) with the profiles scope, from one of its networks, on its own path.
+// Its client id is the one its devices' codes were asked for with (POST /oauth/device/code
+// client_id=…): the codes and credentials those made are the ones it sees.
+
+// maxBearer bounds the token looked at (partner.Verify bounds it again).
+const maxBearer = 8192
+
+// authPartner is an authenticated partner and what it may act for.
+type authPartner struct {
+	partner.Principal
+	holds func(partnerID int64, line *access.Line) bool
 }
 
-// PartnerRequest is what a partner request presents.
-type PartnerRequest struct {
-	Partner  string     // the {partner} path segment
-	Bearer   string     // the token of "Authorization: Bearer <token>"; "" when there is none
-	ClientIP netip.Addr // the caller: the partner's backend (behind the trusted proxies)
+// mayActFor reports whether the partner may act for line (its bouquets and lines scope), as
+// the decisions ask too.
+func (p authPartner) mayActFor(line *access.Line) bool { return p.holds(p.PartnerID, line) }
+
+// partner authenticates what every profile route presents: the bearer token, the caller's
+// address, the path's partner. ok false: the request was refused, and answered (err is the
+// answer's).
+func (h *Handler) partner(c *fiber.Ctx) (authPartner, bool, error) {
+	var tok string
+	if scheme, t, ok := strings.Cut(c.Get(fiber.HeaderAuthorization), " "); ok && strings.EqualFold(scheme, "Bearer") {
+		tok, _ = input.Clone(strings.TrimSpace(t), maxBearer)
+	}
+	if tok == "" || h.partners == nil {
+		return authPartner{}, false, writeProblem(c, fiber.StatusUnauthorized, problemUnauthorized, "a Bearer access token from /o/client/token is required", "")
+	}
+	ip := h.clientIP(c)
+	pr, err := h.partners.Verify(tok, ip)
+	switch {
+	case errors.Is(err, partner.ErrAddress):
+		h.log.WarnContext(c.UserContext(), "partner call from outside its networks", "client_ip", ip.String(), "err", err)
+		return authPartner{}, false, writeProblem(c, fiber.StatusForbidden, problemForbidden, "this client may not call from "+ip.String(), "")
+	case err != nil:
+		h.log.InfoContext(c.UserContext(), "partner token refused", "client_ip", ip.String(), "err", err)
+		return authPartner{}, false, writeProblem(c, fiber.StatusUnauthorized, problemUnauthorized, "the access token is invalid, expired or revoked", "")
+	case c.Params("partner") != pr.ClientID:
+		return authPartner{}, false, writeProblem(c, fiber.StatusForbidden, problemForbidden, "the path names another partner than the token's", "")
+	case !pr.HasScope(partner.ScopeProfiles):
+		return authPartner{}, false, writeProblem(c, fiber.StatusForbidden, problemForbidden, "the access token does not grant the scope "+partner.ScopeProfiles, "")
+	}
+	return authPartner{Principal: pr, holds: h.partners.Holds}, true, nil
 }
-
-// Partner is an authenticated partner.
-type Partner struct {
-	// ClientID is its OAuth client id: the device codes requested with it (POST
-	// /oauth/device/code client_id=…) and the credentials they made are its own.
-	ClientID string
-	// Scopes are its token's; the profile routes want ScopeProfiles (or "*").
-	Scopes []string
-	// MayActFor reports whether it may act for a line (its bouquets and lines scope); nil:
-	// for any line.
-	MayActFor func(line *access.Line) bool
-}
-
-// ScopeProfiles is the scope the profile routes want.
-const ScopeProfiles = "profiles"
-
-// The refusals of an AuthenticatePartner.
-var (
-	ErrPartnerUnauthenticated = errors.New("device: partner not authenticated")
-	ErrPartnerForbidden       = errors.New("device: partner not allowed")
-)
-
-func (p Partner) has(scope string) bool {
-	return slices.Contains(p.Scopes, scope) || slices.Contains(p.Scopes, "*")
-}
-
-func (p Partner) mayActFor(line *access.Line) bool { return p.MayActFor == nil || p.MayActFor(line) }

@@ -3,7 +3,6 @@ package device
 import (
 	"errors"
 	"net/http"
-	"regexp"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -35,37 +34,6 @@ func writeProblem(c *fiber.Ctx, status int, typ, detail, field string) error {
 	return edge.WriteProblem(c, edge.Problem{Type: typ, Title: http.StatusText(status), Status: status, Detail: detail, Field: field})
 }
 
-// partnerName is the {partner} segment's shape: a client id.
-var partnerName = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,64}$`)
-
-// partner authenticates what every partner route presents: the path's partner, the bearer
-// token, the caller's address. ok false: the request was refused, and answered.
-func (h *Handler) partner(c *fiber.Ctx) (Partner, bool, error) {
-	name := c.Params("partner")
-	if !partnerName.MatchString(name) {
-		return Partner{}, false, writeProblem(c, fiber.StatusNotFound, problemNotFound, "no such partner", "")
-	}
-	r := PartnerRequest{Partner: strings.Clone(name), ClientIP: h.clientIP(c)}
-	if scheme, tok, ok := strings.Cut(c.Get(fiber.HeaderAuthorization), " "); ok && strings.EqualFold(scheme, "Bearer") {
-		r.Bearer, _ = input.Clone(strings.TrimSpace(tok), 8192)
-	}
-	if h.partners == nil || r.Bearer == "" {
-		return Partner{}, false, writeProblem(c, fiber.StatusUnauthorized, problemUnauthorized, "a partner bearer token is required", "")
-	}
-	p, err := h.partners.AuthenticatePartner(c.UserContext(), r)
-	switch {
-	case errors.Is(err, ErrPartnerUnauthenticated):
-		return Partner{}, false, writeProblem(c, fiber.StatusUnauthorized, problemUnauthorized, "missing, invalid, expired or revoked token", "")
-	case errors.Is(err, ErrPartnerForbidden):
-		return Partner{}, false, writeProblem(c, fiber.StatusForbidden, problemForbidden, "not allowed for this partner or address", "")
-	case err != nil:
-		return Partner{}, false, h.problemUnavailable(c, "partner authentication", err)
-	case !p.has(ScopeProfiles):
-		return Partner{}, false, writeProblem(c, fiber.StatusForbidden, problemForbidden, "the token lacks the "+ScopeProfiles+" scope", "")
-	}
-	return p, true, nil
-}
-
 func (h *Handler) problemUnavailable(c *fiber.Ctx, what string, err error) error {
 	h.log.ErrorContext(c.UserContext(), "request failed", "route", what, "err", err)
 	c.Set(fiber.HeaderRetryAfter, "5")
@@ -74,7 +42,7 @@ func (h *Handler) problemUnavailable(c *fiber.Ctx, what string, err error) error
 
 // deviceProfiles authenticates the partner and reads the profiles of the device the request
 // names; ok false: the request was refused, and answered (err is the answer's).
-func (h *Handler) deviceProfiles(c *fiber.Ctx) (p Partner, dev string, ps []activation.Profile, ok bool, err error) {
+func (h *Handler) deviceProfiles(c *fiber.Ctx) (p authPartner, dev string, ps []activation.Profile, ok bool, err error) {
 	if p, ok, err = h.partner(c); !ok {
 		return p, "", nil, false, err
 	}

@@ -96,7 +96,7 @@ func New(d Deps) (*Handler, error) {
 	d.Catalog.Attach(channelsView) // each refresh renders the channels before serving them
 	return &Handler{
 		access: d.Access, catalog: d.Catalog, guide: d.Guide, devices: d.Devices, tokens: d.Tokens,
-		log: d.Log, now: d.Now, proxies: d.Config.TrustedProxies, base: d.Config.BaseURL(), tz: tz,
+		log: d.Log, now: d.Now, proxies: d.Config.TrustedProxies, base: d.Config.PublicBaseURL(), tz: tz,
 		zones: newZoneCache(tz), handshakes: access.NewRateLimiter(d.Now, d.Config.RateLimitClients), files: files, actions: actionTable(),
 	}, nil
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/xtreamd/xtreamd/internal/geo"
 	"github.com/xtreamd/xtreamd/internal/importer"
 	"github.com/xtreamd/xtreamd/internal/mag"
+	"github.com/xtreamd/xtreamd/internal/partner"
 	"github.com/xtreamd/xtreamd/internal/relay"
 	"github.com/xtreamd/xtreamd/internal/source"
 	"github.com/xtreamd/xtreamd/internal/store"
@@ -42,6 +43,7 @@ type domain struct {
 	accounts  *accounts.Service
 	sessions  *accounts.Sessions
 	imports   *importer.Runner // the admin API's background imports
+	partners  *partner.Service // partner clients, their tokens, permits and denial bounds
 	// activation is second-screen activation: device codes and device credentials.
 	activation *activation.Service
 }
@@ -75,6 +77,9 @@ func buildDomain(ctx context.Context, d Deps) (*domain, error) {
 	}
 	dom.relay = rm
 	hasher := credential.NewLimiter(credential.LimiterOptions{MaxWait: cfg.HashQueueWait, Log: d.Log}) // players' and admins' passwords share one hashing limit
+	if dom.partners, err = dom.buildPartners(d); err != nil {
+		return nil, err
+	}
 	dom.access = access.New(access.Deps{
 		Store:      d.Store,
 		Conns:      dom.conns,
@@ -87,11 +92,22 @@ func buildDomain(ctx context.Context, d Deps) (*domain, error) {
 		Registerer: d.Registry,
 
 		RateLimitClients: cfg.RateLimitClients,
+		Partners:         dom.partners.Holds,
 	})
 	if err := dom.access.Load(ctx); err != nil {
 		return nil, err
 	}
-	// A new snapshot may take streams out of a line's bouquets: open ones are decided again.
+	// A partner read again (revoked, its scope changed): the streams its tokens opened are
+	// decided again, its permits go.
+	dom.partners.OnPartnerChange(func(id int64) {
+		dom.access.PartnersChanged()
+		dom.partners.Permits.DropPartner(id)
+	})
+	if err := dom.partners.Load(ctx); err != nil {
+		return nil, err
+	}
+	// A new snapshot may take streams out of a line's bouquets: open ones are decided again
+	// (and the partner permits, which carry the checker's RulesVersion, lapse).
 	dom.catalog.OnSwap(func(*catalog.Snapshot) { dom.access.EntitlementsChanged() })
 	if err := dom.buildAccounts(ctx, d, hasher); err != nil {
 		return nil, err
@@ -128,9 +144,21 @@ func (dom *domain) entitled(line *access.Line, streamID int64) bool {
 // checks its cache whole: notifications sent while the listener was away are lost.
 func (dom *domain) subscribe(l *store.Listener) *store.Listener {
 	l.Subscribe(store.Subscriber{
-		Kinds:       []store.ChangeKind{store.ChangeLine, store.ChangeSecurity, store.ChangeSettings},
+		Kinds:       []store.ChangeKind{store.ChangeLine, store.ChangeSecurity, store.ChangeSettings, store.ChangeMediaSession},
 		OnChange:    dom.access.OnChange,
 		OnReconnect: dom.access.OnReconnect,
+	})
+	l.Subscribe(store.Subscriber{
+		Kinds:       []store.ChangeKind{store.ChangePartner, store.ChangePartnerKey, store.ChangePartnerToken},
+		OnChange:    dom.partners.OnChange,
+		OnReconnect: dom.partners.OnReconnect,
+	})
+	// A partner's permits of a line go the moment the line changes (the other rules they
+	// depend on are the checker's RulesVersion).
+	l.Subscribe(store.Subscriber{
+		Kinds:       []store.ChangeKind{store.ChangeLine},
+		OnChange:    func(ch store.Change) { dom.partners.Permits.DropLine(ch.ID) },
+		OnReconnect: func() { dom.partners.Permits.DropPartner(0) },
 	})
 	l.Subscribe(store.Subscriber{
 		Kinds:       []store.ChangeKind{store.ChangeCatalog},
@@ -160,8 +188,34 @@ func (dom *domain) startWorkers(ctx context.Context) *errgroup.Group {
 	g.Go(func() error { return dom.relay.Run(ctx) })
 	g.Go(func() error { return dom.sessions.Run(ctx) })
 	g.Go(func() error { return dom.imports.Run(ctx) })
+	g.Go(func() error { return dom.partners.Run(ctx) })
 	g.Go(func() error { return dom.activation.Run(ctx) })
 	return &g
+}
+
+// buildPartners builds the partner side: its access-token keys derive from the token secret
+// (every instance of a cluster shares it; without one, tests only, a random one serves this
+// process alone), its media tokens are the play-token keyring's, and it reads the settings as
+// the checker last loaded them.
+func (dom *domain) buildPartners(d Deps) (*partner.Service, error) {
+	secret := []byte(d.Config.TokenSecret.Reveal())
+	if len(secret) == 0 {
+		secret = make([]byte, 32)
+		_, _ = rand.Read(secret) // crypto/rand.Read never fails (Go 1.24+)
+		d.Log.Warn("no token secret: partner access tokens are valid on this instance only")
+	}
+	p, err := partner.New(partner.Options{Store: d.Store, Secret: secret, Media: dom.tokens, Log: d.Log,
+		Settings: func() partner.Settings { return partnerSettings(dom.access.Settings()) }})
+	if err != nil {
+		return nil, fmt.Errorf("partners: %w", err)
+	}
+	return p, nil
+}
+
+// partnerSettings are the partner side's panel settings.
+func partnerSettings(s access.Settings) partner.Settings {
+	return partner.Settings{Registration: s.PartnerRegistration, TokenTTL: s.PartnerTokenTTL, PermitTTL: s.PartnerPermitTTL,
+		DenialsPerSecond: s.PartnerDenialsPerSecond, DenialsBurst: s.PartnerDenialsBurst}
 }
 
 // adminJWTLabel is what the admin API's signing key is derived from the token secret with:

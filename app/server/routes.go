@@ -4,6 +4,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/xtreamd/xtreamd/app/device"
+	"github.com/xtreamd/xtreamd/app/partner"
 	"github.com/xtreamd/xtreamd/app/player"
 	"github.com/xtreamd/xtreamd/app/portal"
 )
@@ -29,14 +30,21 @@ func (s *Server) mountSurfaces(app *fiber.App) {
 	// before the streams, whose short form has the shape of /oauth/device/code ---
 	s.device.Routes(app)
 
+	// --- partner backends (/o/client/*, /api/v2/{partner}/…): before the streams, whose short
+	// form would take /o/client/token ---
+	partner.New(partner.Deps{
+		Access: s.dom.access, Partners: s.dom.partners, Catalog: s.dom.catalog, BaseURL: s.deps.Config.PublicBaseURL(),
+		Proxies: s.deps.Config.TrustedProxies, Log: s.deps.Log,
+	}).Routes(app)
+
 	// --- stream surfaces (/live, /movie, /series, /timeshift, /hls, play tokens, short form) ---
 	s.mountStreams(app)
 }
 
-// newDevice builds the second-screen activation surface, with the partner authenticator of
-// Deps (nil: none) for its /api/v2 profile routes.
+// newDevice builds the second-screen activation surface; its /api/v2 profile routes
+// authenticate partners with the partner clients' access tokens.
 func newDevice(d Deps, dom *domain) (*device.Handler, error) {
-	return device.New(device.Deps{Devices: dom.activation, Access: dom.access, Partners: d.Partners, Config: d.Config,
+	return device.New(device.Deps{Devices: dom.activation, Access: dom.access, Partners: dom.partners, Config: d.Config,
 		Log: d.Log, Now: d.Now})
 }
 

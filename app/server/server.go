@@ -41,10 +41,6 @@ type Deps struct {
 	// Now is the clock of the player surfaces and the programme guide ("on air now",
 	// server_info.time_now); nil means time.Now. Tests pass a fixed clock for golden answers.
 	Now func() time.Time
-	// Partners authenticates partner backends' bearer tokens on /api/v2 (the profiles of
-	// second-screen activation); nil: no partner can authenticate there yet. The partner
-	// clients' own package (issue 15) plugs in here.
-	Partners device.PartnerAuthenticator
 }
 
 // Server is one xtreamd process's HTTP side and the domain behind it.
@@ -103,7 +99,7 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 	s.admin, err = admin.New(admin.Deps{Accounts: dom.accounts, Sessions: dom.sessions, Conns: dom.conns, Catalog: dom.catalog,
 		Access: dom.access, Store: d.Store, Config: d.Config, Log: d.Log,
 		Editor: editor.New(d.Store), EPG: epg.NewSources(d.Store), Security: panel.NewSecurity(d.Store, d.Now),
-		Settings: panel.NewConfig(d.Store), Overview: panel.NewOverview(d.Store), Imports: dom.imports,
+		Settings: panel.NewConfig(d.Store), Overview: panel.NewOverview(d.Store), Imports: dom.imports, Partners: dom.partners,
 		Activation: dom.activation})
 	if err != nil {
 		s.cancelStreams()
@@ -194,6 +190,9 @@ func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
 // StreamContext ends when shutdown begins; stream writers select on it.
 func (s *Server) StreamContext() context.Context { return s.streamCtx }
 
+// listenerWait bounds how long Serve waits for the change listener before answering anyway.
+const listenerWait = 10 * time.Second
+
 // Serve answers on ln (and the metrics listener, if configured) and runs the background
 // workers until ctx ends, then shuts down in order: stop accepting, end open streams, wait up
 // to the shutdown timeout for the rest, then stop the workers (which end this instance's
@@ -207,6 +206,15 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 			s.deps.Log.Warn("background worker", "err", err)
 		}
 	}()
+	// Answer only once changes reach this instance: a request served before the LISTEN is in
+	// place could act on a ban, a revoked login or a kill made meanwhile elsewhere. The
+	// database being down does not hold the start up for long: the caches' TTLs then heal.
+	select {
+	case <-s.dom.listener.Ready():
+	case <-time.After(listenerWait):
+		s.deps.Log.Warn("serving before the change listener is ready", "waited", listenerWait)
+	case <-ctx.Done():
+	}
 
 	errc := make(chan error, 2)
 	go func() { errc <- s.app.Listener(ln) }()

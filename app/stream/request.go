@@ -69,11 +69,16 @@ const (
 	whoBadCredentials          // a missing or over-long username or password, or one that is not text
 )
 
-// parseWho identifies the line: an optional ?play_token= (which, when present, alone identifies
-// it: MAG links carry a placeholder password) for a route of kind, else the credentials user and
-// pass (raw path or query values).
+// parseWho identifies the line: an optional ?play_token= or ?token= (a partner's media token,
+// seed 000), which, when present, alone identifies it for a route of kind — the path's user and
+// pass are placeholders then (MAG links carry a placeholder password; a media token goes on
+// any, /live/t/t/42.ts?token=…) — else the credentials user and pass (raw path or query values).
 func parseWho(c *fiber.Ctx, kind token.Kind, user, pass string) (access.Identity, whoFault) {
-	if pt := c.Query("play_token"); pt != "" {
+	pt := c.Query("play_token")
+	if pt == "" {
+		pt = c.Query("token")
+	}
+	if pt != "" {
 		if !validToken(pt) {
 			return nil, whoBadToken
 		}

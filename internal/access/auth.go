@@ -33,6 +33,8 @@ func (c *Checker) authenticate(ctx context.Context, r Request, now time.Time, ip
 		return c.authPortal(ctx, who)
 	case PlayToken:
 		return c.authPlayToken(ctx, who, r, now, ip)
+	case PartnerLine:
+		return c.authPartner(ctx, who)
 	}
 	return authResult{}, nil
 }
@@ -123,15 +125,18 @@ func (c *Checker) authPortal(ctx context.Context, s PortalSession) (authResult, 
 
 // authPlayToken checks a signed token: signature and expiry, the client address it is bound
 // to, the kind the route accepts (any play kind when it names none: never a segment or session
-// token) and, for a stream open, the stream; then that the credential it was issued under still
-// holds (a token without one is refused: a password change could not end it).
+// token) and, for a stream open, the stream (a partner's media token names none: any the line
+// may open); that its session was not revoked (a partner's logout); then that the credential it
+// was issued under still holds (a token without one is refused: a password change could not
+// end it).
 func (c *Checker) authPlayToken(ctx context.Context, t PlayToken, r Request, now time.Time, ip netip.Addr) (authResult, error) {
 	if c.d.Tokens == nil {
 		return authResult{}, nil
 	}
 	claims, err := c.d.Tokens.Verify(t.Token, now, ip)
-	if err != nil || !kindAccepted(t.Kind, claims.Kind) || (r.StreamOpen && claims.StreamID != r.StreamID) ||
-		claims.Credential == (token.Credential{}) {
+	if err != nil || !kindAccepted(t.Kind, claims.Kind) || claims.Credential == (token.Credential{}) ||
+		(r.StreamOpen && claims.Kind != token.KindMedia && claims.StreamID != r.StreamID) ||
+		(claims.SessionID != [16]byte{} && claims.Credential.Kind == token.CredentialPartner && c.revoked.Has(claims.SessionID)) {
 		return authResult{}, nil
 	}
 	a, err := c.lineByID(ctx, claims.LineID, claims)
@@ -146,8 +151,13 @@ func (c *Checker) authPlayToken(ctx context.Context, t PlayToken, r Request, now
 }
 
 // kindAccepted reports whether a route accepting want (0: any play link) takes a token of kind.
+// A media token opens what the line may open on the live, movie, series and catch-up routes,
+// never in a /play link (which names its stream) nor as a segment or session link.
 func kindAccepted(want, kind token.Kind) bool {
-	if want != 0 {
+	switch {
+	case kind == token.KindMedia:
+		return want == token.KindLive || want == token.KindVOD || want == token.KindSeries || want == token.KindTimeshift
+	case want != 0:
 		return kind == want
 	}
 	return kind != token.KindSegment && kind != token.KindSession

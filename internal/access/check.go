@@ -35,6 +35,9 @@ type Deps struct {
 	// RateLimitClients bounds the clients each per-client rate limiter (requests, stream opens)
 	// tracks in memory; <= 0 means DefaultRateLimitClients.
 	RateLimitClients int
+	// Partners reports whether partner client partnerID is active and may act for line (the
+	// partner directory answers it, in memory). nil: no partner acts for any line.
+	Partners func(partnerID int64, line *Line) bool
 }
 
 // ErrBusy is in the error of a check that could not decide because the password-hashing queue
@@ -44,10 +47,13 @@ var ErrBusy = credential.ErrBusy
 
 // Checker runs the check. Load it before use and Run it for reloads and background writes.
 type Checker struct {
-	d       Deps
-	now     func() time.Time
-	lines   *lineCache
-	sec     atomic.Pointer[security]
+	d     Deps
+	now   func() time.Time
+	lines *lineCache
+	sec   atomic.Pointer[security]
+	// secMu orders the writers of sec (a reload, a flood block), so a reload that read the
+	// lists before a block was written cannot replace the snapshot that holds it.
+	secMu   sync.Mutex
 	rate    *RateLimiter // player requests
 	opens   *RateLimiter // stream opens
 	reload  chan struct{}
@@ -63,6 +69,11 @@ type Checker struct {
 	queue      *recheckQueue
 	changes    atomic.Uint64
 	unregister func(*conns.Lease) // a lease's OnEnd, made once
+
+	// revoked are the media-token sessions partners logged out (partner.go); rules counts the
+	// changes of what every decision depends on (RulesVersion).
+	revoked *token.Revoked
+	rules   atomic.Uint64
 
 	checks      *prometheus.CounterVec
 	latency     *prometheus.HistogramVec
@@ -92,7 +103,7 @@ func New(d Deps) *Checker {
 	c := &Checker{
 		d: d, now: d.Now, lines: newLineCache(d.Store, d.Now),
 		rate: NewRateLimiter(d.Now, d.RateLimitClients), opens: NewRateLimiter(d.Now, d.RateLimitClients),
-		reload: make(chan struct{}, 1), denials: make(chan denial, 1024),
+		reload: make(chan struct{}, 1), denials: make(chan denial, 1024), revoked: token.NewRevoked(),
 		checks: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "xtreamd_access_checks_total", Help: "Security checks by outcome code.",
 		}, []string{"code"}),
@@ -138,11 +149,16 @@ func (c *Checker) register(reg prometheus.Registerer) {
 	}
 }
 
-// Load reads the global rules; call it once before serving. When they changed since the last
-// load, every open stream is decided again against them.
+// Load reads the global rules and the revoked media sessions; call it once before serving.
+// When the rules changed since the last load, every open stream is decided again against them.
 func (c *Checker) Load(ctx context.Context) error {
+	c.secMu.Lock()
+	defer c.secMu.Unlock()
 	l, err := c.d.Store.LoadSecurityLists(ctx)
 	if err != nil {
+		return fmt.Errorf("access: %w", err)
+	}
+	if err := c.loadRevokedSessions(ctx); err != nil {
 		return fmt.Errorf("access: %w", err)
 	}
 	s, errs := buildSecurity(l, c.now())
@@ -151,11 +167,18 @@ func (c *Checker) Load(ctx context.Context) error {
 	}
 	prev := c.sec.Swap(s)
 	if prev != nil && (prev.version != s.version || prev.settingsVersion != s.settingsVersion) {
+		c.rules.Add(1)
 		c.changed()
 		c.queue.all()
 	}
 	return nil
 }
+
+// RulesVersion changes whenever something every decision depends on may have changed: the
+// security lists or settings (once reloaded), the catalog's entitlements, a reconnect of the
+// listener. A cache of decisions (the partner surface's permits) keeps an entry only while it
+// is unchanged; changes of one line are that line's (store.ChangeLine) to follow.
+func (c *Checker) RulesVersion() uint64 { return c.rules.Load() }
 
 // Settings returns the current panel settings.
 func (c *Checker) Settings() Settings {
@@ -206,10 +229,10 @@ func (c *Checker) ActiveConnections(ctx context.Context, lineID int64) (int, err
 	return c.d.Conns.Count(ctx, lineID)
 }
 
-// OnChange handles a change from store.Listener (subscribed to line, security and settings
-// changes): a changed line leaves every cache and its open streams here are decided again; a
-// change of the security lists or settings reloads them (and then decides every open stream
-// again).
+// OnChange handles a change from store.Listener (subscribed to line, security, settings and
+// media-session changes): a changed line leaves every cache and its open streams here are
+// decided again; a change of the security lists or settings reloads them (and then decides
+// every open stream again); a revoked media session is refused and its streams end.
 func (c *Checker) OnChange(ch store.Change) {
 	switch ch.Kind {
 	case store.ChangeLine:
@@ -223,12 +246,16 @@ func (c *Checker) OnChange(ch store.Change) {
 		}
 	case store.ChangeSecurity, store.ChangeSettings:
 		c.requestReload()
+	case store.ChangeMediaSession:
+		c.RevokeSession(ch.Token)
+		c.requestReload() // reads the revocation's true expiry
 	}
 }
 
 // OnReconnect drops every cache and reads every line with open streams again: notifications
 // sent while the listener was away are lost.
 func (c *Checker) OnReconnect() {
+	c.rules.Add(1)
 	c.lines.purge()
 	if c.d.Cache != nil {
 		c.d.Cache.Purge()

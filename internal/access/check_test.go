@@ -48,6 +48,8 @@ type fixture struct {
 	checker *access.Checker
 	tokens  *token.Keyring
 	clock   *testkit.Clock
+	// scope is what partner testPartner may act for: line ids (partner_test.go).
+	scope sync.Map
 }
 
 type fixtureOpts struct {
@@ -78,7 +80,8 @@ func newInstance(t testing.TB, dsn string, opts fixtureOpts) *fixture {
 	if opts.hasher == nil {
 		opts.hasher = credential.NewLimiter(credential.LimiterOptions{Slots: 2})
 	}
-	checker := access.New(access.Deps{
+	f := &fixture{st: st, conns: cm, tokens: kr, clock: clock}
+	f.checker = access.New(access.Deps{
 		Store: st, Conns: cm, Geo: g, Tokens: kr,
 		Cache:  credential.NewCache(2*time.Minute, 10000, clock.Now),
 		Hasher: opts.hasher,
@@ -86,11 +89,15 @@ func newInstance(t testing.TB, dsn string, opts fixtureOpts) *fixture {
 			return streamID == streamInBouquet || streamID == streamInBouquet2
 		},
 		Log: log, Now: clock.Now,
+		Partners: func(partnerID int64, line *access.Line) bool {
+			_, ok := f.scope.Load(line.ID)
+			return partnerID == testPartner && ok
+		},
 	})
-	if err := checker.Load(context.Background()); err != nil {
+	if err := f.checker.Load(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	return &fixture{st: st, conns: cm, checker: checker, tokens: kr, clock: clock}
+	return f
 }
 
 func setup(t testing.TB) *fixture {
@@ -104,7 +111,7 @@ func (f *fixture) run(t testing.TB) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	l := store.NewListener(f.st.Pool(), slog.New(slog.DiscardHandler))
-	l.Subscribe(store.Subscriber{Kinds: []store.ChangeKind{store.ChangeLine, store.ChangeSecurity, store.ChangeSettings},
+	l.Subscribe(store.Subscriber{Kinds: []store.ChangeKind{store.ChangeLine, store.ChangeSecurity, store.ChangeSettings, store.ChangeMediaSession},
 		OnChange: f.checker.OnChange, OnReconnect: f.checker.OnReconnect})
 	l.Subscribe(store.Subscriber{Kinds: []store.ChangeKind{store.ChangeKill}, OnChange: f.conns.OnChange})
 	wg.Add(2)

@@ -50,8 +50,8 @@ func (d Decision) IssuingCredential() token.Credential {
 }
 
 // credentialHolds reports whether cred is still a credential of line: the line's password
-// hash has its fingerprint, one of the line's MAG devices has a portal session with it, or one
-// of its device credentials is it.
+// hash has its fingerprint, one of the line's MAG devices has a portal session with it, one of
+// its device credentials is it, or its partner may still act for the line.
 func (c *Checker) credentialHolds(ctx context.Context, line *Line, cred token.Credential) (bool, error) {
 	switch cred.Kind {
 	case token.CredentialPassword:
@@ -59,6 +59,8 @@ func (c *Checker) credentialHolds(ctx context.Context, line *Line, cred token.Cr
 	case token.CredentialDevice:
 		hashes, err := c.d.Store.DevicePasswordHashes(ctx, line.ID)
 		return slices.ContainsFunc(hashes, func(h string) bool { return deviceCredential(h) == cred }), err
+	case token.CredentialPartner:
+		return c.partnerHolds(line, cred), nil
 	case token.CredentialPortal:
 		sums, err := c.d.Store.MAGTokenSums(ctx, line.ID)
 		return slices.ContainsFunc(sums, func(s []byte) bool { return portalCredential(s) == cred }), err

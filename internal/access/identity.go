@@ -7,9 +7,9 @@ import (
 	"github.com/xtreamd/xtreamd/internal/token"
 )
 
-// Identity is who a request says it is: exactly one of Password, PortalSession or PlayToken.
-// The set is closed (the marker method is unexported) so that step 1 handles every kind; device
-// credentials and partner tokens join it as new types with their own authenticate function.
+// Identity is who a request says it is: exactly one of Password, PortalSession, PlayToken or
+// PartnerLine (partner.go). The set is closed (the marker method is unexported) so that step 1
+// handles every kind; a new kind joins it as a new type with its own authenticate function.
 // A nil Identity fails step 1.
 //
 // Each kind prints and logs itself without its secret.

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
-
-	"github.com/xtreamd/xtreamd/internal/conns"
 )
 
 // The MAG portal's two questions that are not a Check: a handshake authenticates nothing yet
@@ -29,14 +27,9 @@ func (c *Checker) Blocked(ip netip.Addr) bool {
 // a link the stream route would refuse. It decides on the line's live leases as they are now;
 // the open itself decides again under the line's lock.
 func (c *Checker) HasFreeSlot(ctx context.Context, line *Line, ip netip.Addr) (bool, error) {
-	if line.MaxConnections <= 0 {
-		return true, nil
-	}
-	live, err := c.d.Store.LiveLeases(ctx, line.ID)
+	code, err := c.slotFree(ctx, line, ip.Unmap(), c.Settings().ConnectionPolicy)
 	if err != nil {
 		return false, fmt.Errorf("access: free slot: %w", err)
 	}
-	_, ok := conns.Admit(live, conns.Request{LineID: line.ID, MaxConnections: line.MaxConnections, ClientIP: ip.Unmap()},
-		c.Settings().ConnectionPolicy)
-	return ok, nil
+	return code == OK, nil
 }

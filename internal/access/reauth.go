@@ -38,6 +38,9 @@ type admission struct {
 	// credential of one admitted by a portal session or a play token.
 	hash string
 	cred token.Credential
+	// session is the media session of a stream a partner's token opened (zero otherwise): a
+	// logout of the session ends it.
+	session [16]byte
 	// seen is an HLS session's last poll on this instance (it is forgotten HLSTTL later).
 	seen time.Time
 }
@@ -160,6 +163,22 @@ func (g *registry) count() int {
 		n += len(ls.streams)
 	}
 	return n
+}
+
+// linesWhere lists the lines with a registered stream that keep says to.
+func (g *registry) linesWhere(keep func(*admission) bool) []int64 {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	var ids []int64
+	for id, ls := range g.lines {
+		for _, a := range ls.streams {
+			if keep(a) {
+				ids = append(ids, id)
+				break
+			}
+		}
+	}
+	return ids
 }
 
 // lineIDs lists the lines with registered streams.

@@ -17,6 +17,8 @@ const (
 	ReasonPasswordChanged = "password_changed" // the password it was opened (or its link issued) with changed
 	ReasonDeviceChanged   = "device_changed"   // the MAG portal session it was opened under ended
 	ReasonDeviceRevoked   = "device_revoked"   // the device credential it was opened with was revoked
+	ReasonPartnerRevoked  = "partner_revoked"  // the partner whose token opened it may no longer act for the line
+	ReasonLoggedOut       = "logged_out"       // the media session it was opened under was revoked (a partner's logout)
 )
 
 // recheckTimeout bounds one pass of re-checks (a line read, the ends).
@@ -25,15 +27,16 @@ const recheckTimeout = 10 * time.Second
 // recheckQueue collects what must be decided again; one worker drains it, so a burst of
 // changes costs one pass.
 type recheckQueue struct {
-	mu     sync.Mutex
-	lines  map[int64]struct{}
-	every  bool // every registered stream, against the lines as last read
-	reread bool // every registered line, read again first
-	kick   chan struct{}
+	mu       sync.Mutex
+	lines    map[int64]struct{}
+	sessions map[[16]byte]struct{} // revoked media sessions whose streams end
+	every    bool                  // every registered stream, against the lines as last read
+	reread   bool                  // every registered line, read again first
+	kick     chan struct{}
 }
 
 func newRecheckQueue() *recheckQueue {
-	return &recheckQueue{lines: map[int64]struct{}{}, kick: make(chan struct{}, 1)}
+	return &recheckQueue{lines: map[int64]struct{}{}, sessions: map[[16]byte]struct{}{}, kick: make(chan struct{}, 1)}
 }
 
 func (q *recheckQueue) add(fn func()) {
@@ -46,20 +49,31 @@ func (q *recheckQueue) add(fn func()) {
 	}
 }
 
-func (q *recheckQueue) line(id int64) { q.add(func() { q.lines[id] = struct{}{} }) }
-func (q *recheckQueue) all()          { q.add(func() { q.every = true }) }
-func (q *recheckQueue) rereadAll()    { q.add(func() { q.reread = true }) }
+func (q *recheckQueue) line(id int64)            { q.add(func() { q.lines[id] = struct{}{} }) }
+func (q *recheckQueue) session(id [16]byte)      { q.add(func() { q.sessions[id] = struct{}{} }) }
+func (q *recheckQueue) all()                     { q.add(func() { q.every = true }) }
+func (q *recheckQueue) rereadAll()               { q.add(func() { q.reread = true }) }
+func (q *recheckQueue) takeSessions() [][16]byte { return takeKeys(&q.mu, q.sessions) }
 
 func (q *recheckQueue) take() (lines []int64, every, reread bool) {
+	lines = takeKeys(&q.mu, q.lines)
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	for id := range q.lines {
-		lines = append(lines, id)
-	}
-	clear(q.lines)
 	every, reread = q.every, q.reread
 	q.every, q.reread = false, false
 	return lines, every, reread
+}
+
+// takeKeys empties m (under mu) and returns what it held.
+func takeKeys[K comparable](mu *sync.Mutex, m map[K]struct{}) []K {
+	mu.Lock()
+	defer mu.Unlock()
+	out := make([]K, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	clear(m)
+	return out
 }
 
 // changed counts a change that may refuse open streams; an open that was decided before it
@@ -69,6 +83,7 @@ func (c *Checker) changed() { c.changes.Add(1) }
 // EntitlementsChanged is called once the catalog snapshot behind Deps.Entitled was replaced:
 // the bouquet step of every open stream is decided again.
 func (c *Checker) EntitlementsChanged() {
+	c.rules.Add(1)
 	c.changed()
 	c.queue.all()
 }
@@ -83,6 +98,9 @@ func (c *Checker) admitted(r Request, d Decision, ip netip.Addr, epoch uint64) {
 		a := &admission{lease: l, streamID: r.StreamID, format: r.Format, ip: ip, ua: r.UserAgent, cred: d.cred, seen: now}
 		if d.cred == (token.Credential{}) {
 			a.hash = d.Line.PasswordHash
+		}
+		if k := d.PlayClaims.Kind; d.cred.Kind == token.CredentialPartner && k != token.KindSession && k != token.KindSegment {
+			a.session = d.PlayClaims.SessionID // a session link's is its lease's, not the media session
 		}
 		c.reg.add(d.Line, a)
 		// It may have ended before it was registered (its OnEnd found nothing to remove).
@@ -104,7 +122,11 @@ func (c *Checker) runRechecks(ctx context.Context) {
 			return
 		case <-c.queue.kick:
 		}
-		if err := c.recheckPending(ctx); err != nil && ctx.Err() == nil {
+		err := c.endRevokedSessions(ctx)
+		if err == nil {
+			err = c.recheckPending(ctx)
+		}
+		if err != nil && ctx.Err() == nil {
 			c.d.Log.Warn("re-checking open streams", "err", err)
 			select {
 			case <-ctx.Done():
@@ -113,6 +135,40 @@ func (c *Checker) runRechecks(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// endRevokedSessions ends the registered streams of the media sessions revoked since the last
+// pass; on a failure the sessions go back into the queue.
+func (c *Checker) endRevokedSessions(ctx context.Context) error {
+	ids := c.queue.takeSessions()
+	if len(ids) == 0 {
+		return nil
+	}
+	revoked := make(map[[16]byte]bool, len(ids))
+	for _, id := range ids {
+		revoked[id] = true
+	}
+	var leases []*conns.Lease
+	for _, t := range c.reg.targets(nil, time.Time{}) {
+		if t.adm.session != [16]byte{} && revoked[t.adm.session] {
+			leases = append(leases, t.adm.lease)
+		}
+	}
+	if len(leases) == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, recheckTimeout)
+	defer cancel()
+	if err := c.d.Conns.End(ctx, leases, ReasonLoggedOut); err != nil {
+		for _, id := range ids {
+			c.queue.session(id)
+		}
+		return err
+	}
+	for _, l := range leases {
+		c.d.Log.Info("open stream ended by a logout", "line_id", l.LineID, "lease_id", l.IDString(), "stream_id", l.StreamID)
+	}
+	return nil
 }
 
 // recheckPending runs one pass over what the queue holds. On a failure, the lines it could
@@ -218,6 +274,9 @@ func (c *Checker) recheck(ctx context.Context, sec *security, t target, fresh bo
 		}
 		if !ok && a.cred.Kind == token.CredentialDevice {
 			return ReasonDeviceRevoked, nil
+		}
+		if !ok && a.cred.Kind == token.CredentialPartner {
+			return ReasonPartnerRevoked, nil
 		}
 		if !ok {
 			return ReasonPasswordChanged, nil

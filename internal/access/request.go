@@ -22,13 +22,21 @@ type Request struct {
 	StreamOpen bool
 	// Probe asks for step 10 alone, in memory and without a lease: may the line open StreamID?
 	// (HEAD on a movie reports its size only then.) Ignored when StreamOpen is set.
-	Probe    bool
-	StreamID int64
+	Probe bool
+	// ProbeSlots, with Probe, runs step 9 first, read-only: would the line's connection limit
+	// admit an open from ClientIP now, under the connection policy? No slot is taken (a partner's
+	// decision answers before its viewer opens anything); the open decides again under the
+	// line's lock.
+	ProbeSlots bool
+	StreamID   int64
 	// Format is the live output format asked for ("ts", "m3u8"), checked against the line's
 	// allowed formats; empty for VOD, series and anything else.
 	Format string
 	// Container is the lease's container: conns.ContainerTS, HLS, VOD or Timeshift.
 	Container string
+
+	// each marks CheckEach's probe, whose step 10 runs per stream after the shared steps.
+	each bool
 }
 
 // Decision is the check's answer. A denial is a Decision, not an error.

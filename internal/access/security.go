@@ -40,6 +40,18 @@ type Settings struct {
 	StreamRateBurst     int
 	// Message is the message of the day in user_info.message ("message").
 	Message string
+	// PartnerRegistration opens dynamic client registration to holders of an initial access
+	// token ("partner_registration").
+	PartnerRegistration bool
+	// PartnerTokenTTL is the lifetime of partner access tokens ("partner_token_seconds").
+	PartnerTokenTTL time.Duration
+	// PartnerPermitTTL is how long a partner decision's permit is cached; 0 caches none
+	// ("partner_permit_seconds").
+	PartnerPermitTTL time.Duration
+	// PartnerDenialsPerSecond and PartnerDenialsBurst bound the denials one partner's decisions
+	// draw before its calls answer 429 ("partner_denials_per_second", "partner_denials_burst").
+	PartnerDenialsPerSecond float64
+	PartnerDenialsBurst     int
 }
 
 // DefaultSettings are used where the settings table has no row.
@@ -55,6 +67,11 @@ func DefaultSettings() Settings {
 
 		StreamRatePerSecond: 10,
 		StreamRateBurst:     50,
+
+		PartnerTokenTTL:         15 * time.Minute,
+		PartnerPermitTTL:        30 * time.Second,
+		PartnerDenialsPerSecond: 2,
+		PartnerDenialsBurst:     60,
 	}
 }
 
@@ -109,7 +126,26 @@ func parseSettings(raw map[string]json.RawMessage) (Settings, []error) {
 	get("stream_rate_limit_per_second", &s.StreamRatePerSecond)
 	get("stream_rate_limit_burst", &s.StreamRateBurst)
 	get("message", &s.Message)
+	parsePartnerSettings(&s, get)
 	return s, errs
+}
+
+// parsePartnerSettings applies the partner settings (bounds as panel.Settings has them: the
+// admin API refuses others, a hand-written row outside them keeps the default).
+func parsePartnerSettings(s *Settings, get func(key string, into any)) {
+	get("partner_registration", &s.PartnerRegistration)
+	var tokenSec, permitSec int
+	if get("partner_token_seconds", &tokenSec); tokenSec >= 60 && tokenSec <= 3600 {
+		s.PartnerTokenTTL = time.Duration(tokenSec) * time.Second
+	}
+	permitSec = -1
+	if get("partner_permit_seconds", &permitSec); permitSec >= 0 && permitSec <= 300 {
+		s.PartnerPermitTTL = time.Duration(permitSec) * time.Second
+	}
+	get("partner_denials_per_second", &s.PartnerDenialsPerSecond)
+	if get("partner_denials_burst", &s.PartnerDenialsBurst); s.PartnerDenialsBurst < 1 {
+		s.PartnerDenialsBurst = 1
+	}
 }
 
 // security is one immutable snapshot of the global rules.

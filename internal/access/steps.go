@@ -44,6 +44,36 @@ func (c *Checker) Check(ctx context.Context, r Request) (Decision, error) {
 	return d, nil
 }
 
+// CheckEach decides a probe of several streams at once (a partner's preauthorization): the
+// steps every stream shares — 1 to 8, the format and, with r.ProbeSlots, step 9 read-only —
+// run once, exactly as Check runs them for a probe, then step 10 for each of streamIDs. It
+// returns the shared decision (its Code is the first failure of the shared steps, OK when they
+// passed) and each stream's code: the shared failure, else NOT_IN_BOUQUET or OK. A shared
+// failure is logged once, like Check's; a stream outside the bouquets is not a denial to log
+// (the partner asked which of them the line may play). An error means it could not decide.
+func (c *Checker) CheckEach(ctx context.Context, r Request, streamIDs []int64) (Decision, []Code, error) {
+	r.StreamOpen, r.Probe, r.each, r.StreamID = false, true, true, 0
+	start := time.Now()
+	d, err := c.check(ctx, r)
+	c.latency.WithLabelValues("probe_each").Observe(time.Since(start).Seconds())
+	if err != nil {
+		return Decision{}, nil, fmt.Errorf("access: %w", err)
+	}
+	c.checks.WithLabelValues(d.Code.String()).Inc()
+	codes := make([]Code, len(streamIDs))
+	if d.Code != OK {
+		c.recordDenial(ctx, r, d)
+		for i := range codes {
+			codes[i] = d.Code
+		}
+		return d, codes, nil
+	}
+	for i, id := range streamIDs {
+		codes[i] = c.inBouquet(d.Line, id)
+	}
+	return d, codes, nil
+}
+
 // check runs the steps of DESIGN §2 in table order, with the flood pre-check before step 1 and
 // the format check between steps 8 and 9. The first failure wins. Each step is a direct call
 // (not a table of funcs) so the cached path stays free of allocations.
@@ -64,7 +94,9 @@ func (c *Checker) check(ctx context.Context, r Request) (Decision, error) {
 		return Decision{}, err
 	}
 	if a.line == nil {
-		c.failedLogin(ctx, ip, sec, now)
+		if _, partner := r.Who.(PartnerLine); !partner { // a partner named the line, not the viewer
+			c.failedLogin(ctx, ip, sec, now)
+		}
 		return Decision{Code: AuthFailed}, nil
 	}
 	line := a.line
@@ -90,10 +122,34 @@ func (c *Checker) check(ctx context.Context, r Request) (Decision, error) {
 	switch {
 	case r.StreamOpen: // 9, 10
 		return c.openStream(ctx, r, sec, ip, d, epoch)
+	case r.Probe && r.ProbeSlots: // 9 read-only, 10
+		if d.Code, err = c.slotFree(ctx, line, ip, sec.settings.ConnectionPolicy); err != nil || d.Code != OK {
+			return d, err
+		}
+		fallthrough
 	case r.Probe: // 10
-		d.Code = c.inBouquet(line, r.StreamID)
+		if !r.each {
+			d.Code = c.inBouquet(line, r.StreamID)
+		}
 	}
 	return d, nil
+}
+
+// slotFree is step 9 USER_ALREADY_CONNECTED without a lease: would the line's live leases
+// admit one more stream from ip now, under the connection policy?
+func (c *Checker) slotFree(ctx context.Context, line *Line, ip netip.Addr, policy conns.Policy) (Code, error) {
+	if line.MaxConnections <= 0 {
+		return OK, nil
+	}
+	live, err := c.d.Store.LiveLeases(ctx, line.ID)
+	if err != nil {
+		return OK, err
+	}
+	req := conns.Request{LineID: line.ID, MaxConnections: line.MaxConnections, ClientIP: ip}
+	if _, ok := conns.Admit(live, req, policy); !ok {
+		return UserAlreadyConnected, nil
+	}
+	return OK, nil
 }
 
 // failedLogin counts a step-1 failure towards the flood limit. Failing to count is logged, not
@@ -309,10 +365,15 @@ func (c *Checker) block(ctx context.Context, ip netip.Addr, network netip.Prefix
 	if err := c.d.Store.ClearAuthFailures(ctx, network); err != nil {
 		return err
 	}
-	next := *sec
-	next.flood = sec.flood.clone()
+	// Added to the snapshot current now (a reload may have replaced sec since this check
+	// began), under the writers' lock.
+	c.secMu.Lock()
+	cur := c.sec.Load()
+	next := *cur
+	next.flood = cur.flood.clone()
 	next.flood.add(network, &until)
-	c.sec.CompareAndSwap(sec, &next)
+	c.sec.Store(&next)
+	c.secMu.Unlock()
 	c.floodBlocks.Inc()
 	c.d.Log.WarnContext(ctx, "client blocked for failed logins", "client_ip", ip.String(), "network", network.String(), "failures", n, "until", until)
 	return nil
@@ -390,7 +451,7 @@ func (c *Checker) recordDenial(ctx context.Context, r Request, d Decision) {
 	} else if p, ok := r.Who.(Password); ok && p.Username != "" {
 		dn.username = input.Sanitize(p.Username, 128)
 	}
-	if r.StreamOpen || r.Probe {
+	if (r.StreamOpen || r.Probe) && !r.each {
 		sid := r.StreamID
 		dn.streamID = &sid
 	}

@@ -90,7 +90,7 @@ var reservedLineUsernames = map[string]bool{
 	"live": true, "movie": true, "series": true, "timeshift": true, "timeshifts": true, "streaming": true,
 	"hls": true, "play": true, "player_api": true, "api": true, "admin": true, "c": true, "server": true,
 	"stalker_portal": true, "portal": true, "epg": true, "metrics": true, "healthz": true, "readyz": true,
-	"static": true,
+	"static": true, "o": true,
 }
 
 // Role is what an admin account may do.

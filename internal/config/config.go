@@ -417,9 +417,9 @@ func (c *Config) AdvertisedPort() int {
 	return n
 }
 
-// BaseURL is the advertised scheme, host and HTTP port of the URLs handed out (never a
-// request's Host header): http unless --public-scheme is https, localhost without a public host.
-func (c *Config) BaseURL() string {
+// PublicBaseURL is the advertised scheme, host and HTTP port (never a request's Host header):
+// the prefix of the URLs handed to clients.
+func (c *Config) PublicBaseURL() string {
 	scheme, host := "http", c.PublicHost
 	if c.PublicScheme == "https" {
 		scheme = "https"

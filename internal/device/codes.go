@@ -31,7 +31,7 @@ type CodeRequest struct {
 	ClientIP netip.Addr
 }
 
-// clientIDPattern and deviceIDPattern are the schema's rules (009_device_authorization).
+// clientIDPattern and deviceIDPattern are the schema's rules (migration device_authorization).
 var (
 	clientIDPattern = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,64}$`)
 	deviceIDPattern = regexp.MustCompile(`^[ -~]{1,128}$`)

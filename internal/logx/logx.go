@@ -71,6 +71,7 @@ var tokenRoutes = map[string]bool{"play": true, "auth": true, "key": true, "vaut
 var fixedRoots = map[string]bool{
 	"api": true, "admin": true, "static": true, "c": true, "stalker_portal": true, "server": true,
 	"streaming": true, "metrics": true, "healthz": true, "readyz": true, "player_api": true, "epg": true,
+	"o": true, // the partner token endpoints, /o/client/{register,token,revoke}
 }
 
 // RedactPath hides the password (or token) segment of Xtream stream paths:

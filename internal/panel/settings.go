@@ -75,6 +75,15 @@ var Settings = []Setting{
 	{Key: "stream_rate_limit_per_second", Kind: Number, Default: 10, Min: 0, Max: 1_000_000,
 		Doc: "stream opens per second one client (an IPv4 address or IPv6 /64) may make; 0 disables"},
 	{Key: "stream_rate_limit_burst", Kind: Int, Default: 50, Min: 0, Max: 1_000_000, Doc: "the burst stream_rate_limit_per_second allows"},
+	{Key: "partner_registration", Kind: Bool, Default: false,
+		Doc: "dynamic client registration (POST /o/client/register, RFC 7591) is open to holders of an initial access token"},
+	{Key: "partner_token_seconds", Kind: Int, Default: 900, Min: 60, Max: 3600,
+		Doc: "lifetime of the access tokens POST /o/client/token hands partner clients"},
+	{Key: "partner_permit_seconds", Kind: Int, Default: 30, Min: 0, Max: 300,
+		Doc: "how long a partner decision's permit is kept for the same line, resource and viewer address (dropped at once when the line changes); 0 keeps none"},
+	{Key: "partner_denials_per_second", Kind: Number, Default: 2, Min: 0, Max: 1_000_000,
+		Doc: "denials one partner client's decisions may draw per second before its decision calls answer 429; 0 disables"},
+	{Key: "partner_denials_burst", Kind: Int, Default: 60, Min: 1, Max: 1_000_000, Doc: "the burst partner_denials_per_second allows"},
 	// The media directories are deliberately not a setting: they are the --media-dir start-up
 	// option, so an admin account (or a stolen admin session) cannot widen what the server reads.
 }

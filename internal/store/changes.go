@@ -44,6 +44,19 @@ const (
 	// ChangeAdminSession: admin session (refresh-token family) Change.ID was revoked or
 	// deleted; its access tokens stop working (trigger on admin_sessions, 007_admin_api).
 	ChangeAdminSession
+	// ChangePartner: partner client Change.ID was created, changed (scope, secret, allowed
+	// networks), revoked or deleted (trigger on partner_clients, 009_partners).
+	ChangePartner
+	// ChangePartnerKey: the partner access-token signing keys were rotated; Change.ID is the
+	// key row inserted or retired (trigger on partner_signing_keys).
+	ChangePartnerKey
+	// ChangePartnerToken: the partner access token whose jti is Change.Token was revoked
+	// (trigger on partner_revocations).
+	ChangePartnerToken
+	// ChangeMediaSession: the media-token session Change.Token was revoked (a partner's
+	// logout): its tokens stop working and its open streams end (trigger on
+	// partner_revocations).
+	ChangeMediaSession
 )
 
 // changeArg is the shape of a kind's argument.
@@ -53,6 +66,7 @@ const (
 	argID      changeArg = iota // a positive row id
 	argVersion                  // a positive change_versions version
 	argLease                    // a lease id: 32 hex digits
+	argToken                    // a token id (a jti, a session id): 32 hex digits
 )
 
 // changeKinds spells each kind as its payloads do.
@@ -68,6 +82,10 @@ var changeKinds = [...]struct {
 	ChangeSettings:     {"settings", argVersion},
 	ChangeKill:         {"kill", argLease},
 	ChangeAdminSession: {"admin_session", argID},
+	ChangePartner:      {"partner", argID},
+	ChangePartnerKey:   {"partner_key", argID},
+	ChangePartnerToken: {"partner_token", argToken},
+	ChangeMediaSession: {"media_session", argToken},
 }
 
 func (k ChangeKind) known() bool { return k > 0 && int(k) < len(changeKinds) }
@@ -84,9 +102,10 @@ func (k ChangeKind) String() string {
 // its kind. Only the field of its kind's argument is set.
 type Change struct {
 	Kind    ChangeKind
-	ID      int64    // ChangeLine, ChangeDevice, ChangeAdminSession
+	ID      int64    // ChangeLine, ChangeDevice, ChangeAdminSession, ChangePartner, ChangePartnerKey
 	Version int64    // ChangeCatalog, ChangeEPG, ChangeSecurity, ChangeSettings
 	LeaseID [16]byte // ChangeKill
+	Token   [16]byte // ChangePartnerToken, ChangeMediaSession
 }
 
 // LineChanged is the change of line id.
@@ -110,6 +129,17 @@ func SettingsChanged(v int64) Change { return Change{Kind: ChangeSettings, Versi
 // AdminSessionRevoked is the revocation of admin session id.
 func AdminSessionRevoked(id int64) Change { return Change{Kind: ChangeAdminSession, ID: id} }
 
+// PartnerChanged is the change of partner client id.
+func PartnerChanged(id int64) Change { return Change{Kind: ChangePartner, ID: id} }
+
+// PartnerTokenRevoked is the revocation of the partner access token with this jti.
+func PartnerTokenRevoked(jti [16]byte) Change { return Change{Kind: ChangePartnerToken, Token: jti} }
+
+// MediaSessionRevoked is the revocation of a media-token session.
+func MediaSessionRevoked(session [16]byte) Change {
+	return Change{Kind: ChangeMediaSession, Token: session}
+}
+
 // KillLease asks every instance to stop the stream of lease id.
 func KillLease(id [16]byte) Change { return Change{Kind: ChangeKill, LeaseID: id} }
 
@@ -124,6 +154,8 @@ func (c Change) Payload() string {
 		return name + ":" + strconv.FormatInt(c.ID, 10)
 	case argVersion:
 		return name + ":" + strconv.FormatInt(c.Version, 10)
+	case argToken:
+		return name + ":" + hex.EncodeToString(c.Token[:])
 	default:
 		return name + ":" + hex.EncodeToString(c.LeaseID[:])
 	}
@@ -156,15 +188,23 @@ func parseArg(k ChangeKind, arg string) (Change, error) {
 	case argVersion:
 		c.Version, ok = positive(arg)
 	case argLease:
-		if len(arg) == 2*len(c.LeaseID) {
-			_, err := hex.Decode(c.LeaseID[:], []byte(arg))
-			ok = err == nil
-		}
+		ok = decodeID(c.LeaseID[:], arg)
+	case argToken:
+		ok = decodeID(c.Token[:], arg)
 	}
 	if !ok {
 		return Change{}, fmt.Errorf("%s: %w", k, errChangeArg)
 	}
 	return c, nil
+}
+
+// decodeID decodes exactly len(dst) bytes of lower- or upper-case hex.
+func decodeID(dst []byte, arg string) bool {
+	if len(arg) != 2*len(dst) {
+		return false
+	}
+	_, err := hex.Decode(dst, []byte(arg))
+	return err == nil
 }
 
 // positive parses a positive decimal int64 (ids and versions start at 1), without sign.

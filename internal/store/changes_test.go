@@ -29,6 +29,10 @@ func TestParseChange(t *testing.T) {
 		"kill:DEADBEEF0102030405060708090A0BFF": store.KillLease(lease),
 		"line:007":                              store.LineChanged(7),
 		"admin_session:5":                       store.AdminSessionRevoked(5),
+		"partner:3":                             store.PartnerChanged(3),
+		"partner_key:2":                         {Kind: store.ChangePartnerKey, ID: 2},
+		"partner_token:deadbeef0102030405060708090a0bff": store.PartnerTokenRevoked(lease),
+		"media_session:DEADBEEF0102030405060708090A0BFF": store.MediaSessionRevoked(lease),
 	} {
 		if got, err := store.ParseChange(payload); err != nil || got != want {
 			t.Errorf("ParseChange(%q) = %+v, %v, want %+v", payload, got, err, want)
@@ -38,6 +42,7 @@ func TestParseChange(t *testing.T) {
 		"line:9223372036854775808", "catalog:garbage", "LINE:1",
 		"admin:1", // a kind of a newer version: ignored here
 		"kill:deadbeef", "kill:deadbeef0102030405060708090a0bff00", "kill:zzadbeef0102030405060708090a0bff",
+		"partner:0", "partner_token:1", "media_session:deadbeef0102030405060708090a0bf", "media_session:",
 	} {
 		if got, err := store.ParseChange(payload); err == nil || got != (store.Change{}) {
 			t.Errorf("ParseChange(%q) = %+v, %v, want an error", payload, got, err)
@@ -48,15 +53,18 @@ func TestParseChange(t *testing.T) {
 func TestChange_Payload(t *testing.T) {
 	t.Parallel()
 	for c, want := range map[store.Change]string{
-		store.LineChanged(42):        "line:42",
-		store.DeviceChanged(7):       "device:7",
-		store.CatalogChanged(3):      "catalog:3",
-		store.EPGChanged(4):          "epg:4",
-		store.SecurityChanged(5):     "security:5",
-		store.SettingsChanged(6):     "settings:6",
-		store.KillLease(lease):       "kill:deadbeef0102030405060708090a0bff",
-		store.AdminSessionRevoked(9): "admin_session:9",
-		{Kind: store.ChangeKind(0)}:  "ChangeKind(0)",
+		store.LineChanged(42):            "line:42",
+		store.DeviceChanged(7):           "device:7",
+		store.CatalogChanged(3):          "catalog:3",
+		store.EPGChanged(4):              "epg:4",
+		store.SecurityChanged(5):         "security:5",
+		store.SettingsChanged(6):         "settings:6",
+		store.KillLease(lease):           "kill:deadbeef0102030405060708090a0bff",
+		store.AdminSessionRevoked(9):     "admin_session:9",
+		store.PartnerChanged(3):          "partner:3",
+		store.PartnerTokenRevoked(lease): "partner_token:deadbeef0102030405060708090a0bff",
+		store.MediaSessionRevoked(lease): "media_session:deadbeef0102030405060708090a0bff",
+		{Kind: store.ChangeKind(0)}:      "ChangeKind(0)",
 	} {
 		if got := c.Payload(); got != want {
 			t.Errorf("%+v.Payload() = %q, want %q", c, got, want)
@@ -69,6 +77,7 @@ func FuzzParseChange(f *testing.F) {
 		"kill:deadbeef0102030405060708090a0bff", "kill:DEADBEEF0102030405060708090A0BFF", "line:007", "line:-1",
 		"line:+1", "line:9223372036854775808", "catalog:garbage", "kill:deadbeef", ":", "", "line", "x:1:2",
 		"kill:deadbeef0102030405060708090a0bff00", // too long: the parser before typed changes indexed past its buffer
+		"partner:5", "partner_key:1", "partner_token:deadbeef0102030405060708090a0bff", "media_session:00",
 	} {
 		f.Add(s)
 	}
@@ -149,7 +158,8 @@ func newDB(t *testing.T) (*pgxpool.Pool, *store.Store) {
 
 func allKinds() []store.ChangeKind {
 	return []store.ChangeKind{store.ChangeLine, store.ChangeDevice, store.ChangeCatalog, store.ChangeEPG,
-		store.ChangeSecurity, store.ChangeSettings, store.ChangeKill, store.ChangeAdminSession}
+		store.ChangeSecurity, store.ChangeSettings, store.ChangeKill, store.ChangeAdminSession,
+		store.ChangePartner, store.ChangePartnerKey, store.ChangePartnerToken, store.ChangeMediaSession}
 }
 
 func version(t *testing.T, pool *pgxpool.Pool, scope string) int64 {
@@ -208,6 +218,24 @@ func TestListener_TriggersSendTypedChanges(t *testing.T) {
 	exec(`UPDATE admin_sessions SET revoked_at = now() WHERE id = $1`, sessionID)
 	exec(`UPDATE admin_sessions SET revoked_at = now() WHERE id = $1`, sessionID) // already revoked: silent
 	want = append(want, store.AdminSessionRevoked(sessionID))
+	var partnerID, keyID int64
+	const qPartner = `INSERT INTO partner_clients (client_id, name, secret_sha256, scopes, allowed_ips)
+		VALUES ('xp0123456789abcdef', 'p', sha256('s'), '{decisions}', '{0.0.0.0/0}') RETURNING id`
+	if err := pool.QueryRow(ctx, qPartner).Scan(&partnerID); err != nil {
+		t.Fatal(err)
+	}
+	exec(`UPDATE partner_clients SET bouquet_ids = '{1}' WHERE id = $1`, partnerID)
+	want = append(want, store.PartnerChanged(partnerID), store.PartnerChanged(partnerID))
+	if err := pool.QueryRow(ctx, `SELECT id FROM partner_signing_keys`).Scan(&keyID); err != nil {
+		t.Fatal(err)
+	}
+	exec(`UPDATE partner_signing_keys SET retired_at = now()`)
+	want = append(want, store.Change{Kind: store.ChangePartnerKey, ID: keyID})
+	for kind, c := range map[string]store.Change{"access_token": store.PartnerTokenRevoked(lease), "media_session": store.MediaSessionRevoked(lease)} {
+		exec(`INSERT INTO partner_revocations (kind, token_id, partner_id, expires_at) VALUES ($1, $2, $3, now())`,
+			kind, lease[:], partnerID)
+		want = append(want, c)
+	}
 	if err := st.Notify(ctx, store.KillLease(lease)); err != nil {
 		t.Fatal(err)
 	}
@@ -254,16 +282,17 @@ func TestListener_FansOutByKind(t *testing.T) {
 	}
 }
 
-// TestListener_ReconnectTellsEverySubscriber drops the listener's connection: every
-// subscriber with an OnReconnect hears of it once, and changes flow again afterwards.
+// TestListener_ReconnectTellsEverySubscriber: the first LISTEN counts as a reconnect (what
+// subscribers loaded before it may have missed a change), then the listener's connection is
+// dropped: every subscriber with an OnReconnect hears of it once more, and changes flow again.
 func TestListener_ReconnectTellsEverySubscriber(t *testing.T) {
 	t.Parallel()
 	pool, st := newDB(t)
 	var a, b, quiet recorder
 	listen(t, pool, a.of(store.ChangeLine), b.of(store.ChangeCatalog),
 		store.Subscriber{Kinds: []store.ChangeKind{store.ChangeLine}, OnChange: quiet.onChange}) // no OnReconnect
-	if _, n := a.seen(); n != 0 {
-		t.Fatalf("reconnects before any = %d, want 0 (the first LISTEN is no reconnect)", n)
+	if _, n := a.seen(); n != 1 {
+		t.Fatalf("reconnects after the first LISTEN = %d, want 1 (state loaded before it may be stale)", n)
 	}
 
 	const kill = `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
@@ -275,14 +304,14 @@ func TestListener_ReconnectTellsEverySubscriber(t *testing.T) {
 	testdb.Eventually(t, 10*time.Second, "reconnect callbacks", func() bool {
 		_, na := a.seen()
 		_, nb := b.seen()
-		return na == 1 && nb == 1
+		return na == 2 && nb == 2
 	})
 	if err := st.Notify(t.Context(), store.LineChanged(3)); err != nil {
 		t.Fatal(err)
 	}
 	a.waitFor(t, store.LineChanged(3))
 	quiet.waitFor(t, store.LineChanged(3))
-	if _, n := a.seen(); n != 1 {
-		t.Fatalf("reconnects = %d, want 1", n)
+	if _, n := a.seen(); n != 2 {
+		t.Fatalf("reconnects = %d, want 2", n)
 	}
 }

@@ -9,7 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// Second-screen activation (device_codes, device_credentials; 009_device_authorization): the
+// Second-screen activation (device_codes, device_credentials; migration device_authorization): the
 // codes of RFC 8628's device authorization grant, kept only as keyed hashes, and the device
 // credentials an approved code hands out. Times are the database's (now()), so every instance
 // agrees on expiry and polling intervals.

@@ -56,7 +56,9 @@ func (l *Listener) Subscribe(sub Subscriber) {
 	}
 }
 
-// Ready is closed once the first LISTEN is in place.
+// Ready is closed once the first LISTEN is in place and the subscribers' OnReconnect ran for
+// it: whatever they loaded before the LISTEN may have missed a change, so the first connection
+// counts as a reconnect too.
 func (l *Listener) Ready() <-chan struct{} { return l.ready }
 
 // Run listens until ctx ends, reconnecting with backoff.
@@ -65,11 +67,10 @@ func (l *Listener) Run(ctx context.Context) error {
 	first := true
 	for ctx.Err() == nil {
 		err := l.listen(ctx, func() {
+			l.reconnected()
 			if first {
 				close(l.ready)
 				first = false
-			} else {
-				l.reconnected()
 			}
 			backoff = 100 * time.Millisecond
 		})

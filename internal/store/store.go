@@ -12,7 +12,7 @@
 // security lists with ids), connections.go (live connections, their delivery counters,
 // activity search, dashboard counts), imports.go (import_jobs) and keyset.go (the keyset
 // pages, single-row reads and row locks of the admin lists). device_auth.go holds second-screen
-// activation's device codes and device credentials (009_device_authorization).
+// activation's device codes and device credentials (migration device_authorization).
 package store
 
 import (

@@ -92,9 +92,13 @@ const (
 	// (/hls/{token}/index.m3u8). Every poll of it runs the whole check; it is never a segment
 	// token, nor a segment token one of it.
 	KindSession
+	// KindMedia is a partner's media token (seed 000): a line's, bound to the viewer's
+	// address, for any stream the line may open (StreamID 0) on the live, movie, series and
+	// catch-up routes. It carries a session id, by which a partner's logout revokes it.
+	KindMedia
 )
 
-var kindNames = [...]string{"", "live", "vod", "series", "timeshift", "segment", "session"}
+var kindNames = [...]string{"", "live", "vod", "series", "timeshift", "segment", "session", "media"}
 
 // String returns the kind's lowercase name.
 func (k Kind) String() string {
@@ -104,7 +108,7 @@ func (k Kind) String() string {
 	return fmt.Sprintf("kind(%d)", uint8(k))
 }
 
-func (k Kind) valid() bool { return k >= KindLive && k <= KindSession }
+func (k Kind) valid() bool { return k >= KindLive && k <= KindMedia }
 
 // CredentialKind says what kind of credential issued a token.
 type CredentialKind uint8
@@ -115,6 +119,9 @@ const (
 	CredentialPassword CredentialKind = iota + 1
 	// CredentialPortal: a MAG portal session; Sum fingerprints the device's session token.
 	CredentialPortal
+	// CredentialPartner: a partner client acting for the line; Sum is the partner's id
+	// itself (ids stay below 2^32), so a token names exactly one partner.
+	CredentialPartner
 	// CredentialDevice: a device credential (second-screen activation) of the line; Sum
 	// fingerprints its stored hash.
 	CredentialDevice
@@ -256,6 +263,24 @@ func (kr *Keyring) Sign(c Claims) (string, error) {
 // ErrUnknownKey, ErrBadSignature, then, for a genuine token only, ErrExpired and ErrWrongIP. The caller still
 // checks that Kind and StreamID are the ones the route expects.
 func (kr *Keyring) Verify(tok string, now time.Time, clientIP netip.Addr) (Claims, error) {
+	c, err := kr.Open(tok)
+	if err != nil {
+		return Claims{}, err
+	}
+	if now.Unix() > c.ExpiresUnix+int64(Leeway/time.Second) {
+		return Claims{}, ErrExpired
+	}
+	if c.ClientIP.IsValid() && !c.ClientIP.Contains(clientIP.Unmap()) {
+		return Claims{}, ErrWrongIP
+	}
+	return c, nil
+}
+
+// Open checks tok's encoding and signature only and returns its claims, whatever its expiry and
+// the address it is bound to: for revoking a token (a logout ends the streams a token opened,
+// even after it expired), never for admitting one — that is Verify. Its errors are Verify's
+// first three: ErrMalformed, ErrUnknownKey, ErrBadSignature.
+func (kr *Keyring) Open(tok string) (Claims, error) {
 	if len(tok) < minLen || len(tok) > MaxLen {
 		return Claims{}, ErrMalformed
 	}
@@ -288,17 +313,7 @@ func (kr *Keyring) Verify(tok string, now time.Time, clientIP netip.Addr) (Claim
 	if !hmac.Equal(s.mac.Sum(s.sum[:0])[:macLen], mac) {
 		return Claims{}, ErrBadSignature
 	}
-	c, err := parseBody(body)
-	if err != nil {
-		return Claims{}, err
-	}
-	if now.Unix() > c.ExpiresUnix+int64(Leeway/time.Second) {
-		return Claims{}, ErrExpired
-	}
-	if c.ClientIP.IsValid() && !c.ClientIP.Contains(clientIP.Unmap()) {
-		return Claims{}, ErrWrongIP
-	}
-	return c, nil
+	return parseBody(body)
 }
 
 // normalize validates c and puts ClientIP in its canonical form (unmapped, masked).

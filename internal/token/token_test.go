@@ -50,6 +50,10 @@ func TestSignVerify(t *testing.T) {
 			SessionID: session, Credential: Credential{Kind: CredentialPassword, Sum: 0x01020304}}, client,
 			Claims{Kind: KindSession, LineID: 42, StreamID: 101, ExpiresUnix: exp,
 				SessionID: session, Credential: Credential{Kind: CredentialPassword, Sum: 0x01020304}}, nil},
+		{"media token of a partner", Claims{Kind: KindMedia, LineID: 42, ExpiresUnix: exp, ClientIP: BindIP(client),
+			SessionID: session, Credential: Credential{Kind: CredentialPartner, Sum: 7}}, client,
+			Claims{Kind: KindMedia, LineID: 42, ExpiresUnix: exp, ClientIP: netip.MustParsePrefix("203.0.113.7/32"),
+				SessionID: session, Credential: Credential{Kind: CredentialPartner, Sum: 7}}, nil},
 		{"bound, from the IPv4-mapped form", Claims{Kind: KindLive, LineID: 42, ExpiresUnix: exp, ClientIP: BindIP(client)},
 			netip.MustParseAddr("::ffff:203.0.113.7"),
 			Claims{Kind: KindLive, LineID: 42, ExpiresUnix: exp, ClientIP: netip.MustParsePrefix("203.0.113.7/32")}, nil},
@@ -123,12 +127,42 @@ func TestSign_Length(t *testing.T) {
 	}
 }
 
+// TestOpen_SignatureOnly: Open returns an expired token's claims, whatever the address, but
+// refuses what Verify refuses before the expiry: a forged or foreign token.
+func TestOpen_SignatureOnly(t *testing.T) {
+	t.Parallel()
+	kr := newKeyring(t, 1)
+	c := Claims{Kind: KindMedia, LineID: 9, ExpiresUnix: now.Unix() - 3600, ClientIP: BindIP(client), SessionID: session,
+		Credential: Credential{Kind: CredentialPartner, Sum: 3}}
+	tok, err := kr.Sign(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kr.Verify(tok, now, client); !errors.Is(err, ErrExpired) {
+		t.Fatalf("Verify(expired) = %v, want ErrExpired", err)
+	}
+	got, err := kr.Open(tok)
+	if err != nil || got.SessionID != session || got.LineID != 9 {
+		t.Fatalf("Open(expired) = %+v, %v; want its claims", got, err)
+	}
+	other, err := NewKeyring([]byte("another-secret-0123456789abcdef-xyz"), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.Open(tok); !errors.Is(err, ErrBadSignature) {
+		t.Fatalf("Open(signed by another secret) = %v, want ErrBadSignature", err)
+	}
+	if _, err := kr.Open(tok[:len(tok)-2]); err == nil {
+		t.Fatal("Open(truncated) accepted")
+	}
+}
+
 func TestSign_InvalidClaims(t *testing.T) {
 	t.Parallel()
 	kr := newKeyring(t, 1)
 	for _, c := range []Claims{
 		{Kind: 0, ExpiresUnix: 1},
-		{Kind: KindSession + 1, ExpiresUnix: 1},
+		{Kind: KindMedia + 1, ExpiresUnix: 1},
 		{Kind: KindLive, ExpiresUnix: 1, Credential: Credential{Kind: CredentialDevice + 1, Sum: 1}},
 		{Kind: KindLive, ExpiresUnix: 1, Credential: Credential{Sum: 1}},
 		{Kind: KindLive, LineID: -1, ExpiresUnix: 1},
@@ -279,7 +313,7 @@ func TestNewKeyring_ShortSecret(t *testing.T) {
 func TestKind_String(t *testing.T) {
 	t.Parallel()
 	for k, want := range map[Kind]string{KindLive: "live", KindVOD: "vod", KindSeries: "series",
-		KindTimeshift: "timeshift", KindSegment: "segment", KindSession: "session", 0: "kind(0)", 99: "kind(99)"} {
+		KindTimeshift: "timeshift", KindSegment: "segment", KindSession: "session", KindMedia: "media", 0: "kind(0)", 99: "kind(99)"} {
 		if got := k.String(); got != want {
 			t.Errorf("Kind(%d).String() = %q, want %q", k, got, want)
 		}

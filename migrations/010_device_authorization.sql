@@ -1,7 +1,7 @@
 -- Second-screen activation (issue 15; seed 001's authentication by code, RFC 8628's device
 -- authorization grant): the codes a TV app or MAG box shows, and the per-device credentials an
--- approved code hands out. (Assigned number 012; 009 here because tern refuses gaps on this
--- branch.)
+-- approved code hands out. (Assigned number 012; 010 here, after partners' 009, because tern
+-- refuses gaps on this branch.)
 
 -- A device credential: an Xtream username and password of its own (kind xtream), used by player
 -- apps exactly like a line's, or a MAG box's MAC bound to the line (kind mag, the mag_devices
