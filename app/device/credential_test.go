@@ -88,10 +88,12 @@ func TestDeviceCredential_RevokedOnEveryInstance(t *testing.T) {
 	var lo struct {
 		ActionName string `json:"actionName"`
 		ActionType string `json:"actionType"`
-		Revoked    int    `json:"revoked"`
+		Revoked    struct {
+			DeviceCredentials int `json:"device_credentials"`
+		} `json:"revoked"`
 	}
 	out.json(t, &lo)
-	if out.status != http.StatusOK || lo.ActionName != "logout" || lo.ActionType != "none" || lo.Revoked != 1 {
+	if out.status != http.StatusOK || lo.ActionName != "logout" || lo.ActionType != "none" || lo.Revoked.DeviceCredentials != 1 {
 		t.Fatalf("logout on a = %d %s", out.status, out.body)
 	}
 	testdb.Eventually(t, time.Second, "b refuses the revoked credential", func() bool {

@@ -187,15 +187,21 @@ func (h *Handler) tokenResponse(cred *activation.Credential) tokenResponse {
 	return tokenResponse{AccessToken: pw, TokenType: TokenTypeXtream, Username: cred.Username, Password: pw, ServerURL: h.base}
 }
 
-// logoutResponse is seed 001's logout answer: nothing interactive remains to do.
+// logoutResponse is seed 001's logout answer: nothing interactive remains to do. It has the
+// shape of the partner logout's (POST /api/v2/{partner}/logout), whose revoked object counts
+// media sessions and access tokens.
 type logoutResponse struct {
-	ActionName string `json:"actionName"`
-	ActionType string `json:"actionType"`
-	Revoked    int    `json:"revoked"`
+	ActionName string        `json:"actionName"`
+	ActionType string        `json:"actionType"`
+	Revoked    revokedDevice `json:"revoked"`
+}
+
+type revokedDevice struct {
+	DeviceCredentials int `json:"device_credentials"`
 }
 
 func loggedOut(n int) logoutResponse {
-	return logoutResponse{ActionName: "logout", ActionType: "none", Revoked: n}
+	return logoutResponse{ActionName: "logout", ActionType: "none", Revoked: revokedDevice{DeviceCredentials: n}}
 }
 
 // logout answers POST /oauth/device/logout: the device signs its own credential out with its

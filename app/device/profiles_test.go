@@ -215,10 +215,12 @@ func TestProfiles_ListAndLogout(t *testing.T) {
 	var lo struct {
 		ActionName string `json:"actionName"`
 		ActionType string `json:"actionType"`
-		Revoked    int    `json:"revoked"`
+		Revoked    struct {
+			DeviceCredentials int `json:"device_credentials"`
+		} `json:"revoked"`
 	}
 	out.json(t, &lo)
-	if out.status != http.StatusOK || lo.ActionType != "none" || lo.Revoked != 1 {
+	if out.status != http.StatusOK || lo.ActionType != "none" || lo.Revoked.DeviceCredentials != 1 {
 		t.Fatalf("logout = %d %s", out.status, out.body)
 	}
 	testdb.Eventually(t, time.Second, "the logged-out device refused", func() bool {
