@@ -1,11 +1,11 @@
 package device
 
 import (
-	"encoding/json"
 	"errors"
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/xtreamd/xtreamd/app/edge"
 	"github.com/xtreamd/xtreamd/internal/access"
 	activation "github.com/xtreamd/xtreamd/internal/device"
 )
@@ -46,20 +46,9 @@ func pollError(o activation.Outcome) oauthError {
 	return oauthError{Error: errInvalidGrant, Description: "unknown, used or superseded device code, or another client's"}
 }
 
-// writeOAuthJSON answers v as JSON that no cache may keep (RFC 6749 §5.1).
-func writeOAuthJSON(c *fiber.Ctx, status int, v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	c.Set(fiber.HeaderCacheControl, "no-store")
-	c.Set(fiber.HeaderPragma, "no-cache")
-	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSONCharsetUTF8)
-	return c.Status(status).Send(b)
-}
-
+// writeOAuthError answers an OAuth error (RFC 6749 §5.2; RFC 8628 §3.5), never cached.
 func writeOAuthError(c *fiber.Ctx, status int, e oauthError) error {
-	return writeOAuthJSON(c, status, e)
+	return edge.WriteNoStore(c, status, e)
 }
 
 // badParam explains a refused parameter.

@@ -168,6 +168,26 @@ func (a answer) oauth(t testing.TB) oauthError {
 	return e
 }
 
+// loggedOut checks a logout's answer (seed 001: 200, nothing interactive remains) and returns
+// how many device credentials it revoked.
+func (a answer) loggedOut(t testing.TB) int {
+	t.Helper()
+	var lo struct {
+		ActionName string `json:"actionName"`
+		ActionType string `json:"actionType"`
+		Revoked    struct {
+			DeviceCredentials int `json:"device_credentials"`
+		} `json:"revoked"`
+	}
+	if a.status != http.StatusOK {
+		t.Fatalf("logout = %d %s", a.status, a.body)
+	}
+	if a.json(t, &lo); lo.ActionName != "logout" || lo.ActionType != "none" {
+		t.Fatalf("logout = %s, want actionName logout, actionType none", a.body)
+	}
+	return lo.Revoked.DeviceCredentials
+}
+
 type oauthError struct {
 	Error       string `json:"error"`
 	Description string `json:"error_description"`
@@ -194,6 +214,17 @@ func (in *instance) post(t testing.TB, path string, form url.Values, hdr map[str
 	req, err := http.NewRequest(http.MethodPost, in.base+path, strings.NewReader(form.Encode()))
 	must(t, err)
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	return do(t, nil, req)
+}
+
+// delete sends a DELETE to the instance.
+func (in *instance) delete(t testing.TB, path string, hdr map[string]string) answer {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodDelete, in.base+path, nil)
+	must(t, err)
 	for k, v := range hdr {
 		req.Header.Set(k, v)
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/xtreamd/xtreamd/app/edge"
 	"github.com/xtreamd/xtreamd/internal/access"
 	activation "github.com/xtreamd/xtreamd/internal/device"
 	"github.com/xtreamd/xtreamd/internal/input"
@@ -94,7 +95,7 @@ func (h *Handler) deviceCode(c *fiber.Ctx) error {
 		return h.unavailable(c, "device code", err)
 	}
 	uri := h.base + "/activate"
-	return writeOAuthJSON(c, fiber.StatusOK, codeResponse{
+	return edge.WriteNoStore(c, fiber.StatusOK, codeResponse{
 		DeviceCode: g.DeviceCode, UserCode: g.UserCode.String(), VerificationURI: uri,
 		VerificationURIComplete: uri + "?user_code=" + g.UserCode.String(),
 		ExpiresIn:               int(g.ExpiresIn.Seconds()), Interval: int(g.Interval.Seconds()),
@@ -149,7 +150,7 @@ func (h *Handler) token(c *fiber.Ctx) error {
 		return h.unavailable(c, "device token", err)
 	}
 	if res.Outcome == activation.Issued {
-		return writeOAuthJSON(c, fiber.StatusOK, h.tokenResponse(res.Issued))
+		return edge.WriteNoStore(c, fiber.StatusOK, h.tokenResponse(res.Issued))
 	}
 	e := pollError(res.Outcome)
 	if res.Outcome == activation.SlowDown {
@@ -238,7 +239,7 @@ func (h *Handler) logout(c *fiber.Ctx) error {
 	if done {
 		n = 1
 	}
-	return writeOAuthJSON(c, fiber.StatusOK, loggedOut(n))
+	return edge.WriteNoStore(c, fiber.StatusOK, loggedOut(n))
 }
 
 // admitDevice refuses a device request from a blocked address (the global list, a failed-login

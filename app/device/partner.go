@@ -2,12 +2,11 @@ package device
 
 import (
 	"errors"
-	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/xtreamd/xtreamd/app/edge"
 	"github.com/xtreamd/xtreamd/internal/access"
-	"github.com/xtreamd/xtreamd/internal/input"
 	"github.com/xtreamd/xtreamd/internal/partner"
 )
 
@@ -33,11 +32,8 @@ func (p authPartner) mayActFor(line *access.Line) bool { return p.holds(p.Partne
 // address, the path's partner. ok false: the request was refused, and answered (err is the
 // answer's).
 func (h *Handler) partner(c *fiber.Ctx) (authPartner, bool, error) {
-	var tok string
-	if scheme, t, ok := strings.Cut(c.Get(fiber.HeaderAuthorization), " "); ok && strings.EqualFold(scheme, "Bearer") {
-		tok, _ = input.Clone(strings.TrimSpace(t), maxBearer)
-	}
-	if tok == "" || h.partners == nil {
+	tok, ok := edge.BearerToken(c, maxBearer)
+	if !ok || h.partners == nil {
 		return authPartner{}, false, writeProblem(c, fiber.StatusUnauthorized, problemUnauthorized, "a Bearer access token from /o/client/token is required", "")
 	}
 	ip := h.clientIP(c)

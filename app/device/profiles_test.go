@@ -171,11 +171,7 @@ func TestProfiles_PollByCode(t *testing.T) {
 	if a.json(t, &list); a.status != http.StatusOK || len(list.Profiles) != 0 {
 		t.Fatalf("profiles of a line outside the partner's scope = %d %s", a.status, a.body)
 	}
-	req, _ := http.NewRequest(http.MethodDelete, e.srv.base+path, nil)
-	for k, v := range elsewhere.bearer("AP-Device-Identifier", "tv-2") {
-		req.Header.Set(k, v)
-	}
-	if a := do(t, nil, req); a.status != http.StatusForbidden {
+	if a := e.srv.delete(t, path, elsewhere.bearer("AP-Device-Identifier", "tv-2")); a.status != http.StatusForbidden {
 		t.Fatalf("logout of a line outside the partner's scope = %d %s", a.status, a.body)
 	}
 }
@@ -207,21 +203,8 @@ func TestProfiles_ListAndLogout(t *testing.T) {
 	if a := e.srv.get(t, "/api/v2/"+tv.id+"/profiles", tv.bearer()); a.status != http.StatusBadRequest {
 		t.Fatalf("profiles without a device = %d", a.status)
 	}
-	req, _ := http.NewRequest(http.MethodDelete, e.srv.base+"/api/v2/"+tv.id+"/profiles", nil)
-	for k, v := range hdr {
-		req.Header.Set(k, v)
-	}
-	out := do(t, nil, req)
-	var lo struct {
-		ActionName string `json:"actionName"`
-		ActionType string `json:"actionType"`
-		Revoked    struct {
-			DeviceCredentials int `json:"device_credentials"`
-		} `json:"revoked"`
-	}
-	out.json(t, &lo)
-	if out.status != http.StatusOK || lo.ActionType != "none" || lo.Revoked.DeviceCredentials != 1 {
-		t.Fatalf("logout = %d %s", out.status, out.body)
+	if n := e.srv.delete(t, "/api/v2/"+tv.id+"/profiles", hdr).loggedOut(t); n != 1 {
+		t.Fatalf("logout revoked %d credentials, want 1", n)
 	}
 	testdb.Eventually(t, time.Second, "the logged-out device refused", func() bool {
 		return e.srv.login(t, cred.Username, cred.Password).UserInfo.Auth == 0
