@@ -100,9 +100,9 @@ func (h *Handler) preauthorize(c *fiber.Ctx, p partner.Principal) error {
 	if bad != nil {
 		return writeProblem(c, bad)
 	}
-	st := h.d.Partners.Settings()
-	if ok, wait := h.d.Partners.Denials.Allow(p.PartnerID, st); !ok {
-		return writeProblem(c, tooMany(wait))
+	st, limited := h.bounded(p)
+	if limited != nil {
+		return writeProblem(c, limited)
 	}
 	codes, err := h.decideEach(c.UserContext(), p, b.Line, b.Resources, v, st)
 	if err != nil {
@@ -201,9 +201,9 @@ func (h *Handler) authorize(c *fiber.Ctx, p partner.Principal) error {
 	if bad != nil {
 		return writeProblem(c, bad)
 	}
-	st := h.d.Partners.Settings()
-	if ok, wait := h.d.Partners.Denials.Allow(p.PartnerID, st); !ok {
-		return writeProblem(c, tooMany(wait))
+	st, limited := h.bounded(p)
+	if limited != nil {
+		return writeProblem(c, limited)
 	}
 	stream, _ := h.d.Catalog.Current().Stream(b.Resource)
 	kind, format, bad := playKind(stream, b.Format)

@@ -2,6 +2,7 @@ package partner
 
 import (
 	"github.com/xtreamd/xtreamd/internal/access"
+	"github.com/xtreamd/xtreamd/internal/partner"
 )
 
 // denial is how a decision's error reads on the wire: the check's code (the ten-step table's
@@ -40,4 +41,14 @@ func denialOf(code access.Code) *denial {
 		msg = "not authorized"
 	}
 	return &denial{Code: code.String(), Message: msg}
+}
+
+// bounded is the settings of a call that may be denied, or 429 when the partner's denials are
+// past their bound: answered before any check runs, so retrying a denial costs next to nothing.
+func (h *Handler) bounded(p partner.Principal) (partner.Settings, *apiProblem) {
+	st := h.d.Partners.Settings()
+	if ok, wait := h.d.Partners.Denials.Allow(p.PartnerID, st); !ok {
+		return st, tooMany(wait)
+	}
+	return st, nil
 }

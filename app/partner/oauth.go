@@ -172,12 +172,24 @@ type tokenAnswer struct {
 	Scope       string `json:"scope"`
 }
 
+// floodBlocked answers a caller blocked for failed authentications (theirs count as a player's
+// wrong passwords do).
+func floodBlocked() *oauthError {
+	return oauthFail(fiber.StatusTooManyRequests, errUnavailable, "too many failed attempts from this address")
+}
+
+// tokenCall is the start of the token and revocation endpoints: a blocked caller is refused
+// before its form (or its client secret) is read.
+func (h *Handler) tokenCall(c *fiber.Ctx) (tokenForm, *oauthError) {
+	if ip := edge.ClientIP(c, h.d.Proxies); h.d.Access.FloodBlocked(ip) {
+		return tokenForm{}, floodBlocked()
+	}
+	return h.parseTokenForm(c)
+}
+
 // token serves POST /o/client/token: the client-credentials grant.
 func (h *Handler) token(c *fiber.Ctx) error {
-	if ip := edge.ClientIP(c, h.d.Proxies); h.d.Access.FloodBlocked(ip) {
-		return writeOAuth(c, oauthFail(fiber.StatusTooManyRequests, errUnavailable, "too many failed attempts from this address"))
-	}
-	f, bad := h.parseTokenForm(c)
+	f, bad := h.tokenCall(c)
 	switch {
 	case bad != nil:
 		return writeOAuth(c, bad)
@@ -218,10 +230,7 @@ func (h *Handler) countFailure(c *fiber.Ctx, ip netip.Addr) {
 
 // revoke serves POST /o/client/revoke (RFC 7009): 200 whether or not the token was one.
 func (h *Handler) revoke(c *fiber.Ctx) error {
-	if ip := edge.ClientIP(c, h.d.Proxies); h.d.Access.FloodBlocked(ip) {
-		return writeOAuth(c, oauthFail(fiber.StatusTooManyRequests, errUnavailable, "too many failed attempts from this address"))
-	}
-	f, bad := h.parseTokenForm(c)
+	f, bad := h.tokenCall(c)
 	switch {
 	case bad != nil:
 		return writeOAuth(c, bad)
@@ -260,7 +269,7 @@ type registered struct {
 func (h *Handler) register(c *fiber.Ctx) error {
 	ip := edge.ClientIP(c, h.d.Proxies)
 	if h.d.Access.FloodBlocked(ip) {
-		return writeOAuth(c, oauthFail(fiber.StatusTooManyRequests, errUnavailable, "too many failed attempts from this address"))
+		return writeOAuth(c, floodBlocked())
 	}
 	initial, ok := bearerToken(c)
 	if !ok {

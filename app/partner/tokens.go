@@ -68,9 +68,9 @@ func (h *Handler) mediaToken(c *fiber.Ctx, p partner.Principal) error {
 	if bad != nil {
 		return writeProblem(c, bad)
 	}
-	st := h.d.Partners.Settings()
-	if ok, wait := h.d.Partners.Denials.Allow(p.PartnerID, st); !ok {
-		return writeProblem(c, tooMany(wait))
+	st, limited := h.bounded(p)
+	if limited != nil {
+		return writeProblem(c, limited)
 	}
 	req := h.request(p, b.Line, v)
 	req.Probe, req.ProbeSlots = false, false // a request of the viewer: the stream open weighs 9 and 10

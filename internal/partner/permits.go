@@ -30,7 +30,14 @@ type Permits struct {
 	// gen counts drops: a decision that began before one is not cached (it may have read the
 	// line as it was before the change).
 	gen uint64
+	// swept is when a full cache was last swept for expired entries: at most once per
+	// sweepEvery, so a cache full of live permits costs a Put nothing (it was one pass over
+	// every entry per Put: 100 of them per preauthorization of a new viewer).
+	swept time.Time
 }
+
+// sweepEvery is how often a full cache looks for expired entries to make room.
+const sweepEvery = time.Second
 
 // PermitKey names one cached decision.
 type PermitKey struct {
@@ -86,7 +93,8 @@ func (p *Permits) Get(k PermitKey, rules uint64) (Permit, bool) {
 }
 
 // Put caches a permit decided under rules for ttl, unless something was dropped since gen
-// (Begin), ttl is not positive or the cache is full of live entries.
+// (Begin), ttl is not positive or the cache is full (of live entries, or swept less than
+// sweepEvery ago).
 func (p *Permits) Put(k PermitKey, permit Permit, rules, gen uint64, ttl time.Duration) {
 	if ttl <= 0 {
 		return
@@ -98,6 +106,10 @@ func (p *Permits) Put(k PermitKey, permit Permit, rules, gen uint64, ttl time.Du
 		return
 	}
 	if _, ok := p.entries[k]; !ok && len(p.entries) >= p.max {
+		if now.Sub(p.swept) < sweepEvery {
+			return
+		}
+		p.swept = now
 		p.dropExpiredLocked(now)
 		if len(p.entries) >= p.max {
 			return

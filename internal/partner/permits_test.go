@@ -48,6 +48,26 @@ func TestPermits(t *testing.T) {
 	if p.Len() != 3 {
 		t.Fatalf("Len = %d, want the bound 3", p.Len())
 	}
+	// Full: expired entries make room, found by a sweep at most once a second.
+	clock.Advance(time.Minute)
+	fresh := p.Key(2, "#1", 10, ip, "")
+	p.Put(fresh, Permit{LineID: 1}, 7, p.Begin(), time.Minute)
+	if _, ok := p.Get(fresh, 7); !ok || p.Len() != 1 {
+		t.Fatalf("after the sweep: cached %v, Len %d; want the new permit alone", ok, p.Len())
+	}
+	for i := range int64(2) {
+		p.Put(p.Key(2, "#1", 20+i, ip, ""), Permit{LineID: 1}, 7, p.Begin(), time.Second)
+	}
+	late := p.Key(2, "#1", 30, ip, "")
+	p.Put(late, Permit{LineID: 1}, 7, p.Begin(), time.Minute)
+	if _, ok := p.Get(late, 7); ok || p.Len() != 3 {
+		t.Fatalf("full, swept just now: cached %v, Len %d; want it refused without a sweep", ok, p.Len())
+	}
+	clock.Advance(time.Second) // the two short ones expired, the last sweep is a second old
+	p.Put(late, Permit{LineID: 1}, 7, p.Begin(), time.Minute)
+	if _, ok := p.Get(late, 7); !ok || p.Len() != 2 {
+		t.Fatalf("a second later: cached %v, Len %d; want the expired swept and it cached", ok, p.Len())
+	}
 	p.DropPartner(2)
 	if p.Len() != 0 {
 		t.Fatalf("Len after the partner's drop = %d, want 0", p.Len())
