@@ -5,38 +5,17 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/xtreamd/xtreamd/app/device"
 	"github.com/xtreamd/xtreamd/internal/testdb"
+	"github.com/xtreamd/xtreamd/internal/testkit"
 )
 
 // The benchmarks run over real HTTP on loopback against a real database, as a TV app calls
 // the endpoints; each reports the p50 latency of one call (p50_ms) beside ns/op. The baseline is
 // /healthz on the same server (the HTTP stack and the middleware without the database).
-
-// latency runs call in b.Loop (after prepare, untimed) and reports its p50 in milliseconds.
-func latency(b *testing.B, prepare func(i int), call func(i int)) {
-	b.Helper()
-	var durs []time.Duration
-	i := 0
-	for b.Loop() {
-		if prepare != nil {
-			b.StopTimer()
-			prepare(i)
-			b.StartTimer()
-		}
-		start := time.Now()
-		call(i)
-		durs = append(durs, time.Since(start))
-		i++
-	}
-	slices.Sort(durs)
-	b.ReportMetric(float64(durs[len(durs)/2].Microseconds())/1000, "p50_ms")
-}
 
 // send posts a form (nil: GETs path) and fails unless the status is want.
 func send(b *testing.B, base, path string, form url.Values, want int) {
@@ -63,11 +42,13 @@ func BenchmarkDeviceCode(b *testing.B) {
 	e := newEnv(b, envOpts{})
 	base := e.srv.base
 	b.Run("issue", func(b *testing.B) {
-		latency(b, nil, func(i int) {
+		testkit.Latency(b, nil, func(i int) {
 			send(b, base, "/oauth/device/code", url.Values{"client_id": {clientID}, "device_id": {fmt.Sprintf("bench-%d", i)}}, http.StatusOK)
 		})
 	})
-	b.Run("baseline_healthz", func(b *testing.B) { latency(b, nil, func(int) { send(b, base, "/healthz", nil, http.StatusOK) }) })
+	b.Run("baseline_healthz", func(b *testing.B) {
+		testkit.Latency(b, nil, func(int) { send(b, base, "/healthz", nil, http.StatusOK) })
+	})
 }
 
 // BenchmarkTokenPoll: POST /oauth/token with a pending code, as a device polls it: once the
@@ -79,12 +60,14 @@ func BenchmarkTokenPoll(b *testing.B) {
 	g := e.srv.requestCode(b, "bench", nil)
 	form := url.Values{"grant_type": {device.GrantTypeDeviceCode}, "device_code": {g.DeviceCode}, "client_id": {clientID}}
 	b.Run("pending", func(b *testing.B) {
-		latency(b, func(int) {
+		testkit.Latency(b, func(int) {
 			testdb.MustExec(b, e.st, `UPDATE device_codes SET polled_at = now() - interval '1 hour', interval_s = 5`)
 		}, func(int) { send(b, base, "/oauth/token", form, http.StatusBadRequest) })
 	})
 	b.Run("slow_down", func(b *testing.B) {
-		latency(b, nil, func(int) { send(b, base, "/oauth/token", form, http.StatusBadRequest) })
+		testkit.Latency(b, nil, func(int) { send(b, base, "/oauth/token", form, http.StatusBadRequest) })
 	})
-	b.Run("baseline_healthz", func(b *testing.B) { latency(b, nil, func(int) { send(b, base, "/healthz", nil, http.StatusOK) }) })
+	b.Run("baseline_healthz", func(b *testing.B) {
+		testkit.Latency(b, nil, func(int) { send(b, base, "/healthz", nil, http.StatusOK) })
+	})
 }

@@ -1,7 +1,7 @@
 // Package testkit holds the small test doubles many packages' tests need and none of them
 // owns: a buffer that many goroutines may write (servers log from stream writers and
 // background loops), a settable clock for TTL tests, a server run on loopback for the test's
-// length and a paced origin whose downloads stay open. Tests only; no database (that is
+// length and a paced origin whose downloads stay open, and the p50 of a benchmark's calls. Tests only; no database (that is
 // internal/testdb).
 package testkit
 
@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -109,4 +110,28 @@ func PacedOrigin(t testing.TB, size int, pause time.Duration) *httptest.Server {
 	}))
 	t.Cleanup(srv.Close)
 	return srv
+}
+
+// Latency runs call in b.Loop (prepare, when not nil, before each call and untimed) and reports
+// the calls' median as the metric p50_ms beside ns/op: the figure the HTTP benchmarks quote.
+func Latency(b *testing.B, prepare func(i int), call func(i int)) {
+	b.Helper()
+	var durs []time.Duration
+	i := 0
+	for b.Loop() {
+		if prepare != nil {
+			b.StopTimer()
+			prepare(i)
+			b.StartTimer()
+		}
+		start := time.Now()
+		call(i)
+		durs = append(durs, time.Since(start))
+		i++
+	}
+	if len(durs) == 0 {
+		return
+	}
+	slices.Sort(durs)
+	b.ReportMetric(float64(durs[len(durs)/2].Microseconds())/1000, "p50_ms")
 }
