@@ -36,6 +36,7 @@ import (
 	"github.com/xtreamd/xtreamd/internal/catalog/editor"
 	"github.com/xtreamd/xtreamd/internal/config"
 	"github.com/xtreamd/xtreamd/internal/conns"
+	activation "github.com/xtreamd/xtreamd/internal/device"
 	"github.com/xtreamd/xtreamd/internal/epg"
 	"github.com/xtreamd/xtreamd/internal/importer"
 	"github.com/xtreamd/xtreamd/internal/input"
@@ -67,6 +68,8 @@ type Deps struct {
 	Settings *panel.Config
 	Overview *panel.Overview
 	Imports  *importer.Runner
+	// Activation is second-screen activation: a line's device credentials.
+	Activation *activation.Service
 	// Partners are the partner clients (issue 15) and their registration tokens and keys.
 	Partners *partner.Service
 }
@@ -135,6 +138,7 @@ func (a *API) resources() [][]Op {
 		a.lineOps(),
 		a.lineActionOps(),
 		a.deviceOps(),
+		a.deviceCredentialOps(),
 		a.packageOps(),
 		a.serverOps(),
 		a.partnerOps(),

@@ -68,6 +68,12 @@ func TestEveryOperation_HappyPath(t *testing.T) {
 	call(http.MethodGet, fmt.Sprintf("/devices/%d", dev), nil)
 	call(http.MethodPatch, fmt.Sprintf("/devices/%d", dev), map[string]any{"lock_device": true})
 	call(http.MethodDelete, fmt.Sprintf("/devices/%d", dev), nil)
+	// A device credential as second-screen activation leaves one (app/device tests the flow).
+	var cred int64
+	must(t, e.pool.QueryRow(t.Context(), `INSERT INTO device_credentials (line_id, kind, username, password_hash, client_id, device_id)
+		VALUES ($1, 'xtream', 'dev-tour', '$argon2id$v=19$m=64,t=1,p=1$c2FsdA$aGFzaA', 'tour-app', 'tv-1') RETURNING id`, line).Scan(&cred))
+	call(http.MethodGet, fmt.Sprintf("/lines/%d/device-credentials", line), nil)
+	call(http.MethodDelete, fmt.Sprintf("/lines/%d/device-credentials/%d", line, cred), nil)
 	call(http.MethodDelete, fmt.Sprintf("/lines/%d", line), nil)
 	sv := id(call(http.MethodPost, "/servers", map[string]any{"name": "lb"}))
 	call(http.MethodGet, "/servers", nil)

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/gofiber/fiber/v2"
 )
@@ -135,4 +136,29 @@ func WriteProblem(c *fiber.Ctx, p Problem) error {
 	}
 	c.Set(fiber.HeaderContentType, MIMEProblem)
 	return c.Status(p.Status).Send(b)
+}
+
+// WriteNoStore answers v as JSON with status, marked so that no cache keeps it: the answers of
+// OAuth token endpoints (RFC 6749 §5.1, §5.2) and of others that hand out credentials.
+func WriteNoStore(c *fiber.Ctx, status int, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	c.Set(fiber.HeaderPragma, "no-cache")
+	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSONCharsetUTF8)
+	return c.Status(status).Send(b)
+}
+
+// BearerToken is the token of the request's "Authorization: Bearer <token>" (RFC 6750 §2.1;
+// the scheme in any case), copied out of the request; ok false when there is none, or it is
+// longer than max bytes.
+func BearerToken(c *fiber.Ctx, max int) (string, bool) {
+	scheme, tok, ok := strings.Cut(c.Get(fiber.HeaderAuthorization), " ")
+	tok = strings.TrimSpace(tok)
+	if !ok || !strings.EqualFold(scheme, "Bearer") || tok == "" || len(tok) > max {
+		return "", false
+	}
+	return strings.Clone(tok), true
 }

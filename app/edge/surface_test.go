@@ -118,3 +118,39 @@ func TestWriteProblem_Field(t *testing.T) {
 		t.Fatalf("WriteProblem = %d %s %q, want 422 %s", resp.StatusCode, resp.Header.Get("Content-Type"), b, want)
 	}
 }
+
+// TestBearerToken: the token of a Bearer Authorization header in any case, nothing for another
+// scheme, an empty or an over-long token; WriteNoStore's answer is never cached.
+func TestBearerToken(t *testing.T) {
+	t.Parallel()
+	app := fiber.New()
+	app.Get("/", func(c *fiber.Ctx) error {
+		tok, ok := BearerToken(c, 8)
+		return WriteNoStore(c, fiber.StatusOK, map[string]any{"token": tok, "ok": ok})
+	})
+	for _, tt := range []struct{ header, want string }{
+		{"Bearer abc", `{"ok":true,"token":"abc"}`},
+		{"bearer  abc ", `{"ok":true,"token":"abc"}`},
+		{"Bearer 12345678", `{"ok":true,"token":"12345678"}`},
+		{"Bearer 123456789", `{"ok":false,"token":""}`},
+		{"Bearer ", `{"ok":false,"token":""}`},
+		{"Basic YWJjOmRlZg==", `{"ok":false,"token":""}`},
+		{"Bearerabc", `{"ok":false,"token":""}`},
+		{"", `{"ok":false,"token":""}`},
+	} {
+		req := httptest.NewRequest(fiber.MethodGet, "/", nil)
+		if tt.header != "" {
+			req.Header.Set("Authorization", tt.header)
+		}
+		resp, err := app.Test(req, -1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if string(b) != tt.want || resp.Header.Get("Cache-Control") != "no-store" || resp.Header.Get("Pragma") != "no-cache" ||
+			resp.Header.Get("Content-Type") != fiber.MIMEApplicationJSONCharsetUTF8 {
+			t.Errorf("Authorization %q: %s (%v), want %s, not cached", tt.header, b, resp.Header, tt.want)
+		}
+	}
+}

@@ -12,7 +12,6 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -23,6 +22,7 @@ import (
 	"github.com/xtreamd/xtreamd/internal/partner"
 	"github.com/xtreamd/xtreamd/internal/store"
 	"github.com/xtreamd/xtreamd/internal/testdb"
+	"github.com/xtreamd/xtreamd/internal/testkit"
 	"github.com/xtreamd/xtreamd/internal/token"
 )
 
@@ -130,28 +130,13 @@ func (e *benchEnv) decide(b *testing.B, path, viewer string, body []byte) {
 	}
 }
 
-// latency runs call in b.Loop and reports its p50 in milliseconds.
-func latency(b *testing.B, call func(i int)) {
-	b.Helper()
-	var durs []time.Duration
-	i := 0
-	for b.Loop() {
-		start := time.Now()
-		call(i)
-		durs = append(durs, time.Since(start))
-		i++
-	}
-	slices.Sort(durs)
-	b.ReportMetric(float64(durs[len(durs)/2].Microseconds())/1000, "p50_ms")
-}
-
 // viewerAt is the i-th of 16 million viewer addresses: a new one misses the permit cache.
 func viewerAt(i int) string { return fmt.Sprintf("10.%d.%d.%d", i>>16&255, i>>8&255, i&255) }
 
 // BenchmarkHealthz is the baseline: the cheapest answer of the same server.
 func BenchmarkHealthz(b *testing.B) {
 	e := newBenchEnv(b)
-	latency(b, func(int) {
+	testkit.Latency(b, nil, func(int) {
 		resp, err := http.Get(e.base + "/healthz")
 		if err != nil || resp.StatusCode != http.StatusOK {
 			b.Fatalf("healthz: %v", err)
@@ -164,7 +149,7 @@ func BenchmarkHealthz(b *testing.B) {
 // BenchmarkTokenIssue is the client-credentials grant: client authentication and a signed JWT.
 func BenchmarkTokenIssue(b *testing.B) {
 	e := newBenchEnv(b)
-	latency(b, func(int) {
+	testkit.Latency(b, nil, func(int) {
 		if code, tok := e.issue(); code != http.StatusOK || tok == "" {
 			b.Fatalf("token = %d", code)
 		}
@@ -181,7 +166,7 @@ func authorizeBody(e *benchEnv) []byte {
 func BenchmarkAuthorizeCached(b *testing.B) {
 	e := newBenchEnv(b)
 	body := authorizeBody(e)
-	latency(b, func(int) { e.decide(b, "authorize", "198.51.100.7", body) })
+	testkit.Latency(b, nil, func(int) { e.decide(b, "authorize", "198.51.100.7", body) })
 }
 
 // BenchmarkAuthorizeUncached is decisions/authorize for a new viewer address each time: the
@@ -189,7 +174,7 @@ func BenchmarkAuthorizeCached(b *testing.B) {
 func BenchmarkAuthorizeUncached(b *testing.B) {
 	e := newBenchEnv(b)
 	body := authorizeBody(e)
-	latency(b, func(i int) { e.decide(b, "authorize", viewerAt(i), body) })
+	testkit.Latency(b, nil, func(i int) { e.decide(b, "authorize", viewerAt(i), body) })
 }
 
 func preauthorizeBody(e *benchEnv) []byte {
@@ -202,14 +187,14 @@ func preauthorizeBody(e *benchEnv) []byte {
 func BenchmarkPreauthorize100Uncached(b *testing.B) {
 	e := newBenchEnv(b)
 	body := preauthorizeBody(e)
-	latency(b, func(i int) { e.decide(b, "preauthorize", viewerAt(i), body) })
+	testkit.Latency(b, nil, func(i int) { e.decide(b, "preauthorize", viewerAt(i), body) })
 }
 
 // BenchmarkPreauthorize100Cached is the same preauthorization repeated: 100 permits from the cache.
 func BenchmarkPreauthorize100Cached(b *testing.B) {
 	e := newBenchEnv(b)
 	body := preauthorizeBody(e)
-	latency(b, func(int) { e.decide(b, "preauthorize", "198.51.100.7", body) })
+	testkit.Latency(b, nil, func(int) { e.decide(b, "preauthorize", "198.51.100.7", body) })
 }
 
 func must(b testing.TB, err error) {

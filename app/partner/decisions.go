@@ -112,7 +112,7 @@ func (h *Handler) preauthorize(c *fiber.Ctx, p partner.Principal) error {
 	for i, code := range codes {
 		out.Decisions[i] = decision{Resource: b.Resources[i], Authorized: code == access.OK, Error: denialOf(code)}
 	}
-	return writeJSON(c, fiber.StatusOK, out)
+	return edge.WriteNoStore(c, fiber.StatusOK, out)
 }
 
 // decideEach decides every resource: the cached permits stand, the others go through one
@@ -219,7 +219,7 @@ func (h *Handler) authorize(c *fiber.Ctx, p partner.Principal) error {
 	}
 	out := authorizeAnswer{decision: decision{Resource: b.Resource, Authorized: code == access.OK, Error: denialOf(code)}}
 	if code != access.OK {
-		return writeJSON(c, fiber.StatusOK, out)
+		return edge.WriteNoStore(c, fiber.StatusOK, out)
 	}
 	mt, err := h.d.Partners.SignMedia(p, partner.MediaGrant{Kind: kind, LineID: permit.LineID, StreamID: b.Resource, IP: v.ip,
 		TTL: time.Duration(b.TTL) * time.Second, Credential: permit.Credential})
@@ -227,7 +227,7 @@ func (h *Handler) authorize(c *fiber.Ctx, p partner.Principal) error {
 		return fmt.Errorf("authorize: %w", err)
 	}
 	out.Token, out.URL = mediaAnswer(mt, h.now()), h.d.BaseURL+"/play/"+mt.Token+"."+playExt(stream, format)
-	return writeJSON(c, fiber.StatusOK, out)
+	return edge.WriteNoStore(c, fiber.StatusOK, out)
 }
 
 // playKind is the kind of play token a resource takes and the format the check weighs: a live

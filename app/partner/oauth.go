@@ -55,19 +55,7 @@ func writeOAuth(c *fiber.Ctx, e *oauthError) error {
 	case e.status == fiber.StatusTooManyRequests:
 		c.Set(fiber.HeaderRetryAfter, "60")
 	}
-	return writeJSON(c, e.status, e)
-}
-
-// writeJSON answers v as JSON that no cache keeps.
-func writeJSON(c *fiber.Ctx, status int, v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	c.Set(fiber.HeaderCacheControl, "no-store")
-	c.Set(fiber.HeaderPragma, "no-cache")
-	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSONCharsetUTF8)
-	return c.Status(status).Send(b)
+	return edge.WriteNoStore(c, e.status, e)
 }
 
 // tokenForm is a token or revocation request, copied out of the request.
@@ -203,7 +191,7 @@ func (h *Handler) token(c *fiber.Ctx) error {
 	if err != nil {
 		return h.clientFailure(c, f, err)
 	}
-	return writeJSON(c, fiber.StatusOK, tokenAnswer{AccessToken: tok.Token, TokenType: "Bearer",
+	return edge.WriteNoStore(c, fiber.StatusOK, tokenAnswer{AccessToken: tok.Token, TokenType: "Bearer",
 		ExpiresIn: int64(tok.ExpiresIn.Seconds()), Scope: strings.Join(tok.Scopes, " ")})
 }
 
@@ -271,7 +259,7 @@ func (h *Handler) register(c *fiber.Ctx) error {
 	if h.d.Access.FloodBlocked(ip) {
 		return writeOAuth(c, floodBlocked())
 	}
-	initial, ok := bearerToken(c)
+	initial, ok := edge.BearerToken(c, maxParam)
 	if !ok {
 		return writeOAuth(c, oauthFail(fiber.StatusUnauthorized, errInvalidToken, "an initial access token is required"))
 	}
@@ -297,19 +285,9 @@ func (h *Handler) register(c *fiber.Ctx) error {
 	case err != nil:
 		return fmt.Errorf("register: %w", err)
 	}
-	return writeJSON(c, fiber.StatusCreated, registered{ClientID: reg.Partner.ClientID, ClientSecret: reg.Secret.Reveal(),
+	return edge.WriteNoStore(c, fiber.StatusCreated, registered{ClientID: reg.Partner.ClientID, ClientSecret: reg.Secret.Reveal(),
 		ClientIDIssuedAt: reg.IssuedAt.Unix(), ClientName: reg.Partner.Name, Scope: strings.Join(reg.Partner.Scopes, " "),
 		GrantTypes: reg.Metadata.GrantTypes, TokenEndpointAuthMethod: reg.Metadata.TokenEndpointAuthMethod})
-}
-
-// bearerToken copies the token of an "Authorization: Bearer …" header (RFC 6750 §2.1).
-func bearerToken(c *fiber.Ctx) (string, bool) {
-	scheme, tok, ok := strings.Cut(c.Get(fiber.HeaderAuthorization), " ")
-	tok = strings.TrimSpace(tok)
-	if !ok || !strings.EqualFold(scheme, "Bearer") || tok == "" || len(tok) > maxParam {
-		return "", false
-	}
-	return strings.Clone(tok), true
 }
 
 // retryAfter formats a wait in whole seconds, at least 1.

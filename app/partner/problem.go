@@ -73,7 +73,7 @@ type principalHandler func(c *fiber.Ctx, p partner.Principal) error
 func (h *Handler) bearer(scope string, next principalHandler) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		ip := edge.ClientIP(c, h.d.Proxies)
-		tok, ok := bearerToken(c)
+		tok, ok := edge.BearerToken(c, maxParam)
 		if !ok {
 			p := problem(fiber.StatusUnauthorized, problemUnauthorized, "a Bearer access token from /o/client/token is required")
 			p.challenge = `Bearer realm="xtreamd"`

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/xtreamd/xtreamd/app/edge"
 	"github.com/xtreamd/xtreamd/internal/access"
 	"github.com/xtreamd/xtreamd/internal/input"
 	"github.com/xtreamd/xtreamd/internal/partner"
@@ -89,7 +90,7 @@ func (h *Handler) mediaToken(c *fiber.Ctx, p partner.Principal) error {
 	}
 	q := "?token=" + mt.Token
 	base := h.d.BaseURL
-	return writeJSON(c, fiber.StatusCreated, mediaTokenCreated{mediaTokenAnswer: *mediaAnswer(mt, h.now()), LineID: d.Line.ID,
+	return edge.WriteNoStore(c, fiber.StatusCreated, mediaTokenCreated{mediaTokenAnswer: *mediaAnswer(mt, h.now()), LineID: d.Line.ID,
 		IP: v.ip.String(), URLs: map[string]string{
 			"live":      base + "/live/media/token/{stream_id}.ts" + q,
 			"live_hls":  base + "/live/media/token/{stream_id}.m3u8" + q,
@@ -152,6 +153,6 @@ func (h *Handler) logout(c *fiber.Ctx, p partner.Principal) error {
 	for _, s := range out.Sessions {
 		h.d.Access.RevokeSession(s) // here at once; the others on the media_session change
 	}
-	return writeJSON(c, fiber.StatusOK, logoutAnswer{ActionName: "logout", ActionType: "none",
+	return edge.WriteNoStore(c, fiber.StatusOK, logoutAnswer{ActionName: "logout", ActionType: "none",
 		Revoked: logoutRevoked{MediaSessions: len(out.Sessions), AccessToken: out.AccessToken}})
 }

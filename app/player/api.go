@@ -89,7 +89,7 @@ func (h *Handler) sendLogin(c *fiber.Ctx, req *request, line *access.Line, statu
 	bp := getBuf()
 	defer putBuf(bp)
 	b := append((*bp)[:0], `{"user_info":`...)
-	b = h.appendUserInfo(b, line, req.password, status, cons, !panel)
+	b = h.appendUserInfo(b, line, req.username, req.password, status, cons, !panel)
 	b = append(b, `,"server_info":`...)
 	b = h.appendServerInfo(b, !panel)
 	if panel {
@@ -105,11 +105,12 @@ func (h *Handler) sendLogin(c *fiber.Ctx, req *request, line *access.Line, statu
 }
 
 // appendUserInfo appends user_info with the wire types of spec §1.3 and §7 #3: auth an int,
-// exp_date a numeric string or null, the counters numeric strings, password echoing what the
-// client sent (we never know the stored one).
-func (h *Handler) appendUserInfo(b []byte, line *access.Line, password, status string, cons int, withMessage bool) []byte {
+// exp_date a numeric string or null, the counters numeric strings, username and password
+// echoing what the client sent (we never know the stored password; a device credential's
+// username is not the line's, and players build their stream URLs from what this says).
+func (h *Handler) appendUserInfo(b []byte, line *access.Line, username, password, status string, cons int, withMessage bool) []byte {
 	b = append(b, `{"username":`...)
-	b = appendString(b, line.Username)
+	b = appendString(b, username)
 	b = append(b, `,"password":`...)
 	b = appendString(b, password)
 	if withMessage {

@@ -96,13 +96,10 @@ func New(d Deps) (*Handler, error) {
 	d.Catalog.Attach(channelsView) // each refresh renders the channels before serving them
 	return &Handler{
 		access: d.Access, catalog: d.Catalog, guide: d.Guide, devices: d.Devices, tokens: d.Tokens,
-		log: d.Log, now: d.Now, proxies: d.Config.TrustedProxies, base: baseURL(d.Config), tz: tz,
+		log: d.Log, now: d.Now, proxies: d.Config.TrustedProxies, base: d.Config.PublicBaseURL(), tz: tz,
 		zones: newZoneCache(tz), handshakes: access.NewRateLimiter(d.Now, d.Config.RateLimitClients), files: files, actions: actionTable(),
 	}, nil
 }
-
-// baseURL is the advertised scheme, host and HTTP port (never the request's Host header).
-func baseURL(cfg config.Config) string { return cfg.PublicBaseURL() }
 
 // Routes mounts the portal. Mount it before the stream routes: /stalker_portal/c/{file} has
 // the shape of their short form.

@@ -16,6 +16,7 @@ import (
 	"github.com/xtreamd/xtreamd/internal/config"
 	"github.com/xtreamd/xtreamd/internal/conns"
 	"github.com/xtreamd/xtreamd/internal/credential"
+	activation "github.com/xtreamd/xtreamd/internal/device"
 	"github.com/xtreamd/xtreamd/internal/epg"
 	"github.com/xtreamd/xtreamd/internal/geo"
 	"github.com/xtreamd/xtreamd/internal/importer"
@@ -48,6 +49,8 @@ type domain struct {
 	imports   *importer.Runner // the admin API's background imports
 	partners  *partner.Service // partner clients, their tokens, permits and denial bounds
 	sampler   *panel.Sampler   // this instance's connection samples (the dashboard's chart)
+	// activation is second-screen activation: device codes and device credentials.
+	activation *activation.Service
 }
 
 // warmLines bounds the lines (and their verified keys) a starting instance loads from the
@@ -126,6 +129,7 @@ func buildDomain(ctx context.Context, d Deps) (*domain, error) {
 	}
 	dom.imports = importer.New(d.Store, d.Log, importer.Options{InstanceID: cfg.InstanceID})
 	dom.sampler = panel.NewSampler(d.Store, dom.conns.InstanceID(), d.Log)
+	dom.activation = activation.New(d.Store, dom.accounts, activation.Options{Key: deviceCodeKey(cfg, d.Log), Log: d.Log})
 	dom.listener = dom.subscribe(store.NewListener(d.Store.Pool(), d.Log))
 	return dom, nil
 }
@@ -201,6 +205,7 @@ func (dom *domain) startWorkers(ctx context.Context) *errgroup.Group {
 	g.Go(func() error { return dom.imports.Run(ctx) })
 	g.Go(func() error { return dom.partners.Run(ctx) })
 	g.Go(func() error { return dom.sampler.Run(ctx) })
+	g.Go(func() error { return dom.activation.Run(ctx) })
 	return &g
 }
 
@@ -283,6 +288,21 @@ const (
 	adminJWTLabel = "xtreamd admin-api access-token v1"
 	adminWebLabel = "xtreamd admin-web v1"
 )
+
+// deviceCodeLabel is what the key of the device code hashes is derived from the token secret
+// with, so every instance of a cluster finds the codes another issued.
+const deviceCodeLabel = "xtreamd device codes v1"
+
+// deviceCodeKey is the key of the device code hashes; nil without a token secret (tests only:
+// serve always has one), which leaves the codes to this process.
+func deviceCodeKey(cfg config.Config, log *slog.Logger) []byte {
+	secret := []byte(cfg.TokenSecret.Reveal())
+	if len(secret) == 0 {
+		log.Warn("no token secret: device codes are valid on this instance only")
+		return nil
+	}
+	return accounts.DeriveKey(secret, deviceCodeLabel)
+}
 
 // buildAccounts builds the account rules and the admin API's sessions. The signing key is
 // derived from the token secret, so every instance of a cluster (which shares that secret)

@@ -3,6 +3,7 @@ package server
 import (
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/xtreamd/xtreamd/app/device"
 	"github.com/xtreamd/xtreamd/app/partner"
 	"github.com/xtreamd/xtreamd/app/player"
 	"github.com/xtreamd/xtreamd/app/portal"
@@ -25,6 +26,10 @@ func (s *Server) mountSurfaces(app *fiber.App) {
 	// take /stalker_portal/c/{file} ---
 	s.portal.Routes(app)
 
+	// --- second-screen activation (/oauth/device/*, /oauth/token, /activate, /api/v2 profiles):
+	// before the streams, whose short form has the shape of /oauth/device/code ---
+	s.device.Routes(app)
+
 	// --- partner backends (/o/client/*, /api/v2/{partner}/…): before the streams, whose short
 	// form would take /o/client/token ---
 	partner.New(partner.Deps{
@@ -34,6 +39,13 @@ func (s *Server) mountSurfaces(app *fiber.App) {
 
 	// --- stream surfaces (/live, /movie, /series, /timeshift, /hls, play tokens, short form) ---
 	s.mountStreams(app)
+}
+
+// newDevice builds the second-screen activation surface; its /api/v2 profile routes
+// authenticate partners with the partner clients' access tokens.
+func newDevice(d Deps, dom *domain) (*device.Handler, error) {
+	return device.New(device.Deps{Devices: dom.activation, Access: dom.access, Partners: dom.partners, Config: d.Config,
+		Log: d.Log, Now: d.Now})
 }
 
 // newPortal builds the MAG portal surface (built before the app, since a configured client

@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/xtreamd/xtreamd/app/admin"
+	"github.com/xtreamd/xtreamd/app/device"
 	"github.com/xtreamd/xtreamd/app/edge"
 	"github.com/xtreamd/xtreamd/app/portal"
 	"github.com/xtreamd/xtreamd/app/stream"
@@ -56,6 +57,7 @@ type Server struct {
 	redirect stream.Redirect // redirect mode of the stream surface (zero: off)
 	streams  *stream.Handler // the stream surface: shutdown waits for its live writers
 	portal   *portal.Handler // the MAG portal
+	device   *device.Handler // second-screen activation and partner profiles
 
 	// streamCtx ends when shutdown starts, so long-running stream writers (which outlive
 	// their handler) stop instead of holding the shutdown for its whole timeout.
@@ -99,10 +101,15 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 		s.cancelStreams()
 		return nil, err
 	}
+	if s.device, err = newDevice(d, dom); err != nil {
+		s.cancelStreams()
+		return nil, err
+	}
 	s.admin, err = admin.New(admin.Deps{Accounts: dom.accounts, Sessions: dom.sessions, Conns: dom.conns, Catalog: dom.catalog,
 		Access: dom.access, Store: d.Store, Config: d.Config, Log: d.Log,
 		Editor: editor.New(d.Store), EPG: epg.NewSources(d.Store), Security: panel.NewSecurity(d.Store, d.Now),
-		Settings: panel.NewConfig(d.Store), Overview: panel.NewOverview(d.Store), Imports: dom.imports, Partners: dom.partners})
+		Settings: panel.NewConfig(d.Store), Overview: panel.NewOverview(d.Store), Imports: dom.imports, Partners: dom.partners,
+		Activation: dom.activation})
 	if err != nil {
 		s.cancelStreams()
 		return nil, err

@@ -42,10 +42,11 @@ func (c *Checker) authenticate(ctx context.Context, r Request, now time.Time, ip
 // maxUsernameBytes is the schema's 128 characters of up to 4 UTF-8 bytes each.
 const maxUsernameBytes = 512
 
-// authPassword checks a username and password: a cached verification when the stored hash is
-// unchanged, else the line's shared verified-credential record, else argon2id under the
-// hashing limiter (and a dummy hash for unknown users). Only the last waits in the hashing
-// queue: a viewer verified before, here or on another instance, never does.
+// authPassword checks a username and password, a line's or a device credential's: a cached
+// verification when the stored hash is unchanged, else (a line's) the shared verified-credential
+// record, else argon2id under the hashing limiter (and a dummy hash for unknown users). Only the
+// last waits in the hashing queue: a viewer verified before, here or on another instance, never
+// does.
 //
 // Credentials that are not text (a NUL byte, invalid UTF-8) or longer than any stored one fail
 // at once, without a query or a hash: no line can have them, so answering fast reveals nothing,
@@ -57,40 +58,72 @@ func (c *Checker) authPassword(ctx context.Context, p Password) (authResult, err
 		!input.Text(p.Username, maxUsernameBytes) || !input.Text(p.Password, credential.MaxPasswordLen) {
 		return authResult{}, nil
 	}
-	line, err := c.lines.byUsername(ctx, p.Username)
+	e, err := c.lines.login(ctx, p.Username)
 	if err != nil {
 		return authResult{}, err
 	}
-	if line == nil {
-		// The record lookup a known username with a wrong password costs (no line has id 0),
-		// so the time of a failure does not tell whether the username exists.
-		if k, ok := c.d.Cache.Key(p.Username, p.Password, ""); ok {
-			c.sharedRecord(ctx, 0, k)
+	switch {
+	case e.line != nil:
+		ok, err := c.verifyPassword(ctx, p, e.line.PasswordHash, e.line.ID, true)
+		if err != nil || !ok {
+			return authResult{}, err
 		}
-		return authResult{}, c.d.Hasher.DummyVerify(ctx, p.Username, p.Password)
+		return authResult{line: e.line}, nil
+	case e.device != nil:
+		return c.authDevice(ctx, p, e.device)
 	}
-	k, keyed := c.d.Cache.Key(p.Username, p.Password, line.PasswordHash)
+	// The record lookup a known username with a wrong password costs (no line has id 0), so
+	// the time of a failure does not tell whether the username exists.
+	if k, ok := c.d.Cache.Key(p.Username, p.Password, ""); ok {
+		c.sharedRecord(ctx, 0, k)
+	}
+	return authResult{}, c.d.Hasher.DummyVerify(ctx, p.Username, p.Password)
+}
+
+// verifyPassword checks p's password against a stored hash of line lineID's: a cached
+// verification when there is one, else, when shared (a line's own password), the line's
+// verified-credential record, else argon2id under the hashing limiter (remembered when it
+// passes, and recorded when shared). A device credential keeps no record (its revocation
+// deletes the credential, not a line's record), but pays the same lookup, so its failures take
+// as long as a line's.
+func (c *Checker) verifyPassword(ctx context.Context, p Password, hash string, lineID int64, shared bool) (bool, error) {
+	k, keyed := c.d.Cache.Key(p.Username, p.Password, hash)
 	if keyed {
-		if id, ok := c.d.Cache.LookupKey(k); ok && id == line.ID {
-			return authResult{line: line}, nil
+		if id, ok := c.d.Cache.LookupKey(k); ok && id == lineID {
+			return true, nil
 		}
-		if c.sharedRecord(ctx, line.ID, k) {
-			c.d.Cache.RememberKey(k, line.ID)
-			return authResult{line: line}, nil
+		if !shared {
+			c.sharedRecord(ctx, 0, k)
+		} else if c.sharedRecord(ctx, lineID, k) {
+			c.d.Cache.RememberKey(k, lineID)
+			return true, nil
 		}
 	}
-	ok, err := c.d.Hasher.Verify(ctx, line.PasswordHash, p.Password)
+	ok, err := c.d.Hasher.Verify(ctx, hash, p.Password)
 	if err != nil && !errors.Is(err, credential.ErrMalformedHash) {
+		return false, err
+	}
+	if ok && keyed {
+		c.d.Cache.RememberKey(k, lineID)
+		if shared {
+			c.queueRecord(lineID, k)
+		}
+	}
+	return ok, nil
+}
+
+// authDevice checks a device credential's username and password (second-screen activation):
+// it authenticates as its line, with the credential as the issuing one, so a stream it opens
+// ends when the credential is revoked. The line may have gone since (the cascade takes the
+// credential with it, but the cache may not know yet).
+func (c *Checker) authDevice(ctx context.Context, p Password, dev *store.DeviceLogin) (authResult, error) {
+	ok, err := c.verifyPassword(ctx, p, dev.PasswordHash, dev.LineID, false)
+	if err != nil || !ok {
 		return authResult{}, err
 	}
-	if !ok {
-		return authResult{}, nil
-	}
-	if keyed {
-		c.d.Cache.RememberKey(k, line.ID)
-		c.queueRecord(line.ID, k)
-	}
-	return authResult{line: line}, nil
+	a, err := c.lineByID(ctx, dev.LineID, token.Claims{})
+	a.cred = deviceCredential(dev.PasswordHash)
+	return a, err
 }
 
 // authPortal checks a MAG box: its MAC must be a known device and the Bearer token the one its

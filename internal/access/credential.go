@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
+	"slices"
 
 	"github.com/xtreamd/xtreamd/internal/token"
 )
@@ -18,6 +19,13 @@ import (
 func PasswordCredential(passwordHash string) token.Credential {
 	sum := sha256.Sum256([]byte("xtreamd issuing credential v1\x00" + passwordHash))
 	return token.Credential{Kind: token.CredentialPassword, Sum: binary.BigEndian.Uint32(sum[:4])}
+}
+
+// deviceCredential is the credential of a device credential's login: a fingerprint of its
+// stored hash, as PasswordCredential's of a line's.
+func deviceCredential(passwordHash string) token.Credential {
+	sum := sha256.Sum256([]byte("xtreamd issuing credential v1\x00device\x00" + passwordHash))
+	return token.Credential{Kind: token.CredentialDevice, Sum: binary.BigEndian.Uint32(sum[:4])}
 }
 
 // portalCredential is the credential of a MAG portal session: its token's stored SHA-256.
@@ -42,24 +50,20 @@ func (d Decision) IssuingCredential() token.Credential {
 }
 
 // credentialHolds reports whether cred is still a credential of line: the line's password
-// hash has its fingerprint, one of the line's MAG devices has a portal session with it, or its
-// partner may still act for the line.
+// hash has its fingerprint, one of the line's MAG devices has a portal session with it, one of
+// its device credentials is it, or its partner may still act for the line.
 func (c *Checker) credentialHolds(ctx context.Context, line *Line, cred token.Credential) (bool, error) {
 	switch cred.Kind {
 	case token.CredentialPassword:
 		return PasswordCredential(line.PasswordHash) == cred, nil
+	case token.CredentialDevice:
+		hashes, err := c.d.Store.DevicePasswordHashes(ctx, line.ID)
+		return slices.ContainsFunc(hashes, func(h string) bool { return deviceCredential(h) == cred }), err
 	case token.CredentialPartner:
 		return c.partnerHolds(line, cred), nil
 	case token.CredentialPortal:
 		sums, err := c.d.Store.MAGTokenSums(ctx, line.ID)
-		if err != nil {
-			return false, err
-		}
-		for _, s := range sums {
-			if portalCredential(s) == cred {
-				return true, nil
-			}
-		}
+		return slices.ContainsFunc(sums, func(s []byte) bool { return portalCredential(s) == cred }), err
 	}
 	return false, nil
 }

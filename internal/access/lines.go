@@ -19,6 +19,10 @@ type Line = store.Line
 // entry is dropped when its line changes (NOTIFY line:<id>, every instance) and refreshed
 // after ttl anyway, which heals a missed notification. Unknown usernames are remembered
 // briefly (negative entries), bounded, and forgotten on any line change.
+//
+// A username may also name a device credential (second-screen activation): its entry holds the
+// credential instead of a line, and goes when the credential's line changes, which a
+// credential's creation or revocation notifies.
 type lineCache struct {
 	store       *store.Store
 	ttl, negTTL time.Duration
@@ -29,6 +33,7 @@ type lineCache struct {
 	mu        sync.RWMutex
 	byName    map[string]lineEntry
 	byID      map[int64]string
+	devices   map[int64][]string // a line's device credential usernames with entries
 	negatives int
 	// gen counts invalidations (under mu). A load started before one is neither shared with
 	// the callers that come after it (its singleflight key names its generation) nor cached.
@@ -36,49 +41,75 @@ type lineCache struct {
 }
 
 type lineEntry struct {
-	line    *Line // nil: no such username
+	line    *Line              // nil: no line of this username
+	device  *store.DeviceLogin // set when the username is a device credential's
 	fetched time.Time
 }
+
+// negative reports an entry for a username that is neither a line's nor a device's.
+func (e lineEntry) negative() bool { return e.line == nil && e.device == nil }
 
 func newLineCache(st *store.Store, now func() time.Time) *lineCache {
 	return &lineCache{
 		store: st, ttl: time.Minute, negTTL: 5 * time.Second, maxNegative: 10000, now: now,
-		byName: map[string]lineEntry{}, byID: map[int64]string{},
+		byName: map[string]lineEntry{}, byID: map[int64]string{}, devices: map[int64][]string{},
 	}
 }
 
 // byUsername returns the line, nil when there is none.
 func (c *lineCache) byUsername(ctx context.Context, username string) (*Line, error) {
+	e, err := c.login(ctx, username)
+	return e.line, err
+}
+
+// login returns what username names: a line, a device credential, or neither.
+func (c *lineCache) login(ctx context.Context, username string) (lineEntry, error) {
 	now := c.now()
 	c.mu.RLock()
 	e, ok := c.byName[username]
 	c.mu.RUnlock()
 	if ok {
 		ttl := c.ttl
-		if e.line == nil {
+		if e.negative() {
 			ttl = c.negTTL
 		}
 		if now.Sub(e.fetched) < ttl {
-			return e.line, nil
+			return e, nil
 		}
 	}
 	gen := c.generation()
 	v, err, _ := c.group.Do("u:"+strconv.FormatUint(gen, 10)+":"+username, func() (any, error) {
-		line, err := c.store.LineByUsername(ctx, username)
-		if errors.Is(err, store.ErrNotFound) {
-			c.put(username, nil, now, gen)
-			return (*Line)(nil), nil
-		}
+		e, err := c.load(ctx, username)
 		if err != nil {
 			return nil, err
 		}
-		c.put(username, &line, now, gen)
-		return &line, nil
+		e.fetched = now
+		c.put(username, e, gen)
+		return e, nil
 	})
 	if err != nil {
-		return nil, err
+		return lineEntry{}, err
 	}
-	return v.(*Line), nil
+	return v.(lineEntry), nil
+}
+
+// load reads what username names: the line of that name, else the device credential.
+func (c *lineCache) load(ctx context.Context, username string) (lineEntry, error) {
+	line, err := c.store.LineByUsername(ctx, username)
+	if err == nil {
+		return lineEntry{line: &line}, nil
+	}
+	if !errors.Is(err, store.ErrNotFound) {
+		return lineEntry{}, err
+	}
+	dev, err := c.store.DeviceLoginByUsername(ctx, username)
+	if errors.Is(err, store.ErrNotFound) {
+		return lineEntry{}, nil
+	}
+	if err != nil {
+		return lineEntry{}, err
+	}
+	return lineEntry{device: &dev}, nil
 }
 
 // byID returns the line with this id, nil when there is none.
@@ -98,7 +129,7 @@ func (c *lineCache) byIDLookup(ctx context.Context, id int64) (*Line, error) {
 		if err != nil {
 			return nil, err
 		}
-		c.put(line.Username, &line, c.now(), gen)
+		c.put(line.Username, lineEntry{line: &line, fetched: c.now()}, gen)
 		return &line, nil
 	})
 	if err != nil {
@@ -124,29 +155,35 @@ func (c *lineCache) peekID(id int64) *Line {
 	return nil
 }
 
-// put caches a line loaded in generation gen, unless the cache was invalidated since.
-func (c *lineCache) put(username string, line *Line, at time.Time, gen uint64) {
+// put caches an entry loaded in generation gen, unless the cache was invalidated since.
+func (c *lineCache) put(username string, e lineEntry, gen uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if gen != c.gen {
 		return
 	}
-	if old, ok := c.byName[username]; ok && old.line == nil {
+	old, had := c.byName[username]
+	if had && old.negative() {
 		c.negatives--
 	}
-	if line == nil {
+	switch {
+	case e.line != nil:
+		c.byID[e.line.ID] = username
+	case e.device != nil:
+		if !had || old.device == nil {
+			c.devices[e.device.LineID] = append(c.devices[e.device.LineID], username)
+		}
+	default:
 		if c.negatives >= c.maxNegative {
 			c.dropNegativesLocked()
 		}
 		c.negatives++
-	} else {
-		c.byID[line.ID] = username
 	}
-	c.byName[username] = lineEntry{line: line, fetched: at}
+	c.byName[username] = e
 }
 
-// invalidate drops a changed line, and every negative entry (the change may be a new line
-// whose username was unknown a moment ago).
+// invalidate drops a changed line, its device credentials, and every negative entry (the
+// change may be a new line or credential whose username was unknown a moment ago).
 func (c *lineCache) invalidate(id int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -155,12 +192,18 @@ func (c *lineCache) invalidate(id int64) {
 		delete(c.byName, name)
 		delete(c.byID, id)
 	}
+	for _, name := range c.devices[id] {
+		if e := c.byName[name]; e.device != nil && e.device.LineID == id {
+			delete(c.byName, name)
+		}
+	}
+	delete(c.devices, id)
 	c.dropNegativesLocked()
 }
 
 func (c *lineCache) dropNegativesLocked() {
 	for name, e := range c.byName {
-		if e.line == nil {
+		if e.negative() {
 			delete(c.byName, name)
 		}
 	}
@@ -174,5 +217,6 @@ func (c *lineCache) purge() {
 	c.gen++
 	c.byName = map[string]lineEntry{}
 	c.byID = map[int64]string{}
+	c.devices = map[int64][]string{}
 	c.negatives = 0
 }

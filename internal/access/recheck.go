@@ -16,6 +16,7 @@ const (
 	ReasonDeleted         = "deleted"          // the line was deleted
 	ReasonPasswordChanged = "password_changed" // the password it was opened (or its link issued) with changed
 	ReasonDeviceChanged   = "device_changed"   // the MAG portal session it was opened under ended
+	ReasonDeviceRevoked   = "device_revoked"   // the device credential it was opened with was revoked
 	ReasonPartnerRevoked  = "partner_revoked"  // the partner whose token opened it may no longer act for the line
 	ReasonLoggedOut       = "logged_out"       // the media session it was opened under was revoked (a partner's logout)
 )
@@ -270,6 +271,9 @@ func (c *Checker) recheck(ctx context.Context, sec *security, t target, fresh bo
 		}
 		if !ok && a.cred.Kind == token.CredentialPortal {
 			return ReasonDeviceChanged, nil
+		}
+		if !ok && a.cred.Kind == token.CredentialDevice {
+			return ReasonDeviceRevoked, nil
 		}
 		if !ok && a.cred.Kind == token.CredentialPartner {
 			return ReasonPartnerRevoked, nil

@@ -159,7 +159,7 @@ func (c *Checker) Warm(ctx context.Context, limit int) (int, error) {
 		if line == nil || len(r.MAC) != len(credential.Key{}) {
 			continue
 		}
-		c.lines.put(line.Username, line, now, gen)
+		c.lines.put(line.Username, lineEntry{line: line, fetched: now}, gen)
 		c.d.Cache.RememberKey(credential.Key(r.MAC), line.ID)
 		n++
 	}

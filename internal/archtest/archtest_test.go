@@ -31,14 +31,18 @@ var domainImports = map[string][]string{
 	"panel": {"audit"},
 	// importer runs the catalog's and the guide's importers as background jobs.
 	"importer": {"catalog", "epg", "audit"},
+	// device (second-screen activation) binds MAG boxes and checks an admin's reach through
+	// accounts' rules.
+	"device": {"accounts", "audit", "mag"},
 }
 
 // importers lists the internal packages that only some trees may import: access is the
-// surfaces' check (cmd wires it through app/server), accounts is what surfaces and the
-// command line call (the demo loader's accounts are cmd's to create).
+// surfaces' check (cmd wires it through app/server), accounts is what surfaces, the command
+// line and second-screen activation (which binds MAG boxes by its rules) call (the demo
+// loader's accounts are cmd's to create).
 var importers = map[string][]string{
 	"access":   {"app/"},
-	"accounts": {"app/", "cmd/"},
+	"accounts": {"app/", "cmd/", "internal/device"},
 }
 
 func TestImportRules(t *testing.T) {
@@ -196,6 +200,9 @@ func TestViolationRules(t *testing.T) {
 		{"internal/accounts", module + "/internal/catalog"},
 		{"internal/accounts", module + "/internal/conns"},
 		{"internal/demo", module + "/internal/accounts"},
+		// device: accounts, audit, mag, store and leaves; never the check itself
+		{"internal/device", module + "/internal/access"},
+		{"internal/device", module + "/internal/conns"},
 		{"internal/access", module + "/internal/accounts"},
 		{"internal/testdb", module + "/internal/accounts"},
 		{"migrations", module + "/internal/accounts"},
@@ -212,6 +219,7 @@ func TestViolationRules(t *testing.T) {
 		{"internal/store", "github.com/jackc/pgx/v5"},
 		{"internal/testdb", "github.com/jackc/pgx/v5/pgxpool"},
 		{"app/admin", module + "/internal/store"},
+		{"internal/device", module + "/internal/accounts"},
 		{"app/server", module + "/internal/access"},
 		{"app/stream", module + "/internal/access"},
 		{"internal/access", module + "/internal/access"},

@@ -167,6 +167,8 @@ func redactedSegments(path string) uint8 {
 	case root == "hlsr":
 		hide(2)
 		hide(4)
+	case root == "api" && n == 7 && segment(path, 2) == "v2" && segment(path, 4) == "profiles" && segment(path, 5) == "code":
+		hide(6) // a second-screen user code (/api/v2/{partner}/profiles/code/{code})
 	}
 	return hidden
 }
@@ -196,6 +198,8 @@ var secretParams = map[string]bool{
 	// MAG get_profile: metrics repeats the MAC; a locked device's serial number and ids are
 	// what it proves itself with.
 	"metrics": true, "sn": true, "device_id": true, "device_id2": true,
+	// Second-screen activation: a pending code with a password would approve a device.
+	"user_code": true, "device_code": true,
 }
 
 // macParams are query keys holding a MAC address, masked to the vendor part.

@@ -25,6 +25,8 @@ func TestRedactPath(t *testing.T) {
 		{"/hlsr/TOK/alice/s3cret/1/k/seg.ts", "/hlsr/***/alice/***/1/k/seg.ts"},
 		{"/player_api.php", "/player_api.php"},
 		{"/api/v1/lines", "/api/v1/lines"},
+		{"/api/v2/tv-app/profiles/code/BCDF-GHJK", "/api/v2/tv-app/profiles/code/***"},
+		{"/api/v2/tv-app/profiles", "/api/v2/tv-app/profiles"},
 		{"/healthz", "/healthz"},
 		{"/c/portal.php", "/c/portal.php"},
 		{"", ""},
@@ -50,6 +52,7 @@ func TestRedactQuery(t *testing.T) {
 		{"api_pass=k&token=t&hdnts=exp~hmac", "api_pass=***&token=***&hdnts=***"},
 		{"type=stb&action=get_profile&sn=0123&device_id=AB&device_id2=CD&metrics=%7B%22mac%22%3A%2200%3A1A%3A79%3A12%3A34%3A56%22%7D",
 			"type=stb&action=get_profile&sn=***&device_id=***&device_id2=***&metrics=***"},
+		{"user_code=BCDF-GHJK", "user_code=***"},
 		{"flag", "flag"},
 		{"", ""},
 	}

@@ -12,7 +12,8 @@
 // api_keys.go, credits.go, packages.go, servers.go, devices_admin.go, security_admin.go (the
 // security lists with ids), connections.go (live connections, their delivery counters,
 // activity search, dashboard counts), imports.go (import_jobs) and keyset.go (the keyset
-// pages, single-row reads and row locks of the admin lists).
+// pages, single-row reads and row locks of the admin lists). device_auth.go holds second-screen
+// activation's device codes and device credentials (migration device_authorization).
 package store
 
 import (

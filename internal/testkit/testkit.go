@@ -1,12 +1,20 @@
 // Package testkit holds the small test doubles many packages' tests need and none of them
 // owns: a buffer that many goroutines may write (servers log from stream writers and
-// background loops) and a settable clock for TTL tests. Tests only; no database (that is
+// background loops), a settable clock for TTL tests, a server run on loopback for the test's
+// length and a paced origin whose downloads stay open, and the p50 of a benchmark's calls. Tests only; no database (that is
 // internal/testdb).
 package testkit
 
 import (
 	"bytes"
+	"context"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strconv"
 	"sync"
+	"testing"
 	"time"
 )
 
@@ -51,4 +59,79 @@ func (c *Clock) Advance(d time.Duration) {
 	c.mu.Lock()
 	c.t = c.t.Add(d)
 	c.mu.Unlock()
+}
+
+// Serve runs serve on a fresh loopback listener until the test ends, and returns the
+// listener's base URL ("http://127.0.0.1:port"). At cleanup it cancels serve's context and
+// waits at most limit for it to return; an error then, or no return, fails the test.
+func Serve(t testing.TB, serve func(ctx context.Context, ln net.Listener) error, limit time.Duration) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- serve(ctx, ln) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("shutdown: %v", err)
+			}
+		case <-time.After(limit):
+			t.Error("Serve did not return")
+		}
+	})
+	return "http://" + ln.Addr().String()
+}
+
+// PacedOrigin is an HTTP origin whose every answer is size bytes of video/mp4 written in
+// 32 kB chunks, one per pause, until the client goes away: a download from it stays open
+// while a test acts on the stream. It is closed at cleanup.
+func PacedOrigin(t testing.TB, size int, pause time.Duration) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", strconv.Itoa(size))
+		w.Header().Set("Content-Type", "video/mp4")
+		rc := http.NewResponseController(w)
+		chunk := make([]byte, 32<<10)
+		for sent := 0; sent < size; sent += len(chunk) {
+			if _, err := w.Write(chunk); err != nil || rc.Flush() != nil {
+				return
+			}
+			select {
+			case <-r.Context().Done():
+				return
+			case <-time.After(pause):
+			}
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// Latency runs call in b.Loop (prepare, when not nil, before each call and untimed) and reports
+// the calls' median as the metric p50_ms beside ns/op: the figure the HTTP benchmarks quote.
+func Latency(b *testing.B, prepare func(i int), call func(i int)) {
+	b.Helper()
+	var durs []time.Duration
+	i := 0
+	for b.Loop() {
+		if prepare != nil {
+			b.StopTimer()
+			prepare(i)
+			b.StartTimer()
+		}
+		start := time.Now()
+		call(i)
+		durs = append(durs, time.Since(start))
+		i++
+	}
+	if len(durs) == 0 {
+		return
+	}
+	slices.Sort(durs)
+	b.ReportMetric(float64(durs[len(durs)/2].Microseconds())/1000, "p50_ms")
 }

@@ -1,6 +1,11 @@
 package testkit
 
 import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
 	"sync"
 	"testing"
 	"time"
@@ -32,5 +37,40 @@ func TestClockAdvance(t *testing.T) {
 	c.Advance(90 * time.Second)
 	if got := c.Now(); !got.Equal(start.Add(90 * time.Second)) {
 		t.Fatalf("Now() = %v, want %v", got, start.Add(90*time.Second))
+	}
+}
+
+// TestServeAndPacedOrigin: a server Serve runs answers on its base URL, and its context ends
+// at cleanup; the paced origin announces its whole size and sends it in chunks.
+func TestServeAndPacedOrigin(t *testing.T) {
+	t.Parallel()
+	origin := PacedOrigin(t, 3*32<<10, time.Millisecond)
+	stopped := make(chan struct{})
+	t.Run("serve", func(t *testing.T) {
+		base := Serve(t, func(ctx context.Context, ln net.Listener) error {
+			defer close(stopped)
+			srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				http.Redirect(w, r, origin.URL, http.StatusFound)
+			})}
+			go func() { <-ctx.Done(); _ = srv.Close() }()
+			if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+				return err
+			}
+			return nil
+		}, 5*time.Second)
+		resp, err := http.Get(base + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		n, err := io.Copy(io.Discard, resp.Body)
+		if err != nil || n != 3*32<<10 || resp.ContentLength != n || resp.Header.Get("Content-Type") != "video/mp4" {
+			t.Fatalf("read %d bytes (%v), Content-Length %d, type %q", n, err, resp.ContentLength, resp.Header.Get("Content-Type"))
+		}
+	})
+	select {
+	case <-stopped:
+	default:
+		t.Fatal("the served function was still running after its test's cleanup")
 	}
 }

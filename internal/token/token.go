@@ -122,6 +122,9 @@ const (
 	// CredentialPartner: a partner client acting for the line; Sum is the partner's id
 	// itself (ids stay below 2^32), so a token names exactly one partner.
 	CredentialPartner
+	// CredentialDevice: a device credential (second-screen activation) of the line; Sum
+	// fingerprints its stored hash.
+	CredentialDevice
 )
 
 // Credential fingerprints the credential a token was issued under. The issuer (package access)
@@ -147,7 +150,7 @@ type Claims struct {
 	ClientIP netip.Prefix
 	// SessionID ties segment tokens to one viewing session (a lease id, a UUID fits).
 	SessionID [sessionLen]byte
-	// Credential is the issuing credential (zero: none; Kind 1 or 2 otherwise).
+	// Credential is the issuing credential (zero: none; a valid CredentialKind otherwise).
 	Credential Credential
 }
 
@@ -461,4 +464,4 @@ func uvarint63(b []byte) (int64, []byte, bool) {
 	return int64(v), b[n:], true
 }
 
-func (k CredentialKind) valid() bool { return k >= CredentialPassword && k <= CredentialPartner }
+func (k CredentialKind) valid() bool { return k >= CredentialPassword && k <= CredentialDevice }

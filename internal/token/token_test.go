@@ -163,7 +163,7 @@ func TestSign_InvalidClaims(t *testing.T) {
 	for _, c := range []Claims{
 		{Kind: 0, ExpiresUnix: 1},
 		{Kind: KindMedia + 1, ExpiresUnix: 1},
-		{Kind: KindLive, ExpiresUnix: 1, Credential: Credential{Kind: CredentialPartner + 1, Sum: 1}},
+		{Kind: KindLive, ExpiresUnix: 1, Credential: Credential{Kind: CredentialDevice + 1, Sum: 1}},
 		{Kind: KindLive, ExpiresUnix: 1, Credential: Credential{Sum: 1}},
 		{Kind: KindLive, LineID: -1, ExpiresUnix: 1},
 		{Kind: KindLive, StreamID: -1, ExpiresUnix: 1},
