@@ -525,7 +525,8 @@ func TestPartner_PermitsAndDenials(t *testing.T) {
 	// Waited for on the player API, which draws nothing from the partner's bound of denials.
 	eventually(t, "the unban known", func() bool {
 		_, _, b := do(t, http.MethodGet, pe.url("/player_api.php?username=%s&password=%s", line.Username, pass), nil)
-		return bytes.Contains(b, []byte(`"auth":1`))
+		// A banned line logs in too (auth 1, status Banned): only Active says the unban is known.
+		return bytes.Contains(b, []byte(`"status":"Active"`))
 	})
 	if code, c := authorize(); code != http.StatusOK || c != "" {
 		t.Fatalf("authorize of the unbanned line = %d %q, want a permit (no denial cached)", code, c)
