@@ -29,7 +29,6 @@ import (
 	legacyrouter "github.com/getkin/kin-openapi/routers/legacy"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
-	"go.uber.org/goleak"
 
 	"github.com/xtreamd/xtreamd/app/server"
 	"github.com/xtreamd/xtreamd/internal/accounts"
@@ -40,17 +39,7 @@ import (
 	"github.com/xtreamd/xtreamd/internal/testkit"
 )
 
-func TestMain(m *testing.M) {
-	code := testdb.Main(m)
-	if code == 0 {
-		http.DefaultClient.CloseIdleConnections()
-		if err := goleak.Find(goleak.IgnoreCurrent()); err != nil {
-			fmt.Fprintf(os.Stderr, "goleak: %v\n", err)
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(testdb.Main(m)) }
 
 // waitLimit bounds every wait of these tests (a loaded 2-core box is slow, never this slow).
 const waitLimit = 20 * time.Second

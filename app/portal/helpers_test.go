@@ -14,35 +14,21 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
-
 	"github.com/xtreamd/xtreamd/app/server"
 	"github.com/xtreamd/xtreamd/internal/config"
 	"github.com/xtreamd/xtreamd/internal/logx"
 	"github.com/xtreamd/xtreamd/internal/store"
 	"github.com/xtreamd/xtreamd/internal/testdb"
+	"github.com/xtreamd/xtreamd/internal/testmedia"
 )
 
-func TestMain(m *testing.M) {
-	code := testdb.Main(m)
-	if code == 0 {
-		http.DefaultClient.CloseIdleConnections()
-		if err := goleak.Find(goleak.IgnoreCurrent()); err != nil {
-			fmt.Fprintf(os.Stderr, "goleak: %v\n", err)
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(testdb.Main(m)) }
 
 // waitLimit bounds every wait: long enough for a loaded 2-core box, short enough to fail fast.
 const waitLimit = 20 * time.Second
@@ -52,16 +38,6 @@ const (
 	mag250UA  = "Mozilla/5.0 (QtEmbedded; U; Linux; C) AppleWebKit/533.3 (KHTML, like Gecko) MAG200 stbapp ver: 2 rev: 250 Safari/533.3"
 	mag250XUA = "Model: MAG250; Link: WiFi"
 )
-
-// clipPath is the real H.264 + AAC test clip (testdata/ts/README.md).
-func clipPath(t testing.TB) string {
-	t.Helper()
-	p, err := filepath.Abs(filepath.Join("..", "..", "testdata", "ts", "clip.ts"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
 
 // lockedBuffer collects logs from many goroutines.
 type lockedBuffer struct {
@@ -79,33 +55,6 @@ func (l *lockedBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
-}
-
-// liveOrigin is a live MPEG-TS upstream on loopback: the clip over and over, paced at four
-// times real time (a probe reads its first seconds; the timestamps restart with each loop).
-func liveOrigin(t testing.TB, data []byte) string {
-	t.Helper()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "video/mp2t")
-		rc := http.NewResponseController(w)
-		const chunk = 64 * 188
-		tick := time.NewTicker(10 * time.Second * chunk / time.Duration(len(data)) / 4) // the clip is 10 s
-		defer tick.Stop()
-		for {
-			for i := 0; i+chunk <= len(data); i += chunk {
-				if _, err := w.Write(data[i : i+chunk]); err != nil || rc.Flush() != nil {
-					return
-				}
-				select {
-				case <-r.Context().Done():
-					return
-				case <-tick.C:
-				}
-			}
-		}
-	}))
-	t.Cleanup(srv.Close)
-	return srv.URL
 }
 
 // env is one running server on loopback over its own database:
@@ -186,8 +135,7 @@ func (e *env) catalog(t *testing.T) {
 	t.Helper()
 	ctx := context.Background()
 	st := e.st
-	data, err := os.ReadFile(clipPath(t))
-	must(t, err)
+	data := testmedia.Clip(t)
 	// An http upstream for the movie, the episodes and the recordings: the clip with Range.
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, "/archive/") {
@@ -199,7 +147,7 @@ func (e *env) catalog(t *testing.T) {
 		http.ServeContent(w, r, "clip.ts", time.Unix(0, 0), bytes.NewReader(data))
 	}))
 	t.Cleanup(up.Close)
-	origin := liveOrigin(t, data)
+	origin := testmedia.LiveOrigin(t, 4)
 	live := func(name string) []store.Source {
 		return []store.Source{{URL: origin + "/" + name + ".ts", Kind: store.SourceTS}}
 	}
@@ -469,27 +417,7 @@ func cmdURL(t testing.TB, cmd string) string {
 }
 
 // ffprobe runs ffprobe on url and returns the codec names it found.
-func ffprobe(t *testing.T, url string) string {
-	t.Helper()
-	bin, err := exec.LookPath("ffprobe")
-	if err != nil {
-		t.Skip("ffprobe not installed")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, bin, "-v", "error", "-rw_timeout", "15000000",
-		"-show_entries", "stream=codec_name", "-of", "csv=p=0", url).CombinedOutput()
-	if err != nil {
-		t.Fatalf("ffprobe %s: %v\n%s", logx.RedactPath(url), err, out)
-	}
-	var codecs []string
-	for _, f := range strings.Fields(string(out)) {
-		if !slices.Contains(codecs, f) {
-			codecs = append(codecs, f)
-		}
-	}
-	return strings.Join(codecs, ",")
-}
+func ffprobe(t *testing.T, url string) string { return testmedia.Codecs(t, url, waitLimit) }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
