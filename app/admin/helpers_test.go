@@ -111,24 +111,8 @@ func (e *env) start(t testing.TB, o envOpts) *instance {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	must(t, err)
 	in.base = "http://" + ln.Addr().String()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- in.srv.Serve(ctx, ln) }()
-	var once sync.Once
-	t.Cleanup(func() {
-		once.Do(func() {
-			cancel()
-			select {
-			case err := <-done:
-				if err != nil {
-					t.Errorf("shutdown: %v", err)
-				}
-			case <-time.After(waitLimit):
-				t.Error("Serve did not return")
-			}
-			pool.Close()
-		})
-	})
+	t.Cleanup(pool.Close) // after the server stopped: cleanups run last first
+	testkit.Serve(t, in.srv, ln, waitLimit)
 	return in
 }
 

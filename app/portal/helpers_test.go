@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -16,7 +15,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -25,6 +23,7 @@ import (
 	"github.com/xtreamd/xtreamd/internal/logx"
 	"github.com/xtreamd/xtreamd/internal/store"
 	"github.com/xtreamd/xtreamd/internal/testdb"
+	"github.com/xtreamd/xtreamd/internal/testkit"
 	"github.com/xtreamd/xtreamd/internal/testmedia"
 )
 
@@ -38,24 +37,6 @@ const (
 	mag250UA  = "Mozilla/5.0 (QtEmbedded; U; Linux; C) AppleWebKit/533.3 (KHTML, like Gecko) MAG200 stbapp ver: 2 rev: 250 Safari/533.3"
 	mag250XUA = "Model: MAG250; Link: WiFi"
 )
-
-// lockedBuffer collects logs from many goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // env is one running server on loopback over its own database:
 //
@@ -93,7 +74,7 @@ type env struct {
 	shows    int64
 	bouquet  int64
 	shiftReq chan string
-	logs     *lockedBuffer
+	logs     *testkit.Buffer
 	stop     func() error
 }
 
@@ -107,7 +88,7 @@ func setup(t *testing.T, o envOpts) *env {
 	t.Helper()
 	st := store.New(testdb.New(t))
 	ctx := context.Background()
-	e := &env{t: t, st: st, logs: &lockedBuffer{}, shiftReq: make(chan string, 16), episodes: map[string]int64{}}
+	e := &env{t: t, st: st, logs: &testkit.Buffer{}, shiftReq: make(chan string, 16), episodes: map[string]int64{}}
 	settings := map[string]any{"flood_auth_failures": 0, "rate_limit_per_second": 0}
 	for k, v := range o.settings {
 		settings[k] = v
@@ -229,19 +210,8 @@ func (e *env) guide(t *testing.T) {
 				Title: fmt.Sprintf("%s at %s", ch, start.Format("15:04")), Description: "About " + ch, Lang: "en"})
 		}
 	}
-	i := 0
-	_, err := e.st.ImportEPG(context.Background(), store.EPGImport{
-		Next: func() (store.Programme, bool, error) {
-			if i == len(progs) {
-				return store.Programme{}, false, nil
-			}
-			i++
-			return progs[i-1], true, nil
-		},
-		Channels: func() []store.EPGChannel {
-			return []store.EPGChannel{{ID: "live.test", DisplayName: "Live"}, {ID: "archive.test", DisplayName: "Archive"}}
-		},
-	})
+	_, err := e.st.ImportEPG(context.Background(), store.EPGFromSlices(
+		[]store.EPGChannel{{ID: "live.test", DisplayName: "Live"}, {ID: "archive.test", DisplayName: "Archive"}}, progs))
 	must(t, err)
 }
 
@@ -262,27 +232,7 @@ func (e *env) start(t *testing.T, mod func(*config.Config)) {
 	e.srv, err = server.New(t.Context(), server.Deps{Config: cfg, Log: logx.New(e.logs, "text", slog.LevelDebug), Store: e.st})
 	must(t, err)
 	e.base = "http://" + ln.Addr().String()
-	sctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- e.srv.Serve(sctx, ln) }()
-	var once sync.Once
-	var serveErr error
-	e.stop = func() error {
-		once.Do(func() {
-			cancel()
-			select {
-			case serveErr = <-done:
-			case <-time.After(waitLimit):
-				serveErr = errors.New("Serve did not return")
-			}
-		})
-		return serveErr
-	}
-	t.Cleanup(func() {
-		if err := e.stop(); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-	})
+	e.stop = testkit.Serve(t, e.srv, ln, waitLimit)
 }
 
 func must(t testing.TB, err error) {

@@ -3,7 +3,6 @@ package stream_test
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -14,7 +13,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -343,28 +341,7 @@ func startServer(t *testing.T, st *store.Store, cfg config.Config, logs io.Write
 	must(t, err)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	must(t, err)
-	sctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(sctx, ln) }()
-	var once sync.Once
-	var serveErr error
-	stop := func() error {
-		once.Do(func() {
-			cancel()
-			select {
-			case serveErr = <-done:
-			case <-time.After(waitLimit):
-				serveErr = errors.New("Serve did not return")
-			}
-		})
-		return serveErr
-	}
-	t.Cleanup(func() {
-		if err := stop(); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-	})
-	return srv, "http://" + ln.Addr().String(), stop
+	return srv, "http://" + ln.Addr().String(), testkit.Serve(t, srv, ln, waitLimit)
 }
 
 // peer starts a second server instance over the same database, with a pool of its own (as
