@@ -28,7 +28,12 @@ const programmeColumns = `id, channel_id, start_at, stop_at, title, description,
 func (s *Store) ProgrammesNowNext(ctx context.Context, channelID string, at time.Time, limit int) ([]Programme, error) {
 	const q = `SELECT ` + programmeColumns + ` FROM epg_programmes
 		WHERE channel_id = $1 AND stop_at > $2 ORDER BY stop_at, start_at LIMIT $3`
-	return many[Programme](ctx, s, fmt.Sprintf("programmes now/next of %q", channelID), q, channelID, at, limit)
+	rows, _ := s.q.Query(ctx, q, channelID, at, limit)
+	ps, err := pgx.CollectRows(rows, pgx.RowToStructByName[Programme])
+	if err != nil {
+		return nil, fmt.Errorf("programmes now/next of %q: %w", channelID, interpret(err))
+	}
+	return ps, nil
 }
 
 // ProgrammesNowNextMany is ProgrammesNowNext for many channels in one round trip (lists that
@@ -54,7 +59,12 @@ func (s *Store) ProgrammesNowNextMany(ctx context.Context, channelIDs []string, 
 // (get_simple_data_table).
 func (s *Store) ProgrammesOfChannel(ctx context.Context, channelID string) ([]Programme, error) {
 	const q = `SELECT ` + programmeColumns + ` FROM epg_programmes WHERE channel_id = $1 ORDER BY start_at`
-	return many[Programme](ctx, s, fmt.Sprintf("programmes of %q", channelID), q, channelID)
+	rows, _ := s.q.Query(ctx, q, channelID)
+	ps, err := pgx.CollectRows(rows, pgx.RowToStructByName[Programme])
+	if err != nil {
+		return nil, fmt.Errorf("programmes of %q: %w", channelID, interpret(err))
+	}
+	return ps, nil
 }
 
 // ProgrammesBetween returns a channel's programmes overlapping [from, to) by start (the MAG
@@ -62,7 +72,12 @@ func (s *Store) ProgrammesOfChannel(ctx context.Context, channelID string) ([]Pr
 func (s *Store) ProgrammesBetween(ctx context.Context, channelID string, from, to time.Time) ([]Programme, error) {
 	const q = `SELECT ` + programmeColumns + ` FROM epg_programmes
 		WHERE channel_id = $1 AND stop_at > $2 AND start_at < $3 ORDER BY start_at`
-	return many[Programme](ctx, s, fmt.Sprintf("programmes of %q", channelID), q, channelID, from, to)
+	rows, _ := s.q.Query(ctx, q, channelID, from, to)
+	ps, err := pgx.CollectRows(rows, pgx.RowToStructByName[Programme])
+	if err != nil {
+		return nil, fmt.Errorf("programmes of %q: %w", channelID, interpret(err))
+	}
+	return ps, nil
 }
 
 // Guide export paging: a page is at most programmePageRows rows (about 150 KB of typical
