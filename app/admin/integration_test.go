@@ -58,8 +58,9 @@ func TestKillThroughAPI_EndsLiveStream(t *testing.T) {
 	cats, _, err := e.st.EnsureCategories(ctx, store.KindLive, []string{"News"})
 	must(t, err)
 	news := cats["News"]
+	// The origin runs at ten times the clip's rate, as the one this test had of its own did.
 	streamID, err := e.st.CreateStream(ctx, store.StreamInput{Kind: store.KindLive, Name: "Live", CategoryID: &news,
-		Sources: []store.Source{{URL: testmedia.LiveOrigin(t, 1) + "/live.ts", Kind: store.SourceTS}}})
+		Sources: []store.Source{{URL: testmedia.LiveOrigin(t, 10) + "/live.ts", Kind: store.SourceTS}}})
 	must(t, err)
 	bq := e.bouquet(t, "Main")
 	_, err = e.st.SetBouquetStreams(ctx, bq, []int64{streamID})
