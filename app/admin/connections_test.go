@@ -13,6 +13,7 @@ import (
 	"github.com/xtreamd/xtreamd/internal/config"
 	"github.com/xtreamd/xtreamd/internal/store"
 	"github.com/xtreamd/xtreamd/internal/testdb"
+	"github.com/xtreamd/xtreamd/internal/testmedia"
 )
 
 // clipMediaDir lets the server read the test clip (local sources play only from --media-dir).
@@ -25,9 +26,7 @@ func clipMediaDir(t *testing.T) func(*config.Config) {
 // live channel.
 func clipURL(t *testing.T) string {
 	t.Helper()
-	abs, err := filepath.Abs(filepath.Join("..", "..", "testdata", "ts", "clip.ts"))
-	must(t, err)
-	return "file://" + abs
+	return "file://" + testmedia.ClipPath(t)
 }
 
 // viewer is a player watching a live stream: it reads everything the server sends.

@@ -113,30 +113,19 @@ func (r *rules) apply(field, opt string) {
 		return &n
 	}
 	count := func() *int { n := int(*num()); return &n }
-	switch key {
-	case "required":
-		r.required = true
-	case "nullable":
-		r.nullable = true
-	case "readonly":
-		r.readOnly = true
-	case "unique":
-		r.unique = true
-	case "min":
-		r.min = num()
-	case "max":
-		r.max = num()
-	case "minlen":
-		r.minLen = count()
-	case "maxlen":
-		r.maxLen = count()
-	case "minitems":
-		r.minItems = count()
-	case "maxitems":
-		r.maxItems = count()
-	case "enum":
+	flags := map[string]*bool{"required": &r.required, "nullable": &r.nullable, "readonly": &r.readOnly, "unique": &r.unique}
+	bounds := map[string]**float64{"min": &r.min, "max": &r.max}
+	counts := map[string]**int{"minlen": &r.minLen, "maxlen": &r.maxLen, "minitems": &r.minItems, "maxitems": &r.maxItems}
+	switch {
+	case flags[key] != nil:
+		*flags[key] = true
+	case bounds[key] != nil:
+		*bounds[key] = num()
+	case counts[key] != nil:
+		*counts[key] = count()
+	case key == "enum":
 		r.enum = strings.Split(val, "|")
-	case "format":
+	case key == "format":
 		r.format = val
 	default:
 		panic(fmt.Sprintf("admin: field %s: unknown api tag %q", field, opt))

@@ -29,7 +29,6 @@ import (
 	legacyrouter "github.com/getkin/kin-openapi/routers/legacy"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
-	"go.uber.org/goleak"
 
 	"github.com/xtreamd/xtreamd/app/server"
 	"github.com/xtreamd/xtreamd/internal/accounts"
@@ -40,17 +39,7 @@ import (
 	"github.com/xtreamd/xtreamd/internal/testkit"
 )
 
-func TestMain(m *testing.M) {
-	code := testdb.Main(m)
-	if code == 0 {
-		http.DefaultClient.CloseIdleConnections()
-		if err := goleak.Find(goleak.IgnoreCurrent()); err != nil {
-			fmt.Fprintf(os.Stderr, "goleak: %v\n", err)
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(testdb.Main(m)) }
 
 // waitLimit bounds every wait of these tests (a loaded 2-core box is slow, never this slow).
 const waitLimit = 20 * time.Second
@@ -122,24 +111,8 @@ func (e *env) start(t testing.TB, o envOpts) *instance {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	must(t, err)
 	in.base = "http://" + ln.Addr().String()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- in.srv.Serve(ctx, ln) }()
-	var once sync.Once
-	t.Cleanup(func() {
-		once.Do(func() {
-			cancel()
-			select {
-			case err := <-done:
-				if err != nil {
-					t.Errorf("shutdown: %v", err)
-				}
-			case <-time.After(waitLimit):
-				t.Error("Serve did not return")
-			}
-			pool.Close()
-		})
-	})
+	t.Cleanup(pool.Close) // after the server stopped: cleanups run last first
+	testkit.Serve(t, in.srv, ln, waitLimit)
 	return in
 }
 

@@ -5,9 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +12,7 @@ import (
 	"github.com/xtreamd/xtreamd/internal/accounts"
 	"github.com/xtreamd/xtreamd/internal/store"
 	"github.com/xtreamd/xtreamd/internal/testdb"
+	"github.com/xtreamd/xtreamd/internal/testmedia"
 )
 
 // noFlood keeps the loopback address from being blocked while a test sends wrong passwords.
@@ -51,34 +49,6 @@ func TestLineCreated_LogsInOnSecondInstance(t *testing.T) {
 	t.Logf("the second instance let the new line in %v after its creation", time.Since(start).Round(time.Microsecond))
 }
 
-// origin serves the test clip as a live MPEG-TS upstream, paced to about real time, for as
-// long as the client reads.
-func origin(t *testing.T) string {
-	t.Helper()
-	clip, err := os.ReadFile(filepath.Join("..", "..", "testdata", "ts", "clip.ts"))
-	must(t, err)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "video/mp2t")
-		rc := http.NewResponseController(w)
-		tick := time.NewTicker(10 * time.Millisecond) // 188*28 bytes a tick: the clip's rate
-		defer tick.Stop()
-		for {
-			for off := 0; off+188*28 <= len(clip); off += 188 * 28 {
-				if _, err := w.Write(clip[off : off+188*28]); err != nil || rc.Flush() != nil {
-					return
-				}
-				select {
-				case <-r.Context().Done():
-					return
-				case <-tick.C:
-				}
-			}
-		}
-	}))
-	t.Cleanup(srv.Close)
-	return srv.URL
-}
-
 // TestKillThroughAPI_EndsLiveStream: a kill through the API ends a viewer's live stream on
 // another instance, within a second.
 func TestKillThroughAPI_EndsLiveStream(t *testing.T) {
@@ -88,8 +58,9 @@ func TestKillThroughAPI_EndsLiveStream(t *testing.T) {
 	cats, _, err := e.st.EnsureCategories(ctx, store.KindLive, []string{"News"})
 	must(t, err)
 	news := cats["News"]
+	// The origin runs at ten times the clip's rate, as the one this test had of its own did.
 	streamID, err := e.st.CreateStream(ctx, store.StreamInput{Kind: store.KindLive, Name: "Live", CategoryID: &news,
-		Sources: []store.Source{{URL: origin(t) + "/live.ts", Kind: store.SourceTS}}})
+		Sources: []store.Source{{URL: testmedia.LiveOrigin(t, 10) + "/live.ts", Kind: store.SourceTS}}})
 	must(t, err)
 	bq := e.bouquet(t, "Main")
 	_, err = e.st.SetBouquetStreams(ctx, bq, []int64{streamID})

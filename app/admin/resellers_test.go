@@ -136,14 +136,7 @@ func TestResellers_OwnLinesOnly(t *testing.T) {
 	if len(p.Items) != 1 || p.Items[0].ID != mine.ID || p.Items[0].AdminNotes != "" {
 		t.Fatalf("reseller's list = %+v, want only its line", p.Items)
 	}
-	tests := []struct {
-		name   string
-		method string
-		path   string
-		body   any
-		status int
-		field  string
-	}{
+	e.wantProblems(t, e.resellerAuth, []problemCase{
 		{"no package", http.MethodPost, "/lines", map[string]any{}, 400, "package_id"},
 		{"connections of its own", http.MethodPost, "/lines", map[string]any{"package_id": e.paid, "max_connections": 9}, 403, "max_connections"},
 		{"ban", http.MethodPost, fmt.Sprintf("/lines/%d/ban", mine.ID), nil, 403, ""},
@@ -153,10 +146,7 @@ func TestResellers_OwnLinesOnly(t *testing.T) {
 		{"credits to another", http.MethodPost, fmt.Sprintf("/admins/%d/credits", e.reseller.id+1), map[string]any{"amount": 1}, 403, ""},
 		{"take credits", http.MethodPost, fmt.Sprintf("/admins/%d/credits", e.reseller.id), map[string]any{"amount": -1}, 403, "amount"},
 		{"make an admin", http.MethodPost, "/admins", map[string]any{"username": "boss", "role": "admin"}, 403, "role"},
-	}
-	for _, tt := range tests {
-		wantProblem(t, tt.name, e.call(t, tt.method, tt.path, e.resellerAuth, tt.body), tt.status, tt.field)
-	}
+	})
 	// What is its own to change, it changes.
 	r = e.call(t, http.MethodPatch, fmt.Sprintf("/lines/%d", mine.ID), e.resellerAuth,
 		map[string]any{"disabled": true, "reseller_notes": "paid cash", "allowed_ips": []string{"203.0.113.9"}})

@@ -198,7 +198,10 @@ func (a *API) packageCreate(w *webCall) error {
 	return w.c.Redirect("/admin/packages?done=package-saved", fiber.StatusSeeOther)
 }
 
-func (a *API) packagePage(w *webCall) error {
+func (a *API) packagePage(w *webCall) error { return a.packageEdit(w, nil) }
+
+// packageEdit renders a package's edit form, with the error of a refused change (nil: none).
+func (a *API) packageEdit(w *webCall, formErr error) error {
 	p, err := webRun[Package](w, "getPackage", nil, nil)
 	if err != nil {
 		return a.renderForm(w, "message", w.view("Package", "/packages", nil), err)
@@ -210,23 +213,15 @@ func (a *API) packagePage(w *webCall) error {
 	d := v.Data.(packagesData)
 	d.Package = p
 	v.Data = d
-	return a.render(w.c, "package_edit", v)
+	if formErr == nil {
+		return a.render(w.c, "package_edit", v)
+	}
+	return a.renderForm(w, "package_edit", v, formErr)
 }
 
 func (a *API) packageUpdate(w *webCall) error {
 	if _, err := webSubmit[Package](w, "updatePackage"); err != nil {
-		p, gerr := webRun[Package](w, "getPackage", nil, nil)
-		if gerr != nil {
-			return a.renderForm(w, "message", w.view("Package", "/packages", nil), gerr)
-		}
-		v, verr := a.packagesView(w, "Package "+p.Name)
-		if verr != nil {
-			return verr
-		}
-		d := v.Data.(packagesData)
-		d.Package = p
-		v.Data = d
-		return a.renderForm(w, "package_edit", v, err)
+		return a.packageEdit(w, err)
 	}
 	return w.c.Redirect("/admin/packages?done=package-saved", fiber.StatusSeeOther)
 }

@@ -50,6 +50,15 @@ func wantFieldError(t *testing.T, what string, p webPage, status int, field stri
 	}
 }
 
+// refusal is a form that must come back refused with status, the message next to field (the
+// rows of the web tests' refusal tables).
+type refusal struct {
+	name   string
+	form   url.Values
+	status int
+	field  string
+}
+
 // wantDeleted deletes what the page at path shows with its delete form, and sees it gone.
 func wantDeleted(t *testing.T, b *browser, path string) {
 	t.Helper()

@@ -29,12 +29,7 @@ func TestWebDevices(t *testing.T) {
 	}
 
 	// Refusals next to their fields, with the API's statuses; the form keeps what was typed.
-	for _, tt := range []struct {
-		name   string
-		form   url.Values
-		status int
-		field  string
-	}{
+	for _, tt := range []refusal{
 		{"same MAC", url.Values{"mac": {"00:1a:79:0a:0b:0c"}}, http.StatusConflict, "mac"},
 		{"bad MAC", url.Values{"mac": {"00:1A:79:00:00"}}, http.StatusBadRequest, "mac"},
 		{"no MAC", url.Values{"mac": {""}}, http.StatusBadRequest, "mac"},

@@ -50,12 +50,7 @@ func TestWebSecurity(t *testing.T) {
 		"expires_at": {"2099-01-02T03:04"}}, "/admin/security/ips")
 	wantPage(t, "list", p, http.StatusOK, "203.0.113.0/24", "2099-01-02 03:04", "every instance applies it")
 	wantEscaped(t, "blocked IPs", p)
-	for _, tt := range []struct {
-		name   string
-		form   url.Values
-		status int
-		field  string
-	}{
+	for _, tt := range []refusal{
 		{"not an IP", url.Values{"network": {"nope"}}, http.StatusBadRequest, "network"},
 		{"no IP", url.Values{"network": {""}}, http.StatusBadRequest, "network"},
 		{"same network", url.Values{"network": {"203.0.113.0/24"}}, http.StatusConflict, "network"},

@@ -80,23 +80,10 @@ func (r *xtreamRequest) set(key, val string) {
 		r.userData[field] = cur
 		return
 	}
-	switch key {
-	case "action":
-		r.action = val
-	case "sub":
-		r.sub = val
-	case "api_pass":
-		r.apiPass = val
-	case "username":
-		r.username = val
-	case "password":
-		r.password = val
-	case "mac":
-		r.mac = val
-	case "id":
-		r.id = val
-	case "amount":
-		r.amount = val
+	plain := map[string]*string{"action": &r.action, "sub": &r.sub, "api_pass": &r.apiPass, "username": &r.username,
+		"password": &r.password, "mac": &r.mac, "id": &r.id, "amount": &r.amount}
+	if p := plain[key]; p != nil {
+		*p = val
 	}
 }
 

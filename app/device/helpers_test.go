@@ -132,10 +132,11 @@ func (e *env) start(t testing.TB, o envOpts) *instance {
 	in.srv, err = server.New(t.Context(), server.Deps{Config: cfg, Log: logx.New(in.logs, "text", slog.LevelDebug),
 		Store: store.New(pool), Registry: prometheus.NewRegistry()})
 	must(t, err)
-	in.base = testkit.Serve(t, func(ctx context.Context, ln net.Listener) error {
-		defer pool.Close()
-		return in.srv.Serve(ctx, ln)
-	}, waitLimit)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	must(t, err)
+	t.Cleanup(pool.Close) // after the server's stop (cleanups run last first)
+	testkit.Serve(t, in.srv, ln, waitLimit)
+	in.base = "http://" + ln.Addr().String()
 	return in
 }
 

@@ -63,10 +63,7 @@ func TestBadBytes_EverySurface(t *testing.T) {
 		for _, s := range refusals {
 			for _, key := range playerKeys {
 				for _, bad := range badBytes {
-					q := url.Values{"username": {"bob"}, "password": {bobPass}}
-					for i := 0; i+1 < len(s.base); i += 2 {
-						q.Set(s.base[i], s.base[i+1])
-					}
+					q := bobQuery(s.base)
 					q.Set(key, bad.value)
 					f.expectRefusal(t, s.path, q, s.want, key+" "+bad.name)
 				}

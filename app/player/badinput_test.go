@@ -46,10 +46,7 @@ func TestBadInput_Matrix(t *testing.T) {
 	for _, s := range surfaces {
 		for _, p := range params {
 			for _, g := range garbage {
-				q := url.Values{"username": {"bob"}, "password": {bobPass}}
-				for i := 0; i+1 < len(s.base); i += 2 {
-					q.Set(s.base[i], s.base[i+1])
-				}
+				q := bobQuery(s.base)
 				q.Set(p, g)
 				target := s.path + "?" + q.Encode()
 				for _, method := range []string{http.MethodGet, http.MethodPost} {
@@ -148,4 +145,13 @@ func TestBadInput_HugeBody(t *testing.T) {
 	if code, _, body := f.do(t, http.MethodPost, playerAPI, form, nil); code != 200 || string(body) != authFailed {
 		t.Errorf("huge username = %d %q, want 200 %s", code, clip(body), authFailed)
 	}
+}
+
+// bobQuery is bob's login with the name/value pairs of base set on it.
+func bobQuery(base []string) url.Values {
+	q := url.Values{"username": {"bob"}, "password": {bobPass}}
+	for i := 0; i+1 < len(base); i += 2 {
+		q.Set(base[i], base[i+1])
+	}
+	return q
 }

@@ -269,20 +269,8 @@ func loadGuide(t testing.TB, st *store.Store) {
 		{ChannelID: "sports.test", StartAt: at(3, 13, 30), StopAt: at(3, 15, 30), Title: "Match Day", Description: "Live.", Lang: "en"},
 		{ChannelID: "hidden.test", StartAt: at(3, 13, 0), StopAt: at(3, 15, 0), Title: "Secret", Lang: "en"},
 	}
-	i := 0
-	_, err := st.ImportEPG(context.Background(), store.EPGImport{
-		Next: func() (store.Programme, bool, error) {
-			if i == len(progs) {
-				return store.Programme{}, false, nil
-			}
-			i++
-			return progs[i-1], true, nil
-		},
-		Channels: func() []store.EPGChannel {
-			return []store.EPGChannel{{ID: "news1.test", DisplayName: "News One"}, {ID: "sports.test", DisplayName: "Sports"},
-				{ID: "hidden.test", DisplayName: "Hidden"}}
-		},
-	})
+	_, err := st.ImportEPG(context.Background(), store.EPGFromSlices([]store.EPGChannel{{ID: "news1.test", DisplayName: "News One"},
+		{ID: "sports.test", DisplayName: "Sports"}, {ID: "hidden.test", DisplayName: "Hidden"}}, progs))
 	if err != nil {
 		t.Fatal(err)
 	}

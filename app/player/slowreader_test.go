@@ -22,6 +22,7 @@ import (
 	"github.com/xtreamd/xtreamd/internal/logx"
 	"github.com/xtreamd/xtreamd/internal/store"
 	"github.com/xtreamd/xtreamd/internal/testdb"
+	"github.com/xtreamd/xtreamd/internal/testkit"
 )
 
 // The slow-reader scenario of issue 11: 20 clients open xmltv.php?next_days=14 of a large
@@ -114,15 +115,7 @@ func (e *slowEnv) serve(t *testing.T, perLine, perIP int) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	})
+	testkit.Serve(t, srv, ln, 20*time.Second)
 	return "http://" + ln.Addr().String()
 }
 

@@ -170,23 +170,9 @@ type StrList struct {
 }
 
 func (l *StrList) UnmarshalJSON(b []byte) error {
-	if len(b) == 0 || b[0] != '[' {
-		return kindErr("an array of strings", b)
-	}
-	var raw []json.RawMessage
-	if err := json.Unmarshal(b, &raw); err != nil {
-		return err
-	}
-	l.V = make([]string, 0, len(raw))
-	for _, r := range raw {
-		var s Str
-		if err := s.UnmarshalJSON(r); err != nil {
-			return err
-		}
-		l.V = append(l.V, s.V)
-	}
-	l.set = true
-	return nil
+	v, err := unmarshalList(b, "an array of strings", func(s *Str) string { return s.V })
+	l.set, l.V = err == nil, v
+	return err
 }
 
 // IntList is an array of unquoted integers (XUI's category_ids; never null).
@@ -196,23 +182,33 @@ type IntList struct {
 }
 
 func (l *IntList) UnmarshalJSON(b []byte) error {
+	v, err := unmarshalList(b, "an array of integers", func(i *Int) int64 { return i.V })
+	l.set, l.V = err == nil, v
+	return err
+}
+
+// unmarshalList decodes a JSON array (never null, never a bare value) whose every element
+// decodes as an E, and returns each element's value.
+func unmarshalList[E any, P interface {
+	*E
+	json.Unmarshaler
+}, V any](b []byte, what string, value func(*E) V) ([]V, error) {
 	if len(b) == 0 || b[0] != '[' {
-		return kindErr("an array of integers", b)
+		return nil, kindErr(what, b)
 	}
 	var raw []json.RawMessage
 	if err := json.Unmarshal(b, &raw); err != nil {
-		return err
+		return nil, err
 	}
-	l.V = make([]int64, 0, len(raw))
+	out := make([]V, 0, len(raw))
 	for _, r := range raw {
-		var i Int
-		if err := i.UnmarshalJSON(r); err != nil {
-			return err
+		var e E
+		if err := P(&e).UnmarshalJSON(r); err != nil {
+			return nil, err
 		}
-		l.V = append(l.V, i.V)
+		out = append(out, value(&e))
 	}
-	l.set = true
-	return nil
+	return out, nil
 }
 
 var yearRE = regexp.MustCompile(`^[0-9]{4}$`)

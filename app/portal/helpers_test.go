@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -14,35 +13,21 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
-
-	"go.uber.org/goleak"
 
 	"github.com/xtreamd/xtreamd/app/server"
 	"github.com/xtreamd/xtreamd/internal/config"
 	"github.com/xtreamd/xtreamd/internal/logx"
 	"github.com/xtreamd/xtreamd/internal/store"
 	"github.com/xtreamd/xtreamd/internal/testdb"
+	"github.com/xtreamd/xtreamd/internal/testkit"
+	"github.com/xtreamd/xtreamd/internal/testmedia"
 )
 
-func TestMain(m *testing.M) {
-	code := testdb.Main(m)
-	if code == 0 {
-		http.DefaultClient.CloseIdleConnections()
-		if err := goleak.Find(goleak.IgnoreCurrent()); err != nil {
-			fmt.Fprintf(os.Stderr, "goleak: %v\n", err)
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(testdb.Main(m)) }
 
 // waitLimit bounds every wait: long enough for a loaded 2-core box, short enough to fail fast.
 const waitLimit = 20 * time.Second
@@ -52,61 +37,6 @@ const (
 	mag250UA  = "Mozilla/5.0 (QtEmbedded; U; Linux; C) AppleWebKit/533.3 (KHTML, like Gecko) MAG200 stbapp ver: 2 rev: 250 Safari/533.3"
 	mag250XUA = "Model: MAG250; Link: WiFi"
 )
-
-// clipPath is the real H.264 + AAC test clip (testdata/ts/README.md).
-func clipPath(t testing.TB) string {
-	t.Helper()
-	p, err := filepath.Abs(filepath.Join("..", "..", "testdata", "ts", "clip.ts"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
-// lockedBuffer collects logs from many goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-// liveOrigin is a live MPEG-TS upstream on loopback: the clip over and over, paced at four
-// times real time (a probe reads its first seconds; the timestamps restart with each loop).
-func liveOrigin(t testing.TB, data []byte) string {
-	t.Helper()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "video/mp2t")
-		rc := http.NewResponseController(w)
-		const chunk = 64 * 188
-		tick := time.NewTicker(10 * time.Second * chunk / time.Duration(len(data)) / 4) // the clip is 10 s
-		defer tick.Stop()
-		for {
-			for i := 0; i+chunk <= len(data); i += chunk {
-				if _, err := w.Write(data[i : i+chunk]); err != nil || rc.Flush() != nil {
-					return
-				}
-				select {
-				case <-r.Context().Done():
-					return
-				case <-tick.C:
-				}
-			}
-		}
-	}))
-	t.Cleanup(srv.Close)
-	return srv.URL
-}
 
 // env is one running server on loopback over its own database:
 //
@@ -144,7 +74,7 @@ type env struct {
 	shows    int64
 	bouquet  int64
 	shiftReq chan string
-	logs     *lockedBuffer
+	logs     *testkit.Buffer
 	stop     func() error
 }
 
@@ -158,7 +88,7 @@ func setup(t *testing.T, o envOpts) *env {
 	t.Helper()
 	st := store.New(testdb.New(t))
 	ctx := context.Background()
-	e := &env{t: t, st: st, logs: &lockedBuffer{}, shiftReq: make(chan string, 16), episodes: map[string]int64{}}
+	e := &env{t: t, st: st, logs: &testkit.Buffer{}, shiftReq: make(chan string, 16), episodes: map[string]int64{}}
 	settings := map[string]any{"flood_auth_failures": 0, "rate_limit_per_second": 0}
 	for k, v := range o.settings {
 		settings[k] = v
@@ -186,8 +116,7 @@ func (e *env) catalog(t *testing.T) {
 	t.Helper()
 	ctx := context.Background()
 	st := e.st
-	data, err := os.ReadFile(clipPath(t))
-	must(t, err)
+	data := testmedia.Clip(t)
 	// An http upstream for the movie, the episodes and the recordings: the clip with Range.
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, "/archive/") {
@@ -199,7 +128,7 @@ func (e *env) catalog(t *testing.T) {
 		http.ServeContent(w, r, "clip.ts", time.Unix(0, 0), bytes.NewReader(data))
 	}))
 	t.Cleanup(up.Close)
-	origin := liveOrigin(t, data)
+	origin := testmedia.LiveOrigin(t, 4)
 	live := func(name string) []store.Source {
 		return []store.Source{{URL: origin + "/" + name + ".ts", Kind: store.SourceTS}}
 	}
@@ -281,19 +210,8 @@ func (e *env) guide(t *testing.T) {
 				Title: fmt.Sprintf("%s at %s", ch, start.Format("15:04")), Description: "About " + ch, Lang: "en"})
 		}
 	}
-	i := 0
-	_, err := e.st.ImportEPG(context.Background(), store.EPGImport{
-		Next: func() (store.Programme, bool, error) {
-			if i == len(progs) {
-				return store.Programme{}, false, nil
-			}
-			i++
-			return progs[i-1], true, nil
-		},
-		Channels: func() []store.EPGChannel {
-			return []store.EPGChannel{{ID: "live.test", DisplayName: "Live"}, {ID: "archive.test", DisplayName: "Archive"}}
-		},
-	})
+	_, err := e.st.ImportEPG(context.Background(), store.EPGFromSlices(
+		[]store.EPGChannel{{ID: "live.test", DisplayName: "Live"}, {ID: "archive.test", DisplayName: "Archive"}}, progs))
 	must(t, err)
 }
 
@@ -314,27 +232,7 @@ func (e *env) start(t *testing.T, mod func(*config.Config)) {
 	e.srv, err = server.New(t.Context(), server.Deps{Config: cfg, Log: logx.New(e.logs, "text", slog.LevelDebug), Store: e.st})
 	must(t, err)
 	e.base = "http://" + ln.Addr().String()
-	sctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- e.srv.Serve(sctx, ln) }()
-	var once sync.Once
-	var serveErr error
-	e.stop = func() error {
-		once.Do(func() {
-			cancel()
-			select {
-			case serveErr = <-done:
-			case <-time.After(waitLimit):
-				serveErr = errors.New("Serve did not return")
-			}
-		})
-		return serveErr
-	}
-	t.Cleanup(func() {
-		if err := e.stop(); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-	})
+	e.stop = testkit.Serve(t, e.srv, ln, waitLimit)
 }
 
 func must(t testing.TB, err error) {
@@ -469,27 +367,7 @@ func cmdURL(t testing.TB, cmd string) string {
 }
 
 // ffprobe runs ffprobe on url and returns the codec names it found.
-func ffprobe(t *testing.T, url string) string {
-	t.Helper()
-	bin, err := exec.LookPath("ffprobe")
-	if err != nil {
-		t.Skip("ffprobe not installed")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, bin, "-v", "error", "-rw_timeout", "15000000",
-		"-show_entries", "stream=codec_name", "-of", "csv=p=0", url).CombinedOutput()
-	if err != nil {
-		t.Fatalf("ffprobe %s: %v\n%s", logx.RedactPath(url), err, out)
-	}
-	var codecs []string
-	for _, f := range strings.Fields(string(out)) {
-		if !slices.Contains(codecs, f) {
-			codecs = append(codecs, f)
-		}
-	}
-	return strings.Join(codecs, ",")
-}
+func ffprobe(t *testing.T, url string) string { return testmedia.Codecs(t, url, waitLimit) }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 

@@ -3,7 +3,6 @@ package stream_test
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -11,19 +10,15 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
-	"go.uber.org/goleak"
 
 	"github.com/xtreamd/xtreamd/app/server"
 	"github.com/xtreamd/xtreamd/internal/access"
@@ -32,6 +27,7 @@ import (
 	"github.com/xtreamd/xtreamd/internal/store"
 	"github.com/xtreamd/xtreamd/internal/testdb"
 	"github.com/xtreamd/xtreamd/internal/testkit"
+	"github.com/xtreamd/xtreamd/internal/testmedia"
 	"github.com/xtreamd/xtreamd/internal/token"
 )
 
@@ -39,33 +35,14 @@ func TestMain(m *testing.M) {
 	if os.Getenv("XTREAMD_BENCH_CLIENT") != "" || os.Getenv("XTREAMD_BENCH_ORIGIN") != "" {
 		os.Exit(m.Run()) // a process of the load benchmark (load_test.go) that needs no database
 	}
-	code := testdb.Main(m)
-	if code == 0 {
-		// Every server, stream writer, relay hub and origin must be gone once the tests are.
-		http.DefaultClient.CloseIdleConnections()
-		noRedirect.CloseIdleConnections()
-		if err := goleak.Find(goleak.IgnoreCurrent()); err != nil {
-			fmt.Fprintf(os.Stderr, "goleak: %v\n", err)
-			code = 1
-		}
-	}
-	os.Exit(code)
+	// Every server, stream writer, relay hub and origin must be gone once the tests are.
+	os.Exit(testdb.Main(m, noRedirect))
 }
 
 // waitLimit bounds every wait: long enough for a loaded 2-core box, short enough to fail fast.
 const waitLimit = 20 * time.Second
 
 const tokenSecret = "stream-test-secret-0123456789abcdef"
-
-// clip is the real H.264 + AAC test clip (testdata/ts/README.md).
-func clip(t testing.TB) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "ts", "clip.ts"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
 
 // origin is a live MPEG-TS upstream: the clip looped and restamped into one continuous stream,
 // paced at speed times real time. It counts the connections it served.
@@ -77,7 +54,7 @@ type origin struct {
 
 func newOrigin(t testing.TB, speed int) *origin {
 	t.Helper()
-	lf := newLoop(clip(t))
+	lf := newLoop(testmedia.Clip(t))
 	o := &origin{}
 	o.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		o.conns.Add(1)
@@ -281,7 +258,7 @@ func setup(t *testing.T, o envOpts) *env {
 		default:
 		}
 		w.Header().Set("Content-Type", "video/mp2t")
-		_, _ = w.Write(clip(t)[:188*100])
+		_, _ = w.Write(testmedia.Clip(t)[:188*100])
 	}))
 	t.Cleanup(shiftUp.Close)
 	tpl := shiftUp.URL + "/archive/{stream_id}/{Y}{m}{d}-{H}{M}{S}/{start_unix}-{end_unix}/{duration_min}m-{duration_sec}s.ts?iso={utc_iso}"
@@ -364,28 +341,7 @@ func startServer(t *testing.T, st *store.Store, cfg config.Config, logs io.Write
 	must(t, err)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	must(t, err)
-	sctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(sctx, ln) }()
-	var once sync.Once
-	var serveErr error
-	stop := func() error {
-		once.Do(func() {
-			cancel()
-			select {
-			case serveErr = <-done:
-			case <-time.After(waitLimit):
-				serveErr = errors.New("Serve did not return")
-			}
-		})
-		return serveErr
-	}
-	t.Cleanup(func() {
-		if err := stop(); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-	})
-	return srv, "http://" + ln.Addr().String(), stop
+	return srv, "http://" + ln.Addr().String(), testkit.Serve(t, srv, ln, waitLimit)
 }
 
 // peer starts a second server instance over the same database, with a pool of its own (as
@@ -493,28 +449,7 @@ func (e *env) leases(line ...int64) int {
 }
 
 // ffprobe runs ffprobe on url and returns the codec names it found.
-func ffprobe(t *testing.T, url string) string {
-	t.Helper()
-	bin, err := exec.LookPath("ffprobe")
-	if err != nil {
-		t.Skip("ffprobe not installed")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, bin, "-v", "error", "-rw_timeout", "15000000",
-		"-show_entries", "stream=codec_name", "-of", "csv=p=0", url).CombinedOutput()
-	if err != nil {
-		t.Fatalf("ffprobe %s: %v\n%s", logx.RedactPath(url), err, out)
-	}
-	// Streams are listed once per program and once on their own: keep each codec once.
-	var codecs []string
-	for _, f := range strings.Fields(string(out)) {
-		if !slices.Contains(codecs, f) {
-			codecs = append(codecs, f)
-		}
-	}
-	return strings.Join(codecs, ",")
-}
+func ffprobe(t *testing.T, url string) string { return testmedia.Codecs(t, url, waitLimit) }
 
 // metric returns the text exposition lines of the server's registry that start with name.
 func (e *env) metric(name string) string {

@@ -36,6 +36,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/xtreamd/xtreamd/internal/testmedia"
 )
 
 // benchRate is the channel's rate in bytes per second (8 Mbit/s).
@@ -49,7 +51,7 @@ func TestBenchOrigin(t *testing.T) {
 	if os.Getenv("XTREAMD_BENCH_ORIGIN") != "1" {
 		t.Skip("source process of the load benchmark")
 	}
-	data := clip(t)
+	data := testmedia.Clip(t)
 	if p := os.Getenv("XTREAMD_BENCH_CLIP"); p != "" {
 		b, err := os.ReadFile(p)
 		must(t, err)

@@ -42,6 +42,7 @@ import (
 	"github.com/xtreamd/xtreamd/internal/credential"
 	"github.com/xtreamd/xtreamd/internal/pgserver"
 	"github.com/xtreamd/xtreamd/internal/store"
+	"github.com/xtreamd/xtreamd/internal/testmedia"
 )
 
 // stormViewer is one viewer of the storm: its URL and the loopback address it dials from.
@@ -265,7 +266,7 @@ func newStormFixture(t *testing.T, n int) *stormFixture {
 	must(t, store.Migrate(ctx, pool))
 	f.st = store.New(pool)
 
-	data := clip(t)
+	data := testmedia.Clip(t)
 	if p := os.Getenv("XTREAMD_BENCH_CLIP"); p != "" {
 		data, err = os.ReadFile(p)
 		must(t, err)

@@ -21,6 +21,7 @@ import (
 	"github.com/xtreamd/xtreamd/internal/conns"
 	"github.com/xtreamd/xtreamd/internal/demo"
 	"github.com/xtreamd/xtreamd/internal/store"
+	"github.com/xtreamd/xtreamd/internal/testmedia"
 )
 
 // secretTree is a data directory as `serve` keeps it (a token secret, a private cluster with a
@@ -42,7 +43,7 @@ func newSecretTree(t *testing.T) secretTree {
 	for _, d := range []string{tr.media, filepath.Dir(tr.pgClip), filepath.Dir(tr.outside)} {
 		must(t, os.MkdirAll(d, 0o755))
 	}
-	ts := clip(t)
+	ts := testmedia.Clip(t)
 	must(t, os.WriteFile(tr.secretPath, tr.secret, 0o600))
 	must(t, os.WriteFile(tr.pgClip, ts, 0o600))
 	must(t, os.WriteFile(tr.outside, ts, 0o644))
@@ -309,7 +310,7 @@ func TestUpstreamRedirect_Loopback(t *testing.T) {
 		t.Run("private redirects "+strconv.FormatBool(allow), func(t *testing.T) {
 			t.Parallel()
 			var targetHits atomic.Int64
-			data := clip(t)
+			data := testmedia.Clip(t)
 			target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				targetHits.Add(1)
 				w.Header().Set("Content-Type", "video/mp2t")

@@ -80,16 +80,6 @@ func loadGuide(ctx context.Context, st *store.Store, now time.Time) error {
 	for _, c := range channels() {
 		chans = append(chans, store.EPGChannel{ID: c.epgID, DisplayName: c.name})
 	}
-	i := 0
-	_, err := st.ImportEPG(ctx, store.EPGImport{
-		Next: func() (store.Programme, bool, error) {
-			if i == len(progs) {
-				return store.Programme{}, false, nil
-			}
-			i++
-			return progs[i-1], true, nil
-		},
-		Channels: func() []store.EPGChannel { return chans },
-	})
+	_, err := st.ImportEPG(ctx, store.EPGFromSlices(chans, progs))
 	return err
 }

@@ -133,26 +133,24 @@ func TestTouch_RenewsWhenDue(t *testing.T) {
 	if err := f.devs.Touch(ctx, &dev); err != nil || !f.stored(t, m).TokenExpiresAt.Equal(before) {
 		t.Fatalf("Touch of a fresh session wrote (%v)", err)
 	}
+	// renewed sets the session to expire in left, touches it and wants about an hour again.
+	renewed := func(left, what string) {
+		t.Helper()
+		testdb.MustExec(t, f.st, `UPDATE mag_devices SET token_expires_at = now() + $2::interval WHERE id = $1`, dev.ID, left)
+		dev, _ = f.devs.Lookup(ctx, m)
+		if err := f.devs.Touch(ctx, &dev); err != nil {
+			t.Fatal(err)
+		}
+		if left := time.Until(*f.stored(t, m).TokenExpiresAt); left < 55*time.Minute {
+			t.Fatalf("%s: %v left, want about an hour", what, left)
+		}
+	}
 	// Older than RenewEvery: renewed (the database's clock sets the new expiry).
-	testdb.MustExec(t, f.st, `UPDATE mag_devices SET token_expires_at = now() + interval '45 minutes' WHERE id = $1`, dev.ID)
-	dev, _ = f.devs.Lookup(ctx, m)
-	if err := f.devs.Touch(ctx, &dev); err != nil {
-		t.Fatal(err)
-	}
-	if left := time.Until(*f.stored(t, m).TokenExpiresAt); left < 55*time.Minute {
-		t.Fatalf("after Touch the session has %v left, want about an hour", left)
-	}
+	renewed("45 minutes", "after Touch the session")
 	// The app clock moving on makes a loaded session due as well.
 	dev, _ = f.devs.Lookup(ctx, m)
 	f.clock.add(15 * time.Minute)
-	testdb.MustExec(t, f.st, `UPDATE mag_devices SET token_expires_at = now() + interval '50 minutes' WHERE id = $1`, dev.ID)
-	dev, _ = f.devs.Lookup(ctx, m)
-	if err := f.devs.Touch(ctx, &dev); err != nil {
-		t.Fatal(err)
-	}
-	if left := time.Until(*f.stored(t, m).TokenExpiresAt); left < 55*time.Minute {
-		t.Fatalf("due session not renewed: %v left", left)
-	}
+	renewed("50 minutes", "due session not renewed")
 }
 
 func TestProve_DeviceLock(t *testing.T) {

@@ -27,14 +27,22 @@ func tempDir(t *testing.T) string {
 	return d
 }
 
-func TestStart_ReuseAndRefuseSecondServer(t *testing.T) {
-	t.Parallel()
+// clusterDir skips the test without the PostgreSQL binaries, and returns where its cluster goes
+// and the context bounding its run.
+func clusterDir(t *testing.T, limit time.Duration) (string, context.Context) {
+	t.Helper()
 	if _, err := FindBinDir(""); err != nil {
 		t.Skip(err)
 	}
 	dir := filepath.Join(tempDir(t), "pg")
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	t.Cleanup(cancel)
+	return dir, ctx
+}
+
+func TestStart_ReuseAndRefuseSecondServer(t *testing.T) {
+	t.Parallel()
+	dir, ctx := clusterDir(t, 60*time.Second)
 	s, err := Start(ctx, Options{Dir: dir, Ephemeral: true})
 	if err != nil {
 		t.Fatal(err)
@@ -179,13 +187,8 @@ func TestChownTree_NeverFollowsALink(t *testing.T) {
 func TestStart_PlantedLinks(t *testing.T) {
 	t.Parallel()
 	asRoot(t)
-	if _, err := FindBinDir(""); err != nil {
-		t.Skip(err)
-	}
+	dir, ctx := clusterDir(t, 120*time.Second)
 	out := newOutside(t)
-	dir := filepath.Join(tempDir(t), "pg")
-	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
-	defer cancel()
 	s, err := Start(ctx, Options{Dir: dir, Ephemeral: true})
 	if err != nil {
 		t.Fatal(err)
@@ -240,12 +243,7 @@ func TestClusterVersion(t *testing.T) {
 // its Stop leaves the cluster running. Nothing running is ErrNotRunning.
 func TestAttach(t *testing.T) {
 	t.Parallel()
-	if _, err := FindBinDir(""); err != nil {
-		t.Skip(err)
-	}
-	dir := filepath.Join(tempDir(t), "pg")
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
+	dir, ctx := clusterDir(t, 60*time.Second)
 	if _, err := Attach(dir); !errors.Is(err, ErrNotRunning) {
 		t.Fatalf("Attach before any start = %v, want ErrNotRunning", err)
 	}

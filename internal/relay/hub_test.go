@@ -357,36 +357,37 @@ func TestAllSourcesDownThenRecover(t *testing.T) {
 	}
 }
 
-func TestManagerCloseEndsViewers(t *testing.T) {
-	t.Parallel()
-	origin := newTSOrigin(t, clip(t, "clip.ts"), 4)
-	m := newTestManager(t, Options{})
-	v, err := m.Subscribe(t.Context(), 1, []Source{{URL: origin.URL}})
+// watching is a manager with one viewer of a paced origin whose WriteTo already delivered a
+// full read; errc gets WriteTo's error.
+func watching(t *testing.T) (m *Manager, origin string, v *Viewer, errc <-chan error) {
+	t.Helper()
+	origin = newTSOrigin(t, clip(t, "clip.ts"), 4).URL
+	m = newTestManager(t, Options{})
+	v, err := m.Subscribe(t.Context(), 1, []Source{{URL: origin}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer v.Close()
 	c, errc := watch(t.Context(), v, 8<<10)
 	waitFull(t, c)
+	return m, origin, v, errc
+}
+
+func TestManagerCloseEndsViewers(t *testing.T) {
+	t.Parallel()
+	m, origin, v, errc := watching(t)
+	defer v.Close()
 	m.Close()
 	if err := <-errc; !errors.Is(err, ErrClosed) {
 		t.Fatalf("WriteTo after Manager.Close = %v, want ErrClosed", err)
 	}
-	if _, err := m.Subscribe(t.Context(), 1, []Source{{URL: origin.URL}}); !errors.Is(err, ErrClosed) {
+	if _, err := m.Subscribe(t.Context(), 1, []Source{{URL: origin}}); !errors.Is(err, ErrClosed) {
 		t.Fatalf("Subscribe after Close = %v, want ErrClosed", err)
 	}
 }
 
 func TestViewerCloseEndsWriteTo(t *testing.T) {
 	t.Parallel()
-	origin := newTSOrigin(t, clip(t, "clip.ts"), 4)
-	m := newTestManager(t, Options{})
-	v, err := m.Subscribe(t.Context(), 1, []Source{{URL: origin.URL}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, errc := watch(t.Context(), v, 8<<10)
-	waitFull(t, c)
+	_, _, v, errc := watching(t)
 	v.Close()
 	if err := <-errc; !errors.Is(err, ErrClosed) {
 		t.Fatalf("WriteTo after Close = %v, want ErrClosed", err)

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"net/netip"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 )
 
 // AuditEntry is one row of audit_log (001_core): who changed what, from where. Detail never
@@ -78,10 +76,5 @@ func (s *Store) SearchAudit(ctx context.Context, f AuditFilter) ([]AuditEntry, e
 	if !f.Since.IsZero() {
 		since = &f.Since
 	}
-	rows, _ := s.q.Query(ctx, q, f.AdminID, f.Action, f.TargetType, f.TargetID, since, f.BeforeID, limit)
-	out, err := pgx.CollectRows(rows, pgx.RowToStructByName[AuditEntry])
-	if err != nil {
-		return nil, fmt.Errorf("search audit: %w", interpret(err))
-	}
-	return out, nil
+	return many[AuditEntry](ctx, s, "search audit", q, f.AdminID, f.Action, f.TargetType, f.TargetID, since, f.BeforeID, limit)
 }

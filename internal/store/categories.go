@@ -21,12 +21,7 @@ type Category struct {
 func (s *Store) Categories(ctx context.Context, kind string) ([]Category, error) {
 	const q = `SELECT id, kind, name, position, is_adult FROM categories
 		WHERE $1 = '' OR kind = $1 ORDER BY position, id`
-	rows, _ := s.q.Query(ctx, q, kind)
-	cats, err := pgx.CollectRows(rows, pgx.RowToStructByName[Category])
-	if err != nil {
-		return nil, fmt.Errorf("categories: %w", interpret(err))
-	}
-	return cats, nil
+	return many[Category](ctx, s, "categories", q, kind)
 }
 
 // EnsureCategories returns the ids of the categories of kind named names, creating the missing

@@ -176,12 +176,7 @@ func (s *Store) SearchActivity(ctx context.Context, f ActivityFilter) ([]Activit
 	q := `SELECT a.id, a.lease_id, a.line_id, a.username, a.stream_id, a.container, a.client_ip, a.country, a.isp,
 		a.user_agent, a.started_at, a.ended_at, a.bytes_out, a.end_reason FROM activity_log a` + where +
 		` ORDER BY a.id DESC LIMIT ` + lq.arg(clampLimit(f.Limit))
-	rows, _ := s.q.Query(ctx, q, lq.args...)
-	out, err := pgx.CollectRows(rows, pgx.RowToStructByName[ActivityEntry])
-	if err != nil {
-		return nil, fmt.Errorf("search activity: %w", interpret(err))
-	}
-	return out, nil
+	return many[ActivityEntry](ctx, s, "search activity", q, lq.args...)
 }
 
 // Dashboard is the panel's overview at one moment.

@@ -63,10 +63,5 @@ func (s *Store) Ledger(ctx context.Context, adminID, beforeID int64, limit int) 
 	const q = `SELECT id, at, admin_id, delta, balance_after, reason, is_trial, line_id, package_id, counterparty_id,
 			actor_admin_id, note
 		FROM credit_ledger WHERE admin_id = $1 AND ($2 = 0 OR id < $2) ORDER BY id DESC LIMIT $3`
-	rows, _ := s.q.Query(ctx, q, adminID, beforeID, clampLimit(limit))
-	out, err := pgx.CollectRows(rows, pgx.RowToStructByName[LedgerEntry])
-	if err != nil {
-		return nil, fmt.Errorf("ledger: %w", interpret(err))
-	}
-	return out, nil
+	return many[LedgerEntry](ctx, s, "ledger", q, adminID, beforeID, clampLimit(limit))
 }

@@ -69,12 +69,7 @@ func (s *Store) ListDeviceRecords(ctx context.Context, f DeviceFilter) ([]Device
 		  AND ($3 = 0 OR d.line_id = $3)
 		  AND d.id > $4
 		ORDER BY d.id LIMIT $5`
-	rows, _ := s.q.Query(ctx, q, f.Owners, f.MAC, f.LineID, f.AfterID, clampLimit(f.Limit))
-	out, err := pgx.CollectRows(rows, pgx.RowToStructByName[DeviceRecord])
-	if err != nil {
-		return nil, fmt.Errorf("list mag devices: %w", interpret(err))
-	}
-	return out, nil
+	return many[DeviceRecord](ctx, s, "list mag devices", q, f.Owners, f.MAC, f.LineID, f.AfterID, clampLimit(f.Limit))
 }
 
 // UpdateDeviceRecord writes a device's MAC, line and lock. A MAC or line taken by another

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 )
 
 // EPGSource is a configured XMLTV source, fetched on a schedule by epg.Refresher.
@@ -32,12 +30,7 @@ type EPGChannel struct {
 func (s *Store) EPGSources(ctx context.Context, enabledOnly bool) ([]EPGSource, error) {
 	const q = `SELECT id, name, url, enabled, last_fetched_at, last_error, created_at FROM epg_sources
 		WHERE enabled OR NOT $1 ORDER BY id`
-	rows, _ := s.q.Query(ctx, q, enabledOnly)
-	srcs, err := pgx.CollectRows(rows, pgx.RowToStructByName[EPGSource])
-	if err != nil {
-		return nil, fmt.Errorf("epg sources: %w", interpret(err))
-	}
-	return srcs, nil
+	return many[EPGSource](ctx, s, "epg sources", q, enabledOnly)
 }
 
 // UpsertEPGSource registers an XMLTV source by URL (renaming it if it exists) and returns its id.
@@ -60,12 +53,7 @@ func (s *Store) RecordEPGFetch(ctx context.Context, sourceID int64, at time.Time
 // EPGChannels lists every EPG channel by id.
 func (s *Store) EPGChannels(ctx context.Context) ([]EPGChannel, error) {
 	const q = `SELECT id, display_name, icon, source_id, updated_at FROM epg_channels ORDER BY id`
-	rows, _ := s.q.Query(ctx, q)
-	chans, err := pgx.CollectRows(rows, pgx.RowToStructByName[EPGChannel])
-	if err != nil {
-		return nil, fmt.Errorf("epg channels: %w", interpret(err))
-	}
-	return chans, nil
+	return many[EPGChannel](ctx, s, "epg channels", q)
 }
 
 const epgSourceColumns = `id, name, url, enabled, last_fetched_at, last_error, created_at`

@@ -20,6 +20,22 @@ type EPGImport struct {
 	Channels func() []EPGChannel
 }
 
+// EPGFromSlices is an import of programmes already in memory (the demo guide, fixtures), with
+// the channels declared.
+func EPGFromSlices(chans []EPGChannel, progs []Programme) EPGImport {
+	i := 0
+	return EPGImport{
+		Next: func() (Programme, bool, error) {
+			if i == len(progs) {
+				return Programme{}, false, nil
+			}
+			i++
+			return progs[i-1], true, nil
+		},
+		Channels: func() []EPGChannel { return chans },
+	}
+}
+
 // EPGImportResult counts what ImportEPG did.
 type EPGImportResult struct {
 	ChannelsAdded, ChannelsUpdated, ChannelsUnchanged int

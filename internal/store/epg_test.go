@@ -19,20 +19,6 @@ func prog(ch string, startMin, durMin int, title string) store.Programme {
 	return store.Programme{ChannelID: ch, StartAt: start, StopAt: start.Add(time.Duration(durMin) * time.Minute), Title: title}
 }
 
-func sliceImport(chans []store.EPGChannel, progs []store.Programme) store.EPGImport {
-	i := 0
-	return store.EPGImport{
-		Next: func() (store.Programme, bool, error) {
-			if i == len(progs) {
-				return store.Programme{}, false, nil
-			}
-			i++
-			return progs[i-1], true, nil
-		},
-		Channels: func() []store.EPGChannel { return chans },
-	}
-}
-
 func titles(ps []store.Programme) []string {
 	var out []string
 	for _, p := range ps {
@@ -51,7 +37,7 @@ func TestImportEPG_IdempotentAndReplacesWindow(t *testing.T) {
 		prog("b.tv", 0, 60, "B1"), prog("b.tv", 0, 60, "B1 again"), // duplicate start: the last one wins
 		prog("c.tv", 0, 60, "C1"), // undeclared channel
 	}
-	res, err := st.ImportEPG(ctx, sliceImport(chans, progs))
+	res, err := st.ImportEPG(ctx, store.EPGFromSlices(chans, progs))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +46,7 @@ func TestImportEPG_IdempotentAndReplacesWindow(t *testing.T) {
 		t.Fatalf("first import (-want +got):\n%s", diff)
 	}
 	v := testdb.EPGVersion(t, st)
-	res, err = st.ImportEPG(ctx, sliceImport(chans, progs))
+	res, err = st.ImportEPG(ctx, store.EPGFromSlices(chans, progs))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +59,7 @@ func TestImportEPG_IdempotentAndReplacesWindow(t *testing.T) {
 	}
 	// A rescheduled a.tv: A2 moves to 12:45 and gets a new title; the old 12:30 slot goes.
 	progs = []store.Programme{prog("a.tv", 0, 45, "A1"), prog("a.tv", 45, 15, "A2 new"), prog("a.tv", 60, 60, "A3")}
-	res, err = st.ImportEPG(ctx, sliceImport(chans[:1], progs))
+	res, err = st.ImportEPG(ctx, store.EPGFromSlices(chans[:1], progs))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +104,7 @@ func TestImportEPG_ReaderErrorWritesNothing(t *testing.T) {
 		t.Fatalf("programmes = %d, want none", len(ps))
 	}
 	// The connection is clean again: a second import on the pool works.
-	if _, err := st.ImportEPG(ctx, sliceImport(nil, []store.Programme{prog("a.tv", 0, 60, "ok")})); err != nil {
+	if _, err := st.ImportEPG(ctx, store.EPGFromSlices(nil, []store.Programme{prog("a.tv", 0, 60, "ok")})); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -145,7 +131,7 @@ func TestEPGChannelsAndSources(t *testing.T) {
 	c := store.EPGChannel{ID: "a.tv", DisplayName: "A", SourceID: &sid}
 	upsert := func(c store.EPGChannel, want store.EPGImportResult) {
 		t.Helper()
-		imp := sliceImport([]store.EPGChannel{c}, nil)
+		imp := store.EPGFromSlices([]store.EPGChannel{c}, nil)
 		imp.SourceID = c.SourceID
 		if res, err := st.ImportEPG(ctx, imp); err != nil || res != want {
 			t.Fatalf("ImportEPG(channel %+v) = %+v, %v, want %+v", c, res, err, want)
@@ -170,7 +156,7 @@ func TestProgrammeQueries(t *testing.T) {
 	for i := range 6 {
 		progs = append(progs, prog("a.tv", i*60, 60, fmt.Sprintf("A%d", i)), prog("b.tv", i*60, 60, fmt.Sprintf("B%d", i)))
 	}
-	if _, err := st.ImportEPG(ctx, sliceImport(nil, progs)); err != nil {
+	if _, err := st.ImportEPG(ctx, store.EPGFromSlices(nil, progs)); err != nil {
 		t.Fatal(err)
 	}
 	at := t0.Add(150 * time.Minute) // inside A2

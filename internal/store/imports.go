@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 )
 
 // Import job states (import_jobs.state, 008_admin_catalog).
@@ -61,12 +59,7 @@ func (s *Store) ImportJobByID(ctx context.Context, id int64) (ImportJob, error) 
 func (s *Store) ListImportJobs(ctx context.Context, beforeID int64, limit int) ([]ImportJob, error) {
 	const q = `SELECT ` + importJobColumns + ` FROM import_jobs WHERE $1::bigint = 0 OR id < $1
 		ORDER BY id DESC LIMIT $2`
-	rows, _ := s.q.Query(ctx, q, beforeID, clampLimit(limit))
-	out, err := pgx.CollectRows(rows, pgx.RowToStructByName[ImportJob])
-	if err != nil {
-		return nil, fmt.Errorf("list import jobs: %w", interpret(err))
-	}
-	return out, nil
+	return many[ImportJob](ctx, s, "list import jobs", q, beforeID, clampLimit(limit))
 }
 
 // StartImportJob marks a queued job running.

@@ -143,6 +143,17 @@ func (s *Store) LockRow(ctx context.Context, t Table, id int64) error {
 	return nil
 }
 
+// many reads every row q returns into Ts, by column name; what names the rows in errors
+// ("categories").
+func many[T any](ctx context.Context, s *Store, what, q string, args ...any) ([]T, error) {
+	rows, _ := s.q.Query(ctx, q, args...)
+	out, err := pgx.CollectRows(rows, pgx.RowToStructByName[T])
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, interpret(err))
+	}
+	return out, nil
+}
+
 // one reads the single row q returns into a T, by column name; what names the row in errors
 // ("category 7"), and no row is ErrNotFound.
 func one[T any](ctx context.Context, s *Store, what, q string, args ...any) (T, error) {

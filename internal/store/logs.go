@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"net/netip"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 )
 
 // AddActivityBytes records the bytes a lease delivered after someone else ended it (a kill
@@ -75,10 +73,5 @@ func (s *Store) SearchClientLog(ctx context.Context, f ClientLogFilter) ([]Clien
 	})
 	q := `SELECT c.id, c.at, c.line_id, c.username, c.code, c.surface, c.client_ip, c.user_agent, c.stream_id
 		FROM client_log c` + where + ` ORDER BY c.id DESC LIMIT ` + lq.arg(clampLimit(f.Limit))
-	rows, _ := s.q.Query(ctx, q, lq.args...)
-	out, err := pgx.CollectRows(rows, pgx.RowToStructByName[ClientLogEntry])
-	if err != nil {
-		return nil, fmt.Errorf("search client log: %w", interpret(err))
-	}
-	return out, nil
+	return many[ClientLogEntry](ctx, s, "search client log", q, lq.args...)
 }

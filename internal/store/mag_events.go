@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 )
 
 // MAGEvent is an event queued for a MAG box (mag_events, 003_lines.sql), delivered by the
@@ -81,10 +79,5 @@ func (s *Store) ConfirmMAGEvent(ctx context.Context, deviceID, id int64) (bool, 
 func (s *Store) MAGEvents(ctx context.Context, deviceID int64) ([]MAGEvent, error) {
 	const q = `SELECT id, device_id, event, message, need_confirm, reboot_after_ok, channel_id, created_at,
 		delivered_at, confirmed_at FROM mag_events WHERE device_id = $1 ORDER BY id DESC`
-	rows, _ := s.q.Query(ctx, q, deviceID)
-	out, err := pgx.CollectRows(rows, pgx.RowToStructByName[MAGEvent])
-	if err != nil {
-		return nil, fmt.Errorf("mag events: %w", interpret(err))
-	}
-	return out, nil
+	return many[MAGEvent](ctx, s, "mag events", q, deviceID)
 }

@@ -89,12 +89,7 @@ func (s *Store) PackageByID(ctx context.Context, id int64) (Package, error) {
 // ListPackages returns packages in id order after afterID; onlyEnabled leaves out disabled ones.
 func (s *Store) ListPackages(ctx context.Context, onlyEnabled bool, afterID int64, limit int) ([]Package, error) {
 	const q = `SELECT ` + packageColumns + ` FROM packages p WHERE (NOT $1 OR p.enabled) AND p.id > $2 ORDER BY p.id LIMIT $3`
-	rows, _ := s.q.Query(ctx, q, onlyEnabled, afterID, clampLimit(limit))
-	out, err := pgx.CollectRows(rows, pgx.RowToStructByName[Package])
-	if err != nil {
-		return nil, fmt.Errorf("list packages: %w", interpret(err))
-	}
-	return out, nil
+	return many[Package](ctx, s, "list packages", q, onlyEnabled, afterID, clampLimit(limit))
 }
 
 // DeletePackage deletes package id (ledger entries keep no package).

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 )
 
 // SampleConnections records this minute's live connections and delivery rate of instance
@@ -48,10 +46,5 @@ func (s *Store) ConnectionSeries(ctx context.Context, since time.Time, bucket ti
 		FROM (SELECT at, sum(connections) AS connections, sum(bytes_per_second) AS bytes_per_second
 			FROM connection_samples WHERE at >= $1 GROUP BY at) m
 		GROUP BY 1 ORDER BY 1`
-	rows, _ := s.q.Query(ctx, q, since, bucket.Seconds())
-	pts, err := pgx.CollectRows(rows, pgx.RowToStructByName[SamplePoint])
-	if err != nil {
-		return nil, fmt.Errorf("connection series: %w", interpret(err))
-	}
-	return pts, nil
+	return many[SamplePoint](ctx, s, "connection series", q, since, bucket.Seconds())
 }

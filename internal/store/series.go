@@ -263,12 +263,7 @@ func (s *Store) DeleteEpisodeStreams(ctx context.Context, seriesID int64) error 
 func (s *Store) SeasonsOf(ctx context.Context, seriesID int64) ([]Season, error) {
 	const q = `SELECT series_id, season_number, name, overview, air_date, cover, cover_big, vote_average, tmdb_id
 		FROM seasons WHERE series_id = $1 ORDER BY season_number`
-	rows, _ := s.q.Query(ctx, q, seriesID)
-	out, err := pgx.CollectRows(rows, pgx.RowToStructByName[Season])
-	if err != nil {
-		return nil, fmt.Errorf("seasons of series %d: %w", seriesID, interpret(err))
-	}
-	return out, nil
+	return many[Season](ctx, s, fmt.Sprintf("seasons of series %d", seriesID), q, seriesID)
 }
 
 // DeleteSeason deletes a season's metadata row (its episodes stay).
@@ -281,12 +276,7 @@ func (s *Store) DeleteSeason(ctx context.Context, seriesID int64, number int32) 
 func (s *Store) EpisodesOf(ctx context.Context, seriesID int64) ([]Episode, error) {
 	const q = `SELECT stream_id, series_id, season_number, episode_number FROM episodes
 		WHERE series_id = $1 ORDER BY season_number, episode_number`
-	rows, _ := s.q.Query(ctx, q, seriesID)
-	out, err := pgx.CollectRows(rows, pgx.RowToStructByName[Episode])
-	if err != nil {
-		return nil, fmt.Errorf("episodes of series %d: %w", seriesID, interpret(err))
-	}
-	return out, nil
+	return many[Episode](ctx, s, fmt.Sprintf("episodes of series %d", seriesID), q, seriesID)
 }
 
 // EpisodeByStreamID reads the place of episode stream id in its series.

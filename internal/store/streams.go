@@ -96,12 +96,7 @@ func (s *Store) StreamByID(ctx context.Context, id int64) (Stream, error) {
 // StreamSources lists a stream's sources in failover order.
 func (s *Store) StreamSources(ctx context.Context, streamID int64) ([]StreamSource, error) {
 	const q = `SELECT stream_id, position, url, kind FROM stream_sources WHERE stream_id = $1 ORDER BY position`
-	rows, _ := s.q.Query(ctx, q, streamID)
-	srcs, err := pgx.CollectRows(rows, pgx.RowToStructByName[StreamSource])
-	if err != nil {
-		return nil, fmt.Errorf("sources of stream %d: %w", streamID, interpret(err))
-	}
-	return srcs, nil
+	return many[StreamSource](ctx, s, fmt.Sprintf("sources of stream %d", streamID), q, streamID)
 }
 
 // CreateStream inserts a stream with its sources and returns its id.

@@ -11,6 +11,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -43,13 +44,17 @@ var (
 
 // Main sets up the test server and template, runs the tests, and tears everything down. Use it
 // as: func TestMain(m *testing.M) { os.Exit(testdb.Main(m)) }
-func Main(m *testing.M) int {
+//
+// Before it looks for leaked goroutines it closes the idle keep-alive connections of
+// http.DefaultClient and of the clients given: their read loops are the pool's, not a test's
+// leak.
+func Main(m *testing.M, clients ...*http.Client) int {
 	code := 1
-	mainOnce.Do(func() { code = run(m) })
+	mainOnce.Do(func() { code = run(m, clients) })
 	return code
 }
 
-func run(m *testing.M) int {
+func run(m *testing.M, clients []*http.Client) int {
 	ctx := context.Background()
 	before := goleak.IgnoreCurrent()
 	e, teardown, err := setup(ctx)
@@ -60,6 +65,10 @@ func run(m *testing.M) int {
 	shared = e
 	code := m.Run()
 	teardown(code == 0)
+	http.DefaultClient.CloseIdleConnections()
+	for _, c := range clients {
+		c.CloseIdleConnections()
+	}
 	if code == 0 {
 		// Every goroutine a test started must be gone (STYLE C18).
 		// fasthttp keeps a process-wide date ticker and lets a stopped server's worker-pool

@@ -7,8 +7,6 @@ package testkit
 
 import (
 	"bytes"
-	"context"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -59,32 +57,6 @@ func (c *Clock) Advance(d time.Duration) {
 	c.mu.Lock()
 	c.t = c.t.Add(d)
 	c.mu.Unlock()
-}
-
-// Serve runs serve on a fresh loopback listener until the test ends, and returns the
-// listener's base URL ("http://127.0.0.1:port"). At cleanup it cancels serve's context and
-// waits at most limit for it to return; an error then, or no return, fails the test.
-func Serve(t testing.TB, serve func(ctx context.Context, ln net.Listener) error, limit time.Duration) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- serve(ctx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("shutdown: %v", err)
-			}
-		case <-time.After(limit):
-			t.Error("Serve did not return")
-		}
-	})
-	return "http://" + ln.Addr().String()
 }
 
 // PacedOrigin is an HTTP origin whose every answer is size bytes of video/mp4 written in

@@ -47,7 +47,11 @@ func TestServeAndPacedOrigin(t *testing.T) {
 	origin := PacedOrigin(t, 3*32<<10, time.Millisecond)
 	stopped := make(chan struct{})
 	t.Run("serve", func(t *testing.T) {
-		base := Serve(t, func(ctx context.Context, ln net.Listener) error {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		Serve(t, serveFunc(func(ctx context.Context, ln net.Listener) error {
 			defer close(stopped)
 			srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				http.Redirect(w, r, origin.URL, http.StatusFound)
@@ -57,7 +61,8 @@ func TestServeAndPacedOrigin(t *testing.T) {
 				return err
 			}
 			return nil
-		}, 5*time.Second)
+		}), ln, 5*time.Second)
+		base := "http://" + ln.Addr().String()
 		resp, err := http.Get(base + "/")
 		if err != nil {
 			t.Fatal(err)
@@ -74,3 +79,8 @@ func TestServeAndPacedOrigin(t *testing.T) {
 		t.Fatal("the served function was still running after its test's cleanup")
 	}
 }
+
+// serveFunc is a Server made of a function.
+type serveFunc func(ctx context.Context, ln net.Listener) error
+
+func (f serveFunc) Serve(ctx context.Context, ln net.Listener) error { return f(ctx, ln) }
