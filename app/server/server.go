@@ -226,6 +226,13 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		s.deps.Log.Warn("serving before the change listener is ready", "waited", listenerWait)
 	case <-ctx.Done():
 	}
+	if ctx.Err() != nil {
+		// Stopped before serving: the listener is closed here, since a Listener started now
+		// could begin after the shutdown below and keep accepting.
+		_ = ln.Close()
+		s.cancelStreams()
+		return s.shutdown()
+	}
 
 	errc := make(chan error, 2)
 	go func() { errc <- s.app.Listener(ln) }()
