@@ -31,6 +31,9 @@ import (
 // HeaderRequestID carries the request id in and out.
 const HeaderRequestID = "X-Request-Id"
 
+// headerRequestID is HeaderRequestID as bytes, in canonical form.
+var headerRequestID = []byte(HeaderRequestID)
+
 // Recover turns a handler panic into an error for the app's ErrorHandler, logging the stack
 // once. It must be the first middleware.
 func Recover(log *slog.Logger) fiber.Handler {
@@ -69,7 +72,7 @@ func RequestID() fiber.Handler {
 		}
 		// The context keeps its own copy of the id; the header gets another.
 		ctx, id := logx.WithRequestIDBytes(c.UserContext(), in)
-		c.Set(HeaderRequestID, id)
+		c.Response().Header.SetCanonical(headerRequestID, utils.UnsafeBytes(id)) // copies
 		c.SetUserContext(ctx)
 		return c.Next()
 	}

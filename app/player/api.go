@@ -14,12 +14,21 @@ import (
 // setAPIHeaders sets the headers of every player_api.php / panel_api.php answer (spec §1.1):
 // JSON, the caller's Origin echoed, credentials allowed.
 func setAPIHeaders(c *fiber.Ctx) {
-	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+	h := &c.Response().Header
+	h.SetContentType(fiber.MIMEApplicationJSON)
 	if o := c.Request().Header.Peek(fiber.HeaderOrigin); len(o) > 0 && len(o) <= maxOriginLen && printable(o) {
-		c.Response().Header.SetBytesV(fiber.HeaderAccessControlAllowOrigin, o) // copies
+		h.SetCanonical(headerAllowOrigin, o) // copies
 	}
-	c.Set(fiber.HeaderAccessControlAllowCredentials, "true")
+	h.SetCanonical(headerAllowCredentials, headerTrue)
 }
+
+// The header names of setAPIHeaders in canonical form, so setting them skips fasthttp's
+// normalization of the name on every answer.
+var (
+	headerAllowOrigin      = []byte(fiber.HeaderAccessControlAllowOrigin)
+	headerAllowCredentials = []byte(fiber.HeaderAccessControlAllowCredentials)
+	headerTrue             = []byte("true")
+)
 
 // playerAPI serves player_api.php (spec §1): parse, check, then the action's answer.
 func (h *Handler) playerAPI(c *fiber.Ctx) error {
