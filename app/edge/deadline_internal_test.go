@@ -3,6 +3,7 @@ package edge
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 )
@@ -90,6 +91,23 @@ func TestDeadlineContext(t *testing.T) {
 				t.Errorf("Err %v, want the parent's Canceled", c.Err())
 			}
 			assertDone(t, c.Done())
+		}},
+		{"waited on while it ends", func(t *testing.T) {
+			c := newDeadlineContext(parent, time.Now().Add(time.Hour))
+			var wg sync.WaitGroup
+			for range 4 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					_ = c.Err()
+					<-c.Done() // closes at end whether this armed the timer or not
+					if c.Err() == nil {
+						t.Error("done without an error")
+					}
+				}()
+			}
+			c.end()
+			wg.Wait()
 		}},
 	} {
 		t.Run(tt.name, tt.run)

@@ -83,14 +83,10 @@ func (c *deadlineContext) Deadline() (time.Time, bool) { return c.deadline, true
 
 // Done arms the timer the first time it is asked for.
 func (c *deadlineContext) Done() <-chan struct{} {
-	if p := c.inner.Load(); p != nil {
-		return (*p).Done()
+	if ctx := c.armedOrLock(); ctx != nil {
+		return ctx.Done()
 	}
-	c.mu.Lock()
 	defer c.mu.Unlock()
-	if p := c.inner.Load(); p != nil {
-		return (*p).Done()
-	}
 	if c.ended != nil {
 		return closedChan
 	}
@@ -101,18 +97,28 @@ func (c *deadlineContext) Done() <-chan struct{} {
 }
 
 func (c *deadlineContext) Err() error {
-	if p := c.inner.Load(); p != nil {
-		return (*p).Err()
+	if ctx := c.armedOrLock(); ctx != nil {
+		return ctx.Err()
 	}
-	c.mu.Lock()
 	defer c.mu.Unlock()
-	if p := c.inner.Load(); p != nil {
-		return (*p).Err()
-	}
 	if c.ended != nil {
 		return c.ended
 	}
 	return c.unarmedErr()
+}
+
+// armedOrLock returns the armed context, or nil with c.mu held (then it stays unarmed until
+// the caller unlocks).
+func (c *deadlineContext) armedOrLock() context.Context {
+	if p := c.inner.Load(); p != nil {
+		return *p
+	}
+	c.mu.Lock()
+	if p := c.inner.Load(); p != nil {
+		c.mu.Unlock()
+		return *p
+	}
+	return nil
 }
 
 // unarmedErr is what context.WithDeadline's Err would say now: the parent's error, else
