@@ -11,10 +11,12 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/netip"
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -28,6 +30,9 @@ import (
 
 // HeaderRequestID carries the request id in and out.
 const HeaderRequestID = "X-Request-Id"
+
+// headerRequestID is HeaderRequestID as bytes, in canonical form.
+var headerRequestID = []byte(HeaderRequestID)
 
 // Recover turns a handler panic into an error for the app's ErrorHandler, logging the stack
 // once. It must be the first middleware.
@@ -59,19 +64,21 @@ func RequestID() fiber.Handler {
 	hex.Encode(prefix[:], raw[:])
 	var seq atomic.Uint64
 	return func(c *fiber.Ctx) error {
-		id := c.Get(HeaderRequestID)
-		if !saneID(id) {
-			id = newID(prefix, seq.Add(1))
-		} else {
-			id = strings.Clone(id)
+		var fresh [24]byte
+		in := c.Request().Header.Peek(HeaderRequestID)
+		if !saneID(in) {
+			newID(&fresh, prefix, seq.Add(1))
+			in = fresh[:]
 		}
-		c.Set(HeaderRequestID, id)
-		c.SetUserContext(logx.WithRequestID(c.UserContext(), id))
+		// The context keeps its own copy of the id; the header gets another.
+		ctx, id := logx.WithRequestIDBytes(c.UserContext(), in)
+		c.Response().Header.SetCanonical(headerRequestID, utils.UnsafeBytes(id)) // copies
+		c.SetUserContext(ctx)
 		return c.Next()
 	}
 }
 
-func saneID(s string) bool {
+func saneID(s []byte) bool {
 	if len(s) == 0 || len(s) > 64 {
 		return false
 	}
@@ -84,15 +91,13 @@ func saneID(s string) bool {
 	return true
 }
 
-// newID is prefix followed by n in 12 hex digits (it wraps after 2⁴⁸ requests).
-func newID(prefix [12]byte, n uint64) string {
-	var b [24]byte
+// newID writes prefix followed by n in 12 hex digits (it wraps after 2⁴⁸ requests).
+func newID(b *[24]byte, prefix [12]byte, n uint64) {
 	copy(b[:], prefix[:])
 	for i := 23; i >= 12; i-- {
 		b[i] = hexDigits[n&0xf]
 		n >>= 4
 	}
-	return string(b[:])
 }
 
 const hexDigits = "0123456789abcdef"
@@ -184,7 +189,30 @@ func clippedBytes(b []byte, n int) []byte {
 type Metrics struct {
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
+
+	// series holds the children already resolved, so a request costs one map lookup rather
+	// than WithLabelValues' label hashing, strconv.Itoa of the status and the vectors' locks.
+	// It is copied on write: only a label set not seen before (a few dozen route, method and
+	// status combinations in all) takes mu and copies it.
+	series atomic.Pointer[map[seriesKey]series]
+	mu     sync.Mutex
 }
+
+// seriesKey is one label set of the request counter.
+type seriesKey struct {
+	route, method string
+	status        int
+}
+
+// series is a label set's resolved children.
+type series struct {
+	requests prometheus.Counter
+	latency  prometheus.Observer
+}
+
+// maxSeries bounds the resolved label sets: the route is a pattern and the method and status
+// come from fixed sets, so this is never reached; if it were, the rest resolve per request.
+const maxSeries = 4096
 
 // NewMetrics registers the HTTP metrics on reg.
 func NewMetrics(reg prometheus.Registerer) *Metrics {
@@ -218,10 +246,39 @@ func (m *Metrics) Handler() fiber.Handler {
 		if r := c.Route(); r != nil && (r.Path != "/" || c.Path() == "/") {
 			route = r.Path
 		}
-		m.requests.WithLabelValues(route, c.Method(), strconv.Itoa(status)).Inc()
-		m.latency.WithLabelValues(route).Observe(time.Since(start).Seconds())
+		ser := m.seriesOf(seriesKey{route, c.Method(), status})
+		ser.requests.Inc()
+		ser.latency.Observe(time.Since(start).Seconds())
 		return err
 	}
+}
+
+// seriesOf returns the children of k, resolving and keeping them the first time.
+func (m *Metrics) seriesOf(k seriesKey) series {
+	if p := m.series.Load(); p != nil {
+		if ser, ok := (*p)[k]; ok {
+			return ser
+		}
+	}
+	// Fiber's route path and method are strings the app keeps, but clone them: a key must
+	// never point into a request's buffer.
+	k.route, k.method = strings.Clone(k.route), strings.Clone(k.method)
+	ser := series{
+		requests: m.requests.WithLabelValues(k.route, k.method, strconv.Itoa(k.status)),
+		latency:  m.latency.WithLabelValues(k.route),
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	old := m.series.Load()
+	if old != nil && len(*old) >= maxSeries {
+		return ser
+	}
+	next := map[seriesKey]series{k: ser}
+	if old != nil {
+		maps.Copy(next, *old)
+	}
+	m.series.Store(&next)
+	return ser
 }
 
 // ClientIP is the address of the client: the TCP peer, unless the peer is a trusted proxy;

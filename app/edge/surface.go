@@ -2,6 +2,8 @@ package edge
 
 import (
 	"context"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -47,12 +49,114 @@ func Route(s Surface, deadline time.Duration) fiber.Handler {
 	}
 	return func(c *fiber.Ctx) error {
 		c.Locals(surfaceKey{}, local)
-		ctx, cancel := context.WithTimeout(c.UserContext(), deadline)
-		defer cancel()
+		ctx := newDeadlineContext(c.UserContext(), time.Now().Add(deadline))
+		defer ctx.end()
 		c.SetUserContext(ctx)
 		return c.Next()
 	}
 }
+
+// deadlineContext is context.WithDeadline that arms its timer only when something waits on
+// it. Every I/O call that honours a context asks for Done (pgx, net.Dialer, the relay) or
+// derives a context from it, and from then on this is a real context.WithDeadline; a request
+// answered from caches (a login with a verified credential, a list) never does, and so costs
+// no timer and one allocation instead of four. Deadline always reports the deadline, and Err
+// reports it as passed once it has, whether or not the timer was ever armed.
+type deadlineContext struct {
+	parent   context.Context
+	deadline time.Time
+
+	mu     sync.Mutex
+	inner  atomic.Pointer[context.Context] // context.WithDeadline(parent, deadline), once armed
+	cancel context.CancelFunc
+	ended  error // set by end while unarmed: what Err reports from then on
+}
+
+func newDeadlineContext(parent context.Context, deadline time.Time) *deadlineContext {
+	if d, ok := parent.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	return &deadlineContext{parent: parent, deadline: deadline}
+}
+
+func (c *deadlineContext) Deadline() (time.Time, bool) { return c.deadline, true }
+
+// Done arms the timer the first time it is asked for.
+func (c *deadlineContext) Done() <-chan struct{} {
+	if ctx := c.armedOrLock(); ctx != nil {
+		return ctx.Done()
+	}
+	defer c.mu.Unlock()
+	if c.ended != nil {
+		return closedChan
+	}
+	ctx, cancel := context.WithDeadline(c.parent, c.deadline)
+	c.cancel = cancel
+	c.inner.Store(&ctx)
+	return ctx.Done()
+}
+
+func (c *deadlineContext) Err() error {
+	if ctx := c.armedOrLock(); ctx != nil {
+		return ctx.Err()
+	}
+	defer c.mu.Unlock()
+	if c.ended != nil {
+		return c.ended
+	}
+	return c.unarmedErr()
+}
+
+// armedOrLock returns the armed context, or nil with c.mu held (then it stays unarmed until
+// the caller unlocks).
+func (c *deadlineContext) armedOrLock() context.Context {
+	if p := c.inner.Load(); p != nil {
+		return *p
+	}
+	c.mu.Lock()
+	if p := c.inner.Load(); p != nil {
+		c.mu.Unlock()
+		return *p
+	}
+	return nil
+}
+
+// unarmedErr is what context.WithDeadline's Err would say now: the parent's error, else
+// DeadlineExceeded once the deadline has passed.
+func (c *deadlineContext) unarmedErr() error {
+	if err := c.parent.Err(); err != nil {
+		return err
+	}
+	if !time.Now().Before(c.deadline) {
+		return context.DeadlineExceeded
+	}
+	return nil
+}
+
+// Value asks the armed context first, so context.Cause and the context package's own
+// cancellation tree see it as the context.WithDeadline it is.
+func (c *deadlineContext) Value(key any) any {
+	if p := c.inner.Load(); p != nil {
+		return (*p).Value(key)
+	}
+	return c.parent.Value(key)
+}
+
+// end is the cancel function: when the handler returns, the context is done.
+func (c *deadlineContext) end() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.cancel != nil {
+		c.cancel()
+		return
+	}
+	if c.ended = c.unarmedErr(); c.ended == nil {
+		c.ended = context.Canceled
+	}
+}
+
+// closedChan is Done of a context that ended before anything waited on it.
+var closedChan = func() chan struct{} { ch := make(chan struct{}); close(ch); return ch }()
 
 // SurfaceOf is the surface of the route that answered c, "" when the request matched none
 // (or matched a route mounted without Route: health, metrics).

@@ -2,6 +2,8 @@ package player
 
 import (
 	"strconv"
+	"sync/atomic"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -12,12 +14,21 @@ import (
 // setAPIHeaders sets the headers of every player_api.php / panel_api.php answer (spec §1.1):
 // JSON, the caller's Origin echoed, credentials allowed.
 func setAPIHeaders(c *fiber.Ctx) {
-	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+	h := &c.Response().Header
+	h.SetContentType(fiber.MIMEApplicationJSON)
 	if o := c.Request().Header.Peek(fiber.HeaderOrigin); len(o) > 0 && len(o) <= maxOriginLen && printable(o) {
-		c.Response().Header.SetBytesV(fiber.HeaderAccessControlAllowOrigin, o) // copies
+		h.SetCanonical(headerAllowOrigin, o) // copies
 	}
-	c.Set(fiber.HeaderAccessControlAllowCredentials, "true")
+	h.SetCanonical(headerAllowCredentials, headerTrue)
 }
+
+// The header names of setAPIHeaders in canonical form, so setting them skips fasthttp's
+// normalization of the name on every answer.
+var (
+	headerAllowOrigin      = []byte(fiber.HeaderAccessControlAllowOrigin)
+	headerAllowCredentials = []byte(fiber.HeaderAccessControlAllowCredentials)
+	headerTrue             = []byte("true")
+)
 
 // playerAPI serves player_api.php (spec §1): parse, check, then the action's answer.
 func (h *Handler) playerAPI(c *fiber.Ctx) error {
@@ -163,18 +174,41 @@ func (h *Handler) appendServerInfo(b []byte, full bool) []byte {
 	if !full {
 		return append(b, '}')
 	}
-	now := h.now()
-	b = append(b, `,"rtmp_port":`...)
+	return append(b, h.clock.tail(h.now(), s)...)
+}
+
+// serverClock keeps the rest of the full server_info (from rtmp_port on) rendered for the
+// current second: only timestamp_now and time_now change, once a second, and rendering the
+// local time is most of what server_info costs. A login in the same second reads the bytes
+// kept; the first one in a new second renders and keeps them.
+type serverClock struct {
+	cur atomic.Pointer[clockTail]
+}
+
+type clockTail struct {
+	sec int64
+	b   []byte // never modified once stored
+}
+
+// tail returns the bytes for now; the caller copies them.
+func (k *serverClock) tail(now time.Time, s *site) []byte {
+	sec := now.Unix()
+	if t := k.cur.Load(); t != nil && t.sec == sec {
+		return t.b
+	}
+	b := append(make([]byte, 0, 128), `,"rtmp_port":`...)
 	b = appendString(b, s.rtmpPort)
 	b = append(b, `,"timezone":`...)
 	b = appendString(b, s.tzName)
 	b = append(b, `,"timestamp_now":`...)
-	b = strconv.AppendInt(b, now.Unix(), 10)
+	b = strconv.AppendInt(b, sec, 10)
 	b = append(b, `,"time_now":"`...)
 	b = now.In(s.tz).AppendFormat(b, localTimeLayout)
 	// XC sends process:true when its mobile_apps setting is on; mobile apps are exactly who
 	// reads it, so it is always on here.
-	return append(b, `","process":true}`...)
+	b = append(b, `","process":true}`...)
+	k.cur.Store(&clockTail{sec: sec, b: b})
+	return b
 }
 
 // localTimeLayout is the wire's local time (time_now, EPG start/end): spec §6.4.

@@ -53,6 +53,7 @@ type Handler struct {
 	site      site
 	cons      *consCache
 	downloads *downloads // get.php and xmltv.php writers running, per line and per address
+	clock     serverClock
 }
 
 // site is the public address and clock the answers advertise, fixed at start.

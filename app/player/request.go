@@ -6,6 +6,7 @@ import (
 	"net/url"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/valyala/fasthttp"
 
 	"github.com/xtreamd/xtreamd/internal/credential"
 	"github.com/xtreamd/xtreamd/internal/epg"
@@ -117,9 +118,9 @@ type request struct {
 // formValue reads one parameter the way the original panel merges them (spec §1.1): a
 // form-encoded or multipart POST value wins over the query string's. The bytes belong to
 // fasthttp: copy what is kept.
-func formValue(c *fiber.Ctx, key string) []byte {
-	req := c.Request()
-	if c.Method() == fiber.MethodPost {
+func (p *params) formValue(key string) []byte {
+	if p.post {
+		req := p.c.Request()
 		if args := req.PostArgs(); args.Has(key) {
 			return args.Peek(key)
 		}
@@ -131,7 +132,10 @@ func formValue(c *fiber.Ctx, key string) []byte {
 			}
 		}
 	}
-	return req.URI().QueryArgs().Peek(key)
+	if p.query.Len() == 0 {
+		return nil // most keys, on most requests: no scan
+	}
+	return p.query.Peek(key)
 }
 
 // parseRequest reads every parameter any player surface uses. Path credentials (the XUI
@@ -139,7 +143,7 @@ func formValue(c *fiber.Ctx, key string) []byte {
 // acceptable text refuses the whole request (request.refused); the User-Agent, which many
 // boxes have fixed in firmware, is made storable instead.
 func parseRequest(c *fiber.Ctx, clientIP netip.Addr) request {
-	p := params{c: c}
+	p := params{c: c, post: c.Method() == fiber.MethodPost, query: c.Request().URI().QueryArgs()}
 	user, pass := p.get("username", maxUsernameLen), p.get("password", maxPasswordLen)
 	if v := c.Params("username"); v != "" {
 		user, pass = p.path(v, maxUsernameLen), p.path(c.Params("password"), maxPasswordLen)
@@ -189,13 +193,19 @@ func parseRequest(c *fiber.Ctx, clientIP netip.Addr) request {
 
 // params reads request values, noting whether any of them was unacceptable text.
 type params struct {
-	c   *fiber.Ctx
-	bad bool
+	c     *fiber.Ctx
+	post  bool
+	query *fasthttp.Args // read once: seventeen keys are looked up in it
+	bad   bool
 }
 
 // get returns the form or query value of key (nil when absent). The bytes belong to fasthttp.
 func (p *params) get(key string, max int) []byte {
-	return p.check(formValue(p.c, key), max)
+	v := p.formValue(key)
+	if v == nil {
+		return nil // absent: nothing to check
+	}
+	return p.check(v, max)
 }
 
 // path returns a decoded path segment.

@@ -10,19 +10,57 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"unsafe"
 )
 
 type ctxKey struct{}
 
+// maxInlineID is the longest request id idContext keeps in its own buffer.
+const maxInlineID = 64
+
+// idContext carries a request id. The id lives in the context's own buffer, and Value hands
+// out the context itself, so a request id costs one allocation rather than three (the id's
+// string, its boxing into an interface, context.WithValue's node): it is made for every
+// request.
+type idContext struct {
+	context.Context
+	id  string
+	buf [maxInlineID]byte
+}
+
+func (c *idContext) Value(key any) any {
+	if _, ok := key.(ctxKey); ok {
+		return c
+	}
+	return c.Context.Value(key)
+}
+
 // WithRequestID returns ctx carrying the request id that every log line made with it shows.
 func WithRequestID(ctx context.Context, id string) context.Context {
-	return context.WithValue(ctx, ctxKey{}, id)
+	c, _ := WithRequestIDBytes(ctx, []byte(id)) // does not allocate: the bytes are copied
+	return c
+}
+
+// WithRequestIDBytes is WithRequestID for an id in a buffer the caller reuses (a request
+// header, a stack array): the id is copied. It also returns the stored id, which lives as
+// long as the context.
+func WithRequestIDBytes(ctx context.Context, id []byte) (context.Context, string) {
+	c := &idContext{Context: ctx}
+	if len(id) <= maxInlineID {
+		n := copy(c.buf[:], id)
+		c.id = unsafe.String(&c.buf[0], n)
+	} else {
+		c.id = string(id)
+	}
+	return c, c.id
 }
 
 // RequestID returns the request id in ctx, or "".
 func RequestID(ctx context.Context) string {
-	id, _ := ctx.Value(ctxKey{}).(string)
-	return id
+	if c, ok := ctx.Value(ctxKey{}).(*idContext); ok {
+		return c.id
+	}
+	return ""
 }
 
 // New returns a logger writing format ("text" or "json") at level to w.
