@@ -70,12 +70,7 @@ func (s *Store) SweepVerifiedCredentials(ctx context.Context) (int64, error) {
 func (s *Store) LiveVerifiedCredentials(ctx context.Context, limit int) ([]VerifiedCredential, error) {
 	const q = `SELECT line_id, mac, expires_at FROM verified_credentials WHERE expires_at > now()
 	ORDER BY expires_at DESC LIMIT $1`
-	rows, _ := s.q.Query(ctx, q, limit)
-	recs, err := pgx.CollectRows(rows, pgx.RowToStructByName[VerifiedCredential])
-	if err != nil {
-		return nil, fmt.Errorf("live verified credentials: %w", interpret(err))
-	}
-	return recs, nil
+	return many[VerifiedCredential](ctx, s, "live verified credentials", q, limit)
 }
 
 // LinesByIDs returns the lines with these ids that exist, in no particular order.

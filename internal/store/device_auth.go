@@ -281,12 +281,7 @@ func (s *Store) DeviceCredentialsOf(ctx context.Context, clientID, deviceID stri
 }
 
 func (s *Store) deviceCredentials(ctx context.Context, op, q string, args ...any) ([]DeviceCredential, error) {
-	rows, _ := s.q.Query(ctx, q, args...)
-	out, err := pgx.CollectRows(rows, pgx.RowToStructByName[DeviceCredential])
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", op, interpret(err))
-	}
-	return out, nil
+	return many[DeviceCredential](ctx, s, op, q, args...)
 }
 
 // CountDeviceCredentials counts line lineID's credentials but those of client clientID's device

@@ -278,12 +278,7 @@ type SigningKey struct {
 // PartnerSigningKeys returns every signing key, newest first.
 func (s *Store) PartnerSigningKeys(ctx context.Context) ([]SigningKey, error) {
 	const q = `SELECT id, created_at, retired_at FROM partner_signing_keys ORDER BY id DESC`
-	rows, _ := s.q.Query(ctx, q)
-	out, err := pgx.CollectRows(rows, pgx.RowToStructByName[SigningKey])
-	if err != nil {
-		return nil, fmt.Errorf("partner signing keys: %w", interpret(err))
-	}
-	return out, nil
+	return many[SigningKey](ctx, s, "partner signing keys", q)
 }
 
 // RotatePartnerKey retires the current signing key and makes a new one current, returning
