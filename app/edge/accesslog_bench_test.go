@@ -14,7 +14,7 @@ import (
 	"github.com/xtreamd/xtreamd/internal/logx"
 )
 
-// BenchmarkAccessLog drives a Fiber app with RequestID and AccessLog in front of a handler
+// BenchmarkAccessLog drives a Fiber app with Observe (request id and access log) in front of a handler
 // answering fixed bytes, in process (no sockets), so the difference between "on" and "off"
 // is what one access-log line costs: redaction, formatting and the write ("slog": the same
 // line through slog's handler, as before logx.Line).
@@ -31,7 +31,7 @@ func BenchmarkAccessLog(b *testing.B) {
 				log = slog.New(slog.NewTextHandler(io.Discard, nil))
 			}
 			app := fiber.New(fiber.Config{DisableStartupMessage: true})
-			app.Use(RequestID(), AccessLog(log, AccessLogOptions{}))
+			app.Use(Observe(log, nil, AccessLogOptions{}))
 			body := []byte(`{"user_info":{"auth":1}}`)
 			app.Get("/player_api.php", func(c *fiber.Ctx) error { return c.Send(body) })
 			h := app.Handler()

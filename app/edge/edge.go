@@ -52,30 +52,74 @@ func Recover(log *slog.Logger) fiber.Handler {
 // ErrPanic is what Recover returns; the panic is already logged with its stack.
 var ErrPanic = fiber.NewError(fiber.StatusInternalServerError, "internal error")
 
-// RequestID gives every request an id (the caller's X-Request-Id when it is sane), echoes it
+// Observe is the bookkeeping of every request in one middleware: before the handler, its
+// request id; after it, its metrics and its access-log line. One clock read serves both:
+// the start is fasthttp's own reading of the request's arrival (RequestCtx.Time), the end is
+// read once (a context without a start, built outside a server, logs dur_ms 0). m nil
+// records no metrics.
+func Observe(log *slog.Logger, m *Metrics, opts AccessLogOptions) fiber.Handler {
+	ids := newRequestIDs()
+	return func(c *fiber.Ctx) error {
+		ids.assign(c)
+		err := c.Next()
+		status := c.Response().StatusCode()
+		if fe, ok := err.(*fiber.Error); ok {
+			status = fe.Code
+		} else if err != nil {
+			status = fiber.StatusInternalServerError
+		}
+		end := time.Now()
+		var dur time.Duration
+		if start := c.Context().Time(); !start.IsZero() {
+			dur = end.Sub(start)
+		}
+		if m != nil {
+			m.record(c, status, dur)
+		}
+		accessLine(c, log, &opts, status, end, dur)
+		return err
+	}
+}
+
+// RequestStart is when fasthttp began the request (it reads the clock for that anyway); a
+// request context built outside a server (RequestCtx.Init in benchmarks) has none, and then
+// it is now.
+func RequestStart(c *fiber.Ctx) time.Time {
+	if t := c.Context().Time(); !t.IsZero() {
+		return t
+	}
+	return time.Now()
+}
+
+// requestIDs gives every request an id (the caller's X-Request-Id when it is sane), echoes it
 // in the response and puts it into the request's context for log lines. A fresh id is 24 hex
 // digits: a random prefix drawn once per handler, then a counter — unique per process and
 // across restarts without a random read per request (an id correlates log lines; it
 // proves nothing, so it need not be unpredictable).
-func RequestID() fiber.Handler {
-	var prefix [12]byte
+type requestIDs struct {
+	prefix [12]byte
+	seq    atomic.Uint64
+}
+
+func newRequestIDs() *requestIDs {
+	ids := &requestIDs{}
 	var raw [6]byte
 	_, _ = rand.Read(raw[:])
-	hex.Encode(prefix[:], raw[:])
-	var seq atomic.Uint64
-	return func(c *fiber.Ctx) error {
-		var fresh [24]byte
-		in := c.Request().Header.Peek(HeaderRequestID)
-		if !saneID(in) {
-			newID(&fresh, prefix, seq.Add(1))
-			in = fresh[:]
-		}
-		// The context keeps its own copy of the id; the header gets another.
-		ctx, id := logx.WithRequestIDBytes(c.UserContext(), in)
-		c.Response().Header.SetCanonical(headerRequestID, utils.UnsafeBytes(id)) // copies
-		c.SetUserContext(ctx)
-		return c.Next()
+	hex.Encode(ids.prefix[:], raw[:])
+	return ids
+}
+
+func (ids *requestIDs) assign(c *fiber.Ctx) {
+	var fresh [24]byte
+	in := c.Request().Header.Peek(HeaderRequestID)
+	if !saneID(in) {
+		newID(&fresh, ids.prefix, ids.seq.Add(1))
+		in = fresh[:]
 	}
+	// The context keeps its own copy of the id; the header gets another.
+	ctx, id := logx.WithRequestIDBytes(c.UserContext(), in)
+	c.Response().Header.SetCanonical(headerRequestID, utils.UnsafeBytes(id)) // copies
+	c.SetUserContext(ctx)
 }
 
 func saneID(s []byte) bool {
@@ -109,63 +153,49 @@ type AccessLogOptions struct {
 	Quiet func(path string) bool
 }
 
-// AccessLog writes one line per request after it is answered: method, path, status,
-// dur_ms, client_ip, user_agent and query, then the request id. The path and query are
-// redacted (logx.AppendRedactedPath, AppendRedactedQuery); headers and cookies are never
-// logged. With a logger from logx.New the line is appended straight into a pooled buffer
-// (logx.NewLine), the same bytes slog would write at a fraction of the cost; any other
-// logger gets it through slog.
-func AccessLog(log *slog.Logger, opts AccessLogOptions) fiber.Handler {
-	return func(c *fiber.Ctx) error {
-		start := time.Now()
-		err := c.Next()
-		status := c.Response().StatusCode()
-		if err != nil {
-			if fe, ok := err.(*fiber.Error); ok {
-				status = fe.Code
-			} else {
-				status = fiber.StatusInternalServerError
-			}
-		}
-		path := c.Path()
-		level := slog.LevelInfo
-		if opts.Quiet != nil && opts.Quiet(path) {
-			level = slog.LevelDebug
-		}
-		ctx := c.UserContext()
-		now := time.Now()
-		// The query is read in place: it is copied into the line before the handler returns.
-		query := utils.UnsafeString(c.Request().URI().QueryString())
-		if l := logx.NewLine(ctx, log, level, now, "request"); l != nil {
-			l.String("method", c.Method())
-			l.Bytes("path", logx.AppendRedactedPath(l.Scratch(), path))
-			l.Int("status", int64(status))
-			l.Int("dur_ms", now.Sub(start).Milliseconds())
-			l.Addr("client_ip", ClientIP(c, opts.Proxies))
-			l.String("user_agent", clipped(c.Get(fiber.HeaderUserAgent), 256))
-			if query != "" {
-				l.Bytes("query", clippedBytes(logx.AppendRedactedQuery(l.Scratch(), query), 1024))
-			}
-			l.Write(ctx)
-			return err
-		}
-		if !log.Enabled(ctx, level) {
-			return err
-		}
-		attrs := []slog.Attr{
-			slog.String("method", c.Method()),
-			slog.String("path", logx.RedactPath(path)),
-			slog.Int("status", status),
-			slog.Int64("dur_ms", now.Sub(start).Milliseconds()),
-			slog.String("client_ip", ClientIP(c, opts.Proxies).String()),
-			slog.String("user_agent", clipped(c.Get(fiber.HeaderUserAgent), 256)),
-		}
-		if query != "" {
-			attrs = append(attrs, slog.String("query", clipped(logx.RedactQuery(query), 1024)))
-		}
-		log.LogAttrs(ctx, level, "request", attrs...)
-		return err
+// accessLine writes the request's access-log line: method, path, status, dur_ms, client_ip,
+// user_agent and query, then the request id. The path and query are redacted
+// (logx.AppendRedactedPath, AppendRedactedQuery); headers and cookies are never logged. With
+// a logger from logx.New the line is appended straight into a pooled buffer (logx.NewLine),
+// the same bytes slog would write at a fraction of the cost; any other logger gets it
+// through slog.
+func accessLine(c *fiber.Ctx, log *slog.Logger, opts *AccessLogOptions, status int, now time.Time, dur time.Duration) {
+	path := c.Path()
+	level := slog.LevelInfo
+	if opts.Quiet != nil && opts.Quiet(path) {
+		level = slog.LevelDebug
 	}
+	ctx := c.UserContext()
+	// The query is read in place: it is copied into the line before the handler returns.
+	query := utils.UnsafeString(c.Request().URI().QueryString())
+	if l := logx.NewLine(ctx, log, level, now, "request"); l != nil {
+		l.String("method", c.Method())
+		l.Bytes("path", logx.AppendRedactedPath(l.Scratch(), path))
+		l.Int("status", int64(status))
+		l.Int("dur_ms", dur.Milliseconds())
+		l.Addr("client_ip", ClientIP(c, opts.Proxies))
+		l.String("user_agent", clipped(c.Get(fiber.HeaderUserAgent), 256))
+		if query != "" {
+			l.Bytes("query", clippedBytes(logx.AppendRedactedQuery(l.Scratch(), query), 1024))
+		}
+		l.Write(ctx)
+		return
+	}
+	if !log.Enabled(ctx, level) {
+		return
+	}
+	attrs := []slog.Attr{
+		slog.String("method", c.Method()),
+		slog.String("path", logx.RedactPath(path)),
+		slog.Int("status", status),
+		slog.Int64("dur_ms", dur.Milliseconds()),
+		slog.String("client_ip", ClientIP(c, opts.Proxies).String()),
+		slog.String("user_agent", clipped(c.Get(fiber.HeaderUserAgent), 256)),
+	}
+	if query != "" {
+		attrs = append(attrs, slog.String("query", clipped(logx.RedactQuery(query), 1024)))
+	}
+	log.LogAttrs(ctx, level, "request", attrs...)
 }
 
 // clipped cuts a logged value at n bytes (on a UTF-8 boundary) and marks the cut.
@@ -229,28 +259,17 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	return m
 }
 
-// Handler is the middleware recording each request.
-func (m *Metrics) Handler() fiber.Handler {
-	return func(c *fiber.Ctx) error {
-		start := time.Now()
-		err := c.Next()
-		status := c.Response().StatusCode()
-		if fe, ok := err.(*fiber.Error); ok {
-			status = fe.Code
-		} else if err != nil {
-			status = fiber.StatusInternalServerError
-		}
-		// Middleware registered with Use has the pattern "/": a request that matched no real
-		// route ends there.
-		route := "unmatched"
-		if r := c.Route(); r != nil && (r.Path != "/" || c.Path() == "/") {
-			route = r.Path
-		}
-		ser := m.seriesOf(seriesKey{route, c.Method(), status})
-		ser.requests.Inc()
-		ser.latency.Observe(time.Since(start).Seconds())
-		return err
+// record counts the answered request and observes its latency.
+func (m *Metrics) record(c *fiber.Ctx, status int, dur time.Duration) {
+	// Middleware registered with Use has the pattern "/": a request that matched no real
+	// route ends there.
+	route := "unmatched"
+	if r := c.Route(); r != nil && (r.Path != "/" || c.Path() == "/") {
+		route = r.Path
 	}
+	ser := m.seriesOf(seriesKey{route, c.Method(), status})
+	ser.requests.Inc()
+	ser.latency.Observe(dur.Seconds())
 }
 
 // seriesOf returns the children of k, resolving and keeping them the first time.

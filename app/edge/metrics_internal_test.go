@@ -1,6 +1,7 @@
 package edge
 
 import (
+	"log/slog"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -18,7 +19,7 @@ func TestMetrics_SeriesPerLabelSet(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	m := NewMetrics(reg)
 	app := fiber.New()
-	app.Use(m.Handler())
+	app.Use(Observe(slog.New(slog.DiscardHandler), m, AccessLogOptions{}))
 	app.Get("/ok/:id", func(c *fiber.Ctx) error { return c.SendString("ok") })
 	app.Get("/fail", func(c *fiber.Ctx) error { return fiber.ErrTeapot })
 	for _, p := range []string{"/ok/1", "/ok/2", "/ok/3", "/fail", "/fail", "/nowhere"} {

@@ -2,6 +2,7 @@ package edge
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -49,7 +50,7 @@ func Route(s Surface, deadline time.Duration) fiber.Handler {
 	}
 	return func(c *fiber.Ctx) error {
 		c.Locals(surfaceKey{}, local)
-		ctx := newDeadlineContext(c.UserContext(), time.Now().Add(deadline))
+		ctx := newDeadlineContext(c.UserContext(), RequestStart(c).Add(deadline))
 		defer ctx.end()
 		c.SetUserContext(ctx)
 		return c.Next()
@@ -69,7 +70,7 @@ type deadlineContext struct {
 	mu     sync.Mutex
 	inner  atomic.Pointer[context.Context] // context.WithDeadline(parent, deadline), once armed
 	cancel context.CancelFunc
-	ended  error // set by end while unarmed: what Err reports from then on
+	ended  error // set by end while unarmed (errEnded until Err decides): what Err reports from then on
 }
 
 func newDeadlineContext(parent context.Context, deadline time.Time) *deadlineContext {
@@ -101,6 +102,11 @@ func (c *deadlineContext) Err() error {
 		return ctx.Err()
 	}
 	defer c.mu.Unlock()
+	if c.ended == errEnded {
+		if c.ended = c.unarmedErr(); c.ended == nil {
+			c.ended = context.Canceled
+		}
+	}
 	if c.ended != nil {
 		return c.ended
 	}
@@ -142,7 +148,9 @@ func (c *deadlineContext) Value(key any) any {
 	return c.parent.Value(key)
 }
 
-// end is the cancel function: when the handler returns, the context is done.
+// end is the cancel function: when the handler returns, the context is done. Unarmed, whether
+// it ended by its deadline or by end is decided when Err is first asked (rarely: nothing
+// waited on it), so a request answered from caches reads no clock here.
 func (c *deadlineContext) end() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -150,10 +158,11 @@ func (c *deadlineContext) end() {
 		c.cancel()
 		return
 	}
-	if c.ended = c.unarmedErr(); c.ended == nil {
-		c.ended = context.Canceled
-	}
+	c.ended = errEnded
 }
+
+// errEnded marks an unarmed context that end ended, its error not yet decided.
+var errEnded = errors.New("edge: context ended")
 
 // closedChan is Done of a context that ended before anything waited on it.
 var closedChan = func() chan struct{} { ch := make(chan struct{}); close(ch); return ch }()

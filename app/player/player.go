@@ -113,7 +113,7 @@ func New(d Deps) *Handler {
 	return &Handler{
 		access: d.Access, catalog: d.Catalog, guide: d.Guide, log: d.Log, now: d.Now,
 		streamCtx: d.StreamContext, proxies: d.Config.TrustedProxies, site: newSite(d.Config),
-		cons:      newConsCache(d.Access.ActiveConnections, consTTL, time.Now),
+		cons:      newConsCache(d.Access.ActiveConnections, consTTL, d.Access.Now),
 		downloads: newDownloads(d.Config),
 	}
 }

@@ -6,7 +6,7 @@ import (
 	"net/url"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/valyala/fasthttp"
+	"github.com/gofiber/fiber/v2/utils"
 
 	"github.com/xtreamd/xtreamd/internal/credential"
 	"github.com/xtreamd/xtreamd/internal/epg"
@@ -115,27 +115,105 @@ type request struct {
 	userAgent string
 }
 
-// formValue reads one parameter the way the original panel merges them (spec §1.1): a
-// form-encoded or multipart POST value wins over the query string's. The bytes belong to
-// fasthttp: copy what is kept.
-func (p *params) formValue(key string) []byte {
-	if p.post {
-		req := p.c.Request()
-		if args := req.PostArgs(); args.Has(key) {
-			return args.Peek(key)
-		}
+// The parameters any player surface reads, as indexes into rawParams.
+const (
+	pUsername = iota
+	pPassword
+	pAction
+	pType
+	pOutput
+	pCategoryID
+	pCatID
+	pVODID
+	pSeriesID
+	pStreamID
+	pSeason
+	pLimit
+	pFromNow
+	pOffset
+	pPerPage
+	pPrevDays
+	pNextDays
+	numParams
+)
+
+// paramIndex is the index of a parameter name, -1 for one no surface reads. A switch on the
+// name, so looking one up neither hashes nor allocates.
+func paramIndex(key []byte) int {
+	switch string(key) {
+	case "username":
+		return pUsername
+	case "password":
+		return pPassword
+	case "action":
+		return pAction
+	case "type":
+		return pType
+	case "output":
+		return pOutput
+	case "category_id":
+		return pCategoryID
+	case "cat_id":
+		return pCatID
+	case "vod_id":
+		return pVODID
+	case "series_id":
+		return pSeriesID
+	case "stream_id":
+		return pStreamID
+	case "season":
+		return pSeason
+	case "limit":
+		return pLimit
+	case "from_now":
+		return pFromNow
+	case "params[offset]":
+		return pOffset
+	case "params[items_per_page]":
+		return pPerPage
+	case "prev_days":
+		return pPrevDays
+	case "next_days":
+		return pNextDays
+	}
+	return -1
+}
+
+// rawParams are the parameters' values as the request carries them (nil when absent), merged
+// the way the original panel merges them (spec §1.1): a form-encoded or multipart POST value
+// wins over the query string's, and within one source the first occurrence wins. The bytes
+// belong to fasthttp: copy what is kept.
+type rawParams struct {
+	v    [numParams][]byte
+	seen [numParams]bool
+}
+
+// read takes the request's parameters in one pass over each source (Args.Peek per name would
+// scan the arguments seventeen times).
+func (rp *rawParams) read(c *fiber.Ctx) {
+	req := c.Request()
+	if c.Method() == fiber.MethodPost {
+		req.PostArgs().VisitAll(rp.take)
 		if bytes.HasPrefix(req.Header.ContentType(), []byte(fiber.MIMEMultipartForm)) {
 			if form, err := req.MultipartForm(); err == nil {
-				if v := form.Value[key]; len(v) > 0 {
-					return []byte(v[0])
+				for k, vs := range form.Value {
+					if len(vs) > 0 {
+						rp.take([]byte(k), []byte(vs[0]))
+					}
 				}
 			}
 		}
 	}
-	if p.query.Len() == 0 {
-		return nil // most keys, on most requests: no scan
+	if args := req.URI().QueryArgs(); args.Len() > 0 {
+		args.VisitAll(rp.take)
 	}
-	return p.query.Peek(key)
+}
+
+// take keeps value unless the parameter was seen already.
+func (rp *rawParams) take(key, value []byte) {
+	if i := paramIndex(key); i >= 0 && !rp.seen[i] {
+		rp.v[i], rp.seen[i] = value, true
+	}
 }
 
 // parseRequest reads every parameter any player surface uses. Path credentials (the XUI
@@ -143,21 +221,23 @@ func (p *params) formValue(key string) []byte {
 // acceptable text refuses the whole request (request.refused); the User-Agent, which many
 // boxes have fixed in firmware, is made storable instead.
 func parseRequest(c *fiber.Ctx, clientIP netip.Addr) request {
-	p := params{c: c, post: c.Method() == fiber.MethodPost, query: c.Request().URI().QueryArgs()}
-	user, pass := p.get("username", maxUsernameLen), p.get("password", maxPasswordLen)
+	var rp rawParams
+	rp.read(c)
+	p := params{raw: &rp}
+	user, pass := p.get(pUsername, maxUsernameLen), p.get(pPassword, maxPasswordLen)
 	if v := c.Params("username"); v != "" {
 		user, pass = p.path(v, maxUsernameLen), p.path(c.Params("password"), maxPasswordLen)
 	}
-	action := p.get("action", maxParamLen)
+	action := p.get(pAction, maxParamLen)
 	if v := c.Params("action"); v != "" {
 		action = p.path(v, maxParamLen)
 	}
-	typ, output := p.get("type", maxParamLen), p.get("output", maxParamLen)
-	category, catID := p.get("category_id", maxParamLen), p.get("cat_id", maxParamLen)
-	vodID, seriesID, streamID := p.get("vod_id", maxParamLen), p.get("series_id", maxParamLen), p.get("stream_id", maxParamLen)
-	season, limit, fromNow := p.get("season", maxParamLen), p.get("limit", maxParamLen), p.get("from_now", maxParamLen)
-	offset, perPage := p.get("params[offset]", maxParamLen), p.get("params[items_per_page]", maxParamLen)
-	prevDays, nextDays := p.get("prev_days", maxParamLen), p.get("next_days", maxParamLen)
+	typ, output := p.get(pType, maxParamLen), p.get(pOutput, maxParamLen)
+	category, catID := p.get(pCategoryID, maxParamLen), p.get(pCatID, maxParamLen)
+	vodID, seriesID, streamID := p.get(pVODID, maxParamLen), p.get(pSeriesID, maxParamLen), p.get(pStreamID, maxParamLen)
+	season, limit, fromNow := p.get(pSeason, maxParamLen), p.get(pLimit, maxParamLen), p.get(pFromNow, maxParamLen)
+	offset, perPage := p.get(pOffset, maxParamLen), p.get(pPerPage, maxParamLen)
+	prevDays, nextDays := p.get(pPrevDays, maxParamLen), p.get(pNextDays, maxParamLen)
 	if p.bad {
 		return request{refused: true, clientIP: clientIP, season: -1, limit: epg.DefaultShortEPGLimit}
 	}
@@ -193,15 +273,13 @@ func parseRequest(c *fiber.Ctx, clientIP netip.Addr) request {
 
 // params reads request values, noting whether any of them was unacceptable text.
 type params struct {
-	c     *fiber.Ctx
-	post  bool
-	query *fasthttp.Args // read once: seventeen keys are looked up in it
-	bad   bool
+	raw *rawParams
+	bad bool
 }
 
-// get returns the form or query value of key (nil when absent). The bytes belong to fasthttp.
-func (p *params) get(key string, max int) []byte {
-	v := p.formValue(key)
+// get returns the value of parameter i (nil when absent). The bytes belong to fasthttp.
+func (p *params) get(i, max int) []byte {
+	v := p.raw.v[i]
 	if v == nil {
 		return nil // absent: nothing to check
 	}
@@ -214,7 +292,7 @@ func (p *params) path(seg string, max int) []byte {
 }
 
 func (p *params) check(v []byte, max int) []byte {
-	if len(v) > max || !input.Text(string(v), max) {
+	if len(v) > max || !input.Text(utils.UnsafeString(v), max) { // Text keeps nothing: no copy
 		p.bad = true
 		return nil
 	}

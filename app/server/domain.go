@@ -98,7 +98,8 @@ func buildDomain(ctx context.Context, d Deps) (*domain, error) {
 		// instance of a cluster shares and the database never holds: a key one instance wrote
 		// into the shared record serves every other (internal/access records.go).
 		Cache: credential.NewCache(credential.CacheOptions{TTL: 2 * time.Minute, MaxEntries: 100_000,
-			Pepper: credential.Pepper(secret)}),
+			Pepper: credential.Pepper(secret), Now: d.CheckClock}),
+		Now:        d.CheckClock,
 		Hasher:     hasher,
 		Tokens:     dom.tokens,
 		Entitled:   dom.entitled,

@@ -23,6 +23,7 @@ import (
 	"github.com/xtreamd/xtreamd/app/portal"
 	"github.com/xtreamd/xtreamd/app/stream"
 	"github.com/xtreamd/xtreamd/internal/catalog/editor"
+	"github.com/xtreamd/xtreamd/internal/clock"
 	"github.com/xtreamd/xtreamd/internal/config"
 	"github.com/xtreamd/xtreamd/internal/epg"
 	"github.com/xtreamd/xtreamd/internal/logx"
@@ -39,8 +40,12 @@ type Deps struct {
 	Store    *store.Store
 	Registry *prometheus.Registry // a fresh registry per server: tests build many
 	// Now is the clock of the player surfaces and the programme guide ("on air now",
-	// server_info.time_now); nil means time.Now. Tests pass a fixed clock for golden answers.
+	// server_info.time_now); nil means CheckClock. Tests pass a fixed clock for golden answers.
 	Now func() time.Time
+	// CheckClock is the clock of the security check and its caches (expiry, bans, TTLs, rate
+	// limits, floods); nil means a clock.Coarse: within a millisecond of time.Now and a
+	// fiftieth of its cost, which a login pays a dozen times.
+	CheckClock func() time.Time
 	// LogSink is the asynchronous writer under Log, if any (cmd/xtreamd serve): its dropped
 	// lines are exported as xtreamd_log_lines_dropped_total, and Serve flushes it at stop.
 	LogSink *logx.Writer
@@ -71,8 +76,11 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 	if d.Registry == nil {
 		d.Registry = prometheus.NewRegistry()
 	}
+	if d.CheckClock == nil {
+		d.CheckClock = clock.New().Now
+	}
 	if d.Now == nil {
-		d.Now = time.Now
+		d.Now = d.CheckClock
 	}
 	s := &Server{deps: d}
 	s.streamCtx, s.cancelStreams = context.WithCancel(context.Background())
@@ -146,9 +154,7 @@ func (s *Server) newApp() *fiber.App {
 		return path == "/healthz" || path == "/readyz" || path == "/metrics" || strings.HasPrefix(path, "/hls/")
 	}
 	app.Use(edge.Recover(d.Log))
-	app.Use(edge.RequestID())
-	app.Use(edge.NewMetrics(d.Registry).Handler())
-	app.Use(edge.AccessLog(d.Log, edge.AccessLogOptions{Proxies: d.Config.TrustedProxies, Quiet: quiet}))
+	app.Use(edge.Observe(d.Log, edge.NewMetrics(d.Registry), edge.AccessLogOptions{Proxies: d.Config.TrustedProxies, Quiet: quiet}))
 
 	app.Get("/healthz", func(c *fiber.Ctx) error { return c.SendString("ok") })
 	app.Get("/readyz", s.readyz)

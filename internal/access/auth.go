@@ -87,15 +87,15 @@ func (c *Checker) authPassword(ctx context.Context, p Password) (authResult, err
 // deletes the credential, not a line's record), but pays the same lookup, so its failures take
 // as long as a line's.
 func (c *Checker) verifyPassword(ctx context.Context, p Password, hash string, lineID int64, shared bool) (bool, error) {
-	k, keyed := c.d.Cache.Key(p.Username, p.Password, hash)
+	cr, keyed := c.d.Cache.Prepare(p.Username, p.Password, hash)
 	if keyed {
-		if id, ok := c.d.Cache.LookupKey(k); ok && id == lineID {
+		if id, ok := c.d.Cache.LookupCredentials(&cr); ok && id == lineID {
 			return true, nil
 		}
 		if !shared {
-			c.sharedRecord(ctx, 0, k)
-		} else if c.sharedRecord(ctx, lineID, k) {
-			c.d.Cache.RememberKey(k, lineID)
+			c.sharedRecord(ctx, 0, c.d.Cache.KeyOf(&cr))
+		} else if c.sharedRecord(ctx, lineID, c.d.Cache.KeyOf(&cr)) {
+			c.d.Cache.RememberCredentials(&cr, lineID)
 			return true, nil
 		}
 	}
@@ -104,9 +104,9 @@ func (c *Checker) verifyPassword(ctx context.Context, p Password, hash string, l
 		return false, err
 	}
 	if ok && keyed {
-		c.d.Cache.RememberKey(k, lineID)
+		c.d.Cache.RememberCredentials(&cr, lineID)
 		if shared {
-			c.queueRecord(lineID, k)
+			c.queueRecord(lineID, c.d.Cache.KeyOf(&cr))
 		}
 	}
 	return ok, nil

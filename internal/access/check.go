@@ -84,8 +84,12 @@ type Checker struct {
 	// Verified-credential records waiting to be written (records.go).
 	records chan store.VerifiedCredential
 
-	checks      *prometheus.CounterVec
-	latency     *prometheus.HistogramVec
+	checks  *prometheus.CounterVec
+	latency *prometheus.HistogramVec
+	// checksBy and latencyBy are the two vectors' children, resolved once in New: a check
+	// costs an index rather than WithLabelValues' label hashing (both are on every request).
+	checksBy    [numCodes]prometheus.Counter
+	latencyBy   [numCheckKinds]prometheus.Observer
 	floodBlocks prometheus.Counter
 	dropped     prometheus.Counter
 	limited     *prometheus.CounterVec
@@ -148,8 +152,31 @@ func New(d Deps) *Checker {
 	if d.Registerer != nil {
 		c.register(d.Registerer)
 	}
+	for code := range numCodes {
+		c.checksBy[code] = c.checks.WithLabelValues(code.String())
+	}
+	for kind, name := range checkKindNames {
+		c.latencyBy[kind] = c.latency.WithLabelValues(name)
+	}
 	return c
 }
+
+// Now reads the checker's clock, the one its TTLs, expiry dates and windows compare against
+// (cheap in production: see Deps.Now); the surfaces' own short-lived caches use it too.
+func (c *Checker) Now() time.Time { return c.now() }
+
+// checkKind labels the check latency: a request's check, a stream open's (with the lease) or
+// a multi-stream probe's.
+type checkKind uint8
+
+const (
+	kindRequest checkKind = iota
+	kindStreamOpen
+	kindProbeEach
+	numCheckKinds
+)
+
+var checkKindNames = [numCheckKinds]string{kindRequest: "request", kindStreamOpen: "stream_open", kindProbeEach: "probe_each"}
 
 func (c *Checker) register(reg prometheus.Registerer) {
 	reg.MustRegister(c.checks, c.latency, c.floodBlocks, c.dropped, c.limited, c.recordLookups, c.recordWrites,

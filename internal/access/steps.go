@@ -29,15 +29,15 @@ var (
 func (c *Checker) Check(ctx context.Context, r Request) (Decision, error) {
 	start := time.Now()
 	d, err := c.check(ctx, r)
-	kind := "request"
+	kind := kindRequest
 	if r.StreamOpen {
-		kind = "stream_open"
+		kind = kindStreamOpen
 	}
-	c.latency.WithLabelValues(kind).Observe(time.Since(start).Seconds())
+	c.latencyBy[kind].Observe(time.Since(start).Seconds())
 	if err != nil {
 		return Decision{}, fmt.Errorf("access: %w", err)
 	}
-	c.checks.WithLabelValues(d.Code.String()).Inc()
+	c.checksBy[d.Code].Inc()
 	if d.Code != OK {
 		c.recordDenial(ctx, r, d)
 	}
@@ -55,11 +55,11 @@ func (c *Checker) CheckEach(ctx context.Context, r Request, streamIDs []int64) (
 	r.StreamOpen, r.Probe, r.each, r.StreamID = false, true, true, 0
 	start := time.Now()
 	d, err := c.check(ctx, r)
-	c.latency.WithLabelValues("probe_each").Observe(time.Since(start).Seconds())
+	c.latencyBy[kindProbeEach].Observe(time.Since(start).Seconds())
 	if err != nil {
 		return Decision{}, nil, fmt.Errorf("access: %w", err)
 	}
-	c.checks.WithLabelValues(d.Code.String()).Inc()
+	c.checksBy[d.Code].Inc()
 	codes := make([]Code, len(streamIDs))
 	if d.Code != OK {
 		c.recordDenial(ctx, r, d)

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/dchest/siphash"
 )
 
 // maxKeyInput bounds what a Key is computed over; longer credentials are never cached.
@@ -29,16 +31,22 @@ const maxKeyInput = 4096
 // entry lives ttl from its verification (a hit does not extend it); when the cache is full the
 // least recently used entry goes.
 //
+// A hit does not compute the Key: an entry is also found by its Fingerprint, a SipHash-2-4-128
+// of the same input under a random key of this process (a tenth of the HMAC's cost, on every
+// request of every player). A fingerprint never leaves the process and is not the record;
+// an entry warmed from a record has none until its credentials are next presented.
+//
 // The cache answers "these credentials verified recently for line N", nothing more: the caller
 // still checks the line itself (expiry, ban, status) on every request.
 type Cache struct {
-	ttl  time.Duration
-	max  int
-	now  func() time.Time
-	keys sync.Pool // *keyScratch
-
+	ttl    time.Duration
+	max    int
+	now    func() time.Time
+	keys   sync.Pool // *keyScratch
+	fpKey  [2]uint64 // SipHash key of the fingerprints, random per process
 	mu     sync.Mutex
 	index  map[Key]*entry
+	byFP   map[Fingerprint]*entry
 	byLine map[int64]*entry // head of each line's entry list
 	head   *entry           // most recently used
 	tail   *entry           // least recently used: evicted first
@@ -68,8 +76,28 @@ func Pepper(secret []byte) []byte {
 	return m.Sum(nil)
 }
 
+// Fingerprint identifies a username and password within this process: SipHash-2-4-128 of the
+// length-prefixed username and the password under the cache's random SipHash key. Like the Key
+// it is keyed, so without that key (which exists only in this process's memory) nobody can
+// compute one. The stored hash is not part of it: an entry found by fingerprint answers only
+// when its stored hash (kept, not copied: the line's own string) is the one presented.
+type Fingerprint [2]uint64
+
+// Credentials are a username, password and stored hash prepared for the cache (Prepare): their
+// fingerprint at once, their Key only when a miss needs it. They hold the password: keep them
+// on the stack of one check.
+type Credentials struct {
+	fp                         Fingerprint
+	key                        Key
+	keyed                      bool
+	username, password, stored string
+}
+
 type entry struct {
 	key                Key
+	fp                 Fingerprint
+	hasFP              bool
+	stored             string // the stored hash the fingerprint verified against
 	lineID             int64
 	verifiedAt         time.Time
 	prev, next         *entry // LRU list
@@ -109,7 +137,10 @@ func NewCache(o CacheOptions) *Cache {
 		o.Now = time.Now
 	}
 	c := &Cache{ttl: o.TTL, max: max(1, o.MaxEntries), now: o.Now,
-		index: make(map[Key]*entry), byLine: make(map[int64]*entry)}
+		index: make(map[Key]*entry), byFP: make(map[Fingerprint]*entry), byLine: make(map[int64]*entry)}
+	var fpKey [16]byte
+	rand.Read(fpKey[:])
+	c.fpKey = [2]uint64{binary.LittleEndian.Uint64(fpKey[:8]), binary.LittleEndian.Uint64(fpKey[8:])}
 	key := slices.Clone(o.Pepper)
 	if len(key) == 0 {
 		key = make([]byte, 32)
@@ -142,22 +173,72 @@ func (c *Cache) Key(username, password, storedHash string) (k Key, ok bool) {
 	return k, true
 }
 
+// fpStack is the input a fingerprint is computed over without a heap buffer: a username and
+// password of common lengths.
+const fpStack = 256
+
+// Prepare computes the fingerprint of these credentials; ok is false for input too long to
+// cache (as for Key).
+func (c *Cache) Prepare(username, password, storedHash string) (cr Credentials, ok bool) {
+	if len(password) > MaxPasswordLen || len(username)+len(password)+len(storedHash) > maxKeyInput {
+		return cr, false
+	}
+	var stack [fpStack]byte
+	b := binary.BigEndian.AppendUint32(stack[:0], uint32(len(username)))
+	b = append(b, username...)
+	b = append(b, password...)
+	cr.fp[0], cr.fp[1] = siphash.Hash128(c.fpKey[0], c.fpKey[1], b)
+	clear(b) // the password does not linger on the stack
+	cr.username, cr.password, cr.stored = username, password, storedHash
+	return cr, true
+}
+
+// KeyOf is the credentials' Key, computed at the first call.
+func (c *Cache) KeyOf(cr *Credentials) Key {
+	if !cr.keyed {
+		cr.key, _ = c.Key(cr.username, cr.password, cr.stored)
+		cr.keyed = true
+	}
+	return cr.key
+}
+
 // Lookup returns the line id remembered for these credentials, if they verified less than ttl
 // ago against this stored hash.
 func (c *Cache) Lookup(username, password, storedHash string) (lineID int64, ok bool) {
-	k, ok := c.Key(username, password, storedHash)
+	cr, ok := c.Prepare(username, password, storedHash)
 	if !ok {
 		c.misses.Add(1)
 		return 0, false
 	}
-	return c.LookupKey(k)
+	return c.LookupCredentials(&cr)
+}
+
+// LookupCredentials is Lookup of prepared credentials: by fingerprint, else by Key (an entry
+// warmed from a record), which then learns the fingerprint.
+func (c *Cache) LookupCredentials(cr *Credentials) (lineID int64, ok bool) {
+	now := c.now()
+	c.mu.Lock()
+	e := c.byFP[cr.fp]
+	if e == nil || e.stored != cr.stored {
+		c.mu.Unlock()
+		k := c.KeyOf(cr) // outside the lock: the HMAC is the expensive part
+		c.mu.Lock()
+		if e = c.index[k]; e != nil {
+			c.linkFP(e, cr)
+		}
+	}
+	return c.hit(e, now)
 }
 
 // LookupKey is Lookup by a Key already derived.
 func (c *Cache) LookupKey(k Key) (lineID int64, ok bool) {
 	now := c.now()
 	c.mu.Lock()
-	e := c.index[k]
+	return c.hit(c.index[k], now)
+}
+
+// hit answers a lookup that found e (or nil) with c.mu held, and unlocks.
+func (c *Cache) hit(e *entry, now time.Time) (lineID int64, ok bool) {
 	if e == nil {
 		c.mu.Unlock()
 		c.misses.Add(1)
@@ -179,19 +260,30 @@ func (c *Cache) LookupKey(k Key) (lineID int64, ok bool) {
 // Remember records that password verified against storedHash for username's line. Call it only
 // after a successful verification.
 func (c *Cache) Remember(username, password, storedHash string, lineID int64) {
-	if k, ok := c.Key(username, password, storedHash); ok {
-		c.RememberKey(k, lineID)
+	if cr, ok := c.Prepare(username, password, storedHash); ok {
+		c.RememberCredentials(&cr, lineID)
 	}
+}
+
+// RememberCredentials is Remember of prepared credentials.
+func (c *Cache) RememberCredentials(cr *Credentials, lineID int64) {
+	c.remember(c.KeyOf(cr), cr, lineID)
 }
 
 // RememberKey is Remember by a Key already derived: call it only after a successful
 // verification of the credentials k was derived from, or after finding k in a record that
 // such a verification wrote (the entry then lives ttl from now).
-func (c *Cache) RememberKey(k Key, lineID int64) {
+func (c *Cache) RememberKey(k Key, lineID int64) { c.remember(k, nil, lineID) }
+
+// remember adds or refreshes the entry of k, found by cr's fingerprint too when cr is not nil.
+func (c *Cache) remember(k Key, cr *Credentials, lineID int64) {
 	now := c.now()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if e := c.index[k]; e != nil {
+		if cr != nil {
+			c.linkFP(e, cr)
+		}
 		e.verifiedAt = now
 		if e.lineID != lineID {
 			c.unlinkLine(e)
@@ -214,6 +306,9 @@ func (c *Cache) RememberKey(k Key, lineID int64) {
 	}
 	e.key, e.lineID, e.verifiedAt = k, lineID, now
 	c.index[k] = e
+	if cr != nil {
+		c.linkFP(e, cr)
+	}
 	c.pushFront(e)
 	c.linkLine(e)
 }
@@ -236,6 +331,7 @@ func (c *Cache) Purge() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	clear(c.index)
+	clear(c.byFP)
 	clear(c.byLine)
 	c.head, c.tail, c.spare = nil, nil, nil
 }
@@ -250,8 +346,25 @@ func (c *Cache) Stats() CacheStats {
 
 // The helpers below run with c.mu held.
 
+// linkFP makes e findable by cr's fingerprint. An entry the fingerprint found before was
+// verified against another stored hash of the same credentials, one the line no longer has
+// (a re-hash, or the same password set again): it goes.
+func (c *Cache) linkFP(e *entry, cr *Credentials) {
+	if e.hasFP {
+		return
+	}
+	if old := c.byFP[cr.fp]; old != nil && old != e {
+		c.remove(old)
+	}
+	e.fp, e.hasFP, e.stored = cr.fp, true, cr.stored
+	c.byFP[cr.fp] = e
+}
+
 func (c *Cache) remove(e *entry) {
 	delete(c.index, e.key)
+	if e.hasFP {
+		delete(c.byFP, e.fp)
+	}
 	c.unlinkLine(e)
 	if e.prev != nil {
 		e.prev.next = e.next

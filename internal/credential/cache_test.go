@@ -302,3 +302,42 @@ func TestKey_Vector(t *testing.T) {
 		t.Errorf("Pepper = %x, Key = %x, %v; want %s, %s, true", pepper, k, ok, wantPepper, wantKey)
 	}
 }
+
+// TestCache_FingerprintFollowsKey: an entry warmed from a record (RememberKey: no password,
+// so no fingerprint) is found by its Key the first time the credentials come, and by their
+// fingerprint from then on; removing an entry removes both ways to it, and wrong credentials
+// find neither.
+func TestCache_FingerprintFollowsKey(t *testing.T) {
+	t.Parallel()
+	c, clock := newTestCache(t, 10)
+	k, _ := c.Key("alice", "pw", hashA)
+	c.RememberKey(k, 7)
+	if len(c.byFP) != 0 {
+		t.Fatalf("a warmed entry has a fingerprint: %d", len(c.byFP))
+	}
+	if line, ok := c.Lookup("alice", "pw", hashA); line != 7 || !ok {
+		t.Fatalf("Lookup of a warmed entry = %d, %v; want 7, true", line, ok)
+	}
+	cr, _ := c.Prepare("alice", "pw", hashA)
+	if e := c.byFP[cr.fp]; e == nil || e.key != k {
+		t.Fatal("the warmed entry did not learn its fingerprint")
+	}
+	for _, wrong := range [][3]string{{"alice", "pW", hashA}, {"alice", "pw", hashB}, {"alicE", "pw", hashA}} {
+		if _, ok := c.Lookup(wrong[0], wrong[1], wrong[2]); ok {
+			t.Errorf("Lookup(%q, %q, …) = hit, want miss", wrong[0], wrong[1])
+		}
+	}
+	c.InvalidateLine(7)
+	if len(c.byFP) != 0 || len(c.index) != 0 {
+		t.Fatalf("after InvalidateLine: %d fingerprints, %d keys; want none", len(c.byFP), len(c.index))
+	}
+	// Expiry removes the fingerprint as well.
+	c.Remember("bob", "pw", hashA, 8)
+	clock.Advance(ttl)
+	if _, ok := c.Lookup("bob", "pw", hashA); ok {
+		t.Fatal("Lookup after the TTL = hit")
+	}
+	if len(c.byFP) != 0 || len(c.index) != 0 {
+		t.Fatalf("after expiry: %d fingerprints, %d keys; want none", len(c.byFP), len(c.index))
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -49,7 +50,7 @@ func NewLine(ctx context.Context, log *slog.Logger, level slog.Level, t time.Tim
 		return l
 	}
 	l.b = append(l.b, "time="...)
-	l.b = appendRFC3339Millis(l.b, t)
+	l.b = h.stamps.appendMillis(l.b, t)
 	l.b = append(l.b, " level="...)
 	l.b = appendTextString(l.b, level.String())
 	l.b = append(l.b, " msg="...)
@@ -141,13 +142,70 @@ func appendRFC3339Millis(b []byte, t time.Time) []byte {
 	return append(b[:n+prefixLen], b[n+prefixLen+1:]...)
 }
 
-// appendTextString is slog's text value: as is, or Go-quoted when empty or holding a space,
-// '=', '"', a control or non-printing character or invalid UTF-8.
-func appendTextString(b []byte, s string) []byte {
-	if textNeedsQuoting(s) {
-		return strconv.AppendQuote(b, s)
+// stamps formats text times a second at a time: within one second (and zone) only the
+// milliseconds change, so a line appends the second's formatted date and zone around three
+// digits instead of formatting the whole time.
+type stamps struct{ cur atomic.Pointer[stamp] }
+
+// stamp is one second's text time: "2006-01-02T15:04:05." and the zone ("Z", "+01:00").
+type stamp struct {
+	sec    int64
+	loc    *time.Location
+	prefix []byte
+	zone   []byte
+}
+
+const stampPrefixLen = len("2006-01-02T15:04:05.")
+
+// appendMillis appends appendRFC3339Millis(t).
+func (s *stamps) appendMillis(b []byte, t time.Time) []byte {
+	sec := t.Unix()
+	st := s.cur.Load()
+	if st == nil || st.sec != sec || st.loc != t.Location() {
+		full := appendRFC3339Millis(nil, t)
+		if y := t.Year(); y < 1000 || y > 9999 || len(full) < stampPrefixLen+3 {
+			return append(b, full...) // not the fixed-width form this shortcut assumes
+		}
+		st = &stamp{sec: sec, loc: t.Location(), prefix: full[:stampPrefixLen], zone: full[stampPrefixLen+3:]}
+		s.cur.Store(st)
 	}
-	return append(b, s...)
+	ms := t.Nanosecond() / int(time.Millisecond)
+	b = append(b, st.prefix...)
+	b = append(b, byte('0'+ms/100), byte('0'+ms/10%10), byte('0'+ms%10))
+	return append(b, st.zone...)
+}
+
+// appendTextString is slog's text value: as is, or Go-quoted when empty or holding a space,
+// '=', '"', a control or non-printing character or invalid UTF-8. Printable ASCII (every
+// access-log value but a foreign User-Agent) takes one pass, quoting included: Go's quoting of
+// printable ASCII escapes only '"' and '\\'.
+func appendTextString(b []byte, s string) []byte {
+	quote := len(s) == 0
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c < ' ' || c >= utf8.RuneSelf-1: // controls, DEL, non-ASCII
+			if textNeedsQuoting(s) {
+				return strconv.AppendQuote(b, s)
+			}
+			return append(b, s...)
+		case c == ' ' || c == '=' || c == '"':
+			quote = true
+		}
+	}
+	if !quote {
+		return append(b, s...)
+	}
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c == '"' || c == '\\' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', c)
+			start = i + 1
+		}
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
 }
 
 func textNeedsQuoting(s string) bool {

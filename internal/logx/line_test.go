@@ -78,3 +78,29 @@ func TestAppendRedacted_NoAllocs(t *testing.T) {
 		t.Errorf("AppendRedactedQuery kept the password: %s", got)
 	}
 }
+
+// TestLine_TimesAsSlog: the per-second time shortcut writes what slog writes, for lines in one
+// second and across seconds, whole and odd milliseconds, and zones other than UTC.
+func TestLine_TimesAsSlog(t *testing.T) {
+	t.Parallel()
+	east := time.FixedZone("east", 5*3600+30*60)
+	base := time.Date(2026, 12, 1, 23, 59, 59, 0, time.UTC)
+	var times []time.Time
+	for _, d := range []time.Duration{0, 5 * time.Millisecond, 999*time.Millisecond + 999, time.Second, time.Second + 120*time.Millisecond, 25 * time.Hour} {
+		times = append(times, base.Add(d), base.Add(d).In(east))
+	}
+	var viaSlog, viaLine bytes.Buffer
+	log := New(&viaLine, "text", slog.LevelInfo)
+	for _, at := range times {
+		viaSlog.Reset()
+		viaLine.Reset()
+		r := slog.NewRecord(at, slog.LevelInfo, "request", 0)
+		if err := New(&viaSlog, "text", slog.LevelInfo).Handler().Handle(context.Background(), r); err != nil {
+			t.Fatal(err)
+		}
+		NewLine(context.Background(), log, slog.LevelInfo, at, "request").Write(context.Background())
+		if viaSlog.String() != viaLine.String() {
+			t.Errorf("%v:\nslog: %sline: %s", at, viaSlog.String(), viaLine.String())
+		}
+	}
+}

@@ -69,7 +69,7 @@ func New(w io.Writer, format string, level slog.Leveler) *slog.Logger {
 		w = &lockedWriter{w: w} // slog's handler and NewLine's lines share w
 	}
 	opts := &slog.HandlerOptions{Level: level}
-	h := requestIDHandler{out: w, json: format == "json"}
+	h := requestIDHandler{out: w, json: format == "json", stamps: &stamps{}}
 	if h.json {
 		h.Handler = slog.NewJSONHandler(w, opts)
 	} else {
@@ -86,6 +86,7 @@ type requestIDHandler struct {
 	out     io.Writer
 	json    bool
 	derived bool
+	stamps  *stamps // NewLine's text times
 }
 
 func (h requestIDHandler) Handle(ctx context.Context, r slog.Record) error {
