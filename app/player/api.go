@@ -163,6 +163,15 @@ func (h *Handler) appendUserInfo(b []byte, line *access.Line, username, password
 // server_protocol (§3.3).
 func (h *Handler) appendServerInfo(b []byte, full bool) []byte {
 	s := &h.site
+	if full {
+		return append(b, h.clock.full(h.now(), s)...)
+	}
+	return append(appendServerInfoHead(b, s), '}')
+}
+
+// appendServerInfoHead appends server_info up to server_protocol: panel_api's whole object
+// without its closing brace.
+func appendServerInfoHead(b []byte, s *site) []byte {
 	b = append(b, `{"url":`...)
 	b = appendString(b, s.host)
 	b = append(b, `,"port":`...)
@@ -171,16 +180,12 @@ func (h *Handler) appendServerInfo(b []byte, full bool) []byte {
 	b = appendString(b, s.httpsPort)
 	b = append(b, `,"server_protocol":`...)
 	b = appendString(b, s.scheme)
-	if !full {
-		return append(b, '}')
-	}
-	return append(b, h.clock.tail(h.now(), s)...)
+	return b
 }
 
-// serverClock keeps the rest of the full server_info (from rtmp_port on) rendered for the
-// current second: only timestamp_now and time_now change, once a second, and rendering the
-// local time is most of what server_info costs. A login in the same second reads the bytes
-// kept; the first one in a new second renders and keeps them.
+// serverClock keeps the full server_info rendered for the current second: only timestamp_now
+// and time_now change, once a second. A login in the same second copies the bytes kept; the
+// first one in a new second renders and keeps them.
 type serverClock struct {
 	cur atomic.Pointer[clockTail]
 }
@@ -190,13 +195,14 @@ type clockTail struct {
 	b   []byte // never modified once stored
 }
 
-// tail returns the bytes for now; the caller copies them.
-func (k *serverClock) tail(now time.Time, s *site) []byte {
+// full returns the bytes for now; the caller copies them.
+func (k *serverClock) full(now time.Time, s *site) []byte {
 	sec := now.Unix()
 	if t := k.cur.Load(); t != nil && t.sec == sec {
 		return t.b
 	}
-	b := append(make([]byte, 0, 128), `,"rtmp_port":`...)
+	b := appendServerInfoHead(make([]byte, 0, 256), s)
+	b = append(b, `,"rtmp_port":`...)
 	b = appendString(b, s.rtmpPort)
 	b = append(b, `,"timezone":`...)
 	b = appendString(b, s.tzName)

@@ -15,7 +15,7 @@ func TestServerClock(t *testing.T) {
 	if err != nil {
 		t.Skip("no tzdata:", err)
 	}
-	s := &site{rtmpPort: "25462", tzName: "Europe/Berlin", tz: tz}
+	s := &site{host: "tv.example", port: "80", httpsPort: "443", scheme: "http", rtmpPort: "25462", tzName: "Europe/Berlin", tz: tz}
 	var k serverClock
 	t0 := time.Date(2026, 3, 29, 0, 59, 59, 0, time.UTC) // the second before Berlin's clocks go forward
 	for _, tt := range []struct {
@@ -27,9 +27,10 @@ func TestServerClock(t *testing.T) {
 		{t0.Add(time.Second), `"timestamp_now":1774746000,"time_now":"2026-03-29 03:00:00"`},
 		{t0, `"timestamp_now":1774745999,"time_now":"2026-03-29 01:59:59"`},
 	} {
-		got := string(k.tail(tt.now, s))
-		if !strings.Contains(got, tt.want) || !strings.HasPrefix(got, `,"rtmp_port":"25462","timezone":"Europe/Berlin",`) {
-			t.Errorf("tail(%v) = %s, want %s", tt.now, got, tt.want)
+		got := string(k.full(tt.now, s))
+		const head = `{"url":"tv.example","port":"80","https_port":"443","server_protocol":"http","rtmp_port":"25462","timezone":"Europe/Berlin",`
+		if !strings.Contains(got, tt.want) || !strings.HasPrefix(got, head) || !strings.HasSuffix(got, `,"process":true}`) {
+			t.Errorf("full(%v) = %s, want %s", tt.now, got, tt.want)
 		}
 	}
 }

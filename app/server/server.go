@@ -139,10 +139,13 @@ func (s *Server) newApp() *fiber.App {
 		DisableStartupMessage: true,
 		// Dual stack: Fiber's default is tcp4 only.
 		Network: fiber.NetworkTCP,
-		// ReadTimeout bounds slow request senders; there is deliberately no WriteTimeout,
-		// which would cut every long stream.
-		ReadTimeout:  30 * time.Second,
-		IdleTimeout:  120 * time.Second,
+		// ReadTimeout bounds slow request senders and, as the idle timeout too, how long a
+		// keep-alive connection waits for its next request: one timeout, so Serve's listener
+		// can coalesce the two read deadlines fasthttp sets per request
+		// (edge.CoalesceReadDeadlines). There is deliberately no WriteTimeout, which would
+		// cut every long stream.
+		ReadTimeout:  readTimeout,
+		IdleTimeout:  readTimeout,
 		BodyLimit:    1 << 20,
 		ErrorHandler: s.errorHandler,
 		AppName:      "xtreamd",
@@ -205,6 +208,13 @@ func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
 // StreamContext ends when shutdown begins; stream writers select on it.
 func (s *Server) StreamContext() context.Context { return s.streamCtx }
 
+// readTimeout is the server's read and idle timeout; deadlineSlack how much earlier than that
+// a connection may time out so that consecutive requests set one read deadline, not two each.
+const (
+	readTimeout   = 30 * time.Second
+	deadlineSlack = time.Second
+)
+
 // listenerWait bounds how long Serve waits for the change listener before answering anyway.
 const listenerWait = 10 * time.Second
 
@@ -241,7 +251,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 
 	errc := make(chan error, 2)
-	go func() { errc <- s.app.Listener(ln) }()
+	go func() { errc <- s.app.Listener(edge.CoalesceReadDeadlines(ln, deadlineSlack)) }()
 	if s.metrics != nil {
 		mln, err := net.Listen("tcp", s.deps.Config.MetricsListen)
 		if err != nil {

@@ -205,12 +205,16 @@ func (h *Handler) pumpTS(conn net.Conn, v *relay.Viewer, lease *conns.Lease, inf
 }
 
 // socket returns the network connection under fasthttp's hijacked wrapper (which only
-// intercepts Read and Close), so that a vectored write reaches the socket as one writev.
+// intercepts Read and Close) and the server's listener wrapper (edge.CoalesceReadDeadlines),
+// so that a vectored write reaches the socket as one writev.
 func socket(conn net.Conn) net.Conn {
 	if u, ok := conn.(interface{ UnsafeConn() net.Conn }); ok {
 		if c := u.UnsafeConn(); c != nil {
-			return c
+			conn = c
 		}
+	}
+	if u, ok := conn.(interface{ NetConn() net.Conn }); ok {
+		return u.NetConn()
 	}
 	return conn
 }

@@ -177,36 +177,63 @@ func (s *stamps) appendMillis(b []byte, t time.Time) []byte {
 
 // appendTextString is slog's text value: as is, or Go-quoted when empty or holding a space,
 // '=', '"', a control or non-printing character or invalid UTF-8. Printable ASCII (every
-// access-log value but a foreign User-Agent) takes one pass, quoting included: Go's quoting of
-// printable ASCII escapes only '"' and '\\'.
+// access-log value but a foreign User-Agent) takes one branch-free pass over textClass, and
+// is quoted by hand: Go's quoting of printable ASCII escapes only '"' and '\\'.
 func appendTextString(b []byte, s string) []byte {
-	quote := len(s) == 0
+	var class uint8
 	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c < ' ' || c >= utf8.RuneSelf-1: // controls, DEL, non-ASCII
-			if textNeedsQuoting(s) {
-				return strconv.AppendQuote(b, s)
-			}
-			return append(b, s...)
-		case c == ' ' || c == '=' || c == '"':
-			quote = true
-		}
+		class |= textClass[s[i]]
 	}
-	if !quote {
+	switch {
+	case class&textSlow != 0:
+		if textNeedsQuoting(s) {
+			return strconv.AppendQuote(b, s)
+		}
 		return append(b, s...)
+	case class&textQuote == 0 && len(s) > 0:
+		return append(b, s...)
+	case class&textEscape == 0:
+		b = append(b, '"')
+		b = append(b, s...)
+		return append(b, '"')
 	}
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; c == '"' || c == '\\' {
+		if textClass[s[i]]&textEscape != 0 {
 			b = append(b, s[start:i]...)
-			b = append(b, '\\', c)
+			b = append(b, '\\', s[i])
 			start = i + 1
 		}
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"')
 }
+
+// The classes of a byte in a text value: textQuote makes the value quoted, textEscape is
+// escaped inside quotes, textSlow (a control character, DEL, any non-ASCII byte) sends the
+// value to the general rules of textNeedsQuoting and strconv.
+const (
+	textQuote uint8 = 1 << iota
+	textEscape
+	textSlow
+)
+
+var textClass = func() (t [256]uint8) {
+	for c := range 256 {
+		switch {
+		case c < ' ' || c >= utf8.RuneSelf-1:
+			t[c] = textSlow
+		case c == ' ' || c == '=':
+			t[c] = textQuote
+		case c == '"':
+			t[c] = textQuote | textEscape
+		case c == '\\':
+			t[c] = textEscape
+		}
+	}
+	return t
+}()
 
 func textNeedsQuoting(s string) bool {
 	if len(s) == 0 {
