@@ -228,10 +228,12 @@ type Metrics struct {
 	mu     sync.Mutex
 }
 
-// seriesKey is one label set of the request counter.
+// seriesKey is one label set of the request counter: the route by its identity (nil for a
+// request no route matched), so finding a series hashes no strings but the method.
 type seriesKey struct {
-	route, method string
-	status        int
+	route  *fiber.Route
+	method string
+	status int
 }
 
 // series is a label set's resolved children.
@@ -263,11 +265,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 func (m *Metrics) record(c *fiber.Ctx, status int, dur time.Duration) {
 	// Middleware registered with Use has the pattern "/": a request that matched no real
 	// route ends there.
-	route := "unmatched"
-	if r := c.Route(); r != nil && (r.Path != "/" || c.Path() == "/") {
-		route = r.Path
+	r := c.Route()
+	if r != nil && r.Path == "/" && c.Path() != "/" {
+		r = nil
 	}
-	ser := m.seriesOf(seriesKey{route, c.Method(), status})
+	ser := m.seriesOf(seriesKey{r, c.Method(), status})
 	ser.requests.Inc()
 	ser.latency.Observe(dur.Seconds())
 }
@@ -279,12 +281,16 @@ func (m *Metrics) seriesOf(k seriesKey) series {
 			return ser
 		}
 	}
-	// Fiber's route path and method are strings the app keeps, but clone them: a key must
-	// never point into a request's buffer.
-	k.route, k.method = strings.Clone(k.route), strings.Clone(k.method)
+	// Fiber's method is a string the app keeps, but clone it: a key must never point into a
+	// request's buffer.
+	k.method = strings.Clone(k.method)
+	route := "unmatched"
+	if k.route != nil {
+		route = k.route.Path
+	}
 	ser := series{
-		requests: m.requests.WithLabelValues(k.route, k.method, strconv.Itoa(k.status)),
-		latency:  m.latency.WithLabelValues(k.route),
+		requests: m.requests.WithLabelValues(route, k.method, strconv.Itoa(k.status)),
+		latency:  m.latency.WithLabelValues(route),
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -90,6 +90,7 @@ type Checker struct {
 	// costs an index rather than WithLabelValues' label hashing (both are on every request).
 	checksBy    [numCodes]prometheus.Counter
 	latencyBy   [numCheckKinds]prometheus.Observer
+	epoch       time.Time // New's time.Now: check latencies are monotonic offsets from it
 	floodBlocks prometheus.Counter
 	dropped     prometheus.Counter
 	limited     *prometheus.CounterVec
@@ -117,7 +118,7 @@ func New(d Deps) *Checker {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
 	c := &Checker{
-		d: d, now: d.Now, lines: newLineCache(d.Store, d.Now),
+		d: d, now: d.Now, lines: newLineCache(d.Store, d.Now), epoch: time.Now(),
 		rate: NewRateLimiter(d.Now, d.RateLimitClients), opens: NewRateLimiter(d.Now, d.RateLimitClients),
 		reload: make(chan struct{}, 1), denials: make(chan denial, 1024), revoked: token.NewRevoked(),
 		records: make(chan store.VerifiedCredential, recordQueue),

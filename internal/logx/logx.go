@@ -271,6 +271,14 @@ func AppendRedactedQuery(dst []byte, raw string) []byte {
 
 func appendRedactedParam(dst []byte, part string) []byte {
 	k, v, hasValue := strings.Cut(part, "=")
+	switch k { // the keys every player sends, spelled as they send them: no unescaping, no lookups
+	case "username", "action", "type", "output", "category_id", "stream_id", "vod_id", "series_id":
+		return append(dst, part...)
+	case "password":
+		if hasValue {
+			return append(append(dst, "password="...), Redacted...)
+		}
+	}
 	key, err := url.QueryUnescape(k)
 	if err != nil {
 		key = k
