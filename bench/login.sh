@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# bench/login.sh — login through player_api.php on `xtreamd serve` as a user runs it (its
+# private PostgreSQL, the demo line, stderr — the access log — redirected to a file), side by
+# side with a bare Fiber handler answering the same bytes (bench/bare), both in their own
+# process on loopback. wrk (-t1 -c32) takes turns between the two for ROUNDS rounds; each
+# ratio uses the sums, and the server CPU per request comes from /proc (user + system).
+# Then the same with the access log off (--log-level warn), on a restarted instance.
+#
+# The per-client rate limit (default 20 requests/s per address) is set to 0 through the admin
+# API first: wrk is one address.
+#
+# Needs wrk (apt-get install -y wrk), curl and the local PostgreSQL server binaries.
+# Usage: [ROUNDS=n] bench/login.sh [duration]   (default 10s per target and round)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+dur="${1:-10s}"
+rounds="${ROUNDS:-3}"
+for tool in wrk curl; do
+	command -v "$tool" >/dev/null || { echo "$tool not found: apt-get install -y $tool" >&2; exit 1; }
+done
+
+work="$(mktemp -d)"
+chmod 755 "$work" # as root, the private cluster runs as the postgres user, which must enter it
+ours=127.0.0.1:18471
+bare=127.0.0.1:18472
+login="/player_api.php?username=demo&password=demo"
+go build -o "$work/xtreamd" ./cmd/xtreamd
+go build -o "$work/bare" ./bench/bare
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+start_xtreamd() { # $1: log level
+	"$work/xtreamd" serve --demo --listen "$ours" --data-dir "$work/data" --log-level "$1" 2>"$work/serve-$1.log" &
+	xtreamd_pid=$!
+	pids+=("$xtreamd_pid")
+	for _ in $(seq 1 240); do
+		curl -sf "http://$ours/readyz" >/dev/null && return
+		kill -0 "$xtreamd_pid" 2>/dev/null || { cat "$work/serve-$1.log" >&2; exit 1; }
+		sleep 0.5
+	done
+	echo "xtreamd did not become ready" >&2
+	exit 1
+}
+stop_xtreamd() {
+	kill "$xtreamd_pid"
+	wait "$xtreamd_pid" 2>/dev/null || true
+}
+
+start_xtreamd info
+token="$(curl -sf "http://$ours/api/v1/auth/login" -H 'Content-Type: application/json' \
+	-d '{"username":"admin","password":"admin"}' | sed -E 's/.*"access_token":"([^"]+)".*/\1/')"
+curl -sf -X PATCH "http://$ours/api/v1/settings" -H "Authorization: Bearer $token" \
+	-H 'Content-Type: application/json' -d '{"rate_limit_per_second":0}' >/dev/null
+for _ in $(seq 1 50); do # the setting reaches the check within a second (NOTIFY)
+	ok=1
+	for _ in $(seq 1 60); do
+		[ "$(curl -s -o /dev/null -w '%{http_code}' "http://$ours$login")" = 200 ] || { ok=0; break; }
+	done
+	[ "$ok" = 1 ] && break
+	sleep 0.2
+done
+curl -sf "http://$ours$login" >"$work/login.json"
+"$work/bare" "$bare" "$work/login.json" &
+bare_pid=$!
+pids+=("$bare_pid")
+sleep 0.5
+
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; } # user + system, in clock ticks
+hz="$(getconf CLK_TCK)"
+
+# run NAME ADDR PID: one wrk run; prints "rps cpu_us_per_request"
+run() {
+	local t0 t1 out rps
+	t0="$(ticks "$3")"
+	out="$(wrk -t1 -c32 -d"$dur" "http://$2$login")"
+	t1="$(ticks "$3")"
+	rps="$(awk '/Requests\/sec/ {print $2}' <<<"$out")"
+	grep -q 'Non-2xx' <<<"$out" && { echo "$1: answers other than 200:" >&2; echo "$out" >&2; exit 1; }
+	awk -v r="$rps" -v a="$t0" -v b="$t1" -v hz="$hz" -v d="${dur%s}" \
+		'BEGIN { printf "%s %.2f\n", r, (b - a) / hz * 1e6 / (r * d) }'
+}
+
+compare() { # $1: label
+	local o=0 b=0 oc=0 bc=0 line
+	for round in $(seq 1 "$rounds"); do
+		line="$(run xtreamd "$ours" "$xtreamd_pid")"
+		echo "== $1, round $round: xtreamd $line (req/s, server CPU µs per login)"
+		read -r r c <<<"$line"; o="$(awk -v a="$o" -v b="$r" 'BEGIN { print a + b }')"; oc="$(awk -v a="$oc" -v b="$c" 'BEGIN { print a + b }')"
+		line="$(run bare "$bare" "$bare_pid")"
+		echo "== $1, round $round: bare    $line"
+		read -r r c <<<"$line"; b="$(awk -v a="$b" -v b="$r" 'BEGIN { print a + b }')"; bc="$(awk -v a="$bc" -v b="$c" 'BEGIN { print a + b }')"
+	done
+	awk -v n="$1" -v o="$o" -v b="$b" -v oc="$oc" -v bc="$bc" -v r="$rounds" 'BEGIN {
+		printf "login, %s: xtreamd %.0f req/s (%.2f µs CPU each), bare %.0f req/s (%.2f µs), ratio %.3f (mean of %d rounds)\n",
+			n, o / r, oc / r, b / r, bc / r, o / b, r }'
+}
+
+compare "access log to a file (default info level)"
+stop_xtreamd
+start_xtreamd warn
+curl -sf "http://$ours$login" >/dev/null
+compare "access log off (warn level)"
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
