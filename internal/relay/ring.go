@@ -64,18 +64,18 @@ type ring struct {
 	bsize    uint64   // bytes per block, a multiple of 188
 	blocks   []*block // circular; blocks[(start+i)%len] has sequence first+i
 	start, n int
-	first    uint64        // sequence number of the oldest block held
-	head     uint64        // committed position: bytes [first*bsize, head) are readable
-	raps     []rap         // random access points in the ring, oldest first
-	psi      []byte        // PAT+PMT for new viewers (immutable)
+	first    uint64 // sequence number of the oldest block held
+	head     uint64 // committed position: bytes [first*bsize, head) are readable
+	raps     []rap  // random access points in the ring, oldest first
+	psi      []byte // PAT+PMT for new viewers (immutable)
 	// notify[c] is closed and replaced at every wake-up of cohort c; gen[c] counts them (a viewer
 	// takes the shared burst budget once per wake-up of its cohort).
 	notify [wakeCohorts]chan struct{}
 	gen    [wakeCohorts]uint64
 	joins  uint64 // viewers placed so far: the next one's cohort is joins % wakeCohorts
 	done   bool
-	down     bool // every source failed in the last round and nothing has been delivered since
-	keep     time.Duration
+	down   bool // every source failed in the last round and nothing has been delivered since
+	keep   time.Duration
 
 	// Each viewer is woken once about wakeBytes are new since its last wake-up or wakeEvery has
 	// passed (checked at each commit), not at every commit: each wake-up costs every viewer woken a
