@@ -1,6 +1,7 @@
 package relay
 
 import (
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -106,13 +107,14 @@ func newRing(bsize, nblocks int, keep time.Duration) *ring {
 	return r
 }
 
-// wakes is the channels of the cohorts a wake-up wakes, to be closed after unlocking.
+// wakes is the channels of the cohorts a wake-up wakes, to be closed after unlocking (a channel
+// may stand for several cohorts, see wakeAllLocked).
 type wakes [wakeCohorts]chan struct{}
 
-// close wakes the viewers waiting on ws.
+// close wakes the viewers waiting on ws, closing each channel once.
 func (ws *wakes) close() {
-	for _, ch := range ws {
-		if ch != nil {
+	for i, ch := range ws {
+		if ch != nil && !slices.Contains(ws[:i], ch) {
 			close(ch)
 		}
 	}
@@ -126,11 +128,21 @@ func (r *ring) wakeLocked(ws *wakes, c int) {
 }
 
 // wakeAllLocked wakes every waiting viewer. Callers hold mu; the returned channels must be
-// closed after unlocking.
-func (r *ring) wakeAllLocked() *wakes {
-	ws := &wakes{}
+// closed after unlocking. When every commit wakes everyone (wakeBytes or wakeEvery below a turn,
+// see due), the cohorts share one channel: one allocation per wake-up, not one per cohort; in
+// turns each cohort needs its own.
+func (r *ring) wakeAllLocked() wakes {
+	var ws wakes
+	if r.wakeBytes/wakeCohorts == 0 || r.wakeEvery/wakeCohorts <= 0 {
+		ch := make(chan struct{})
+		for c := range r.notify {
+			ws[c], r.notify[c] = r.notify[c], ch
+			r.gen[c]++
+		}
+		return ws
+	}
 	for c := range r.notify {
-		r.wakeLocked(ws, c)
+		r.wakeLocked(&ws, c)
 	}
 	return ws
 }
@@ -250,9 +262,13 @@ func (r *ring) commit(head uint64, raps []rap, psi []byte, now time.Time) {
 		n = r.due(head, now)
 	}
 	var ws wakes
-	for range n {
-		r.wakeLocked(&ws, int(r.turn%wakeCohorts))
-		r.turn++
+	if n == wakeCohorts {
+		ws = r.wakeAllLocked()
+	} else {
+		for range n {
+			r.wakeLocked(&ws, int(r.turn%wakeCohorts))
+			r.turn++
+		}
 	}
 	r.mu.Unlock()
 	ws.close()
