@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/xtreamd/xtreamd/internal/conns"
 	"github.com/xtreamd/xtreamd/internal/store"
@@ -40,19 +39,8 @@ func (r *roundTrips) total() int64 { return r.queries.Swap(0) + r.batches.Swap(0
 // transaction, where the limit still wins over the admit check.
 func TestAcquire_RoundTrips(t *testing.T) {
 	t.Parallel()
-	cfg, err := pgxpool.ParseConfig(testdb.NewDSN(t))
-	if err != nil {
-		t.Fatal(err)
-	}
 	trips := &roundTrips{}
-	cfg.ConnConfig.Tracer = trips
-	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	st := store.New(pool)
-	m := conns.New(st, conns.Options{InstanceID: "a"}, discard())
+	st, m := tracedManager(t, trips)
 	line, _ := testdb.NewLine(t, st, func(in *store.LineInput) { in.MaxConnections = 1 })
 	admitted := 0
 	admit := func() error { admitted++; return nil }
