@@ -34,6 +34,9 @@ func (r *roundTrips) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEnd
 
 func (r *roundTrips) total() int64 { return r.queries.Swap(0) + r.batches.Swap(0) }
 
+// batchesSince returns the batches since the last total, and resets the count.
+func (r *roundTrips) batchesSince() int64 { r.queries.Store(0); return r.batches.Swap(0) }
+
 // TestAcquire_RoundTrips: a stream open on a line with room is one round trip (a join storm's
 // opens queue for one backend wake-up each, not five); a full line is decided in the policy's
 // transaction, where the limit still wins over the admit check.
@@ -66,6 +69,18 @@ func TestAcquire_RoundTrips(t *testing.T) {
 		t.Fatalf("live leases = %d, want 1", got)
 	}
 	trips.total()
+
+	// A zap from a stream the caller serves (Full) goes straight to the policy's transaction.
+	zap := req(line, ipA)
+	zap.Full = true
+	zapped, err := m.Acquire(t.Context(), zap, conns.PolicyReplaceSameIP, nil)
+	if err != nil {
+		t.Fatalf("zap under replace_same_ip: %v", err)
+	}
+	if n := trips.batchesSince(); n != 0 || first.Reason() != conns.ReasonReplaced {
+		t.Errorf("zap with Full: %d one-round-trip attempts, first ended %q; want 0, replaced", n, first.Reason())
+	}
+	first = zapped
 
 	notInBouquet := errors.New("not in bouquet")
 	_, err = m.Acquire(t.Context(), req(line, ipB), conns.PolicyRefuse, func() error { return notInBouquet })

@@ -82,6 +82,11 @@ type Request struct {
 	UserAgent      string
 	Country        string
 	ISP            string
+	// Full says the caller knows the line holds MaxConnections live leases already (streams it
+	// serves itself, e.g. a viewer zapping): the open goes straight to the policy's transaction
+	// instead of first trying the one-round-trip open of a line with room. It is only a hint: the
+	// decision is the same either way.
+	Full bool
 	// OnEnd (nil: none) runs once when the lease of a stream served here ends, whatever ended it
 	// (released, killed, replaced, ended, lost, shutdown), after Done is closed. It runs on the
 	// goroutine that ended the lease and must be quick. HLS sessions never call it.
@@ -267,9 +272,10 @@ func Admit(live []store.LeaseRow, req Request, policy Policy) (victims [][16]byt
 // line with room, and again inside the decision's transaction after the limit check passed.
 //
 // A TS, VOD or catch-up stream on a line with room, the case of nearly every open, is one
-// round trip (store.InsertLeaseIfRoom). A full line, and every HLS session (whose open also
-// ends an expired row of the same key), is decided in a transaction under the line's lock:
-// count, Admit under policy, end the victims, insert.
+// round trip (store.InsertLeaseIfRoom). A full line (one more round trip, unless req.Full says
+// so first), and every HLS session (whose open also ends an expired row of the same key), is
+// decided in a transaction under the line's lock: count, Admit under policy, end the victims,
+// insert.
 func (m *Manager) Acquire(ctx context.Context, req Request, policy Policy, admit func() error) (*Lease, error) {
 	lease := &Lease{
 		ID: uuid.New(), LineID: req.LineID, StreamID: req.StreamID, Container: req.Container,
@@ -287,7 +293,7 @@ func (m *Manager) Acquire(ctx context.Context, req Request, policy Policy, admit
 	}
 	// Before the statements: the row's expiry (database time) is at least TTL after this.
 	lease.renewed.Store(m.mono())
-	if req.Container != ContainerHLS && (admit == nil || admit() == nil) {
+	if req.Container != ContainerHLS && !req.Full && (admit == nil || admit() == nil) {
 		started, ok, err := m.store.InsertLeaseIfRoom(ctx, row, ttl, req.MaxConnections)
 		if err != nil {
 			return nil, fmt.Errorf("acquire lease: %w", err)
