@@ -32,8 +32,11 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	if os.Getenv("XTREAMD_BENCH_CLIENT") != "" || os.Getenv("XTREAMD_BENCH_ORIGIN") != "" {
-		os.Exit(m.Run()) // a process of the load benchmark (load_test.go) that needs no database
+	if os.Getenv("XTREAMD_BENCH_CLIENT") != "" || os.Getenv("XTREAMD_BENCH_ORIGIN") != "" || os.Getenv("XTREAMD_STORM_CLIENT") != "" {
+		// A process of the load or storm benchmark (load_test.go, storm_test.go) that needs no
+		// database: without this the storm's viewer process ran initdb and a PostgreSQL cluster
+		// of its own beside the server it measures.
+		os.Exit(m.Run())
 	}
 	// Every server, stream writer, relay hub and origin must be gone once the tests are.
 	os.Exit(testdb.Main(m, noRedirect))

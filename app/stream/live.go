@@ -118,7 +118,8 @@ func (h *Handler) serveTS(c *fiber.Ctx, o *edge.Open, d access.Decision, st *cat
 		h.log.InfoContext(c.UserContext(), "live stream not ready", "stream_id", st.ID, "status", code, "err", err)
 		return edge.Empty(c, code)
 	}
-	info := openInfo{lineID: d.Line.ID, streamID: st.ID, container: conns.ContainerTS, clientIP: cl.ip.String()}
+	info := openInfo{lineID: d.Line.ID, streamID: st.ID, container: conns.ContainerTS, clientIP: cl.ip.String(),
+		asked: askedAt(c)}
 	// The stream is written on the hijacked connection: ring blocks go straight from the relay to
 	// the socket, without fasthttp's body-stream pipe and chunked encoding (a copy and a goroutine
 	// hand-off per write). The response is framed by closing the connection.
@@ -141,6 +142,17 @@ type openInfo struct {
 	streamID  int64
 	container string
 	clientIP  string
+	asked     time.Time // when the client asked: see askedAt
+}
+
+// askedAt is when the client asked for the stream, as the player sees it: the connection's
+// accept for the first request on a connection (a player dials for its stream), else the
+// request's start.
+func askedAt(c *fiber.Ctx) time.Time {
+	if c.Context().ConnRequestNum() <= 1 {
+		return c.Context().ConnTime()
+	}
+	return c.Context().Time()
 }
 
 // pumpTS writes a live TS response on its hijacked connection. It owns the viewer and the lease:
@@ -198,7 +210,11 @@ func (h *Handler) pumpTS(conn net.Conn, v *relay.Viewer, lease *conns.Lease, inf
 		}
 		return nil
 	}
-	if _, err = raw.Write(tsHeader); err == nil {
+	_, err = raw.Write(tsHeader)
+	// The relay's first batch (the program tables and the keyframe) follows at once on this
+	// goroutine; observed here, the figure does not depend on how fast the client reads.
+	h.metrics.startTS.Observe(time.Since(info.asked).Seconds())
+	if err == nil {
 		n, err = v.WriteTo(ctx, raw, settle)
 	}
 	_ = settle()

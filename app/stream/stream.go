@@ -213,6 +213,8 @@ type metrics struct {
 	bytesOut *prometheus.CounterVec
 	opens    *prometheus.CounterVec // outcomes, recorded by edge.Opens
 
+	startTS prometheus.Histogram // a live TS viewer's wait from asking to the start of its response
+
 	ts, vod, timeshift                      atomic.Int64 // open responses
 	bytesTS, bytesHLS, bytesVOD, bytesShift prometheus.Counter
 }
@@ -229,6 +231,13 @@ func newMetrics(reg prometheus.Registerer, rm *relay.Manager) *metrics {
 		opens: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "xtreamd_stream_opens_total", Help: "Stream requests answered, by container and HTTP status.",
 		}, []string{"container", "status"}),
+		// The server's share of a player's time to first byte: the check, the lease, the relay's
+		// join, up to the response head, which the first video batch follows at once.
+		startTS: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "xtreamd_stream_ts_start_seconds",
+			Help:    "Live TS opens: time from the connection's accept (or the request's start on a reused connection) to the response head written, just before the first video batch.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .075, .1, .25, .5, 1, 2.5, 10},
+		}),
 	}
 	m.bytesTS = m.bytesOut.WithLabelValues(conns.ContainerTS)
 	m.bytesHLS = m.bytesOut.WithLabelValues(conns.ContainerHLS)
@@ -237,7 +246,7 @@ func newMetrics(reg prometheus.Registerer, rm *relay.Manager) *metrics {
 	if reg == nil {
 		return m
 	}
-	reg.MustRegister(m, m.bytesOut, m.opens,
+	reg.MustRegister(m, m.bytesOut, m.opens, m.startTS,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "xtreamd_relay_upstream_connections",
 			Help: "Upstream connections of the relay delivering data (the value of xtreamd_relay_upstream_open).",

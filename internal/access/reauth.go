@@ -154,6 +154,17 @@ func (g *registry) has(lineID int64) bool {
 	return g.lines[lineID] != nil
 }
 
+// streamsOf is the number of the line's registered streams and sessions: leases this instance
+// holds, so at least that many of the line's leases are live.
+func (g *registry) streamsOf(lineID int64) int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if ls := g.lines[lineID]; ls != nil {
+		return len(ls.streams)
+	}
+	return 0
+}
+
 // count is the number of registered streams and sessions.
 func (g *registry) count() int {
 	g.mu.Lock()

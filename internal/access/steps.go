@@ -301,6 +301,8 @@ func (c *Checker) openStream(ctx context.Context, r Request, sec *security, ip n
 	creq := conns.Request{
 		LineID: line.ID, MaxConnections: line.MaxConnections, StreamID: r.StreamID, Container: r.Container,
 		ClientIP: ip, UserAgent: r.UserAgent, Country: d.Country, ISP: d.ISP, OnEnd: c.unregister,
+		// A viewer zapping from a stream served here: the line is full, the policy decides.
+		Full: line.MaxConnections > 0 && c.reg.streamsOf(line.ID) >= line.MaxConnections,
 	}
 	policy := sec.settings.ConnectionPolicy
 	var (

@@ -82,6 +82,11 @@ type Request struct {
 	UserAgent      string
 	Country        string
 	ISP            string
+	// Full says the caller knows the line holds MaxConnections live leases already (streams it
+	// serves itself, e.g. a viewer zapping): the open goes straight to the policy's transaction
+	// instead of first trying the one-round-trip open of a line with room. It is only a hint: the
+	// decision is the same either way.
+	Full bool
 	// OnEnd (nil: none) runs once when the lease of a stream served here ends, whatever ended it
 	// (released, killed, replaced, ended, lost, shutdown), after Done is closed. It runs on the
 	// goroutine that ended the lease and must be quick. HLS sessions never call it.
@@ -260,11 +265,17 @@ func Admit(live []store.LeaseRow, req Request, policy Policy) (victims [][16]byt
 	}
 }
 
-// Acquire opens a lease for req under policy. admit, if not nil, runs inside the decision's
-// transaction after the limit check passed and before the lease is written: when it returns
-// an error the transaction rolls back, no slot is taken and that error is returned (the
-// bouquet check uses this, so a refused stream never holds a slot). A full line is
-// ErrLimitReached.
+// Acquire opens a lease for req under policy. admit, if not nil, is the check that follows the
+// limit's (the bouquet check): when it returns an error no slot is taken and that error is
+// returned, unless the line was full, which is ErrLimitReached whatever admit says. It must be
+// a pure check without side effects: it may run twice, before the one-round-trip open of a
+// line with room, and again inside the decision's transaction after the limit check passed.
+//
+// A TS, VOD or catch-up stream on a line with room, the case of nearly every open, is one
+// round trip (store.InsertLeaseIfRoom). A full line (one more round trip, unless req.Full says
+// so first), and every HLS session (whose open also ends an expired row of the same key), is
+// decided in a transaction under the line's lock: count, Admit under policy, end the victims,
+// insert.
 func (m *Manager) Acquire(ctx context.Context, req Request, policy Policy, admit func() error) (*Lease, error) {
 	lease := &Lease{
 		ID: uuid.New(), LineID: req.LineID, StreamID: req.StreamID, Container: req.Container,
@@ -275,8 +286,37 @@ func (m *Manager) Acquire(ctx context.Context, req Request, policy Policy, admit
 	if req.Container == ContainerHLS {
 		ttl = m.opts.HLSTTL
 	}
-	// Before the transaction: the row's expiry (database time) is at least TTL after this.
+	row := store.LeaseRow{
+		ID: lease.ID, LineID: req.LineID, StreamID: req.StreamID, InstanceID: m.opts.InstanceID,
+		Container: req.Container, ClientIP: req.ClientIP, UserAgent: req.UserAgent,
+		Country: req.Country, ISP: req.ISP,
+	}
+	// Before the statements: the row's expiry (database time) is at least TTL after this.
 	lease.renewed.Store(m.mono())
+	if req.Container != ContainerHLS && !req.Full && (admit == nil || admit() == nil) {
+		started, ok, err := m.store.InsertLeaseIfRoom(ctx, row, ttl, req.MaxConnections)
+		if err != nil {
+			return nil, fmt.Errorf("acquire lease: %w", err)
+		}
+		if ok {
+			lease.StartedAt = started
+			m.remember(nil, lease)
+			return lease, nil
+		}
+	}
+	victims, err := m.decide(ctx, req, policy, admit, &row, ttl)
+	if err != nil {
+		return nil, fmt.Errorf("acquire lease: %w", err)
+	}
+	lease.StartedAt = row.StartedAt
+	m.remember(victims, lease)
+	return lease, nil
+}
+
+// decide is a lease open in one transaction under the line's lock: it counts the line's live
+// leases, admits row under policy, ends the leases it replaces (returned) and inserts row, setting
+// row.StartedAt. A refusal (ErrLimitReached, or admit's error) rolls it back: no slot is taken.
+func (m *Manager) decide(ctx context.Context, req Request, policy Policy, admit func() error, row *store.LeaseRow, ttl time.Duration) ([][16]byte, error) {
 	var victims [][16]byte
 	err := m.store.InTx(ctx, func(tx *store.Store) error {
 		if err := tx.LockLine(ctx, req.LineID); err != nil {
@@ -306,18 +346,10 @@ func (m *Manager) Acquire(ctx context.Context, req Request, policy Policy, admit
 				return err
 			}
 		}
-		lease.StartedAt, err = tx.InsertLease(ctx, store.LeaseRow{
-			ID: lease.ID, LineID: req.LineID, StreamID: req.StreamID, InstanceID: m.opts.InstanceID,
-			Container: req.Container, ClientIP: req.ClientIP, UserAgent: req.UserAgent,
-			Country: req.Country, ISP: req.ISP,
-		}, ttl)
+		row.StartedAt, err = tx.InsertLease(ctx, *row, ttl)
 		return err
 	})
-	if err != nil {
-		return nil, fmt.Errorf("acquire lease: %w", err)
-	}
-	m.remember(victims, lease)
-	return lease, nil
+	return victims, err
 }
 
 // remember stops the replaced leases served here at once (other instances learn it from the

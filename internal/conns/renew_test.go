@@ -103,25 +103,31 @@ func (q *queryCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.T
 
 func (q *queryCounter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
 
-// TestHLS_ExpiredRowPollIsOneRoundTrip: a session whose row expired but was not swept yet is
-// replaced by the next poll in one attempt (the expired row is recorded and removed inside the
-// open's transaction), instead of the poll conflicting with it until the sweep.
-func TestHLS_ExpiredRowPollIsOneRoundTrip(t *testing.T) {
-	t.Parallel()
-	dsn := testdb.NewDSN(t)
-	cfg, err := pgxpool.ParseConfig(dsn)
+// tracedManager returns a store on a fresh database whose pool reports to tracer, and a lease
+// manager over it.
+func tracedManager(t *testing.T, tracer pgx.QueryTracer) (*store.Store, *conns.Manager) {
+	t.Helper()
+	cfg, err := pgxpool.ParseConfig(testdb.NewDSN(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	finds := &queryCounter{match: "md5(user_agent) = md5($4) AND expires_at > now()"}
-	cfg.ConnConfig.Tracer = finds
+	cfg.ConnConfig.Tracer = tracer
 	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(pool.Close)
 	st := store.New(pool)
-	m := conns.New(st, conns.Options{InstanceID: "a"}, discard())
+	return st, conns.New(st, conns.Options{InstanceID: "a"}, discard())
+}
+
+// TestHLS_ExpiredRowPollIsOneRoundTrip: a session whose row expired but was not swept yet is
+// replaced by the next poll in one attempt (the expired row is recorded and removed inside the
+// open's transaction), instead of the poll conflicting with it until the sweep.
+func TestHLS_ExpiredRowPollIsOneRoundTrip(t *testing.T) {
+	t.Parallel()
+	finds := &queryCounter{match: "md5(user_agent) = md5($4) AND expires_at > now()"}
+	st, m := tracedManager(t, finds)
 	line, _ := testdb.NewLine(t, st, nil)
 	r := req(line, ipA)
 	first, _, err := m.TouchHLS(t.Context(), r, conns.PolicyRefuse, nil)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"slices"
 	"testing"
 	"time"
 )
@@ -159,52 +160,125 @@ func TestJoinBurstIsPaced(t *testing.T) {
 	// A wake-up a second later: the budget has refilled to its depth, and the joiner may draw again.
 	*now = now.Add(time.Second)
 	r.mu.Lock()
-	close(r.wakeLocked())
+	ws := r.wakeAllLocked()
 	r.mu.Unlock()
+	ws.close()
 	if got := take(joiner); got != depth/packetSize*packetSize {
 		t.Fatalf("take after a wake-up = %d bytes, want the refilled budget %d", got, depth/packetSize*packetSize)
 	}
 }
 
-// TestCommitWakesInBatches: publishing wakes the viewers only once WakeBytes are new or
-// WakeInterval has passed, but at once for the stream's first keyframe and for a new program.
+// TestCommitWakesInBatches: publishing wakes the viewers only once enough is new or enough time
+// has passed, a cohort at a time (one per WakeBytes/wakeCohorts new or WakeInterval/wakeCohorts
+// passed, each cohort once per WakeBytes or WakeInterval), but every viewer at once for the
+// stream's first keyframe and for a new program.
 func TestCommitWakesInBatches(t *testing.T) {
 	t.Parallel()
+	const step = 10 * packetSize // WakeBytes / wakeCohorts
 	r := newRing(348*packetSize, 16, time.Minute)
-	r.wakeBytes, r.wakeEvery = 10*packetSize, time.Second
+	r.wakeBytes, r.wakeEvery = wakeCohorts*step, wakeCohorts*time.Second
 	at := time.Unix(1000, 0)
-	woke := func(head uint64, raps []rap, psi []byte, now time.Time) bool {
-		ch := r.notify
+	var order []int // the cohorts woken, in turn
+	woken := func(head uint64, raps []rap, psi []byte, now time.Time) int {
+		before := r.notify
 		r.commit(head, raps, psi, now)
-		select {
-		case <-ch:
-			return true
-		default:
-			return false
+		n := 0
+		for c, ch := range before {
+			select {
+			case <-ch:
+				n++
+				order = append(order, c)
+			default:
+			}
 		}
+		return n
 	}
+	head := func(packets int) uint64 { return uint64(packets) * packetSize }
 	steps := []struct {
 		name string
 		head uint64
 		raps []rap
 		psi  []byte
 		now  time.Time
-		want bool
+		want int
 	}{
-		{"first keyframe", 2 * packetSize, []rap{{pos: packetSize}}, nil, at, true},
-		{"a few packets", 5 * packetSize, nil, nil, at.Add(100 * time.Millisecond), false},
-		{"a later keyframe", 6 * packetSize, []rap{{pos: 5 * packetSize}}, nil, at.Add(200 * time.Millisecond), false},
-		{"a new program", 7 * packetSize, nil, []byte{0x47}, at.Add(300 * time.Millisecond), true},
-		{"WakeBytes since the last wake-up", 17 * packetSize, nil, nil, at.Add(400 * time.Millisecond), true},
-		{"one packet", 18 * packetSize, nil, nil, at.Add(500 * time.Millisecond), false},
-		{"WakeInterval since the last wake-up", 19 * packetSize, nil, nil, at.Add(1500 * time.Millisecond), true},
+		{"first keyframe", head(2), []rap{{pos: packetSize}}, nil, at, wakeCohorts},
+		{"a few packets", head(5), nil, nil, at.Add(100 * time.Millisecond), 0},
+		{"a later keyframe", head(6), []rap{{pos: 5 * packetSize}}, nil, at.Add(200 * time.Millisecond), 0},
+		{"a new program", head(7), nil, []byte{0x47}, at.Add(300 * time.Millisecond), wakeCohorts},
+		{"a cohort's share of WakeBytes", head(17), nil, nil, at.Add(400 * time.Millisecond), 1},
+		{"two shares", head(37), nil, nil, at.Add(500 * time.Millisecond), 2},
+		{"one packet", head(38), nil, nil, at.Add(600 * time.Millisecond), 0},
+		{"a cohort's share of WakeInterval", head(39), nil, nil, at.Add(1600 * time.Millisecond), 1},
+		{"more than WakeBytes", head(1000), nil, nil, at.Add(1700 * time.Millisecond), wakeCohorts},
 	}
 	for _, s := range steps {
-		if got := woke(s.head, s.raps, s.psi, s.now); got != s.want {
-			t.Errorf("commit (%s) woke = %v, want %v", s.name, got, s.want)
+		if got := woken(s.head, s.raps, s.psi, s.now); got != s.want {
+			t.Errorf("commit (%s) woke %d cohorts, want %d", s.name, got, s.want)
 		}
 	}
-	if r.head != 19*packetSize {
-		t.Errorf("head = %d, want every commit readable (%d)", r.head, 19*packetSize)
+	if r.head != head(1000) {
+		t.Errorf("head = %d, want every commit readable (%d)", r.head, head(1000))
+	}
+	// The partial wake-ups took the cohorts in turn after the last full one.
+	if got := order[2*wakeCohorts : 2*wakeCohorts+4]; !slices.Equal(got, []int{0, 1, 2, 3}) {
+		t.Errorf("cohorts woken one at a time = %v, want [0 1 2 3]", got)
+	}
+}
+
+// TestCommitWakesCohortsInTurn: at a steady rate, one cohort is woken per WakeBytes/wakeCohorts,
+// in turn, each once per WakeBytes, so no wake-up puts every viewer's goroutine in the run queue
+// at once.
+func TestCommitWakesCohortsInTurn(t *testing.T) {
+	t.Parallel()
+	const step = 10 * packetSize
+	r := newRing(348*packetSize, 16, time.Minute)
+	r.wakeBytes, r.wakeEvery = wakeCohorts*step, time.Hour
+	at := time.Unix(1000, 0)
+	head := uint64(2 * packetSize)
+	r.commit(head, []rap{{pos: packetSize}}, nil, at) // every cohort: the first keyframe
+	counts := make([]int, wakeCohorts)
+	for i := range 6 * wakeCohorts {
+		before := r.notify
+		head += step / 2 // two commits per cohort turn
+		r.commit(head, nil, nil, at)
+		var woken []int
+		for c, ch := range before {
+			select {
+			case <-ch:
+				woken = append(woken, c)
+				counts[c]++
+			default:
+			}
+		}
+		want := []int{}
+		if i%2 == 1 {
+			want = []int{i / 2 % wakeCohorts}
+		}
+		if !slices.Equal(woken, want) && !(len(woken) == 0 && len(want) == 0) {
+			t.Fatalf("commit %d woke cohorts %v, want %v", i+1, woken, want)
+		}
+	}
+	for c, n := range counts {
+		if n != 3 {
+			t.Errorf("cohort %d woken %d times in three periods, want 3", c, n)
+		}
+	}
+}
+
+// TestViewersArePlacedInCohorts: a hub's viewers are spread over the cohorts round robin.
+func TestViewersArePlacedInCohorts(t *testing.T) {
+	t.Parallel()
+	r := newRing(348*packetSize, 16, time.Minute)
+	per := make([]int, wakeCohorts)
+	for range 3 * wakeCohorts {
+		v := &Viewer{}
+		r.place(v)
+		per[v.cohort]++
+	}
+	for c, n := range per {
+		if n != 3 {
+			t.Errorf("cohort %d holds %d of %d viewers, want 3", c, n, 3*wakeCohorts)
+		}
 	}
 }

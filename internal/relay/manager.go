@@ -103,6 +103,7 @@ func (m *Manager) Subscribe(ctx context.Context, streamID int64, sources []Sourc
 
 	r := h.ring
 	r.mu.Lock()
+	r.place(v)
 	if p, ok := r.newestRAP(); ok && p.pos >= r.oldest() {
 		v.startAt(r, p.pos)
 	} else {

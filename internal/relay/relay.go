@@ -144,7 +144,9 @@ type Options struct {
 	// since the last wake-up or WakeInterval has passed (defaults 128 KiB, 100 ms; checked when data is
 	// published), and each then writes all it has in one vectored write. Fewer wake-ups mean fewer,
 	// larger writes: at 8 Mbit/s the defaults give ten 100 KB writes a second per viewer, for at most
-	// 100 ms of added delay. The first keyframe of a stream and a new program wake them at once.
+	// 100 ms of added delay. A hub's viewers are woken in eight cohorts in turn (an eighth of WakeBytes or
+	// WakeInterval apart), not all at once, so that a wake-up never queues every viewer's write in front of
+	// a new viewer's open. The first keyframe of a stream and a new program wake them all at once.
 	WakeBytes    int
 	WakeInterval time.Duration
 	// BurstRate paces what TS viewers get beyond the channel's own rate: a joiner's GOP cache (after its

@@ -1,6 +1,7 @@
 package relay
 
 import (
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -64,36 +65,119 @@ type ring struct {
 	bsize    uint64   // bytes per block, a multiple of 188
 	blocks   []*block // circular; blocks[(start+i)%len] has sequence first+i
 	start, n int
-	first    uint64        // sequence number of the oldest block held
-	head     uint64        // committed position: bytes [first*bsize, head) are readable
-	raps     []rap         // random access points in the ring, oldest first
-	psi      []byte        // PAT+PMT for new viewers (immutable)
-	notify   chan struct{} // closed and replaced at every wake-up
-	gen      uint64        // wake-ups so far: a viewer takes the shared burst budget once per wake-up
-	done     bool
-	down     bool // every source failed in the last round and nothing has been delivered since
-	keep     time.Duration
+	first    uint64 // sequence number of the oldest block held
+	head     uint64 // committed position: bytes [first*bsize, head) are readable
+	raps     []rap  // random access points in the ring, oldest first
+	psi      []byte // PAT+PMT for new viewers (immutable)
+	// notify[c] is closed and replaced at every wake-up of cohort c; gen[c] counts them (a viewer
+	// takes the shared burst budget once per wake-up of its cohort).
+	notify [wakeCohorts]chan struct{}
+	gen    [wakeCohorts]uint64
+	joins  uint64 // viewers placed so far: the next one's cohort is joins % wakeCohorts
+	done   bool
+	down   bool // every source failed in the last round and nothing has been delivered since
+	keep   time.Duration
 
-	// Viewers are woken once wakeBytes are new since the last wake-up or wakeEvery has passed (checked
-	// at each commit), not at every commit: each wake-up costs every viewer a scheduling round and a
-	// write, so waking less often means fewer, larger writes. Zero wakes at every commit.
+	// Each viewer is woken once about wakeBytes are new since its last wake-up or wakeEvery has
+	// passed (checked at each commit), not at every commit: each wake-up costs every viewer woken a
+	// scheduling round and a write, so waking less often means fewer, larger writes. Zero wakes at
+	// every commit. The cohorts are woken in turn, one per wakeBytes/wakeCohorts new or
+	// wakeEvery/wakeCohorts passed (see due), so each is woken once per period.
 	wakeBytes uint64
 	wakeEvery time.Duration
-	wokeHead  uint64
-	wokeAt    time.Time
+	wokeHead  uint64    // where the last turn's period began
+	wokeAt    time.Time // when it began
+	turn      uint64    // cohort turns so far: the next cohort woken is turn % wakeCohorts
 }
+
+// wakeCohorts is how many groups a ring's viewers are woken in, one after the other: the
+// viewers of one cohort are woken together, the cohorts about a 1/wakeCohorts of the wake-up
+// period apart. Waking a thousand viewers at once queued a thousand goroutines, each with a write of
+// 100 KB to make, in front of every goroutine the network poller readied meanwhile: a joiner's
+// accept, its request, its lease's answer from the database each waited for the whole round
+// (tens of milliseconds on two cores) at every wake-up, ten times a second. In eight cohorts the
+// run queue holds an eighth of them, and the same bytes go out in the same number of writes.
+const wakeCohorts = 8
 
 func newRing(bsize, nblocks int, keep time.Duration) *ring {
-	return &ring{bsize: uint64(bsize), blocks: make([]*block, nblocks), notify: make(chan struct{}), keep: keep}
+	r := &ring{bsize: uint64(bsize), blocks: make([]*block, nblocks), keep: keep}
+	for c := range r.notify {
+		r.notify[c] = make(chan struct{})
+	}
+	return r
 }
 
-// wakeLocked wakes every waiting viewer. Callers hold mu; the returned channel must be closed after
-// unlocking.
-func (r *ring) wakeLocked() chan struct{} {
-	ch := r.notify
-	r.notify = make(chan struct{})
-	r.gen++
-	return ch
+// wakes is the channels of the cohorts a wake-up wakes, to be closed after unlocking (a channel
+// may stand for several cohorts, see wakeAllLocked).
+type wakes [wakeCohorts]chan struct{}
+
+// close wakes the viewers waiting on ws, closing each channel once.
+func (ws *wakes) close() {
+	for i, ch := range ws {
+		if ch != nil && !slices.Contains(ws[:i], ch) {
+			close(ch)
+		}
+	}
+}
+
+// wakeLocked wakes cohort c's waiting viewers. Callers hold mu and close ws after unlocking.
+func (r *ring) wakeLocked(ws *wakes, c int) {
+	ws[c] = r.notify[c]
+	r.notify[c] = make(chan struct{})
+	r.gen[c]++
+}
+
+// wakeAllLocked wakes every waiting viewer. Callers hold mu; the returned channels must be
+// closed after unlocking. When every commit wakes everyone (wakeBytes or wakeEvery below a turn,
+// see due), the cohorts share one channel: one allocation per wake-up, not one per cohort; in
+// turns each cohort needs its own.
+func (r *ring) wakeAllLocked() wakes {
+	var ws wakes
+	if r.wakeBytes/wakeCohorts == 0 || r.wakeEvery/wakeCohorts <= 0 {
+		ch := make(chan struct{})
+		for c := range r.notify {
+			ws[c], r.notify[c] = r.notify[c], ch
+			r.gen[c]++
+		}
+		return ws
+	}
+	for c := range r.notify {
+		r.wakeLocked(&ws, c)
+	}
+	return ws
+}
+
+// due returns how many cohorts' turns have come at head and now: one per wakeBytes/wakeCohorts
+// new since the last turn or wakeEvery/wakeCohorts passed, at most all of them; and it moves the
+// start of the next turn on by as much. Callers hold mu.
+func (r *ring) due(head uint64, now time.Time) int {
+	step, every := r.wakeBytes/wakeCohorts, r.wakeEvery/wakeCohorts
+	if step == 0 || every <= 0 {
+		r.wokeHead, r.wokeAt = head, now
+		return wakeCohorts
+	}
+	nb, nt := (head-min(head, r.wokeHead))/step, now.Sub(r.wokeAt)/every
+	n := max(int(min(nb, wakeCohorts)), int(min(nt, wakeCohorts)))
+	switch {
+	case n <= 0:
+		return 0
+	case n >= wakeCohorts:
+		r.wokeHead, r.wokeAt = head, now
+		return wakeCohorts
+	case n == int(nb):
+		r.wokeHead += uint64(n) * step
+		r.wokeAt = now
+	default:
+		r.wokeHead = head
+		r.wokeAt = r.wokeAt.Add(time.Duration(n) * every)
+	}
+	return n
+}
+
+// place puts a new viewer in the next cohort, round robin. Callers hold mu.
+func (r *ring) place(v *Viewer) {
+	v.cohort = int(r.joins % wakeCohorts)
+	r.joins++
 }
 
 // oldest returns the oldest readable position. Callers hold mu.
@@ -155,9 +239,9 @@ func (r *ring) dropOldest() {
 	}
 }
 
-// commit makes bytes up to head readable and records new random access points. It wakes the viewers
-// when enough is new (wakeBytes, wakeEvery), and at once for the first keyframe (viewers and handlers
-// wait for it to start) or a new program.
+// commit makes bytes up to head readable and records new random access points. It wakes each cohort
+// of viewers when enough is new for it (wakeBytes, wakeEvery), and every viewer at once for the
+// first keyframe (viewers and handlers wait for it to start) or a new program.
 func (r *ring) commit(head uint64, raps []rap, psi []byte, now time.Time) {
 	r.mu.Lock()
 	first := len(r.raps) == 0 && len(raps) > 0
@@ -171,14 +255,23 @@ func (r *ring) commit(head uint64, raps []rap, psi []byte, now time.Time) {
 	if psi != nil {
 		r.psi = psi
 	}
-	if !first && psi == nil && head-r.wokeHead < r.wakeBytes && now.Sub(r.wokeAt) < r.wakeEvery {
-		r.mu.Unlock()
-		return
+	n := wakeCohorts
+	if first || psi != nil {
+		r.wokeHead, r.wokeAt = head, now
+	} else {
+		n = r.due(head, now)
 	}
-	r.wokeHead, r.wokeAt = head, now
-	ch := r.wakeLocked()
+	var ws wakes
+	if n == wakeCohorts {
+		ws = r.wakeAllLocked()
+	} else {
+		for range n {
+			r.wakeLocked(&ws, int(r.turn%wakeCohorts))
+			r.turn++
+		}
+	}
 	r.mu.Unlock()
-	close(ch)
+	ws.close()
 }
 
 // setDown records whether the upstream is down and wakes viewers waiting for it.
@@ -189,9 +282,9 @@ func (r *ring) setDown(down bool) {
 		return
 	}
 	r.down = down
-	ch := r.wakeLocked()
+	ws := r.wakeAllLocked()
 	r.mu.Unlock()
-	close(ch)
+	ws.close()
 }
 
 // close releases every block and wakes the viewers for good.
@@ -202,7 +295,7 @@ func (r *ring) close() {
 	}
 	r.raps = nil
 	r.done = true
-	ch := r.wakeLocked()
+	ws := r.wakeAllLocked()
 	r.mu.Unlock()
-	close(ch)
+	ws.close()
 }

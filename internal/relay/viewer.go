@@ -44,6 +44,8 @@ type Viewer struct {
 	// skip. A viewer that keeps up therefore always gets everything new; a backlog beyond its credit
 	// (the GOP cache of a joiner) is served from the budget, drawn at most once per wake-up (gen).
 	credit, seen, gen uint64
+	// cohort is the group of the ring's viewers this one is woken with (ring.place).
+	cohort int
 
 	// writing is the hub clock at which the running batch's write began (0: none), read by the hub's
 	// stall watchdog; dl is the writer's deadline, which the watchdog puts in the past (set once by
@@ -89,7 +91,7 @@ func (v *Viewer) WaitReady(ctx context.Context) error {
 	for {
 		r.mu.Lock()
 		_, ok := r.newestRAP()
-		done, down, ch := r.done, r.down, r.notify
+		done, down, ch := r.done, r.down, r.notify[v.cohort]
 		r.mu.Unlock()
 		switch {
 		case ok:
@@ -186,7 +188,7 @@ func (v *Viewer) next(ctx context.Context) error {
 			r.mu.Unlock()
 			return nil
 		}
-		ch := r.notify
+		ch := r.notify[v.cohort]
 		r.mu.Unlock()
 		select {
 		case <-ch:
@@ -209,8 +211,8 @@ func (v *Viewer) take(r *ring) bool {
 	v.credit = min(v.credit+r.head-v.seen, avail)
 	v.seen = r.head
 	want := min(v.credit, maxBatch)
-	if want < avail && want < maxBatch && v.gen != r.gen {
-		v.gen = r.gen
+	if want < avail && want < maxBatch && v.gen != r.gen[v.cohort] {
+		v.gen = r.gen[v.cohort]
 		want += v.m.burst.take(min(avail, maxBatch) - want)
 	}
 	if want < avail {
@@ -243,7 +245,7 @@ func (v *Viewer) take(r *ring) bool {
 // hold r.mu.
 func (v *Viewer) startAt(r *ring, pos uint64) {
 	v.pos, v.needPSI = pos, true
-	v.credit, v.seen, v.gen = joinBurst, r.head, r.gen-1
+	v.credit, v.seen, v.gen = joinBurst, r.head, r.gen[v.cohort]-1
 }
 
 // seekRAP moves a waiting viewer to the first keyframe at or after joinPos, or after KeyframeWait to the

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"time"
@@ -29,11 +30,13 @@ type LeaseRow struct {
 	Killed     bool // an HLS session marked killed: its next poll is refused
 }
 
+// lockLineQuery takes the per-line transaction-level advisory lock.
+const lockLineQuery = `SELECT pg_advisory_xact_lock($1::int4, ($2::bigint % 2147483647)::int4)`
+
 // LockLine takes the per-line transaction-level advisory lock (held until the transaction
 // ends). Call it inside InTx before reading and changing a line's leases.
 func (s *Store) LockLine(ctx context.Context, lineID int64) error {
-	const q = `SELECT pg_advisory_xact_lock($1::int4, ($2::bigint % 2147483647)::int4)`
-	if _, err := s.q.Exec(ctx, q, leaseLockNamespace, lineID); err != nil {
+	if _, err := s.q.Exec(ctx, lockLineQuery, leaseLockNamespace, lineID); err != nil {
 		return fmt.Errorf("lock line %d: %w", lineID, interpret(err))
 	}
 	return nil
@@ -78,6 +81,46 @@ func (s *Store) InsertLease(ctx context.Context, l LeaseRow, ttl time.Duration) 
 		return time.Time{}, fmt.Errorf("insert lease: %w", interpret(err))
 	}
 	return started, nil
+}
+
+// InsertLeaseIfRoom opens lease l in one round trip when its line has room: under the line's
+// advisory lock it inserts l (expiring ttl from now) if maxConns <= 0 or the line holds fewer
+// than maxConns live leases (unexpired, unkilled: LiveLeases's rows), and returns its start.
+// ok is false, and nothing is written, when the line is full: the caller then decides under its
+// connection policy in a transaction of its own (LockLine, LiveLeases, ...).
+//
+// The lock and the insert are one pipeline with one Sync, so PostgreSQL runs them as one
+// implicit transaction (inside s's transaction, if s is one): the lock is held until the insert
+// commits, and the insert's snapshot, taken after the lock was granted, sees every lease that
+// the line's earlier decisions committed. A join storm then costs one round trip per open
+// instead of five (BEGIN, lock, count, insert, COMMIT), each of which waits for a backend to be
+// scheduled on a busy machine.
+func (s *Store) InsertLeaseIfRoom(ctx context.Context, l LeaseRow, ttl time.Duration, maxConns int) (started time.Time, ok bool, err error) {
+	const q = `INSERT INTO connection_leases (id, line_id, stream_id, instance_id, container, client_ip,
+		user_agent, country, isp, expires_at)
+	SELECT $1, $2, $3, $4, $5, $6::inet, $7, $8, $9, now() + $10 * interval '1 second'
+	WHERE $11::int <= 0 OR (SELECT count(*) FROM connection_leases
+		WHERE line_id = $2 AND expires_at > now() AND kill_requested_at IS NULL) < $11::int
+	RETURNING started_at`
+	b := &pgx.Batch{}
+	b.Queue(lockLineQuery, leaseLockNamespace, l.LineID)
+	b.Queue(q, l.ID, l.LineID, l.StreamID, l.InstanceID, l.Container, l.ClientIP.String(),
+		truncateUTF8(l.UserAgent, 512), l.Country, truncateUTF8(l.ISP, 256), ttl.Seconds(), maxConns)
+	br := s.q.SendBatch(ctx, b)
+	_, err = br.Exec()
+	if err == nil {
+		err = br.QueryRow().Scan(&started)
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return time.Time{}, false, nil
+	case err != nil:
+		return time.Time{}, false, fmt.Errorf("insert lease of line %d if room: %w", l.LineID, interpret(err))
+	}
+	return started, true, nil
 }
 
 // endLeasesActivity is the tail of the statements that end leases: the rows of the CTE gone go to
