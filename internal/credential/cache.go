@@ -32,9 +32,10 @@ const maxKeyInput = 4096
 // least recently used entry goes.
 //
 // A hit does not compute the Key: an entry is also found by its Fingerprint, a SipHash-2-4-128
-// of the same input under a random key of this process (a tenth of the HMAC's cost, on every
-// request of every player). A fingerprint never leaves the process and is not the record;
-// an entry warmed from a record has none until its credentials are next presented.
+// of the username and password under a random key of this process (a tenth of the HMAC's
+// cost, on every request of every player), and answers only for the stored hash it verified
+// against. A fingerprint never leaves the process and is not the record; an entry warmed from
+// a record has none until its credentials are next presented.
 //
 // The cache answers "these credentials verified recently for line N", nothing more: the caller
 // still checks the line itself (expiry, ban, status) on every request.
