@@ -170,8 +170,15 @@ func TestWebBrowserCatalog(t *testing.T) {
 		chromedp.Click(`//button[text()="Start the import"]`),
 		chromedp.WaitVisible(chromedp.CSS(`#import-progress`)),
 		chromedp.Evaluate[chromedp.Void](`window.stillHere = true; window.shift = 0;
-			new PerformanceObserver(function (l) { l.getEntries().forEach(function (s) { if (!s.hadRecentInput) window.shift += s.value; }); })
-				.observe({type: "layout-shift", buffered: true});`),
+			window.shifted = [];
+			new PerformanceObserver(function (l) { l.getEntries().forEach(function (s) {
+				if (s.hadRecentInput) return;
+				window.shift += s.value;
+				(s.sources || []).forEach(function (src) {
+					var n = src.node, what = n ? (n.nodeType === 3 ? "text " + JSON.stringify(n.textContent.slice(0, 30)) : n.nodeName + (n.id ? "#" + n.id : "") + (n.className ? "." + n.className : "")) : "?";
+					window.shifted.push(what + " " + JSON.stringify([src.previousRect, src.currentRect]));
+				});
+			}); }).observe({type: "layout-shift", buffered: true});`),
 	)
 	value(t, tb, "the import running, half read", chromedp.Poll[bool](
 		`document.getElementById("import-state").textContent === "running" && document.getElementById("import-bar").value >= 40`,
@@ -185,8 +192,9 @@ func TestWebBrowserCatalog(t *testing.T) {
 	if !value(t, tb, "no reload", chromedp.Evaluate[bool](`window.stillHere === true`)) {
 		t.Fatal("the job page reloaded instead of refreshing its progress")
 	}
-	if shift := value(t, tb, "layout shift", chromedp.Evaluate[float64](`window.shift`)); shift > 0.001 {
-		t.Fatalf("the progress refresh shifted the layout: %.4f", shift)
+	if shift := value(t, tb, "layout shift", chromedp.Evaluate[float64](`window.shift`)); shift > 0.0001 {
+		t.Fatalf("the progress refresh shifted the layout: %.4f; what moved:\n%s", shift,
+			strings.Join(value(t, tb, "what moved", chromedp.Evaluate[[]string](`window.shifted`)), "\n"))
 	}
 	if added := value(t, tb, "added", chromedp.Text(`//div[@id="import-summary"]/div[1]/span[@class="n"]`)); added != "41" {
 		t.Fatalf("the summary says %s added, want 41", added)
