@@ -23,6 +23,8 @@ work="$(mktemp -d)"
 chmod 755 "$work" # as root, the private cluster runs as the postgres user, which must enter it
 ours=127.0.0.1:18471
 bare=127.0.0.1:18472
+floor_observe=127.0.0.1:18473
+floor_log=127.0.0.1:18474
 login="/player_api.php?username=demo&password=demo"
 go build -o "$work/xtreamd" ./cmd/xtreamd
 go build -o "$work/bare" ./bench/bare
@@ -68,6 +70,12 @@ curl -sf "http://$ours$login" >"$work/login.json"
 "$work/bare" "$bare" "$work/login.json" &
 bare_pid=$!
 pids+=("$bare_pid")
+"$work/bare" "$floor_observe" "$work/login.json" observe 2>"$work/floor-observe.log" &
+floor_observe_pid=$!
+pids+=("$floor_observe_pid")
+"$work/bare" "$floor_log" "$work/login.json" log 2>"$work/floor-log.log" &
+floor_log_pid=$!
+pids+=("$floor_log_pid")
 sleep 0.5
 
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; } # user + system, in clock ticks
@@ -85,19 +93,32 @@ run() {
 		'BEGIN { printf "%s %.2f\n", r, (b - a) / hz * 1e6 / (r * d) }'
 }
 
+# add A B: prints A + B
+add() { awk -v a="$1" -v b="$2" 'BEGIN { print a + b }'; }
+
 compare() { # $1: label
-	local o=0 b=0 oc=0 bc=0 line
+	local o=0 fo=0 fl=0 b=0 oc=0 foc=0 flc=0 bc=0 line r c
 	for round in $(seq 1 "$rounds"); do
 		line="$(run xtreamd "$ours" "$xtreamd_pid")"
-		echo "== $1, round $round: xtreamd $line (req/s, server CPU µs per login)"
-		read -r r c <<<"$line"; o="$(awk -v a="$o" -v b="$r" 'BEGIN { print a + b }')"; oc="$(awk -v a="$oc" -v b="$c" 'BEGIN { print a + b }')"
+		echo "== $1, round $round: xtreamd       $line (req/s, server CPU µs per login)"
+		read -r r c <<<"$line"; o="$(add "$o" "$r")"; oc="$(add "$oc" "$c")"
+		line="$(run floor-observe "$floor_observe" "$floor_observe_pid")"
+		echo "== $1, round $round: floor-observe $line"
+		read -r r c <<<"$line"; fo="$(add "$fo" "$r")"; foc="$(add "$foc" "$c")"
+		line="$(run floor-log "$floor_log" "$floor_log_pid")"
+		echo "== $1, round $round: floor-log     $line"
+		read -r r c <<<"$line"; fl="$(add "$fl" "$r")"; flc="$(add "$flc" "$c")"
 		line="$(run bare "$bare" "$bare_pid")"
-		echo "== $1, round $round: bare    $line"
-		read -r r c <<<"$line"; b="$(awk -v a="$b" -v b="$r" 'BEGIN { print a + b }')"; bc="$(awk -v a="$bc" -v b="$c" 'BEGIN { print a + b }')"
+		echo "== $1, round $round: bare          $line"
+		read -r r c <<<"$line"; b="$(add "$b" "$r")"; bc="$(add "$bc" "$c")"
 	done
-	awk -v n="$1" -v o="$o" -v b="$b" -v oc="$oc" -v bc="$bc" -v r="$rounds" 'BEGIN {
+	awk -v n="$1" -v o="$o" -v fo="$fo" -v fl="$fl" -v b="$b" -v oc="$oc" -v foc="$foc" -v flc="$flc" -v bc="$bc" -v r="$rounds" 'BEGIN {
 		printf "login, %s: xtreamd %.0f req/s (%.2f µs CPU each), bare %.0f req/s (%.2f µs), ratio %.3f (mean of %d rounds)\n",
-			n, o / r, oc / r, b / r, bc / r, o / b, r }'
+			n, o / r, oc / r, b / r, bc / r, o / b, r
+		printf "  same rounds, floor-log (bare + request id + access line to a file): %.0f req/s (%.2f µs), ratio to bare %.3f\n",
+			fl / r, flc / r, fl / b
+		printf "  same rounds, floor-observe (floor-log + HTTP metrics): %.0f req/s (%.2f µs), ratio to bare %.3f; xtreamd to it %.3f\n",
+			fo / r, foc / r, fo / b, o / fo }'
 }
 
 compare "access log to a file (default info level)"

@@ -2,19 +2,38 @@
 // answers GET /player_api.php with the bytes of a file (a login answer xtreamd gave), and
 // nothing else: no check, no log, no metrics.
 //
-//	go run ./bench/bare 127.0.0.1:18472 login.json
+// With a third argument it is a floor instead: the same handler behind part of the
+// bookkeeping every xtreamd request pays, and no access check and no rendering.
+//
+//   - log: edge.Observe without metrics, so the request id and the info-level access line,
+//     written to stderr through logx.Writer as `xtreamd serve` writes it;
+//   - observe: edge.Recover and edge.Observe as xtreamd mounts them (the HTTP metrics too).
+//
+// What separates xtreamd from a floor is the login itself; what separates a floor from bare
+// is the log (and the metrics).
+//
+//	go run ./bench/bare 127.0.0.1:18472 login.json [log|observe] 2>access.log
 package main
 
 import (
 	"fmt"
+	"log/slog"
 	"os"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/xtreamd/xtreamd/app/edge"
+	"github.com/xtreamd/xtreamd/internal/logx"
 )
 
 func main() {
-	if len(os.Args) != 3 {
-		fmt.Fprintln(os.Stderr, "usage: bare ADDR BODY_FILE")
+	floor := ""
+	if len(os.Args) == 4 {
+		floor = os.Args[3]
+	}
+	if len(os.Args) < 3 || len(os.Args) > 4 || floor != "" && floor != "log" && floor != "observe" {
+		fmt.Fprintln(os.Stderr, "usage: bare ADDR BODY_FILE [log|observe]")
 		os.Exit(2)
 	}
 	body, err := os.ReadFile(os.Args[2])
@@ -23,6 +42,17 @@ func main() {
 		os.Exit(1)
 	}
 	app := fiber.New(fiber.Config{DisableStartupMessage: true, Network: fiber.NetworkTCP})
+	if floor != "" {
+		sink := logx.NewWriter(os.Stderr, logx.DefaultMaxPending)
+		defer sink.Close()
+		log := logx.New(sink, "text", slog.LevelInfo)
+		var metrics *edge.Metrics // nil: Observe records none
+		if floor == "observe" {
+			app.Use(edge.Recover(log))
+			metrics = edge.NewMetrics(prometheus.NewRegistry())
+		}
+		app.Use(edge.Observe(log, metrics, edge.AccessLogOptions{}))
+	}
 	app.Get("/player_api.php", func(c *fiber.Ctx) error {
 		c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
 		return c.Send(body)
