@@ -104,3 +104,32 @@ func TestLine_TimesAsSlog(t *testing.T) {
 		}
 	}
 }
+
+// FuzzLineSameBytesAsSlog: for any values (a path, a user agent, a query: what a client
+// controls), a Line is byte for byte what slog's handler writes, in both formats.
+func FuzzLineSameBytesAsSlog(f *testing.F) {
+	for _, v := range []string{"plain", "", "a=b c", `q"uote\`, "\x00\x1f\x7f\t\n", "bad\xffutf8", "line\u2028sep",
+		"<script>&amp;", "Grüße 日本", "\u00a0nbsp\u3000", "\ufffd", "IPTVSmartersPro/3.1.5 (Linux; Android 11)"} {
+		f.Add(v, v+"/x", int64(len(v)))
+	}
+	at := time.Date(2026, 12, 1, 12, 0, 0, 120_000_000, time.UTC)
+	ctx := WithRequestID(context.Background(), "req-1")
+	f.Fuzz(func(t *testing.T, path, agent string, n int64) {
+		for _, format := range []string{"text", "json"} {
+			var viaSlog, viaLine bytes.Buffer
+			r := slog.NewRecord(at, slog.LevelInfo, "request", 0)
+			r.AddAttrs(slog.String("path", path), slog.Int64("dur_ms", n), slog.String("user_agent", agent))
+			if err := New(&viaSlog, format, slog.LevelInfo).Handler().Handle(ctx, r); err != nil {
+				t.Fatal(err)
+			}
+			l := NewLine(ctx, New(&viaLine, format, slog.LevelInfo), slog.LevelInfo, at, "request")
+			l.Bytes("path", append(l.Scratch(), path...))
+			l.Int("dur_ms", n)
+			l.String("user_agent", agent)
+			l.Write(ctx)
+			if viaSlog.String() != viaLine.String() {
+				t.Fatalf("%s %q %q:\nslog: %s\nline: %s", format, path, agent, viaSlog.String(), viaLine.String())
+			}
+		}
+	})
+}

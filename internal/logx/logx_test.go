@@ -3,6 +3,7 @@ package logx
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -201,4 +202,43 @@ func BenchmarkRedactPath(b *testing.B) {
 	for b.Loop() {
 		_ = RedactPath("/alice/s3cret/12345.ts")
 	}
+}
+
+// FuzzRedactQueryHidesSecrets: a secret parameter's value never reaches the redacted query,
+// however its key is spelled (any letter case, letters percent-encoded as a player's URL
+// encoder may write them) and whatever parameters surround it.
+func FuzzRedactQueryHidesSecrets(f *testing.F) {
+	f.Add("username=alice", "s3cret-pass", "action=get_live_streams", uint8(0), uint16(0))
+	f.Add("", "p%40ss w0rd", "", uint8(1), uint16(0xffff))
+	f.Add("u=a", "xxxxxx", "password", uint8(2), uint16(5))
+	f.Add("mac=00:1A:79:00:00:01", "tok.en-123", "type=m3u_plus", uint8(3), uint16(0x0101))
+	keys := []string{"password", "pass", "p", "token", "play_token", "api_key", "user_data[password]", "new_password"}
+	f.Fuzz(func(t *testing.T, before, secret, after string, which uint8, spelling uint16) {
+		if len(secret) < 6 || strings.ContainsAny(secret, "&") || strings.Contains(before+after, secret) ||
+			strings.Contains(Redacted, secret) {
+			return
+		}
+		key := keys[int(which)%len(keys)]
+		var spelled strings.Builder
+		for i := 0; i < len(key); i++ {
+			c := key[i]
+			switch bit := spelling >> (i % 16) & 1; {
+			case bit == 1 && i%2 == 0 && c >= 'a' && c <= 'z':
+				spelled.WriteByte(c - 'a' + 'A')
+			case bit == 1 && c >= 'a' && c <= 'z':
+				fmt.Fprintf(&spelled, "%%%02X", c)
+			default:
+				spelled.WriteByte(c)
+			}
+		}
+		for _, q := range []string{
+			spelled.String() + "=" + secret,
+			before + "&" + spelled.String() + "=" + secret,
+			before + "&" + spelled.String() + "=" + secret + "&" + after,
+		} {
+			if out := RedactQuery(q); strings.Contains(out, secret) {
+				t.Fatalf("RedactQuery(%q) = %q shows the %s value", q, out, key)
+			}
+		}
+	})
 }
