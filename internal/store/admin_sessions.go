@@ -118,24 +118,14 @@ func (s *Store) RevokeAdminSession(ctx context.Context, id int64, reason string)
 func (s *Store) RevokeAdminSessions(ctx context.Context, adminID int64, reason string) ([]int64, error) {
 	const q = `UPDATE admin_sessions SET revoked_at = now(), revoke_reason = $2
 		WHERE admin_id = $1 AND revoked_at IS NULL RETURNING id`
-	rows, _ := s.q.Query(ctx, q, adminID, truncateUTF8(reason, 64))
-	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
-	if err != nil {
-		return nil, fmt.Errorf("revoke admin sessions: %w", interpret(err))
-	}
-	return ids, nil
+	return collect(ctx, s, "revoke admin sessions", pgx.RowTo[int64], q, adminID, truncateUTF8(reason, 64))
 }
 
 // RevokedAdminSessions returns the sessions revoked since the given time: the ones whose
 // access tokens may still be unexpired.
 func (s *Store) RevokedAdminSessions(ctx context.Context, since time.Time) ([]int64, error) {
 	const q = `SELECT id FROM admin_sessions WHERE revoked_at >= $1`
-	rows, _ := s.q.Query(ctx, q, since)
-	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
-	if err != nil {
-		return nil, fmt.Errorf("revoked admin sessions: %w", interpret(err))
-	}
-	return ids, nil
+	return collect(ctx, s, "revoked admin sessions", pgx.RowTo[int64], q, since)
 }
 
 // SweepAdminSessions deletes sessions (and their refresh tokens) that ended before the given

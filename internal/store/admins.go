@@ -130,12 +130,7 @@ func (s *Store) AdminSubtree(ctx context.Context, id int64) ([]int64, error) {
 			SELECT a.id, t.depth + 1 FROM admins a JOIN tree t ON a.parent_id = t.id WHERE t.depth < 32
 		)
 		SELECT id FROM tree ORDER BY depth, id`
-	rows, _ := s.q.Query(ctx, q, id)
-	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
-	if err != nil {
-		return nil, fmt.Errorf("admin subtree: %w", interpret(err))
-	}
-	return ids, nil
+	return collect(ctx, s, "admin subtree", pgx.RowTo[int64], q, id)
 }
 
 // AdminFilter selects admins for a list; zero fields match everything. Within restricts the
@@ -158,10 +153,5 @@ func (s *Store) ListAdmins(ctx context.Context, f AdminFilter) ([]Admin, error) 
 		  AND ($4 = 0 OR a.parent_id = $4)
 		  AND a.id > $5
 		ORDER BY a.id LIMIT $6`
-	rows, _ := s.q.Query(ctx, q, f.Within, f.Role, likePrefix(f.Username), f.ParentID, f.AfterID, clampLimit(f.Limit))
-	out, err := pgx.CollectRows(rows, scanAdmin)
-	if err != nil {
-		return nil, fmt.Errorf("list admins: %w", interpret(err))
-	}
-	return out, nil
+	return collect(ctx, s, "list admins", scanAdmin, q, f.Within, f.Role, likePrefix(f.Username), f.ParentID, f.AfterID, clampLimit(f.Limit))
 }

@@ -93,12 +93,7 @@ func (s *Store) TouchAPIKey(ctx context.Context, id int64) error {
 func (s *Store) ListAPIKeys(ctx context.Context, adminID, afterID int64, limit int) ([]APIKey, error) {
 	const q = `SELECT ` + apiKeyColumns + ` FROM api_keys k JOIN admins a ON a.id = k.admin_id
 		WHERE ($1 = 0 OR k.admin_id = $1) AND k.id > $2 ORDER BY k.id LIMIT $3`
-	rows, _ := s.q.Query(ctx, q, adminID, afterID, clampLimit(limit))
-	out, err := pgx.CollectRows(rows, scanAPIKey)
-	if err != nil {
-		return nil, fmt.Errorf("list api keys: %w", interpret(err))
-	}
-	return out, nil
+	return collect(ctx, s, "list api keys", scanAPIKey, q, adminID, afterID, clampLimit(limit))
 }
 
 // RevokeAPIKey revokes key id; a key already revoked stays as it was. An unknown key is

@@ -116,12 +116,7 @@ func (s *Store) RenewLeasesCounting(ctx context.Context, ids [][16]byte, bytesOu
 		FROM unnest($1::uuid[], $2::bigint[]) AS b(id, bytes)
 		WHERE c.id = b.id AND c.kill_requested_at IS NULL AND c.expires_at > now()
 		RETURNING c.id`
-	rows, _ := s.q.Query(ctx, q, ids, bytesOut, ttl.Seconds())
-	out, err := pgx.CollectRows(rows, pgx.RowTo[[16]byte])
-	if err != nil {
-		return nil, fmt.Errorf("renew leases: %w", interpret(err))
-	}
-	return out, nil
+	return collect(ctx, s, "renew leases", pgx.RowTo[[16]byte], q, ids, bytesOut, ttl.Seconds())
 }
 
 // ActivityEntry is one ended connection of activity_log.

@@ -76,10 +76,5 @@ func (s *Store) LiveVerifiedCredentials(ctx context.Context, limit int) ([]Verif
 // LinesByIDs returns the lines with these ids that exist, in no particular order.
 func (s *Store) LinesByIDs(ctx context.Context, ids []int64) ([]Line, error) {
 	const q = `SELECT ` + lineColumns + ` FROM lines l WHERE l.id = ANY($1)`
-	rows, _ := s.q.Query(ctx, q, ids)
-	lines, err := pgx.CollectRows(rows, scanLine)
-	if err != nil {
-		return nil, fmt.Errorf("lines by ids: %w", interpret(err))
-	}
-	return lines, nil
+	return collect(ctx, s, "lines by ids", scanLine, q, ids)
 }

@@ -331,10 +331,5 @@ func (s *Store) DeviceLoginByUsername(ctx context.Context, username string) (Dev
 // (a re-check asks whether the one a stream was opened with still exists).
 func (s *Store) DevicePasswordHashes(ctx context.Context, lineID int64) ([]string, error) {
 	const q = `SELECT password_hash FROM device_credentials WHERE line_id = $1 AND kind = 'xtream'`
-	rows, _ := s.q.Query(ctx, q, lineID)
-	out, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return nil, fmt.Errorf("device password hashes: %w", interpret(err))
-	}
-	return out, nil
+	return collect(ctx, s, "device password hashes", pgx.RowTo[string], q, lineID)
 }

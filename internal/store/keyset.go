@@ -146,8 +146,14 @@ func (s *Store) LockRow(ctx context.Context, t Table, id int64) error {
 // many reads every row q returns into Ts, by column name; what names the rows in errors
 // ("categories").
 func many[T any](ctx context.Context, s *Store, what, q string, args ...any) ([]T, error) {
+	return collect(ctx, s, what, pgx.RowToStructByName[T], q, args...)
+}
+
+// collect reads every row q returns with scan; what names the rows in errors ("list
+// servers"). A Query error resurfaces from CollectRows.
+func collect[T any](ctx context.Context, s *Store, what string, scan pgx.RowToFunc[T], q string, args ...any) ([]T, error) {
 	rows, _ := s.q.Query(ctx, q, args...)
-	out, err := pgx.CollectRows(rows, pgx.RowToStructByName[T])
+	out, err := pgx.CollectRows(rows, scan)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", what, interpret(err))
 	}

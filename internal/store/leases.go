@@ -150,12 +150,7 @@ func (s *Store) EndLeases(ctx context.Context, ids [][16]byte, bytesOut []int64,
 	if bytesOut == nil {
 		bytesOut = make([]int64, len(ids))
 	}
-	rows, _ := s.q.Query(ctx, q, ids, bytesOut, reason)
-	out, err := pgx.CollectRows(rows, pgx.RowTo[[16]byte])
-	if err != nil {
-		return nil, fmt.Errorf("end leases: %w", interpret(err))
-	}
-	return out, nil
+	return collect(ctx, s, "end leases", pgx.RowTo[[16]byte], q, ids, bytesOut, reason)
 }
 
 // EndExpiredHLSSession ends the expired (or killed and expired) session row of (line, stream,
@@ -201,23 +196,13 @@ func (s *Store) RenewLeases(ctx context.Context, ids [][16]byte, ttl time.Durati
 	}
 	const q = `UPDATE connection_leases SET expires_at = now() + $2 * interval '1 second', renewed_at = now()
 		WHERE id = ANY($1) AND kill_requested_at IS NULL AND expires_at > now() RETURNING id`
-	rows, _ := s.q.Query(ctx, q, ids, ttl.Seconds())
-	out, err := pgx.CollectRows(rows, pgx.RowTo[[16]byte])
-	if err != nil {
-		return nil, fmt.Errorf("renew leases: %w", interpret(err))
-	}
-	return out, nil
+	return collect(ctx, s, "renew leases", pgx.RowTo[[16]byte], q, ids, ttl.Seconds())
 }
 
 // ExpiredLeaseIDs returns up to limit leases whose time is up (their instance stopped renewing).
 func (s *Store) ExpiredLeaseIDs(ctx context.Context, limit int) ([][16]byte, error) {
 	const q = `SELECT id FROM connection_leases WHERE expires_at <= now() ORDER BY expires_at LIMIT $1`
-	rows, _ := s.q.Query(ctx, q, limit)
-	out, err := pgx.CollectRows(rows, pgx.RowTo[[16]byte])
-	if err != nil {
-		return nil, fmt.Errorf("expired leases: %w", interpret(err))
-	}
-	return out, nil
+	return collect(ctx, s, "expired leases", pgx.RowTo[[16]byte], q, limit)
 }
 
 // FindHLSLease returns the live HLS session lease of (line, stream, ip, user agent).

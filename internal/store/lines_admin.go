@@ -7,8 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 )
 
 // The admin side of lines (003_lines; indexes of 007_admin_api): lists with filters and
@@ -118,12 +116,7 @@ func (s *Store) ListLines(ctx context.Context, f LineFilter) ([]Line, error) {
 	// filter over many rows) must not build the bouquet list of every row it sorts.
 	q := `SELECT ` + lineColumns + ` FROM (SELECT * FROM lines l` + w.sql() + order + ` LIMIT $` +
 		strconv.Itoa(len(w.args)) + `) l` + order
-	rows, _ := s.q.Query(ctx, q, w.args...)
-	out, err := pgx.CollectRows(rows, scanLine)
-	if err != nil {
-		return nil, fmt.Errorf("list lines: %w", interpret(err))
-	}
-	return out, nil
+	return collect(ctx, s, "list lines", scanLine, q, w.args...)
 }
 
 func lineConditions(w *where, f LineFilter) {
@@ -179,12 +172,7 @@ func (s *Store) LinesByID(ctx context.Context, ids []int64) ([]Line, error) {
 		return nil, nil
 	}
 	const q = `SELECT ` + lineColumns + ` FROM lines l WHERE l.id = ANY($1) ORDER BY l.id`
-	rows, _ := s.q.Query(ctx, q, ids)
-	out, err := pgx.CollectRows(rows, scanLine)
-	if err != nil {
-		return nil, fmt.Errorf("lines by id: %w", interpret(err))
-	}
-	return out, nil
+	return collect(ctx, s, "lines by id", scanLine, q, ids)
 }
 
 // UpdateLine writes every writable field of line id from l (not its password: see

@@ -111,23 +111,13 @@ func (s *Store) onePartner(ctx context.Context, q string, args ...any) (Partner,
 // ListPartners returns up to limit partner clients after afterID, in id order.
 func (s *Store) ListPartners(ctx context.Context, afterID int64, limit int) ([]Partner, error) {
 	const q = `SELECT ` + partnerColumns + ` FROM partner_clients p WHERE p.id > $1 ORDER BY p.id LIMIT $2`
-	rows, _ := s.q.Query(ctx, q, afterID, clampLimit(limit))
-	out, err := pgx.CollectRows(rows, scanPartner)
-	if err != nil {
-		return nil, fmt.Errorf("list partners: %w", interpret(err))
-	}
-	return out, nil
+	return collect(ctx, s, "list partners", scanPartner, q, afterID, clampLimit(limit))
 }
 
 // ActivePartners returns every partner client that is not revoked (the directory's load).
 func (s *Store) ActivePartners(ctx context.Context) ([]Partner, error) {
 	const q = `SELECT ` + partnerColumns + ` FROM partner_clients p WHERE p.revoked_at IS NULL ORDER BY p.id`
-	rows, _ := s.q.Query(ctx, q)
-	out, err := pgx.CollectRows(rows, scanPartner)
-	if err != nil {
-		return nil, fmt.Errorf("active partners: %w", interpret(err))
-	}
-	return out, nil
+	return collect(ctx, s, "active partners", scanPartner, q)
 }
 
 // UpdatePartner replaces the name and scope of partner client id.
@@ -230,12 +220,7 @@ func (s *Store) CreateRegistrationToken(ctx context.Context, sum []byte, r Regis
 // ListRegistrationTokens returns up to limit initial access tokens after afterID, in id order.
 func (s *Store) ListRegistrationTokens(ctx context.Context, afterID int64, limit int) ([]RegistrationToken, error) {
 	const q = `SELECT ` + registrationTokenColumns + ` FROM partner_registration_tokens r WHERE r.id > $1 ORDER BY r.id LIMIT $2`
-	rows, _ := s.q.Query(ctx, q, afterID, clampLimit(limit))
-	out, err := pgx.CollectRows(rows, scanRegistrationToken)
-	if err != nil {
-		return nil, fmt.Errorf("list registration tokens: %w", interpret(err))
-	}
-	return out, nil
+	return collect(ctx, s, "list registration tokens", scanRegistrationToken, q, afterID, clampLimit(limit))
 }
 
 // RevokeRegistrationToken revokes initial access token id.

@@ -163,10 +163,5 @@ func (s *Store) DeleteBlockedISP(ctx context.Context, id int64) error {
 
 // AllowedCountries lists the global allowed-country codes ("ALL" allows every country).
 func (s *Store) AllowedCountries(ctx context.Context) ([]string, error) {
-	rows, _ := s.q.Query(ctx, `SELECT code FROM allowed_countries ORDER BY code`)
-	out, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return nil, fmt.Errorf("allowed countries: %w", interpret(err))
-	}
-	return out, nil
+	return collect(ctx, s, "allowed countries", pgx.RowTo[string], `SELECT code FROM allowed_countries ORDER BY code`)
 }

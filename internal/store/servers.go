@@ -72,12 +72,7 @@ func (s *Store) ServerByID(ctx context.Context, id int64) (Server, error) {
 
 // ListServers returns servers in id order after afterID.
 func (s *Store) ListServers(ctx context.Context, afterID int64, limit int) ([]Server, error) {
-	rows, _ := s.q.Query(ctx, `SELECT `+serverColumns+` FROM servers WHERE id > $1 ORDER BY id LIMIT $2`, afterID, clampLimit(limit))
-	out, err := pgx.CollectRows(rows, scanServer)
-	if err != nil {
-		return nil, fmt.Errorf("list servers: %w", interpret(err))
-	}
-	return out, nil
+	return collect(ctx, s, "list servers", scanServer, `SELECT `+serverColumns+` FROM servers WHERE id > $1 ORDER BY id LIMIT $2`, afterID, clampLimit(limit))
 }
 
 // DeleteServer deletes server id.
