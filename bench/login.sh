@@ -96,23 +96,28 @@ run() {
 # add A B: prints A + B
 add() { awk -v a="$1" -v b="$2" 'BEGIN { print a + b }'; }
 
+# The targets in the order each round takes them: name, address, pid (xtreamd's is read at
+# each round: it is restarted between the two halves).
+targets=(xtreamd floor-observe floor-log bare)
+declare -A addr=([xtreamd]="$ours" [floor-observe]="$floor_observe" [floor-log]="$floor_log" [bare]="$bare")
+declare -A pid=([floor-observe]="$floor_observe_pid" [floor-log]="$floor_log_pid" [bare]="$bare_pid")
+
 compare() { # $1: label
-	local o=0 fo=0 fl=0 b=0 oc=0 foc=0 flc=0 bc=0 line r c
+	local -A rps=() cpu=()
+	local t line r c
+	pid[xtreamd]="$xtreamd_pid"
 	for round in $(seq 1 "$rounds"); do
-		line="$(run xtreamd "$ours" "$xtreamd_pid")"
-		echo "== $1, round $round: xtreamd       $line (req/s, server CPU µs per login)"
-		read -r r c <<<"$line"; o="$(add "$o" "$r")"; oc="$(add "$oc" "$c")"
-		line="$(run floor-observe "$floor_observe" "$floor_observe_pid")"
-		echo "== $1, round $round: floor-observe $line"
-		read -r r c <<<"$line"; fo="$(add "$fo" "$r")"; foc="$(add "$foc" "$c")"
-		line="$(run floor-log "$floor_log" "$floor_log_pid")"
-		echo "== $1, round $round: floor-log     $line"
-		read -r r c <<<"$line"; fl="$(add "$fl" "$r")"; flc="$(add "$flc" "$c")"
-		line="$(run bare "$bare" "$bare_pid")"
-		echo "== $1, round $round: bare          $line"
-		read -r r c <<<"$line"; b="$(add "$b" "$r")"; bc="$(add "$bc" "$c")"
+		for t in "${targets[@]}"; do
+			line="$(run "$t" "${addr[$t]}" "${pid[$t]}")"
+			printf '== %s, round %s: %-13s %s\n' "$1" "$round" "$t" "$line"
+			read -r r c <<<"$line"
+			rps[$t]="$(add "${rps[$t]:-0}" "$r")"
+			cpu[$t]="$(add "${cpu[$t]:-0}" "$c")"
+		done
 	done
-	awk -v n="$1" -v o="$o" -v fo="$fo" -v fl="$fl" -v b="$b" -v oc="$oc" -v foc="$foc" -v flc="$flc" -v bc="$bc" -v r="$rounds" 'BEGIN {
+	echo "(each line: req/s, server CPU µs per request)"
+	awk -v n="$1" -v o="${rps[xtreamd]}" -v fo="${rps[floor-observe]}" -v fl="${rps[floor-log]}" -v b="${rps[bare]}" \
+		-v oc="${cpu[xtreamd]}" -v foc="${cpu[floor-observe]}" -v flc="${cpu[floor-log]}" -v bc="${cpu[bare]}" -v r="$rounds" 'BEGIN {
 		printf "login, %s: xtreamd %.0f req/s (%.2f µs CPU each), bare %.0f req/s (%.2f µs), ratio %.3f (mean of %d rounds)\n",
 			n, o / r, oc / r, b / r, bc / r, o / b, r
 		printf "  same rounds, floor-log (bare + request id + access line to a file): %.0f req/s (%.2f µs), ratio to bare %.3f\n",
