@@ -70,6 +70,12 @@ curl -sf "http://$ours$login" >"$work/login.json"
 "$work/bare" "$bare" "$work/login.json" &
 bare_pid=$!
 pids+=("$bare_pid")
+# The same bytes: both answers carry the same header names, but for xtreamd's request id.
+header_names() { curl -sf -D - -o /dev/null "http://$1$login" | tr -d '\r' | sed -n 's/^\([A-Za-z-]*\):.*/\1/p' |
+	grep -vix 'x-request-id' | tr 'A-Z' 'a-z' | sort | tr '\n' ' '; }
+for _ in $(seq 1 20); do curl -sf "http://$bare$login" >/dev/null && break; sleep 0.1; done
+[ "$(header_names "$ours")" = "$(header_names "$bare")" ] ||
+	{ echo "header names differ: xtreamd [$(header_names "$ours")], bare [$(header_names "$bare")]" >&2; exit 1; }
 "$work/bare" "$floor_observe" "$work/login.json" observe 2>"$work/floor-observe.log" &
 floor_observe_pid=$!
 pids+=("$floor_observe_pid")

@@ -1,6 +1,7 @@
 // Command bare is the baseline of bench/login.sh: a Fiber app with Fiber's defaults that
-// answers GET /player_api.php with the bytes of a file (a login answer xtreamd gave), and
-// nothing else: no check, no log, no metrics.
+// answers GET /player_api.php with the bytes of a file (a login answer xtreamd gave) and the
+// headers spec §1.1 gives every player_api.php answer (JSON, credentials allowed), and
+// nothing else: no check, no log, no metrics, no request id.
 //
 // With a third argument it is a floor instead: the same handler behind part of the
 // bookkeeping every xtreamd request pays, and no access check and no rendering.
@@ -55,6 +56,7 @@ func main() {
 	}
 	app.Get("/player_api.php", func(c *fiber.Ctx) error {
 		c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+		c.Set(fiber.HeaderAccessControlAllowCredentials, "true")
 		return c.Send(body)
 	})
 	if err := app.Listen(os.Args[1]); err != nil {
