@@ -26,6 +26,7 @@ import (
 
 	"github.com/xtreamd/xtreamd/internal/input"
 	"github.com/xtreamd/xtreamd/internal/logx"
+	"github.com/xtreamd/xtreamd/internal/stripe"
 )
 
 // HeaderRequestID carries the request id in and out.
@@ -217,8 +218,9 @@ func clippedBytes(b []byte, n int) []byte {
 // Metrics counts requests and observes their latency by route pattern (which never holds a
 // credential) and status.
 type Metrics struct {
-	requests *prometheus.CounterVec
-	latency  *prometheus.HistogramVec
+	// Striped (internal/stripe): every request updates both, from every core.
+	requests *stripe.CounterVec
+	latency  *stripe.HistogramVec
 
 	// series holds the children already resolved, so a request costs one map lookup rather
 	// than WithLabelValues' label hashing, strconv.Itoa of the status and the vectors' locks.
@@ -238,8 +240,8 @@ type seriesKey struct {
 
 // series is a label set's resolved children.
 type series struct {
-	requests prometheus.Counter
-	latency  prometheus.Observer
+	requests *stripe.Counter
+	latency  *stripe.Histogram
 }
 
 // maxSeries bounds the resolved label sets: the route is a pattern and the method and status
@@ -249,10 +251,10 @@ const maxSeries = 4096
 // NewMetrics registers the HTTP metrics on reg.
 func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
-		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+		requests: stripe.NewCounterVec(prometheus.CounterOpts{
 			Name: "xtreamd_http_requests_total", Help: "HTTP requests answered, by route pattern, method and status.",
 		}, []string{"route", "method", "status"}),
-		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		latency: stripe.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "xtreamd_http_request_duration_seconds", Help: "Time to answer an HTTP request (whole stream for streams), by route pattern.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 10, 60, 600},
 		}, []string{"route"}),
@@ -271,7 +273,7 @@ func (m *Metrics) record(c *fiber.Ctx, status int, dur time.Duration) {
 	}
 	ser := m.seriesOf(seriesKey{r, c.Method(), status})
 	ser.requests.Inc()
-	ser.latency.Observe(dur.Seconds())
+	ser.latency.ObserveDuration(dur)
 }
 
 // seriesOf returns the children of k, resolving and keeping them the first time.

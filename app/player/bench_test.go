@@ -278,20 +278,9 @@ func BenchmarkLoginInProcess(b *testing.B) {
 	bs := newBenchServers(b)
 	for _, name := range []string{"slog-file", "file", "discard", "off", "bare"} {
 		b.Run(name, func(b *testing.B) {
-			h := bs.handlers[name]
-			var ctx fasthttp.RequestCtx
-			ctx.Init(&fasthttp.Request{}, &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 40000}, nil)
-			run := func() {
-				ctx.Request.Reset()
-				ctx.ResetUserValues() // the server does this per request: fiber keeps the user context there
-				ctx.Response.Reset()
-				ctx.Request.SetRequestURI(bs.loginPath)
-				ctx.Request.Header.SetMethod(fiber.MethodGet)
-				h(&ctx)
-			}
-			run() // warm: argon2 once, then the credential cache
-			if ctx.Response.StatusCode() != 200 || !bytes.Equal(ctx.Response.Body(), bs.loginBody) && name == "bare" {
-				b.Fatalf("status %d", ctx.Response.StatusCode())
+			run, err := loginRunner(bs, name)
+			if err != nil {
+				b.Fatal(err)
 			}
 			b.ReportAllocs()
 			cpu0 := cpuTime()
@@ -301,6 +290,56 @@ func BenchmarkLoginInProcess(b *testing.B) {
 			b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
 		})
 	}
+}
+
+// BenchmarkLoginInProcessParallel is the same on every processor at once (one request
+// context per goroutine, as one per connection): what one request costs when the others run
+// beside it on the other cores and write the same metrics, log buffer and caches. The gap to
+// BenchmarkLoginInProcess (CPU per request) is what sharing costs.
+func BenchmarkLoginInProcessParallel(b *testing.B) {
+	bs := newBenchServers(b)
+	for _, name := range []string{"file", "off", "bare"} {
+		b.Run(name, func(b *testing.B) {
+			if _, err := loginRunner(bs, name); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			cpu0 := cpuTime()
+			b.RunParallel(func(pb *testing.PB) {
+				run, err := loginRunner(bs, name)
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				for pb.Next() {
+					run()
+				}
+			})
+			b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
+		})
+	}
+}
+
+// loginRunner returns a function that serves the login request through bs.handlers[name]
+// with a request context of its own, after checking one answer (the first also warms the
+// caches: argon2 once, then the credential cache).
+func loginRunner(bs *benchServers, name string) (func(), error) {
+	h := bs.handlers[name]
+	var ctx fasthttp.RequestCtx
+	ctx.Init(&fasthttp.Request{}, &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 40000}, nil)
+	run := func() {
+		ctx.Request.Reset()
+		ctx.ResetUserValues() // the server does this per request: fiber keeps the user context there
+		ctx.Response.Reset()
+		ctx.Request.SetRequestURI(bs.loginPath)
+		ctx.Request.Header.SetMethod(fiber.MethodGet)
+		h(&ctx)
+	}
+	run()
+	if ctx.Response.StatusCode() != 200 || !bytes.Equal(ctx.Response.Body(), bs.loginBody) && name == "bare" {
+		return nil, fmt.Errorf("%s: status %d", name, ctx.Response.StatusCode())
+	}
+	return run, nil
 }
 
 // cpuTime is the process's user+system CPU time: on a shared machine, steadier per request

@@ -15,6 +15,7 @@ import (
 	"github.com/xtreamd/xtreamd/internal/credential"
 	"github.com/xtreamd/xtreamd/internal/geo"
 	"github.com/xtreamd/xtreamd/internal/store"
+	"github.com/xtreamd/xtreamd/internal/stripe"
 	"github.com/xtreamd/xtreamd/internal/token"
 )
 
@@ -84,12 +85,13 @@ type Checker struct {
 	// Verified-credential records waiting to be written (records.go).
 	records chan store.VerifiedCredential
 
-	checks  *prometheus.CounterVec
-	latency *prometheus.HistogramVec
+	// Striped (internal/stripe): every check updates both, from every core.
+	checks  *stripe.CounterVec
+	latency *stripe.HistogramVec
 	// checksBy and latencyBy are the two vectors' children, resolved once in New: a check
 	// costs an index rather than WithLabelValues' label hashing (both are on every request).
-	checksBy    [numCodes]prometheus.Counter
-	latencyBy   [numCheckKinds]prometheus.Observer
+	checksBy    [numCodes]*stripe.Counter
+	latencyBy   [numCheckKinds]*stripe.Histogram
 	epoch       time.Time // New's time.Now: check latencies are monotonic offsets from it
 	floodBlocks prometheus.Counter
 	dropped     prometheus.Counter
@@ -122,10 +124,10 @@ func New(d Deps) *Checker {
 		rate: NewRateLimiter(d.Now, d.RateLimitClients), opens: NewRateLimiter(d.Now, d.RateLimitClients),
 		reload: make(chan struct{}, 1), denials: make(chan denial, 1024), revoked: token.NewRevoked(),
 		records: make(chan store.VerifiedCredential, recordQueue),
-		checks: prometheus.NewCounterVec(prometheus.CounterOpts{
+		checks: stripe.NewCounterVec(prometheus.CounterOpts{
 			Name: "xtreamd_access_checks_total", Help: "Security checks by outcome code.",
 		}, []string{"code"}),
-		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		latency: stripe.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "xtreamd_access_check_duration_seconds", Help: "Time of a security check; stream opens include the lease.",
 			Buckets: []float64{.00001, .00005, .0001, .0005, .001, .002, .005, .01, .025, .05, .1, .5},
 		}, []string{"kind"}),

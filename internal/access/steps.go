@@ -33,7 +33,7 @@ func (c *Checker) Check(ctx context.Context, r Request) (Decision, error) {
 	if r.StreamOpen {
 		kind = kindStreamOpen
 	}
-	c.latencyBy[kind].Observe((time.Since(c.epoch) - start).Seconds())
+	c.latencyBy[kind].ObserveDuration(time.Since(c.epoch) - start)
 	if err != nil {
 		return Decision{}, fmt.Errorf("access: %w", err)
 	}
@@ -55,7 +55,7 @@ func (c *Checker) CheckEach(ctx context.Context, r Request, streamIDs []int64) (
 	r.StreamOpen, r.Probe, r.each, r.StreamID = false, true, true, 0
 	start := time.Now()
 	d, err := c.check(ctx, r)
-	c.latencyBy[kindProbeEach].Observe(time.Since(start).Seconds())
+	c.latencyBy[kindProbeEach].ObserveDuration(time.Since(start))
 	if err != nil {
 		return Decision{}, nil, fmt.Errorf("access: %w", err)
 	}

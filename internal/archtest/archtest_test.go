@@ -16,7 +16,7 @@ const module = "github.com/xtreamd/xtreamd"
 
 // leaves import no internal package.
 var leaves = map[string]bool{
-	"clock": true, "credential": true, "geo": true, "input": true, "source": true, "token": true, "relay": true, "config": true, "logx": true, "pgserver": true,
+	"clock": true, "credential": true, "geo": true, "input": true, "source": true, "token": true, "relay": true, "config": true, "logx": true, "pgserver": true, "stripe": true,
 }
 
 // domainImports lists the domain packages and, for each, the internal packages it may import
