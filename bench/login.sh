@@ -26,6 +26,9 @@ bare=127.0.0.1:18472
 floor_observe=127.0.0.1:18473
 floor_log=127.0.0.1:18474
 login="/player_api.php?username=demo&password=demo"
+for a in "$ours" "$bare" "$floor_observe" "$floor_log"; do # another server there would be measured instead
+	if curl -s -o /dev/null --max-time 1 "http://$a/"; then echo "$a is already in use: stop what listens there" >&2; exit 1; fi
+done
 go build -o "$work/xtreamd" ./cmd/xtreamd
 go build -o "$work/bare" ./bench/bare
 pids=()
