@@ -14,6 +14,7 @@
 #   bench/stream.sh 2000             # the 2,000-viewer mode (16 Gbit/s offered)
 #   RUNS=3 WINDOW=10s TARGETS=relay,source bench/stream.sh 500
 #   PROFILE=/tmp/prof bench/stream.sh 500   # also CPU profiles of relay and base (pprof files)
+#   COLD=20 bench/stream.sh 500             # 20 cold channels instead of 5
 #
 # Needs ffmpeg (to make the 8 Mbit/s clip) and nginx (apt-get install -y ffmpeg nginx-light);
 # without nginx that target is skipped. PostgreSQL as for the tests (TEST_DATABASE_URL or the
@@ -56,7 +57,7 @@ export XTREAMD_BENCH=1 XTREAMD_BENCH_CLIP="$clip" XTREAMD_BENCH_NGINX="$nginx_bi
   XTREAMD_BENCH_VIEWERS="$viewers" XTREAMD_BENCH_WINDOW="${WINDOW:-20s}" \
   XTREAMD_BENCH_TARGETS="${TARGETS:-source,relay,base,nginx}" \
   XTREAMD_BENCH_BASE_BIN="$base_bin" XTREAMD_BENCH_BASE_DIR="$basewt/app/stream" \
-  XTREAMD_BENCH_PROFILE="${PROFILE:-}"
+  XTREAMD_BENCH_PROFILE="${PROFILE:-}" XTREAMD_BENCH_COLD="${COLD:-5}"
 for run in $(seq 1 "$runs"); do
   echo "== run $run of $runs: $viewers viewers, base $base"
   (cd app/stream && "$work/stream.test" -test.run '^TestBenchLoad$' -test.count=1 -test.v -test.timeout 2h 2>&1) |

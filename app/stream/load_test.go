@@ -19,9 +19,11 @@ package stream_test
 import (
 	"bufio"
 	"cmp"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
@@ -410,7 +412,8 @@ func quantiles(ms []float64) func(p float64) string {
 // 8 Mbit/s TS; default clip.ts), XTREAMD_BENCH_TARGETS (source,relay,base,nginx),
 // XTREAMD_BENCH_BASE_BIN and XTREAMD_BENCH_BASE_DIR (the base test binary and its package
 // directory; without them no base), XTREAMD_BENCH_NGINX (the nginx binary; "" skips nginx),
-// XTREAMD_BENCH_PROFILE (a directory: CPU profiles of the relay targets over the window).
+// XTREAMD_BENCH_PROFILE (a directory: CPU profiles of the relay targets over the window),
+// XTREAMD_BENCH_COLD (5: cold channels opened once each before the load).
 func TestBenchLoad(t *testing.T) {
 	if os.Getenv("XTREAMD_BENCH") != "1" {
 		t.Skip("set XTREAMD_BENCH=1 (bench/stream.sh)")
@@ -470,7 +473,7 @@ func benchTarget(t *testing.T, name, source, self string, prof bool) (target, bo
 				return target{}, false
 			}
 		}
-		env := []string{"XTREAMD_BENCH_SERVE=" + source, "XTREAMD_BENCH_COLD=5"}
+		env := []string{"XTREAMD_BENCH_SERVE=" + source, fmt.Sprintf("XTREAMD_BENCH_COLD=%d", envInt("XTREAMD_BENCH_COLD", 5))}
 		tg := target{name: name}
 		if prof {
 			tg.prof = freeAddr(t)
@@ -499,71 +502,158 @@ func benchTarget(t *testing.T, name, source, self string, prof bool) (target, bo
 }
 
 // coldFirstByte opens each cold channel of tg once, and at the same moment the source itself,
-// and reports the time to the first body byte through tg beside the time the source took to
-// deliver its first keyframe (random access indicator): a relay cannot start a viewer earlier.
+// and reports the time to the first body byte through tg beside the time the same keyframe
+// (matched by its PTS) reached the direct connection: a relay cannot start a viewer earlier.
+//
+// Each open waits a random fraction of a GOP first, so that the opens fall at independent
+// phases of the stream, as independent first viewers do. Opened one right after another, every
+// open would come just after the keyframe that started the previous one, where the relay's own
+// pull (which opens a few milliseconds after the direct connection, behind the check and the
+// lease) can begin just past that keyframe and wait a whole GOP for the next. Such an open
+// still counts ("later GOP"): its viewer did wait. The source starts each connection at the
+// 13 ms chunk of its live position and paces it from its own start, so the two copies of a
+// keyframe can arrive up to a chunk apart either way.
 func coldFirstByte(t *testing.T, tg target, source string) {
 	if len(tg.cold) == 0 {
 		return
 	}
 	var relay, key, over []float64
+	later := 0
 	for _, u := range tg.cold {
-		var wg sync.WaitGroup
-		var kf time.Duration
-		wg.Add(1)
-		go func() { defer wg.Done(); kf = firstKeyframe(t, source) }()
+		time.Sleep(rand.N(benchGOP))
+		ctx, cancel := context.WithTimeout(t.Context(), 4*benchGOP)
 		start := time.Now()
-		c, br := openRaw(t, u)
-		_, err := br.ReadByte()
-		d := time.Since(start)
-		c.Close()
-		must(t, err)
-		wg.Wait()
-		relay, key = append(relay, ms(d)), append(key, ms(kf))
-		over = append(over, ms(d)-ms(kf))
+		direct := make(chan keyframe, 16)
+		go func() {
+			defer close(direct)
+			_ = watchKeyframes(ctx, source, start, func(k keyframe) bool {
+				select {
+				case direct <- k:
+					return true
+				case <-ctx.Done():
+					return false
+				}
+			})
+		}()
+		var d time.Duration
+		var first keyframe
+		err := watchKeyframes(ctx, u, start, func(k keyframe) bool { first = k; return false },
+			func() { d = time.Since(start) })
+		if err != nil {
+			cancel()
+			t.Errorf("cold %s: %v", u, err)
+			continue
+		}
+		// The same keyframe on the direct connection (it opened first, so it has it, or a later one
+		// when the source began past it, which does not happen).
+		seen, found := 0, false
+		for k := range direct {
+			seen++
+			if k.pts == first.pts {
+				relay, key, over = append(relay, ms(d)), append(key, ms(k.at)), append(over, ms(d)-ms(k.at))
+				later += min(seen-1, 1)
+				found = true
+				break
+			}
+			if k.pts > first.pts {
+				break
+			}
+		}
+		cancel()
+		if !found {
+			t.Errorf("cold %s: the relay's first keyframe (PTS %d) never reached the direct connection", u, first.pts)
+		}
 	}
 	qr, qk, qo := quantiles(relay), quantiles(key), quantiles(over)
-	t.Logf("COLD %-6s first byte of %d cold channels: p50 %s max %s; the source's first keyframe p50 %s max %s; "+
-		"first byte after the keyframe p50 %s max %s", tg.name, len(tg.cold), qr(.5), qr(1), qk(.5), qk(1), qo(.5), qo(1))
+	t.Logf("COLD %-6s first byte of %d cold channels: p50 %s max %s; that keyframe on a direct connection p50 %s max %s; "+
+		"first byte after it p50 %s max %s; %d started from a later GOP than the direct connection's first",
+		tg.name, len(relay), qr(.5), qr(1), qk(.5), qk(1), qo(.5), qo(1), later)
 }
+
+// benchGOP is the keyframe interval of bench/stream.sh's clip (-g 50 at 25 fps).
+const benchGOP = 2 * time.Second
 
 func ms(d time.Duration) float64 { return float64(d) / 1e6 }
 
-// firstKeyframe reads u until the first packet of a video keyframe (random access indicator on
-// the program's video PID) and returns when it arrived. A keyframe before the first PAT/PMT counts
-// from its own arrival: the relay may start there too.
-func firstKeyframe(t *testing.T, u string) time.Duration {
-	start := time.Now()
-	resp, err := http.Get(u) // the source answers chunked: net/http decodes it, as the relay's client does
+// keyframe is a video keyframe seen on a connection: its PTS (90 kHz) and when its first packet
+// arrived, from the moment the measurement started.
+type keyframe struct {
+	pts int64
+	at  time.Duration
+}
+
+// watchKeyframes GETs u and calls fn with every video keyframe (random access indicator on the
+// program's video PID, at a PES start with a PTS) until fn returns false, ctx ends or the body
+// does; onBody, if given, runs when the first body byte is there. A keyframe before the first
+// PAT/PMT counts from its own arrival: a relay may start there too.
+func watchKeyframes(ctx context.Context, u string, start time.Time, fn func(keyframe) bool, onBody ...func()) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		t.Errorf("source %s: %v", u, err)
-		return 0
+		return err
+	}
+	req.Header.Set("User-Agent", "ttfb")
+	resp, err := http.DefaultClient.Do(req) // chunked answers are decoded as the relay's client does
+	if err != nil {
+		return err
 	}
 	defer resp.Body.Close()
-	br := bufio.NewReader(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("status %d", resp.StatusCode)
+	}
+	br := bufio.NewReaderSize(resp.Body, 64<<10)
+	if _, err := br.Peek(1); err != nil {
+		return err
+	}
+	for _, f := range onBody {
+		f()
+	}
 	p := make([]byte, pkt)
-	seen := map[int]time.Duration{} // first flagged PES start per PID
+	early := map[int]keyframe{} // the first flagged PES start per PID, before the program is known
 	pmtPID, video := -1, -1
 	for {
 		if _, err := io.ReadFull(br, p); err != nil {
-			t.Errorf("source %s: %v", u, err)
-			return 0
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
 		}
 		id, pusi := pid(p), p[1]&0x40 != 0
-		if p[3]&0x20 != 0 && p[4] > 0 && p[5]&0x40 != 0 && pusi {
-			if _, ok := seen[id]; !ok {
-				seen[id] = time.Since(start)
+		if pts, ok := keyframePTS(p); ok {
+			k := keyframe{pts: pts, at: time.Since(start)}
+			switch {
+			case video < 0:
+				if _, ok := early[id]; !ok {
+					early[id] = k
+				}
+			case id == video && !fn(k):
+				return nil
 			}
 		}
 		switch sec := psiSection(p); {
 		case id == 0 && pusi && len(sec) >= 12:
 			pmtPID = int(sec[10]&0x1f)<<8 | int(sec[11])
-		case id == pmtPID && pusi && len(sec) >= 12:
-			video = pmtVideoPID(sec)
-		}
-		if d, ok := seen[video]; ok && video >= 0 {
-			return d
+		case id == pmtPID && pusi && len(sec) >= 12 && video < 0:
+			if video = pmtVideoPID(sec); video >= 0 {
+				if k, ok := early[video]; ok && !fn(k) {
+					return nil
+				}
+			}
 		}
 	}
+}
+
+// keyframePTS returns the PTS of the PES a packet starts when the packet is flagged a random
+// access point.
+func keyframePTS(p []byte) (int64, bool) {
+	if p[1]&0x40 == 0 || p[3]&0x20 == 0 || p[4] == 0 || p[5]&0x40 == 0 || 5+int(p[4]) >= len(p) {
+		return 0, false
+	}
+	pl := p[5+int(p[4]):]
+	if len(pl) < 14 || pl[0] != 0 || pl[1] != 0 || pl[2] != 1 || pl[7]&0x80 == 0 {
+		return 0, false
+	}
+	b := pl[9:14]
+	return int64(b[0]>>1&7)<<30 | int64(b[1])<<22 | int64(b[2]>>1)<<15 | int64(b[3])<<7 | int64(b[4]>>1), true
 }
 
 // psiSection is the section a PSI packet starts (after the pointer field), or nil.
