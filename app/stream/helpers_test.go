@@ -138,6 +138,11 @@ func (l *loop) serve(ctx context.Context, w http.ResponseWriter, speed int) {
 	}
 }
 
+// readTimestamp decodes a PES header's 5-byte PTS or DTS field (90 kHz).
+func readTimestamp(b []byte) int64 {
+	return int64(b[0]>>1&7)<<30 | int64(b[1])<<22 | int64(b[2]>>1)<<15 | int64(b[3])<<7 | int64(b[4]>>1)
+}
+
 func restamp(p []byte, off int64, cc map[int]byte) {
 	id := pid(p)
 	if p[3]&0x10 != 0 {
@@ -165,7 +170,7 @@ func restamp(p []byte, off int64, cc map[int]byte) {
 		return
 	}
 	ts := func(b []byte) {
-		v := (int64(b[0]>>1&7)<<30 | int64(b[1])<<22 | int64(b[2]>>1)<<15 | int64(b[3])<<7 | int64(b[4]>>1)) + off
+		v := readTimestamp(b) + off
 		v &= 1<<33 - 1
 		b[0] = b[0]&0xf1 | byte(v>>29)&0x0e
 		b[1], b[2] = byte(v>>22), byte(v>>14)|1

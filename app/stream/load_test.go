@@ -544,8 +544,8 @@ func coldFirstByte(t *testing.T, tg target, source string) {
 			t.Errorf("cold %s: %v", u, err)
 			continue
 		}
-		// The same keyframe on the direct connection (it opened first, so it has it, or a later one
-		// when the source began past it, which does not happen).
+		// The same keyframe on the direct connection: it opened first, so it received that keyframe
+		// too, after any earlier one the relay's pull began too late for.
 		seen, found := 0, false
 		for k := range direct {
 			seen++
@@ -652,8 +652,7 @@ func keyframePTS(p []byte) (int64, bool) {
 	if len(pl) < 14 || pl[0] != 0 || pl[1] != 0 || pl[2] != 1 || pl[7]&0x80 == 0 {
 		return 0, false
 	}
-	b := pl[9:14]
-	return int64(b[0]>>1&7)<<30 | int64(b[1])<<22 | int64(b[2]>>1)<<15 | int64(b[3])<<7 | int64(b[4]>>1), true
+	return readTimestamp(pl[9:14]), true
 }
 
 // psiSection is the section a PSI packet starts (after the pointer field), or nil.
