@@ -136,11 +136,10 @@ func TestWebBrowserCatalog(t *testing.T) {
 		{"/admin/series/new", "New series"},
 		{fmt.Sprintf("/admin/series/%d/episodes/new", series), "New episode of " + xssScript},
 	}
-	want, _ := json.Marshal("")
 	for _, width := range []int64{1280, 390} {
 		tb.do(t, "viewport", chromedp.EmulateViewport(width, 844))
 		for _, p := range pages {
-			want, _ = json.Marshal(p.name)
+			want, _ := json.Marshal(p.name)
 			tb.do(t, p.path, chromedp.Navigate(base+p.path), chromedp.WaitVisible(chromedp.CSS("main h1")))
 			if !value(t, tb, p.path, chromedp.Evaluate[bool](fmt.Sprintf(shownAsText, want))) {
 				t.Fatalf("%s at %d px does not show %s as text:\n%s", p.path, width, p.name,
@@ -203,7 +202,7 @@ func TestWebBrowserCatalog(t *testing.T) {
 	if strings.Contains(body, "secret") {
 		t.Fatal("the job page shows the playlist URL's password")
 	}
-	want, _ = json.Marshal(xssImg)
+	want, _ := json.Marshal(xssImg)
 	if !value(t, tb, "the bouquet", chromedp.Evaluate[bool](fmt.Sprintf(shownAsText, want))) {
 		t.Fatalf("the job page does not show the bouquet's name as text:\n%s", body)
 	}

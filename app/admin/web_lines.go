@@ -6,8 +6,6 @@ import (
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
-
-	"github.com/xtreamd/xtreamd/internal/accounts"
 )
 
 // The lines pages: a filtered, keyset-paged list (any size: each page costs the same), bulk
@@ -284,6 +282,3 @@ func (a *API) lineBulk(w *webCall) error {
 	}
 	return w.c.Redirect("/admin/lines?done=bulk&n="+strconv.Itoa(len(items.Items)), fiber.StatusSeeOther)
 }
-
-// isReseller reports whether the caller is a reseller (forms show only its fields).
-func (w *webCall) isReseller() bool { return w.p.Role == accounts.RoleReseller }

@@ -84,6 +84,7 @@ func TestWebSecurity(t *testing.T) {
 
 	// ISPs and ASNs.
 	p = ok("block ISP", "/admin/security/isps", url.Values{"isp_name": {"Bad Hosting"}}, "/admin/security/isps")
+	wantPage(t, "ISPs", p, http.StatusOK, "Bad Hosting")
 	p = ok("block ASN", "/admin/security/isps", url.Values{"asn": {"64496"}}, "/admin/security/isps")
 	wantPage(t, "ISPs", p, http.StatusOK, "Bad Hosting", "AS64496")
 	wantFieldError(t, "ASN not a number", b.post("/admin/security/isps", url.Values{"asn": {"AS1"}}), http.StatusBadRequest, "asn")

@@ -23,14 +23,6 @@ var seriesNotices = map[string]string{
 	"episode": "The episode was saved.", "episode-deleted": "The episode was deleted.",
 }
 
-// seriesFields are the fields of the series form (_fields).
-var seriesFields = listed("name", "category_id", "cover", "plot", "cast", "director", "genre", "release_date", "rating",
-	"backdrop_paths", "youtube_trailer", "episode_run_time", "tmdb_id")
-
-// episodeFields are the fields of the episode form.
-var episodeFields = listed("season_number", "episode_number", "name", "icon", "custom_sid", "direct_source",
-	"container_extension", "info", "enabled", "sources")
-
 func (a *API) webSeriesRoutes() []webRoute {
 	return []webRoute{
 		{Method: fiber.MethodGet, Path: "/series", Handler: a.seriesListPage},

@@ -39,16 +39,10 @@ const (
 	maxPassword   = 1024
 )
 
-// codeRequest is a parsed POST /oauth/device/code.
-type codeRequest struct {
-	activation.CodeRequest
-	badMAC bool
-}
-
-// parseCodeRequest reads RFC 8628 §3.1's parameters and ours: client_id, device_id (else the
+// parseCodeRequest reads POST /oauth/device/code: RFC 8628 §3.1's parameters and ours: client_id, device_id (else the
 // AP-Device-Identifier header), device_name, and mac for a MAG box. Unknown parameters are
 // ignored (RFC 6749 §3.2). bad names a refused parameter.
-func parseCodeRequest(c *fiber.Ctx, ip netip.Addr) (r codeRequest, bad string) {
+func parseCodeRequest(c *fiber.Ctx, ip netip.Addr) (r activation.CodeRequest, bad string) {
 	f, ok := postForm(c)
 	if !ok {
 		return r, "content-type"
@@ -86,7 +80,7 @@ func (h *Handler) deviceCode(c *fiber.Ctx) error {
 	if bad != "" {
 		return writeOAuthError(c, fiber.StatusBadRequest, oauthError{Error: errInvalidRequest, Description: badParam(bad)})
 	}
-	g, err := h.devices.RequestCode(c.UserContext(), req.CodeRequest)
+	g, err := h.devices.RequestCode(c.UserContext(), req)
 	var fe *input.FieldError
 	if errors.As(err, &fe) {
 		return writeOAuthError(c, fiber.StatusBadRequest, oauthError{Error: errInvalidRequest, Description: fe.Field + ": " + fe.Reason})

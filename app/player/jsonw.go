@@ -33,13 +33,6 @@ func putBuf(b *[]byte) {
 // JavaScript). '/' and non-ASCII stay as they are: PHP's \/ and \uXXXX are cosmetic.
 func appendString(b []byte, s string) []byte { return logx.AppendJSONString(b, s) }
 
-// appendKey appends `"key":` (keys are our own ASCII constants, never escaped).
-func appendKey(b []byte, key string) []byte {
-	b = append(b, '"')
-	b = append(b, key...)
-	return append(b, '"', ':')
-}
-
 // appendIntString appends n as a JSON string of digits ("123"): the wire type of the fields
 // XC read from MySQL (spec §1.1).
 func appendIntString(b []byte, n int64) []byte {

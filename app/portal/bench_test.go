@@ -35,10 +35,9 @@ import (
 const benchChannels = 10_000
 
 type benchEnv struct {
-	base, bare string
+	base       string
 	mac, token string
 	player     string // get_live_streams of the same line
-	cmd        string // a channel's cmd
 	client     *http.Client
 }
 

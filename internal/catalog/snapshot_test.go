@@ -186,7 +186,8 @@ func TestEntitlement_CachedPerBouquetList(t *testing.T) {
 		t.Fatal("order matters: different list, same entitlement")
 	}
 	_ = snap.Entitlement([]int64{102}) // past the cap: built, not kept
-	if snap.Entitlement([]int64{102}) == snap.Entitlement([]int64{102}) {
+	first, second := snap.Entitlement([]int64{102}), snap.Entitlement([]int64{102})
+	if first == second {
 		t.Fatal("entitlement past the cap was cached")
 	}
 }

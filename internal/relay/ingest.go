@@ -12,7 +12,6 @@ type ingest struct {
 	r      *ring
 	pool   *blockPool
 	now    func() time.Time
-	seg    *segmenter // nil when no HLS output is cut in-process
 	cur    *block
 	seq    uint64 // sequence of cur
 	wr     int    // bytes written into cur (the tail past scanned is a partial packet)
