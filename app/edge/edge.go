@@ -156,7 +156,8 @@ type AccessLogOptions struct {
 
 // accessLine writes the request's access-log line: method, path, status, dur_ms, client_ip,
 // user_agent and query, then the request id. The path and query are redacted
-// (logx.AppendRedactedPath, AppendRedactedQuery); headers and cookies are never logged. With
+// (logx.AppendRedactedPath, AppendRedactedQuery) and clipped (maxLoggedPath, maxLoggedQuery);
+// headers and cookies are never logged. With
 // a logger from logx.New the line is appended straight into a pooled buffer (logx.NewLine),
 // the same bytes slog would write at a fraction of the cost; any other logger gets it
 // through slog.
@@ -171,13 +172,13 @@ func accessLine(c *fiber.Ctx, log *slog.Logger, opts *AccessLogOptions, status i
 	query := utils.UnsafeString(c.Request().URI().QueryString())
 	if l := logx.NewLine(ctx, log, level, now, "request"); l != nil {
 		l.String("method", c.Method())
-		l.Bytes("path", logx.AppendRedactedPath(l.Scratch(), path))
+		l.Bytes("path", clippedBytes(logx.AppendRedactedPath(l.Scratch(), path), maxLoggedPath))
 		l.Int("status", int64(status))
 		l.Int("dur_ms", dur.Milliseconds())
 		l.Addr("client_ip", ClientIP(c, opts.Proxies))
-		l.String("user_agent", clipped(c.Get(fiber.HeaderUserAgent), 256))
+		l.String("user_agent", clipped(c.Get(fiber.HeaderUserAgent), maxLoggedUserAgent))
 		if query != "" {
-			l.Bytes("query", clippedBytes(logx.AppendRedactedQuery(l.Scratch(), query), 1024))
+			l.Bytes("query", clippedBytes(logx.AppendRedactedQuery(l.Scratch(), query), maxLoggedQuery))
 		}
 		l.Write(ctx)
 		return
@@ -187,17 +188,26 @@ func accessLine(c *fiber.Ctx, log *slog.Logger, opts *AccessLogOptions, status i
 	}
 	attrs := []slog.Attr{
 		slog.String("method", c.Method()),
-		slog.String("path", logx.RedactPath(path)),
+		slog.String("path", clipped(logx.RedactPath(path), maxLoggedPath)),
 		slog.Int("status", status),
 		slog.Int64("dur_ms", dur.Milliseconds()),
 		slog.String("client_ip", ClientIP(c, opts.Proxies).String()),
-		slog.String("user_agent", clipped(c.Get(fiber.HeaderUserAgent), 256)),
+		slog.String("user_agent", clipped(c.Get(fiber.HeaderUserAgent), maxLoggedUserAgent)),
 	}
 	if query != "" {
-		attrs = append(attrs, slog.String("query", clipped(logx.RedactQuery(query), 1024)))
+		attrs = append(attrs, slog.String("query", clipped(logx.RedactQuery(query), maxLoggedQuery)))
 	}
 	log.LogAttrs(ctx, level, "request", attrs...)
 }
+
+// How much of a request's path, query and User-Agent its access line keeps: enough for any
+// request a player or the API makes, while a request line near fasthttp's 4 KB limit (garbage
+// or a probe) cannot make every line it sends a 4 KB line.
+const (
+	maxLoggedPath      = 1024
+	maxLoggedQuery     = 1024
+	maxLoggedUserAgent = 256
+)
 
 // clipped cuts a logged value at n bytes (on a UTF-8 boundary) and marks the cut.
 func clipped(s string, n int) string {

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/xtreamd/xtreamd/internal/testkit"
 
@@ -117,6 +118,36 @@ func TestAccessLog_NeverWritesSecrets(t *testing.T) {
 	for _, secret := range []string{password, token, mac, "AB:CD:EF"} {
 		if strings.Contains(out, secret) {
 			t.Errorf("log contains %q:\n%s", secret, out)
+		}
+	}
+}
+
+// TestAccessLog_ClipsLongValues: a request line near fasthttp's limit logs at most 1 KB of
+// its path and of its query (cut on a character, marked with "…"), still redacted.
+func TestAccessLog_ClipsLongValues(t *testing.T) {
+	t.Parallel()
+	var logs testkit.Buffer
+	s := newServer(t, testdb.New(t), &logs)
+	long := strings.Repeat("é", 700) // 1,400 bytes each: both past 1 KB, the request line under 4 KB
+	get(t, s, "/live/alice/Secret99/"+long+".ts?q="+long, nil)
+	var line string
+	for l := range strings.Lines(logs.String()) {
+		if strings.Contains(l, "msg=request") && strings.Contains(l, "/live/alice/") {
+			line = l
+		}
+	}
+	if line == "" {
+		t.Fatalf("no access line for the request:\n%s", logs.String())
+	}
+	if strings.Contains(line, "Secret99") {
+		t.Fatalf("the clipped line shows the password:\n%s", line)
+	}
+	for _, key := range []string{"path=", "query="} {
+		_, v, _ := strings.Cut(line, key)
+		v, _, _ = strings.Cut(v, " ")
+		v = strings.Trim(v, `"`) // the text format quotes a value with non-ASCII text
+		if !strings.HasSuffix(v, "…") || len(v) > 1024+len("…") || !utf8.ValidString(v) {
+			t.Errorf("%s%.60s… is %d bytes, want at most 1,024 and the cut marked on a character", key, v, len(v))
 		}
 	}
 }
