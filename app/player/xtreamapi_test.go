@@ -8,11 +8,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
 
-// npmDir holds the pinned npm client (package.json + package-lock.json) and check.mjs.
+// npmDir holds the pinned npm packages (package.json + package-lock.json) and the scripts that
+// run them: check.mjs (@iptv/xtream-api), playlists.mjs (@iptv/playlist, @iptv/xmltv).
 var npmDir = filepath.Join("..", "..", "testdata", "npm")
 
 // TestXtreamAPIClient runs the npm client @iptv/xtream-api (pinned in testdata/npm) with its
@@ -26,23 +28,9 @@ var npmDir = filepath.Join("..", "..", "testdata", "npm")
 // testdata/npm first). Without node_modules it runs npm ci itself.
 func TestXtreamAPIClient(t *testing.T) {
 	t.Parallel()
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Skip("node not installed (apt-get install -y nodejs npm)")
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	if _, err := os.Stat(filepath.Join(npmDir, "node_modules", "@iptv", "xtream-api")); errors.Is(err, os.ErrNotExist) {
-		npm, err := exec.LookPath("npm")
-		if err != nil {
-			t.Fatal("node is installed but npm is not, and testdata/npm has no node_modules: install npm or run npm ci there")
-		}
-		cmd := exec.CommandContext(ctx, npm, "ci", "--no-audit", "--no-fund")
-		cmd.Dir = npmDir
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("npm ci in testdata/npm: %v\n%s", err, out)
-		}
-	}
+	node := nodeWithPackages(ctx, t)
 	f := newFixture(t)
 	base := serve(t, f.srv.App(), "")
 
@@ -72,4 +60,35 @@ func TestXtreamAPIClient(t *testing.T) {
 		}
 	}
 	t.Logf("calls: %v", sum.Calls)
+}
+
+// npmInstall serializes npm ci: the tests that need node_modules run in parallel.
+var npmInstall sync.Mutex
+
+// nodeWithPackages is the node binary, with testdata/npm's pinned packages installed (npm ci
+// when a package is missing); without node the test skips.
+func nodeWithPackages(ctx context.Context, t *testing.T) string {
+	t.Helper()
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Skip("node not installed (apt-get install -y nodejs npm)")
+	}
+	npmInstall.Lock()
+	defer npmInstall.Unlock()
+	for _, pkg := range []string{"xtream-api", "playlist", "xmltv"} {
+		if _, err := os.Stat(filepath.Join(npmDir, "node_modules", "@iptv", pkg)); !errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		npm, err := exec.LookPath("npm")
+		if err != nil {
+			t.Fatal("node is installed but npm is not, and testdata/npm lacks its node_modules: install npm or run npm ci there")
+		}
+		cmd := exec.CommandContext(ctx, npm, "ci", "--no-audit", "--no-fund")
+		cmd.Dir = npmDir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("npm ci in testdata/npm: %v\n%s", err, out)
+		}
+		break
+	}
+	return node
 }
