@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"html"
 	"maps"
+	"net/url"
 	"os"
 	"os/exec"
 	"slices"
@@ -49,13 +50,14 @@ type parsedXMLTV struct {
 	} `json:"programmes"`
 }
 
-// TestPlaylistParsers reads alice's get.php playlists and xmltv.php guide with the npm parsers
+// TestPlaylistParsers reads alice's and bob's get.php playlists and xmltv.php guide with the npm parsers
 // @iptv/playlist and @iptv/xmltv (pinned in testdata/npm) and checks that they find exactly
 // what the player API lists, decoded strictly: every live channel, movie and episode once,
 // with its name, guide id, logo, group and stream URL; every guide channel with its name;
 // every programme at the times and with the title get_simple_data_table gives. The golden
 // files pin the bytes; this proves a third-party parser reads them as meant (quotes, "&" and
-// "<" in names, direct sources with a query string, time zones).
+// "<" in names, direct sources with a query string, bob's password full of URL syntax, time
+// zones).
 func TestPlaylistParsers(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -63,51 +65,57 @@ func TestPlaylistParsers(t *testing.T) {
 	node := nodeWithPackages(ctx, t)
 	f := newFixture(t)
 	base := serve(t, f.srv.App(), "")
+	for _, line := range []struct{ user, pass string }{{"alice", alicePass}, {"bob", bobPass}} {
+		t.Run(line.user, func(t *testing.T) {
+			cmd := exec.CommandContext(ctx, node, "playlists.mjs")
+			cmd.Dir = npmDir
+			cmd.Env = append(os.Environ(), "XTREAM_URL="+base, "XTREAM_USER="+line.user, "XTREAM_PASS="+line.pass)
+			var stderr strings.Builder
+			cmd.Stderr = &stderr
+			out, err := cmd.Output()
+			if err != nil {
+				t.Fatalf("playlists.mjs: %v\n%s", err, stderr.String())
+			}
+			var parsed struct {
+				M3U   map[string]parsedM3U `json:"m3u"`
+				XMLTV parsedXMLTV          `json:"xmltv"`
+			}
+			if err := json.Unmarshal(out, &parsed); err != nil {
+				t.Fatalf("playlists.mjs printed %s: %v", out, err)
+			}
 
-	cmd := exec.CommandContext(ctx, node, "playlists.mjs")
-	cmd.Dir = npmDir
-	cmd.Env = append(os.Environ(), "XTREAM_URL="+base, "XTREAM_USER=alice", "XTREAM_PASS="+alicePass)
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("playlists.mjs: %v\n%s", err, stderr.String())
+			want := linePlaylist(t, f, line.user, line.pass)
+			for name, ext := range map[string]string{"m3u_plus_ts": "ts", "m3u_plus_m3u8": "m3u8"} {
+				got := parsed.M3U[name]
+				u, err := url.Parse(got.Headers["xTvgUrl"])
+				if err != nil || u.Scheme+"://"+u.Host+u.Path != want.public+"/xmltv.php" || u.Query().Get("username") != line.user ||
+					u.Query().Get("password") != line.pass {
+					t.Errorf("%s: x-tvg-url %q", name, got.Headers["xTvgUrl"])
+				}
+				compareEntries(t, name, want, got.Channels, want.entries(ext), true)
+			}
+			compareEntries(t, "m3u_ts", want, parsed.M3U["m3u_ts"].Channels, want.entries("ts"), false)
+			compareGuide(t, f, want, parsed.XMLTV)
+		})
 	}
-	var parsed struct {
-		M3U   map[string]parsedM3U `json:"m3u"`
-		XMLTV parsedXMLTV          `json:"xmltv"`
-	}
-	if err := json.Unmarshal(out, &parsed); err != nil {
-		t.Fatalf("playlists.mjs printed %s: %v", out, err)
-	}
-
-	want := alicePlaylist(t, f)
-	for name, ext := range map[string]string{"m3u_plus_ts": "ts", "m3u_plus_m3u8": "m3u8"} {
-		got := parsed.M3U[name]
-		if xtvg := got.Headers["xTvgUrl"]; xtvg != want.public+"/xmltv.php?username=alice&password="+alicePass {
-			t.Errorf("%s: x-tvg-url %q", name, xtvg)
-		}
-		compareEntries(t, name, got.Channels, want.entries(ext), true)
-	}
-	compareEntries(t, "m3u_ts", parsed.M3U["m3u_ts"].Channels, want.entries("ts"), false)
-	compareGuide(t, f, parsed.XMLTV, want.live)
 }
 
-// playlistWant is what alice's lists say her playlist must hold.
+// playlistWant is what a line's lists say its playlist must hold.
 type playlistWant struct {
-	public  string // scheme://host:port the answers advertise
-	live    []LiveStream
-	vod     []VODStream
-	groups  map[int64]string // category id → name, every kind
-	series  []SeriesEntry
-	seasons map[int64][]Episode // series id → its episodes
+	user, pass string
+	public     string // scheme://host:port the answers advertise
+	live       []LiveStream
+	vod        []VODStream
+	groups     map[int64]string // category id → name, every kind
+	series     []SeriesEntry
+	seasons    map[int64][]Episode // series id → its episodes
 }
 
-func alicePlaylist(t *testing.T, f *fixture) playlistWant {
+func linePlaylist(t *testing.T, f *fixture, user, pass string) playlistWant {
 	t.Helper()
 	get := func(kv ...string) []byte {
 		t.Helper()
-		code, _, body := f.get(t, api(playerAPI, append([]string{"username", "alice", "password", alicePass}, kv...)...))
+		code, _, body := f.get(t, api(playerAPI, append([]string{"username", user, "password", pass}, kv...)...))
 		if code != 200 {
 			t.Fatalf("player_api %v: %d", kv, code)
 		}
@@ -115,6 +123,7 @@ func alicePlaylist(t *testing.T, f *fixture) playlistWant {
 	}
 	login := decodeStrict[Login](t, get())
 	w := playlistWant{
+		user: user, pass: pass,
 		public:  login.ServerInfo.ServerProtocol.V + "://" + login.ServerInfo.URL.V + ":" + strconv.FormatInt(login.ServerInfo.Port.V, 10),
 		live:    decodeStrict[[]LiveStream](t, get("action", "get_live_streams")),
 		vod:     decodeStrict[[]VODStream](t, get("action", "get_vod_streams")),
@@ -139,8 +148,8 @@ func alicePlaylist(t *testing.T, f *fixture) playlistWant {
 	return w
 }
 
-// entries are the playlist entries the lists make, by stream URL, with live streams in
-// output ext.
+// entries are the playlist entries the lists make, by urlKey of their stream URL, with live
+// streams in output ext.
 func (w playlistWant) entries(ext string) map[string]m3uEntry {
 	out := map[string]m3uEntry{}
 	str := func(s string) *string { return &s }
@@ -153,11 +162,11 @@ func (w playlistWant) entries(ext string) map[string]m3uEntry {
 	add := func(e m3uEntry) {
 		// An attribute value carries no double quote (spec §7 #20): tvg-name has single ones.
 		e.TvgName, e.Duration = str(strings.ReplaceAll(e.Name, `"`, `'`)), -1
-		out[e.URL] = e
+		out[w.urlKey(e.URL)] = e
 	}
 	for _, s := range w.live {
 		e := m3uEntry{Name: s.Name.V, TvgID: str(s.EPGChannelID.V), TvgLogo: str(s.StreamIcon.V), GroupTitle: group(s.CategoryID),
-			URL: fmt.Sprintf("%s/live/alice/%s/%d.%s", w.public, alicePass, s.StreamID.V, ext)}
+			URL: w.streamURL("live", s.StreamID.V, ext)}
 		if s.DirectSource.V != "" {
 			e.URL = s.DirectSource.V
 		}
@@ -168,33 +177,58 @@ func (w playlistWant) entries(ext string) map[string]m3uEntry {
 	}
 	for _, s := range w.vod {
 		add(m3uEntry{Name: s.Name.V, TvgID: str(""), TvgLogo: str(s.StreamIcon.V), GroupTitle: group(s.CategoryID),
-			URL: fmt.Sprintf("%s/movie/alice/%s/%d.%s", w.public, alicePass, s.StreamID.V, s.ContainerExtension.V)})
+			URL: w.streamURL("movie", s.StreamID.V, s.ContainerExtension.V)})
 	}
 	for _, s := range w.series {
 		for _, ep := range w.seasons[s.SeriesID.V] {
 			add(m3uEntry{Name: fmt.Sprintf("%s S%02d E%02d", s.Name.V, ep.Season.V, ep.EpisodeNum.V), TvgID: str(""),
 				TvgLogo: str(s.Cover.V), GroupTitle: group(s.CategoryID),
-				URL: fmt.Sprintf("%s/series/alice/%s/%d.%s", w.public, alicePass, ep.ID.V, ep.ContainerExtension.V)})
+				URL: w.streamURL("series", ep.ID.V, ep.ContainerExtension.V)})
 		}
 	}
 	return out
 }
 
+// streamURL is a stream's URL for the line, its credentials escaped as path segments; what
+// matters is what a player's URL parser makes of it (urlKey), not the escaping chosen.
+func (w playlistWant) streamURL(kind string, id int64, ext string) string {
+	return fmt.Sprintf("%s/%s/%s/%s/%d.%s", w.public, kind, url.PathEscape(w.user), url.PathEscape(w.pass), id, ext)
+}
+
+// urlKey is a URL of ours as its decoded path segments, a direct source as it is.
+func (w playlistWant) urlKey(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme+"://"+u.Host != w.public {
+		return raw
+	}
+	var segs []string
+	for _, s := range strings.Split(u.EscapedPath(), "/") {
+		d, err := url.PathUnescape(s)
+		if err != nil {
+			return raw
+		}
+		segs = append(segs, strconv.Quote(d))
+	}
+	return w.public + " " + strings.Join(segs, " ")
+}
+
 // compareEntries checks that the parser found each wanted entry once and nothing else; plain
 // M3U (plus false) carries the name and URL only.
-func compareEntries(t *testing.T, name string, got []m3uEntry, want map[string]m3uEntry, plus bool) {
+func compareEntries(t *testing.T, name string, lw playlistWant, got []m3uEntry, want map[string]m3uEntry, plus bool) {
 	t.Helper()
 	seen := map[string]bool{}
 	for _, g := range got {
-		w, ok := want[g.URL]
+		key := lw.urlKey(g.URL)
+		w, ok := want[key]
 		switch {
 		case !ok:
 			t.Errorf("%s: the parser found %q at %q, which no list has", name, g.Name, g.URL)
 			continue
-		case seen[g.URL]:
+		case seen[key]:
 			t.Errorf("%s: %q twice", name, g.URL)
 		}
-		seen[g.URL] = true
+		seen[key] = true
+		g.URL, w.URL = key, key // compared as keys: the escaping is the server's choice
 		if !plus {
 			w = m3uEntry{Name: w.Name, Duration: -1, URL: w.URL}
 		}
@@ -202,9 +236,9 @@ func compareEntries(t *testing.T, name string, got []m3uEntry, want map[string]m
 			t.Errorf("%s: the parser read\n  %s\nwhere the lists say\n  %s", name, gj, wj)
 		}
 	}
-	for u, w := range want {
-		if !seen[u] {
-			t.Errorf("%s: the parser did not find %q (%s)", name, w.Name, u)
+	for key, w := range want {
+		if !seen[key] {
+			t.Errorf("%s: the parser did not find %q (%s)", name, w.Name, w.URL)
 		}
 	}
 }
@@ -214,14 +248,14 @@ func compareEntries(t *testing.T, name string, got []m3uEntry, want map[string]m
 // them, at the times and with the title and description get_simple_data_table gives. The
 // parser hands text over with its XML entities as written (it decodes none), so they are
 // decoded here as a player decodes them.
-func compareGuide(t *testing.T, f *fixture, got parsedXMLTV, live []LiveStream) {
+func compareGuide(t *testing.T, f *fixture, lw playlistWant, got parsedXMLTV) {
 	t.Helper()
 	type channel struct {
 		name, icon string
 		streamID   int64
 	}
 	want := map[string]channel{}
-	for _, s := range live {
+	for _, s := range lw.live {
 		if id := s.EPGChannelID.V; id != "" && !s.EPGChannelID.Null {
 			if _, dup := want[id]; !dup {
 				want[id] = channel{name: s.Name.V, icon: s.StreamIcon.V, streamID: s.StreamID.V}
@@ -250,7 +284,7 @@ func compareGuide(t *testing.T, f *fixture, got parsedXMLTV, live []LiveStream) 
 	type slot struct{ start, stop int64 }
 	table := map[string]map[slot]TableListing{} // guide id → its listings by time
 	for id, w := range want {
-		code, _, body := f.get(t, api(playerAPI, "username", "alice", "password", alicePass,
+		code, _, body := f.get(t, api(playerAPI, "username", lw.user, "password", lw.pass,
 			"action", "get_simple_data_table", "stream_id", strconv.FormatInt(w.streamID, 10)))
 		if code != 200 {
 			t.Fatalf("get_simple_data_table %d: %d", w.streamID, code)
