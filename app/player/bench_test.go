@@ -211,6 +211,49 @@ func BenchmarkGetLiveStreams10k(b *testing.B) {
 	b.ReportMetric(float64(size), "bytes/answer")
 }
 
+// BenchmarkPlaylist10k: get.php m3u_plus of the 10,000-channel line (the check, then the
+// playlist streamed from the entries rendered per catalog snapshot) against a bare Fiber
+// handler sending the same bytes, one client fetching it again and again. MB/s and the
+// latencies are the client's; compare the two.
+func BenchmarkPlaylist10k(b *testing.B) {
+	bs := newBenchServers(b)
+	path := api("/get.php", "username", "bench", "password", "bench-pass", "type", "m3u_plus", "output", "ts")
+	c := testClient(b, 1)
+	resp, err := c.Get(bs.ours + path) // warm: argon2 once, then the credential cache
+	if err != nil {
+		b.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != 200 || !bytes.HasPrefix(body, []byte("#EXTM3U")) || bytes.Count(body, []byte("\n#EXTINF")) != benchChannels {
+		b.Fatalf("get.php: status %d, %d bytes, %v", resp.StatusCode, len(body), err)
+	}
+	bare := fiber.New(fiber.Config{DisableStartupMessage: true, Network: fiber.NetworkTCP})
+	bare.Get("/get.php", func(c *fiber.Ctx) error {
+		c.Set(fiber.HeaderContentType, resp.Header.Get(fiber.HeaderContentType))
+		c.Set(fiber.HeaderContentDisposition, resp.Header.Get(fiber.HeaderContentDisposition))
+		return c.Send(body)
+	})
+	bareBase := serve(b, bare, "")
+	for _, target := range []struct{ name, url string }{{"xtreamd", bs.ours + path}, {"bare", bareBase + path}} {
+		b.Run(target.name, func(b *testing.B) {
+			var lat []time.Duration
+			b.SetBytes(int64(len(body)))
+			for b.Loop() {
+				start := time.Now()
+				n, err := fetchOK(c, target.url)
+				if err != nil || n != int64(len(body)) {
+					b.Fatalf("%d bytes of %d: %v", n, len(body), err)
+				}
+				lat = append(lat, time.Since(start))
+			}
+			slices.Sort(lat)
+			b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+			b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+		})
+	}
+}
+
 // BenchmarkLogin: the login answer from xtreamd (rate limit, access check with the cached
 // credential, cached active_cons, JSON) and from a bare Fiber handler sending the same bytes,
 // 32 concurrent keep-alive clients each. Compare the two ns/op (lower is faster).

@@ -1,7 +1,6 @@
 package player
 
 import (
-	"bufio"
 	"io"
 	"net"
 	"net/netip"
@@ -105,7 +104,7 @@ type stallWriter struct {
 	next  time.Time // when the deadline is pushed again
 }
 
-func newStallWriter(w *bufio.Writer, conn net.Conn) *stallWriter {
+func newStallWriter(w io.Writer, conn net.Conn) *stallWriter {
 	return &stallWriter{w: w, conn: conn, stall: downloadStallTimeout}
 }
 
