@@ -188,7 +188,7 @@ func restamp(p []byte, off int64, cc map[int]byte) {
 // env is one running server over its own database with a catalog: a live channel on a paced
 // origin, a movie on a local file, a movie on an http origin, an episode, a catch-up channel.
 type env struct {
-	t        *testing.T
+	t        testing.TB
 	st       *store.Store
 	srv      *server.Server
 	base     string
@@ -218,10 +218,10 @@ type envOpts struct {
 	cfg      func(*config.Config)       // config adjustments
 	sources  func(o *origin) []string   // live channel sources (default: the origin)
 	settings map[string]string          // settings rows (JSON values)
-	extra    func(t *testing.T, e *env) // more catalog before the server starts
+	extra    func(t *testing.T, e *env) // more catalog before the server starts (tests only)
 }
 
-func setup(t *testing.T, o envOpts) *env {
+func setup(t testing.TB, o envOpts) *env {
 	t.Helper()
 	if o.speed == 0 {
 		o.speed = 4
@@ -314,7 +314,11 @@ func setup(t *testing.T, o envOpts) *env {
 	_, err = st.SetBouquetSeries(ctx, bq, []int64{seriesID})
 	must(t, err)
 	if o.extra != nil {
-		o.extra(t, e)
+		tt, ok := t.(*testing.T)
+		if !ok {
+			t.Fatal("envOpts.extra is for tests, not benchmarks")
+		}
+		o.extra(tt, e)
 	}
 	e.line, e.pass = testdb.NewLine(t, st, func(in *store.LineInput) {
 		in.BouquetIDs = []int64{bq}
@@ -342,7 +346,7 @@ func setup(t *testing.T, o envOpts) *env {
 // startServer runs the production server over st on a loopback listener until the test ends.
 // It returns the server, its base URL and the function that shuts it down (returning Serve's
 // error; the cleanup calls it too).
-func startServer(t *testing.T, st *store.Store, cfg config.Config, logs io.Writer, reg *prometheus.Registry) (*server.Server, string, func() error) {
+func startServer(t testing.TB, st *store.Store, cfg config.Config, logs io.Writer, reg *prometheus.Registry) (*server.Server, string, func() error) {
 	t.Helper()
 	srv, err := server.New(t.Context(), server.Deps{Config: cfg, Log: logx.New(logs, "text", slog.LevelDebug),
 		Store: st, Registry: reg})

@@ -376,6 +376,49 @@ func (b *leasedBody) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// WriteTo is how fasthttp copies the body (io.CopyBuffer prefers it): it reads up to
+// copyChunk at a time and hands each read to w, the connection's writer, whole. Without it
+// fasthttp's writer would take the body through its own 4 KB buffer, one write syscall and
+// one deadline push per 4 KB of a movie. Each read does what Read does; the deadline is pushed
+// before the stop check, so a kill's unblock (which follows its stop flag) always wins.
+func (b *leasedBody) WriteTo(w io.Writer) (int64, error) {
+	bufp := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(bufp)
+	buf := *bufp
+	var written int64
+	for {
+		b.h.extendDeadline(b.conn)
+		if b.stopped.Load() {
+			return written, errStreamEnded
+		}
+		n, err := b.r.Read(buf)
+		if n > 0 {
+			b.n += int64(n)
+			b.lease.AddBytes(int64(n))
+			b.bytes.Add(float64(n))
+			m, werr := w.Write(buf[:n])
+			written += int64(m)
+			if werr != nil {
+				return written, werr
+			}
+		}
+		switch {
+		case err == io.EOF:
+			return written, nil
+		case errors.Is(err, errUpstreamIdle):
+			b.ended = err // fasthttp writes and closes on one goroutine
+			return written, err
+		case err != nil:
+			return written, err
+		}
+	}
+}
+
+// copyChunk is the size of WriteTo's reads and writes; copyBufs pools their buffers.
+const copyChunk = 64 << 10
+
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, copyChunk); return &b }}
+
 // Close is called by fasthttp once the body was sent (or the send failed).
 func (b *leasedBody) Close() error {
 	b.once.Do(func() {
