@@ -359,11 +359,13 @@ type leasedBody struct {
 
 var errStreamEnded = errors.New("stream: ended by kill or shutdown")
 
+// Read reads the next part of the body. The write deadline is pushed before the stop check, so
+// a kill's unblock (which follows its stop flag) always wins over the push.
 func (b *leasedBody) Read(p []byte) (int, error) {
+	b.h.extendDeadline(b.conn)
 	if b.stopped.Load() {
 		return 0, errStreamEnded
 	}
-	b.h.extendDeadline(b.conn)
 	n, err := b.r.Read(p)
 	if n > 0 {
 		b.n += int64(n)
@@ -378,37 +380,25 @@ func (b *leasedBody) Read(p []byte) (int, error) {
 
 // WriteTo is how fasthttp copies the body (io.CopyBuffer prefers it): it reads up to
 // copyChunk at a time and hands each read to w, the connection's writer, whole. Without it
-// fasthttp's writer would take the body through its own 4 KB buffer, one write syscall and
-// one deadline push per 4 KB of a movie. Each read does what Read does; the deadline is pushed
-// before the stop check, so a kill's unblock (which follows its stop flag) always wins.
+// fasthttp's writer would take the body through its own 4 KB buffer: one write syscall and one
+// deadline push per 4 KB of a movie.
 func (b *leasedBody) WriteTo(w io.Writer) (int64, error) {
 	bufp := copyBufs.Get().(*[]byte)
 	defer copyBufs.Put(bufp)
-	buf := *bufp
 	var written int64
 	for {
-		b.h.extendDeadline(b.conn)
-		if b.stopped.Load() {
-			return written, errStreamEnded
-		}
-		n, err := b.r.Read(buf)
+		n, err := b.Read(*bufp)
 		if n > 0 {
-			b.n += int64(n)
-			b.lease.AddBytes(int64(n))
-			b.bytes.Add(float64(n))
-			m, werr := w.Write(buf[:n])
+			m, werr := w.Write((*bufp)[:n])
 			written += int64(m)
 			if werr != nil {
 				return written, werr
 			}
 		}
-		switch {
-		case err == io.EOF:
+		if err == io.EOF {
 			return written, nil
-		case errors.Is(err, errUpstreamIdle):
-			b.ended = err // fasthttp writes and closes on one goroutine
-			return written, err
-		case err != nil:
+		}
+		if err != nil {
 			return written, err
 		}
 	}
