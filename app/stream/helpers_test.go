@@ -377,13 +377,24 @@ func must(t testing.TB, err error) {
 	}
 }
 
-// deadURL is an http URL nothing listens on.
+// deadURL is an http URL whose server closes every connection at once, before a byte. It keeps
+// its port until the test ends: a port merely closed again could be taken by another test's
+// origin running in parallel, and the "dead" source would serve that test's stream (a flake:
+// the open answered 200, then waited for data from an origin that had since gone).
 func deadURL(t testing.TB) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	must(t, err)
-	addr := ln.Addr().String()
-	ln.Close()
-	return "http://" + addr + "/dead.ts"
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	return "http://" + ln.Addr().String() + "/dead.ts"
 }
 
 func (e *env) url(format string, args ...any) string { return e.base + fmt.Sprintf(format, args...) }
@@ -401,14 +412,21 @@ func do(t testing.TB, method, url string, hdr map[string]string) (int, http.Head
 	for k, v := range hdr {
 		req.Header.Set(k, v)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := boundedClient.Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, url, err)
 	}
 	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("%s %s: reading the body: %v", method, url, err)
+	}
 	return resp.StatusCode, resp.Header, b
 }
+
+// boundedClient is do's client: a whole answer that takes longer than this fails the test
+// instead of hanging it (a live stream, which never ends, is opened with openStream).
+var boundedClient = &http.Client{Timeout: 3 * waitLimit}
 
 // noRedirect is a client that reports redirects instead of following them.
 var noRedirect = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
