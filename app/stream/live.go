@@ -245,6 +245,8 @@ func (h *Handler) logClosed(info openInfo, lease *conns.Lease, n int64, err erro
 		reason = "too_slow"
 	case errors.Is(err, errUpstreamIdle):
 		reason = "upstream_idle"
+	case errors.Is(err, relay.ErrUpstreamDown):
+		reason = "upstream_down" // every source failed for the relay's DownDrop
 	default:
 		reason = "client_gone"
 	}

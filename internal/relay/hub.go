@@ -187,12 +187,19 @@ func (h *hub) pull(ctx context.Context) {
 	o := &m.opts
 	backoff := o.BackoffMin
 	idx := 0
+	var downSince time.Time // when the current outage's first round failed; zero while a source delivers
 	for ctx.Err() == nil {
 		srcs := h.sources()
 		if idx >= len(srcs) {
 			h.ring.setDown(true)
+			if downSince.IsZero() {
+				downSince = o.Now()
+			}
 			if !sleepCtx(ctx, backoff) {
 				return
+			}
+			if o.DownDrop > 0 && o.Now().Sub(downSince) >= o.DownDrop {
+				h.ring.setLost()
 			}
 			backoff = min(2*backoff, o.BackoffMax)
 			idx = 0
@@ -207,6 +214,9 @@ func (h *hub) pull(ctx context.Context) {
 		opened, err := h.pullSource(ctx, idx, src)
 		if ctx.Err() != nil {
 			return
+		}
+		if opened {
+			downSince = time.Time{}
 		}
 		m.c.upstreamFailures.Add(1)
 		m.event(Event{Type: EventUpstreamFail, StreamID: h.id, Source: idx, Err: err})

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -437,5 +438,83 @@ func TestUpstreamErrorsHideURL(t *testing.T) {
 	e := ev.wait(t, EventUpstreamFail)
 	if msg := e.Err.Error(); strings.Contains(msg, "s3cret") || strings.Contains(msg, "t0k") {
 		t.Fatalf("upstream error %q leaks the source URL's credentials", msg)
+	}
+}
+
+// TestDownDropEndsViewers: a source that delivers and then fails for good pauses its viewer at
+// first; once every source has failed for DownDrop the viewer ends with ErrUpstreamDown (its
+// player reconnects and its slot is freed), and a new viewer is refused at once by WaitReady even
+// though the ring still holds the keyframe from before. A source back within DownDrop keeps the
+// viewer.
+func TestDownDropEndsViewers(t *testing.T) {
+	t.Parallel()
+	f, err := newLoopFile(clip(t, "clip.ts"), 2_000_000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, back := range []bool{false, true} {
+		t.Run(map[bool]string{false: "gone", true: "back in time"}[back], func(t *testing.T) {
+			t.Parallel()
+			var up atomic.Bool
+			up.Store(true)
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if !up.Load() {
+					w.WriteHeader(http.StatusBadGateway)
+					return
+				}
+				serveLoop(r.Context(), w, f, 4)
+			}))
+			defer srv.Close()
+			ev := newEvents()
+			const drop = 600 * time.Millisecond
+			m := newTestManager(t, Options{OnEvent: ev.hook, DownDrop: drop, StallTimeout: 200 * time.Millisecond})
+			v, err := m.Subscribe(t.Context(), 12, []Source{{URL: srv.URL}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer v.Close()
+			c, errc := watch(t.Context(), v, 8<<10)
+			waitFull(t, c)
+			up.Store(false)
+			srv.CloseClientConnections() // the pull fails now; every retry gets a 502
+			ev.wait(t, EventUpstreamFail)
+			late, err := m.Subscribe(t.Context(), 12, []Source{{URL: srv.URL}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer late.Close()
+			ctx, cancel := context.WithTimeout(t.Context(), waitLimit)
+			defer cancel()
+			if err := late.WaitReady(ctx); !errors.Is(err, ErrUpstreamDown) {
+				t.Fatalf("WaitReady on a channel whose sources all fail = %v, want ErrUpstreamDown", err)
+			}
+			if back {
+				time.Sleep(drop / 3)
+				up.Store(true)
+				ev.wait(t, EventUpstreamOpen)
+				more := c.bytes()
+				select {
+				case err := <-errc:
+					t.Fatalf("the viewer ended (%v) although its source came back within DownDrop", err)
+				case <-time.After(2 * drop):
+				}
+				if len(c.bytes()) <= len(more) {
+					t.Fatal("the viewer got nothing after its source came back")
+				}
+				return
+			}
+			start := time.Now()
+			select {
+			case err := <-errc:
+				if !errors.Is(err, ErrUpstreamDown) {
+					t.Fatalf("WriteTo ended with %v, want ErrUpstreamDown", err)
+				}
+				if d := time.Since(start); d > drop+time.Second {
+					t.Errorf("the viewer ended %v after the outage began, want about DownDrop (%v) plus a backoff", d, drop)
+				}
+			case <-time.After(waitLimit):
+				t.Fatalf("the viewer still waits %v after its only source went away for good", waitLimit)
+			}
+		})
 	}
 }

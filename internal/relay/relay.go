@@ -176,6 +176,11 @@ type Options struct {
 	// HealthyAfter: a source that delivered data this long counts as healthy; its failure starts a new round
 	// at source 0 without backoff (default 30 s).
 	HealthyAfter time.Duration
+	// DownDrop ends a hub's TS viewers with ErrUpstreamDown once every source has kept failing for this
+	// long (default 30 s; negative: never; checked after each failed round, so up to one BackoffMax late).
+	// Its players then see the stream end and reconnect, and their connection slots are freed, instead
+	// of holding a silent connection for as long as the outage lasts. A shorter outage only pauses them.
+	DownDrop time.Duration
 
 	// SegmentTarget is the target duration of in-process HLS segments (default 4 s); WindowSegments the number
 	// listed in a playlist (default 6). Segments are kept a little longer than listed for late fetches.
@@ -240,6 +245,9 @@ func (o Options) withDefaults() Options {
 		o.BackoffMax = o.BackoffMin
 	}
 	def(&o.HealthyAfter, 30*time.Second)
+	if o.DownDrop == 0 {
+		o.DownDrop = 30 * time.Second
+	}
 	def(&o.SegmentTarget, 4*time.Second)
 	defInt(&o.WindowSegments, 6)
 	defInt(&o.MaxSegmentBytes, 32<<20)

@@ -76,6 +76,7 @@ type ring struct {
 	joins  uint64 // viewers placed so far: the next one's cohort is joins % wakeCohorts
 	done   bool
 	down   bool // every source failed in the last round and nothing has been delivered since
+	lost   bool // down for longer than Options.DownDrop: viewers end (cleared with down)
 	keep   time.Duration
 
 	// Each viewer is woken once about wakeBytes are new since its last wake-up or wakeEvery has
@@ -282,6 +283,23 @@ func (r *ring) setDown(down bool) {
 		return
 	}
 	r.down = down
+	if !down {
+		r.lost = false
+	}
+	ws := r.wakeAllLocked()
+	r.mu.Unlock()
+	ws.close()
+}
+
+// setLost ends the viewers of a ring whose upstream has stayed down too long (Options.DownDrop):
+// they return ErrUpstreamDown. Data arriving again (setDown(false)) clears it for new viewers.
+func (r *ring) setLost() {
+	r.mu.Lock()
+	if r.lost || !r.down {
+		r.mu.Unlock()
+		return
+	}
+	r.lost = true
 	ws := r.wakeAllLocked()
 	r.mu.Unlock()
 	ws.close()

@@ -84,8 +84,9 @@ func (v *Viewer) Close() error {
 }
 
 // WaitReady blocks until the stream has a keyframe to start from (nil), every source failed in the last
-// round while the stream has never delivered (ErrUpstreamDown), or ctx, the viewer or the hub ends. A
-// handler can use it to answer "stream down" before committing to a 200.
+// round and none has delivered since (ErrUpstreamDown, even when the ring still holds a keyframe from
+// before), or ctx, the viewer or the hub ends. A handler can use it to answer "stream down" before
+// committing to a 200.
 func (v *Viewer) WaitReady(ctx context.Context) error {
 	r := v.h.ring
 	for {
@@ -94,12 +95,14 @@ func (v *Viewer) WaitReady(ctx context.Context) error {
 		done, down, ch := r.done, r.down, r.notify[v.cohort]
 		r.mu.Unlock()
 		switch {
-		case ok:
-			return nil
 		case done:
 			return ErrClosed
 		case down:
+			// Before the keyframe check: what the ring still holds from before the outage is no
+			// stream to start a viewer on.
 			return ErrUpstreamDown
+		case ok:
+			return nil
 		}
 		select {
 		case <-ch:
@@ -112,7 +115,8 @@ func (v *Viewer) WaitReady(ctx context.Context) error {
 }
 
 // WriteTo delivers the stream to w until ctx ends (ctx.Err()), the viewer is closed (ErrClosed) or dropped
-// (ErrViewerDropped), the hub shuts down (ErrClosed), or a Write or flush fails (that error; ErrViewerStalled
+// (ErrViewerDropped), the hub shuts down (ErrClosed), every source has failed for Options.DownDrop
+// (ErrUpstreamDown), or a Write or flush fails (that error; ErrViewerStalled
 // wrapping it when the stall watchdog ended it). The first bytes are the program's PAT and PMT followed by
 // the newest keyframe, all at 188-byte packet boundaries.
 //
@@ -175,6 +179,10 @@ func (v *Viewer) next(ctx context.Context) error {
 		if r.done {
 			r.mu.Unlock()
 			return ErrClosed
+		}
+		if r.lost {
+			r.mu.Unlock()
+			return ErrUpstreamDown
 		}
 		// Overrun: the ring no longer holds our position.
 		if !v.waitRAP && v.pos < r.oldest() && !v.skip(r) {
