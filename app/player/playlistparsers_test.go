@@ -7,8 +7,6 @@ import (
 	"html"
 	"maps"
 	"net/url"
-	"os"
-	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
@@ -67,14 +65,9 @@ func TestPlaylistParsers(t *testing.T) {
 	base := serve(t, f.srv.App(), "")
 	for _, line := range []struct{ user, pass string }{{"alice", alicePass}, {"bob", bobPass}} {
 		t.Run(line.user, func(t *testing.T) {
-			cmd := exec.CommandContext(ctx, node, "playlists.mjs")
-			cmd.Dir = npmDir
-			cmd.Env = append(os.Environ(), "XTREAM_URL="+base, "XTREAM_USER="+line.user, "XTREAM_PASS="+line.pass)
-			var stderr strings.Builder
-			cmd.Stderr = &stderr
-			out, err := cmd.Output()
+			out, stderr, err := runScript(ctx, node, "playlists.mjs", base, line.user, line.pass)
 			if err != nil {
-				t.Fatalf("playlists.mjs: %v\n%s", err, stderr.String())
+				t.Fatalf("playlists.mjs: %v\n%s", err, stderr)
 			}
 			var parsed struct {
 				M3U   map[string]parsedM3U `json:"m3u"`

@@ -34,24 +34,19 @@ func TestXtreamAPIClient(t *testing.T) {
 	f := newFixture(t)
 	base := serve(t, f.srv.App(), "")
 
-	cmd := exec.CommandContext(ctx, node, "check.mjs")
-	cmd.Dir = npmDir
-	cmd.Env = append(os.Environ(), "XTREAM_URL="+base, "XTREAM_USER=alice", "XTREAM_PASS="+alicePass)
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
+	out, stderr, err := runScript(ctx, node, "check.mjs", base, "alice", alicePass)
 	var sum struct {
 		Calls    map[string]int `json:"calls"`
 		Failures []string       `json:"failures"`
 	}
 	if jerr := json.Unmarshal(out, &sum); jerr != nil {
-		t.Fatalf("check.mjs: %v (%v)\nstdout: %s\nstderr: %s", err, jerr, out, stderr.String())
+		t.Fatalf("check.mjs: %v (%v)\nstdout: %s\nstderr: %s", err, jerr, out, stderr)
 	}
 	for _, f := range sum.Failures {
 		t.Error(f)
 	}
 	if err != nil && len(sum.Failures) == 0 {
-		t.Errorf("check.mjs: %v\nstderr: %s", err, stderr.String())
+		t.Errorf("check.mjs: %v\nstderr: %s", err, stderr)
 	}
 	for _, m := range []string{"getProfile", "getServerInfo", "getChannelCategories", "getMovieCategories",
 		"getShowCategories", "getChannels", "getMovies", "getMovie", "getShows", "getShow", "getShortEPG", "getFullEPG"} {
@@ -91,4 +86,16 @@ func nodeWithPackages(ctx context.Context, t *testing.T) string {
 		break
 	}
 	return node
+}
+
+// runScript runs one of testdata/npm's scripts against the server at base with a line's
+// credentials: its standard output, standard error and exit error.
+func runScript(ctx context.Context, node, script, base, user, pass string) ([]byte, string, error) {
+	cmd := exec.CommandContext(ctx, node, script)
+	cmd.Dir = npmDir
+	cmd.Env = append(os.Environ(), "XTREAM_URL="+base, "XTREAM_USER="+user, "XTREAM_PASS="+pass)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	return out, stderr.String(), err
 }
