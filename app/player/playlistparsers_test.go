@@ -58,11 +58,7 @@ type parsedXMLTV struct {
 // zones).
 func TestPlaylistParsers(t *testing.T) {
 	t.Parallel()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	node := nodeWithPackages(ctx, t)
-	f := newFixture(t)
-	base := serve(t, f.srv.App(), "")
+	ctx, node, f, base := nodeAndServer(t)
 	for _, line := range []struct{ user, pass string }{{"alice", alicePass}, {"bob", bobPass}} {
 		t.Run(line.user, func(t *testing.T) {
 			out, stderr, err := runScript(ctx, node, "playlists.mjs", base, line.user, line.pass)

@@ -28,11 +28,7 @@ var npmDir = filepath.Join("..", "..", "testdata", "npm")
 // testdata/npm first). Without node_modules it runs npm ci itself.
 func TestXtreamAPIClient(t *testing.T) {
 	t.Parallel()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	node := nodeWithPackages(ctx, t)
-	f := newFixture(t)
-	base := serve(t, f.srv.App(), "")
+	ctx, node, _, base := nodeAndServer(t)
 
 	out, stderr, err := runScript(ctx, node, "check.mjs", base, "alice", alicePass)
 	var sum struct {
@@ -98,4 +94,15 @@ func runScript(ctx context.Context, node, script, base, user, pass string) ([]by
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	return out, stderr.String(), err
+}
+
+// nodeAndServer is what a test of an npm package needs: a context bounding the scripts, node with
+// the packages installed, and the fixture served on loopback (its base URL).
+func nodeAndServer(t *testing.T) (context.Context, string, *fixture, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	t.Cleanup(cancel)
+	node := nodeWithPackages(ctx, t)
+	f := newFixture(t)
+	return ctx, node, f, serve(t, f.srv.App(), "")
 }
