@@ -1,7 +1,6 @@
 package player_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"html"
