@@ -5,6 +5,8 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"time"
+	"unicode/utf8"
 )
 
 // Writer streams an XMLTV document (xmltv.php, spec §3.2): the header, then channels, then
@@ -13,6 +15,7 @@ import (
 type Writer struct {
 	w       *bufio.Writer
 	scratch bytes.Buffer
+	stamp   [len(timeLayout)]byte
 	err     error
 }
 
@@ -38,9 +41,20 @@ func (x *Writer) text(s string) {
 	if x.err != nil {
 		return
 	}
+	if escapeFree(s) { // most ids, names and titles: written as they are
+		_, x.err = x.w.WriteString(s)
+		return
+	}
 	x.scratch.Reset()
 	appendEscaped(&x.scratch, s)
 	_, x.err = x.w.Write(x.scratch.Bytes())
+}
+
+// time writes t as FormatTime does, without a string of its own.
+func (x *Writer) time(t time.Time) {
+	if x.err == nil {
+		_, x.err = x.w.Write(t.UTC().AppendFormat(x.stamp[:0], timeLayout))
+	}
 }
 
 // Channel writes one <channel>.
@@ -62,9 +76,9 @@ func (x *Writer) Channel(c Channel) error {
 // Programme writes one <programme> with its title, description and category.
 func (x *Writer) Programme(p Programme) error {
 	x.raw(`  <programme start="`)
-	x.raw(FormatTime(p.Start))
+	x.time(p.Start)
 	x.raw(`" stop="`)
-	x.raw(FormatTime(p.Stop))
+	x.time(p.Stop)
 	x.raw(`" channel="`)
 	x.text(p.Channel)
 	x.raw("\">\n")
@@ -80,7 +94,8 @@ func (x *Writer) Programme(p Programme) error {
 }
 
 func (x *Writer) element(name, lang, s string) {
-	x.raw("    <" + name)
+	x.raw("    <")
+	x.raw(name)
 	if lang != "" {
 		x.raw(` lang="`)
 		x.text(lang)
@@ -88,7 +103,9 @@ func (x *Writer) element(name, lang, s string) {
 	}
 	x.raw(">")
 	x.text(s)
-	x.raw("</" + name + ">\n")
+	x.raw("</")
+	x.raw(name)
+	x.raw(">\n")
 }
 
 // Close writes </tv> and flushes. It returns the first write error of the document.
@@ -101,4 +118,26 @@ func (x *Writer) Close() error {
 		return fmt.Errorf("xmltv: write: %w", x.err)
 	}
 	return nil
+}
+
+// escapeFree reports whether xml.EscapeText would write s unchanged: no character it escapes
+// ('"', '\”, '&', '<', '>', tab, newline, carriage return), no other control character, and
+// valid UTF-8 without U+FFFE or U+FFFF (which it replaces with U+FFFD).
+func escapeFree(s string) bool {
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c < 0x20 || c == '"' || c == '\'' || c == '&' || c == '<' || c == '>' {
+				return false
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 || r == 0xFFFE || r == 0xFFFF {
+			return false
+		}
+		i += size
+	}
+	return true
 }

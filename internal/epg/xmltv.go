@@ -341,8 +341,11 @@ func parseOffset(s string) (*time.Location, error) {
 
 // FormatTime formats t as XMLTV with an explicit UTC offset: "20250303120000 +0000".
 func FormatTime(t time.Time) string {
-	return t.UTC().Format("20060102150405 -0700")
+	return t.UTC().Format(timeLayout)
 }
+
+// timeLayout is the XMLTV time with its offset.
+const timeLayout = "20060102150405 -0700"
 
 // appendEscaped writes s XML-escaped (text and attribute safe).
 func appendEscaped(w *bytes.Buffer, s string) {
