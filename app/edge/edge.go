@@ -157,10 +157,9 @@ type AccessLogOptions struct {
 // accessLine writes the request's access-log line: method, path, status, dur_ms, client_ip,
 // user_agent and query, then the request id. The path and query are redacted
 // (logx.AppendRedactedPath, AppendRedactedQuery) and clipped (maxLoggedPath, maxLoggedQuery);
-// headers and cookies are never logged. With
-// a logger from logx.New the line is appended straight into a pooled buffer (logx.NewLine),
-// the same bytes slog would write at a fraction of the cost; any other logger gets it
-// through slog.
+// headers and cookies are never logged. With a logger from logx.New the line is appended
+// straight into a pooled buffer (logx.NewLine), the same bytes slog would write at a fraction
+// of the cost; any other logger gets it through slog.
 func accessLine(c *fiber.Ctx, log *slog.Logger, opts *AccessLogOptions, status int, now time.Time, dur time.Duration) {
 	path := c.Path()
 	level := slog.LevelInfo

@@ -121,7 +121,7 @@ func (x *Writer) Close() error {
 }
 
 // escapeFree reports whether xml.EscapeText would write s unchanged: no character it escapes
-// ('"', '\”, '&', '<', '>', tab, newline, carriage return), no other control character, and
+// (the quotes, '&', '<', '>', tab, newline, carriage return), no other control character, and
 // valid UTF-8 without U+FFFE or U+FFFF (which it replaces with U+FFFD).
 func escapeFree(s string) bool {
 	for i := 0; i < len(s); {
