@@ -3,6 +3,7 @@ package stream
 import (
 	"context"
 	"encoding/hex"
+	"errors"
 	"net/netip"
 	"strconv"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/xtreamd/xtreamd/internal/access"
 	"github.com/xtreamd/xtreamd/internal/catalog"
 	"github.com/xtreamd/xtreamd/internal/conns"
+	"github.com/xtreamd/xtreamd/internal/relay"
 	"github.com/xtreamd/xtreamd/internal/token"
 )
 
@@ -54,8 +56,12 @@ func (h *Handler) mediaPlaylist(c *fiber.Ctx, lineID int64, st *catalog.Stream, 
 		return prefix + strconv.FormatUint(seq, 10) + ".ts"
 	})
 	if err != nil {
-		h.log.InfoContext(c.UserContext(), "hls playlist not ready", "stream_id", st.ID, "err", err)
-		return edge.Empty(c, fiber.StatusServiceUnavailable)
+		code := fiber.StatusServiceUnavailable
+		if errors.Is(err, relay.ErrUpstreamDown) {
+			code = fiber.StatusBadGateway // every source has kept failing (the relay's DownDrop)
+		}
+		h.log.InfoContext(c.UserContext(), "hls playlist not ready", "stream_id", st.ID, "status", code, "err", err)
+		return edge.Empty(c, code)
 	}
 	return writePlaylist(c, pl)
 }

@@ -331,6 +331,9 @@ func (m *Manager) Playlist(ctx context.Context, streamID int64, sources []Source
 	m.touchHLS(h, session)
 	m.mu.Unlock()
 	h.poke()
+	if h.ring.isLost() { // its TS viewers were ended too (Options.DownDrop)
+		return nil, fmt.Errorf("relay: playlist %d: %w", streamID, ErrUpstreamDown)
+	}
 	// A segmenter starts on the next commit; with a silent upstream, nothing would be cut anyway.
 	out, err := h.win.playlist(ctx, segmentURL)
 	if err != nil {

@@ -512,6 +512,12 @@ func TestDownDropEndsViewers(t *testing.T) {
 				if d := time.Since(start); d > drop+5*time.Second { // generous: CI shares two cores
 					t.Errorf("the viewer ended %v after the outage began, want about DownDrop (%v) plus a backoff", d, drop)
 				}
+				// The hub lives on (late still holds it): its HLS playlist is refused too.
+				ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+				defer cancel()
+				if _, err := m.Playlist(ctx, 12, []Source{{URL: srv.URL}}, "s", func(uint64) string { return "x" }); !errors.Is(err, ErrUpstreamDown) {
+					t.Errorf("Playlist of a lost channel = %v, want ErrUpstreamDown", err)
+				}
 			case <-time.After(waitLimit):
 				t.Fatalf("the viewer still waits %v after its only source went away for good", waitLimit)
 			}

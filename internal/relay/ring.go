@@ -305,6 +305,13 @@ func (r *ring) setLost() {
 	ws.close()
 }
 
+// isLost reports setLost's state.
+func (r *ring) isLost() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.lost
+}
+
 // close releases every block and wakes the viewers for good.
 func (r *ring) close() {
 	r.mu.Lock()
