@@ -1,6 +1,7 @@
 package edge
 
 import (
+	"io"
 	"net"
 	"time"
 )
@@ -42,6 +43,21 @@ type coalescingConn struct {
 
 // NetConn is the accepted connection.
 func (c *coalescingConn) NetConn() net.Conn { return c.Conn }
+
+// ReadFrom hands a copy to the accepted connection's own ReadFrom: for a TCP connection and a
+// local file that is sendfile(2), the file's bytes going to the socket without passing through
+// user space. Without it, bufio.Writer.ReadFrom (how fasthttp copies a response body) would
+// see a connection that cannot take a reader and copy through its 4 KB buffer.
+func (c *coalescingConn) ReadFrom(r io.Reader) (int64, error) {
+	if rf, ok := c.Conn.(io.ReaderFrom); ok {
+		return rf.ReadFrom(r)
+	}
+	return io.Copy(writerOnly{c.Conn}, r)
+}
+
+// writerOnly hides every method of a writer but Write, so io.Copy cannot hand the copy back
+// to ReadFrom.
+type writerOnly struct{ io.Writer }
 
 func (c *coalescingConn) SetReadDeadline(t time.Time) error {
 	if !t.IsZero() && !c.readDL.IsZero() {

@@ -1,9 +1,13 @@
 package edge
 
 import (
+	"bytes"
 	"errors"
+	"fmt"
+	"io"
 	"net"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 )
@@ -111,4 +115,79 @@ func BenchmarkSetReadDeadline(b *testing.B) {
 		})
 	}
 	raw.Close()
+}
+
+// TestCoalescingConn_ReadFrom: a copy into a wrapped connection, from a file limited to part
+// of it (how a movie's body is sent) and from a plain reader, arrives whole, in order, and no
+// more than asked; a connection that has no ReadFrom of its own (net.Pipe) gets the same bytes.
+func TestCoalescingConn_ReadFrom(t *testing.T) {
+	t.Parallel()
+	data := make([]byte, 3<<20)
+	for i := range data {
+		data[i] = byte(i*7 + i>>9)
+	}
+	path := filepath.Join(t.TempDir(), "movie.ts")
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	pair := func(t *testing.T, tcp bool) (server io.ReaderFrom, client net.Conn) {
+		t.Helper()
+		if !tcp {
+			a, b := net.Pipe()
+			t.Cleanup(func() { a.Close(); b.Close() })
+			return &coalescingConn{Conn: a, slack: time.Second}, b
+		}
+		raw, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ln := CoalesceReadDeadlines(raw, time.Second)
+		t.Cleanup(func() { ln.Close() })
+		client, err = net.Dial("tcp", raw.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { client.Close() })
+		c, err := ln.Accept()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c.(io.ReaderFrom), client
+	}
+	for _, tcp := range []bool{true, false} {
+		for _, fromFile := range []bool{true, false} {
+			t.Run(fmt.Sprintf("tcp=%v file=%v", tcp, fromFile), func(t *testing.T) {
+				t.Parallel()
+				server, client := pair(t, tcp)
+				const start, n = 1000, 2 << 20 // a range in the middle
+				var src io.Reader = bytes.NewReader(data[start:])
+				if fromFile {
+					f, err := os.Open(path)
+					if err != nil {
+						t.Fatal(err)
+					}
+					defer f.Close()
+					if _, err := f.Seek(start, io.SeekStart); err != nil {
+						t.Fatal(err)
+					}
+					src = f
+				}
+				lr := &io.LimitedReader{R: src, N: n}
+				got := make(chan []byte, 1)
+				go func() {
+					b, _ := io.ReadAll(io.LimitReader(client, n+1))
+					got <- b
+				}()
+				sent, err := server.ReadFrom(lr)
+				if err != nil || sent != n || lr.N != 0 {
+					t.Fatalf("ReadFrom = %d, %v (%d left), want %d", sent, err, lr.N, n)
+				}
+				client.SetReadDeadline(time.Now().Add(200 * time.Millisecond)) // ends ReadAll after the last byte
+				if b := <-got; !bytes.Equal(b, data[start:start+n]) {
+					t.Fatalf("the client got %d bytes, not the %d of the range", len(b), n)
+				}
+			})
+		}
+	}
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/xtreamd/xtreamd/internal/config"
+	"github.com/xtreamd/xtreamd/internal/conns"
 	"github.com/xtreamd/xtreamd/internal/store"
 	"github.com/xtreamd/xtreamd/internal/token"
 )
@@ -97,20 +98,7 @@ func TestVOD_Range(t *testing.T) {
 // TestVOD_LeaseHeldWhileOpen: an open download holds a slot; a kill ends it.
 func TestVOD_LeaseHeldWhileOpen(t *testing.T) {
 	t.Parallel()
-	var big int64
-	e := setup(t, envOpts{extra: func(t *testing.T, e *env) {
-		// Larger than the loopback socket buffers, so the download is still running below.
-		path := filepath.Join(t.TempDir(), "big.mp4")
-		must(t, os.WriteFile(path, nil, 0o644))
-		must(t, os.Truncate(path, 256<<20))
-		var err error
-		mp4 := "mp4"
-		big, err = e.st.CreateStream(context.Background(), store.StreamInput{Kind: store.KindMovie, Name: "Big",
-			ContainerExtension: &mp4, Sources: []store.Source{{URL: "file://" + path}}})
-		must(t, err)
-		_, err = e.st.AppendBouquetStreams(context.Background(), e.bouquet, []int64{big})
-		must(t, err)
-	}})
+	e, big := bigMovieEnv(t)
 	resp := openStream(t, e.base+"/movie/"+e.line.Username+"/"+e.pass+"/"+itoa(big)+".mp4")
 	readN(t, resp.Body, 1000)
 	rows, err := e.st.LiveLeases(context.Background(), e.line.ID)
@@ -120,6 +108,64 @@ func TestVOD_LeaseHeldWhileOpen(t *testing.T) {
 	}
 	resp.Body.Close()
 	eventually(t, "the vod lease released", func() bool { return e.leases() == 0 })
+}
+
+// TestVOD_KillEndsLocalFileDownload: a kill ends the download of a local file while the client
+// has stopped reading, so the server's send is blocked in the kernel (sendfile), and the
+// connection and the lease are released; what the client did read is the file's bytes.
+func TestVOD_KillEndsLocalFileDownload(t *testing.T) {
+	t.Parallel()
+	e, big := bigMovieEnv(t)
+	resp := openStream(t, e.base+"/movie/"+e.line.Username+"/"+e.pass+"/"+itoa(big)+".mp4")
+	if resp.StatusCode != http.StatusOK || resp.ContentLength != bigMovieLen {
+		t.Fatalf("status %d, length %d; want 200 and %d", resp.StatusCode, resp.ContentLength, bigMovieLen)
+	}
+	if got := readN(t, resp.Body, 1<<20); !bytes.Equal(got, make([]byte, 1<<20)) {
+		t.Fatal("the first MiB is not the file's (zeros)")
+	}
+	rows, err := e.st.LiveLeases(context.Background(), e.line.ID)
+	must(t, err)
+	if len(rows) != 1 {
+		t.Fatalf("leases = %+v, want one", rows)
+	}
+	// Not reading fills the socket buffers, and the server's send blocks.
+	time.Sleep(300 * time.Millisecond)
+	start := time.Now()
+	must(t, conns.New(e.st, conns.Options{InstanceID: "other"}, nil).Kill(context.Background(), rows[0].ID))
+	// The server ends the response on its own, the client still not reading: its close line
+	// comes only once the blocked send has returned.
+	eventually(t, "the download's close logged with reason=killed", func() bool {
+		return strings.Contains(e.logs.String(), "reason=killed")
+	})
+	t.Logf("the download ended %v after the kill", time.Since(start).Round(time.Millisecond))
+	eventually(t, "the vod lease released", func() bool { return e.leases() == 0 })
+	n, _ := io.Copy(io.Discard, resp.Body) // what the socket buffers held, then the end
+	if n+1<<20 >= bigMovieLen {
+		t.Errorf("the client read the whole movie (%d bytes after the first MiB) after the kill", n)
+	}
+}
+
+// bigMovieLen is the size of bigMovieEnv's movie: larger than the loopback socket buffers, so
+// a download is still running while a test looks at it.
+const bigMovieLen = 256 << 20
+
+// bigMovieEnv sets up a server with a local movie of bigMovieLen bytes (a sparse file of
+// zeros) in the test line's bouquet.
+func bigMovieEnv(t *testing.T) (*env, int64) {
+	var big int64
+	e := setup(t, envOpts{extra: func(t *testing.T, e *env) {
+		path := filepath.Join(t.TempDir(), "big.mp4")
+		must(t, os.WriteFile(path, nil, 0o644))
+		must(t, os.Truncate(path, bigMovieLen))
+		var err error
+		mp4 := "mp4"
+		big, err = e.st.CreateStream(context.Background(), store.StreamInput{Kind: store.KindMovie, Name: "Big",
+			ContainerExtension: &mp4, Sources: []store.Source{{URL: "file://" + path}}})
+		must(t, err)
+		_, err = e.st.AppendBouquetStreams(context.Background(), e.bouquet, []int64{big})
+		must(t, err)
+	}})
+	return e, big
 }
 
 // TestTimeshift: both URL forms and the query form expand the catch-up template with the start

@@ -1,11 +1,13 @@
 package stream
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -367,22 +369,34 @@ func (b *leasedBody) Read(p []byte) (int, error) {
 		return 0, errStreamEnded
 	}
 	n, err := b.r.Read(p)
-	if n > 0 {
-		b.n += int64(n)
-		b.lease.AddBytes(int64(n))
-		b.bytes.Add(float64(n))
-	}
+	b.count(int64(n))
 	if errors.Is(err, errUpstreamIdle) {
 		b.ended = err // fasthttp reads and closes on one goroutine
 	}
 	return n, err
 }
 
-// WriteTo is how fasthttp copies the body (io.CopyBuffer prefers it): it reads up to
-// copyChunk at a time and hands each read to w, the connection's writer, whole. Without it
-// fasthttp's writer would take the body through its own 4 KB buffer: one write syscall and one
-// deadline push per 4 KB of a movie.
+// count records n bytes delivered: the body's own count, the lease's and the metric's.
+func (b *leasedBody) count(n int64) {
+	if n > 0 {
+		b.n += n
+		b.lease.AddBytes(n)
+		b.bytes.Add(float64(n))
+	}
+}
+
+// WriteTo is how fasthttp copies the body (io.CopyBuffer prefers it). A local file goes by
+// sendFile. Anything else is read up to copyChunk at a time, and each read goes to w, the
+// connection's writer, whole. Without it fasthttp's writer would take the body through its
+// own 4 KB buffer: one write syscall and one deadline push per 4 KB of a movie.
 func (b *leasedBody) WriteTo(w io.Writer) (int64, error) {
+	if lr, ok := b.r.(*io.LimitedReader); ok {
+		if _, isFile := lr.R.(*os.File); isFile {
+			if bw, ok := w.(*bufio.Writer); ok {
+				return b.sendFile(bw, lr)
+			}
+		}
+	}
 	bufp := copyBufs.Get().(*[]byte)
 	defer copyBufs.Put(bufp)
 	var written int64
@@ -402,6 +416,38 @@ func (b *leasedBody) WriteTo(w io.Writer) (int64, error) {
 			return written, err
 		}
 	}
+}
+
+// sendFile is WriteTo for a local file (lr: the file, limited to the response's length): the
+// bytes go from the file to the socket in the kernel (sendfile(2), through
+// bufio.Writer.ReadFrom and the connection's ReadFrom), copyChunk at a time, so that between
+// two parts the write deadline is pushed and a kill or shutdown is seen, as Read does.
+func (b *leasedBody) sendFile(w *bufio.Writer, lr *io.LimitedReader) (int64, error) {
+	// bufio.Writer.ReadFrom hands the copy to the connection only while its buffer is empty:
+	// the headers (and anything before them) go first.
+	if err := w.Flush(); err != nil {
+		return 0, err
+	}
+	part := &io.LimitedReader{R: lr.R}
+	var written int64
+	for lr.N > 0 {
+		b.h.extendDeadline(b.conn)
+		if b.stopped.Load() {
+			return written, errStreamEnded
+		}
+		part.N = min(lr.N, copyChunk)
+		n, err := w.ReadFrom(part)
+		lr.N -= n
+		written += n
+		b.count(n)
+		if err != nil {
+			return written, err
+		}
+		if n == 0 { // the file ended before the length it had when opened: as a read at EOF
+			return written, nil
+		}
+	}
+	return written, nil
 }
 
 // copyChunk is the size of WriteTo's reads and writes; copyBufs pools their buffers.
