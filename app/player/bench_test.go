@@ -47,6 +47,7 @@ type benchServers struct {
 	loginPath string
 	listPath  string
 	loginBody []byte
+	st        *store.Store // the servers' database
 }
 
 func newBenchServers(tb testing.TB) *benchServers {
@@ -95,6 +96,7 @@ func newBenchServers(tb testing.TB) *benchServers {
 		listPath:  api(playerAPI, "username", "bench", "password", "bench-pass", "action", "get_live_streams"),
 		oursLog:   map[string]string{},
 		handlers:  map[string]fasthttp.RequestHandler{},
+		st:        st,
 	}
 	logFile, err := os.Create(filepath.Join(tb.TempDir(), "access.log"))
 	if err != nil {
@@ -252,6 +254,55 @@ func BenchmarkPlaylist10k(b *testing.B) {
 			b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
 		})
 	}
+}
+
+// BenchmarkXMLTV: xmltv.php of the 10,000-channel line, 200 of its channels with a guide (48
+// programmes a day each, titles and descriptions drawn from a few dozen phrases), a day back
+// and a day ahead, as the document and as gzip=1; one client fetching it again and again.
+// MB/s is of the document; bytes/answer what went over the wire.
+func BenchmarkXMLTV(b *testing.B) {
+	bs := newBenchServers(b)
+	testdb.MustExec(b, bs.st, `INSERT INTO epg_channels (id) SELECT 'ch'||lpad(c::text, 5, '0')||'.bench' FROM generate_series(0, 199) c`)
+	testdb.MustExec(b, bs.st, `WITH words(w) AS (SELECT regexp_split_to_array('news sport weather film drama comedy
+		live final match report studio guest story night morning classic season episode world city family kitchen
+		travel science nature music history crime island summer winter ocean mountain', '\s+'))
+		INSERT INTO epg_programmes (channel_id, start_at, stop_at, title, description, lang)
+		SELECT 'ch'||lpad(c::text, 5, '0')||'.bench', date_trunc('hour', now()) - interval '1 day' + h*interval '30 minutes',
+			date_trunc('hour', now()) - interval '1 day' + (h+1)*interval '30 minutes',
+			initcap(w[1 + (c*7 + h) % 33]||' '||w[1 + (c + h*5) % 33]),
+			(SELECT string_agg(w[1 + (c*31 + h*17 + k*k) % 33], ' ') FROM generate_series(1, 25 + (c + h) % 20) k)||'.', 'en'
+		FROM generate_series(0, 199) c, generate_series(0, 95) h, words`)
+	c := testClient(b, 1)
+	plain := bs.ours + api("/xmltv.php", "username", "bench", "password", "bench-pass")
+	_, _, doc := benchGet(b, c, plain) // warm: argon2 once, then the credential cache
+	if !bytes.Contains(doc, []byte("<programme ")) {
+		b.Fatalf("the guide has no programmes:\n%.500s", doc)
+	}
+	for _, target := range []struct{ name, url string }{{"xml", plain}, {"gzip", plain + "&gzip=1"}} {
+		b.Run(target.name, func(b *testing.B) {
+			var n int
+			b.SetBytes(int64(len(doc)))
+			for b.Loop() {
+				_, _, body := benchGet(b, c, target.url)
+				n = len(body)
+			}
+			b.ReportMetric(float64(n), "bytes/answer")
+		})
+	}
+}
+
+// benchGet fetches url, which must answer 200, and returns its status, headers and body.
+func benchGet(b *testing.B, c *http.Client, url string) (int, http.Header, []byte) {
+	resp, err := c.Get(url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != 200 {
+		b.Fatalf("%s: status %d, %v", url, resp.StatusCode, err)
+	}
+	return resp.StatusCode, resp.Header, body
 }
 
 // BenchmarkLogin: the login answer from xtreamd (rate limit, access check with the cached

@@ -67,6 +67,7 @@ func FuzzParseRequest(f *testing.F) {
 		{"username=%00&password=%ff%fe&action=get_vod_info&vod_id=-1", ""},
 		{"username=x&username=y&password=&category_id=*", "username=alice&password=secret&action=201"},
 		{"params[offset]=5&params[items_per_page]=2&type=m3u_plus&output=hls&prev_days=3&next_days=-1", ""},
+		{"username=a&password=b&gzip=1&gzip=0&prev_days=14", "gzip=%201%20"},
 		{"cat_id=0&season=0&series_id=1e3&from_now=1", "password=" + strings.Repeat("p", 2000)},
 		{"%zz=%zz&&&==&a", "%%%"},
 		// Issue 11: bad bytes in every credential and parameter (refused, never a query).
@@ -132,6 +133,25 @@ func TestParseRequest_POSTWins(t *testing.T) {
 	}
 	if r := parseWith(t, "username=a&password=b&action=209", ""); r.action != actVODInfo {
 		t.Errorf("action 209 = %q", r.action)
+	}
+}
+
+// TestParseRequest_Gzip: gzip asks for a gzip guide only as the integer 1 (XUI: (int)gzip ==
+// 1), surrounding blanks allowed; the first value wins, a form value over the query's.
+func TestParseRequest_Gzip(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		query, body string
+		want        bool
+	}{
+		{"gzip=1", "", true}, {"gzip=01", "", true}, {"gzip=%201%20", "", true}, {"gzip=1&gzip=0", "", true},
+		{"", "", false}, {"gzip=", "", false}, {"gzip=0", "", false}, {"gzip=2", "", false},
+		{"gzip=true", "", false}, {"gzip=1x", "", false}, {"gzip=-1", "", false},
+		{"gzip=0", "gzip=1", true}, {"gzip=1", "gzip=0", false},
+	} {
+		if got := parseWith(t, "username=a&password=b&"+tt.query, tt.body).gzip; got != tt.want {
+			t.Errorf("query %q, form %q: gzip = %v, want %v", tt.query, tt.body, got, tt.want)
+		}
 	}
 }
 

@@ -2,9 +2,11 @@ package player_test
 
 import (
 	"bytes"
+	"compress/gzip"
 	"encoding/base64"
 	"encoding/xml"
 	"io"
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -37,6 +39,71 @@ func TestXMLTV_Golden(t *testing.T) {
 	_, _, body := f.get(t, api("/xmltv.php", "username", "alice", "password", alicePass))
 	if bytes.Contains(body, []byte("hidden.test")) {
 		t.Error("alice's guide holds a channel outside her bouquets")
+	}
+}
+
+// TestXMLTV_GzipAndAliases: gzip=1 and XUI's aliases (spec §3.2) serve the same document as
+// xmltv.php: /epg/{u}/{p} as it is, gzip=1 and /epg/{u}/{p}/gz as a gzip file (octet-stream,
+// named epg.xml.gz, no Content-Encoding) that decompresses to it byte for byte; gzip with
+// another value is the plain document; wrong credentials are an empty 401 on every form.
+func TestXMLTV_GzipAndAliases(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	_, _, want := f.get(t, api("/xmltv.php", "username", "bob", "password", bobPass))
+	requireWellFormedXML(t, want)
+	for _, tt := range []struct {
+		name, target string
+		gzipped      bool
+	}{
+		{"gzip=1", api("/xmltv.php", "username", "bob", "password", bobPass, "gzip", "1"), true},
+		{"gzip=0", api("/xmltv.php", "username", "bob", "password", bobPass, "gzip", "0"), false},
+		{"gzip=yes", api("/xmltv.php", "username", "bob", "password", bobPass, "gzip", "yes"), false},
+		{"/epg alias", "/epg/bob/" + url.PathEscape(bobPass), false},
+		{"/epg/gz alias", "/epg/bob/" + url.PathEscape(bobPass) + "/gz", true},
+		{"/epg alias with gzip=1", "/epg/bob/" + url.PathEscape(bobPass) + "?gzip=1", true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			code, hdr, body := f.get(t, tt.target)
+			if code != 200 {
+				t.Fatalf("status %d", code)
+			}
+			if hdr.Get("Content-Encoding") != "" {
+				t.Errorf("Content-Encoding %q, want none", hdr.Get("Content-Encoding"))
+			}
+			if !tt.gzipped {
+				if ct := hdr.Get("Content-Type"); ct != "application/xml; charset=utf-8" {
+					t.Errorf("Content-Type %q", ct)
+				}
+				if !bytes.Equal(body, want) {
+					t.Fatalf("the document differs from xmltv.php's:\n%s", clip(body))
+				}
+				return
+			}
+			if ct, cd := hdr.Get("Content-Type"), hdr.Get("Content-Disposition"); ct != "application/octet-stream" ||
+				cd != `attachment; filename="epg.xml.gz"` {
+				t.Errorf("Content-Type %q, Content-Disposition %q", ct, cd)
+			}
+			zr, err := gzip.NewReader(bytes.NewReader(body))
+			if err != nil {
+				t.Fatalf("not a gzip file: %v", err)
+			}
+			got, err := io.ReadAll(zr)
+			if err != nil {
+				t.Fatalf("the gzip file is damaged: %v", err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Fatalf("the gzip file holds another document:\n%s", clip(got))
+			}
+		})
+	}
+	for _, target := range []string{
+		api("/xmltv.php", "username", "bob", "password", "wrong", "gzip", "1"),
+		"/epg/bob/wrong", "/epg/bob/wrong/gz",
+	} {
+		if code, _, body := f.get(t, target); code != 401 || len(body) != 0 {
+			t.Errorf("%s: status %d, %d bytes; want an empty 401", target, code, len(body))
+		}
 	}
 }
 

@@ -133,6 +133,10 @@ func (h *Handler) Routes(r fiber.Router) {
 		{"/player_api/:username/:password/:action", edge.SurfacePlayerAPI, h.playerAPI},
 		{"/get.php", edge.SurfaceGet, h.playlist},
 		{"/xmltv.php", edge.SurfaceXMLTV, h.xmltv},
+		// XUI's guide aliases (spec §3.2), the same document; /gz as gzip=1. "epg", like
+		// "player_api", is a username no line may take (accounts.checkLineUsername).
+		{"/epg/:username/:password", edge.SurfaceXMLTV, h.xmltv},
+		{"/epg/:username/:password/gz", edge.SurfaceXMLTV, h.xmltvGzip},
 		{"/panel_api.php", edge.SurfacePanelAPI, h.panelAPI},
 		{"/enigma2.php", edge.SurfaceEnigma2, h.enigma2},
 	} {

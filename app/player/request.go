@@ -110,6 +110,7 @@ type request struct {
 	output       string // get.php: outputTS or outputHLS; "" when unknown
 	prevDays     int    // xmltv.php
 	nextDays     int
+	gzip         bool // xmltv.php: gzip=1 (XUI), the document as a gzip file
 
 	clientIP  netip.Addr
 	userAgent string
@@ -134,6 +135,7 @@ const (
 	pPerPage
 	pPrevDays
 	pNextDays
+	pGzip
 	numParams
 )
 
@@ -175,6 +177,8 @@ func paramIndex(key []byte) int {
 		return pPrevDays
 	case "next_days":
 		return pNextDays
+	case "gzip":
+		return pGzip
 	}
 	return -1
 }
@@ -238,6 +242,7 @@ func parseRequest(c *fiber.Ctx, clientIP netip.Addr) request {
 	season, limit, fromNow := p.get(pSeason, maxParamLen), p.get(pLimit, maxParamLen), p.get(pFromNow, maxParamLen)
 	offset, perPage := p.get(pOffset, maxParamLen), p.get(pPerPage, maxParamLen)
 	prevDays, nextDays := p.get(pPrevDays, maxParamLen), p.get(pNextDays, maxParamLen)
+	gz := p.get(pGzip, maxParamLen)
 	if p.bad {
 		return request{refused: true, clientIP: clientIP, season: -1, limit: epg.DefaultShortEPGLimit}
 	}
@@ -267,6 +272,9 @@ func parseRequest(c *fiber.Ctx, clientIP netip.Addr) request {
 	r.output = parseOutput(output)
 	r.prevDays = parseBounded(prevDays, 1, 0, maxGuideDays)
 	r.nextDays = parseBounded(nextDays, 1, 0, maxGuideDays)
+	if n, ok := parseUint(bytes.TrimSpace(gz)); ok && n == 1 {
+		r.gzip = true
+	}
 	r.userAgent = userAgent(c.Request().Header.UserAgent())
 	return r
 }

@@ -2,8 +2,11 @@ package player
 
 import (
 	"bufio"
+	"compress/gzip"
 	"context"
 	"fmt"
+	"io"
+	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -26,11 +29,21 @@ const guideExportTimeout = 10 * time.Minute
 // bouquets hold (those with an EPG id, named and iconed as in its lists): the operator's
 // other channels are not the line's business, a player matches guide entries to its own
 // channels anyway, and a small line downloads a small guide.
-func (h *Handler) xmltv(c *fiber.Ctx) error {
+//
+// gzip=1 (and the alias /epg/{u}/{p}/gz) asks for the document as a gzip file, as XUI serves
+// it: application/octet-stream, named epg.xml.gz, without Content-Encoding (the player
+// decompresses it as the file it asked for).
+func (h *Handler) xmltv(c *fiber.Ctx) error { return h.guideDownload(c, false) }
+
+// xmltvGzip serves /epg/{u}/{p}/gz: xmltv.php with gzip=1.
+func (h *Handler) xmltvGzip(c *fiber.Ctx) error { return h.guideDownload(c, true) }
+
+func (h *Handler) guideDownload(c *fiber.Ctx, gz bool) error {
 	req, ok := h.admit(c)
 	if !ok {
 		return nil
 	}
+	gz = gz || req.gzip
 	if !req.hasCredentials() {
 		return sendBody(c, answer{kind: answerBody, status: fiber.StatusUnauthorized})
 	}
@@ -64,7 +77,12 @@ func (h *Handler) xmltv(c *fiber.Ctx) error {
 		return nil // 429: this line or address already runs its downloads
 	}
 	guide, log, parent := h.guide, h.log, h.streamCtx
-	c.Set(fiber.HeaderContentType, "application/xml; charset=utf-8")
+	if gz {
+		c.Set(fiber.HeaderContentType, "application/octet-stream")
+		c.Set(fiber.HeaderContentDisposition, `attachment; filename="epg.xml.gz"`)
+	} else {
+		c.Set(fiber.HeaderContentType, "application/xml; charset=utf-8")
+	}
 	c.Context().SetBodyStreamWriter(func(w *bufio.Writer) {
 		defer release()
 		defer func() {
@@ -74,10 +92,27 @@ func (h *Handler) xmltv(c *fiber.Ctx) error {
 		}()
 		ctx, cancel := context.WithTimeout(parent, guideExportTimeout)
 		defer cancel()
-		if err := guide.Export(ctx, newStallWriter(w, conn), opts); err != nil && ctx.Err() == nil {
+		var out io.Writer = newStallWriter(w, conn)
+		if gz {
+			zw := gzipWriters.Get().(*gzip.Writer)
+			zw.Reset(out)
+			defer gzipWriters.Put(zw)
+			defer zw.Close() // the stream's end; after an error it only fails again
+			out = zw
+		}
+		if err := guide.Export(ctx, out, opts); err != nil && ctx.Err() == nil {
 			// Mostly a client that went away or stalled; the document is cut short either way.
 			log.Debug("xmltv export ended early", "err", err)
 		}
 	})
 	return nil
 }
+
+// gzipWriters pools the compressors of gzip=1 guides: each holds some hundreds of KB of state.
+// BestSpeed, because every download pays the compression here (XUI compresses a pre-built
+// file once): on a 4.9 MB guide of varied text, level 1 made it 3.2 times smaller at 80 MB/s
+// of one core, the default level 3.7 times at 15 MB/s.
+var gzipWriters = sync.Pool{New: func() any {
+	zw, _ := gzip.NewWriterLevel(io.Discard, gzip.BestSpeed) // a valid level: no error
+	return zw
+}}

@@ -21,6 +21,8 @@ func TestRedactPath(t *testing.T) {
 		{"/john.doe/s3cret/1.ts", "/john.doe/***/1.ts"},
 		{"/player_api/alice/s3cret", "/player_api/alice/***"},
 		{"/player_api/alice/s3cret/get_live_streams", "/player_api/alice/***/get_live_streams"},
+		{"/epg/alice/s3cret", "/epg/alice/***"},
+		{"/epg/alice/s3cret/gz", "/epg/alice/***/gz"},
 		{"/play/TOKEN123", "/play/***"},
 		{"/live/TOKEN123/1.ts", "/live/***/1.ts"},
 		{"/hlsr/TOK/alice/s3cret/1/k/seg.ts", "/hlsr/***/alice/***/1/k/seg.ts"},
