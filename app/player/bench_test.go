@@ -257,7 +257,7 @@ func BenchmarkPlaylist10k(b *testing.B) {
 }
 
 // BenchmarkXMLTV: xmltv.php of the 10,000-channel line, 200 of its channels with a guide (48
-// programmes a day each, titles and descriptions drawn from a few dozen phrases), a day back
+// programmes a day each, titles and descriptions drawn from 33 words), a day back
 // and a day ahead, as the document and as gzip=1; one client fetching it again and again.
 // MB/s is of the document; bytes/answer what went over the wire.
 func BenchmarkXMLTV(b *testing.B) {
