@@ -45,55 +45,77 @@ func TestXMLTV_Golden(t *testing.T) {
 // TestXMLTV_GzipAndAliases: gzip=1 and XUI's aliases (spec §3.2) serve the same document as
 // xmltv.php: /epg/{u}/{p} as it is, gzip=1 and /epg/{u}/{p}/gz as a gzip file (octet-stream,
 // named epg.xml.gz, no Content-Encoding) that decompresses to it byte for byte; gzip with
-// another value is the plain document; wrong credentials are an empty 401 on every form.
+// another value is the plain document. A client whose Accept-Encoding allows gzip gets the
+// document gzip-encoded (Content-Encoding), any other the bytes as they are. Wrong credentials
+// are an empty 401 on every form.
 func TestXMLTV_GzipAndAliases(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	_, _, want := f.get(t, api("/xmltv.php", "username", "bob", "password", bobPass))
 	requireWellFormedXML(t, want)
+	// How the answer comes: the document as it is, a gzip file (gzip=1), or the document
+	// gzip-encoded for a client that accepts it.
+	const (
+		asIs = iota
+		gzipFile
+		encoded
+	)
+	bobGuide := "/epg/bob/" + url.PathEscape(bobPass)
 	for _, tt := range []struct {
-		name, target string
-		gzipped      bool
+		name, target, acceptEncoding string
+		as                           int
 	}{
-		{"gzip=1", api("/xmltv.php", "username", "bob", "password", bobPass, "gzip", "1"), true},
-		{"gzip=0", api("/xmltv.php", "username", "bob", "password", bobPass, "gzip", "0"), false},
-		{"gzip=yes", api("/xmltv.php", "username", "bob", "password", bobPass, "gzip", "yes"), false},
-		{"/epg alias", "/epg/bob/" + url.PathEscape(bobPass), false},
-		{"/epg/gz alias", "/epg/bob/" + url.PathEscape(bobPass) + "/gz", true},
-		{"/epg alias with gzip=1", "/epg/bob/" + url.PathEscape(bobPass) + "?gzip=1", true},
+		{"gzip=1", api("/xmltv.php", "username", "bob", "password", bobPass, "gzip", "1"), "", gzipFile},
+		{"gzip=0", api("/xmltv.php", "username", "bob", "password", bobPass, "gzip", "0"), "", asIs},
+		{"gzip=yes", api("/xmltv.php", "username", "bob", "password", bobPass, "gzip", "yes"), "", asIs},
+		{"/epg alias", bobGuide, "", asIs},
+		{"/epg/gz alias", bobGuide + "/gz", "", gzipFile},
+		{"/epg alias with gzip=1", bobGuide + "?gzip=1", "", gzipFile},
+		{"Accept-Encoding gzip", api("/xmltv.php", "username", "bob", "password", bobPass), "gzip, deflate", encoded},
+		{"Accept-Encoding gzip on the alias", bobGuide, "br;q=1, gzip;q=0.5", encoded},
+		{"Accept-Encoding gzip;q=0", api("/xmltv.php", "username", "bob", "password", bobPass), "gzip;q=0, *", asIs},
+		{"Accept-Encoding identity", api("/xmltv.php", "username", "bob", "password", bobPass), "identity", asIs},
+		{"gzip=1 and Accept-Encoding gzip", bobGuide + "/gz", "gzip", gzipFile}, // the file, not encoded twice
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			code, hdr, body := f.get(t, tt.target)
+			var hdrs map[string]string
+			if tt.acceptEncoding != "" {
+				hdrs = map[string]string{"Accept-Encoding": tt.acceptEncoding}
+			}
+			code, hdr, body := f.do(t, "GET", tt.target, nil, hdrs)
 			if code != 200 {
 				t.Fatalf("status %d", code)
 			}
-			if hdr.Get("Content-Encoding") != "" {
-				t.Errorf("Content-Encoding %q, want none", hdr.Get("Content-Encoding"))
+			if v := hdr.Get("Vary"); v != "Accept-Encoding" {
+				t.Errorf("Vary %q, want Accept-Encoding", v)
 			}
-			if !tt.gzipped {
-				if ct := hdr.Get("Content-Type"); ct != "application/xml; charset=utf-8" {
-					t.Errorf("Content-Type %q", ct)
-				}
+			wantCT, wantCE, wantCD := "application/xml; charset=utf-8", "", ""
+			switch tt.as {
+			case gzipFile:
+				wantCT, wantCD = "application/octet-stream", `attachment; filename="epg.xml.gz"`
+			case encoded:
+				wantCE = "gzip"
+			}
+			if ct, ce, cd := hdr.Get("Content-Type"), hdr.Get("Content-Encoding"), hdr.Get("Content-Disposition"); ct != wantCT || ce != wantCE || cd != wantCD {
+				t.Errorf("Content-Type %q, Content-Encoding %q, Content-Disposition %q; want %q, %q, %q", ct, ce, cd, wantCT, wantCE, wantCD)
+			}
+			if tt.as == asIs {
 				if !bytes.Equal(body, want) {
 					t.Fatalf("the document differs from xmltv.php's:\n%s", clip(body))
 				}
 				return
 			}
-			if ct, cd := hdr.Get("Content-Type"), hdr.Get("Content-Disposition"); ct != "application/octet-stream" ||
-				cd != `attachment; filename="epg.xml.gz"` {
-				t.Errorf("Content-Type %q, Content-Disposition %q", ct, cd)
-			}
 			zr, err := gzip.NewReader(bytes.NewReader(body))
 			if err != nil {
-				t.Fatalf("not a gzip file: %v", err)
+				t.Fatalf("not gzip: %v", err)
 			}
 			got, err := io.ReadAll(zr)
 			if err != nil {
-				t.Fatalf("the gzip file is damaged: %v", err)
+				t.Fatalf("the gzip stream is damaged: %v", err)
 			}
 			if !bytes.Equal(got, want) {
-				t.Fatalf("the gzip file holds another document:\n%s", clip(got))
+				t.Fatalf("the gzip stream holds another document:\n%s", clip(got))
 			}
 		})
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/xtreamd/xtreamd/app/edge"
 	"github.com/xtreamd/xtreamd/internal/epg"
 )
 
@@ -32,7 +33,9 @@ const guideExportTimeout = 10 * time.Minute
 //
 // gzip=1 (and the alias /epg/{u}/{p}/gz) asks for the document as a gzip file, as XUI serves
 // it: application/octet-stream, named epg.xml.gz, without Content-Encoding (the player
-// decompresses it as the file it asked for).
+// decompresses it as the file it asked for). Otherwise the document goes gzip-encoded
+// (Content-Encoding) to a client whose Accept-Encoding allows it, as an HTTP library decodes
+// it on its own: a guide is tens of MB of repeated markup that a box fetches every day.
 func (h *Handler) xmltv(c *fiber.Ctx) error { return h.guideDownload(c, false) }
 
 // xmltvGzip serves /epg/{u}/{p}/gz: xmltv.php with gzip=1.
@@ -77,10 +80,16 @@ func (h *Handler) guideDownload(c *fiber.Ctx, gz bool) error {
 		return nil // 429: this line or address already runs its downloads
 	}
 	guide, log, parent := h.guide, h.log, h.streamCtx
-	if gz {
+	c.Set(fiber.HeaderVary, fiber.HeaderAcceptEncoding)
+	switch {
+	case gz:
 		c.Set(fiber.HeaderContentType, "application/octet-stream")
 		c.Set(fiber.HeaderContentDisposition, `attachment; filename="epg.xml.gz"`)
-	} else {
+	case edge.AcceptsGzip(c.Get(fiber.HeaderAcceptEncoding)):
+		gz = true
+		c.Set(fiber.HeaderContentType, "application/xml; charset=utf-8")
+		c.Set(fiber.HeaderContentEncoding, "gzip")
+	default:
 		c.Set(fiber.HeaderContentType, "application/xml; charset=utf-8")
 	}
 	c.Context().SetBodyStreamWriter(func(w *bufio.Writer) {
