@@ -1,6 +1,7 @@
 package player
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -14,13 +15,15 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/xtreamd/xtreamd/app/edge"
 	"github.com/xtreamd/xtreamd/internal/catalog"
 )
 
 // playlist serves get.php (spec §3.1): the line's live channels, movies and episodes as an
 // M3U download, written as it is sent from the catalog snapshot (memory the instance holds
-// anyway; no database), its length computed first. Any failure is an empty 404
-// (flood-blocked: 403); a line or address already running its downloads: an empty 429.
+// anyway; no database), its length computed first; gzip-encoded, and then chunked, for a
+// client whose Accept-Encoding allows it. Any failure is an empty 404 (flood-blocked: 403); a
+// line or address already running its downloads: an empty 429.
 func (h *Handler) playlist(c *fiber.Ctx) error {
 	req, ok := h.admit(c)
 	if !ok {
@@ -58,7 +61,20 @@ func (h *Handler) playlist(c *fiber.Ctx) error {
 	}
 	c.Set(fiber.HeaderContentType, fiber.MIMEOctetStream)
 	c.Set(fiber.HeaderContentDisposition, `attachment; filename="tv_channels_`+fileSafe(d.Line.Username)+suffix+`.m3u"`)
-	c.Response().SetBodyStream(&playlistBody{pw: pw}, int(pw.size()))
+	c.Set(fiber.HeaderVary, fiber.HeaderAcceptEncoding)
+	body := &playlistBody{pw: pw}
+	if !edge.AcceptsGzip(c.Get(fiber.HeaderAcceptEncoding)) {
+		c.Response().SetBodyStream(body, int(pw.size()))
+		return nil
+	}
+	// Compressed, the length is not known before the end: the body goes chunked.
+	c.Set(fiber.HeaderContentEncoding, "gzip")
+	c.Context().SetBodyStreamWriter(func(w *bufio.Writer) {
+		defer body.Close()
+		zw := newGzipWriter(w)
+		defer zw.done()
+		_, _ = body.WriteTo(zw) // an error is a client gone or shutdown: the stream just ends
+	})
 	return nil
 }
 

@@ -3,6 +3,7 @@ package player_test
 import (
 	"bufio"
 	"bytes"
+	"compress/gzip"
 	"io"
 	"net"
 	"net/http"
@@ -134,47 +135,78 @@ func TestPlaylist_Refusals(t *testing.T) {
 }
 
 // TestPlaylist_Streamed: over a real connection the playlist arrives in full, with its
-// Content-Length (computed before it is written as it is sent).
+// Content-Length (computed before it is written as it is sent); to a client that accepts gzip
+// it comes gzip-encoded (chunked: the compressed length is known only at the end) and decodes
+// to the same bytes.
 func TestPlaylist_Streamed(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	base, client := f.listen(t)
-	resp, err := client.Get(base + api("/get.php", "username", "alice", "password", alicePass, "type", "m3u_plus", "output", "ts"))
-	if err != nil {
-		t.Fatal(err)
+	get := func(acceptEncoding string) (*http.Response, []byte) {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodGet, base+api("/get.php", "username", "alice", "password", alicePass, "type", "m3u_plus", "output", "ts"), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Accept-Encoding", acceptEncoding) // set here, the client decodes nothing
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.StatusCode != 200 || resp.Header.Get("Vary") != "Accept-Encoding" {
+			t.Errorf("status %d, Vary %q", resp.StatusCode, resp.Header.Get("Vary"))
+		}
+		return resp, body
 	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp, body := get("identity")
 	// Written as it is sent, with its length known first (players show a download's progress).
-	if resp.StatusCode != 200 || len(resp.TransferEncoding) != 0 || resp.ContentLength != int64(len(body)) {
-		t.Errorf("status %d, transfer encoding %v, Content-Length %d for %d bytes, want 200 with the length",
-			resp.StatusCode, resp.TransferEncoding, resp.ContentLength, len(body))
+	if len(resp.TransferEncoding) != 0 || resp.ContentLength != int64(len(body)) || resp.Header.Get("Content-Encoding") != "" {
+		t.Errorf("transfer encoding %v, Content-Length %d for %d bytes, Content-Encoding %q; want the length, no encoding",
+			resp.TransferEncoding, resp.ContentLength, len(body), resp.Header.Get("Content-Encoding"))
 	}
 	golden(t, "get_m3u_plus_ts.golden.m3u", body)
+
+	resp, zbody := get("gzip, deflate")
+	if ce := resp.Header.Get("Content-Encoding"); ce != "gzip" {
+		t.Fatalf("Content-Encoding %q, want gzip", ce)
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(zbody))
+	if err != nil {
+		t.Fatal(err)
+	}
+	decoded, err := io.ReadAll(zr)
+	if err != nil || !bytes.Equal(decoded, body) {
+		t.Fatalf("the gzip body decodes to %d bytes (%v), want the playlist's %d", len(decoded), err, len(body))
+	}
+	t.Logf("playlist %d bytes, %d gzip-encoded", len(body), len(zbody))
 }
 
 // TestPlaylist_ClientGoneStopsWriter: a client that reads the headers and hangs up leaves no
-// writer behind (the package's goleak check at exit would catch one).
+// writer behind, plain or gzip-encoded (the package's goleak check at exit would catch one).
 func TestPlaylist_ClientGoneStopsWriter(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	base, _ := f.listen(t)
-	conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
-	if err != nil {
-		t.Fatal(err)
+	for _, acceptEncoding := range []string{"identity", "gzip"} {
+		conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		target := api("/get.php", "username", "alice", "password", alicePass, "type", "m3u_plus")
+		if _, err := io.WriteString(conn, "GET "+target+" HTTP/1.1\r\nHost: x\r\nAccept-Encoding: "+acceptEncoding+"\r\n\r\n"); err != nil {
+			t.Fatal(err)
+		}
+		line, err := bufio.NewReader(conn).ReadString('\n')
+		if err != nil || !strings.HasPrefix(line, "HTTP/1.1 200") {
+			t.Fatalf("%s: status line %q, %v", acceptEncoding, line, err)
+		}
+		conn.Close()
 	}
-	target := api("/get.php", "username", "alice", "password", alicePass, "type", "m3u_plus")
-	if _, err := io.WriteString(conn, "GET "+target+" HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
-		t.Fatal(err)
-	}
-	line, err := bufio.NewReader(conn).ReadString('\n')
-	if err != nil || !strings.HasPrefix(line, "HTTP/1.1 200") {
-		t.Fatalf("status line %q, %v", line, err)
-	}
-	conn.Close()
 }
 
 // listen serves the fixture's app on a loopback port until the test ends and returns its
