@@ -223,7 +223,7 @@ func BenchmarkPlaylist10k(b *testing.B) {
 	path := api("/get.php", "username", "bench", "password", "bench-pass", "type", "m3u_plus", "output", "ts")
 	c := testClient(b, 1)
 	c.Transport.(*http.Transport).DisableCompression = true // no Accept-Encoding: the playlist as it is
-	resp, err := c.Get(bs.ours + path) // warm: argon2 once, then the credential cache
+	resp, err := c.Get(bs.ours + path)                      // warm: argon2 once, then the credential cache
 	if err != nil {
 		b.Fatal(err)
 	}
