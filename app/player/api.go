@@ -55,6 +55,13 @@ func (h *Handler) playerAPI(c *fiber.Ctx) error {
 	}
 
 	ent := h.catalog.Current().Entitlement(d.Line.BouquetIDs)
+	var lg listGzip
+	if !epgAction(req.action) { // a guide answer depends on the time too: never kept
+		lg = listGzipOf(c, ent, d.Line.BouquetIDs, &req)
+		if lg.sendKept(c) {
+			return nil
+		}
+	}
 	ls := listsView.Of(ent.Snapshot())
 	bp := getBuf()
 	defer putBuf(bp)
@@ -83,7 +90,15 @@ func (h *Handler) playerAPI(c *fiber.Ctx) error {
 	if err != nil {
 		return h.unavailable(c, "player_api", err)
 	}
-	return sendCopy(c, b)
+	if epgAction(req.action) {
+		return sendCopy(c, b)
+	}
+	return lg.send(c, b)
+}
+
+// epgAction reports whether action answers from the guide.
+func epgAction(action string) bool {
+	return action == actShortEPG || action == actSimpleDataTable || action == actEPG
 }
 
 // sendLogin answers the login object (spec §1.3): user_info + server_info, or panel_api's
