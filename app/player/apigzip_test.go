@@ -39,19 +39,9 @@ func TestPlayerAPI_GzipLargeLists(t *testing.T) {
 	c := testClient(t, 4)
 	get := func(t *testing.T, path, acceptEncoding string) (http.Header, []byte) {
 		t.Helper()
-		req, err := http.NewRequest(http.MethodGet, base+path, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		req.Header.Set("Accept-Encoding", acceptEncoding) // set here, the client decodes nothing
-		resp, err := c.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		body, err := io.ReadAll(resp.Body)
-		if err != nil || resp.StatusCode != 200 {
-			t.Fatalf("%s: status %d, %v", path, resp.StatusCode, err)
+		resp, body := fetchEncoded(t, c, base+path, acceptEncoding)
+		if resp.StatusCode != 200 {
+			t.Fatalf("%s: status %d", path, resp.StatusCode)
 		}
 		return resp.Header, body
 	}

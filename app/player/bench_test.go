@@ -309,26 +309,38 @@ func BenchmarkXMLTV(b *testing.B) {
 	}
 }
 
-// benchGet fetches url with the Accept-Encoding given (set explicitly, so the client decodes
-// nothing; "": none), which must answer 200, and returns the body as it came.
+// benchGet fetches url with the Accept-Encoding given ("": none), which must answer 200, and
+// returns the body as it came.
 func benchGet(b *testing.B, c *http.Client, url, acceptEncoding string) []byte {
+	resp, body := fetchEncoded(b, c, url, acceptEncoding)
+	if resp.StatusCode != 200 {
+		b.Fatalf("%s: status %d", url, resp.StatusCode)
+	}
+	return body
+}
+
+// fetchEncoded GETs url with the Accept-Encoding given ("": none), set on the request so that
+// the client decodes nothing, and returns the response (its body read and closed) and the
+// body as it came.
+func fetchEncoded(tb testing.TB, c *http.Client, url, acceptEncoding string) (*http.Response, []byte) {
+	tb.Helper()
 	req, err := http.NewRequest(http.MethodGet, url, nil)
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	if acceptEncoding != "" {
 		req.Header.Set("Accept-Encoding", acceptEncoding)
 	}
 	resp, err := c.Do(req)
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
-	if err != nil || resp.StatusCode != 200 {
-		b.Fatalf("%s: status %d, %v", url, resp.StatusCode, err)
+	if err != nil {
+		tb.Fatalf("%s: reading the body: %v", url, err)
 	}
-	return body
+	return resp, body
 }
 
 // BenchmarkLogin: the login answer from xtreamd (rate limit, access check with the cached

@@ -144,20 +144,7 @@ func TestPlaylist_Streamed(t *testing.T) {
 	base, client := f.listen(t)
 	get := func(acceptEncoding string) (*http.Response, []byte) {
 		t.Helper()
-		req, err := http.NewRequest(http.MethodGet, base+api("/get.php", "username", "alice", "password", alicePass, "type", "m3u_plus", "output", "ts"), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		req.Header.Set("Accept-Encoding", acceptEncoding) // set here, the client decodes nothing
-		resp, err := client.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		body, err := io.ReadAll(resp.Body)
-		if err != nil {
-			t.Fatal(err)
-		}
+		resp, body := fetchEncoded(t, client, base+api("/get.php", "username", "alice", "password", alicePass, "type", "m3u_plus", "output", "ts"), acceptEncoding)
 		if resp.StatusCode != 200 || resp.Header.Get("Vary") != "Accept-Encoding" {
 			t.Errorf("status %d, Vary %q", resp.StatusCode, resp.Header.Get("Vary"))
 		}
