@@ -156,7 +156,7 @@ func (h *Handler) check(c *fiber.Ctx, req *request, surface, format string) (acc
 		return access.Decision{Code: access.AuthFailed}, nil
 	}
 	return h.access.Check(c.UserContext(), access.Request{
-		Who:      access.Password{Username: req.username, Password: req.password},
+		Who:      access.Password{Username: req.username, Password: req.password, PathAlias: req.pathAlias},
 		ClientIP: req.clientIP, UserAgent: req.userAgent, Surface: surface, Format: format,
 	})
 }

@@ -88,6 +88,7 @@ const (
 // buffers (they are reused once the handler returns) and bounded.
 type request struct {
 	username, password string
+	pathAlias          bool // the credentials came from the path (/player_api/{u}/{p}, /epg/{u}/{p})
 	// refused: a credential or parameter is not text we take (a NUL byte, invalid UTF-8, or
 	// longer than its cap). The request fails as wrong credentials do, without a check: no
 	// stored line can match such a value, and PostgreSQL would reject it as text (issue 11:
@@ -229,8 +230,10 @@ func parseRequest(c *fiber.Ctx, clientIP netip.Addr) request {
 	rp.read(c)
 	p := params{raw: &rp}
 	user, pass := p.get(pUsername, maxUsernameLen), p.get(pPassword, maxPasswordLen)
+	pathAlias := false
 	if v := c.Params("username"); v != "" {
 		user, pass = p.path(v, maxUsernameLen), p.path(c.Params("password"), maxPasswordLen)
+		pathAlias = true
 	}
 	action := p.get(pAction, maxParamLen)
 	if v := c.Params("action"); v != "" {
@@ -248,7 +251,7 @@ func parseRequest(c *fiber.Ctx, clientIP netip.Addr) request {
 	}
 
 	// string() copies; the map lookups do not allocate, and their values are our constants.
-	r := request{clientIP: clientIP, season: -1, username: string(user), password: string(pass)}
+	r := request{clientIP: clientIP, season: -1, username: string(user), password: string(pass), pathAlias: pathAlias}
 	r.action = actions[string(action)]
 	r.enigmaType = enigmaTypes[string(typ)]
 	r.category = parseCategory(category)

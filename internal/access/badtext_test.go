@@ -57,3 +57,41 @@ func TestCheck_BadTextDenialLogged(t *testing.T) {
 		return err == nil && n == 1
 	})
 }
+
+// TestCheck_PathAliasDenialWithoutUsername: a refused login read from a path alias (whose
+// "username" may be the password of a line named like the alias) reaches the client log
+// without the name; the same refusal from the query keeps it.
+func TestCheck_PathAliasDenialWithoutUsername(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	f.run(t)
+	for _, who := range []access.Password{
+		{Username: "secret-of-epg", Password: "1", PathAlias: true},
+		{Username: "query-name", Password: "1"},
+	} {
+		r := access.Request{Who: who, ClientIP: ipUnknown, UserAgent: "AliasBox/1", Surface: "xmltv"}
+		if d := f.check(t, r); d.Code != access.AuthFailed {
+			t.Fatalf("Check(%+v) = %v, want AUTH_FAILED", who, d.Code)
+		}
+	}
+	testdb.Eventually(t, 10*time.Second, "both denials in the client log", func() bool {
+		var n int
+		err := f.st.Pool().QueryRow(context.Background(), `SELECT count(*) FROM client_log WHERE user_agent = 'AliasBox/1'`).Scan(&n)
+		return err == nil && n == 2
+	})
+	var names []string
+	rows, err := f.st.Pool().Query(context.Background(), `SELECT coalesce(username, '') FROM client_log WHERE user_agent = 'AliasBox/1' ORDER BY 1`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, s)
+	}
+	if rows.Err() != nil || len(names) != 2 || names[0] != "" || names[1] != "query-name" {
+		t.Errorf("client log usernames %q (%v), want the alias's empty and the query's kept", names, rows.Err())
+	}
+}

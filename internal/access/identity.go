@@ -21,6 +21,11 @@ type Identity interface {
 type Password struct {
 	Username string
 	Password string
+	// PathAlias: read from a path alias whose first segment a line may be named too
+	// (/player_api/{user}/{pass}, /epg/{user}/{pass}), so that a line named so reaches it with
+	// its short-form stream URL /{user}/{pass}/{id}, its password read as the username. A
+	// refused one is logged (and kept in the client log) without the username.
+	PathAlias bool
 }
 
 // PortalSession is a MAG box: its MAC address and the Bearer token of its portal handshake.
