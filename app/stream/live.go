@@ -32,6 +32,18 @@ func (h *Handler) live(c *fiber.Ctx) error {
 // every unmatched three-segment path: a non-numeric id is a plain 404.
 func (h *Handler) short(c *fiber.Ctx) error { return h.live(c) }
 
+// legacy serves XC 2.9's legacy live URLs /{id}.ch (TS) and /ch{id}.m3u8 (HLS), whose
+// credentials come in the query as u=USER:p=PASS.
+func (h *Handler) legacy(format string) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		r, ok := h.parseLegacy(c, format)
+		if !ok {
+			return notFound(c)
+		}
+		return h.openLive(c, r)
+	}
+}
+
 // openLive checks a live open and serves it as TS or HLS.
 func (h *Handler) openLive(c *fiber.Ctx, r liveRequest) error {
 	st, ok := h.d.Catalog.Current().Stream(r.id)

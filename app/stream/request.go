@@ -2,6 +2,7 @@ package stream
 
 import (
 	"net/netip"
+	"net/url"
 	"strings"
 	"time"
 
@@ -111,6 +112,39 @@ func (h *Handler) parseLive(c *fiber.Ctx) (liveRequest, bool) {
 		return liveRequest{}, false
 	}
 	return liveRequest{who: who, id: id, format: format, client: h.clientOf(c)}, true
+}
+
+// parseLegacy reads /{id}.ch and /ch{id}.m3u8 (format says which) with ?u=USER:p=PASS.
+func (h *Handler) parseLegacy(c *fiber.Ctx, format string) (liveRequest, bool) {
+	id, ok := input.ID(c.Params("file"))
+	if !ok {
+		return liveRequest{}, false
+	}
+	user, pass, ok := legacyCredentials(string(c.Request().URI().QueryString()))
+	if !ok {
+		return liveRequest{}, false
+	}
+	who, fault := parseWho(c, token.KindLive, user, pass)
+	if fault != whoOK {
+		return liveRequest{}, false
+	}
+	return liveRequest{who: who, id: id, format: format, client: h.clientOf(c)}, true
+}
+
+// legacyCredentials splits the query of a legacy live URL as XC 2.9 does: the whole query,
+// unescaped, at ":p="; the username is what precedes it after "u=", the password what follows
+// it (up to a further ":p=", which XC's explode would cut there too). Both stay escaped as
+// path values are (cred unescapes them), so they are escaped again here.
+func legacyCredentials(rawQuery string) (user, pass string, ok bool) {
+	q, err := url.QueryUnescape(rawQuery)
+	if err != nil {
+		return "", "", false
+	}
+	parts := strings.Split(q, ":p=")
+	if len(parts) < 2 || !strings.HasPrefix(parts[0], "u=") {
+		return "", "", false
+	}
+	return url.PathEscape(parts[0][len("u="):]), url.PathEscape(parts[1]), true
 }
 
 // vodRequest is a movie or episode open: /movie, /series, or a VOD /play link.

@@ -44,6 +44,8 @@ func newParsers() *parsers {
 	p.app.All("/streaming/timeshift.php", shift(shiftPHP))
 	p.app.All("/hls/:token/:file", func(c *fiber.Ctx) error { keep(h.parseHLS(c)); return nil })
 	p.app.All("/play/:token", func(c *fiber.Ctx) error { keep(h.parsePlay(c)); return nil })
+	p.app.All("/:file.ch", func(c *fiber.Ctx) error { keep(h.parseLegacy(c, formatTS)); return nil })
+	p.app.All("/ch:file.m3u8", func(c *fiber.Ctx) error { keep(h.parseLegacy(c, formatHLS)); return nil })
 	p.app.All("/:user/:pass/:file", func(c *fiber.Ctx) error { keep(h.parseLive(c)); return nil })
 	return p
 }
@@ -86,6 +88,7 @@ func FuzzStreamRequest(f *testing.F) {
 				"/timeshift/" + x + "/" + y + "/60/2024-01-31:09-05/" + z, "/timeshifts/" + x + "/" + y + "/60/" + z + "/2024-01-31:09-05.ts",
 				"/streaming/timeshift.php" + q, "/streaming/timeshift.php?play_token=" + url.QueryEscape(a) + "&stream=1&start=2024-01-31:09-05&duration=60",
 				"/hls/" + x + "/" + z, "/play/" + x, "/" + x + "/" + y + "/" + z, "/live/" + x + "/" + y + "/1.ts?play_token=" + url.QueryEscape(c),
+				"/" + z + ".ch?u=" + url.QueryEscape(a) + ":p=" + url.QueryEscape(b), "/ch" + z + ".m3u8?u=" + a + ":p=" + b,
 			} {
 				for _, v := range p.parse(target, ua) {
 					checkParsed(t, target, v)

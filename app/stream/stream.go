@@ -174,6 +174,9 @@ func (h *Handler) Routes(r fiber.Router) {
 	r.All("/streaming/timeshift.php", mw, h.gate(h.timeshiftPHP))
 	r.All("/hls/:token/:file", mw, h.gate(h.hls))
 	r.All("/play/:token", mw, h.gate(h.play))
+	// XC 2.9's legacy live URLs, the credentials in the query as u=USER:p=PASS (spec §2.1).
+	r.All("/:file.ch", mw, h.gate(h.legacy(formatTS)))
+	r.All("/ch:file.m3u8", mw, h.gate(h.legacy(formatHLS)))
 	r.All("/:user/:pass/:file", mw, h.gate(h.short))
 }
 

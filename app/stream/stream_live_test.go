@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -15,7 +16,9 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/xtreamd/xtreamd/internal/conns"
+	"github.com/xtreamd/xtreamd/internal/credential"
 	"github.com/xtreamd/xtreamd/internal/store"
+	"github.com/xtreamd/xtreamd/internal/testdb"
 )
 
 // TestLive_FFProbe plays the live channel with ffprobe, a real client, through the whole server
@@ -29,6 +32,8 @@ func TestLive_FFProbe(t *testing.T) {
 		{"short form", e.url("/%s/%s/%d", e.line.Username, e.pass, e.live)},
 		{"short form ts", e.url("/%s/%s/%d.ts", e.line.Username, e.pass, e.live)},
 		{"hls", e.liveURL(e.live, "m3u8")},
+		{"legacy .ch", e.url("/%d.ch?%s", e.live, legacyQuery(e.line.Username, e.pass))},
+		{"legacy ch….m3u8", e.url("/ch%d.m3u8?%s", e.live, legacyQuery(e.line.Username, e.pass))},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			if got := ffprobe(t, tt.url); got != "h264,aac" {
@@ -38,6 +43,69 @@ func TestLive_FFProbe(t *testing.T) {
 	}
 	if n := e.origin.conns.Load(); n != 1 {
 		t.Errorf("origin connections = %d, want 1 for every client of the channel", n)
+	}
+}
+
+// legacyQuery is the query of XC 2.9's legacy live URLs: u=USER:p=PASS.
+func legacyQuery(user, pass string) string {
+	return "u=" + url.QueryEscape(user) + ":p=" + url.QueryEscape(pass)
+}
+
+// TestLive_LegacyURLs: /{id}.ch and /ch{id}.m3u8 with ?u=USER:p=PASS open like the other live
+// forms (a password with URL syntax in it included), refuse wrong credentials as the short
+// form does, answer anything malformed with an empty 404, and keep the password out of the
+// log.
+func TestLive_LegacyURLs(t *testing.T) {
+	t.Parallel()
+	e := setup(t, envOpts{})
+	odd := "p@ss w&rd+1/?"
+	line, _ := e.newLine(func(in *store.LineInput) {
+		h, err := credential.Hash(odd, testdb.FastHashParams)
+		must(t, err)
+		in.PasswordHash = h
+	})
+	resp := openStream(t, e.url("/%d.ch?%s", e.live, legacyQuery(line.Username, odd)))
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "video/mp2t" {
+		t.Fatalf("legacy .ch with an odd password = %d %q, want 200 video/mp2t", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	if b := readN(t, resp.Body, 188); b[0] != 0x47 {
+		t.Fatalf("first byte %#x, want the TS sync byte", b[0])
+	}
+	resp.Body.Close()
+	wantWrong, _, _ := do(t, http.MethodGet, e.url("/%s/%s/%d.ts", e.line.Username, "wrong", e.live), nil)
+	for _, path := range []string{
+		fmt.Sprintf("/%d.ch?%s", e.live, legacyQuery(e.line.Username, "wrong")),
+		fmt.Sprintf("/ch%d.m3u8?%s", e.live, legacyQuery(e.line.Username, "wrong")),
+	} {
+		if code, _, _ := do(t, http.MethodGet, e.base+path, nil); code != wantWrong {
+			t.Errorf("%s = %d, want %d as the short form with a wrong password", path, code, wantWrong)
+		}
+	}
+	for _, path := range []string{
+		fmt.Sprintf("/%d.ch", e.live),
+		fmt.Sprintf("/%d.ch?u=%s", e.live, e.line.Username),
+		fmt.Sprintf("/%d.ch?user=%s:p=%s", e.live, e.line.Username, e.pass),
+		fmt.Sprintf("/%d.ch?u=%s:p=", e.live, e.line.Username),
+		fmt.Sprintf("/%d.ch?u=:p=%s", e.live, e.pass),
+		fmt.Sprintf("/%d.ch?u=%s:p=%%zz", e.live, e.line.Username),
+		fmt.Sprintf("/%d.ch?u=%s:p=%%00", e.live, e.line.Username),
+		"/abc.ch?" + legacyQuery(e.line.Username, e.pass),
+		"/chx1.m3u8?" + legacyQuery(e.line.Username, e.pass),
+		"/channels.m3u8",
+	} {
+		if code, _, body := do(t, http.MethodGet, e.base+path, nil); code != http.StatusNotFound || len(body) != 0 {
+			t.Errorf("%s = %d with %d bytes, want an empty 404", path, code, len(body))
+		}
+	}
+	// No id at all: no route of ours, the server's plain 404.
+	if code, _, _ := do(t, http.MethodGet, e.base+"/ch.m3u8?"+legacyQuery(e.line.Username, e.pass), nil); code != http.StatusNotFound {
+		t.Errorf("/ch.m3u8 = %d, want 404", code)
+	}
+	eventually(t, "the requests logged", func() bool { return strings.Count(e.logs.String(), "msg=request") >= 15 })
+	for _, secret := range []string{e.pass, url.QueryEscape(odd), odd} {
+		if strings.Contains(e.logs.String(), secret) {
+			t.Errorf("the log holds the password %q:\n%s", secret, e.logs.String())
+		}
 	}
 }
 

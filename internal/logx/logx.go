@@ -261,22 +261,25 @@ func AppendRedactedQuery(dst []byte, raw string) []byte {
 		if !first {
 			dst = append(dst, '&')
 		}
-		dst = appendRedactedParam(dst, part)
-		if !more {
+		var end bool
+		dst, end = appendRedactedParam(dst, part)
+		if !more || end {
 			return dst
 		}
 		raw = rest
 	}
 }
 
-func appendRedactedParam(dst []byte, part string) []byte {
+// appendRedactedParam appends one parameter, redacted; end: it held legacy credentials, and
+// nothing after it may be kept.
+func appendRedactedParam(dst []byte, part string) (_ []byte, end bool) {
 	k, v, hasValue := strings.Cut(part, "=")
 	switch k { // the keys every player sends, spelled as they send them: no unescaping, no lookups
 	case "username", "action", "type", "output", "category_id", "stream_id", "vod_id", "series_id":
-		return append(dst, part...)
+		return append(dst, part...), false
 	case "password":
 		if hasValue {
-			return append(append(dst, "password="...), Redacted...)
+			return append(append(dst, "password="...), Redacted...), false
 		}
 	}
 	key, err := url.QueryUnescape(k)
@@ -285,18 +288,49 @@ func appendRedactedParam(dst []byte, part string) []byte {
 	}
 	key = strings.ToLower(key)
 	switch {
-	case !hasValue:
-	case secretParams[key] || strings.HasPrefix(key, "user_data[password") || strings.Contains(key, "password"):
-		return append(append(append(dst, k...), '='), Redacted...)
-	case macParams[key]:
+	case hasValue && (secretParams[key] || strings.HasPrefix(key, "user_data[password") || strings.Contains(key, "password")):
+		return append(append(append(dst, k...), '='), Redacted...), false
+	case hasValue && macParams[key]:
 		mv, _ := url.QueryUnescape(v)
-		return append(append(append(dst, k...), '='), MaskMAC(mv)...)
-	case key == "u" && strings.Contains(strings.ToLower(v), "p="):
-		user, _, _ := strings.Cut(v, ":")
-		dst = append(append(append(dst, k...), '='), user...)
-		return append(append(dst, ":p="...), Redacted...)
+		return append(append(append(dst, k...), '='), MaskMAC(mv)...), false
 	}
-	return append(dst, part...)
+	if user, ok := legacyUser(part); ok {
+		// XC reads everything after ":p=" as the password, "&" and all: none of it is kept.
+		return append(append(append(dst, user...), ":p="...), Redacted...), true
+	}
+	return append(dst, part...), false
+}
+
+// legacyUser finds XC's legacy credentials, u=USER:p=PASS, in a raw query parameter: XC splits
+// the whole query, unescaped, at ":p=", whatever the key, so a parameter holding it, escaped or
+// not, has a password after it. It returns the raw parameter's part before it.
+func legacyUser(v string) (string, bool) {
+	if i := indexLegacySep(v); i >= 0 {
+		return v[:i], true
+	}
+	if !strings.Contains(v, "%") {
+		return "", false
+	}
+	u, err := url.QueryUnescape(v)
+	if err != nil {
+		return "", false
+	}
+	i := indexLegacySep(u)
+	if i < 0 {
+		return "", false
+	}
+	return u[:i], true // the log line quotes what needs it
+}
+
+// indexLegacySep is the index of the first ":p=" in s, p in either case; -1 if none. (Not
+// strings.ToLower: it changes the length of invalid UTF-8, and the index must be s's.)
+func indexLegacySep(s string) int {
+	for i := 0; i+2 < len(s); i++ {
+		if s[i] == ':' && (s[i+1] == 'p' || s[i+1] == 'P') && s[i+2] == '=' {
+			return i
+		}
+	}
+	return -1
 }
 
 // MaskMAC keeps the vendor part (first three octets) of a MAC-looking string and hides the
