@@ -1,11 +1,6 @@
 package player
 
 import (
-	"bytes"
-	"strconv"
-	"sync"
-	"sync/atomic"
-
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/xtreamd/xtreamd/app/edge"
@@ -13,23 +8,16 @@ import (
 )
 
 // Large list answers go gzip-encoded to a client whose Accept-Encoding allows it: the streams
-// of a big line run to megabytes of JSON, and apps fetch their lists at every start. Each
-// compressed answer is kept with the catalog snapshot it was built from, per entitlement, so a
-// list costs one compression per snapshot however many lines of the same bouquets ask for it;
-// a reconnect storm of apps re-reading their lists pays none after the first.
-const (
-	minGzipAnswer = 16 << 10 // smaller answers go as they are: logins, EPG, short lists
-
-	// What one snapshot may keep. Past either bound, answers not yet kept go as they are
-	// rather than being compressed on every request.
-	maxGzipAnswers     = 4096
-	maxGzipAnswerBytes = 64 << 20
-)
+// of a big line run to megabytes of JSON, and apps fetch their lists at every start. Each is
+// kept with its catalog snapshot per bouquet set (edge.GzipCache), so a list costs one
+// compression per snapshot however many lines of the same bouquets ask for it, and a kept
+// answer is sent without building the list.
+var listAnswers = edge.NewGzipCache[gzipKey]()
 
 // gzipKey names one list answer within a snapshot: the line's bouquets, in its order (what its
 // entitlement is made of), and the request's parameters that shape the answer. The bouquets
 // are a value, not the entitlement's pointer: past the snapshot's entitlement cache an
-// entitlement is built per request, and keeping those alive here would hold their memory.
+// entitlement is built per request, and keeping those alive would hold their memory.
 type gzipKey struct {
 	bouquets        string
 	action          string
@@ -37,73 +25,11 @@ type gzipKey struct {
 	offset, perPage int
 }
 
-// gzipAnswers are one snapshot's compressed answers. An entry's body is nil while the request
-// that first asked compresses it: the others send theirs as it is meanwhile, so a storm of
-// first asks costs one compression, not one each.
-type gzipAnswers struct {
-	mu      sync.Mutex
-	answers map[gzipKey]*atomicAnswer
-	bytes   int
-}
-
-// atomicAnswer is one kept answer, nil until compressed.
-type atomicAnswer = atomic.Pointer[[]byte]
-
-var gzipAnswersView = catalog.NewView(func(*catalog.Snapshot) *gzipAnswers {
-	return &gzipAnswers{answers: map[gzipKey]*atomicAnswer{}}
-})
-
-// kept returns the compressed answer k names if it is kept already.
-func (g *gzipAnswers) kept(k gzipKey) []byte {
-	g.mu.Lock()
-	p := g.answers[k]
-	g.mu.Unlock()
-	if p == nil {
-		return nil
-	}
-	if z := p.Load(); z != nil {
-		return *z
-	}
-	return nil
-}
-
-// get returns the compressed form of plain, the answer k names, compressing it on the first
-// ask; nil when it is not (yet) to be had.
-func (g *gzipAnswers) get(k gzipKey, plain []byte) []byte {
-	g.mu.Lock()
-	if p, ok := g.answers[k]; ok {
-		g.mu.Unlock()
-		if z := p.Load(); z != nil {
-			return *z
-		}
-		return nil
-	}
-	if len(g.answers) >= maxGzipAnswers || g.bytes >= maxGzipAnswerBytes {
-		g.mu.Unlock()
-		return nil
-	}
-	p := new(atomicAnswer)
-	g.answers[k] = p
-	g.mu.Unlock()
-
-	var buf bytes.Buffer
-	buf.Grow(len(plain) / 4)
-	zw := newGzipWriter(&buf)
-	_, _ = zw.Write(plain) // a bytes.Buffer takes everything
-	zw.done()
-	z := buf.Bytes()
-	p.Store(&z)
-	g.mu.Lock()
-	g.bytes += len(z)
-	g.mu.Unlock()
-	return z
-}
-
-// listGzip is how one list request may go gzip-encoded: its key and its snapshot's answers;
-// the zero value (the client does not accept gzip) never does.
+// listGzip is how one list request may go gzip-encoded; the zero value (the client does not
+// accept gzip) never does.
 type listGzip struct {
-	answers *gzipAnswers
-	key     gzipKey
+	snap *catalog.Snapshot
+	key  gzipKey
 }
 
 // listGzipOf is listGzip for a list request for ent, the entitlement of bouquetIDs.
@@ -116,54 +42,36 @@ func listGzipOf(c *fiber.Ctx, ent *catalog.Entitlement, bouquetIDs []int64, req 
 		id = req.seriesID
 	}
 	return listGzip{
-		answers: gzipAnswersView.Of(ent.Snapshot()),
-		key: gzipKey{bouquets: bouquetsKey(bouquetIDs), action: req.action, category: req.category, id: id,
+		snap: ent.Snapshot(),
+		key: gzipKey{bouquets: edge.IDsKey(bouquetIDs), action: req.action, category: req.category, id: id,
 			offset: req.offset, perPage: req.perPage},
 	}
 }
 
-// bouquetsKey is bouquetIDs as a string ("3,1,7").
-func bouquetsKey(bouquetIDs []int64) string {
-	b := make([]byte, 0, 8*len(bouquetIDs))
-	for i, id := range bouquetIDs {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = strconv.AppendInt(b, id, 10)
-	}
-	return string(b)
-}
-
 // sendKept sends the answer compressed already, without building it; false when there is none.
 func (lg listGzip) sendKept(c *fiber.Ctx) bool {
-	if lg.answers == nil {
+	if lg.snap == nil {
 		return false
 	}
-	z := lg.answers.kept(lg.key)
+	z := listAnswers.Kept(lg.snap, lg.key)
 	if z == nil {
 		return false
 	}
-	sendGzip(c, z)
+	edge.SendGzip(c, z)
 	return true
 }
 
 // send sends the list answer b: gzip-encoded when it is large and the client accepts that.
 func (lg listGzip) send(c *fiber.Ctx, b []byte) error {
-	if len(b) < minGzipAnswer {
+	if len(b) < edge.MinGzipAnswer {
 		return sendCopy(c, b)
 	}
 	c.Set(fiber.HeaderVary, fiber.HeaderAcceptEncoding)
-	if lg.answers != nil {
-		if z := lg.answers.get(lg.key, b); z != nil {
-			sendGzip(c, z)
+	if lg.snap != nil {
+		if z := listAnswers.Get(lg.snap, lg.key, b); z != nil {
+			edge.SendGzip(c, z)
 			return nil
 		}
 	}
 	return sendCopy(c, b)
-}
-
-func sendGzip(c *fiber.Ctx, z []byte) {
-	c.Set(fiber.HeaderVary, fiber.HeaderAcceptEncoding)
-	c.Set(fiber.HeaderContentEncoding, "gzip")
-	c.Response().SetBodyRaw(z) // kept by the snapshot and never changed: no copy
 }

@@ -71,8 +71,8 @@ func (h *Handler) playlist(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderContentEncoding, "gzip")
 	c.Context().SetBodyStreamWriter(func(w *bufio.Writer) {
 		defer body.Close()
-		zw := newGzipWriter(w)
-		defer zw.done()
+		zw := edge.NewGzipWriter(w)
+		defer zw.Done()
 		_, _ = body.WriteTo(zw) // an error is a client gone or shutdown: the stream just ends
 	})
 	return nil

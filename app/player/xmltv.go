@@ -101,8 +101,8 @@ func (h *Handler) guideDownload(c *fiber.Ctx, gz bool) error {
 		defer cancel()
 		var out io.Writer = newStallWriter(w, conn)
 		if gz {
-			zw := newGzipWriter(out)
-			defer zw.done()
+			zw := edge.NewGzipWriter(out)
+			defer zw.Done()
 			out = zw
 		}
 		if err := guide.Export(ctx, out, opts); err != nil && ctx.Err() == nil {

@@ -1,6 +1,8 @@
 package portal_test
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -39,9 +41,13 @@ type benchEnv struct {
 	mac, token string
 	player     string // get_live_streams of the same line
 	client     *http.Client
+	// acceptEncoding, when set, is sent (the client decodes nothing); header is the last
+	// answer's.
+	acceptEncoding string
+	header         http.Header
 }
 
-func newBench(b *testing.B) *benchEnv {
+func newBench(b testing.TB) *benchEnv {
 	b.Helper()
 	ctx := context.Background()
 	st := store.New(testdb.New(b))
@@ -68,7 +74,8 @@ func newBench(b *testing.B) *benchEnv {
 	must(b, err)
 	lineID, err := st.CreateLine(ctx, store.LineInput{Username: "bench", PasswordHash: hash, MaxConnections: 0, BouquetIDs: []int64{bq}})
 	must(b, err)
-	be := &benchEnv{mac: "00:1A:79:BE:4C:01", client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}}
+	// DisableCompression: the answers as they are, the portal's and the player API's alike.
+	be := &benchEnv{mac: "00:1A:79:BE:4C:01", client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64, DisableCompression: true}}}
 	_, err = st.CreateMAGDevice(ctx, lineID, be.mac)
 	must(b, err)
 	must(b, st.SetSetting(ctx, "rate_limit_per_second", 0))
@@ -89,7 +96,7 @@ func newBench(b *testing.B) *benchEnv {
 
 // do sends q to base with the box's cookie, token and client address, and hands the body to
 // read.
-func (be *benchEnv) do(b *testing.B, base string, q url.Values, ip string, read func(io.Reader) ([]byte, error)) []byte {
+func (be *benchEnv) do(b testing.TB, base string, q url.Values, ip string, read func(io.Reader) ([]byte, error)) []byte {
 	req, err := http.NewRequest(http.MethodGet, base+"/portal.php?"+q.Encode(), nil)
 	must(b, err)
 	req.Header.Set("Cookie", "mac="+url.QueryEscape(be.mac)+"; stb_lang=en; timezone=UTC")
@@ -100,8 +107,12 @@ func (be *benchEnv) do(b *testing.B, base string, q url.Values, ip string, read 
 	if ip != "" {
 		req.Header.Set("X-Forwarded-For", ip)
 	}
+	if be.acceptEncoding != "" {
+		req.Header.Set("Accept-Encoding", be.acceptEncoding)
+	}
 	resp, err := be.client.Do(req)
 	must(b, err)
+	be.header = resp.Header
 	defer resp.Body.Close()
 	body, err := read(resp.Body)
 	must(b, err)
@@ -112,7 +123,7 @@ func (be *benchEnv) do(b *testing.B, base string, q url.Values, ip string, read 
 }
 
 // get returns the body.
-func (be *benchEnv) get(b *testing.B, base string, q url.Values, ip string) []byte {
+func (be *benchEnv) get(b testing.TB, base string, q url.Values, ip string) []byte {
 	return be.do(b, base, q, ip, io.ReadAll)
 }
 
@@ -130,7 +141,7 @@ func call(typ, action string, kv ...string) url.Values {
 }
 
 // handshake starts the box's session from ip and keeps its token; it returns the answer.
-func (be *benchEnv) handshake(b *testing.B, ip string) []byte {
+func (be *benchEnv) handshake(b testing.TB, ip string) []byte {
 	be.token = ""
 	body := be.get(b, be.base, call("stb", "handshake"), ip)
 	var hs struct {
@@ -219,6 +230,16 @@ func BenchmarkGetAllChannels10k(b *testing.B) {
 		measure(b, func(int) { be.discard(b, all) })
 		b.ReportMetric(float64(len(body)), "bytes/answer")
 	})
+	b.Run("get_all_channels_gzip", func(b *testing.B) {
+		be.acceptEncoding = "gzip"
+		defer func() { be.acceptEncoding = "" }()
+		z := be.get(b, be.base, all, "") // the first ask compresses it
+		if be.header.Get("Content-Encoding") != "gzip" {
+			b.Fatalf("Content-Encoding %q", be.header.Get("Content-Encoding"))
+		}
+		measure(b, func(int) { be.discard(b, all) })
+		b.ReportMetric(float64(len(z)), "bytes/answer")
+	})
 	b.Run("player_get_live_streams", func(b *testing.B) {
 		fetch := func() int {
 			resp, err := be.client.Get(be.player)
@@ -251,4 +272,58 @@ func BenchmarkCreateLink(b *testing.B) {
 	bare := bareServer(b, map[string][]byte{"create_link": body})
 	b.Run("xtreamd", func(b *testing.B) { measure(b, func(int) { be.get(b, be.base, link, "") }) })
 	b.Run("bare", func(b *testing.B) { measure(b, func(int) { be.get(b, bare, link, "") }) })
+}
+
+// TestGetAllChannels_Gzip: itv/get_all_channels of the 10,000-channel line goes gzip-encoded
+// to a box that accepts gzip and decodes to the bytes a box that does not gets; the kept
+// answer comes again; another set of favourites (its fav flags) is its own answer; the short
+// lists never vary.
+func TestGetAllChannels_Gzip(t *testing.T) {
+	t.Parallel()
+	be := newBench(t)
+	be.handshake(t, "")
+	all := call("itv", "get_all_channels")
+	gunzip := func(z []byte) []byte {
+		t.Helper()
+		zr, err := gzip.NewReader(bytes.NewReader(z))
+		must(t, err)
+		b, err := io.ReadAll(zr)
+		must(t, err)
+		return b
+	}
+	same := func() (plain, z []byte) {
+		t.Helper()
+		be.acceptEncoding = ""
+		plain = be.get(t, be.base, all, "")
+		if be.header.Get("Content-Encoding") != "" || be.header.Get("Vary") != "Accept-Encoding" {
+			t.Fatalf("plain: Content-Encoding %q, Vary %q", be.header.Get("Content-Encoding"), be.header.Get("Vary"))
+		}
+		be.acceptEncoding = "gzip, deflate"
+		z = be.get(t, be.base, all, "")
+		if be.header.Get("Content-Encoding") != "gzip" || be.header.Get("Content-Type") != "application/json" {
+			t.Fatalf("gzip: Content-Encoding %q, Content-Type %q", be.header.Get("Content-Encoding"), be.header.Get("Content-Type"))
+		}
+		if !bytes.Equal(gunzip(z), plain) {
+			t.Fatal("the gzip answer decodes to other bytes than the plain one")
+		}
+		return plain, z
+	}
+	plain, z := same()
+	t.Logf("get_all_channels: %d bytes, %d gzip-encoded", len(plain), len(z))
+	if again := be.get(t, be.base, all, ""); !bytes.Equal(again, z) {
+		t.Error("the second gzip answer is not the kept one")
+	}
+	var ok struct {
+		JS bool `json:"js"`
+	}
+	must(t, json.Unmarshal(be.get(t, be.base, call("itv", "set_fav", "fav_ch", "1,2,3"), ""), &ok))
+	favPlain, _ := same()
+	if bytes.Equal(favPlain, plain) || bytes.Count(favPlain, []byte(`"fav":1`)) != 3 {
+		t.Errorf("after set_fav: %d channels flagged, want 3", bytes.Count(favPlain, []byte(`"fav":1`)))
+	}
+	be.acceptEncoding = "gzip"
+	be.get(t, be.base, call("itv", "get_ordered_list", "genre", "*", "p", "1"), "")
+	if be.header.Get("Content-Encoding") != "" || be.header.Get("Vary") != "" {
+		t.Errorf("a page of 14: Content-Encoding %q, Vary %q; want it as it is", be.header.Get("Content-Encoding"), be.header.Get("Vary"))
+	}
 }

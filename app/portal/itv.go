@@ -5,6 +5,9 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/xtreamd/xtreamd/app/edge"
 	"github.com/xtreamd/xtreamd/internal/catalog"
 	"github.com/xtreamd/xtreamd/internal/mag"
 )
@@ -92,10 +95,53 @@ func (h *Handler) lineupOf(k *call) *lineup {
 	return channelsView.Of(ent.Snapshot()).lineupOf(ent)
 }
 
-// itvAllChannels is itv/get_all_channels: every TV channel, unpaged (cur_page 0, as XC).
+// itvAllChannels is itv/get_all_channels: every TV channel, unpaged (cur_page 0, as XC). It
+// runs to megabytes for a big line, and a box asks for it at every portal start, so to a box
+// that accepts gzip it goes gzip-encoded, kept with the catalog snapshot per bouquet set and
+// favourites (the only parts of it that are the box's own).
 func itvAllChannels(h *Handler, k *call) error {
 	l := h.lineupOf(k)
-	return h.sendChannels(k, l, l.tv, len(l.tv), all(len(l.tv)))
+	if !edge.AcceptsGzip(k.c.Get(fiber.HeaderAcceptEncoding)) {
+		err := h.sendChannels(k, l, l.tv, len(l.tv), all(len(l.tv)))
+		if len(k.c.Response().Body()) >= edge.MinGzipAnswer {
+			k.c.Set(fiber.HeaderVary, fiber.HeaderAcceptEncoding) // another box gets it encoded
+		}
+		return err
+	}
+	snap := k.entitlement(h).Snapshot()
+	key := allChannelsKey{bouquets: edge.IDsKey(k.line.BouquetIDs), favourites: favouritesKey(k.dev.Favourites.Live)}
+	if z := allChannelsAnswers.Kept(snap, key); z != nil {
+		k.c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+		k.c.Status(fiber.StatusOK)
+		edge.SendGzip(k.c, z)
+		return nil
+	}
+	if err := h.sendChannels(k, l, l.tv, len(l.tv), all(len(l.tv))); err != nil {
+		return err
+	}
+	if b := k.c.Response().Body(); len(b) >= edge.MinGzipAnswer {
+		k.c.Set(fiber.HeaderVary, fiber.HeaderAcceptEncoding)
+		if z := allChannelsAnswers.Get(snap, key, b); z != nil {
+			edge.SendGzip(k.c, z)
+		}
+	}
+	return nil
+}
+
+// allChannelsAnswers keeps get_all_channels answers, gzip-encoded.
+var allChannelsAnswers = edge.NewGzipCache[allChannelsKey]()
+
+// allChannelsKey is what shapes a get_all_channels answer within a snapshot: the line's
+// bouquets in its order (the lineup and its numbers) and the set of the box's favourites (the
+// fav flags), as values.
+type allChannelsKey struct{ bouquets, favourites string }
+
+// favouritesKey is a favourites list as a set: sorted, so the same favourites added in another
+// order share the answer.
+func favouritesKey(ids []int64) string {
+	sorted := slices.Clone(ids)
+	slices.Sort(sorted)
+	return edge.IDsKey(slices.Compact(sorted))
 }
 
 // itvAllFavChannels is itv/get_all_fav_channels: the favourites in the box's order, unpaged.
