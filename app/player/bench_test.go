@@ -204,20 +204,26 @@ func BenchmarkGetLiveStreams10k(b *testing.B) {
 			name = acceptEncoding
 		}
 		b.Run(name, func(b *testing.B) {
-			var lat []time.Duration
-			var size int
 			b.ReportAllocs()
-			for b.Loop() {
-				start := time.Now()
-				size = len(benchGet(b, c, url, acceptEncoding))
-				lat = append(lat, time.Since(start))
-			}
-			slices.Sort(lat)
-			b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
-			b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
-			b.ReportMetric(float64(size), "bytes/answer")
+			measureFetches(b, func() int { return len(benchGet(b, c, url, acceptEncoding)) })
 		})
 	}
+}
+
+// measureFetches runs fetch (which returns the bytes it received) b.N times and reports the
+// latencies' p50 and p99 and the last answer's size.
+func measureFetches(b *testing.B, fetch func() int) {
+	var lat []time.Duration
+	var size int
+	for b.Loop() {
+		start := time.Now()
+		size = fetch()
+		lat = append(lat, time.Since(start))
+	}
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+	b.ReportMetric(float64(size), "bytes/answer")
 }
 
 // BenchmarkPlaylist10k: get.php m3u_plus of the 10,000-channel line (the check, then the
@@ -248,26 +254,17 @@ func BenchmarkPlaylist10k(b *testing.B) {
 	bareBase := serve(b, bare, "")
 	for _, target := range []struct{ name, url string }{{"xtreamd", bs.ours + path}, {"bare", bareBase + path}, {"xtreamd-gzip", bs.ours + path}} {
 		b.Run(target.name, func(b *testing.B) {
-			var lat []time.Duration
-			var wire int
 			b.SetBytes(int64(len(body)))
-			for b.Loop() {
-				start := time.Now()
+			measureFetches(b, func() int {
 				if target.name == "xtreamd-gzip" {
-					wire = len(benchGet(b, c, target.url, "gzip"))
-				} else {
-					n, err := fetchOK(c, target.url)
-					if err != nil || n != int64(len(body)) {
-						b.Fatalf("%d bytes of %d: %v", n, len(body), err)
-					}
-					wire = int(n)
+					return len(benchGet(b, c, target.url, "gzip"))
 				}
-				lat = append(lat, time.Since(start))
-			}
-			slices.Sort(lat)
-			b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
-			b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
-			b.ReportMetric(float64(wire), "bytes/answer")
+				n, err := fetchOK(c, target.url)
+				if err != nil || n != int64(len(body)) {
+					b.Fatalf("%d bytes of %d: %v", n, len(body), err)
+				}
+				return int(n)
+			})
 		})
 	}
 }
