@@ -2,8 +2,9 @@
 // redacting access log, request metrics and the client address behind trusted proxies; per
 // route, the surface's name and a deadline (Route); each surface's error format (WriteError:
 // empty bodies for players, the portal's {"js": …} envelope, RFC 9457 problems for the REST
-// API); and Opens, which records every stream open's outcome and releases its lease exactly
-// once.
+// API); Opens, which records every stream open's outcome and releases its lease exactly
+// once; and gzip for large answers (AcceptsGzip, GzipWriter, GzipCache: compressed answers kept
+// with their catalog snapshot).
 package edge
 
 import (
