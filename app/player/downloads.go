@@ -99,22 +99,33 @@ func (h *Handler) startDownload(c *fiber.Ctx, lineID int64, ip netip.Addr) (rele
 // which is why such responses close their connection.
 type stallWriter struct {
 	w     io.Writer
-	conn  net.Conn // nil: no deadline
-	stall time.Duration
-	next  time.Time // when the deadline is pushed again
+	stall stallDeadline
 }
 
 func newStallWriter(w io.Writer, conn net.Conn) *stallWriter {
-	return &stallWriter{w: w, conn: conn, stall: downloadStallTimeout}
+	return &stallWriter{w: w, stall: stallDeadline{conn: conn, timeout: downloadStallTimeout}}
 }
 
 func (s *stallWriter) Write(p []byte) (int, error) {
-	if s.conn != nil {
-		// Pushing the deadline costs a timer update: do it at most 8 times per timeout.
-		if now := time.Now(); !now.Before(s.next) {
-			_ = s.conn.SetWriteDeadline(now.Add(s.stall))
-			s.next = now.Add(s.stall / 8)
-		}
-	}
+	s.stall.push()
 	return s.w.Write(p)
+}
+
+// stallDeadline keeps a connection's write deadline timeout ahead of the data being sent.
+type stallDeadline struct {
+	conn    net.Conn // nil: no deadline
+	timeout time.Duration
+	next    time.Time // when the deadline is pushed again
+}
+
+// push moves the write deadline to timeout from now; pushing costs a timer update, so it
+// happens at most 8 times per timeout.
+func (s *stallDeadline) push() {
+	if s.conn == nil {
+		return
+	}
+	if now := time.Now(); !now.Before(s.next) {
+		_ = s.conn.SetWriteDeadline(now.Add(s.timeout))
+		s.next = now.Add(s.timeout / 8)
+	}
 }

@@ -97,7 +97,7 @@ func TestStallWriter(t *testing.T) {
 	t.Run("stalled", func(t *testing.T) {
 		t.Parallel()
 		server, _ := pair(t)
-		w := &stallWriter{w: server, conn: server, stall: stall}
+		w := &stallWriter{w: server, stall: stallDeadline{conn: server, timeout: stall}}
 		done := make(chan error, 1)
 		go func() {
 			for {
@@ -120,7 +120,7 @@ func TestStallWriter(t *testing.T) {
 	t.Run("slow but steady", func(t *testing.T) {
 		t.Parallel()
 		server, client := pair(t)
-		w := &stallWriter{w: server, conn: server, stall: stall}
+		w := &stallWriter{w: server, stall: stallDeadline{conn: server, timeout: stall}}
 		const total = 32 << 20 // far more than the socket buffers: the writer waits on the reader
 		read := make(chan int64, 1)
 		go func() {

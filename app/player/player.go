@@ -46,6 +46,7 @@ type Handler struct {
 	access    *access.Checker
 	catalog   *catalog.Catalog
 	guide     *epg.Guide
+	guideDocs *epg.Documents // xmltv.php's documents, one per bouquet set, window and EPG version
 	log       *slog.Logger
 	now       func() time.Time
 	streamCtx context.Context
@@ -110,7 +111,13 @@ func New(d Deps) *Handler {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
 	d.Catalog.Attach(listsView) // each catalog refresh renders the lists before serving them
+	budget := d.Config.GuideCacheBytes
+	if budget == 0 {
+		budget = config.DefaultGuideCacheBytes
+	}
 	return &Handler{
+		guideDocs: epg.NewDocuments(d.Guide, epg.DocumentsOptions{Budget: budget, Context: d.StreamContext,
+			Timeout: guideExportTimeout, Log: d.Log}),
 		access: d.Access, catalog: d.Catalog, guide: d.Guide, log: d.Log, now: d.Now,
 		streamCtx: d.StreamContext, proxies: d.Config.TrustedProxies, site: newSite(d.Config),
 		cons:      newConsCache(d.Access.ActiveConnections, consTTL, d.Access.Now),

@@ -101,11 +101,12 @@ func newSlowEnv(t *testing.T) *slowEnv {
 	return e
 }
 
-// serve starts a production server with the given download limits on loopback.
-func (e *slowEnv) serve(t *testing.T, perLine, perIP int) string {
+// serve starts a production server with the given download limits and guide budget (0: the
+// default) on loopback.
+func (e *slowEnv) serve(t *testing.T, perLine, perIP int, guideBytes int64) string {
 	t.Helper()
 	cfg := testConfig()
-	cfg.DownloadsPerLine, cfg.DownloadsPerIP = perLine, perIP
+	cfg.DownloadsPerLine, cfg.DownloadsPerIP, cfg.GuideCacheBytes = perLine, perIP, guideBytes
 	cfg.InstanceID = "slow"
 	srv, err := server.New(context.Background(), server.Deps{Config: cfg, Log: logx.New(io.Discard, "text", slog.LevelInfo), Store: e.st})
 	if err != nil {
@@ -219,8 +220,9 @@ func (e *slowEnv) measure(t *testing.T, base string, users, passes []string) (lo
 // TestSlowReaders_XMLTV: with 20 stalled guide downloads, logins, stream opens and /readyz
 // answer as they do without them. With the default limits (2 per line, 4 per address) 18 of
 // the 20 are refused with 429 at once; with the limits lifted all 20 run and stall, and still
-// no request waits for them, because the guide is read in pages with no pool connection held
-// while a client is written to. Each stalled download is complete once its client reads on.
+// no request waits for them: the stalled downloads are copies of one kept document, or, with no
+// guide kept, each reads the guide in pages with no pool connection held while its client is
+// written to. Each stalled download is complete once its client reads on.
 // The latencies are logged (go test -run TestSlowReaders -v), not asserted.
 func TestSlowReaders_XMLTV(t *testing.T) {
 	if testing.Short() {
@@ -230,13 +232,16 @@ func TestSlowReaders_XMLTV(t *testing.T) {
 	for _, limits := range []struct {
 		name            string
 		perLine, perIP  int
+		guideBytes      int64
 		running, refuse int
 	}{
-		{"default limits", config.DefaultDownloadsPerLine, config.DefaultDownloadsPerIP, 2, 18},
-		{"limits lifted", slowReaders, slowReaders, 20, 0},
+		{"default limits", config.DefaultDownloadsPerLine, config.DefaultDownloadsPerIP, 0, 2, 18},
+		{"limits lifted", slowReaders, slowReaders, 0, 20, 0},
+		// Every download exporting its own document from the database as its client reads.
+		{"limits lifted, no guide kept", slowReaders, slowReaders, -1, 20, 0},
 	} {
 		t.Run(limits.name, func(t *testing.T) {
-			base := e.serve(t, limits.perLine, limits.perIP)
+			base := e.serve(t, limits.perLine, limits.perIP, limits.guideBytes)
 			users, passes := e.newLines(t, 1+2*slowSamples) // the stalled one, then one per sample
 			l0, o0, r0 := e.measure(t, base, users[1:1+slowSamples], passes[1:1+slowSamples])
 			var readers []*stalled

@@ -2,9 +2,12 @@ package player
 
 import (
 	"bufio"
+	"bytes"
+	"compress/gzip"
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -16,13 +19,17 @@ import (
 // guideExportTimeout bounds one xmltv.php download.
 const guideExportTimeout = 10 * time.Minute
 
-// xmltv serves xmltv.php (spec §3.2): the guide of the line's channels as XMLTV, streamed
-// from the database, prev_days (default 1) back and next_days (default 1) ahead, at most 14
-// each; times carry an explicit UTC offset. Failure: an empty 401 (flood-blocked: 403); a line
-// or address already running its downloads: an empty 429.
+// xmltv serves xmltv.php (spec §3.2): the guide of the line's channels as XMLTV, prev_days
+// (default 1) back and next_days (default 1) ahead, at most 14 each, widened to whole hours;
+// times carry an explicit UTC offset. Failure: an empty 401 (flood-blocked: 403); a line or
+// address already running its downloads: an empty 429.
 //
-// The guide is read in bounded pages with no database connection held while the client reads
-// (epg.Guide.Export), and a client that accepts nothing for downloadStallTimeout is cut.
+// Every line of the same bouquets gets the same document, so it is exported once per EPG
+// version, catalog version and hour and kept gzip-compressed (epg.Documents, within
+// --guide-cache-mb); the later downloads copy its bytes, with a Content-Length. A guide too
+// large to keep is exported for each download, streamed from the database in bounded pages
+// with no database connection held while the client reads (epg.Guide.Export). Either way a
+// client that accepts nothing for downloadStallTimeout is cut.
 //
 // XC 2.9 lists every EPG channel of the panel. Here a line gets only the channels its
 // bouquets hold (those with an EPG id, named and iconed as in its lists): the operator's
@@ -55,7 +62,8 @@ func (h *Handler) guideDownload(c *fiber.Ctx, gz bool) error {
 	if a := guideAnswer(d.Code); a.kind != answerServe {
 		return sendBody(c, a)
 	}
-	ent := h.catalog.Current().Entitlement(d.Line.BouquetIDs)
+	snap := h.catalog.Current()
+	ent := snap.Entitlement(d.Line.BouquetIDs)
 	chans := make([]epg.Channel, 0, 64) // never nil: nil would export every channel
 	seen := make(map[string]bool)
 	for _, st := range ent.Live(0) {
@@ -65,10 +73,13 @@ func (h *Handler) guideDownload(c *fiber.Ctx, gz bool) error {
 		seen[st.EPGChannelID] = true
 		chans = append(chans, epg.Channel{ID: st.EPGChannelID, DisplayName: st.Name, Icon: st.Icon})
 	}
-	now := h.now()
+	// The window is widened to whole hours: prev_days before the start of this hour to
+	// next_days after its end. Every line of the same bouquets then asks for the same document
+	// all hour long, and h.guideDocs exports it once.
+	hour := h.now().Truncate(time.Hour)
 	opts := epg.ExportOptions{
-		From:          now.Add(-time.Duration(req.prevDays) * 24 * time.Hour),
-		To:            now.Add(time.Duration(req.nextDays) * 24 * time.Hour),
+		From:          hour.Add(-time.Duration(req.prevDays) * 24 * time.Hour),
+		To:            hour.Add(time.Hour + time.Duration(req.nextDays)*24*time.Hour),
 		GeneratorName: "xtreamd",
 		GeneratorURL:  h.site.base + "/",
 		Channels:      chans,
@@ -77,7 +88,6 @@ func (h *Handler) guideDownload(c *fiber.Ctx, gz bool) error {
 	if !ok {
 		return nil // 429: this line or address already runs its downloads
 	}
-	guide, log, parent := h.guide, h.log, h.streamCtx
 	c.Set(fiber.HeaderVary, fiber.HeaderAcceptEncoding)
 	switch {
 	case gz:
@@ -90,6 +100,15 @@ func (h *Handler) guideDownload(c *fiber.Ctx, gz bool) error {
 	default:
 		c.Set(fiber.HeaderContentType, "application/xml; charset=utf-8")
 	}
+	key := guideKey(snap.Version, d.Line.BouquetIDs, req.prevDays, req.nextDays, hour)
+	doc, err := h.guideDocs.Get(h.streamCtx, key, opts)
+	if err != nil {
+		h.log.Debug("xmltv: no shared document, exporting this download's own", "err", err)
+	}
+	if doc != nil {
+		return sendDocument(c, doc, gz, conn, release)
+	}
+	guide, log, parent := h.guide, h.log, h.streamCtx
 	c.Context().SetBodyStreamWriter(func(w *bufio.Writer) {
 		defer release()
 		defer func() {
@@ -110,5 +129,50 @@ func (h *Handler) guideDownload(c *fiber.Ctx, gz bool) error {
 			log.Debug("xmltv export ended early", "err", err)
 		}
 	})
+	return nil
+}
+
+// guideKey names a guide document for epg.Documents: everything that shapes it besides the
+// EPG version (the catalog snapshot's names and icons, the line's bouquets in their order, the
+// window).
+func guideKey(catalogVersion int64, bouquetIDs []int64, prevDays, nextDays int, hour time.Time) string {
+	return fmt.Sprintf("%d/%s/%d/%d/%d", catalogVersion, edge.IDsKey(bouquetIDs), prevDays, nextDays, hour.Unix())
+}
+
+// sendDocument answers with a kept guide: its bytes as they are when gz, else decompressed on
+// the way out. Either way the length is known (Content-Length), the stall deadline guards the
+// client's reading as for an export, and the download slot is released when the body is done
+// or abandoned (fasthttp closes the body stream).
+func sendDocument(c *fiber.Ctx, doc *epg.Document, gz bool, conn net.Conn, release func()) error {
+	body := &documentBody{stall: stallDeadline{conn: conn, timeout: downloadStallTimeout}, release: release}
+	size := doc.Size
+	if gz {
+		body.r, size = bytes.NewReader(doc.Gzip), int64(len(doc.Gzip))
+	} else {
+		zr, err := gzip.NewReader(bytes.NewReader(doc.Gzip))
+		if err != nil { // our own bytes: cannot happen
+			release()
+			return fmt.Errorf("xmltv: kept document: %w", err)
+		}
+		body.r = zr
+	}
+	c.Response().SetBodyStream(body, int(size))
+	return nil
+}
+
+// documentBody is a kept guide on its way out (sendDocument).
+type documentBody struct {
+	r       io.Reader
+	stall   stallDeadline
+	release func()
+}
+
+func (b *documentBody) Read(p []byte) (int, error) {
+	b.stall.push()
+	return b.r.Read(p)
+}
+
+func (b *documentBody) Close() error {
+	b.release()
 	return nil
 }

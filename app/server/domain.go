@@ -74,7 +74,7 @@ func buildDomain(ctx context.Context, d Deps) (*domain, error) {
 	}
 	dom.guide = epg.NewGuide(d.Store, d.Now)
 	dom.devices = mag.NewDevices(d.Store, mag.Options{})
-	dom.refresher = epg.NewRefresher(d.Store, d.Log, epg.RefresherOptions{})
+	dom.refresher = epg.NewRefresher(d.Store, d.Log, epg.RefresherOptions{Now: d.Now}) // its retention sweep by the guide's clock
 	files, err := MediaFiles(cfg)
 	if err != nil {
 		return nil, err

@@ -90,6 +90,10 @@ type Config struct {
 	// client address, may run at once on this instance; more answer 429.
 	DownloadsPerLine int
 	DownloadsPerIP   int
+	// GuideCacheBytes is what app/player may keep of gzip-compressed guide documents, shared by
+	// every line of the same bouquets (epg.Documents); 0 is DefaultGuideCacheBytes, a negative
+	// value keeps none.
+	GuideCacheBytes int64
 	// CredentialRecordTTL is the life of a shared verified-credential record (internal/access
 	// records.go); 0 keeps none.
 	CredentialRecordTTL time.Duration
@@ -99,6 +103,7 @@ type Config struct {
 const (
 	DefaultDownloadsPerLine = 2
 	DefaultDownloadsPerIP   = 4
+	DefaultGuideCacheBytes  = 128 << 20
 )
 
 // Option is one configuration setting: its flag, environment variable, default and meaning.
@@ -245,6 +250,19 @@ func Options() []Option {
 		{Flag: "downloads-per-ip", Env: "XTREAMD_DOWNLOADS_PER_IP", Default: strconv.Itoa(DefaultDownloadsPerIP),
 			Usage: "playlist and guide downloads one client address (an IPv6 /64) may run at once on this instance; more answer 429",
 			set:   func(c *Config, v string) (err error) { c.DownloadsPerIP, err = parsePositive(v); return err }},
+		{Flag: "guide-cache-mb", Env: "XTREAMD_GUIDE_CACHE_MB", Default: strconv.Itoa(DefaultGuideCacheBytes >> 20),
+			Usage: "MB of gzip-compressed guides (xmltv.php) kept in memory: the lines of the same bouquets share one document per EPG version and hour, so only the first download reads the programmes; a guide larger than a quarter of it is exported per download; 0 keeps none",
+			set: func(c *Config, v string) error {
+				mb, err := strconv.Atoi(v)
+				if err != nil || mb < 0 || mb > 1<<20 {
+					return fmt.Errorf("%q: want a whole number of MB from 0 to %d", v, 1<<20)
+				}
+				c.GuideCacheBytes = int64(mb) << 20
+				if mb == 0 {
+					c.GuideCacheBytes = -1
+				}
+				return nil
+			}},
 		{Flag: "credential-record-ttl", Env: "XTREAMD_CREDENTIAL_RECORD_TTL", Default: "24h",
 			Usage: "how long a verified-credential record lives after it was last written: a MAC of a line's username, password and stored hash under a pepper derived from the token secret (never stored in the database), kept in the database so that any instance, also one just restarted, admits a viewer verified before without hashing; 0 keeps none (see Security model)",
 			set: func(c *Config, v string) (err error) {

@@ -306,3 +306,28 @@ func TestLoad_DownloadLimits(t *testing.T) {
 		}
 	}
 }
+
+// TestLoad_GuideCache: the guide budget in MB, the default when unset, 0 keeping none.
+func TestLoad_GuideCache(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		args []string
+		env  map[string]string
+		want int64
+	}{
+		{nil, nil, DefaultGuideCacheBytes},
+		{[]string{"--guide-cache-mb", "512"}, nil, 512 << 20},
+		{nil, map[string]string{"XTREAMD_GUIDE_CACHE_MB": "1"}, 1 << 20},
+		{[]string{"--guide-cache-mb", "0"}, nil, -1},
+	} {
+		c, err := load(t, tt.args, tt.env)
+		if err != nil || c.GuideCacheBytes != tt.want {
+			t.Errorf("%v %v: GuideCacheBytes %d, %v; want %d", tt.args, tt.env, c.GuideCacheBytes, err, tt.want)
+		}
+	}
+	for _, bad := range []string{"-1", "x", "1.5", "2000000"} {
+		if _, err := load(t, []string{"--guide-cache-mb", bad}, nil); err == nil || !strings.Contains(err.Error(), "--guide-cache-mb") {
+			t.Errorf("--guide-cache-mb %s: %v, want an error naming the option", bad, err)
+		}
+	}
+}

@@ -36,6 +36,12 @@ func (s *Store) CatalogVersion(ctx context.Context) (int64, error) {
 	return s.changeVersion(ctx, "catalog")
 }
 
+// EPGVersion reads the current EPG version: it moves with every write to the guide's
+// channels and programmes (an import, an admin's edit, the retention sweep).
+func (s *Store) EPGVersion(ctx context.Context) (int64, error) {
+	return s.changeVersion(ctx, "epg")
+}
+
 // LoadCatalog reads everything a catalog snapshot needs in one round trip of set-based queries,
 // inside one repeatable-read read-only transaction, so the rows and the version agree.
 func (s *Store) LoadCatalog(ctx context.Context) (CatalogData, error) {

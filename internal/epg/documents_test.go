@@ -1,0 +1,231 @@
+package epg_test
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"fmt"
+	"io"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/xtreamd/xtreamd/internal/epg"
+	"github.com/xtreamd/xtreamd/internal/store"
+	"github.com/xtreamd/xtreamd/internal/testdb"
+)
+
+// docGuide stores channels ch000.tv … of hourly programmes from a day before now to a day
+// after, with descriptions varied enough that gzip cannot fold them away, and returns the
+// options exporting the whole of it.
+func docGuide(t *testing.T, st *store.Store, channels int, now time.Time) epg.ExportOptions {
+	t.Helper()
+	testdb.MustExec(t, st, `INSERT INTO epg_channels (id) SELECT 'ch'||lpad(c::text, 3, '0')||'.tv' FROM generate_series(0, $1 - 1) c`, channels)
+	testdb.MustExec(t, st, `INSERT INTO epg_programmes (channel_id, start_at, stop_at, title, description, lang)
+		SELECT 'ch'||lpad(c::text, 3, '0')||'.tv', $2::timestamptz + h*interval '1 hour', $2::timestamptz + (h+1)*interval '1 hour',
+			'Programme '||h, md5(c::text||'/'||h::text)||' '||md5(h::text||'/'||c::text), 'en'
+		FROM generate_series(0, $1 - 1) c, generate_series(-24, 23) h`, channels, now)
+	chans := make([]epg.Channel, channels)
+	for i := range chans {
+		chans[i] = epg.Channel{ID: fmt.Sprintf("ch%03d.tv", i), DisplayName: fmt.Sprintf("Channel %d", i)}
+	}
+	return epg.ExportOptions{From: now.Add(-24 * time.Hour), To: now.Add(24 * time.Hour), GeneratorName: "test", Channels: chans}
+}
+
+// exported is what Export writes for opts, the document a kept one must hold.
+func exported(t *testing.T, g *epg.Guide, opts epg.ExportOptions) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := g.Export(t.Context(), &buf, opts); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func gunzip(t *testing.T, z []byte) []byte {
+	t.Helper()
+	zr, err := gzip.NewReader(bytes.NewReader(z))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestDocuments_KeptUntilTheGuideChanges: a document is exported once and shared by every Get
+// of its key; it decompresses to exactly what Export writes, Size is its length; a change to
+// the programmes (a new EPG version) makes the next Get export the new guide, and another key
+// is another document.
+func TestDocuments_KeptUntilTheGuideChanges(t *testing.T) {
+	t.Parallel()
+	st := store.New(testdb.New(t))
+	now := time.Date(2025, 3, 3, 13, 0, 0, 0, time.UTC)
+	g := epg.NewGuide(st, func() time.Time { return now })
+	opts := docGuide(t, st, 20, now)
+	docs := epg.NewDocuments(g, epg.DocumentsOptions{Budget: 64 << 20})
+	ctx := t.Context()
+
+	first, err := docs.Get(ctx, "all", opts)
+	if err != nil || first == nil {
+		t.Fatalf("Get = %v, %v; want a document", first, err)
+	}
+	want := exported(t, g, opts)
+	if got := gunzip(t, first.Gzip); !bytes.Equal(got, want) || first.Size != int64(len(want)) {
+		t.Fatalf("kept document: %d bytes (Size %d), want Export's %d bytes", len(got), first.Size, len(want))
+	}
+	if again, err := docs.Get(ctx, "all", opts); err != nil || again != first {
+		t.Fatalf("second Get = %p, %v; want the kept %p", again, err, first)
+	}
+	if n, b := docs.Kept(); n != 1 || b != int64(len(first.Gzip)) {
+		t.Errorf("Kept = %d documents, %d bytes; want 1, %d", n, b, len(first.Gzip))
+	}
+
+	// Another key is another document (here: fewer channels).
+	few := opts
+	few.Channels = opts.Channels[:2]
+	other, err := docs.Get(ctx, "two", few)
+	if err != nil || other == nil || other == first || !bytes.Equal(gunzip(t, other.Gzip), exported(t, g, few)) {
+		t.Fatalf("Get of another key = %v, %v; want its own document", other, err)
+	}
+
+	// A new programme bumps the EPG version: the same key exports the guide as it is now.
+	testdb.MustExec(t, st, `UPDATE epg_programmes SET title = 'Breaking News' WHERE channel_id = 'ch000.tv' AND start_at = $1`, now)
+	changed, err := docs.Get(ctx, "all", opts)
+	if err != nil || changed == nil || changed == first {
+		t.Fatalf("Get after a guide change = %p, %v; want a new document", changed, err)
+	}
+	got := gunzip(t, changed.Gzip)
+	if !bytes.Contains(got, []byte("Breaking News")) || !bytes.Equal(got, exported(t, g, opts)) {
+		t.Fatal("the document after the change is not the guide as it is now")
+	}
+}
+
+// TestDocuments_ConcurrentFirstAsks: Gets of a key nobody asked for yet, all at once, wait
+// for one export and share its document.
+func TestDocuments_ConcurrentFirstAsks(t *testing.T) {
+	t.Parallel()
+	st := store.New(testdb.New(t))
+	now := time.Date(2025, 3, 3, 13, 0, 0, 0, time.UTC)
+	g := epg.NewGuide(st, func() time.Time { return now })
+	opts := docGuide(t, st, 50, now)
+	docs := epg.NewDocuments(g, epg.DocumentsOptions{Budget: 64 << 20})
+	const askers = 16
+	got := make([]*epg.Document, askers)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range askers {
+		wg.Go(func() {
+			<-start
+			d, err := docs.Get(t.Context(), "all", opts)
+			if err != nil {
+				t.Error(err)
+			}
+			got[i] = d
+		})
+	}
+	close(start)
+	wg.Wait()
+	for i, d := range got {
+		if d == nil || d != got[0] {
+			t.Fatalf("asker %d got %p, asker 0 %p: want one shared document", i, d, got[0])
+		}
+	}
+	if n, _ := docs.Kept(); n != 1 {
+		t.Errorf("%d documents kept, want 1", n)
+	}
+}
+
+// TestDocuments_Bounds: no budget keeps nothing; a document larger than a quarter of the
+// budget is not kept (Get answers nil, at once the next time); the budget holds whatever is
+// asked, the least recently used going first; an export that failed is not kept; a Get whose
+// context ended fails.
+func TestDocuments_Bounds(t *testing.T) {
+	t.Parallel()
+	st := store.New(testdb.New(t))
+	now := time.Date(2025, 3, 3, 13, 0, 0, 0, time.UTC)
+	g := epg.NewGuide(st, func() time.Time { return now })
+	opts := docGuide(t, st, 40, now)
+	ctx := t.Context()
+	// The size of one compressed document of ten channels.
+	one := opts
+	one.Channels = opts.Channels[:10]
+	probe, err := epg.NewDocuments(g, epg.DocumentsOptions{Budget: 64 << 20}).Get(ctx, "probe", one)
+	if err != nil || probe == nil {
+		t.Fatal(err)
+	}
+	size := int64(len(probe.Gzip))
+
+	t.Run("no budget", func(t *testing.T) {
+		for _, budget := range []int64{0, -1} {
+			if d, err := epg.NewDocuments(g, epg.DocumentsOptions{Budget: budget}).Get(ctx, "k", one); d != nil || err != nil {
+				t.Errorf("budget %d: Get = %v, %v; want nil, nil", budget, d, err)
+			}
+		}
+	})
+	t.Run("too large", func(t *testing.T) {
+		docs := epg.NewDocuments(g, epg.DocumentsOptions{Budget: 4*size - 4})
+		for range 2 {
+			if d, err := docs.Get(ctx, "k", one); d != nil || err != nil {
+				t.Fatalf("a document over a quarter of the budget: Get = %v, %v; want nil, nil", d, err)
+			}
+		}
+		if n, b := docs.Kept(); n != 0 || b != 0 {
+			t.Errorf("Kept = %d, %d bytes; want none", n, b)
+		}
+	})
+	t.Run("least recently used first", func(t *testing.T) {
+		budget := 4*size + size/2 // four documents of ten channels fit, not five
+		docs := epg.NewDocuments(g, epg.DocumentsOptions{Budget: budget})
+		keyOpts := func(i int) epg.ExportOptions {
+			o := opts
+			o.Channels = opts.Channels[i*4 : i*4+10] // ten channels each, different ones
+			return o
+		}
+		kept := map[int]*epg.Document{}
+		for i := range 4 {
+			d, err := docs.Get(ctx, fmt.Sprint(i), keyOpts(i))
+			if err != nil || d == nil {
+				t.Fatalf("document %d: %v, %v", i, d, err)
+			}
+			kept[i] = d
+		}
+		if d, _ := docs.Get(ctx, "0", keyOpts(0)); d != kept[0] { // 0 is now the most recently used
+			t.Fatal("document 0 was not kept")
+		}
+		if _, err := docs.Get(ctx, "4", keyOpts(4)); err != nil {
+			t.Fatal(err)
+		}
+		if n, b := docs.Kept(); b > budget || n > 4 {
+			t.Errorf("Kept = %d documents, %d bytes; budget %d", n, b, budget)
+		}
+		if d, _ := docs.Get(ctx, "0", keyOpts(0)); d != kept[0] {
+			t.Error("the most recently used document was dropped")
+		}
+		if d, _ := docs.Get(ctx, "1", keyOpts(1)); d == kept[1] {
+			t.Error("the least recently used document was kept past the budget")
+		}
+	})
+	t.Run("failed export", func(t *testing.T) {
+		stopped, stop := context.WithCancel(ctx)
+		stop()
+		docs := epg.NewDocuments(g, epg.DocumentsOptions{Budget: 64 << 20, Context: stopped})
+		if d, err := docs.Get(ctx, "k", one); d != nil || err != nil {
+			t.Fatalf("an export under an ended context: Get = %v, %v; want nil, nil", d, err)
+		}
+		if n, _ := docs.Kept(); n != 0 {
+			t.Errorf("%d documents kept after a failed export", n)
+		}
+	})
+	t.Run("ended context", func(t *testing.T) {
+		docs := epg.NewDocuments(g, epg.DocumentsOptions{Budget: 64 << 20})
+		gone, cancel := context.WithCancel(ctx)
+		cancel()
+		// The version read already fails under an ended context.
+		if d, err := docs.Get(gone, "k", opts); d != nil || err == nil {
+			t.Errorf("Get under an ended context = %v, %v; want an error", d, err)
+		}
+	})
+}
