@@ -130,6 +130,29 @@ func TestXMLTV_SharedDocument(t *testing.T) {
 		t.Fatalf("guide of 14:00–15:00:\n%s", clip(doc))
 	}
 
+	// What /metrics says: every download so far served from a kept document, and the exports
+	// that made them (alice's first, bob's, after the guide's change, after the rename, the
+	// two windows of the last step; the Eventually loop may have asked before the new catalog).
+	resp, metrics := fetchEncoded(t, c, base+"/metrics", "identity")
+	if resp.StatusCode != 200 {
+		t.Fatalf("/metrics: %d", resp.StatusCode)
+	}
+	for _, want := range []string{`xtreamd_guide_downloads_total{from="export"} 0`, `xtreamd_guide_exports_total{result="failed"} 0`,
+		`xtreamd_guide_exports_total{result="too_large"} 0`} {
+		if !bytes.Contains(metrics, []byte(want+"\n")) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+	if n := metricOf(t, metrics, `xtreamd_guide_exports_total{result="kept"}`); n < 6 {
+		t.Errorf("%v exports kept, want at least 6", n)
+	}
+	if n := metricOf(t, metrics, `xtreamd_guide_downloads_total{from="kept"}`); n < 9 {
+		t.Errorf("%v downloads from kept documents, want at least 9", n)
+	}
+	if n := metricOf(t, metrics, `xtreamd_guide_document_bytes`); n <= 0 {
+		t.Errorf("xtreamd_guide_document_bytes %v", n)
+	}
+
 	// HEAD sends no body; the slot it took is given back (alice may run 2 downloads at once).
 	for range config.DefaultDownloadsPerLine + 1 {
 		req, _ := http.NewRequest(http.MethodHead, base+api("/xmltv.php", "username", "alice", "password", alicePass), nil)
@@ -142,6 +165,22 @@ func TestXMLTV_SharedDocument(t *testing.T) {
 			t.Fatalf("HEAD xmltv.php = %d", resp.StatusCode)
 		}
 	}
+}
+
+// metricOf is the value of the sample named series in a Prometheus text exposition.
+func metricOf(t *testing.T, exposition []byte, series string) float64 {
+	t.Helper()
+	for line := range bytes.Lines(exposition) {
+		if rest, ok := bytes.CutPrefix(line, []byte(series+" ")); ok {
+			v, err := strconv.ParseFloat(string(bytes.TrimSpace(rest)), 64)
+			if err != nil {
+				t.Fatalf("%s: %v", series, err)
+			}
+			return v
+		}
+	}
+	t.Fatalf("/metrics has no %s", series)
+	return 0
 }
 
 // quietly runs sql with the tables' triggers off, so that it bumps no change version.

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/xtreamd/xtreamd/app/edge"
 	"github.com/xtreamd/xtreamd/internal/access"
@@ -39,6 +40,8 @@ type Deps struct {
 	// StreamContext ends at shutdown: playlist and guide writers, which outlive their
 	// handler, stop with it. Nil means context.Background().
 	StreamContext context.Context
+	// Registerer takes the guide documents' metrics; nil registers none.
+	Registerer prometheus.Registerer
 }
 
 // Handler serves the player surfaces.
@@ -46,7 +49,8 @@ type Handler struct {
 	access    *access.Checker
 	catalog   *catalog.Catalog
 	guide     *epg.Guide
-	guideDocs *epg.Documents // xmltv.php's documents, one per bouquet set, window and EPG version
+	guideDocs *epg.Documents        // xmltv.php's documents, one per bouquet set, window and EPG version
+	guideFrom [2]prometheus.Counter // xmltv.php downloads served from a kept document, exported
 	log       *slog.Logger
 	now       func() time.Time
 	streamCtx context.Context
@@ -115,7 +119,7 @@ func New(d Deps) *Handler {
 	if budget == 0 {
 		budget = config.DefaultGuideCacheBytes
 	}
-	return &Handler{
+	h := &Handler{
 		guideDocs: epg.NewDocuments(d.Guide, epg.DocumentsOptions{Budget: budget, Context: d.StreamContext,
 			Timeout: guideExportTimeout, Log: d.Log}),
 		access: d.Access, catalog: d.Catalog, guide: d.Guide, log: d.Log, now: d.Now,
@@ -123,6 +127,8 @@ func New(d Deps) *Handler {
 		cons:      newConsCache(d.Access.ActiveConnections, consTTL, d.Access.Now),
 		downloads: newDownloads(d.Config),
 	}
+	h.registerGuideMetrics(d.Registerer)
+	return h
 }
 
 // Routes mounts the player surfaces. GET also answers HEAD; POST carries form values (spec

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/xtreamd/xtreamd/app/edge"
 	"github.com/xtreamd/xtreamd/internal/epg"
@@ -18,6 +19,48 @@ import (
 
 // guideExportTimeout bounds one xmltv.php download.
 const guideExportTimeout = 10 * time.Minute
+
+// guideDocumentWait bounds how long a download waits for the shared document's export before
+// it exports its own: a player's HTTP library gives up on an answer that sends nothing for
+// about 10 s (OkHttp's default read timeout), and only a guide of hundreds of MB takes that
+// long to export and compress.
+const guideDocumentWait = 5 * time.Second
+
+// What an xmltv.php download was served from (Handler.guideFrom).
+const (
+	guideFromKept = iota
+	guideFromExport
+)
+
+// registerGuideMetrics registers the guide documents' metrics with reg (nil: none; the
+// download counters still count).
+func (h *Handler) registerGuideMetrics(reg prometheus.Registerer) {
+	from := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "xtreamd_guide_downloads_total",
+		Help: "xmltv.php downloads answered, by what they were served from: a kept document (kept) or an export of their own (export: too large to keep, none kept, or the shared export slow or failed).",
+	}, []string{"from"})
+	h.guideFrom = [2]prometheus.Counter{from.WithLabelValues("kept"), from.WithLabelValues("export")}
+	if reg == nil {
+		return
+	}
+	docs := h.guideDocs
+	exports := func(result string, n func(epg.DocumentsStats) uint64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "xtreamd_guide_exports_total", ConstLabels: prometheus.Labels{"result": result},
+			Help: "Guide documents exported to be kept, by how the export ended: kept, too_large (exported per download instead), failed.",
+		}, func() float64 { return float64(n(docs.Stats())) })
+	}
+	reg.MustRegister(from,
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "xtreamd_guide_documents",
+			Help: "Guide documents kept (gzip-compressed, shared by the lines of a bouquet set; --guide-cache-mb)."},
+			func() float64 { return float64(docs.Stats().Kept) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "xtreamd_guide_document_bytes",
+			Help: "Compressed bytes of the guide documents kept."},
+			func() float64 { return float64(docs.Stats().Bytes) }),
+		exports("kept", func(s epg.DocumentsStats) uint64 { return s.Exported }),
+		exports("too_large", func(s epg.DocumentsStats) uint64 { return s.TooLarge }),
+		exports("failed", func(s epg.DocumentsStats) uint64 { return s.Failed }))
+}
 
 // xmltv serves xmltv.php (spec §3.2): the guide of the line's channels as XMLTV, prev_days
 // (default 1) back and next_days (default 1) ahead, at most 14 each, widened to whole hours;
@@ -101,13 +144,17 @@ func (h *Handler) guideDownload(c *fiber.Ctx, gz bool) error {
 		c.Set(fiber.HeaderContentType, "application/xml; charset=utf-8")
 	}
 	key := guideKey(snap.Version, d.Line.BouquetIDs, req.prevDays, req.nextDays, hour)
-	doc, err := h.guideDocs.Get(h.streamCtx, key, opts)
+	wait, cancel := context.WithTimeout(h.streamCtx, guideDocumentWait)
+	doc, err := h.guideDocs.Get(wait, key, opts)
+	cancel()
 	if err != nil {
 		h.log.Debug("xmltv: no shared document, exporting this download's own", "err", err)
 	}
 	if doc != nil {
+		h.guideFrom[guideFromKept].Inc()
 		return sendDocument(c, doc, gz, conn, release)
 	}
+	h.guideFrom[guideFromExport].Inc()
 	guide, log, parent := h.guide, h.log, h.streamCtx
 	c.Context().SetBodyStreamWriter(func(w *bufio.Writer) {
 		defer release()

@@ -16,7 +16,7 @@ func (s *Server) mountSurfaces(app *fiber.App) {
 	// --- player surfaces (player_api.php, get.php, xmltv.php, panel_api.php, enigma2.php) ---
 	player.New(player.Deps{
 		Access: s.dom.access, Catalog: s.dom.catalog, Guide: s.dom.guide, Config: s.deps.Config,
-		Log: s.deps.Log, Now: s.deps.Now, StreamContext: s.streamCtx,
+		Log: s.deps.Log, Now: s.deps.Now, StreamContext: s.streamCtx, Registerer: s.deps.Registry,
 	}).Routes(app)
 
 	// --- admin surfaces (/api/v1, api.php) ---

@@ -40,7 +40,16 @@ type Documents struct {
 	docs  map[docKey]*list.Element // of *docEntry
 	lru   list.List                // front: most recently used
 	bytes int64
+	kept  int       // entries holding a document
+	ends  [3]uint64 // exports ended, by exportKept, exportTooLarge, exportFailed
 }
+
+// How an export ended (DocumentsStats).
+const (
+	exportKept = iota
+	exportTooLarge
+	exportFailed
+)
 
 // Document is a kept guide: Gzip is the XMLTV document gzip-compressed, Size its length as XML.
 // Its bytes are shared and must not be changed.
@@ -136,16 +145,20 @@ func (d *Documents) export(e *docEntry, opts ExportOptions) {
 	ctx, cancel := context.WithTimeout(d.base, d.timeout)
 	defer cancel()
 	start := time.Now()
-	doc, err := d.build(ctx, opts)
+	doc, err := d.buildSafely(ctx, opts)
 	d.mu.Lock()
 	switch {
 	case err == nil:
 		e.doc = doc
 		d.bytes += int64(len(doc.Gzip))
+		d.kept++
+		d.ends[exportKept]++
 		d.evictLocked()
 	case errors.Is(err, errTooLarge):
 		// Kept as a marker: the next asks stream their own at once instead of exporting twice.
+		d.ends[exportTooLarge]++
 	default:
+		d.ends[exportFailed]++
 		if el, ok := d.docs[e.key]; ok && el.Value == e {
 			d.lru.Remove(el)
 			delete(d.docs, e.key)
@@ -163,6 +176,17 @@ func (d *Documents) export(e *docEntry, opts ExportOptions) {
 	default:
 		d.log.Warn("guide document export failed", "err", err)
 	}
+}
+
+// buildSafely is build, a panic in it (a bug; it runs on a goroutine of its own, where a panic
+// would end the process) being an export that failed.
+func (d *Documents) buildSafely(ctx context.Context, opts ExportOptions) (doc *Document, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			doc, err = nil, fmt.Errorf("guide document: panic: %v", r)
+		}
+	}()
+	return d.build(ctx, opts)
 }
 
 // build exports opts gzip-compressed into memory, stopping past the largest document kept.
@@ -198,6 +222,7 @@ func (d *Documents) evictLocked() {
 		case <-e.ready:
 			if e.doc != nil {
 				d.bytes -= int64(len(e.doc.Gzip))
+				d.kept--
 			}
 			d.lru.Remove(el)
 			delete(d.docs, e.key)
@@ -207,16 +232,20 @@ func (d *Documents) evictLocked() {
 	}
 }
 
-// Kept reports the documents kept and their compressed bytes.
-func (d *Documents) Kept() (docs int, bytes int64) {
+// DocumentsStats is what Documents holds and has done.
+type DocumentsStats struct {
+	Kept  int   // documents kept
+	Bytes int64 // their compressed bytes
+	// Exports ended: with a document kept, with one too large to keep, failed.
+	Exported, TooLarge, Failed uint64
+}
+
+// Stats reports the documents kept and the exports ended so far.
+func (d *Documents) Stats() DocumentsStats {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	for el := d.lru.Front(); el != nil; el = el.Next() {
-		if e := el.Value.(*docEntry); e.doc != nil {
-			docs++
-		}
-	}
-	return docs, d.bytes
+	return DocumentsStats{Kept: d.kept, Bytes: d.bytes,
+		Exported: d.ends[exportKept], TooLarge: d.ends[exportTooLarge], Failed: d.ends[exportFailed]}
 }
 
 // capWriter fails with errTooLarge once more than left bytes were written.

@@ -15,19 +15,19 @@ import (
 	"github.com/xtreamd/xtreamd/internal/testdb"
 )
 
-// docGuide stores channels ch000.tv … of hourly programmes from a day before now to a day
+// docGuide stores channels ch0000.tv … of hourly programmes from a day before now to a day
 // after, with descriptions varied enough that gzip cannot fold them away, and returns the
 // options exporting the whole of it.
 func docGuide(t *testing.T, st *store.Store, channels int, now time.Time) epg.ExportOptions {
 	t.Helper()
-	testdb.MustExec(t, st, `INSERT INTO epg_channels (id) SELECT 'ch'||lpad(c::text, 3, '0')||'.tv' FROM generate_series(0, $1 - 1) c`, channels)
+	testdb.MustExec(t, st, `INSERT INTO epg_channels (id) SELECT 'ch'||lpad(c::text, 4, '0')||'.tv' FROM generate_series(0, $1 - 1) c`, channels)
 	testdb.MustExec(t, st, `INSERT INTO epg_programmes (channel_id, start_at, stop_at, title, description, lang)
-		SELECT 'ch'||lpad(c::text, 3, '0')||'.tv', $2::timestamptz + h*interval '1 hour', $2::timestamptz + (h+1)*interval '1 hour',
+		SELECT 'ch'||lpad(c::text, 4, '0')||'.tv', $2::timestamptz + h*interval '1 hour', $2::timestamptz + (h+1)*interval '1 hour',
 			'Programme '||h, md5(c::text||'/'||h::text)||' '||md5(h::text||'/'||c::text), 'en'
 		FROM generate_series(0, $1 - 1) c, generate_series(-24, 23) h`, channels, now)
 	chans := make([]epg.Channel, channels)
 	for i := range chans {
-		chans[i] = epg.Channel{ID: fmt.Sprintf("ch%03d.tv", i), DisplayName: fmt.Sprintf("Channel %d", i)}
+		chans[i] = epg.Channel{ID: fmt.Sprintf("ch%04d.tv", i), DisplayName: fmt.Sprintf("Channel %d", i)}
 	}
 	return epg.ExportOptions{From: now.Add(-24 * time.Hour), To: now.Add(24 * time.Hour), GeneratorName: "test", Channels: chans}
 }
@@ -79,8 +79,8 @@ func TestDocuments_KeptUntilTheGuideChanges(t *testing.T) {
 	if again, err := docs.Get(ctx, "all", opts); err != nil || again != first {
 		t.Fatalf("second Get = %p, %v; want the kept %p", again, err, first)
 	}
-	if n, b := docs.Kept(); n != 1 || b != int64(len(first.Gzip)) {
-		t.Errorf("Kept = %d documents, %d bytes; want 1, %d", n, b, len(first.Gzip))
+	if s := docs.Stats(); s.Kept != 1 || s.Bytes != int64(len(first.Gzip)) || s.Exported != 1 {
+		t.Errorf("Stats = %+v; want 1 document of %d bytes, 1 export", s, len(first.Gzip))
 	}
 
 	// Another key is another document (here: fewer channels).
@@ -92,7 +92,7 @@ func TestDocuments_KeptUntilTheGuideChanges(t *testing.T) {
 	}
 
 	// A new programme bumps the EPG version: the same key exports the guide as it is now.
-	testdb.MustExec(t, st, `UPDATE epg_programmes SET title = 'Breaking News' WHERE channel_id = 'ch000.tv' AND start_at = $1`, now)
+	testdb.MustExec(t, st, `UPDATE epg_programmes SET title = 'Breaking News' WHERE channel_id = 'ch0000.tv' AND start_at = $1`, now)
 	changed, err := docs.Get(ctx, "all", opts)
 	if err != nil || changed == nil || changed == first {
 		t.Fatalf("Get after a guide change = %p, %v; want a new document", changed, err)
@@ -133,8 +133,8 @@ func TestDocuments_ConcurrentFirstAsks(t *testing.T) {
 			t.Fatalf("asker %d got %p, asker 0 %p: want one shared document", i, d, got[0])
 		}
 	}
-	if n, _ := docs.Kept(); n != 1 {
-		t.Errorf("%d documents kept, want 1", n)
+	if s := docs.Stats(); s.Kept != 1 || s.Exported != 1 {
+		t.Errorf("Stats = %+v; want 1 document, 1 export", s)
 	}
 }
 
@@ -172,8 +172,8 @@ func TestDocuments_Bounds(t *testing.T) {
 				t.Fatalf("a document over a quarter of the budget: Get = %v, %v; want nil, nil", d, err)
 			}
 		}
-		if n, b := docs.Kept(); n != 0 || b != 0 {
-			t.Errorf("Kept = %d, %d bytes; want none", n, b)
+		if s := docs.Stats(); s.Kept != 0 || s.Bytes != 0 || s.TooLarge != 1 {
+			t.Errorf("Stats = %+v; want none kept, 1 export too large", s)
 		}
 	})
 	t.Run("least recently used first", func(t *testing.T) {
@@ -198,8 +198,8 @@ func TestDocuments_Bounds(t *testing.T) {
 		if _, err := docs.Get(ctx, "4", keyOpts(4)); err != nil {
 			t.Fatal(err)
 		}
-		if n, b := docs.Kept(); b > budget || n > 4 {
-			t.Errorf("Kept = %d documents, %d bytes; budget %d", n, b, budget)
+		if s := docs.Stats(); s.Bytes > budget || s.Kept > 4 || s.Kept < 1 {
+			t.Errorf("Stats = %+v; budget %d", s, budget)
 		}
 		if d, _ := docs.Get(ctx, "0", keyOpts(0)); d != kept[0] {
 			t.Error("the most recently used document was dropped")
@@ -215,8 +215,8 @@ func TestDocuments_Bounds(t *testing.T) {
 		if d, err := docs.Get(ctx, "k", one); d != nil || err != nil {
 			t.Fatalf("an export under an ended context: Get = %v, %v; want nil, nil", d, err)
 		}
-		if n, _ := docs.Kept(); n != 0 {
-			t.Errorf("%d documents kept after a failed export", n)
+		if s := docs.Stats(); s.Kept != 0 || s.Failed != 1 {
+			t.Errorf("Stats = %+v after a failed export; want none kept, 1 failed", s)
 		}
 	})
 	t.Run("ended context", func(t *testing.T) {
@@ -228,4 +228,30 @@ func TestDocuments_Bounds(t *testing.T) {
 			t.Errorf("Get under an ended context = %v, %v; want an error", d, err)
 		}
 	})
+}
+
+// TestDocuments_WaiterGivesUp: a Get whose context ends while the export runs returns the
+// context's error at once; the export goes on for the others and is kept.
+func TestDocuments_WaiterGivesUp(t *testing.T) {
+	t.Parallel()
+	st := store.New(testdb.New(t))
+	now := time.Date(2025, 3, 3, 13, 0, 0, 0, time.UTC)
+	g := epg.NewGuide(st, func() time.Time { return now })
+	opts := docGuide(t, st, 2000, now) // 96,000 programmes: an export of a second or more
+	docs := epg.NewDocuments(g, epg.DocumentsOptions{Budget: 1 << 30})
+	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	if d, err := docs.Get(ctx, "all", opts); d != nil || err == nil {
+		t.Fatalf("Get with a 100 ms context = %v, %v; want its error", d, err)
+	}
+	if waited := time.Since(start); waited > 2*time.Second {
+		t.Errorf("the waiter returned after %v", waited)
+	}
+	testdb.Eventually(t, time.Minute, "the export to be kept", func() bool { return docs.Stats().Kept == 1 })
+	if d, err := docs.Get(t.Context(), "all", opts); d == nil || err != nil {
+		t.Fatalf("Get after the export = %v, %v", d, err)
+	} else if s := docs.Stats(); s.Exported != 1 {
+		t.Errorf("Stats = %+v; want the one export", s)
+	}
 }
