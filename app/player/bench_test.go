@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -277,6 +278,104 @@ func BenchmarkPlaylist10k(b *testing.B) {
 // download reads the programmes and compresses as it goes). MB/s is of the document;
 // bytes/answer what went over the wire.
 func BenchmarkXMLTV(b *testing.B) {
+	gb := newGuideBench(b)
+	c := testClient(b, 1)
+	for _, server := range []struct{ name, base string }{{"kept", gb.kept}, {"exported", gb.exported}} {
+		for _, target := range []struct{ name, query, acceptEncoding string }{
+			{"xml", gb.query, "identity"}, {"gzip-file", gb.query + "&gzip=1", "identity"}, {"content-encoding", gb.query, "gzip"},
+		} {
+			b.Run(server.name+"/"+target.name, func(b *testing.B) {
+				var n int
+				b.SetBytes(int64(len(gb.doc)))
+				for b.Loop() {
+					n = len(benchGet(b, c, server.base+target.query, target.acceptEncoding))
+				}
+				b.ReportMetric(float64(n), "bytes/answer")
+			})
+		}
+	}
+}
+
+// BenchmarkXMLTVStorm: 64 distinct lines of the same bouquets fetch the guide gzip-encoded, 8
+// at a time, as boxes do after a provider's guide update: each op first bumps the EPG version
+// (a statement on the programmes that changes no row), so the production server ("kept")
+// exports once per op and the other 63 downloads wait for that export or copy it, while the
+// server keeping no guide ("exported") exports 64 times. ms/download is the op's time over its
+// 64 downloads.
+func BenchmarkXMLTVStorm(b *testing.B) {
+	const lines, parallel = 64, 8
+	gb := newGuideBench(b)
+	bq, _, err := gb.st.EnsureBouquet(context.Background(), "All")
+	if err != nil {
+		b.Fatal(err)
+	}
+	queries := make([]string, lines)
+	for i := range queries {
+		line, pass := testdb.NewLine(b, gb.st, func(in *store.LineInput) { in.BouquetIDs = []int64{bq} })
+		queries[i] = api("/xmltv.php", "username", line.Username, "password", pass)
+	}
+	c := testClient(b, parallel)
+	for _, server := range []struct{ name, base string }{{"kept", gb.kept}, {"exported", gb.exported}} {
+		b.Run(server.name, func(b *testing.B) {
+			for _, q := range queries { // each line's first check (its hash) outside the timing
+				benchGet(b, c, server.base+q, "gzip")
+			}
+			b.ResetTimer()
+			for b.Loop() {
+				testdb.MustExec(b, gb.st, `UPDATE epg_programmes SET title = title WHERE false`)
+				next := make(chan string, lines)
+				for _, q := range queries {
+					next <- q
+				}
+				close(next)
+				var wg sync.WaitGroup
+				for range parallel {
+					wg.Go(func() {
+						for q := range next {
+							if err := fetchGzip(c, server.base+q); err != nil {
+								b.Error(err)
+							}
+						}
+					})
+				}
+				wg.Wait()
+			}
+			b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N*lines), "ms/download")
+		})
+	}
+}
+
+// fetchGzip GETs url gzip-encoded and reads the body, which must answer 200 (for any goroutine).
+func fetchGzip(c *http.Client, url string) error {
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Accept-Encoding", "gzip")
+	resp, err := c.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+		return err
+	}
+	if resp.StatusCode != 200 {
+		return fmt.Errorf("%s: status %d", logx.RedactQuery(url), resp.StatusCode)
+	}
+	return nil
+}
+
+// guideBench is BenchmarkXMLTV's guide on the benchmark servers' database, served by the
+// production server (kept) and by one keeping no guide (exported).
+type guideBench struct {
+	*benchServers
+	kept, exported string // base URLs
+	query          string // the bench line's xmltv.php
+	doc            []byte // its guide
+}
+
+func newGuideBench(b *testing.B) *guideBench {
 	bs := newBenchServers(b)
 	testdb.MustExec(b, bs.st, `INSERT INTO epg_channels (id) SELECT 'ch'||lpad(c::text, 5, '0')||'.bench' FROM generate_series(0, 199) c`)
 	testdb.MustExec(b, bs.st, `WITH words(w) AS (SELECT regexp_split_to_array('news sport weather film drama comedy
@@ -288,36 +387,27 @@ func BenchmarkXMLTV(b *testing.B) {
 			initcap(w[1 + (c*7 + h) % 33]||' '||w[1 + (c + h*5) % 33]),
 			(SELECT string_agg(w[1 + (c*31 + h*17 + k*k) % 33], ' ') FROM generate_series(1, 25 + (c + h) % 20) k)||'.', 'en'
 		FROM generate_series(0, 199) c, generate_series(0, 95) h, words`)
-	cfg := testConfig()
-	cfg.GuideCacheBytes = -1
-	srv, err := server.New(context.Background(), server.Deps{Config: cfg, Log: logx.New(io.Discard, "text", slog.LevelWarn), Store: bs.st})
-	if err != nil {
-		b.Fatal(err)
+	// Both with the per-address download limit lifted: every client is 127.0.0.1.
+	guideServer := func(guideBytes int64) string {
+		cfg := testConfig()
+		cfg.GuideCacheBytes, cfg.DownloadsPerIP = guideBytes, 1000
+		srv, err := server.New(context.Background(), server.Deps{Config: cfg, Log: logx.New(io.Discard, "text", slog.LevelWarn), Store: bs.st})
+		if err != nil {
+			b.Fatal(err)
+		}
+		return serve(b, srv.App(), "")
 	}
-	exported := serve(b, srv.App(), "")
+	gb := &guideBench{benchServers: bs, kept: guideServer(0), exported: guideServer(-1),
+		query: api("/xmltv.php", "username", "bench", "password", "bench-pass")}
 	c := testClient(b, 1)
-	query := api("/xmltv.php", "username", "bench", "password", "bench-pass")
-	doc := benchGet(b, c, exported+query, "identity") // warm: argon2 once, then the credential cache
-	if !bytes.Contains(doc, []byte("<programme ")) {
-		b.Fatalf("the guide has no programmes:\n%.500s", doc)
+	gb.doc = benchGet(b, c, gb.exported+gb.query, "identity") // warm: argon2 once, then the credential cache
+	if !bytes.Contains(gb.doc, []byte("<programme ")) {
+		b.Fatalf("the guide has no programmes:\n%.500s", gb.doc)
 	}
-	if kept := benchGet(b, c, bs.ours+query, "identity"); !bytes.Equal(kept, doc) {
+	if kept := benchGet(b, c, gb.kept+gb.query, "identity"); !bytes.Equal(kept, gb.doc) {
 		b.Fatal("the kept document is not the exported one")
 	}
-	for _, server := range []struct{ name, base string }{{"kept", bs.ours}, {"exported", exported}} {
-		for _, target := range []struct{ name, query, acceptEncoding string }{
-			{"xml", query, "identity"}, {"gzip-file", query + "&gzip=1", "identity"}, {"content-encoding", query, "gzip"},
-		} {
-			b.Run(server.name+"/"+target.name, func(b *testing.B) {
-				var n int
-				b.SetBytes(int64(len(doc)))
-				for b.Loop() {
-					n = len(benchGet(b, c, server.base+target.query, target.acceptEncoding))
-				}
-				b.ReportMetric(float64(n), "bytes/answer")
-			})
-		}
-	}
+	return gb
 }
 
 // benchGet fetches url with the Accept-Encoding given ("": none), which must answer 200, and
