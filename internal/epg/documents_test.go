@@ -15,21 +15,26 @@ import (
 	"github.com/xtreamd/xtreamd/internal/testdb"
 )
 
-// docGuide stores channels ch0000.tv … of hourly programmes from a day before now to a day
-// after, with descriptions varied enough that gzip cannot fold them away, and returns the
-// options exporting the whole of it.
-func docGuide(t *testing.T, st *store.Store, channels int, now time.Time) epg.ExportOptions {
+// docNow is the clock of the documents' tests.
+var docNow = time.Date(2025, 3, 3, 13, 0, 0, 0, time.UTC)
+
+// docGuide stores, in a fresh database, channels ch0000.tv … of hourly programmes from a day
+// before docNow to a day after, with descriptions varied enough that gzip cannot fold them
+// away, and returns the store, a guide over it and the options exporting the whole of it.
+func docGuide(t *testing.T, channels int) (*store.Store, *epg.Guide, epg.ExportOptions) {
 	t.Helper()
+	st := store.New(testdb.New(t))
 	testdb.MustExec(t, st, `INSERT INTO epg_channels (id) SELECT 'ch'||lpad(c::text, 4, '0')||'.tv' FROM generate_series(0, $1 - 1) c`, channels)
 	testdb.MustExec(t, st, `INSERT INTO epg_programmes (channel_id, start_at, stop_at, title, description, lang)
 		SELECT 'ch'||lpad(c::text, 4, '0')||'.tv', $2::timestamptz + h*interval '1 hour', $2::timestamptz + (h+1)*interval '1 hour',
 			'Programme '||h, md5(c::text||'/'||h::text)||' '||md5(h::text||'/'||c::text), 'en'
-		FROM generate_series(0, $1 - 1) c, generate_series(-24, 23) h`, channels, now)
+		FROM generate_series(0, $1 - 1) c, generate_series(-24, 23) h`, channels, docNow)
 	chans := make([]epg.Channel, channels)
 	for i := range chans {
 		chans[i] = epg.Channel{ID: fmt.Sprintf("ch%04d.tv", i), DisplayName: fmt.Sprintf("Channel %d", i)}
 	}
-	return epg.ExportOptions{From: now.Add(-24 * time.Hour), To: now.Add(24 * time.Hour), GeneratorName: "test", Channels: chans}
+	g := epg.NewGuide(st, func() time.Time { return docNow })
+	return st, g, epg.ExportOptions{From: docNow.Add(-24 * time.Hour), To: docNow.Add(24 * time.Hour), GeneratorName: "test", Channels: chans}
 }
 
 // exported is what Export writes for opts, the document a kept one must hold.
@@ -61,10 +66,7 @@ func gunzip(t *testing.T, z []byte) []byte {
 // is another document.
 func TestDocuments_KeptUntilTheGuideChanges(t *testing.T) {
 	t.Parallel()
-	st := store.New(testdb.New(t))
-	now := time.Date(2025, 3, 3, 13, 0, 0, 0, time.UTC)
-	g := epg.NewGuide(st, func() time.Time { return now })
-	opts := docGuide(t, st, 20, now)
+	st, g, opts := docGuide(t, 20)
 	docs := epg.NewDocuments(g, epg.DocumentsOptions{Budget: 64 << 20})
 	ctx := t.Context()
 
@@ -92,7 +94,7 @@ func TestDocuments_KeptUntilTheGuideChanges(t *testing.T) {
 	}
 
 	// A new programme bumps the EPG version: the same key exports the guide as it is now.
-	testdb.MustExec(t, st, `UPDATE epg_programmes SET title = 'Breaking News' WHERE channel_id = 'ch0000.tv' AND start_at = $1`, now)
+	testdb.MustExec(t, st, `UPDATE epg_programmes SET title = 'Breaking News' WHERE channel_id = 'ch0000.tv' AND start_at = $1`, docNow)
 	changed, err := docs.Get(ctx, "all", opts)
 	if err != nil || changed == nil || changed == first {
 		t.Fatalf("Get after a guide change = %p, %v; want a new document", changed, err)
@@ -107,10 +109,7 @@ func TestDocuments_KeptUntilTheGuideChanges(t *testing.T) {
 // for one export and share its document.
 func TestDocuments_ConcurrentFirstAsks(t *testing.T) {
 	t.Parallel()
-	st := store.New(testdb.New(t))
-	now := time.Date(2025, 3, 3, 13, 0, 0, 0, time.UTC)
-	g := epg.NewGuide(st, func() time.Time { return now })
-	opts := docGuide(t, st, 50, now)
+	_, g, opts := docGuide(t, 50)
 	docs := epg.NewDocuments(g, epg.DocumentsOptions{Budget: 64 << 20})
 	const askers = 16
 	got := make([]*epg.Document, askers)
@@ -144,10 +143,7 @@ func TestDocuments_ConcurrentFirstAsks(t *testing.T) {
 // context ended fails.
 func TestDocuments_Bounds(t *testing.T) {
 	t.Parallel()
-	st := store.New(testdb.New(t))
-	now := time.Date(2025, 3, 3, 13, 0, 0, 0, time.UTC)
-	g := epg.NewGuide(st, func() time.Time { return now })
-	opts := docGuide(t, st, 40, now)
+	_, g, opts := docGuide(t, 40)
 	ctx := t.Context()
 	// The size of one compressed document of ten channels.
 	one := opts
@@ -234,10 +230,7 @@ func TestDocuments_Bounds(t *testing.T) {
 // context's error at once; the export goes on for the others and is kept.
 func TestDocuments_WaiterGivesUp(t *testing.T) {
 	t.Parallel()
-	st := store.New(testdb.New(t))
-	now := time.Date(2025, 3, 3, 13, 0, 0, 0, time.UTC)
-	g := epg.NewGuide(st, func() time.Time { return now })
-	opts := docGuide(t, st, 2000, now) // 96,000 programmes: an export of a second or more
+	_, g, opts := docGuide(t, 2000) // 96,000 programmes: an export of a second or more
 	docs := epg.NewDocuments(g, epg.DocumentsOptions{Budget: 1 << 30})
 	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
 	defer cancel()
