@@ -21,13 +21,15 @@ import (
 	"github.com/xtreamd/xtreamd/internal/testkit"
 )
 
-// guideServer runs a production server over st on loopback, following the catalog's changes,
-// with the clock now and the guide budget given (0: the default).
-func guideServer(t *testing.T, st *store.Store, now func() time.Time, guideBytes int64) string {
+// liveServer runs a production server over st on loopback, its catalog following the
+// database's changes, with testConfig as tune adjusts it and the clock now (nil: the real one).
+func liveServer(t *testing.T, st *store.Store, now func() time.Time, tune func(*config.Config)) string {
 	t.Helper()
 	cfg := testConfig()
-	cfg.GuideCacheBytes = guideBytes
-	srv, err := server.New(context.Background(), server.Deps{Config: cfg, Log: logx.New(io.Discard, "text", slog.LevelWarn),
+	if tune != nil {
+		tune(&cfg)
+	}
+	srv, err := server.New(context.Background(), server.Deps{Config: cfg, Log: logx.New(io.Discard, "text", slog.LevelInfo),
 		Store: st, Now: now})
 	if err != nil {
 		t.Fatal(err)
@@ -38,6 +40,11 @@ func guideServer(t *testing.T, st *store.Store, now func() time.Time, guideBytes
 	}
 	testkit.Serve(t, srv, ln, 20*time.Second)
 	return "http://" + ln.Addr().String()
+}
+
+// guideServer is liveServer with the guide budget given (0: the default).
+func guideServer(t *testing.T, st *store.Store, now func() time.Time, guideBytes int64) string {
+	return liveServer(t, st, now, func(c *config.Config) { c.GuideCacheBytes = guideBytes })
 }
 
 // guideOf downloads the guide of user at base with the Accept-Encoding given and returns the

@@ -6,7 +6,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -17,12 +16,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/xtreamd/xtreamd/app/server"
 	"github.com/xtreamd/xtreamd/internal/config"
 	"github.com/xtreamd/xtreamd/internal/logx"
 	"github.com/xtreamd/xtreamd/internal/store"
 	"github.com/xtreamd/xtreamd/internal/testdb"
-	"github.com/xtreamd/xtreamd/internal/testkit"
 )
 
 // The slow-reader scenario of issue 11: 20 clients open xmltv.php?next_days=14 of a large
@@ -105,19 +102,10 @@ func newSlowEnv(t *testing.T) *slowEnv {
 // default) on loopback.
 func (e *slowEnv) serve(t *testing.T, perLine, perIP int, guideBytes int64) string {
 	t.Helper()
-	cfg := testConfig()
-	cfg.DownloadsPerLine, cfg.DownloadsPerIP, cfg.GuideCacheBytes = perLine, perIP, guideBytes
-	cfg.InstanceID = "slow"
-	srv, err := server.New(context.Background(), server.Deps{Config: cfg, Log: logx.New(io.Discard, "text", slog.LevelInfo), Store: e.st})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	testkit.Serve(t, srv, ln, 20*time.Second)
-	return "http://" + ln.Addr().String()
+	return liveServer(t, e.st, nil, func(c *config.Config) {
+		c.DownloadsPerLine, c.DownloadsPerIP, c.GuideCacheBytes = perLine, perIP, guideBytes
+		c.InstanceID = "slow"
+	})
 }
 
 // newLines creates n lines on the bouquet (their first login is cold: a lookup, a hash and a
