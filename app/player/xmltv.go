@@ -106,26 +106,30 @@ func (h *Handler) guideDownload(c *fiber.Ctx, gz bool) error {
 		return sendBody(c, a)
 	}
 	snap := h.catalog.Current()
-	ent := snap.Entitlement(d.Line.BouquetIDs)
-	chans := make([]epg.Channel, 0, 64) // never nil: nil would export every channel
-	seen := make(map[string]bool)
-	for _, st := range ent.Live(0) {
-		if st.EPGChannelID == "" || seen[st.EPGChannelID] {
-			continue
-		}
-		seen[st.EPGChannelID] = true
-		chans = append(chans, epg.Channel{ID: st.EPGChannelID, DisplayName: st.Name, Icon: st.Icon})
-	}
 	// The window is widened to whole hours: prev_days before the start of this hour to
 	// next_days after its end. Every line of the same bouquets then asks for the same document
 	// all hour long, and h.guideDocs exports it once.
 	hour := h.now().Truncate(time.Hour)
-	opts := epg.ExportOptions{
-		From:          hour.Add(-time.Duration(req.prevDays) * 24 * time.Hour),
-		To:            hour.Add(time.Hour + time.Duration(req.nextDays)*24*time.Hour),
-		GeneratorName: "xtreamd",
-		GeneratorURL:  h.site.base + "/",
-		Channels:      chans,
+	bouquets, prevDays, nextDays := d.Line.BouquetIDs, req.prevDays, req.nextDays
+	// Only an export needs the channel list (a pass over the line's channels): a download of
+	// a kept document never builds it.
+	exportOptions := func() epg.ExportOptions {
+		chans := make([]epg.Channel, 0, 64) // never nil: nil would export every channel
+		seen := make(map[string]bool)
+		for _, st := range snap.Entitlement(bouquets).Live(0) {
+			if st.EPGChannelID == "" || seen[st.EPGChannelID] {
+				continue
+			}
+			seen[st.EPGChannelID] = true
+			chans = append(chans, epg.Channel{ID: st.EPGChannelID, DisplayName: st.Name, Icon: st.Icon})
+		}
+		return epg.ExportOptions{
+			From:          hour.Add(-time.Duration(prevDays) * 24 * time.Hour),
+			To:            hour.Add(time.Hour + time.Duration(nextDays)*24*time.Hour),
+			GeneratorName: "xtreamd",
+			GeneratorURL:  h.site.base + "/",
+			Channels:      chans,
+		}
 	}
 	release, conn, ok := h.startDownload(c, d.Line.ID, req.clientIP)
 	if !ok {
@@ -145,7 +149,7 @@ func (h *Handler) guideDownload(c *fiber.Ctx, gz bool) error {
 	}
 	key := guideKey(snap.Version, d.Line.BouquetIDs, req.prevDays, req.nextDays, hour)
 	wait, cancel := context.WithTimeout(h.streamCtx, guideDocumentWait)
-	doc, err := h.guideDocs.Get(wait, key, opts)
+	doc, err := h.guideDocs.Get(wait, key, exportOptions)
 	cancel()
 	if err != nil {
 		h.log.Debug("xmltv: no shared document, exporting this download's own", "err", err)
@@ -155,7 +159,7 @@ func (h *Handler) guideDownload(c *fiber.Ctx, gz bool) error {
 		return sendDocument(c, doc, gz, conn, release)
 	}
 	h.guideFrom[guideFromExport].Inc()
-	guide, log, parent := h.guide, h.log, h.streamCtx
+	guide, log, parent, opts := h.guide, h.log, h.streamCtx, exportOptions()
 	c.Context().SetBodyStreamWriter(func(w *bufio.Writer) {
 		defer release()
 		defer func() {

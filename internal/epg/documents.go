@@ -103,12 +103,12 @@ func NewDocuments(g *Guide, opts DocumentsOptions) *Documents {
 var errTooLarge = errors.New("guide document larger than the largest kept")
 
 // Get returns the document key of the current EPG version: kept already, or exported now
-// with opts (which key must determine) while every concurrent Get of it waits for the one
-// export. It returns nil, and no error, when the caller should export on its own: nothing is
+// with the options opts returns (which key must determine; called only for an export, on
+// another goroutine) while every concurrent Get of it waits for the one export. It returns nil, and no error, when the caller should export on its own: nothing is
 // kept (no budget), the document is larger than the largest kept, or the export failed (the
 // next Get tries again). An error is the EPG version's read failing, or ctx ending while the
 // export runs.
-func (d *Documents) Get(ctx context.Context, key string, opts ExportOptions) (*Document, error) {
+func (d *Documents) Get(ctx context.Context, key string, opts func() ExportOptions) (*Document, error) {
 	if d.budget <= 0 {
 		return nil, nil
 	}
@@ -141,7 +141,7 @@ func (d *Documents) Get(ctx context.Context, key string, opts ExportOptions) (*D
 
 // export builds e's document and makes it ready: kept if it fits, else a marker that it does
 // not (Get answers nil until the key changes); an export that failed is forgotten.
-func (d *Documents) export(e *docEntry, opts ExportOptions) {
+func (d *Documents) export(e *docEntry, opts func() ExportOptions) {
 	ctx, cancel := context.WithTimeout(d.base, d.timeout)
 	defer cancel()
 	start := time.Now()
@@ -180,13 +180,13 @@ func (d *Documents) export(e *docEntry, opts ExportOptions) {
 
 // buildSafely is build, a panic in it (a bug; it runs on a goroutine of its own, where a panic
 // would end the process) being an export that failed.
-func (d *Documents) buildSafely(ctx context.Context, opts ExportOptions) (doc *Document, err error) {
+func (d *Documents) buildSafely(ctx context.Context, opts func() ExportOptions) (doc *Document, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			doc, err = nil, fmt.Errorf("guide document: panic: %v", r)
 		}
 	}()
-	return d.build(ctx, opts)
+	return d.build(ctx, opts())
 }
 
 // build exports opts gzip-compressed into memory, stopping past the largest document kept.
