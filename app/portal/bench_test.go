@@ -45,6 +45,7 @@ type benchEnv struct {
 	// answer's.
 	acceptEncoding string
 	header         http.Header
+	st             *store.Store // the server's database
 }
 
 func newBench(b testing.TB) *benchEnv {
@@ -75,7 +76,7 @@ func newBench(b testing.TB) *benchEnv {
 	lineID, err := st.CreateLine(ctx, store.LineInput{Username: "bench", PasswordHash: hash, MaxConnections: 0, BouquetIDs: []int64{bq}})
 	must(b, err)
 	// DisableCompression: the answers as they are, the portal's and the player API's alike.
-	be := &benchEnv{mac: "00:1A:79:BE:4C:01", client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64, DisableCompression: true}}}
+	be := &benchEnv{st: st, mac: "00:1A:79:BE:4C:01", client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64, DisableCompression: true}}}
 	_, err = st.CreateMAGDevice(ctx, lineID, be.mac)
 	must(b, err)
 	must(b, st.SetSetting(ctx, "rate_limit_per_second", 0))
@@ -326,4 +327,34 @@ func TestGetAllChannels_Gzip(t *testing.T) {
 	if be.header.Get("Content-Encoding") != "" || be.header.Get("Vary") != "" {
 		t.Errorf("a page of 14: Content-Encoding %q, Vary %q; want it as it is", be.header.Get("Content-Encoding"), be.header.Get("Vary"))
 	}
+}
+
+// BenchmarkEPGInfo10k: itv/get_epg_info (period=3, the default) of the 10,000-channel line,
+// every channel with a guide of hourly programmes: what a box asks for to show what is on
+// across its channel list. p50/p99 are the request latencies as the client sees them.
+func BenchmarkEPGInfo10k(b *testing.B) {
+	be := newBench(b)
+	testdb.MustExec(b, be.st, `INSERT INTO epg_channels (id) SELECT 'ch'||lpad(c::text, 5, '0')||'.bench' FROM generate_series(0, $1 - 1) c`, benchChannels)
+	testdb.MustExec(b, be.st, `INSERT INTO epg_programmes (channel_id, start_at, stop_at, title, description, lang)
+		SELECT 'ch'||lpad(c::text, 5, '0')||'.bench', date_trunc('hour', now()) + h*interval '1 hour',
+			date_trunc('hour', now()) + (h+1)*interval '1 hour', 'Programme '||h||' of '||c,
+			'What happens in hour '||h||' on channel '||c||'.', 'en'
+		FROM generate_series(0, $1 - 1) c, generate_series(-2, 21) h`, benchChannels)
+	testdb.MustExec(b, be.st, `ANALYZE`)
+	be.handshake(b, "")
+	info := call("itv", "get_epg_info", "period", "3")
+	body := be.get(b, be.base, info, "")
+	var answer struct {
+		JS struct {
+			Data map[string][]json.RawMessage `json:"data"`
+		} `json:"js"`
+	}
+	must(b, json.Unmarshal(body, &answer))
+	if len(answer.JS.Data) != benchChannels {
+		b.Fatalf("get_epg_info has %d channels", len(answer.JS.Data))
+	}
+	b.Run("get_epg_info", func(b *testing.B) {
+		measure(b, func(int) { be.discard(b, info) })
+		b.ReportMetric(float64(len(body)), "bytes/answer")
+	})
 }

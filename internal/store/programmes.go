@@ -23,13 +23,33 @@ type Programme struct {
 
 const programmeColumns = `id, channel_id, start_at, stop_at, title, description, lang, category`
 
+// collectProgrammes appends the rows of programmeColumns to dst and closes rows. One scan
+// target serves every row, so a row costs its strings only: pgx.RowToStructByName resolves
+// the struct's fields again for each row, which was half the CPU of a 60,000-row read
+// (the portal's get_epg_info of 10,000 channels).
+func collectProgrammes(rows pgx.Rows, dst []Programme) ([]Programme, error) {
+	defer rows.Close()
+	var p Programme
+	scan := []any{&p.ID, &p.ChannelID, &p.StartAt, &p.StopAt, &p.Title, &p.Description, &p.Lang, &p.Category}
+	for rows.Next() {
+		if err := rows.Scan(scan...); err != nil {
+			return dst, err
+		}
+		dst = append(dst, p)
+	}
+	return dst, rows.Err()
+}
+
 // ProgrammesNowNext returns the programme on air at `at` on channelID and the ones after it,
 // at most limit, by start (get_short_epg). It walks the (channel_id, stop_at) index.
 func (s *Store) ProgrammesNowNext(ctx context.Context, channelID string, at time.Time, limit int) ([]Programme, error) {
 	const q = `SELECT ` + programmeColumns + ` FROM epg_programmes
 		WHERE channel_id = $1 AND stop_at > $2 ORDER BY stop_at, start_at LIMIT $3`
-	rows, _ := s.q.Query(ctx, q, channelID, at, limit)
-	ps, err := pgx.CollectRows(rows, pgx.RowToStructByName[Programme])
+	rows, err := s.q.Query(ctx, q, channelID, at, limit)
+	var ps []Programme
+	if err == nil {
+		ps, err = collectProgrammes(rows, []Programme{})
+	}
 	if err != nil {
 		return nil, fmt.Errorf("programmes now/next of %q: %w", channelID, interpret(err))
 	}
@@ -43,14 +63,28 @@ func (s *Store) ProgrammesNowNextMany(ctx context.Context, channelIDs []string, 
 		FROM unnest($1::text[]) AS c(id)
 		CROSS JOIN LATERAL (SELECT ` + programmeColumns + ` FROM epg_programmes
 			WHERE channel_id = c.id AND stop_at > $2 ORDER BY stop_at, start_at LIMIT $3) p`
-	rows, _ := s.q.Query(ctx, q, channelIDs, at, limit)
-	ps, err := pgx.CollectRows(rows, pgx.RowToStructByName[Programme])
+	rows, err := s.q.Query(ctx, q, channelIDs, at, limit)
+	var ps []Programme
+	if err == nil {
+		ps, err = collectProgrammes(rows, make([]Programme, 0, len(channelIDs)))
+	}
 	if err != nil {
 		return nil, fmt.Errorf("programmes now/next of %d channels: %w", len(channelIDs), interpret(err))
 	}
+	// The lateral join returns each channel's rows together: each channel's entry is its run
+	// of ps (capped, so that an append by a caller copies).
 	out := make(map[string][]Programme, len(channelIDs))
-	for _, p := range ps {
-		out[p.ChannelID] = append(out[p.ChannelID], p)
+	for i := 0; i < len(ps); {
+		j := i + 1
+		for j < len(ps) && ps[j].ChannelID == ps[i].ChannelID {
+			j++
+		}
+		if prev := out[ps[i].ChannelID]; len(prev) > 0 { // a channel asked for twice
+			out[ps[i].ChannelID] = append(prev, ps[i:j]...)
+		} else {
+			out[ps[i].ChannelID] = ps[i:j:j]
+		}
+		i = j
 	}
 	return out, nil
 }
@@ -59,8 +93,11 @@ func (s *Store) ProgrammesNowNextMany(ctx context.Context, channelIDs []string, 
 // (get_simple_data_table).
 func (s *Store) ProgrammesOfChannel(ctx context.Context, channelID string) ([]Programme, error) {
 	const q = `SELECT ` + programmeColumns + ` FROM epg_programmes WHERE channel_id = $1 ORDER BY start_at`
-	rows, _ := s.q.Query(ctx, q, channelID)
-	ps, err := pgx.CollectRows(rows, pgx.RowToStructByName[Programme])
+	rows, err := s.q.Query(ctx, q, channelID)
+	var ps []Programme
+	if err == nil {
+		ps, err = collectProgrammes(rows, []Programme{})
+	}
 	if err != nil {
 		return nil, fmt.Errorf("programmes of %q: %w", channelID, interpret(err))
 	}
@@ -72,8 +109,11 @@ func (s *Store) ProgrammesOfChannel(ctx context.Context, channelID string) ([]Pr
 func (s *Store) ProgrammesBetween(ctx context.Context, channelID string, from, to time.Time) ([]Programme, error) {
 	const q = `SELECT ` + programmeColumns + ` FROM epg_programmes
 		WHERE channel_id = $1 AND stop_at > $2 AND start_at < $3 ORDER BY start_at`
-	rows, _ := s.q.Query(ctx, q, channelID, from, to)
-	ps, err := pgx.CollectRows(rows, pgx.RowToStructByName[Programme])
+	rows, err := s.q.Query(ctx, q, channelID, from, to)
+	var ps []Programme
+	if err == nil {
+		ps, err = collectProgrammes(rows, []Programme{})
+	}
 	if err != nil {
 		return nil, fmt.Errorf("programmes of %q: %w", channelID, interpret(err))
 	}
@@ -166,16 +206,8 @@ func (s *Store) programmePage(ctx context.Context, from, to time.Time, win []str
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
-		var p Programme // one scan target for the page: a row costs its strings only
-		scan := []any{&p.ID, &p.ChannelID, &p.StartAt, &p.StopAt, &p.Title, &p.Description, &p.Lang, &p.Category}
-		for rows.Next() {
-			if err := rows.Scan(scan...); err != nil {
-				return err
-			}
-			page = append(page, p)
-		}
-		return rows.Err()
+		page, err = collectProgrammes(rows, page)
+		return err
 	})
 	if err != nil {
 		return page, fmt.Errorf("page: %w", interpret(err))
