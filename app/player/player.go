@@ -40,7 +40,10 @@ type Deps struct {
 	// StreamContext ends at shutdown: playlist and guide writers, which outlive their
 	// handler, stop with it. Nil means context.Background().
 	StreamContext context.Context
-	// Registerer takes the guide documents' metrics; nil registers none.
+	// GuideDocuments keeps xmltv.php's documents, shared with the portal's guide answers; nil
+	// keeps none (every download exports its own).
+	GuideDocuments *epg.Documents
+	// Registerer takes the guide download counter; nil registers none.
 	Registerer prometheus.Registerer
 }
 
@@ -115,14 +118,12 @@ func New(d Deps) *Handler {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
 	d.Catalog.Attach(listsView) // each catalog refresh renders the lists before serving them
-	budget := d.Config.GuideCacheBytes
-	if budget == 0 {
-		budget = config.DefaultGuideCacheBytes
+	if d.GuideDocuments == nil {
+		d.GuideDocuments = epg.NewDocuments(d.Guide, epg.DocumentsOptions{})
 	}
 	h := &Handler{
-		guideDocs: epg.NewDocuments(d.Guide, epg.DocumentsOptions{Budget: budget, Context: d.StreamContext,
-			Timeout: guideExportTimeout, Log: d.Log}),
-		access: d.Access, catalog: d.Catalog, guide: d.Guide, log: d.Log, now: d.Now,
+		guideDocs: d.GuideDocuments,
+		access:    d.Access, catalog: d.Catalog, guide: d.Guide, log: d.Log, now: d.Now,
 		streamCtx: d.StreamContext, proxies: d.Config.TrustedProxies, site: newSite(d.Config),
 		cons:      newConsCache(d.Access.ActiveConnections, consTTL, d.Access.Now),
 		downloads: newDownloads(d.Config),

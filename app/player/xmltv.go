@@ -32,34 +32,17 @@ const (
 	guideFromExport
 )
 
-// registerGuideMetrics registers the guide documents' metrics with reg (nil: none; the
-// download counters still count).
+// registerGuideMetrics registers the download counter with reg (nil: none; it still counts).
+// The guide documents' own metrics are registered where they are made (app/server).
 func (h *Handler) registerGuideMetrics(reg prometheus.Registerer) {
 	from := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "xtreamd_guide_downloads_total",
 		Help: "xmltv.php downloads answered, by what they were served from: a kept document (kept) or an export of their own (export: too large to keep, none kept, or the shared export slow or failed).",
 	}, []string{"from"})
 	h.guideFrom = [2]prometheus.Counter{from.WithLabelValues("kept"), from.WithLabelValues("export")}
-	if reg == nil {
-		return
+	if reg != nil {
+		reg.MustRegister(from)
 	}
-	docs := h.guideDocs
-	exports := func(result string, n func(epg.DocumentsStats) uint64) prometheus.Collector {
-		return prometheus.NewCounterFunc(prometheus.CounterOpts{
-			Name: "xtreamd_guide_exports_total", ConstLabels: prometheus.Labels{"result": result},
-			Help: "Guide documents exported to be kept, by how the export ended: kept, too_large (exported per download instead), failed.",
-		}, func() float64 { return float64(n(docs.Stats())) })
-	}
-	reg.MustRegister(from,
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "xtreamd_guide_documents",
-			Help: "Guide documents kept (gzip-compressed, shared by the lines of a bouquet set; --guide-cache-mb)."},
-			func() float64 { return float64(docs.Stats().Kept) }),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "xtreamd_guide_document_bytes",
-			Help: "Compressed bytes of the guide documents kept."},
-			func() float64 { return float64(docs.Stats().Bytes) }),
-		exports("kept", func(s epg.DocumentsStats) uint64 { return s.Exported }),
-		exports("too_large", func(s epg.DocumentsStats) uint64 { return s.TooLarge }),
-		exports("failed", func(s epg.DocumentsStats) uint64 { return s.Failed }))
 }
 
 // xmltv serves xmltv.php (spec §3.2): the guide of the line's channels as XMLTV, prev_days
@@ -147,9 +130,9 @@ func (h *Handler) guideDownload(c *fiber.Ctx, gz bool) error {
 	default:
 		c.Set(fiber.HeaderContentType, "application/xml; charset=utf-8")
 	}
-	key := guideKey(snap.Version, d.Line.BouquetIDs, req.prevDays, req.nextDays, hour)
+	key := epg.DocumentKey{Name: guideName(snap.Version, d.Line.BouquetIDs, req.prevDays, req.nextDays), Epoch: hour.Unix()}
 	wait, cancel := context.WithTimeout(h.streamCtx, guideDocumentWait)
-	doc, err := h.guideDocs.Get(wait, key, exportOptions)
+	doc, err := h.guideDocs.Get(wait, key, h.guide.ExportBuild(exportOptions))
 	cancel()
 	if err != nil {
 		h.log.Debug("xmltv: no shared document, exporting this download's own", "err", err)
@@ -183,11 +166,11 @@ func (h *Handler) guideDownload(c *fiber.Ctx, gz bool) error {
 	return nil
 }
 
-// guideKey names a guide document for epg.Documents: everything that shapes it besides the
-// EPG version (the catalog snapshot's names and icons, the line's bouquets in their order, the
-// window).
-func guideKey(catalogVersion int64, bouquetIDs []int64, prevDays, nextDays int, hour time.Time) string {
-	return fmt.Sprintf("%d/%s/%d/%d/%d", catalogVersion, edge.IDsKey(bouquetIDs), prevDays, nextDays, hour.Unix())
+// guideName names a guide document for epg.Documents: everything that shapes it besides the
+// EPG version and the hour (the catalog snapshot's names and icons, the line's bouquets in
+// their order, the window's days).
+func guideName(catalogVersion int64, bouquetIDs []int64, prevDays, nextDays int) string {
+	return fmt.Sprintf("xmltv/%d/%s/%d/%d", catalogVersion, edge.IDsKey(bouquetIDs), prevDays, nextDays)
 }
 
 // sendDocument answers with a kept guide: its bytes as they are when gz, else decompressed on

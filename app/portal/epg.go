@@ -1,10 +1,18 @@
 package portal
 
 import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"fmt"
+	"io"
 	"slices"
 	"strconv"
 	"time"
 
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/xtreamd/xtreamd/app/edge"
 	"github.com/xtreamd/xtreamd/internal/catalog"
 	"github.com/xtreamd/xtreamd/internal/epg"
 	"github.com/xtreamd/xtreamd/internal/logx"
@@ -94,15 +102,58 @@ func itvShortEPG(h *Handler, k *call) error {
 
 // itvEPGInfo is itv/get_epg_info (period, hours, 3 by default): the programmes of the coming
 // period for every channel of the line with a guide, keyed by channel id in the lineup's
-// order, in one round trip. A box asks for it to show what is on across its whole channel
-// list, so the answer is appended as it goes out (appendEPGRow) rather than built as rows and
-// maps for encoding/json: for 10,000 channels that is 15 MB of JSON.
+// order, in one round trip. Boxes and apps fetch it as their bulk guide (15 MB for 10,000
+// channels), all at once after a restart, so it is one of the guide answers kept for a
+// minute per bouquet set, zone, period and EPG version (epg.Documents, shared with xmltv.php):
+// a box that accepts gzip gets the kept bytes, any other them decompressed. A box waits at
+// most epgInfoWait for the shared build, then builds its own.
 func itvEPGInfo(h *Handler, k *call) error {
 	period := k.req.p.period
 	if period <= 0 || period > 24 {
 		period = 3
 	}
-	l := h.lineupOf(k)
+	l, tz := h.lineupOf(k), h.zones.of(k.req.cookies.Timezone)
+	build := func(ctx context.Context, w io.Writer) error { return h.writeEPGInfo(ctx, w, l, period, tz) }
+	key := epg.DocumentKey{Name: fmt.Sprintf("portal-epg-info/%d/%s/%s/%d", k.entitlement(h).Snapshot().Version,
+		edge.IDsKey(k.line.BouquetIDs), tz, period), Epoch: h.now().Unix() / 60}
+	wait, cancel := context.WithTimeout(k.ctx, epgInfoWait)
+	doc, err := h.guideDocs.Get(wait, key, build)
+	cancel()
+	if err != nil {
+		h.log.Debug("portal: no shared get_epg_info, building this one's own", "err", err)
+	}
+	c := k.c
+	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+	c.Status(fiber.StatusOK)
+	if doc != nil && doc.Size >= edge.MinGzipAnswer {
+		c.Set(fiber.HeaderVary, fiber.HeaderAcceptEncoding)
+		if edge.AcceptsGzip(c.Get(fiber.HeaderAcceptEncoding)) {
+			edge.SendGzip(c, doc.Gzip)
+			return nil
+		}
+	}
+	if doc != nil {
+		zr, err := gzip.NewReader(bytes.NewReader(doc.Gzip))
+		if err == nil {
+			_, err = io.Copy(c.Response().BodyWriter(), zr)
+		}
+		if err != nil { // our own bytes: cannot happen
+			return fmt.Errorf("get_epg_info: kept answer: %w", err)
+		}
+		return nil
+	}
+	return build(k.ctx, c.Response().BodyWriter())
+}
+
+// epgInfoWait bounds how long a box waits for the shared get_epg_info build (a few hundred ms
+// for 10,000 channels) before it builds its own.
+const epgInfoWait = 5 * time.Second
+
+// writeEPGInfo writes get_epg_info's whole answer, envelope included, for the lineup l: one
+// NowNextMany for its channels with a guide, then the rows appended as they go out
+// (appendEPGRow) in parts of about 64 KB, rather than built as rows and maps for
+// encoding/json.
+func (h *Handler) writeEPGInfo(ctx context.Context, w io.Writer, l *lineup, period int, tz *time.Location) error {
 	ids := make([]string, 0, len(l.tv))
 	seen := make(map[string]bool, len(l.tv))
 	for _, st := range l.tv {
@@ -111,42 +162,49 @@ func itvEPGInfo(h *Handler, k *call) error {
 			ids = append(ids, st.EPGChannelID)
 		}
 	}
-	progs, err := h.guide.NowNextMany(k.ctx, ids, 10)
+	progs, err := h.guide.NowNextMany(ctx, ids, 10)
 	if err != nil {
 		return err
 	}
-	now, tz := h.now(), h.zones.of(k.req.cookies.Timezone)
+	now := h.now()
 	until := now.Add(time.Duration(period) * time.Hour)
-	return sendBuilt(k.c, func(b []byte) []byte {
-		b = append(b, `{"data":{`...)
-		first := true
-		for _, st := range l.tv {
-			ps, ok := progs[st.EPGChannelID]
-			if st.EPGChannelID == "" || !ok {
+	b := make([]byte, 0, 80<<10)
+	b = append(b, `{"js":{"data":{`...)
+	first := true
+	for _, st := range l.tv {
+		ps, ok := progs[st.EPGChannelID]
+		if st.EPGChannelID == "" || !ok {
+			continue
+		}
+		if !first {
+			b = append(b, ',')
+		}
+		first = false
+		b = append(b, '"')
+		b = strconv.AppendInt(b, st.ID, 10)
+		b = append(b, `":[`...)
+		n := 0
+		for _, p := range ps {
+			if !p.StartAt.Before(until) {
 				continue
 			}
-			if !first {
+			if n > 0 {
 				b = append(b, ',')
 			}
-			first = false
-			b = append(b, '"')
-			b = strconv.AppendInt(b, st.ID, 10)
-			b = append(b, `":[`...)
-			n := 0
-			for _, p := range ps {
-				if !p.StartAt.Before(until) {
-					continue
-				}
-				if n > 0 {
-					b = append(b, ',')
-				}
-				n++
-				b = appendEPGRow(b, st, epg.FromStore(p), tz, now)
-			}
-			b = append(b, ']')
+			n++
+			b = appendEPGRow(b, st, epg.FromStore(p), tz, now)
 		}
-		return append(b, "}}"...)
-	})
+		b = append(b, ']')
+		if len(b) >= 64<<10 {
+			if _, err := w.Write(b); err != nil {
+				return err
+			}
+			b = b[:0]
+		}
+	}
+	b = append(b, "}}}"...)
+	_, err = w.Write(b)
+	return err
 }
 
 // appendEPGRow appends what rowOf renders, as encoding/json writes an epgRow without its

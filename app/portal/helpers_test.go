@@ -76,12 +76,14 @@ type env struct {
 	shiftReq chan string
 	logs     *testkit.Buffer
 	stop     func() error
+	now      func() time.Time // the server's clock (envOpts.now)
 }
 
 type envOpts struct {
 	line     func(*store.LineInput)
 	cfg      func(*config.Config)
 	settings map[string]any
+	now      func() time.Time // the server's clock; nil: the real one
 }
 
 func setup(t *testing.T, o envOpts) *env {
@@ -107,6 +109,7 @@ func setup(t *testing.T, o envOpts) *env {
 	var err error
 	e.deviceID, err = st.CreateMAGDevice(ctx, e.line.ID, e.mac)
 	must(t, err)
+	e.now = o.now
 	e.start(t, o.cfg)
 	return e
 }
@@ -229,7 +232,7 @@ func (e *env) start(t *testing.T, mod func(*config.Config)) {
 	if mod != nil {
 		mod(&cfg)
 	}
-	e.srv, err = server.New(t.Context(), server.Deps{Config: cfg, Log: logx.New(e.logs, "text", slog.LevelDebug), Store: e.st})
+	e.srv, err = server.New(t.Context(), server.Deps{Config: cfg, Log: logx.New(e.logs, "text", slog.LevelDebug), Store: e.st, Now: e.now})
 	must(t, err)
 	e.base = "http://" + ln.Addr().String()
 	e.stop = testkit.Serve(t, e.srv, ln, waitLimit)
@@ -253,6 +256,9 @@ type box struct {
 	encoded bool   // percent-encode the mac cookie, as the stock JavaScript does
 	extra   string // more cookies
 	ua, xua string
+	// acceptEncoding, when set, is sent as it is and the body read as it came; unset, the
+	// client asks for gzip and decodes it (Go's transport).
+	acceptEncoding string
 }
 
 func (e *env) box(t *testing.T) *box {
@@ -286,6 +292,9 @@ func (b *box) call(typ, action string, params ...string) (int, string, []byte) {
 	}
 	if b.ip != "" {
 		req.Header.Set("X-Forwarded-For", b.ip)
+	}
+	if b.acceptEncoding != "" {
+		req.Header.Set("Accept-Encoding", b.acceptEncoding)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	must(b.t, err)

@@ -42,7 +42,10 @@ type Deps struct {
 	Access  *access.Checker
 	Catalog *catalog.Catalog
 	Guide   *epg.Guide
-	Devices *mag.Devices
+	// GuideDocuments keeps itv/get_epg_info answers, shared with xmltv.php's documents; nil
+	// keeps none.
+	GuideDocuments *epg.Documents
+	Devices        *mag.Devices
 	// Tokens signs the play tokens of create_link; the stream routes verify them with the same
 	// keyring.
 	Tokens *token.Keyring
@@ -64,6 +67,7 @@ type Handler struct {
 	access     *access.Checker
 	catalog    *catalog.Catalog
 	guide      *epg.Guide
+	guideDocs  *epg.Documents
 	devices    *mag.Devices
 	tokens     *token.Keyring
 	log        *slog.Logger
@@ -94,8 +98,11 @@ func New(d Deps) (*Handler, error) {
 		tz = time.UTC
 	}
 	d.Catalog.Attach(channelsView) // each refresh renders the channels before serving them
+	if d.GuideDocuments == nil {
+		d.GuideDocuments = epg.NewDocuments(d.Guide, epg.DocumentsOptions{}) // keeps none
+	}
 	return &Handler{
-		access: d.Access, catalog: d.Catalog, guide: d.Guide, devices: d.Devices, tokens: d.Tokens,
+		access: d.Access, catalog: d.Catalog, guide: d.Guide, guideDocs: d.GuideDocuments, devices: d.Devices, tokens: d.Tokens,
 		log: d.Log, now: d.Now, proxies: d.Config.TrustedProxies, base: d.Config.PublicBaseURL(), tz: tz,
 		zones: newZoneCache(tz), handshakes: access.NewRateLimiter(d.Now, d.Config.RateLimitClients), files: files, actions: actionTable(),
 	}, nil

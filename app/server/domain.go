@@ -37,6 +37,7 @@ type domain struct {
 	access    *access.Checker
 	catalog   *catalog.Catalog
 	guide     *epg.Guide
+	guideDocs *epg.Documents // the guide answers kept for xmltv.php and the portal (newGuideDocuments)
 	devices   *mag.Devices
 	refresher *epg.Refresher
 	relay     *relay.Manager
@@ -333,4 +334,20 @@ func (dom *domain) buildAccounts(ctx context.Context, d Deps, hasher *credential
 	}
 	dom.sessions = sessions
 	return nil
+}
+
+// guideBuildTimeout bounds the build of one kept guide answer.
+const guideBuildTimeout = 10 * time.Minute
+
+// newGuideDocuments returns the guide answers kept for every surface within
+// --guide-cache-mb (0: the default, negative: none), their builds ending with the streams'
+// context, and registers their metrics.
+func newGuideDocuments(d Deps, g *epg.Guide, streams context.Context) *epg.Documents {
+	budget := d.Config.GuideCacheBytes
+	if budget == 0 {
+		budget = config.DefaultGuideCacheBytes
+	}
+	docs := epg.NewDocuments(g, epg.DocumentsOptions{Budget: budget, Context: streams, Timeout: guideBuildTimeout, Log: d.Log})
+	d.Registry.MustRegister(docs.Collectors()...)
+	return docs
 }

@@ -17,6 +17,7 @@ func (s *Server) mountSurfaces(app *fiber.App) {
 	player.New(player.Deps{
 		Access: s.dom.access, Catalog: s.dom.catalog, Guide: s.dom.guide, Config: s.deps.Config,
 		Log: s.deps.Log, Now: s.deps.Now, StreamContext: s.streamCtx, Registerer: s.deps.Registry,
+		GuideDocuments: s.dom.guideDocs,
 	}).Routes(app)
 
 	// --- admin surfaces (/api/v1, api.php) ---
@@ -52,7 +53,7 @@ func newDevice(d Deps, dom *domain) (*device.Handler, error) {
 // directory that cannot be opened fails the start).
 func newPortal(d Deps, dom *domain) (*portal.Handler, error) {
 	return portal.New(portal.Deps{
-		Access: dom.access, Catalog: dom.catalog, Guide: dom.guide, Devices: dom.devices, Tokens: dom.tokens,
-		Config: d.Config, Log: d.Log, Now: d.Now,
+		Access: dom.access, Catalog: dom.catalog, Guide: dom.guide, GuideDocuments: dom.guideDocs, Devices: dom.devices,
+		Tokens: dom.tokens, Config: d.Config, Log: d.Log, Now: d.Now,
 	})
 }

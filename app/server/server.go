@@ -101,6 +101,7 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 		return nil, err
 	}
 	s.dom = dom
+	dom.guideDocs = newGuideDocuments(d, dom.guide, s.streamCtx)
 	if s.redirect, err = streamRedirect(d.Config); err != nil {
 		s.cancelStreams()
 		return nil, err

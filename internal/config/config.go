@@ -251,7 +251,7 @@ func Options() []Option {
 			Usage: "playlist and guide downloads one client address (an IPv6 /64) may run at once on this instance; more answer 429",
 			set:   func(c *Config, v string) (err error) { c.DownloadsPerIP, err = parsePositive(v); return err }},
 		{Flag: "guide-cache-mb", Env: "XTREAMD_GUIDE_CACHE_MB", Default: strconv.Itoa(DefaultGuideCacheBytes >> 20),
-			Usage: "MB of gzip-compressed guides (xmltv.php) kept in memory: the lines of the same bouquets share one document per EPG version and hour, so only the first download reads the programmes; a guide larger than a quarter of it is exported per download; 0 keeps none",
+			Usage: "MB of gzip-compressed guide answers kept in memory (xmltv.php per hour, the portal's get_epg_info per minute): the lines of the same bouquets share one per EPG version, so only the first ask reads the programmes; an answer larger than a quarter of it is built per ask; 0 keeps none",
 			set: func(c *Config, v string) error {
 				mb, err := strconv.Atoi(v)
 				if err != nil || mb < 0 || mb > 1<<20 {

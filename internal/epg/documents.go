@@ -9,58 +9,90 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 )
 
-// Documents keeps whole XMLTV documents, gzip-compressed, by a key the caller gives (what
-// selects the channels, their names and the window) and the EPG version they were exported at.
-// A guide download is the heaviest read a player makes (a walk over the programmes table and
-// megabytes of markup, ~140 ms for a 9 MB guide), and boxes fetch it all at once: every
-// morning, after an operator's restart, after a provider update. Every line of a bouquet set
-// gets the same document, so the first download exports it and the others copy its bytes.
+// Documents keeps whole answers built from the guide, gzip-compressed, by a key the caller
+// gives (everything that shapes the answer) and the EPG version they were built at. The guide
+// downloads are the heaviest reads players make: xmltv.php (a walk over the programmes table
+// and megabytes of markup, ~140 ms for a 9 MB guide) and the MAG portal's itv/get_epg_info
+// (what is on for every channel, 15 MB for 10,000 channels). Boxes fetch them all at once:
+// every morning, after an operator's restart, after a provider update. Every line of a bouquet
+// set gets the same answer, so the first ask builds it and the others copy its bytes.
 //
-// Why compressed: a guide is repeated markup, ten times smaller in gzip, which is also how
-// most players ask for it (XUI serves pre-built .gz files); a client that wants the XML as it
-// is gets it decompressed on the way out, at a fraction of an export's cost.
+// Why compressed: a guide is repeated text, several times smaller in gzip, which is also how
+// most players ask for it (XUI serves pre-built .gz files); a client that wants it as it is
+// gets it decompressed on the way out, at a fraction of a build's cost.
 //
-// An EPG import bumps the version (a statement trigger, every instance sees it in the
-// database), so a document is never served after the guide changed: each Get reads the version
-// (one indexed row) and a new version is a new key. Documents nobody asks for any more age out
-// of the byte budget, least recently used first.
+// A write to the guide bumps the EPG version (a statement trigger, every instance sees it in
+// the database), so an answer is never served after the guide changed: each Get reads the
+// version (one indexed row) and a new version is a new key. Answers nobody asks for any more
+// age out of the byte budget, least recently used first.
 type Documents struct {
-	guide   *Guide
+	store   versionReader
 	log     *slog.Logger
 	budget  int64           // bytes of compressed documents kept
 	maxDoc  int64           // the largest document kept: budget / 4
-	base    context.Context // exports run under it, not under the first asker's request
-	timeout time.Duration   // bounds one export
+	base    context.Context // builds run under it, not under the first asker's request
+	timeout time.Duration   // bounds one build
 
-	mu    sync.Mutex
-	docs  map[docKey]*list.Element // of *docEntry
-	lru   list.List                // front: most recently used
-	bytes int64
-	kept  int       // entries holding a document
-	ends  [3]uint64 // exports ended, by exportKept, exportTooLarge, exportFailed
+	mu     sync.Mutex
+	docs   map[docKey]*list.Element   // of *docEntry
+	byName map[string][]*list.Element // the entries of each DocumentKey.Name
+	lru    list.List                  // front: most recently used
+	bytes  int64
+	kept   int       // entries holding a document
+	ends   [3]uint64 // builds ended, by exportKept, exportTooLarge, exportFailed
 }
 
-// How an export ended (DocumentsStats).
+// versionReader reads the EPG version (store.Store).
+type versionReader interface {
+	EPGVersion(ctx context.Context) (int64, error)
+}
+
+// How a build ended (DocumentsStats).
 const (
 	exportKept = iota
 	exportTooLarge
 	exportFailed
 )
 
-// Document is a kept guide: Gzip is the XMLTV document gzip-compressed, Size its length as XML.
-// Its bytes are shared and must not be changed.
+// Document is a kept answer: Gzip is its bytes gzip-compressed, Size their length as they
+// are. Its bytes are shared and must not be changed.
 type Document struct {
 	Gzip []byte
 	Size int64
 }
 
+// Build writes an answer to w; ctx bounds it.
+type Build func(ctx context.Context, w io.Writer) error
+
+// ExportBuild is the Build of an XMLTV export of g with the options opts returns (called by
+// the build only: a Get of a kept document never needs them).
+func (g *Guide) ExportBuild(opts func() ExportOptions) Build {
+	return func(ctx context.Context, w io.Writer) error { return g.Export(ctx, w, opts()) }
+}
+
+// DocumentKey names an answer: Name is everything that shapes it but time (the surface, the
+// catalog version, the bouquets, the zone, the window's length), Epoch the time window it is
+// built for (the hour, the minute). A document kept for a later epoch or EPG version replaces
+// the name's earlier ones at once, rather than leaving them to age out of the budget.
+type DocumentKey struct {
+	Name  string
+	Epoch int64
+}
+
 type docKey struct {
-	key     string
+	DocumentKey
 	version int64
+}
+
+// supersedes reports whether a document of k makes one of o dead: the same name, and neither
+// an earlier EPG version nor an earlier epoch than o's.
+func (k docKey) supersedes(o docKey) bool {
+	return k.Name == o.Name && k != o && k.version >= o.version && k.Epoch >= o.Epoch
 }
 
 type docEntry struct {
@@ -84,7 +116,7 @@ type DocumentsOptions struct {
 // maxDocEntries bounds the entries, documents and markers of documents too large to keep.
 const maxDocEntries = 1024
 
-// NewDocuments returns an empty store of documents exported from g.
+// NewDocuments returns an empty store of documents of g's guide.
 func NewDocuments(g *Guide, opts DocumentsOptions) *Documents {
 	if opts.Context == nil {
 		opts.Context = context.Background()
@@ -95,28 +127,28 @@ func NewDocuments(g *Guide, opts DocumentsOptions) *Documents {
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Documents{guide: g, log: opts.Log, budget: opts.Budget, maxDoc: opts.Budget / 4,
-		base: opts.Context, timeout: opts.Timeout, docs: map[docKey]*list.Element{}}
+	return &Documents{store: g.store, log: opts.Log, budget: opts.Budget, maxDoc: opts.Budget / 4,
+		base: opts.Context, timeout: opts.Timeout, docs: map[docKey]*list.Element{}, byName: map[string][]*list.Element{}}
 }
 
 // errTooLarge stops an export that outgrew the largest document kept.
 var errTooLarge = errors.New("guide document larger than the largest kept")
 
-// Get returns the document key of the current EPG version: kept already, or exported now
-// with the options opts returns (which key must determine; called only for an export, on
-// another goroutine) while every concurrent Get of it waits for the one export. It returns nil, and no error, when the caller should export on its own: nothing is
-// kept (no budget), the document is larger than the largest kept, or the export failed (the
-// next Get tries again). An error is the EPG version's read failing, or ctx ending while the
-// export runs.
-func (d *Documents) Get(ctx context.Context, key string, opts func() ExportOptions) (*Document, error) {
+// Get returns the document key of the current EPG version: kept already, or built now by
+// build (which key must determine; it runs on a goroutine of its own) while every concurrent
+// Get of it waits for the one build. It returns nil, and no error, when the caller should
+// build its answer on its own: nothing is kept (no budget), the document is larger than the
+// largest kept, or the build failed (the next Get tries again). An error is the EPG version's
+// read failing, or ctx ending while the build runs.
+func (d *Documents) Get(ctx context.Context, key DocumentKey, build Build) (*Document, error) {
 	if d.budget <= 0 {
 		return nil, nil
 	}
-	version, err := d.guide.store.EPGVersion(ctx)
+	version, err := d.store.EPGVersion(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("guide document: %w", err)
 	}
-	k := docKey{key: key, version: version}
+	k := docKey{DocumentKey: key, version: version}
 	d.mu.Lock()
 	el, ok := d.docs[k]
 	if ok {
@@ -124,12 +156,13 @@ func (d *Documents) Get(ctx context.Context, key string, opts func() ExportOptio
 	} else {
 		el = d.lru.PushFront(&docEntry{key: k, ready: make(chan struct{})})
 		d.docs[k] = el
+		d.byName[k.Name] = append(d.byName[k.Name], el)
 		d.evictLocked()
 	}
 	e := el.Value.(*docEntry)
 	d.mu.Unlock()
 	if !ok {
-		go d.export(e, opts)
+		go d.export(e, build)
 	}
 	select {
 	case <-e.ready:
@@ -140,12 +173,13 @@ func (d *Documents) Get(ctx context.Context, key string, opts func() ExportOptio
 }
 
 // export builds e's document and makes it ready: kept if it fits, else a marker that it does
-// not (Get answers nil until the key changes); an export that failed is forgotten.
-func (d *Documents) export(e *docEntry, opts func() ExportOptions) {
+// not (Get answers nil until the key changes); a build that failed is forgotten.
+func (d *Documents) export(e *docEntry, build Build) {
 	ctx, cancel := context.WithTimeout(d.base, d.timeout)
 	defer cancel()
 	start := time.Now()
-	doc, err := d.buildSafely(ctx, opts)
+	doc, err := d.buildSafely(ctx, build)
+	key := e.key.Name
 	d.mu.Lock()
 	switch {
 	case err == nil:
@@ -153,51 +187,56 @@ func (d *Documents) export(e *docEntry, opts func() ExportOptions) {
 		d.bytes += int64(len(doc.Gzip))
 		d.kept++
 		d.ends[exportKept]++
+		for _, old := range slices.Clone(d.byName[e.key.Name]) {
+			if o := old.Value.(*docEntry); e.key.supersedes(o.key) && isReady(o) {
+				d.removeLocked(old)
+			}
+		}
 		d.evictLocked()
 	case errors.Is(err, errTooLarge):
-		// Kept as a marker: the next asks stream their own at once instead of exporting twice.
+		// Kept as a marker: the next asks build their own at once instead of waiting for a
+		// build that will not be kept either.
 		d.ends[exportTooLarge]++
 	default:
 		d.ends[exportFailed]++
 		if el, ok := d.docs[e.key]; ok && el.Value == e {
-			d.lru.Remove(el)
-			delete(d.docs, e.key)
+			d.removeLocked(el)
 		}
 	}
 	d.mu.Unlock()
 	close(e.ready)
 	switch {
 	case err == nil:
-		d.log.Debug("guide document exported", "xml_bytes", doc.Size, "gzip_bytes", len(doc.Gzip),
+		d.log.Debug("guide document built", "key", key, "bytes", doc.Size, "gzip_bytes", len(doc.Gzip),
 			"ms", time.Since(start).Milliseconds())
 	case errors.Is(err, errTooLarge):
-		d.log.Info("guide document too large to keep; each download exports its own",
+		d.log.Info("guide document too large to keep; each ask builds its own", "key", key,
 			"max_gzip_bytes", d.maxDoc)
 	default:
-		d.log.Warn("guide document export failed", "err", err)
+		d.log.Warn("guide document build failed", "key", key, "err", err)
 	}
 }
 
 // buildSafely is build, a panic in it (a bug; it runs on a goroutine of its own, where a panic
-// would end the process) being an export that failed.
-func (d *Documents) buildSafely(ctx context.Context, opts func() ExportOptions) (doc *Document, err error) {
+// would end the process) being a build that failed.
+func (d *Documents) buildSafely(ctx context.Context, build Build) (doc *Document, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			doc, err = nil, fmt.Errorf("guide document: panic: %v", r)
 		}
 	}()
-	return d.build(ctx, opts())
+	return d.build(ctx, build)
 }
 
-// build exports opts gzip-compressed into memory, stopping past the largest document kept.
-func (d *Documents) build(ctx context.Context, opts ExportOptions) (*Document, error) {
+// build runs build into memory, gzip-compressed, stopping past the largest document kept.
+func (d *Documents) build(ctx context.Context, build Build) (*Document, error) {
 	var buf bytes.Buffer
 	zw, err := gzip.NewWriterLevel(&capWriter{w: &buf, left: d.maxDoc}, documentLevel)
 	if err != nil {
 		return nil, err
 	}
 	size := &countingWriter{w: zw}
-	if err := d.guide.Export(ctx, size, opts); err != nil {
+	if err := build(ctx, size); err != nil {
 		return nil, err
 	}
 	if err := zw.Close(); err != nil {
@@ -213,22 +252,41 @@ func (d *Documents) build(ctx context.Context, opts ExportOptions) (*Document, e
 const documentLevel = 6
 
 // evictLocked drops the least recently used documents past the budget and entries past
-// maxDocEntries; exports still running are never dropped (their waiters hold them anyway).
+// maxDocEntries; builds still running are never dropped (their waiters hold them anyway).
 func (d *Documents) evictLocked() {
 	for el := d.lru.Back(); el != nil && (d.bytes > d.budget || d.lru.Len() > maxDocEntries); {
 		prev := el.Prev()
-		e := el.Value.(*docEntry)
-		select {
-		case <-e.ready:
-			if e.doc != nil {
-				d.bytes -= int64(len(e.doc.Gzip))
-				d.kept--
-			}
-			d.lru.Remove(el)
-			delete(d.docs, e.key)
-		default:
+		if isReady(el.Value.(*docEntry)) {
+			d.removeLocked(el)
 		}
 		el = prev
+	}
+}
+
+// isReady reports whether e's build ended.
+func isReady(e *docEntry) bool {
+	select {
+	case <-e.ready:
+		return true
+	default:
+		return false
+	}
+}
+
+// removeLocked drops the entry el and its document.
+func (d *Documents) removeLocked(el *list.Element) {
+	e := el.Value.(*docEntry)
+	if e.doc != nil {
+		d.bytes -= int64(len(e.doc.Gzip))
+		d.kept--
+	}
+	d.lru.Remove(el)
+	delete(d.docs, e.key)
+	same := slices.DeleteFunc(d.byName[e.key.Name], func(x *list.Element) bool { return x == el })
+	if len(same) == 0 {
+		delete(d.byName, e.key.Name)
+	} else {
+		d.byName[e.key.Name] = same
 	}
 }
 
@@ -236,11 +294,11 @@ func (d *Documents) evictLocked() {
 type DocumentsStats struct {
 	Kept  int   // documents kept
 	Bytes int64 // their compressed bytes
-	// Exports ended: with a document kept, with one too large to keep, failed.
+	// Builds ended: with a document kept, with one too large to keep, failed.
 	Exported, TooLarge, Failed uint64
 }
 
-// Stats reports the documents kept and the exports ended so far.
+// Stats reports the documents kept and the builds ended so far.
 func (d *Documents) Stats() DocumentsStats {
 	d.mu.Lock()
 	defer d.mu.Unlock()

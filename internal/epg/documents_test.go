@@ -37,9 +37,9 @@ func docGuide(t *testing.T, channels int) (*store.Store, *epg.Guide, epg.ExportO
 	return st, g, epg.ExportOptions{From: docNow.Add(-24 * time.Hour), To: docNow.Add(24 * time.Hour), GeneratorName: "test", Channels: chans}
 }
 
-// fixed is the options function of Documents.Get that always gives opts.
-func fixed(opts epg.ExportOptions) func() epg.ExportOptions {
-	return func() epg.ExportOptions { return opts }
+// exportOf is the Build of g's export with opts.
+func exportOf(g *epg.Guide, opts epg.ExportOptions) epg.Build {
+	return g.ExportBuild(func() epg.ExportOptions { return opts })
 }
 
 // exported is what Export writes for opts, the document a kept one must hold.
@@ -75,7 +75,7 @@ func TestDocuments_KeptUntilTheGuideChanges(t *testing.T) {
 	docs := epg.NewDocuments(g, epg.DocumentsOptions{Budget: 64 << 20})
 	ctx := t.Context()
 
-	first, err := docs.Get(ctx, "all", fixed(opts))
+	first, err := docs.Get(ctx, epg.DocumentKey{Name: "all"}, exportOf(g, opts))
 	if err != nil || first == nil {
 		t.Fatalf("Get = %v, %v; want a document", first, err)
 	}
@@ -83,7 +83,7 @@ func TestDocuments_KeptUntilTheGuideChanges(t *testing.T) {
 	if got := gunzip(t, first.Gzip); !bytes.Equal(got, want) || first.Size != int64(len(want)) {
 		t.Fatalf("kept document: %d bytes (Size %d), want Export's %d bytes", len(got), first.Size, len(want))
 	}
-	if again, err := docs.Get(ctx, "all", fixed(opts)); err != nil || again != first {
+	if again, err := docs.Get(ctx, epg.DocumentKey{Name: "all"}, exportOf(g, opts)); err != nil || again != first {
 		t.Fatalf("second Get = %p, %v; want the kept %p", again, err, first)
 	}
 	if s := docs.Stats(); s.Kept != 1 || s.Bytes != int64(len(first.Gzip)) || s.Exported != 1 {
@@ -93,20 +93,32 @@ func TestDocuments_KeptUntilTheGuideChanges(t *testing.T) {
 	// Another key is another document (here: fewer channels).
 	few := opts
 	few.Channels = opts.Channels[:2]
-	other, err := docs.Get(ctx, "two", fixed(few))
+	other, err := docs.Get(ctx, epg.DocumentKey{Name: "two"}, exportOf(g, few))
 	if err != nil || other == nil || other == first || !bytes.Equal(gunzip(t, other.Gzip), exported(t, g, few)) {
 		t.Fatalf("Get of another key = %v, %v; want its own document", other, err)
 	}
 
 	// A new programme bumps the EPG version: the same key exports the guide as it is now.
 	testdb.MustExec(t, st, `UPDATE epg_programmes SET title = 'Breaking News' WHERE channel_id = 'ch0000.tv' AND start_at = $1`, docNow)
-	changed, err := docs.Get(ctx, "all", fixed(opts))
+	changed, err := docs.Get(ctx, epg.DocumentKey{Name: "all"}, exportOf(g, opts))
 	if err != nil || changed == nil || changed == first {
 		t.Fatalf("Get after a guide change = %p, %v; want a new document", changed, err)
 	}
 	got := gunzip(t, changed.Gzip)
 	if !bytes.Contains(got, []byte("Breaking News")) || !bytes.Equal(got, exported(t, g, opts)) {
 		t.Fatal("the document after the change is not the guide as it is now")
+	}
+	// The new version's document replaced the old one of its name at once; "two" stays.
+	if s := docs.Stats(); s.Kept != 2 || s.Bytes != int64(len(changed.Gzip)+len(other.Gzip)) {
+		t.Errorf("Stats after the change = %+v; want the new document and the other name's", s)
+	}
+	// So does a later epoch's.
+	later, err := docs.Get(ctx, epg.DocumentKey{Name: "all", Epoch: 1}, exportOf(g, opts))
+	if err != nil || later == nil || later == changed {
+		t.Fatalf("Get of a later epoch = %p, %v", later, err)
+	}
+	if s := docs.Stats(); s.Kept != 2 || s.Bytes != int64(len(later.Gzip)+len(other.Gzip)) {
+		t.Errorf("Stats after a later epoch = %+v; want it and the other name's", s)
 	}
 }
 
@@ -123,7 +135,7 @@ func TestDocuments_ConcurrentFirstAsks(t *testing.T) {
 	for i := range askers {
 		wg.Go(func() {
 			<-start
-			d, err := docs.Get(t.Context(), "all", fixed(opts))
+			d, err := docs.Get(t.Context(), epg.DocumentKey{Name: "all"}, exportOf(g, opts))
 			if err != nil {
 				t.Error(err)
 			}
@@ -153,7 +165,7 @@ func TestDocuments_Bounds(t *testing.T) {
 	// The size of one compressed document of ten channels.
 	one := opts
 	one.Channels = opts.Channels[:10]
-	probe, err := epg.NewDocuments(g, epg.DocumentsOptions{Budget: 64 << 20}).Get(ctx, "probe", fixed(one))
+	probe, err := epg.NewDocuments(g, epg.DocumentsOptions{Budget: 64 << 20}).Get(ctx, epg.DocumentKey{Name: "probe"}, exportOf(g, one))
 	if err != nil || probe == nil {
 		t.Fatal(err)
 	}
@@ -161,7 +173,7 @@ func TestDocuments_Bounds(t *testing.T) {
 
 	t.Run("no budget", func(t *testing.T) {
 		for _, budget := range []int64{0, -1} {
-			if d, err := epg.NewDocuments(g, epg.DocumentsOptions{Budget: budget}).Get(ctx, "k", fixed(one)); d != nil || err != nil {
+			if d, err := epg.NewDocuments(g, epg.DocumentsOptions{Budget: budget}).Get(ctx, epg.DocumentKey{Name: "k"}, exportOf(g, one)); d != nil || err != nil {
 				t.Errorf("budget %d: Get = %v, %v; want nil, nil", budget, d, err)
 			}
 		}
@@ -169,7 +181,7 @@ func TestDocuments_Bounds(t *testing.T) {
 	t.Run("too large", func(t *testing.T) {
 		docs := epg.NewDocuments(g, epg.DocumentsOptions{Budget: 4*size - 4})
 		for range 2 {
-			if d, err := docs.Get(ctx, "k", fixed(one)); d != nil || err != nil {
+			if d, err := docs.Get(ctx, epg.DocumentKey{Name: "k"}, exportOf(g, one)); d != nil || err != nil {
 				t.Fatalf("a document over a quarter of the budget: Get = %v, %v; want nil, nil", d, err)
 			}
 		}
@@ -187,25 +199,25 @@ func TestDocuments_Bounds(t *testing.T) {
 		}
 		kept := map[int]*epg.Document{}
 		for i := range 4 {
-			d, err := docs.Get(ctx, fmt.Sprint(i), fixed(keyOpts(i)))
+			d, err := docs.Get(ctx, epg.DocumentKey{Name: fmt.Sprint(i)}, exportOf(g, keyOpts(i)))
 			if err != nil || d == nil {
 				t.Fatalf("document %d: %v, %v", i, d, err)
 			}
 			kept[i] = d
 		}
-		if d, _ := docs.Get(ctx, "0", fixed(keyOpts(0))); d != kept[0] { // 0 is now the most recently used
+		if d, _ := docs.Get(ctx, epg.DocumentKey{Name: "0"}, exportOf(g, keyOpts(0))); d != kept[0] { // 0 is now the most recently used
 			t.Fatal("document 0 was not kept")
 		}
-		if _, err := docs.Get(ctx, "4", fixed(keyOpts(4))); err != nil {
+		if _, err := docs.Get(ctx, epg.DocumentKey{Name: "4"}, exportOf(g, keyOpts(4))); err != nil {
 			t.Fatal(err)
 		}
 		if s := docs.Stats(); s.Bytes > budget || s.Kept > 4 || s.Kept < 1 {
 			t.Errorf("Stats = %+v; budget %d", s, budget)
 		}
-		if d, _ := docs.Get(ctx, "0", fixed(keyOpts(0))); d != kept[0] {
+		if d, _ := docs.Get(ctx, epg.DocumentKey{Name: "0"}, exportOf(g, keyOpts(0))); d != kept[0] {
 			t.Error("the most recently used document was dropped")
 		}
-		if d, _ := docs.Get(ctx, "1", fixed(keyOpts(1))); d == kept[1] {
+		if d, _ := docs.Get(ctx, epg.DocumentKey{Name: "1"}, exportOf(g, keyOpts(1))); d == kept[1] {
 			t.Error("the least recently used document was kept past the budget")
 		}
 	})
@@ -213,7 +225,7 @@ func TestDocuments_Bounds(t *testing.T) {
 		stopped, stop := context.WithCancel(ctx)
 		stop()
 		docs := epg.NewDocuments(g, epg.DocumentsOptions{Budget: 64 << 20, Context: stopped})
-		if d, err := docs.Get(ctx, "k", fixed(one)); d != nil || err != nil {
+		if d, err := docs.Get(ctx, epg.DocumentKey{Name: "k"}, exportOf(g, one)); d != nil || err != nil {
 			t.Fatalf("an export under an ended context: Get = %v, %v; want nil, nil", d, err)
 		}
 		if s := docs.Stats(); s.Kept != 0 || s.Failed != 1 {
@@ -225,7 +237,7 @@ func TestDocuments_Bounds(t *testing.T) {
 		gone, cancel := context.WithCancel(ctx)
 		cancel()
 		// The version read already fails under an ended context.
-		if d, err := docs.Get(gone, "k", fixed(opts)); d != nil || err == nil {
+		if d, err := docs.Get(gone, epg.DocumentKey{Name: "k"}, exportOf(g, opts)); d != nil || err == nil {
 			t.Errorf("Get under an ended context = %v, %v; want an error", d, err)
 		}
 	})
@@ -240,14 +252,14 @@ func TestDocuments_WaiterGivesUp(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	if d, err := docs.Get(ctx, "all", fixed(opts)); d != nil || err == nil {
+	if d, err := docs.Get(ctx, epg.DocumentKey{Name: "all"}, exportOf(g, opts)); d != nil || err == nil {
 		t.Fatalf("Get with a 100 ms context = %v, %v; want its error", d, err)
 	}
 	if waited := time.Since(start); waited > 2*time.Second {
 		t.Errorf("the waiter returned after %v", waited)
 	}
 	testdb.Eventually(t, time.Minute, "the export to be kept", func() bool { return docs.Stats().Kept == 1 })
-	if d, err := docs.Get(t.Context(), "all", fixed(opts)); d == nil || err != nil {
+	if d, err := docs.Get(t.Context(), epg.DocumentKey{Name: "all"}, exportOf(g, opts)); d == nil || err != nil {
 		t.Fatalf("Get after the export = %v, %v", d, err)
 	} else if s := docs.Stats(); s.Exported != 1 {
 		t.Errorf("Stats = %+v; want the one export", s)

@@ -33,7 +33,7 @@ func BenchmarkDocuments(b *testing.B) {
 	b.Run("first", func(b *testing.B) {
 		var gz int
 		for b.Loop() {
-			d, err := epg.NewDocuments(g, epg.DocumentsOptions{Budget: 64 << 20}).Get(b.Context(), "k", fixed(opts))
+			d, err := epg.NewDocuments(g, epg.DocumentsOptions{Budget: 64 << 20}).Get(b.Context(), epg.DocumentKey{Name: "k"}, exportOf(g, opts))
 			if err != nil || d == nil {
 				b.Fatal(d, err)
 			}
@@ -43,11 +43,11 @@ func BenchmarkDocuments(b *testing.B) {
 	})
 	b.Run("kept", func(b *testing.B) {
 		docs := epg.NewDocuments(g, epg.DocumentsOptions{Budget: 64 << 20})
-		if _, err := docs.Get(b.Context(), "k", fixed(opts)); err != nil {
+		if _, err := docs.Get(b.Context(), epg.DocumentKey{Name: "k"}, exportOf(g, opts)); err != nil {
 			b.Fatal(err)
 		}
 		for b.Loop() {
-			if d, err := docs.Get(b.Context(), "k", fixed(opts)); err != nil || d == nil {
+			if d, err := docs.Get(b.Context(), epg.DocumentKey{Name: "k"}, exportOf(g, opts)); err != nil || d == nil {
 				b.Fatal(d, err)
 			}
 		}
