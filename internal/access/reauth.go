@@ -144,7 +144,24 @@ func (g *registry) armLocked(id int64, ls *lineStreams) {
 		ls.timer.Stop()
 	}
 	ls.exp = exp
-	ls.timer = time.AfterFunc(exp.Sub(g.now()), func() { g.expire(id) })
+	ls.timer = time.AfterFunc(exp.Sub(g.now()), func() { g.fire(id, exp) })
+}
+
+// fire hands the line to expire once the registry's clock has reached exp, re-arming the timer
+// until it has. The clock is the check's (a clock.Coarse in production): it may lag the timer
+// by a tick, more when the machine is saturated, and a re-check that reads it before exp
+// finds the line still valid and would never look again.
+func (g *registry) fire(id int64, exp time.Time) {
+	left := exp.Sub(g.now())
+	if left <= 0 {
+		g.expire(id)
+		return
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if ls := g.lines[id]; ls != nil && ls.exp.Equal(exp) && ls.line != nil && ls.line.ExpDate != nil {
+		ls.timer = time.AfterFunc(max(left, time.Millisecond), func() { g.fire(id, exp) })
+	}
 }
 
 // has reports whether any stream of the line is registered.

@@ -97,7 +97,7 @@ func (k docKey) supersedes(o docKey) bool {
 
 type docEntry struct {
 	key   docKey
-	ready chan struct{} // closed when the export ended
+	ready chan struct{} // closed when the build ended
 	doc   *Document     // after ready: nil when the document is not kept (too large)
 }
 
@@ -106,9 +106,9 @@ type DocumentsOptions struct {
 	// Budget is the compressed bytes kept in all; the largest document kept is a quarter of it.
 	// Zero or less keeps nothing (Get always answers nil).
 	Budget int64
-	// Context ends the exports running (shutdown); nil is context.Background().
+	// Context ends the builds running (shutdown); nil is context.Background().
 	Context context.Context
-	// Timeout bounds one export; zero is 10 minutes.
+	// Timeout bounds one build; zero is 10 minutes.
 	Timeout time.Duration
 	Log     *slog.Logger
 }
@@ -131,7 +131,7 @@ func NewDocuments(g *Guide, opts DocumentsOptions) *Documents {
 		base: opts.Context, timeout: opts.Timeout, docs: map[docKey]*list.Element{}, byName: map[string][]*list.Element{}}
 }
 
-// errTooLarge stops an export that outgrew the largest document kept.
+// errTooLarge stops a build that outgrew the largest document kept.
 var errTooLarge = errors.New("guide document larger than the largest kept")
 
 // Get returns the document key of the current EPG version: kept already, or built now by
