@@ -2,7 +2,6 @@ package player_test
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
 	"io"
 	"log/slog"
@@ -45,18 +44,7 @@ func TestPlayerAPI_GzipLargeLists(t *testing.T) {
 		}
 		return resp.Header, body
 	}
-	gunzip := func(t *testing.T, z []byte) []byte {
-		t.Helper()
-		zr, err := gzip.NewReader(bytes.NewReader(z))
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := io.ReadAll(zr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return b
-	}
+	gunzip := testkit.Gunzip
 	// same fetches path plainly and gzip-encoded and checks that the two agree.
 	same := func(t *testing.T, path string) (plain, z []byte) {
 		t.Helper()

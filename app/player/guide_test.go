@@ -2,13 +2,14 @@ package player_test
 
 import (
 	"bytes"
-	"compress/gzip"
 	"encoding/base64"
 	"encoding/xml"
 	"io"
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/xtreamd/xtreamd/internal/testkit"
 )
 
 // TestXMLTV_Golden: xmltv.php lists the line's channels with a guide (bob sees Extra's too)
@@ -106,15 +107,7 @@ func TestXMLTV_GzipAndAliases(t *testing.T) {
 				}
 				return
 			}
-			zr, err := gzip.NewReader(bytes.NewReader(body))
-			if err != nil {
-				t.Fatalf("not gzip: %v", err)
-			}
-			got, err := io.ReadAll(zr)
-			if err != nil {
-				t.Fatalf("the gzip stream is damaged: %v", err)
-			}
-			if !bytes.Equal(got, want) {
+			if got := testkit.Gunzip(t, body); !bytes.Equal(got, want) {
 				t.Fatalf("the gzip stream holds another document:\n%s", clip(got))
 			}
 		})

@@ -2,7 +2,6 @@ package player_test
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
 	"io"
 	"log/slog"
@@ -56,13 +55,7 @@ func guideOf(t *testing.T, c *http.Client, base, user, pass, acceptEncoding stri
 		t.Fatalf("xmltv.php of %s: status %d", user, resp.StatusCode)
 	}
 	if resp.Header.Get("Content-Encoding") == "gzip" || resp.Header.Get("Content-Type") == "application/octet-stream" {
-		zr, err := gzip.NewReader(bytes.NewReader(body))
-		if err != nil {
-			t.Fatalf("not gzip: %v", err)
-		}
-		if body, err = io.ReadAll(zr); err != nil {
-			t.Fatal(err)
-		}
+		body = testkit.Gunzip(t, body)
 	}
 	return body, resp
 }

@@ -3,7 +3,6 @@ package player_test
 import (
 	"bufio"
 	"bytes"
-	"compress/gzip"
 	"io"
 	"net"
 	"net/http"
@@ -12,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/xtreamd/xtreamd/internal/testkit"
 )
 
 // TestPlaylist_Golden: get.php in both types and both outputs (spec §3.1), byte for byte.
@@ -162,13 +163,8 @@ func TestPlaylist_Streamed(t *testing.T) {
 	if ce := resp.Header.Get("Content-Encoding"); ce != "gzip" {
 		t.Fatalf("Content-Encoding %q, want gzip", ce)
 	}
-	zr, err := gzip.NewReader(bytes.NewReader(zbody))
-	if err != nil {
-		t.Fatal(err)
-	}
-	decoded, err := io.ReadAll(zr)
-	if err != nil || !bytes.Equal(decoded, body) {
-		t.Fatalf("the gzip body decodes to %d bytes (%v), want the playlist's %d", len(decoded), err, len(body))
+	if decoded := testkit.Gunzip(t, zbody); !bytes.Equal(decoded, body) {
+		t.Fatalf("the gzip body decodes to %d bytes, want the playlist's %d", len(decoded), len(body))
 	}
 	t.Logf("playlist %d bytes, %d gzip-encoded", len(body), len(zbody))
 }

@@ -2,7 +2,6 @@ package portal_test
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -24,6 +23,7 @@ import (
 	"github.com/xtreamd/xtreamd/internal/logx"
 	"github.com/xtreamd/xtreamd/internal/store"
 	"github.com/xtreamd/xtreamd/internal/testdb"
+	"github.com/xtreamd/xtreamd/internal/testkit"
 )
 
 // The portal's performance bar: get_all_channels of a line entitled to 10,000 channels as
@@ -284,14 +284,7 @@ func TestGetAllChannels_Gzip(t *testing.T) {
 	be := newBench(t)
 	be.handshake(t, "")
 	all := call("itv", "get_all_channels")
-	gunzip := func(z []byte) []byte {
-		t.Helper()
-		zr, err := gzip.NewReader(bytes.NewReader(z))
-		must(t, err)
-		b, err := io.ReadAll(zr)
-		must(t, err)
-		return b
-	}
+	gunzip := func(z []byte) []byte { return testkit.Gunzip(t, z) }
 	same := func() (plain, z []byte) {
 		t.Helper()
 		be.acceptEncoding = ""

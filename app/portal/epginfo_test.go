@@ -2,15 +2,14 @@ package portal_test
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
-	"io"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/xtreamd/xtreamd/internal/store"
 	"github.com/xtreamd/xtreamd/internal/testdb"
+	"github.com/xtreamd/xtreamd/internal/testkit"
 )
 
 // TestEPGInfo_Shared: itv/get_epg_info is built once per bouquet set, zone, period, minute and
@@ -69,12 +68,7 @@ func TestEPGInfo_Shared(t *testing.T) {
 
 	second.acceptEncoding = "gzip"
 	_, _, z := second.call("itv", "get_epg_info", "period", "3")
-	zr, err := gzip.NewReader(bytes.NewReader(z))
-	if err != nil {
-		t.Fatalf("a box asking for gzip got no gzip (the answer is %d bytes): %v", len(after), err)
-	}
-	unzipped, err := io.ReadAll(zr)
-	must(t, err)
+	unzipped := testkit.Gunzip(t, z)
 	second.acceptEncoding = "identity"
 	if plain := info(second); !bytes.Equal(unzipped, after) || !bytes.Equal(plain, after) {
 		t.Errorf("gzip-encoded (%d bytes) and plain (%d bytes) answers differ from the decoded one (%d bytes)",

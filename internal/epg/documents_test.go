@@ -2,10 +2,8 @@ package epg_test
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
 	"fmt"
-	"io"
 	"sync"
 	"testing"
 	"time"
@@ -13,6 +11,7 @@ import (
 	"github.com/xtreamd/xtreamd/internal/epg"
 	"github.com/xtreamd/xtreamd/internal/store"
 	"github.com/xtreamd/xtreamd/internal/testdb"
+	"github.com/xtreamd/xtreamd/internal/testkit"
 )
 
 // docNow is the clock of the documents' tests.
@@ -52,18 +51,7 @@ func exported(t *testing.T, g *epg.Guide, opts epg.ExportOptions) []byte {
 	return buf.Bytes()
 }
 
-func gunzip(t *testing.T, z []byte) []byte {
-	t.Helper()
-	zr, err := gzip.NewReader(bytes.NewReader(z))
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := io.ReadAll(zr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
+func gunzip(t *testing.T, z []byte) []byte { return testkit.Gunzip(t, z) }
 
 // TestDocuments_KeptUntilTheGuideChanges: a document is exported once and shared by every Get
 // of its key; it decompresses to exactly what Export writes, Size is its length; a change to

@@ -1,12 +1,14 @@
 // Package testkit holds the small test doubles many packages' tests need and none of them
 // owns: a buffer that many goroutines may write (servers log from stream writers and
 // background loops), a settable clock for TTL tests, a server run on loopback for the test's
-// length and a paced origin whose downloads stay open, and the p50 of a benchmark's calls. Tests only; no database (that is
+// length and a paced origin whose downloads stay open, the p50 of a benchmark's calls, and what a gzip answer holds. Tests only; no database (that is
 // internal/testdb).
 package testkit
 
 import (
 	"bytes"
+	"compress/gzip"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -106,4 +108,18 @@ func Latency(b *testing.B, prepare func(i int), call func(i int)) {
 	}
 	slices.Sort(durs)
 	b.ReportMetric(float64(durs[len(durs)/2].Microseconds())/1000, "p50_ms")
+}
+
+// Gunzip returns what the gzip stream z holds, failing tb when z is not gzip or is damaged.
+func Gunzip(tb testing.TB, z []byte) []byte {
+	tb.Helper()
+	zr, err := gzip.NewReader(bytes.NewReader(z))
+	if err != nil {
+		tb.Fatalf("not gzip (%d bytes): %v", len(z), err)
+	}
+	b, err := io.ReadAll(zr)
+	if err != nil {
+		tb.Fatalf("the gzip stream is damaged: %v", err)
+	}
+	return b
 }
