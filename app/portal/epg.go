@@ -108,8 +108,11 @@ func itvShortEPG(h *Handler, k *call) error {
 // a box that accepts gzip gets the kept bytes, any other them decompressed. A box waits at
 // most epgInfoWait for the shared build, then builds its own.
 func itvEPGInfo(h *Handler, k *call) error {
-	period := k.req.p.period
-	if period <= 0 || period > 24 {
+	// A missing or zero period is the 3 hours Ministra's client asks for; a longer one than
+	// 24 hours (apps ask for 72) is 24, the most the answer's 10 programmes per channel show
+	// anyway.
+	period := min(k.req.p.period, 24)
+	if period <= 0 {
 		period = 3
 	}
 	l, tz := h.lineupOf(k), h.zones.of(k.req.cookies.Timezone)

@@ -3,6 +3,7 @@ package portal_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -73,6 +74,34 @@ func TestEPGInfo_Shared(t *testing.T) {
 	if plain := info(second); !bytes.Equal(unzipped, after) || !bytes.Equal(plain, after) {
 		t.Errorf("gzip-encoded (%d bytes) and plain (%d bytes) answers differ from the decoded one (%d bytes)",
 			len(unzipped), len(plain), len(after))
+	}
+}
+
+// TestEPGInfo_Period: period is hours from now, 3 when missing or not a positive number, and at
+// most 24: an app's period=72 gets the 24 hours' rows (at most 10 per channel), not 3 hours'.
+func TestEPGInfo_Period(t *testing.T) {
+	t.Parallel()
+	at := time.Now().Truncate(time.Minute).Add(30 * time.Second) // no hour passes between the asks
+	e := setup(t, envOpts{now: func() time.Time { return at }})
+	e.guide(t) // hourly programmes around now
+	b := e.box(t)
+	b.handshake("")
+	rows := func(period string) int {
+		t.Helper()
+		var info struct {
+			Data map[string][]json.RawMessage `json:"data"`
+		}
+		b.js(&info, "itv", "get_epg_info", "period", period)
+		return len(info.Data[itoa(e.live)])
+	}
+	three, day := rows("3"), rows("24")
+	if three < 3 || three > 4 || day != 10 {
+		t.Fatalf("rows of the live channel: period 3 → %d, period 24 → %d; want 3 or 4, and 10", three, day)
+	}
+	for period, want := range map[string]int{"72": day, "25": day, "": three, "0": three, "-1": three, "x": three} {
+		if got := rows(period); got != want {
+			t.Errorf("period %q: %d rows, want %d", period, got, want)
+		}
 	}
 }
 
