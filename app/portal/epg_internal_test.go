@@ -61,3 +61,40 @@ func TestAppendEPGRow_AsRowOf(t *testing.T) {
 		}
 	}
 }
+
+// FuzzAppendEPGRow: whatever a provider's guide holds in a title, description or category
+// (they are untrusted text), the appended row is JSON and decodes to what encoding/json makes
+// of rowOf's.
+func FuzzAppendEPGRow(f *testing.F) {
+	f.Add(`Café "Übersicht" <live> & more`, "line\nbreak\ttab \x01 \\ / \u2028 \xff end", "News", int64(1741006800), int64(3600))
+	f.Add("", "", "", int64(0), int64(1))
+	f.Add("\xed\xa0\x80", "\u2029\u0000", "\x7f", int64(-62135596800), int64(86400))
+	now := time.Date(2025, 3, 3, 13, 45, 0, 0, time.UTC)
+	h := &Handler{now: func() time.Time { return now }}
+	st := &catalog.Stream{ID: 42, TVArchiveDays: 7}
+	tz, err := time.LoadLocation("Asia/Kolkata")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, title, desc, category string, start, dur int64) {
+		if start < -1<<40 || start > 1<<40 || dur <= 0 || dur > 1<<30 {
+			return // outside what a stored programme can hold
+		}
+		p := epg.Programme{Start: time.Unix(start, 0), Stop: time.Unix(start+dur, 0), Title: title, Desc: desc, Category: category}
+		want, err := json.Marshal(h.rowOf(st, p, tz))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := appendEPGRow(nil, st, p, tz, now)
+		var g, w any
+		if err := json.Unmarshal(got, &g); err != nil {
+			t.Fatalf("not JSON: %v\n%q", err, got)
+		}
+		if err := json.Unmarshal(want, &w); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(g, w) {
+			t.Fatalf("\n got %s\nwant %s", got, want)
+		}
+	})
+}
