@@ -42,19 +42,7 @@ func TestAppendEPGRow_AsRowOf(t *testing.T) {
 		}
 		for _, st := range channels {
 			for _, p := range progs {
-				want, err := json.Marshal(h.rowOf(st, p, tz))
-				if err != nil {
-					t.Fatal(err)
-				}
-				got := appendEPGRow(nil, st, p, tz, now)
-				var g, w any
-				if err := json.Unmarshal(got, &g); err != nil {
-					t.Fatalf("%s %q: not JSON: %v\n%s", zone, p.Title, err, got)
-				}
-				if err := json.Unmarshal(want, &w); err != nil {
-					t.Fatal(err)
-				}
-				if !reflect.DeepEqual(g, w) {
+				if got, want, same := appendedAsRowOf(t, h, st, p, tz, now); !same {
 					t.Errorf("%s, channel %d, %q:\n got %s\nwant %s", zone, st.ID, p.Title, got, want)
 				}
 			}
@@ -81,20 +69,27 @@ func FuzzAppendEPGRow(f *testing.F) {
 			return // outside what a stored programme can hold
 		}
 		p := epg.Programme{Start: time.Unix(start, 0), Stop: time.Unix(start+dur, 0), Title: title, Desc: desc, Category: category}
-		want, err := json.Marshal(h.rowOf(st, p, tz))
-		if err != nil {
-			t.Fatal(err)
-		}
-		got := appendEPGRow(nil, st, p, tz, now)
-		var g, w any
-		if err := json.Unmarshal(got, &g); err != nil {
-			t.Fatalf("not JSON: %v\n%q", err, got)
-		}
-		if err := json.Unmarshal(want, &w); err != nil {
-			t.Fatal(err)
-		}
-		if !reflect.DeepEqual(g, w) {
+		if got, want, same := appendedAsRowOf(t, h, st, p, tz, now); !same {
 			t.Fatalf("\n got %s\nwant %s", got, want)
 		}
 	})
+}
+
+// appendedAsRowOf appends p's row and encodes rowOf's with encoding/json, and reports whether
+// the two decode to the same value; an appended row that is not JSON fails t.
+func appendedAsRowOf(t *testing.T, h *Handler, st *catalog.Stream, p epg.Programme, tz *time.Location, now time.Time) (got, want []byte, same bool) {
+	t.Helper()
+	want, err := json.Marshal(h.rowOf(st, p, tz))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got = appendEPGRow(nil, st, p, tz, now)
+	var g, w any
+	if err := json.Unmarshal(got, &g); err != nil {
+		t.Fatalf("%q: not JSON: %v\n%q", p.Title, err, got)
+	}
+	if err := json.Unmarshal(want, &w); err != nil {
+		t.Fatal(err)
+	}
+	return got, want, reflect.DeepEqual(g, w)
 }
