@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/valyala/fasthttp"
 
 	"github.com/xtreamd/xtreamd/app/admin"
 	"github.com/xtreamd/xtreamd/app/device"
@@ -153,6 +154,8 @@ func (s *Server) newApp() *fiber.App {
 		// Values read from requests are copied explicitly where kept (parse functions).
 		Immutable: false,
 	})
+	refuse := app.Server().ErrorHandler // Fiber's answer to what the HTTP parser refused
+	app.Server().ErrorHandler = func(fctx *fasthttp.RequestCtx, err error) { refuse(fctx, parseRefusal(err)) }
 	quiet := func(path string) bool {
 		// HLS segments come every few seconds per viewer: debug level only.
 		return path == "/healthz" || path == "/readyz" || path == "/metrics" || strings.HasPrefix(path, "/hls/")
@@ -204,6 +207,26 @@ func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
 		return edge.WriteProblem(c, edge.Problem{Status: status, Detail: msg})
 	}
 	return edge.WriteError(c, err)
+}
+
+// errMalformedRequest is the answer (400) to a request the HTTP parser refused.
+var errMalformedRequest = errors.New("malformed HTTP request")
+
+// parseRefusal is what the client is told of err, the HTTP parser's reason for refusing a
+// request before any route ran: a malformed or ambiguous head or chunked body (a NUL or a lone
+// CR in a header, two Content-Lengths, a chunk extension with a line feed: the shapes request
+// smuggling through a proxy uses; TestServe_RefusesAmbiguousFraming). fasthttp's text quotes
+// the request's bytes, a password in its query or a token in its headers included, so every
+// such refusal is told as errMalformedRequest. The errors Fiber answers with a status and text
+// of its own (headers too large 431, body too large 413, timeouts 408) pass as they are.
+func parseRefusal(err error) error {
+	var small *fasthttp.ErrSmallBuffer
+	var netErr net.Error
+	if errors.As(err, &small) || errors.As(err, &netErr) || errors.Is(err, fasthttp.ErrBodyTooLarge) ||
+		errors.Is(err, fasthttp.ErrGetOnly) || strings.Contains(err.Error(), "timeout") {
+		return err
+	}
+	return errMalformedRequest
 }
 
 // StreamContext ends when shutdown begins; stream writers select on it.
