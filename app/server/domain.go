@@ -87,7 +87,7 @@ func buildDomain(ctx context.Context, d Deps) (*domain, error) {
 		return nil, fmt.Errorf("relay: %w", err)
 	}
 	dom.relay = rm
-	hasher := credential.NewLimiter(credential.LimiterOptions{MaxWait: cfg.HashQueueWait, Log: d.Log}) // players' and admins' passwords share one hashing limit
+	hasher := credential.NewLimiter(credential.LimiterOptions{MaxWait: cfg.HashQueueWait, Log: d.Log, Verify: d.HashVerify}) // players' and admins' passwords share one hashing limit
 	if dom.partners, err = dom.buildPartners(d); err != nil {
 		return nil, err
 	}

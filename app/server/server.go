@@ -47,6 +47,9 @@ type Deps struct {
 	// limits, floods); nil means a clock.Coarse: within a millisecond of time.Now and a
 	// fiftieth of its cost, which a login pays a dozen times.
 	CheckClock func() time.Time
+	// HashVerify is the password verification that runs in a hashing slot; nil is argon2id
+	// (credential.Verify). Tests hold the slots with it for as long as they need.
+	HashVerify func(encodedHash, password string) (bool, error)
 	// LogSink is the asynchronous writer under Log, if any (cmd/xtreamd serve): its dropped
 	// lines are exported as xtreamd_log_lines_dropped_total, and Serve flushes it at stop.
 	LogSink *logx.Writer

@@ -219,6 +219,8 @@ type envOpts struct {
 	sources  func(o *origin) []string   // live channel sources (default: the origin)
 	settings map[string]string          // settings rows (JSON values)
 	extra    func(t *testing.T, e *env) // more catalog before the server starts (tests only)
+	// hashVerify is the server's password verification in a hashing slot (nil: argon2id).
+	hashVerify func(encodedHash, password string) (bool, error)
 }
 
 func setup(t testing.TB, o envOpts) *env {
@@ -339,17 +341,17 @@ func setup(t testing.TB, o envOpts) *env {
 	e.keys, err = token.NewKeyring([]byte(tokenSecret), 1)
 	must(t, err)
 	e.cfg = cfg
-	e.srv, e.base, e.stop = startServer(t, st, cfg, e.logs, e.reg)
+	e.srv, e.base, e.stop = startServer(t, server.Deps{Config: cfg, Store: st, Registry: e.reg, HashVerify: o.hashVerify}, e.logs)
 	return e
 }
 
-// startServer runs the production server over st on a loopback listener until the test ends.
-// It returns the server, its base URL and the function that shuts it down (returning Serve's
-// error; the cleanup calls it too).
-func startServer(t testing.TB, st *store.Store, cfg config.Config, logs io.Writer, reg *prometheus.Registry) (*server.Server, string, func() error) {
+// startServer runs the production server of d (its log at debug level to logs) on a loopback
+// listener until the test ends. It returns the server, its base URL and the function that
+// shuts it down (returning Serve's error; the cleanup calls it too).
+func startServer(t testing.TB, d server.Deps, logs io.Writer) (*server.Server, string, func() error) {
 	t.Helper()
-	srv, err := server.New(t.Context(), server.Deps{Config: cfg, Log: logx.New(logs, "text", slog.LevelDebug),
-		Store: st, Registry: reg})
+	d.Log = logx.New(logs, "text", slog.LevelDebug)
+	srv, err := server.New(t.Context(), d)
 	must(t, err)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	must(t, err)
@@ -366,7 +368,7 @@ func (e *env) peer() (*store.Store, string) {
 	st := store.New(pool)
 	cfg := e.cfg
 	cfg.InstanceID = "peer"
-	_, base, _ := startServer(e.t, st, cfg, e.logs, prometheus.NewRegistry())
+	_, base, _ := startServer(e.t, server.Deps{Config: cfg, Store: st, Registry: prometheus.NewRegistry()}, e.logs)
 	return st, base
 }
 

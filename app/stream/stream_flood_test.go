@@ -5,12 +5,12 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/xtreamd/xtreamd/internal/config"
 	"github.com/xtreamd/xtreamd/internal/credential"
-	"github.com/xtreamd/xtreamd/internal/store"
 )
 
 // TestRateLimit_StreamOpens: stream opens are rate-limited per client (an IPv4 address, an
@@ -73,11 +73,21 @@ func TestRateLimit_StreamOpens(t *testing.T) {
 // Retry-After: 1, never left waiting; the overload is one warning, not a log line per request.
 func TestHashQueue_Deadline(t *testing.T) {
 	t.Parallel()
-	e := setup(t, envOpts{cfg: func(c *config.Config) { c.HashQueueWait = 20 * time.Millisecond }})
-	// About 16 times a DefaultParams hash: holds a slot while the test's requests wait.
-	slow, err := credential.Hash("right", credential.Params{MemoryKiB: 32 << 10, Time: 16, Threads: 1})
-	must(t, err)
-	line, _ := e.newLine(func(in *store.LineInput) { in.PasswordHash = slow })
+	// The holders' verifications run until the test lets go of them: the opens find every slot
+	// taken however fast or loaded the machine is.
+	var holding atomic.Pointer[string]
+	letGo := make(chan struct{})
+	release := sync.OnceFunc(func() { close(letGo) })
+	t.Cleanup(release)
+	e := setup(t, envOpts{cfg: func(c *config.Config) { c.HashQueueWait = 20 * time.Millisecond },
+		hashVerify: func(encodedHash, password string) (bool, error) {
+			if h := holding.Load(); h != nil && encodedHash == *h {
+				<-letGo
+			}
+			return credential.Verify(encodedHash, password)
+		}})
+	line, _ := e.newLine(nil)
+	holding.Store(&line.PasswordHash)
 	slots := runtime.NumCPU() // the server's hashing slots
 	var holders sync.WaitGroup
 	for i := range slots { // distinct wrong passwords: one hash each, nothing shared
@@ -105,6 +115,7 @@ func TestHashQueue_Deadline(t *testing.T) {
 		}()
 	}
 	refused.Wait()
+	release()
 	holders.Wait()
 	logs := e.logs.String()
 	if n := strings.Count(logs, "password hashing overloaded"); n != 1 {

@@ -282,16 +282,22 @@ func TestCheck_FailedLoginCostsAlike(t *testing.T) {
 // for a request without a deadline of its own.
 func TestCheck_HashQueueDeadline(t *testing.T) {
 	t.Parallel()
-	hasher := credential.NewLimiter(credential.LimiterOptions{Slots: 1, MaxWait: 5 * time.Millisecond})
+	// The slot holder's verification runs until the test lets go of it (TestRecords_
+	// KnownViewersSkipAFullHashQueue): the second check finds the only slot taken.
+	holding, letGo := "", make(chan struct{})
+	release := sync.OnceFunc(func() { close(letGo) })
+	t.Cleanup(release)
+	hasher := credential.NewLimiter(credential.LimiterOptions{Slots: 1, MaxWait: 5 * time.Millisecond,
+		Verify: func(encodedHash, password string) (bool, error) {
+			if encodedHash == holding && password == "wrong" {
+				<-letGo
+			}
+			return credential.Verify(encodedHash, password)
+		}})
 	f := newInstance(t, testdb.NewDSN(t), fixtureOpts{hasher: hasher})
 	f.set(t, map[string]any{"flood_auth_failures": 0})
-	// A hash slow enough (about 8 times DefaultParams) to hold the only slot while the second
-	// check waits.
-	slow, err := credential.Hash("right", credential.Params{MemoryKiB: 32 << 10, Time: 8, Threads: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	line, _ := testdb.NewLine(t, f.st, func(in *store.LineInput) { in.PasswordHash = slow })
+	line, _ := testdb.NewLine(t, f.st, nil)
+	holding = line.PasswordHash
 	done := make(chan access.Code, 1)
 	go func() {
 		d, err := f.checker.Check(context.Background(), login(line, "wrong", ipDE))
@@ -300,9 +306,9 @@ func TestCheck_HashQueueDeadline(t *testing.T) {
 		}
 		done <- d.Code
 	}()
-	testdb.Eventually(t, 10*time.Second, "the slow hash running", func() bool { return hasher.Stats().InFlight == 1 })
+	testdb.Eventually(t, 10*time.Second, "the holder's verification in its slot", func() bool { return hasher.Stats().InFlight == 1 })
 	start := time.Now()
-	_, err = f.checker.Check(context.Background(), login(line, "another guess", ipDE)) // no deadline of its own
+	_, err := f.checker.Check(context.Background(), login(line, "another guess", ipDE)) // no deadline of its own
 	if !errors.Is(err, access.ErrBusy) {
 		t.Errorf("Check while the only slot is taken = %v, want ErrBusy", err)
 	}
@@ -310,6 +316,7 @@ func TestCheck_HashQueueDeadline(t *testing.T) {
 		t.Errorf("Stats().Refused = %d, want 1", st.Refused)
 	}
 	t.Logf("refused after %v (bound 5ms)", time.Since(start))
+	release()
 	if code := <-done; code != access.AuthFailed {
 		t.Errorf("slot holder = %v, want AUTH_FAILED", code)
 	}
