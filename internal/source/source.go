@@ -45,16 +45,8 @@ func Check(raw string) error {
 	if len(raw) > MaxURLBytes {
 		return invalid("longer than %d bytes", MaxURLBytes)
 	}
-	if !utf8.ValidString(raw) {
-		return invalid("not valid UTF-8")
-	}
-	for _, r := range raw {
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r <= 0x9f) {
-			return invalid("control character %U", r)
-		}
-	}
-	if strings.TrimSpace(raw) != raw {
-		return invalid("leading or trailing space")
+	if err := checkText(raw); err != nil {
+		return err
 	}
 	if strings.HasPrefix(raw, "/") {
 		return checkPath(raw)
@@ -85,6 +77,23 @@ func Check(raw string) error {
 	return invalid("unsupported scheme %s (want http, https, file or an absolute path)", quoted(strings.ToLower(u.Scheme), 16))
 }
 
+// checkText refuses what no source URL or path may hold: invalid UTF-8, control characters,
+// leading or trailing space.
+func checkText(s string) error {
+	if !utf8.ValidString(s) {
+		return invalid("not valid UTF-8")
+	}
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r <= 0x9f) {
+			return invalid("control character %U", r)
+		}
+	}
+	if strings.TrimSpace(s) != s {
+		return invalid("leading or trailing space")
+	}
+	return nil
+}
+
 func checkFileURL(u *url.URL) error {
 	if u.Host != "" && !strings.EqualFold(u.Host, "localhost") {
 		return invalid("file URL names a host")
@@ -94,6 +103,11 @@ func checkFileURL(u *url.URL) error {
 	}
 	if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
 		return invalid("file URL with a query or fragment")
+	}
+	// The path once its escapes are decoded (%01, %FF, a trailing %20) is what is opened: it
+	// meets the rules of a path given as it is (FuzzCheck).
+	if err := checkText(u.Path); err != nil {
+		return err
 	}
 	return checkPath(u.Path)
 }
