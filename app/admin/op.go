@@ -158,9 +158,9 @@ func (c *Call) decodeParams(dst any) *badField {
 	if c.web != nil {
 		q = c.web.query
 	} else {
-		c.fc.Request().URI().QueryArgs().VisitAll(func(k, v []byte) {
+		for k, v := range c.fc.Request().URI().QueryArgs().All() {
 			q[string(k)] = append(q[string(k)], string(v)) // string() copies: the buffers are reused
-		})
+		}
 	}
 	if bad := decodeQuery(q, dst); bad != nil {
 		return bad

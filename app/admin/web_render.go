@@ -192,18 +192,18 @@ func formValues(c *fiber.Ctx) url.Values {
 		}
 		return out
 	}
-	c.Request().PostArgs().VisitAll(func(k, v []byte) {
+	for k, v := range c.Request().PostArgs().All() {
 		out.Add(string(k), string(v))
-	})
+	}
 	return out
 }
 
 // queryValues is the request's query, copied.
 func requestQuery(c *fiber.Ctx) url.Values {
 	out := url.Values{}
-	c.Request().URI().QueryArgs().VisitAll(func(k, v []byte) {
+	for k, v := range c.Request().URI().QueryArgs().All() {
 		out.Add(string(k), string(v))
-	})
+	}
 	return out
 }
 

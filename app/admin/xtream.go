@@ -61,9 +61,13 @@ func parseXtream(c *fiber.Ctx) xtreamRequest {
 		}
 		req.set(key, val)
 	}
-	c.Request().URI().QueryArgs().VisitAll(visit)
+	for k, v := range c.Request().URI().QueryArgs().All() {
+		visit(k, v)
+	}
 	if bytes.HasPrefix(c.Request().Header.ContentType(), []byte(fiber.MIMEApplicationForm)) {
-		c.Request().PostArgs().VisitAll(visit)
+		for k, v := range c.Request().PostArgs().All() {
+			visit(k, v)
+		}
 	}
 	return req
 }

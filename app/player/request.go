@@ -198,7 +198,9 @@ type rawParams struct {
 func (rp *rawParams) read(c *fiber.Ctx) {
 	req := c.Request()
 	if c.Method() == fiber.MethodPost {
-		req.PostArgs().VisitAll(rp.take)
+		for k, v := range req.PostArgs().All() {
+			rp.take(k, v)
+		}
 		if bytes.HasPrefix(req.Header.ContentType(), []byte(fiber.MIMEMultipartForm)) {
 			if form, err := req.MultipartForm(); err == nil {
 				for k, vs := range form.Value {
@@ -210,7 +212,9 @@ func (rp *rawParams) read(c *fiber.Ctx) {
 		}
 	}
 	if args := req.URI().QueryArgs(); args.Len() > 0 {
-		args.VisitAll(rp.take)
+		for k, v := range args.All() {
+			rp.take(k, v)
+		}
 	}
 }
 
