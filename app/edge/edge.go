@@ -330,20 +330,32 @@ func ClientIP(c *fiber.Ctx, proxies []netip.Prefix) netip.Addr {
 	if xff := c.Get(fiber.HeaderXForwardedFor); xff != "" {
 		parts := strings.Split(xff, ",")
 		for i := len(parts) - 1; i >= 0; i-- {
-			a, err := netip.ParseAddr(strings.TrimSpace(parts[i]))
-			if err != nil {
+			a, ok := ForwardedAddr(parts[i])
+			if !ok {
 				break // a garbled hop: trust nothing further left
 			}
-			a = a.Unmap()
 			if !contains(proxies, a) {
 				return a
 			}
 		}
 	}
-	if a, err := netip.ParseAddr(strings.TrimSpace(c.Get("X-Real-Ip"))); err == nil {
-		return a.Unmap()
+	if a, ok := ForwardedAddr(c.Get("X-Real-Ip")); ok {
+		return a
 	}
 	return peer
+}
+
+// ForwardedAddr parses one X-Forwarded-For hop or an X-Real-IP value (spaces around it
+// ignored), IPv4-mapped IPv6 as IPv4. An address with a zone ("fe80::1%eth0") is garbled: a
+// zone names an interface of the machine that wrote it, no proxy forwards one, and
+// PostgreSQL's inet refuses it, so a client address carrying one would be checked but never
+// recorded (the refused-requests log, the connections).
+func ForwardedAddr(s string) (netip.Addr, bool) {
+	a, err := netip.ParseAddr(strings.TrimSpace(s))
+	if err != nil || a.Zone() != "" {
+		return netip.Addr{}, false
+	}
+	return a.Unmap(), true
 }
 
 func contains(prefixes []netip.Prefix, a netip.Addr) bool {

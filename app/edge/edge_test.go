@@ -58,6 +58,10 @@ func TestClientIP(t *testing.T) {
 		{"X-Real-IP fallback", trustedURL, map[string]string{"X-Real-IP": "198.51.100.8"}, "198.51.100.8"},
 		{"garbage XFF falls back to peer", trustedURL, map[string]string{"X-Forwarded-For": "not-an-ip"}, "127.0.0.1"},
 		{"only proxies in XFF", trustedURL, map[string]string{"X-Forwarded-For": "10.0.0.1"}, "127.0.0.1"},
+		{"a zone in XFF is garbled", trustedURL, map[string]string{"X-Forwarded-For": "fe80::1%eth0"}, "127.0.0.1"},
+		{"a zone on a mapped address is garbled", trustedURL, map[string]string{"X-Forwarded-For": "198.51.100.7, ::ffff:203.0.113.5%x"}, "127.0.0.1"},
+		{"a zone in X-Real-IP is garbled", trustedURL, map[string]string{"X-Real-IP": "2001:db8::1%25"}, "127.0.0.1"},
+		{"a garbled XFF hop leaves X-Real-IP", trustedURL, map[string]string{"X-Forwarded-For": "fe80::1%eth0", "X-Real-IP": "198.51.100.8"}, "198.51.100.8"},
 	}
 	for _, tt := range tests {
 		if got := getIP(t, tt.url, tt.hdr); got != tt.want {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/xtreamd/xtreamd/app/edge"
 	"github.com/xtreamd/xtreamd/internal/access"
 	"github.com/xtreamd/xtreamd/internal/input"
 )
@@ -164,11 +165,11 @@ func forwardedViewer(c *fiber.Ctx, proxies []netip.Prefix) (netip.Addr, bool) {
 	caller := len(hops) // the peer's index in hops + peer
 	if trusted(proxies, peer.Unmap()) {
 		for caller--; caller >= 0; caller-- {
-			a, err := netip.ParseAddr(strings.TrimSpace(hops[caller]))
-			if err != nil {
+			a, ok := edge.ForwardedAddr(hops[caller])
+			if !ok {
 				return netip.Addr{}, false
 			}
-			if !trusted(proxies, a.Unmap()) {
+			if !trusted(proxies, a) {
 				break
 			}
 		}
@@ -176,11 +177,7 @@ func forwardedViewer(c *fiber.Ctx, proxies []netip.Prefix) (netip.Addr, bool) {
 	if caller < 1 {
 		return netip.Addr{}, false
 	}
-	a, err := netip.ParseAddr(strings.TrimSpace(hops[caller-1]))
-	if err != nil || !a.IsValid() {
-		return netip.Addr{}, false
-	}
-	return a.Unmap(), true
+	return edge.ForwardedAddr(hops[caller-1]) // a zone too is no viewer (edge.ForwardedAddr)
 }
 
 func trusted(proxies []netip.Prefix, a netip.Addr) bool {

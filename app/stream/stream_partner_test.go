@@ -280,6 +280,43 @@ func TestPartner_Allowlist(t *testing.T) {
 	}
 }
 
+// TestPartner_ViewerAddressWithZone: a viewer named with a zone ("fe80::1%eth0") is no viewer:
+// 400 on X-Forwarded-For, as the tokens call refuses it in its body. Before, it was decided
+// (and a denial's refused-request row was lost: PostgreSQL's inet refuses a zone), and a
+// player behind a trusted proxy whose X-Real-IP held one was checked under that address.
+func TestPartner_ViewerAddressWithZone(t *testing.T) {
+	t.Parallel()
+	pe := setupPartner(t)
+	line, _ := pe.newLine(nil)
+	tok := pe.accessToken(t, pe.base)
+	for _, v := range []string{"fe80::1%eth0", "::ffff:203.0.113.5%x", "2001:db8::1%25"} {
+		code, out := pe.call(t, pe.base, tok, "decisions/authorize", partnerHop, v, map[string]any{"line": line.ID, "resource": pe.live}, nil)
+		if code != http.StatusBadRequest || out["field"] != "X-Forwarded-For" {
+			t.Errorf("authorize for viewer %q = %d %v, want 400 on X-Forwarded-For", v, code, out)
+		}
+		if code, out := pe.call(t, pe.base, tok, "tokens", partnerHop, "", map[string]any{"line": line.ID, "ip": v, "ttl": 60}, nil); code != http.StatusBadRequest {
+			t.Errorf("tokens for ip %q = %d %v, want 400", v, code, out)
+		}
+		// A player behind the trusted proxy: a zoned X-Real-IP is garbled, so the refused
+		// login is recorded under the proxy's own address.
+		req, err := http.NewRequest(http.MethodGet, pe.base+"/player_api.php?username="+line.Username+"&password=wrong", nil)
+		must(t, err)
+		req.Header.Set("X-Real-IP", v)
+		resp, err := http.DefaultClient.Do(req)
+		must(t, err)
+		resp.Body.Close()
+	}
+	eventually(t, "the three refused logins recorded under the proxy's address", func() bool { // written in batches
+		var n int
+		err := pe.st.Pool().QueryRow(context.Background(), `SELECT count(*) FROM client_log
+			WHERE code = 'AUTH_FAILED' AND surface = 'player_api' AND client_ip = '127.0.0.1'`).Scan(&n)
+		return err == nil && n == 3
+	})
+	if logs := pe.logs.String(); strings.Contains(logs, "writing client log") || strings.Contains(logs, "level=ERROR") {
+		t.Errorf("a zoned address reached the log's write:\n%s", logs)
+	}
+}
+
 // TestPartner_ScopedToBouquet: a partner of bouquet A gets no decision, media token or stream
 // for a line outside it, whichever way it names the line.
 func TestPartner_ScopedToBouquet(t *testing.T) {
