@@ -31,6 +31,8 @@ func TestServe_RefusesAmbiguousFraming(t *testing.T) {
 			"5;ext\nGET /smuggled HTTP/1.1\r\nhello\r\n0\r\n\r\n"},
 		{"space before the header colon", "GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length : 5\r\n\r\nhello"},
 		{"a Content-Length that is not a number", "POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 5x\r\n\r\nhello"},
+		// RFC 9112 §3.2: HTTP/1.1 without Host is refused (HTTP/1.0 without it is served: below).
+		{"HTTP/1.1 without Host", "GET /healthz HTTP/1.1\r\nUser-Agent: probe\r\n\r\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, err := net.Dial("tcp", addr)
@@ -57,5 +59,25 @@ func TestServe_RefusesAmbiguousFraming(t *testing.T) {
 				t.Errorf("a second answer on the connection: %q", rest)
 			}
 		})
+	}
+	// What old clients and health checks send is still served.
+	for _, raw := range []string{
+		"GET /healthz HTTP/1.0\r\n\r\n",
+		"GET /healthz HTTP/1.1\r\nHost: x\r\nUser-Agent: caf\xe9 (Latin-1)\r\n\r\n",
+		"GET http://x/healthz HTTP/1.1\r\nHost: x\r\n\r\n",
+	} {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+		if _, err := io.WriteString(c, raw); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		c.Close()
+		if err != nil || resp.StatusCode != http.StatusOK {
+			t.Errorf("%q: %v %v, want 200", raw, resp, err)
+		}
 	}
 }

@@ -159,6 +159,9 @@ func (s *Server) newApp() *fiber.App {
 	})
 	refuse := app.Server().ErrorHandler // Fiber's answer to what the HTTP parser refused
 	app.Server().ErrorHandler = func(fctx *fasthttp.RequestCtx, err error) { refuse(fctx, parseRefusal(err)) }
+	// And no error of the parser's quotes the request at all (Fiber discards fasthttp's own
+	// log; this keeps it so should that change).
+	app.Server().SecureErrorLogMessage = true
 	quiet := func(path string) bool {
 		// HLS segments come every few seconds per viewer: debug level only.
 		return path == "/healthz" || path == "/readyz" || path == "/metrics" || strings.HasPrefix(path, "/hls/")
