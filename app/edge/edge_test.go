@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/valyala/fasthttp"
 
 	"github.com/xtreamd/xtreamd/internal/config"
 )
@@ -68,4 +69,31 @@ func TestClientIP(t *testing.T) {
 			t.Errorf("%s: ClientIP = %q, want %q", tt.name, got, tt.want)
 		}
 	}
+}
+
+// FuzzClientIP: whatever a trusted proxy's X-Forwarded-For and X-Real-IP hold, the client
+// address is a valid one without a zone (PostgreSQL's inet refuses zones), IPv4 when it is
+// IPv4-mapped.
+func FuzzClientIP(f *testing.F) {
+	for _, s := range [][2]string{
+		{"203.0.113.9", ""}, {"1.1.1.1, 203.0.113.9, 10.1.2.3", ""}, {"::ffff:198.51.100.7", ""}, {"", "198.51.100.8"},
+		{"fe80::1%eth0", ""}, {"198.51.100.7, ::ffff:203.0.113.5%x", "2001:db8::1%25"}, {"10.0.0.1", "10.0.0.2"},
+		{" , ,,", "not-an-ip"}, {"\x00", "\xff"},
+	} {
+		f.Add(s[0], s[1])
+	}
+	proxies := []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32"), netip.MustParsePrefix("10.0.0.0/8")}
+	app := fiber.New()
+	f.Fuzz(func(t *testing.T, xff, real string) {
+		var fctx fasthttp.RequestCtx
+		fctx.Init(&fasthttp.Request{}, &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 40000}, nil)
+		fctx.Request.Header.Set(fiber.HeaderXForwardedFor, xff)
+		fctx.Request.Header.Set("X-Real-Ip", real)
+		c := app.AcquireCtx(&fctx)
+		defer app.ReleaseCtx(c)
+		a := ClientIP(c, proxies)
+		if !a.IsValid() || a.Zone() != "" || a.Is4In6() {
+			t.Fatalf("ClientIP(XFF %q, X-Real-IP %q) = %v", xff, real, a)
+		}
+	})
 }
