@@ -60,6 +60,16 @@ func TestServe_RefusesAmbiguousFraming(t *testing.T) {
 			}
 		})
 	}
+	// Each refusal is counted, by its status: the access log never sees them.
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if want := `xtreamd_http_parse_refusals_total{status="400"} 7`; !strings.Contains(string(metrics), want+"\n") {
+		t.Errorf("/metrics has no %q", want)
+	}
 	// What old clients and health checks send is still served.
 	for _, raw := range []string{
 		"GET /healthz HTTP/1.0\r\n\r\n",

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"strconv"
 	"strings"
 	"time"
 
@@ -157,8 +158,19 @@ func (s *Server) newApp() *fiber.App {
 		// Values read from requests are copied explicitly where kept (parse functions).
 		Immutable: false,
 	})
+	// What the HTTP parser refuses never reaches a route, the access log or the HTTP metrics:
+	// this counter is where an operator sees broken clients and smuggling attempts.
+	refusals := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "xtreamd_http_parse_refusals_total",
+		Help: "Requests the HTTP parser refused before any route, by the status answered (400 malformed, 408, 413, 431).",
+	}, []string{"status"})
+	d.Registry.MustRegister(refusals)
 	refuse := app.Server().ErrorHandler // Fiber's answer to what the HTTP parser refused
-	app.Server().ErrorHandler = func(fctx *fasthttp.RequestCtx, err error) { refuse(fctx, parseRefusal(err)) }
+	app.Server().ErrorHandler = func(fctx *fasthttp.RequestCtx, err error) {
+		answer, status := parseRefusal(err)
+		refusals.WithLabelValues(strconv.Itoa(status)).Inc()
+		refuse(fctx, answer)
+	}
 	// And no error of the parser's quotes the request at all (Fiber discards fasthttp's own
 	// log; this keeps it so should that change).
 	app.Server().SecureErrorLogMessage = true
@@ -224,15 +236,26 @@ var errMalformedRequest = errors.New("malformed HTTP request")
 // smuggling through a proxy uses; TestServe_RefusesAmbiguousFraming). fasthttp's text quotes
 // the request's bytes, a password in its query or a token in its headers included, so every
 // such refusal is told as errMalformedRequest. The errors Fiber answers with a status and text
-// of its own (headers too large 431, body too large 413, timeouts 408) pass as they are.
-func parseRefusal(err error) error {
+// of its own (headers too large 431, body too large 413, timeouts 408) pass as they are. status
+// is the answer's, as Fiber's serverErrorHandler maps them.
+func parseRefusal(err error) (answer error, status int) {
 	var small *fasthttp.ErrSmallBuffer
 	var netErr net.Error
-	if errors.As(err, &small) || errors.As(err, &netErr) || errors.Is(err, fasthttp.ErrBodyTooLarge) ||
-		errors.Is(err, fasthttp.ErrGetOnly) || strings.Contains(err.Error(), "timeout") {
-		return err
+	switch {
+	case errors.As(err, &small):
+		return err, fiber.StatusRequestHeaderFieldsTooLarge
+	case errors.As(err, &netErr) && netErr.Timeout():
+		return err, fiber.StatusRequestTimeout
+	case errors.As(err, &netErr):
+		return err, fiber.StatusBadGateway
+	case errors.Is(err, fasthttp.ErrBodyTooLarge):
+		return err, fiber.StatusRequestEntityTooLarge
+	case errors.Is(err, fasthttp.ErrGetOnly):
+		return err, fiber.StatusMethodNotAllowed
+	case strings.Contains(err.Error(), "timeout"):
+		return err, fiber.StatusRequestTimeout
 	}
-	return errMalformedRequest
+	return errMalformedRequest, fiber.StatusBadRequest
 }
 
 // StreamContext ends when shutdown begins; stream writers select on it.
