@@ -126,10 +126,10 @@ func (a *API) listBlockedIPs(c *Call, q blockedIPList, _ NoBody) (Page[BlockedIP
 	var contains netip.Addr
 	if q.Contains != "" {
 		ip, err := netip.ParseAddr(q.Contains)
-		if err != nil {
+		if err != nil || ip.Zone() != "" { // PostgreSQL's inet has no zones
 			return Page[BlockedIP]{}, refuse("contains", "an IP address")
 		}
-		contains = ip
+		contains = ip.Unmap()
 	}
 	return idPage(q.PageQuery, func(after int64, limit int) ([]BlockedIP, error) {
 		rows, err := a.d.Security.BlockedIPs(c.Context(), q.Source, contains, panel.Page{After: after, Limit: limit})
