@@ -167,7 +167,7 @@ func (s *Server) newApp() *fiber.App {
 	d.Registry.MustRegister(refusals)
 	refuse := app.Server().ErrorHandler // Fiber's answer to what the HTTP parser refused
 	app.Server().ErrorHandler = func(fctx *fasthttp.RequestCtx, err error) {
-		answer, status := parseRefusal(err)
+		status, answer := parseRefusal(err)
 		refusals.WithLabelValues(strconv.Itoa(status)).Inc()
 		refuse(fctx, answer)
 	}
@@ -238,24 +238,24 @@ var errMalformedRequest = errors.New("malformed HTTP request")
 // such refusal is told as errMalformedRequest. The errors Fiber answers with a status and text
 // of its own (headers too large 431, body too large 413, timeouts 408) pass as they are. status
 // is the answer's, as Fiber's serverErrorHandler maps them.
-func parseRefusal(err error) (answer error, status int) {
+func parseRefusal(err error) (status int, answer error) {
 	var small *fasthttp.ErrSmallBuffer
 	var netErr net.Error
 	switch {
 	case errors.As(err, &small):
-		return err, fiber.StatusRequestHeaderFieldsTooLarge
+		return fiber.StatusRequestHeaderFieldsTooLarge, err
 	case errors.As(err, &netErr) && netErr.Timeout():
-		return err, fiber.StatusRequestTimeout
+		return fiber.StatusRequestTimeout, err
 	case errors.As(err, &netErr):
-		return err, fiber.StatusBadGateway
+		return fiber.StatusBadGateway, err
 	case errors.Is(err, fasthttp.ErrBodyTooLarge):
-		return err, fiber.StatusRequestEntityTooLarge
+		return fiber.StatusRequestEntityTooLarge, err
 	case errors.Is(err, fasthttp.ErrGetOnly):
-		return err, fiber.StatusMethodNotAllowed
+		return fiber.StatusMethodNotAllowed, err
 	case strings.Contains(err.Error(), "timeout"):
-		return err, fiber.StatusRequestTimeout
+		return fiber.StatusRequestTimeout, err
 	}
-	return errMalformedRequest, fiber.StatusBadRequest
+	return fiber.StatusBadRequest, errMalformedRequest
 }
 
 // StreamContext ends when shutdown begins; stream writers select on it.
