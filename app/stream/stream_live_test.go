@@ -19,12 +19,14 @@ import (
 	"github.com/xtreamd/xtreamd/internal/credential"
 	"github.com/xtreamd/xtreamd/internal/store"
 	"github.com/xtreamd/xtreamd/internal/testdb"
+	"github.com/xtreamd/xtreamd/internal/testmedia"
 )
 
 // TestLive_FFProbe plays the live channel with ffprobe, a real client, through the whole server
 // (line, bouquet, stream, check, relay): the /live URL, the short form and the HLS playlist.
 func TestLive_FFProbe(t *testing.T) {
 	t.Parallel()
+	testmedia.NeedFFprobe(t)
 	e := setup(t, envOpts{})
 	for _, tt := range []struct{ name, url string }{
 		{"live ts", e.liveURL(e.live, "ts")},

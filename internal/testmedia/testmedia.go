@@ -81,14 +81,23 @@ func LiveOrigin(t testing.TB, speed int) string {
 	return srv.URL
 }
 
-// Codecs runs ffprobe on url, for at most limit, and returns the codec names it found joined
-// by commas ("h264,aac"). The test is skipped when ffprobe is not installed.
-func Codecs(t testing.TB, url string, limit time.Duration) string {
+// NeedFFprobe skips the test when ffprobe is not installed (CI installs it) and returns its
+// path. A test that checks something after its ffprobe subtests calls it first: the
+// subtests' skips would leave that check running against clients that never connected.
+func NeedFFprobe(t testing.TB) string {
 	t.Helper()
 	bin, err := exec.LookPath("ffprobe")
 	if err != nil {
 		t.Skip("ffprobe not installed")
 	}
+	return bin
+}
+
+// Codecs runs ffprobe on url, for at most limit, and returns the codec names it found joined
+// by commas ("h264,aac"). The test is skipped when ffprobe is not installed.
+func Codecs(t testing.TB, url string, limit time.Duration) string {
+	t.Helper()
+	bin := NeedFFprobe(t)
 	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
 	out, err := exec.CommandContext(ctx, bin, "-v", "error", "-rw_timeout", "15000000",
