@@ -36,6 +36,11 @@ var partnerWrongJSON = []string{"1", "-1", "1.5", "99999999999999999999999", "1e
 var partnerBodies = []string{"", "null", "[]", "1", `"x"`, "{", `{}x`, `{"a":`, "\xff", `{"line":1,"line":2}`,
 	strings.Repeat(`{"a":`, 20000) + "1" + strings.Repeat("}", 20000), "line=1&resource=1"}
 
+// partnerState are the tables a partner call may write: a refused one must leave them as they
+// were (no client, no use of an initial access token, no revocation, no lease, no audit entry).
+var partnerState = []string{"partner_clients", "partner_registration_tokens", "partner_revocations", "partner_signing_keys",
+	"audit_log", "connection_leases", "lines", "blocked_ips"}
+
 // oauthErrors are the error codes of /o/client/*'s answers (RFC 6749 §5.2, RFC 6750, RFC 7591).
 var oauthErrors = []string{"invalid_request", "invalid_client", "unsupported_grant_type", "invalid_scope", "invalid_token",
 	"invalid_client_metadata", "access_denied", "temporarily_unavailable"}
@@ -265,11 +270,14 @@ func TestPartnerAPI_HostileValues(t *testing.T) {
 			if v.Where == "json access_token" && v.Value == `"true"` {
 				continue // a valid value: it would revoke the token the sweep goes on with
 			}
+			state := testdb.Digest(t, pe.st, partnerState...)
 			a := testkit.RawRequest(t, pe.base, v.Method, v.Target, v.Header, v.Body)
 			sweep.count(r.name, a.Status)
 			checkAnswer(t, r.name, r.f, v, a)
 			if a.Status < 300 {
 				ok++
+			} else if testdb.Digest(t, pe.st, partnerState...) != state {
+				t.Errorf("%s %s = %s: refused %d %.200s, and the partner tables changed", r.name, v.Where, v.Value, a.Status, a.Body)
 			}
 		}
 		changed := testdb.RowsChanged(before, testdb.RowCounts(t, pe.st))

@@ -64,3 +64,19 @@ func RowsChanged(before, after map[string]int64) map[string]int64 {
 	}
 	return out
 }
+
+// Digest is a hash of the whole content of tables: it changes with any row inserted, updated
+// or deleted there, so a test compares two to prove that a refused request wrote nothing (an
+// update included, which RowCounts does not see).
+func Digest(t testing.TB, st *store.Store, tables ...string) string {
+	t.Helper()
+	parts := make([]string, len(tables))
+	for i, name := range tables {
+		parts[i] = `(SELECT coalesce(md5(string_agg(r::text, ',' ORDER BY r::text)), '') FROM "` + name + `" r)`
+	}
+	var out string
+	if err := st.Pool().QueryRow(context.Background(), "SELECT concat_ws(' ', "+strings.Join(parts, ", ")+")").Scan(&out); err != nil {
+		t.Fatalf("testdb: digest %v: %v", tables, err)
+	}
+	return out
+}
