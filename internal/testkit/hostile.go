@@ -3,6 +3,7 @@ package testkit
 import (
 	"encoding/json"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -272,7 +273,12 @@ func (r HostileRequest) Variants(hv HostileValues) []Variant {
 	var out []Variant
 	base := r.target(escapedParams(r.Params, "", ""), r.Query)
 	body := r.body()
+	names := make([]string, 0, len(r.Params))
 	for name := range r.Params {
+		names = append(names, name)
+	}
+	slices.Sort(names) // the same order each time: a sweep may rebuild its variants midway
+	for _, name := range names {
 		for _, v := range hv.Strings {
 			out = append(out, r.variant("path "+name, short(v), r.target(escapedParams(r.Params, name, v), r.Query), r.Header, body))
 		}
