@@ -273,7 +273,10 @@ func TestPartnerAPI_HostileValues(t *testing.T) {
 			state := testdb.Digest(t, pe.st, partnerState...)
 			a := testkit.RawRequest(t, pe.base, v.Method, v.Target, v.Header, v.Body)
 			sweep.count(r.name, a.Status)
-			checkAnswer(t, r.name, r.f, v, a)
+			out := checkAnswer(t, r.name, r.f, v, a)
+			if out["authorized"] == false && (out["token"] != nil || out["url"] != nil) {
+				t.Errorf("%s %s = %s: a denial with a media token: %.200s", r.name, v.Where, v.Value, a.Body)
+			}
 			if a.Status < 300 {
 				ok++
 			} else if testdb.Digest(t, pe.st, partnerState...) != state {
