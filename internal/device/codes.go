@@ -155,7 +155,9 @@ func (s *Service) Poll(ctx context.Context, deviceCode, clientID string, ip neti
 	if !wellFormedDeviceCode(deviceCode) {
 		return PollResult{Outcome: Invalid}, nil
 	}
-	p, err := s.store.PollDeviceCode(ctx, s.hash(labelDeviceCode, []byte(deviceCode)))
+	// Another client's code is not found: its poll is none of the code's (no poll time, no
+	// slow_down of the device whose code it is).
+	p, err := s.store.PollDeviceCode(ctx, s.hash(labelDeviceCode, []byte(deviceCode)), clientID)
 	if errors.Is(err, store.ErrNotFound) {
 		return PollResult{Outcome: Invalid}, nil
 	}

@@ -107,18 +107,20 @@ type DeviceCodePoll struct {
 // PollDeviceCode records a poll of the code with this device code hash and returns the code as
 // the poll left it: when it is pending and the last poll (or, for the first, the issue) was less
 // than its interval ago (with a second's slack for network jitter), the interval grows by 5 s
-// (RFC 8628 §3.5 slow_down), up to 30 minutes. An unknown hash is ErrNotFound.
-func (s *Store) PollDeviceCode(ctx context.Context, deviceCodeHash []byte) (DeviceCodePoll, error) {
+// (RFC 8628 §3.5 slow_down), up to 30 minutes. An unknown hash, or a code of another client
+// than clientID, is ErrNotFound, and no poll of it is recorded: whoever holds a device code
+// cannot slow its device down by polling as another client.
+func (s *Store) PollDeviceCode(ctx context.Context, deviceCodeHash []byte, clientID string) (DeviceCodePoll, error) {
 	const q = `WITH cur AS (
 			SELECT id, coalesce(polled_at, created_at) AS last, interval_s FROM device_codes
-			WHERE device_code_hash = $1 FOR UPDATE)
+			WHERE device_code_hash = $1 AND client_id = $2 FOR UPDATE)
 		UPDATE device_codes c SET polled_at = now(),
 			interval_s = CASE WHEN c.status = 'pending' AND now() < c.expires_at
 				AND now() < cur.last + (cur.interval_s - 1) * interval '1 second'
 				THEN least(cur.interval_s + 5, 1800) ELSE cur.interval_s END
 		FROM cur WHERE c.id = cur.id
 		RETURNING ` + deviceCodeColumns + `, c.interval_s > cur.interval_s AS slowed_down`
-	rows, _ := s.q.Query(ctx, q, deviceCodeHash)
+	rows, _ := s.q.Query(ctx, q, deviceCodeHash, clientID)
 	p, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[DeviceCodePoll])
 	if err != nil {
 		return DeviceCodePoll{}, fmt.Errorf("poll device code: %w", interpret(err))
