@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/xtreamd/xtreamd/internal/audit"
 	"github.com/xtreamd/xtreamd/internal/config"
@@ -113,9 +114,15 @@ func checkIDs(ctx context.Context, st *store.Store, table store.Table, field str
 	return nil
 }
 
+// checkName: a partner's name is one line of text an admin reads in lists, audit entries and
+// the page's headings; a line break or other control character in it (a registrant's
+// "Shop\r\nX-Injected: 1") would only ever be an attempt to forge a second line.
 func checkName(field, name string) error {
 	if name == "" || !input.Text(name, 4*maxName) || len([]rune(name)) > maxName {
 		return input.Invalid(field, "1 to 128 characters")
+	}
+	if strings.IndexFunc(name, unicode.IsControl) >= 0 {
+		return input.Invalid(field, "no line breaks or other control characters")
 	}
 	return nil
 }

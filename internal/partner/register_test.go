@@ -38,6 +38,8 @@ func TestRegister(t *testing.T) {
 		{"more scope than granted", tok, ClientMetadata{ClientName: "x", Scopes: []string{ScopeLogout}}, nil, "scope"},
 		{"another grant type", tok, ClientMetadata{ClientName: "x", GrantTypes: []string{"authorization_code"}}, nil, "grant_types"},
 		{"no name", tok, ClientMetadata{}, nil, "client_name"},
+		{"a line break in the name", tok, ClientMetadata{ClientName: "Shop\r\nX-Injected: 1"}, nil, "client_name"},
+		{"a tab in the name", tok, ClientMetadata{ClientName: "Shop\tB"}, nil, "client_name"},
 	} {
 		ip := callerIP
 		if tt.name == "outside its networks" {
