@@ -116,10 +116,10 @@ func decodeBody(c *fiber.Ctx, dst any, members ...string) *apiProblem {
 	}
 	if err := json.Unmarshal(c.Body(), dst); err != nil {
 		var te *json.UnmarshalTypeError
-		var le *lineError
+		var me *memberError
 		switch {
-		case errors.As(err, &le):
-			return invalid("line", le.Error())
+		case errors.As(err, &me):
+			return invalid(me.member, me.reason)
 		case errors.As(err, &te):
 			return invalid(te.Field, "must be a "+te.Type.String())
 		}

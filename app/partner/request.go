@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -39,24 +40,25 @@ type lineRef struct {
 	username string
 }
 
-// lineError is a line member that is neither.
-type lineError struct{ reason string }
+// memberError is a member whose own decoder refused it (the line, the device): decodeBody
+// names the member and says why.
+type memberError struct{ member, reason string }
 
-func (e *lineError) Error() string { return e.reason }
+func (e *memberError) Error() string { return e.member + ": " + e.reason }
 
 // UnmarshalJSON reads a positive id or a username of at most 128 characters.
 func (l *lineRef) UnmarshalJSON(b []byte) error {
 	if len(b) > 0 && b[0] == '"' {
 		var s string
 		if err := json.Unmarshal(b, &s); err != nil || s == "" || !input.Text(s, 512) || len([]rune(s)) > 128 {
-			return &lineError{"a username of 1 to 128 characters, or a line id"}
+			return &memberError{"line", "a username of 1 to 128 characters, or a line id"}
 		}
 		l.username = s
 		return nil
 	}
 	id, err := strconv.ParseInt(string(bytes.TrimSpace(b)), 10, 64)
 	if err != nil || id <= 0 {
-		return &lineError{"a positive line id, or a username"}
+		return &memberError{"line", "a positive line id, or a username"}
 	}
 	l.id = id
 	return nil
@@ -82,6 +84,25 @@ type deviceBody struct {
 	ID        string `json:"id"`
 	UserAgent string `json:"user_agent"`
 	Model     string `json:"model"`
+}
+
+// UnmarshalJSON decodes the device member as strictly as the body around it: a member other
+// than id, user_agent and model is refused, so a partner's misspelt member is a 400 rather
+// than a device silently left unnamed.
+func (d *deviceBody) UnmarshalJSON(b []byte) error {
+	type plain deviceBody // without this method
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	var p plain
+	if err := dec.Decode(&p); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field != "" {
+			return &memberError{"device." + te.Field, "must be a " + te.Type.String()}
+		}
+		return &memberError{"device", "an object of id, user_agent and model, each a string"}
+	}
+	*d = deviceBody(p)
+	return nil
 }
 
 // viewer is the viewer a call is about: its address and its device.

@@ -632,3 +632,36 @@ func TestPartner_DynamicRegistration(t *testing.T) {
 		return code == http.StatusForbidden
 	})
 }
+
+// TestPartner_DeviceMemberIsStrict: the body's device member is decoded as strictly as the
+// body: a member other than id, user_agent and model, or one of the wrong type, is a 400
+// naming it; before, {"device":{"a":1}} was decided with the device left unnamed.
+func TestPartner_DeviceMemberIsStrict(t *testing.T) {
+	t.Parallel()
+	pe := setupPartner(t)
+	line, _ := pe.newLine(nil)
+	tok := pe.accessToken(t, pe.base)
+	for _, tt := range []struct {
+		device any
+		field  string
+	}{
+		{map[string]any{"a": 1}, "device"},
+		{map[string]any{"id": "tv-1", "userAgent": "VLC"}, "device"},
+		{map[string]any{"id": 5}, "device.id"},
+		{map[string]any{"model": []string{"x"}}, "device.model"},
+		{"tv-1", "device"},
+		{[]any{}, "device"},
+	} {
+		body := map[string]any{"line": line.ID, "resource": pe.live, "device": tt.device}
+		code, out := pe.call(t, pe.base, tok, "decisions/authorize", partnerHop, viewerDE, body, nil)
+		if code != http.StatusBadRequest || out["field"] != tt.field {
+			t.Errorf("authorize with device %v = %d %v, want 400 on %s", tt.device, code, out, tt.field)
+		}
+	}
+	for _, device := range []any{nil, map[string]any{}, map[string]any{"id": "tv-1", "user_agent": "VLC/3.0", "model": "Shield"}} {
+		body := map[string]any{"line": line.ID, "resource": pe.live, "device": device}
+		if code, out := pe.call(t, pe.base, tok, "decisions/authorize", partnerHop, viewerDE, body, nil); code != http.StatusOK {
+			t.Errorf("authorize with device %v = %d %v, want 200", device, code, out)
+		}
+	}
+}
