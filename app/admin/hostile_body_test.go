@@ -71,3 +71,18 @@ func TestHostileBodies_Regressions(t *testing.T) {
 		}
 	}
 }
+
+// TestNoBodyOperations_Document400And413: an operation without a body refuses one (400) and
+// one past its limit (413); the document said neither for such operations (e.call checks each
+// answer against it).
+func TestNoBodyOperations_Document400And413(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	_, admin := e.as(t, accounts.RoleAdmin)
+	wantProblem(t, "a body for rotatePartnerKey", e.call(t, http.MethodPost, "/partner-keys/rotate", admin, `{"x":1}`), 400, "")
+	wantProblem(t, "100 KB for rotatePartnerKey", e.call(t, http.MethodPost, "/partner-keys/rotate", admin,
+		`{"x":"`+strings.Repeat("a", 100_000)+`"}`), 413, "")
+	line := e.created(t, admin, "/lines", map[string]any{})
+	wantProblem(t, "100 KB for killLineConnections", e.call(t, http.MethodPost, fmt.Sprintf("/lines/%d/kill", line), admin,
+		`{"x":"`+strings.Repeat("a", 100_000)+`"}`), 413, "")
+}
