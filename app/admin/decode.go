@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"math/big"
 	"reflect"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -105,7 +107,7 @@ func check(t reflect.Type, r rules, raw json.RawMessage, path string, depth int)
 	case t == timeType:
 		return checkTime(raw, path)
 	case t == rawMessageType || t.Kind() == reflect.Interface:
-		return nil
+		return checkFree(raw, path, depth)
 	}
 	switch t.Kind() {
 	case reflect.Struct:
@@ -179,11 +181,118 @@ func checkMap(t reflect.Type, r rules, raw json.RawMessage, path string, depth i
 		return refuse(path, "at most %d members", *r.maxItems)
 	}
 	for k, v := range obj {
+		if bad := checkText(k, join(path, k)); bad != nil {
+			return bad
+		}
 		if bad := check(t.Elem(), rules{}, v, join(path, k), depth+1); bad != nil {
 			return bad
 		}
 	}
 	return nil
+}
+
+// checkFree validates a free-form value (a movie's info): any JSON the store keeps as sent.
+// PostgreSQL's jsonb refuses NUL in a string or a key (a 500 if it got there), Go's decoding
+// replaces a lone surrogate with U+FFFD and rounds a number to float64: each would be stored
+// as other than what was sent, or not at all, so each is refused here with its path.
+func checkFree(raw json.RawMessage, path string, depth int) *badField {
+	if depth > maxDepth {
+		return refuse(path, "nested too deep")
+	}
+	switch raw[0] {
+	case '{':
+		var obj map[string]json.RawMessage
+		if json.Unmarshal(raw, &obj) != nil {
+			return refuse(path, "want an object")
+		}
+		for k, v := range obj {
+			if bad := checkText(k, join(path, k)); bad != nil {
+				return bad
+			}
+			if bad := checkFree(v, join(path, k), depth+1); bad != nil {
+				return bad
+			}
+		}
+	case '[':
+		var items []json.RawMessage
+		if json.Unmarshal(raw, &items) != nil {
+			return refuse(path, "want a list")
+		}
+		for i, v := range items {
+			if bad := checkFree(v, fmt.Sprintf("%s[%d]", path, i), depth+1); bad != nil {
+				return bad
+			}
+		}
+	case '"':
+		var s string
+		if json.Unmarshal(raw, &s) != nil {
+			return refuse(path, "want a string")
+		}
+		if loneSurrogate(raw) {
+			return refuse(path, "must not contain a lone UTF-16 surrogate")
+		}
+		return checkText(s, path)
+	case 't', 'f', 'n':
+	default:
+		f, err := strconv.ParseFloat(string(raw), 64)
+		if err != nil || math.IsInf(f, 0) {
+			return refuse(path, "want a number within ±1.8e308")
+		}
+		if !exact(string(raw), f) {
+			return refuse(path, "a number with more digits than a 64-bit float keeps")
+		}
+	}
+	return nil
+}
+
+// exact reports whether the JSON number text reads back as itself: as the shortest decimal of
+// f, what encoding/json writes (-9223372036854775808 is a float64, but reads back as
+// -9223372036854776000).
+func exact(text string, f float64) bool {
+	want, ok := new(big.Rat).SetString(text)
+	got, _ := new(big.Rat).SetString(strconv.FormatFloat(f, 'g', -1, 64))
+	return ok && got != nil && got.Cmp(want) == 0
+}
+
+// checkText refuses what no stored text may hold: NUL (PostgreSQL's text and jsonb refuse it).
+func checkText(s, path string) *badField {
+	if strings.IndexByte(s, 0) >= 0 {
+		return refuse(path, "must not contain a NUL character")
+	}
+	return nil
+}
+
+// loneSurrogate reports whether a JSON string's text escapes half a UTF-16 surrogate pair
+// ("\ud800" alone): valid JSON, but no Unicode text, which Go's decoding silently turns into
+// U+FFFD, so the value stored would not be the one sent.
+func loneSurrogate(raw []byte) bool {
+	hex := func(i int) (rune, bool) {
+		if i+6 > len(raw) || raw[i] != '\\' || raw[i+1] != 'u' {
+			return 0, false
+		}
+		n, err := strconv.ParseUint(string(raw[i+2:i+6]), 16, 16)
+		return rune(n), err == nil
+	}
+	for i := 0; i < len(raw); i++ {
+		if raw[i] != '\\' {
+			continue
+		}
+		r, ok := hex(i)
+		switch {
+		case !ok:
+			i++ // another escape: skip its character (it may be a backslash)
+		case utf16.IsSurrogate(r) && r < 0xdc00:
+			if low, ok := hex(i + 6); !ok || low < 0xdc00 || low > 0xdfff {
+				return true
+			}
+			i += 11
+		case utf16.IsSurrogate(r):
+			return true
+		default:
+			i += 5
+		}
+	}
+	return false
 }
 
 func checkList(t reflect.Type, r rules, raw json.RawMessage, path string, depth int) *badField {
@@ -225,6 +334,8 @@ func checkString(r rules, raw json.RawMessage, path string) *badField {
 	switch {
 	case strings.IndexByte(s, 0) >= 0:
 		return refuse(path, "must not contain a NUL character")
+	case loneSurrogate(raw):
+		return refuse(path, "must not contain a lone UTF-16 surrogate")
 	case r.minLen != nil && n < *r.minLen:
 		return refuse(path, "at least %d characters", *r.minLen)
 	case r.maxLen != nil && n > *r.maxLen:

@@ -217,22 +217,17 @@ func successStatus(op Op) int {
 }
 
 // problemStatuses are the failures op may answer: what its declaration implies, plus its own.
+// Every operation may answer 400 and 413, one without a body too: Handle refuses a body sent
+// to it, and serve (or the HTTP server, past 1 MiB) one larger than its limit.
 func problemStatuses(op Op) []int {
-	var out []int
-	hasBody := op.Handler.body != reflect.TypeFor[NoBody]()
-	if hasBody || len(members(op.Handler.params)) > 0 {
-		out = append(out, 400)
-	}
+	out := []int{400}
 	if !op.Perm.Public {
 		out = append(out, 401, 403)
 	}
 	if len(pathParams(op.Path)) > 0 {
 		out = append(out, 404)
 	}
-	if hasBody {
-		out = append(out, 413)
-	}
-	out = append(out, 503)
+	out = append(out, 413, 503)
 	for _, s := range op.Errors {
 		if !slices.Contains(out, s) {
 			out = append(out, s)
