@@ -188,7 +188,7 @@ func checkMap(t reflect.Type, r rules, raw json.RawMessage, path string, depth i
 			return bad
 		}
 	}
-	return nil
+	return loneSurrogateName(raw, path)
 }
 
 // checkFree validates a free-form value (a movie's info): any JSON the store keeps as sent.
@@ -213,6 +213,7 @@ func checkFree(raw json.RawMessage, path string, depth int) *badField {
 				return bad
 			}
 		}
+		return loneSurrogateName(raw, path)
 	case '[':
 		var items []json.RawMessage
 		if json.Unmarshal(raw, &items) != nil {
@@ -241,6 +242,17 @@ func checkFree(raw json.RawMessage, path string, depth int) *badField {
 		if !exact(string(raw), f) {
 			return refuse(path, "a number with more digits than a 64-bit float keeps")
 		}
+	}
+	return nil
+}
+
+// loneSurrogateName refuses an object (a map's or a free-form one) whose member names hold a
+// lone surrogate. A name's escapes are gone once decoded (the surrogate is U+FFFD by then);
+// every value of the object passed its check, nested objects' names included, so one left in
+// the raw text is in a name at this level.
+func loneSurrogateName(raw json.RawMessage, path string) *badField {
+	if loneSurrogate(raw) {
+		return refuse(path, "a member name must not contain a lone UTF-16 surrogate")
 	}
 	return nil
 }

@@ -944,6 +944,8 @@ func TestHostileBodies_Regressions(t *testing.T) {
 		{"a number float64 rounds", http.MethodPost, "/vod", with(`{"tmdb":99999999999999999999999}`), 400, "info.tmdb"},
 		{"int64's minimum, which reads back rounded", http.MethodPost, "/vod", with(`{"n":-9223372036854775808}`), 400, "info.n"},
 		{"a lone surrogate in info", http.MethodPost, "/vod", with(`{"plot":"\ud800"}`), 400, "info.plot"},
+		{"a lone surrogate in an info key", http.MethodPost, "/vod", with(`{"a\ud800":1}`), 400, "info"},
+		{"a lone surrogate in a nested info key", http.MethodPost, "/vod", with(`{"cast":[{"\udc00":1}]}`), 400, "info.cast[0]"},
 		{"info nested past the limit", http.MethodPost, "/vod", with(`{"a":` + strings.Repeat("[", 100) + strings.Repeat("]", 100) + `}`), 400, ""},
 	})
 	// What info may hold is stored and read back as sent.
