@@ -10,8 +10,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/xtreamd/xtreamd/internal/input"
 )
 
 // Optional is a request member that may be absent, null or a value: PATCH bodies use it for
@@ -229,7 +230,7 @@ func checkFree(raw json.RawMessage, path string, depth int) *badField {
 		if json.Unmarshal(raw, &s) != nil {
 			return refuse(path, "want a string")
 		}
-		if loneSurrogate(raw) {
+		if input.LoneSurrogate(raw) {
 			return refuse(path, "must not contain a lone UTF-16 surrogate")
 		}
 		return checkText(s, path)
@@ -251,7 +252,7 @@ func checkFree(raw json.RawMessage, path string, depth int) *badField {
 // every value of the object passed its check, nested objects' names included, so one left in
 // the raw text is in a name at this level.
 func loneSurrogateName(raw json.RawMessage, path string) *badField {
-	if loneSurrogate(raw) {
+	if input.LoneSurrogate(raw) {
 		return refuse(path, "a member name must not contain a lone UTF-16 surrogate")
 	}
 	return nil
@@ -272,39 +273,6 @@ func checkText(s, path string) *badField {
 		return refuse(path, "must not contain a NUL character")
 	}
 	return nil
-}
-
-// loneSurrogate reports whether a JSON string's text escapes half a UTF-16 surrogate pair
-// ("\ud800" alone): valid JSON, but no Unicode text, which Go's decoding silently turns into
-// U+FFFD, so the value stored would not be the one sent.
-func loneSurrogate(raw []byte) bool {
-	hex := func(i int) (rune, bool) {
-		if i+6 > len(raw) || raw[i] != '\\' || raw[i+1] != 'u' {
-			return 0, false
-		}
-		n, err := strconv.ParseUint(string(raw[i+2:i+6]), 16, 16)
-		return rune(n), err == nil
-	}
-	for i := 0; i < len(raw); i++ {
-		if raw[i] != '\\' {
-			continue
-		}
-		r, ok := hex(i)
-		switch {
-		case !ok:
-			i++ // another escape: skip its character (it may be a backslash)
-		case utf16.IsSurrogate(r) && r < 0xdc00:
-			if low, ok := hex(i + 6); !ok || low < 0xdc00 || low > 0xdfff {
-				return true
-			}
-			i += 11
-		case utf16.IsSurrogate(r):
-			return true
-		default:
-			i += 5
-		}
-	}
-	return false
 }
 
 func checkList(t reflect.Type, r rules, raw json.RawMessage, path string, depth int) *badField {
@@ -346,7 +314,7 @@ func checkString(r rules, raw json.RawMessage, path string) *badField {
 	switch {
 	case strings.IndexByte(s, 0) >= 0:
 		return refuse(path, "must not contain a NUL character")
-	case loneSurrogate(raw):
+	case input.LoneSurrogate(raw):
 		return refuse(path, "must not contain a lone UTF-16 surrogate")
 	case r.minLen != nil && n < *r.minLen:
 		return refuse(path, "at least %d characters", *r.minLen)

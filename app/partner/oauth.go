@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -269,6 +270,10 @@ func (h *Handler) register(c *fiber.Ctx) error {
 	}
 	if err := json.Unmarshal(c.Body(), &md); err != nil {
 		return writeOAuth(c, oauthFail(fiber.StatusBadRequest, errInvalidClientMetadata, "the body must be a JSON object of client metadata"))
+	}
+	// Go's decoding made either U+FFFD: the name kept would not be the one sent.
+	if !utf8.Valid(c.Body()) || input.LoneSurrogate(c.Body()) {
+		return writeOAuth(c, oauthFail(fiber.StatusBadRequest, errInvalidClientMetadata, "the body must be UTF-8 text, without a lone UTF-16 surrogate"))
 	}
 	reg, err := h.d.Partners.Register(c.UserContext(), initial, partner.ClientMetadata{ClientName: md.ClientName,
 		Scopes: strings.Fields(md.Scope), GrantTypes: md.GrantTypes, TokenEndpointAuthMethod: md.TokenEndpointAuthMethod}, ip)

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -108,6 +109,10 @@ func decodeBody(c *fiber.Ctx, dst any, members ...string) *apiProblem {
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal(c.Body(), &obj); err != nil || obj == nil {
 		return invalid("", "the body must be one JSON object")
+	}
+	// Go's decoding would quietly make either U+FFFD, so what was kept would not be what was sent.
+	if !utf8.Valid(c.Body()) || input.LoneSurrogate(c.Body()) {
+		return invalid("", "the body must be UTF-8 text, without a lone UTF-16 surrogate (\\ud800–\\udfff)")
 	}
 	for k := range obj {
 		if !slices.Contains(members, k) {

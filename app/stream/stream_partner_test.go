@@ -601,17 +601,25 @@ func TestPartner_DynamicRegistration(t *testing.T) {
 		Grant: partner.Grant{Scopes: []string{partner.ScopeDecisions}, BouquetIDs: []int64{pe.bouquet},
 			AllowedIPs: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}}, MaxUses: 1, ExpiresAt: time.Now().Add(time.Hour)})
 	must(t, err)
-	register := func(initial string) (int, map[string]any) {
-		req, err := http.NewRequest(http.MethodPost, pe.base+"/o/client/register",
-			strings.NewReader(`{"client_name":"Self","scope":"decisions","grant_types":["client_credentials"]}`))
+	registerBody := func(initial, body string) (int, map[string]any) {
+		req, err := http.NewRequest(http.MethodPost, pe.base+"/o/client/register", strings.NewReader(body))
 		must(t, err)
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("Authorization", "Bearer "+initial)
 		req.Header.Set("X-Forwarded-For", partnerHop)
 		return sendJSON(t, req)
 	}
+	register := func(initial string) (int, map[string]any) {
+		return registerBody(initial, `{"client_name":"Self","scope":"decisions","grant_types":["client_credentials"]}`)
+	}
 	if code, out := register("xr" + strings.Repeat("0", 40)); code != http.StatusUnauthorized || out["error"] != "invalid_token" {
 		t.Fatalf("register with a wrong token = %d %v, want 401 invalid_token", code, out)
+	}
+	// A name Go's decoding would keep as U+FFFD is refused, and spends none of the token's one use.
+	for _, body := range []string{`{"client_name":"Self\ud800","scope":"decisions"}`, "{\"client_name\":\"Self\xff\",\"scope\":\"decisions\"}"} {
+		if code, out := registerBody(it.Token.Reveal(), body); code != http.StatusBadRequest || out["error"] != "invalid_client_metadata" {
+			t.Fatalf("register with %q = %d %v, want 400 invalid_client_metadata", body, code, out)
+		}
 	}
 	code, out := register(it.Token.Reveal())
 	id, _ := out["client_id"].(string)
@@ -651,10 +659,11 @@ func TestPartner_DeviceMemberIsStrict(t *testing.T) {
 		{map[string]any{"model": []string{"x"}}, "device.model"},
 		{"tv-1", "device"},
 		{[]any{}, "device"},
+		{map[string]any{"model": json.RawMessage(`"Shield\ud800"`)}, ""}, // Go's decoding would keep U+FFFD
 	} {
 		body := map[string]any{"line": line.ID, "resource": pe.live, "device": tt.device}
 		code, out := pe.call(t, pe.base, tok, "decisions/authorize", partnerHop, viewerDE, body, nil)
-		if code != http.StatusBadRequest || out["field"] != tt.field {
+		if field, _ := out["field"].(string); code != http.StatusBadRequest || field != tt.field {
 			t.Errorf("authorize with device %v = %d %v, want 400 on %s", tt.device, code, out, tt.field)
 		}
 	}
