@@ -112,8 +112,7 @@ func New(d Deps) (*Handler, error) {
 // the shape of their short form.
 func (h *Handler) Routes(r fiber.Router) {
 	mw := edge.Route(edge.SurfacePortal, edge.DefaultDeadline)
-	// The API paths (spec §5.1): XC's, XUI's and Ministra's.
-	for _, p := range []string{"/portal.php", "/c/portal.php", "/server/load.php", "/stalker_portal/server/load.php"} {
+	for _, p := range apiPaths {
 		r.Get(p, mw, h.api)
 		r.Post(p, mw, h.api)
 	}
@@ -122,6 +121,9 @@ func (h *Handler) Routes(r fiber.Router) {
 		r.Get(prefix+"/*", mw, h.files.serve)
 	}
 }
+
+// apiPaths are the paths of the API (spec §5.1): XC's, XUI's and Ministra's.
+var apiPaths = []string{"/portal.php", "/c/portal.php", "/server/load.php", "/stalker_portal/server/load.php"}
 
 // call is one authenticated portal call on its way through an action.
 type call struct {
