@@ -22,6 +22,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/netip"
+	"path"
 	"strings"
 	"sync"
 	"time"
@@ -243,8 +244,8 @@ type handler struct {
 // check: Ministra's {"js":false}, never an error page (spec §5).
 var unknownAction = handler{class: classContent, fn: func(_ *Handler, k *call) error { return writeJS(k.c, false) }}
 
-// zoneCache keeps the time zones boxes name in their timezone cookie (only real ones, so it is
-// bounded by the zone database).
+// zoneCache keeps the time zones boxes name in their timezone cookie (only real ones under
+// their clean names, so it is bounded by the zone database).
 type zoneCache struct {
 	def   *time.Location
 	zones sync.Map // name → *time.Location
@@ -254,7 +255,10 @@ func newZoneCache(def *time.Location) *zoneCache { return &zoneCache{def: def} }
 
 // of returns the zone called name, or the panel's zone for "" and unknown names.
 func (z *zoneCache) of(name string) *time.Location {
-	if name == "" || len(name) > 64 || strings.Contains(name, "..") {
+	// The zone database opens "Europe//Paris" and "./Europe/Paris" as Paris: each spelling
+	// would be one more entry here (and one more kept get_epg_info document), so only the
+	// clean name is a zone.
+	if name == "" || len(name) > 64 || strings.Contains(name, "..") || path.Clean(name) != name {
 		return z.def
 	}
 	if loc, ok := z.zones.Load(name); ok {
