@@ -3,7 +3,6 @@ package portal
 import (
 	"net/netip"
 	"slices"
-	"strings"
 )
 
 // What the black-box sweeps (hostile_test.go) read of the portal's own tables, so that they
@@ -40,6 +39,6 @@ func ParamNames() []string {
 	for k := range seen {
 		names = append(names, k)
 	}
-	slices.SortFunc(names, strings.Compare)
+	slices.Sort(names)
 	return names
 }
