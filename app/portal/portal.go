@@ -22,6 +22,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/netip"
+	"path"
 	"strings"
 	"sync"
 	"time"
@@ -112,8 +113,7 @@ func New(d Deps) (*Handler, error) {
 // the shape of their short form.
 func (h *Handler) Routes(r fiber.Router) {
 	mw := edge.Route(edge.SurfacePortal, edge.DefaultDeadline)
-	// The API paths (spec §5.1): XC's, XUI's and Ministra's.
-	for _, p := range []string{"/portal.php", "/c/portal.php", "/server/load.php", "/stalker_portal/server/load.php"} {
+	for _, p := range apiPaths {
 		r.Get(p, mw, h.api)
 		r.Post(p, mw, h.api)
 	}
@@ -122,6 +122,9 @@ func (h *Handler) Routes(r fiber.Router) {
 		r.Get(prefix+"/*", mw, h.files.serve)
 	}
 }
+
+// apiPaths are the paths of the API (spec §5.1): XC's, XUI's and Ministra's.
+var apiPaths = []string{"/portal.php", "/c/portal.php", "/server/load.php", "/stalker_portal/server/load.php"}
 
 // call is one authenticated portal call on its way through an action.
 type call struct {
@@ -241,8 +244,8 @@ type handler struct {
 // check: Ministra's {"js":false}, never an error page (spec §5).
 var unknownAction = handler{class: classContent, fn: func(_ *Handler, k *call) error { return writeJS(k.c, false) }}
 
-// zoneCache keeps the time zones boxes name in their timezone cookie (only real ones, so it is
-// bounded by the zone database).
+// zoneCache keeps the time zones boxes name in their timezone cookie (only real ones under
+// their clean names, so it is bounded by the zone database).
 type zoneCache struct {
 	def   *time.Location
 	zones sync.Map // name → *time.Location
@@ -252,7 +255,10 @@ func newZoneCache(def *time.Location) *zoneCache { return &zoneCache{def: def} }
 
 // of returns the zone called name, or the panel's zone for "" and unknown names.
 func (z *zoneCache) of(name string) *time.Location {
-	if name == "" || len(name) > 64 || strings.Contains(name, "..") {
+	// The zone database opens "Europe//Paris" and "./Europe/Paris" as Paris: each spelling
+	// would be one more entry here (and one more kept get_epg_info document), so only the
+	// clean name is a zone.
+	if name == "" || len(name) > 64 || strings.Contains(name, "..") || path.Clean(name) != name {
 		return z.def
 	}
 	if loc, ok := z.zones.Load(name); ok {

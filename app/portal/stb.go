@@ -3,6 +3,7 @@ package portal
 import (
 	"errors"
 	"math/rand/v2"
+	"regexp"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -203,15 +204,23 @@ func stbLogout(h *Handler, k *call) error {
 	return writeJS(k.c, true)
 }
 
-// stbSetLocale is stb/set_locale: a locale the box chose ("en_GB.utf8").
+// stbSetLocale is stb/set_locale: a locale the box chose ("en_GB.utf8"). Anything that is no
+// locale name is answered true and not kept, as a bad PIN is: get_profile hands the locale back
+// at every start of the box.
 func stbSetLocale(h *Handler, k *call) error {
-	if loc := k.req.p.locale; loc != "" && len(loc) <= 32 {
+	if loc := k.req.p.locale; localeName(loc) {
 		if err := h.devices.SetLocale(k.ctx, k.dev, loc); err != nil {
 			return err
 		}
 	}
 	return writeJS(k.c, true)
 }
+
+// localeName reports whether s is a POSIX locale name a box sends: language, then optionally
+// _TERRITORY, .codeset and @modifier ("en_GB.utf8", "sr_RS@latin"), at most 32 bytes.
+func localeName(s string) bool { return len(s) <= 32 && localePattern.MatchString(s) }
+
+var localePattern = regexp.MustCompile(`^[a-z]{2,3}(_[A-Z]{2})?(\.[A-Za-z0-9-]+)?(@[a-z]+)?$`)
 
 // stbSetParentPassword is stb/set_parent_password: pass = repeat_pass, 0 to 8 digits.
 func stbSetParentPassword(h *Handler, k *call) error {
