@@ -2,6 +2,6 @@
 
 package portal_test
 
-// raceDetector: the sweeps send half their calls under the race detector, which makes each
-// call several times slower.
+// raceDetector: the sweeps send fewer calls under the race detector, which makes each call
+// several times slower (pairSent).
 const raceDetector = true
