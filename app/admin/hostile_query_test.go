@@ -9,12 +9,12 @@ import (
 	"testing"
 
 	"github.com/xtreamd/xtreamd/internal/accounts"
+	"github.com/xtreamd/xtreamd/internal/testkit"
 )
 
 // hostileValues are what a hostile or broken client puts in a parameter; the first six are
 // the web pages' sweep's.
-var hostileValues = []string{"fe80::1%eth0", "\x00", "\xff\xfe", "99999999999999999999999",
-	"99999-01-01T00:00:00Z", strings.Repeat("a", 2000), "-1", "0", "' OR 1=1 --", "10.0.0.0/33", "%zz", ""}
+var hostileValues = testkit.HostileText
 
 // TestEveryParameter_HostileValues sends every GET operation of the document, each query and
 // path parameter in turn, the values a hostile or broken client sends: an address with a zone,

@@ -23,21 +23,21 @@ import (
 	"github.com/xtreamd/xtreamd/internal/mag"
 	"github.com/xtreamd/xtreamd/internal/store"
 	"github.com/xtreamd/xtreamd/internal/testdb"
+	"github.com/xtreamd/xtreamd/internal/testkit"
 )
 
-// hostileValues are what a hostile or broken client puts in a parameter: the admin sweeps'
-// (an address with a zone, NUL, invalid UTF-8, a number past int64, a date past year 9999,
-// 2,000 characters, a negative number, an injection, a broken escape; not its CIDR, which no
-// portal parameter is), then the portal's own shapes broken: a date and a date-time of its
+// hostileValues are what a hostile or broken client puts in a parameter: every sweep's
+// (testkit.HostileText: an address with a zone, NUL, invalid UTF-8, a number past int64, a
+// date past year 9999, 2,000 characters, a negative number, an injection, a broken escape …),
+// then the portal's own shapes broken: a date and a date-time of its
 // layouts past year 9999, a favourites list of garbage, a base64 vod cmd of a negative
 // season, an itv cmd of a negative channel, a Ministra media cmd past int32, a path walking
 // out of a directory, a MAC with a zone, blanks, digits that are not ASCII (portalValues adds
 // the catch-up ids).
-var hostileValues = []string{"fe80::1%eth0", "\x00", "\xff\xfe", "99999999999999999999999",
-	"99999-01-01T00:00:00Z", strings.Repeat("a", 2000), "-1", "0", "' OR 1=1 --", "%zz", "",
+var hostileValues = append(slices.Clip(testkit.HostileText),
 	"99999-12-31 23:59:59", "1,2,-3,99999999999999999999999,x,,1", "eyJ0eXBlIjoic2VyaWVzIiwic2VyaWVzX2lkIjoxLCJzZWFzb25fbnVtIjotMX0",
 	"ffmpeg http://localhost/ch/-1_", "/media/1:99999999999.mpg",
-	"../../../../etc/passwd", "00:1A:79:12:34:56%eth0", "  ", "１２３"}
+	"../../../../etc/passwd", "00:1A:79:12:34:56%eth0", "  ", "１２３")
 
 // macValues are what a box or a scanner sends as its MAC: the device's own in each form the
 // portal accepts (lower case, dashes, no separators, percent-encoded separators, quoted), and

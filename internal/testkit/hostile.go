@@ -14,6 +14,15 @@ import (
 // a path parameter, a header, a form field, a JSON member (a string or a value of the wrong
 // type), or the whole body. The values are the caller's; this builds the requests.
 
+// HostileText is what a hostile or broken client puts in any text parameter, the values every
+// surface's sweep starts from: an address with a zone (netip parses it, PostgreSQL's inet does
+// not), NUL, invalid UTF-8, a number past int64, a date past year 9999, 2,000 characters
+// (within the server's 4 KB request head), a negative number, zero, an injection, a CIDR past
+// its bits, a broken escape, nothing. Each sweep appends its surface's own shapes; the admin
+// pages' sweep takes the first six.
+var HostileText = []string{"fe80::1%eth0", "\x00", "\xff\xfe", "99999999999999999999999",
+	"99999-01-01T00:00:00Z", strings.Repeat("a", 2000), "-1", "0", "' OR 1=1 --", "10.0.0.0/33", "%zz", ""}
+
 // J is a JSON value a sweep varies: a leaf (Raw, its JSON text), an object (Obj) or an array
 // (List, IsList).
 type J struct {
