@@ -51,25 +51,6 @@ const (
 	formatHTML                        // the activation page
 )
 
-// parserAnswer reports an answer given before any route ran, in the HTTP server's words: the
-// parser's refusal of a control byte in a header or a body past the limit, its 431 of a head
-// past its buffer, the router's 404 of a path an empty parameter left without its segment.
-func parserAnswer(v testkit.Variant, a testkit.Raw) bool {
-	ct := a.Header.Get("Content-Type")
-	if strings.Contains(ct, "json") || strings.Contains(ct, "html") {
-		return false
-	}
-	switch {
-	case a.Status == http.StatusRequestHeaderFieldsTooLarge:
-		return true
-	case v.Unparsable:
-		return a.Status == http.StatusBadRequest || a.Status == http.StatusRequestEntityTooLarge
-	case strings.HasPrefix(v.Where, "path "):
-		return a.Status == http.StatusNotFound && strings.HasPrefix(string(a.Body), "Cannot ")
-	}
-	return false
-}
-
 // checkAnswer fails the test on a 5xx, or an answer not in the route's format: OAuth error
 // JSON with one of its codes, a problem whose status is the answer's, the page (HTML under its
 // CSP) whatever its status. It returns the OAuth error code ("" for none).
@@ -89,7 +70,7 @@ func checkAnswer(t *testing.T, route string, f answerFormat, v testkit.Variant, 
 	case a.Status < 200 || a.Status >= 300 && a.Status < 400:
 		t.Errorf("%s: %d, want 2xx or 4xx", where, a.Status)
 		return ""
-	case parserAnswer(v, a):
+	case testkit.ParserAnswer(v, a):
 		return ""
 	case f == formatHTML:
 		if !strings.HasPrefix(ct, "text/html") || a.Header.Get("Content-Security-Policy") == "" ||

@@ -63,24 +63,6 @@ func partnerHeaders(clientID, secret string) map[string]func(string) []string {
 	}
 }
 
-// parserAnswer reports an answer given before any route ran, in the HTTP server's words: the
-// parser's refusal of a control byte in a header or a body past the limit, its 431 of a head
-// past its buffer, the router's 404 of a path an empty parameter left without its segment.
-func parserAnswer(v testkit.Variant, a testkit.Raw) bool {
-	if strings.Contains(a.Header.Get("Content-Type"), "json") {
-		return false
-	}
-	switch {
-	case a.Status == http.StatusRequestHeaderFieldsTooLarge:
-		return true
-	case v.Unparsable:
-		return a.Status == http.StatusBadRequest || a.Status == http.StatusRequestEntityTooLarge
-	case strings.HasPrefix(v.Where, "path "):
-		return a.Status == http.StatusNotFound && strings.HasPrefix(string(a.Body), "Cannot ")
-	}
-	return false
-}
-
 // answerFormat is the format a surface answers in.
 type answerFormat int
 
@@ -123,7 +105,7 @@ func checkAnswer(t *testing.T, route string, f answerFormat, v testkit.Variant, 
 	case a.Status < 200 || a.Status >= 300 && a.Status < 400:
 		t.Errorf("%s: %d, want 2xx or 4xx", where, a.Status)
 		return nil
-	case parserAnswer(v, a):
+	case testkit.ParserAnswer(v, a):
 		return nil
 	case len(a.Body) == 0 && a.Status < 300:
 		return nil

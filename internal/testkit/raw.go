@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -72,4 +73,24 @@ func RawRequest(t testing.TB, base, method, target string, header [][2]string, b
 		t.Fatalf("raw request: %s %.80s: no answer: %v", method, target, r.err)
 	}
 	return r.raw
+}
+
+// ParserAnswer reports whether a is an answer given before any route ran, in the HTTP
+// server's words rather than a surface's (JSON or a page): the parser's refusal of a control
+// byte in a header or of a body past the limit, its 431 of a head past its buffer, the
+// router's 404 of a path that an empty parameter left without its segment.
+func ParserAnswer(v Variant, a Raw) bool {
+	ct := a.Header.Get("Content-Type")
+	if strings.Contains(ct, "json") || strings.Contains(ct, "html") {
+		return false
+	}
+	switch {
+	case a.Status == http.StatusRequestHeaderFieldsTooLarge:
+		return true
+	case v.Unparsable:
+		return a.Status == http.StatusBadRequest || a.Status == http.StatusRequestEntityTooLarge
+	case strings.HasPrefix(v.Where, "path "):
+		return a.Status == http.StatusNotFound && strings.HasPrefix(string(a.Body), "Cannot ")
+	}
+	return false
 }
