@@ -69,6 +69,9 @@ func decodeBody(body []byte, dst any) *badField {
 	if !json.Valid(body) {
 		return refuse("", "the body is not JSON")
 	}
+	if path, dup := input.DuplicateName(body); dup {
+		return refuse(path, "given twice")
+	}
 	t := reflect.TypeOf(dst).Elem()
 	if bad := check(t, rules{}, json.RawMessage(body), "", 0); bad != nil {
 		return bad

@@ -945,6 +945,9 @@ func TestHostileBodies_Regressions(t *testing.T) {
 		{"int64's minimum, which reads back rounded", http.MethodPost, "/vod", with(`{"n":-9223372036854775808}`), 400, "info.n"},
 		{"a lone surrogate in info", http.MethodPost, "/vod", with(`{"plot":"\ud800"}`), 400, "info.plot"},
 		{"a lone surrogate in an info key", http.MethodPost, "/vod", with(`{"a\ud800":1}`), 400, "info"},
+		// A member given twice was taken as its last: a proxy or a reader of the audit may take the first.
+		{"a member given twice", http.MethodPost, "/vod", `{"name":"A","name":"B","container_extension":"mp4","sources":[{"url":"http://192.0.2.1/m.mp4"}]}`, 400, "name"},
+		{"an info member given twice", http.MethodPost, "/vod", with(`{"cast":[{"n":1,"n":2}]}`), 400, "info.cast[0].n"},
 		{"a lone surrogate in a nested info key", http.MethodPost, "/vod", with(`{"cast":[{"\udc00":1}]}`), 400, "info.cast[0]"},
 		{"info nested past the limit", http.MethodPost, "/vod", with(`{"a":` + strings.Repeat("[", 100) + strings.Repeat("]", 100) + `}`), 400, ""},
 	})

@@ -275,6 +275,9 @@ func (h *Handler) register(c *fiber.Ctx) error {
 	if !utf8.Valid(c.Body()) || input.LoneSurrogate(c.Body()) {
 		return writeOAuth(c, oauthFail(fiber.StatusBadRequest, errInvalidClientMetadata, "the body must be UTF-8 text, without a lone UTF-16 surrogate"))
 	}
+	if path, dup := input.DuplicateName(c.Body()); dup {
+		return writeOAuth(c, oauthFail(fiber.StatusBadRequest, errInvalidClientMetadata, input.Sanitize(path, 64)+": given twice"))
+	}
 	reg, err := h.d.Partners.Register(c.UserContext(), initial, partner.ClientMetadata{ClientName: md.ClientName,
 		Scopes: strings.Fields(md.Scope), GrantTypes: md.GrantTypes, TokenEndpointAuthMethod: md.TokenEndpointAuthMethod}, ip)
 	var fe *input.FieldError

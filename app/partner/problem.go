@@ -114,6 +114,9 @@ func decodeBody(c *fiber.Ctx, dst any, members ...string) *apiProblem {
 	if !utf8.Valid(c.Body()) || input.LoneSurrogate(c.Body()) {
 		return invalid("", "the body must be UTF-8 text, without a lone UTF-16 surrogate (\\ud800–\\udfff)")
 	}
+	if path, dup := input.DuplicateName(c.Body()); dup {
+		return invalid(input.Sanitize(path, 64), "given twice")
+	}
 	for k := range obj {
 		if !slices.Contains(members, k) {
 			return invalid(input.Sanitize(k, 64), "no such member; the members are "+strings.Join(members, ", "))

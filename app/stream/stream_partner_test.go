@@ -616,7 +616,7 @@ func TestPartner_DynamicRegistration(t *testing.T) {
 		t.Fatalf("register with a wrong token = %d %v, want 401 invalid_token", code, out)
 	}
 	// A name Go's decoding would keep as U+FFFD is refused, and spends none of the token's one use.
-	for _, body := range []string{`{"client_name":"Self\ud800","scope":"decisions"}`, "{\"client_name\":\"Self\xff\",\"scope\":\"decisions\"}"} {
+	for _, body := range []string{`{"client_name":"Self\ud800","scope":"decisions"}`, `{"client_name":"Self","client_name":"Other","scope":"decisions"}`, "{\"client_name\":\"Self\xff\",\"scope\":\"decisions\"}"} {
 		if code, out := registerBody(it.Token.Reveal(), body); code != http.StatusBadRequest || out["error"] != "invalid_client_metadata" {
 			t.Fatalf("register with %q = %d %v, want 400 invalid_client_metadata", body, code, out)
 		}
@@ -665,6 +665,16 @@ func TestPartner_DeviceMemberIsStrict(t *testing.T) {
 		code, out := pe.call(t, pe.base, tok, "decisions/authorize", partnerHop, viewerDE, body, nil)
 		if field, _ := out["field"].(string); code != http.StatusBadRequest || field != tt.field {
 			t.Errorf("authorize with device %v = %d %v, want 400 on %s", tt.device, code, out, tt.field)
+		}
+	}
+	// A member given twice is refused, not taken as its last (I-JSON, RFC 7493).
+	for body, member := range map[string]string{
+		fmt.Sprintf(`{"line":%d,"line":"someone-else","resource":%d}`, line.ID, pe.live):        "line",
+		fmt.Sprintf(`{"line":%d,"resource":%d,"device":{"id":"a","id":"b"}}`, line.ID, pe.live): "device.id",
+	} {
+		code, out := pe.call(t, pe.base, tok, "decisions/authorize", partnerHop, viewerDE, json.RawMessage(body), nil)
+		if field, _ := out["field"].(string); code != http.StatusBadRequest || field != member {
+			t.Errorf("authorize with %s = %d %v, want 400 on %s, given twice", body, code, out, member)
 		}
 	}
 	for _, device := range []any{nil, map[string]any{}, map[string]any{"id": "tv-1", "user_agent": "VLC/3.0", "model": "Shield"}} {

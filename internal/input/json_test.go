@@ -2,6 +2,8 @@ package input
 
 import (
 	"encoding/json"
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -49,6 +51,65 @@ func FuzzLoneSurrogate(f *testing.F) {
 		replaced := strings.Count(string(again), "\ufffd") > strings.Count(raw, "\ufffd")+strings.Count(strings.ToLower(raw), `\ufffd`)
 		if lone := LoneSurrogate([]byte(raw)); lone != replaced {
 			t.Fatalf("LoneSurrogate(%q) = %v, but decoding replaced a character: %v (%q)", raw, lone, replaced, again)
+		}
+	})
+}
+
+func TestDuplicateName(t *testing.T) {
+	for raw, want := range map[string]string{
+		`{"a":1,"a":2}`:                          "a",
+		`{"a":1,"b":{"c":1,"c":2}}`:              "b.c",
+		`{"cast":[{"n":1},{"n":1,"n":2}]}`:       "cast[1].n",
+		`[{"x":[1,{"y":1,"y":1}]}]`:              "[0].x[1].y",
+		`{"a":{"a":1},"b":[{"a":1}],"c":"a"}`:    "", // the same name in other objects
+		`{"a":"b","b":"a"}`:                      "",
+		`{"\u0061":1,"a":2}`:                     "a", // the same name, escaped
+		`{}`:                                     "",
+		`"a"`:                                    "",
+		`{"a":[],"b":{},"c":[[]],"d":null}`:      "",
+		`{"a":1,"a":2`:                           "a", // reported before the end: not for invalid JSON's sake
+		`{"k":{"x":1},"k2":{"x":1},"k":{"x":1}}`: "k",
+	} {
+		got, dup := DuplicateName([]byte(raw))
+		if got != want || dup != (want != "") {
+			t.Errorf("DuplicateName(%s) = %q, %v, want %q", raw, got, dup, want)
+		}
+	}
+}
+
+// FuzzDuplicateName: any input is read without a panic; a document re-encoded from a decode
+// (maps: every name once) has no duplicate; and the same with its first member given again in
+// front is reported with that member's name.
+func FuzzDuplicateName(f *testing.F) {
+	for _, s := range []string{`{"a":1,"a":2}`, `{"a":{"b":1}}`, `[{"x":1,"x":1}]`, `{"\u0061":1,"a":2}`, `{}`, `{"k":[{"k":1}]}`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		DuplicateName([]byte(raw))
+		var v any
+		if json.Unmarshal([]byte(raw), &v) != nil {
+			return
+		}
+		clean, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if path, dup := DuplicateName(clean); dup {
+			t.Fatalf("DuplicateName(%s) = %q, but a map gives each name once", clean, path)
+		}
+		obj, ok := v.(map[string]any)
+		if !ok || len(obj) == 0 {
+			return
+		}
+		first := slices.Min(slices.Collect(maps.Keys(obj))) // what encoding/json writes first
+		member, err := json.Marshal(map[string]any{first: obj[first]})
+		if err != nil {
+			t.Fatal(err)
+		}
+		twice := append(member[:len(member)-1:len(member)-1], ',')
+		twice = append(twice, clean[1:]...)
+		if path, dup := DuplicateName(twice); !dup || path != first {
+			t.Fatalf("DuplicateName(%s) = %q, %v, want %q", twice, path, dup, first)
 		}
 	})
 }
