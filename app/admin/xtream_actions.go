@@ -67,8 +67,19 @@ func (a *API) xtreamUserEdit(ctx context.Context, p accounts.Principal, req xtre
 }
 
 // applyUserData writes d to line id (a new password apart from the rest) and reports whether
-// anything changed.
+// anything changed. An empty password is none given: a billing system posts every field of its
+// form, and a reset with none would make up a password that no answer shows, locking the
+// subscriber out. A new password is checked before anything is written, so that a refused one
+// leaves the line's other columns as they were too.
 func (a *API) applyUserData(ctx context.Context, p accounts.Principal, id int64, d userData) (store.Line, bool, error) {
+	if d.password != nil && *d.password == "" {
+		d.password = nil
+	}
+	if d.password != nil {
+		if err := a.d.Accounts.Policy().CheckLinePassword(*d.password); err != nil {
+			return store.Line{}, false, err
+		}
+	}
 	before, err := a.d.Accounts.Line(ctx, p, id)
 	if err != nil {
 		return store.Line{}, false, err

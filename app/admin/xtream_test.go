@@ -174,6 +174,23 @@ func TestXtreamAPI_User(t *testing.T) {
 	if _, got := e.xtream(t, serverIP, vals("action", "user", "sub", "info", "username", "carol", "password", "carol-new"), false); !strings.HasPrefix(got, `{"result":true,"user_info":{`) || strings.Contains(got, "carol-new") {
 		t.Fatalf("info with the new password = %s", got)
 	}
+	// A password the policy refuses refuses the whole edit: the notes beside it were written
+	// before; an empty one is none given: it made up a password no answer showed.
+	long := vals("action", "user", "sub", "edit", "username", "carol", "password", "carol-new",
+		"user_data[admin_notes]", "changed", "user_data[password]", strings.Repeat("p", 2000))
+	if _, got := e.xtream(t, serverIP, long, true); got != `{"result":false,"error":"PARAMETER ERROR"}` {
+		t.Fatalf("edit with a 2,000-character password = %s", got)
+	}
+	empty := vals("action", "user", "sub", "edit", "username", "carol", "password", "carol-new", "user_data[password]", "")
+	if _, got := e.xtream(t, serverIP, empty, true); got != `{"result":true}` {
+		t.Fatalf("edit with an empty password = %s", got)
+	}
+	if l, _ := e.st.LineByUsername(t.Context(), "carol"); l.AdminNotes != "from billing" {
+		t.Fatalf("admin notes = %q after a refused edit, want them as they were", l.AdminNotes)
+	}
+	if _, got := e.xtream(t, serverIP, vals("action", "user", "sub", "info", "username", "carol", "password", "carol-new"), false); !strings.HasPrefix(got, `{"result":true,`) {
+		t.Fatalf("after an edit with an empty password, info with the password = %s", got)
+	}
 	if strings.Contains(e.logs(), "carol-pw") || strings.Contains(e.logs(), "carol-new") {
 		t.Fatal("a line password reached the log")
 	}
