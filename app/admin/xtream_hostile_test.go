@@ -3,8 +3,6 @@ package admin_test
 import (
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
@@ -127,25 +125,10 @@ type xtreamAnswer struct {
 
 func (e *env) xtreamAnswer(t *testing.T, v url.Values) xtreamAnswer {
 	t.Helper()
-	encoded := v.Encode()
-	var req *http.Request
-	var err error
-	if len(encoded) > 3000 {
-		req, err = http.NewRequest(http.MethodPost, e.srv.base+"/api.php", strings.NewReader(encoded))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	} else {
-		req, err = http.NewRequest(http.MethodGet, e.srv.base+"/api.php?"+encoded, nil)
-	}
-	must(t, err)
-	req.Header.Set("X-Forwarded-For", serverIP)
-	resp, err := http.DefaultClient.Do(req)
-	must(t, err)
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	must(t, err)
-	a := xtreamAnswer{status: resp.StatusCode, body: string(b)}
-	if resp.StatusCode == 200 && len(b) > 0 && resp.Header.Get("Content-Type") != "application/json" {
-		t.Fatalf("api.php %v = %q %s, want JSON", v, resp.Header.Get("Content-Type"), b)
+	status, contentType, b := e.xtreamSend(t, serverIP, v, len(v.Encode()) > 3000)
+	a := xtreamAnswer{status: status, body: string(b)}
+	if status == 200 && len(b) > 0 && contentType != "application/json" {
+		t.Fatalf("api.php %v = %q %s, want JSON", v, contentType, b)
 	}
 	var r struct {
 		Result json.RawMessage `json:"result"`

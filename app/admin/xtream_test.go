@@ -30,6 +30,16 @@ func xtreamEnv(t *testing.T, settings map[string]string) *env {
 // xtream calls api.php from ip (a GET, or a form POST) and returns the status and body.
 func (e *env) xtream(t *testing.T, ip string, v url.Values, post bool) (int, string) {
 	t.Helper()
+	status, contentType, b := e.xtreamSend(t, ip, v, post)
+	if status != 200 || (len(b) > 0 && contentType != "application/json") {
+		t.Fatalf("api.php %s = %d %q %s, want 200 JSON", v.Get("action"), status, contentType, b)
+	}
+	return status, string(b)
+}
+
+// xtreamSend calls api.php from ip (a GET, or a form POST) and returns the answer as it came.
+func (e *env) xtreamSend(t *testing.T, ip string, v url.Values, post bool) (status int, contentType string, body []byte) {
+	t.Helper()
 	var req *http.Request
 	var err error
 	if post {
@@ -45,10 +55,7 @@ func (e *env) xtream(t *testing.T, ip string, v url.Values, post bool) (int, str
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	must(t, err)
-	if resp.StatusCode != 200 || (len(b) > 0 && resp.Header.Get("Content-Type") != "application/json") {
-		t.Fatalf("api.php %s = %d %q %s, want 200 JSON", v.Get("action"), resp.StatusCode, resp.Header.Get("Content-Type"), b)
-	}
-	return resp.StatusCode, string(b)
+	return resp.StatusCode, resp.Header.Get("Content-Type"), b
 }
 
 // register registers a server whose api_ips hold serverIP.
