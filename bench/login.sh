@@ -112,17 +112,19 @@ declare -A addr=([xtreamd]="$ours" [floor-observe]="$floor_observe" [floor-log]=
 declare -A pid=([floor-observe]="$floor_observe_pid" [floor-log]="$floor_log_pid" [bare]="$bare_pid")
 
 compare() { # $1: label
-	local -A rps=() cpu=()
-	local t line r c
+	local -A rps=() cpu=() this=()
+	local t line r c ratios=""
 	pid[xtreamd]="$xtreamd_pid"
 	for round in $(seq 1 "$rounds"); do
 		for t in "${targets[@]}"; do
 			line="$(run "$t" "${addr[$t]}" "${pid[$t]}")"
 			printf '== %s, round %s: %-13s %s\n' "$1" "$round" "$t" "$line"
 			read -r r c <<<"$line"
+			this[$t]="$r"
 			rps[$t]="$(add "${rps[$t]:-0}" "$r")"
 			cpu[$t]="$(add "${cpu[$t]:-0}" "$c")"
 		done
+		ratios+="$(awk -v o="${this[xtreamd]}" -v b="${this[bare]}" 'BEGIN { printf "%.3f ", o / b }')"
 	done
 	echo "(each line: req/s, server CPU µs per request)"
 	awk -v n="$1" -v o="${rps[xtreamd]}" -v fo="${rps[floor-observe]}" -v fl="${rps[floor-log]}" -v b="${rps[bare]}" \
@@ -133,6 +135,11 @@ compare() { # $1: label
 			fl / r, flc / r, fl / b
 		printf "  same rounds, floor-observe (floor-log + HTTP metrics): %.0f req/s (%.2f µs), ratio to bare %.3f; xtreamd to it %.3f\n",
 			fo / r, foc / r, fo / b, o / fo }'
+	# One slow round (another tenant on the cores) moves the mean of sums; the median of the
+	# rounds' own ratios does not. Both are printed, with the spread, whatever they say.
+	tr ' ' '\n' <<<"$ratios" | grep . | sort -n | awk -v n="$1" '{ v[NR] = $1 } END {
+		m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+		printf "  %s, ratio of each round (xtreamd / bare, same round): median %.3f, min %.3f, max %.3f over %d rounds\n", n, m, v[1], v[NR], NR }'
 }
 
 compare "access log to a file (default info level)"
