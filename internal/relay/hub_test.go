@@ -477,6 +477,9 @@ func TestDownDropEndsViewers(t *testing.T) {
 			waitFull(t, c)
 			up.Store(false)
 			srv.CloseClientConnections() // the pull fails now; every retry gets a 502
+			// The first failure is reported before the hub, finding no source left, marks the
+			// channel down; a retry is made only after that, so its failure means "down" is set.
+			ev.wait(t, EventUpstreamFail)
 			ev.wait(t, EventUpstreamFail)
 			late, err := m.Subscribe(t.Context(), 12, []Source{{URL: srv.URL}})
 			if err != nil {
