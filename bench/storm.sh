@@ -9,6 +9,7 @@
 #
 #   bench/storm.sh                          # 1000 lines over 2 s
 #   LINES=300 SPREAD=1s bench/storm.sh
+#   PGSAMPLE=1 bench/storm.sh               # also what PostgreSQL was busy on in each phase
 #
 # Needs ffmpeg (for the 8 Mbit/s clip; without it the test clip is paced at 8 Mbit/s) and the
 # local PostgreSQL server binaries (the benchmark runs a durable cluster of its own).
@@ -28,6 +29,7 @@ if command -v ffmpeg >/dev/null; then
     -x264-params nal-hrd=cbr:force-cfr=1 -c:a aac -b:a 128k -muxrate 8000000 -f mpegts "$clip"
 fi
 export XTREAMD_BENCH_STORM=1 XTREAMD_BENCH_XTREAMD="$work/xtreamd" XTREAMD_BENCH_CLIP="$clip"
+export XTREAMD_STORM_PGSAMPLE="${PGSAMPLE:-0}"
 export XTREAMD_STORM_LINES="${LINES:-1000}" XTREAMD_STORM_SPREAD="${SPREAD:-2s}" XTREAMD_STORM_HOLD="${HOLD:-3s}"
 go test ./app/stream/ -run '^TestBenchStorm$' -count=1 -v -timeout 60m 2>&1 |
   grep -E 'setup:|before the restart|storm after|warm joins|instance:|^(--- |ok|FAIL|panic)'

@@ -204,6 +204,7 @@ func (f *stormFixture) newCount() int {
 // XTREAMD_STORM_NEW (lines among the N that never logged in before the restart: first logins
 // in the storm, reported apart; 0), XTREAMD_STORM_BASELINE (0 skips the run without records),
 // XTREAMD_BENCH_XTREAMD_ALT (another xtreamd binary, run last with records as "ALT");
+// XTREAMD_STORM_PGSAMPLE (1: sample pg_stat_activity during each phase and report it);
 // XTREAMD_* settings of the server (XTREAMD_DB_MAX_CONNS ...) pass through to it;
 // XTREAMD_BENCH_CLIP (an 8 Mbit/s TS; default: clip.ts paced at 8 Mbit/s), XTREAMD_BENCH_XTREAMD
 // (the xtreamd binary; default: built here).
@@ -446,6 +447,10 @@ func (f *stormFixture) storm(t *testing.T, what string, n int, spread time.Durat
 	must(t, os.WriteFile(path, b, 0o644))
 	pid := f.pid
 	m0 := f.scrape(t)
+	var pgs *pgSampler
+	if os.Getenv("XTREAMD_STORM_PGSAMPLE") == "1" {
+		pgs = startPGSampler(f.st.Pool())
+	}
 	cpu0 := cpuPIDs([]int{pid})
 	start := time.Now()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestStormClient$", "-test.count=1")
@@ -455,6 +460,9 @@ func (f *stormFixture) storm(t *testing.T, what string, n int, spread time.Durat
 		t.Fatalf("viewer process: %v\n%s", err, out)
 	}
 	took, cpu := time.Since(start), cpuPIDs([]int{pid})-cpu0
+	if pgs != nil {
+		t.Logf("%s: %s", what, pgs.stop())
+	}
 	clientCPU := (cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()).Seconds()
 	var r stormResult
 	for _, l := range strings.Split(string(out), "\n") {

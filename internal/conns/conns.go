@@ -319,7 +319,7 @@ func (m *Manager) Acquire(ctx context.Context, req Request, policy Policy, admit
 func (m *Manager) decide(ctx context.Context, req Request, policy Policy, admit func() error, row *store.LeaseRow, ttl time.Duration) ([][16]byte, error) {
 	var victims [][16]byte
 	err := m.store.InTx(ctx, func(tx *store.Store) error {
-		if err := tx.LockLine(ctx, req.LineID); err != nil {
+		if err := tx.LockLineForOpen(ctx, req.LineID); err != nil {
 			return err
 		}
 		live, err := tx.LiveLeases(ctx, req.LineID)

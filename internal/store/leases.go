@@ -33,10 +33,32 @@ type LeaseRow struct {
 // lockLineQuery takes the per-line transaction-level advisory lock.
 const lockLineQuery = `SELECT pg_advisory_xact_lock($1::int4, ($2::bigint % 2147483647)::int4)`
 
+// lockLineForOpenQuery is lockLineQuery for a lease open: it also makes the transaction's commit
+// asynchronous (synchronous_commit off for this transaction only). A viewer's first byte waits
+// for the open's commit; a synchronous one waits for the WAL flush to disk, which is ~0.1 ms
+// on an idle disk but seconds when a shared disk stalls, and then every open in flight holds
+// its pool connection meanwhile and the joins behind them wait for the pool. The row is
+// visible to every other instance's decisions as soon as it commits either way, so the limit
+// holds as before; what a database crash can lose is the opens of its last moment (up to
+// three wal_writer_delay), whose streams are then ended at their next heartbeat, as they are
+// when a lease expires, and the players reconnect. A lease is soft state: an instance's
+// crash loses it anyway. Ends and kills (the activity log) stay synchronous.
+const lockLineForOpenQuery = `SELECT pg_advisory_xact_lock($1::int4, ($2::bigint % 2147483647)::int4),
+	set_config('synchronous_commit', 'off', true)`
+
 // LockLine takes the per-line transaction-level advisory lock (held until the transaction
 // ends). Call it inside InTx before reading and changing a line's leases.
 func (s *Store) LockLine(ctx context.Context, lineID int64) error {
 	if _, err := s.q.Exec(ctx, lockLineQuery, leaseLockNamespace, lineID); err != nil {
+		return fmt.Errorf("lock line %d: %w", lineID, interpret(err))
+	}
+	return nil
+}
+
+// LockLineForOpen is LockLine for a transaction that opens a lease: the transaction also
+// commits without waiting for its WAL to reach the disk (lockLineForOpenQuery says why).
+func (s *Store) LockLineForOpen(ctx context.Context, lineID int64) error {
+	if _, err := s.q.Exec(ctx, lockLineForOpenQuery, leaseLockNamespace, lineID); err != nil {
 		return fmt.Errorf("lock line %d: %w", lineID, interpret(err))
 	}
 	return nil
@@ -87,14 +109,14 @@ func (s *Store) InsertLease(ctx context.Context, l LeaseRow, ttl time.Duration) 
 // advisory lock it inserts l (expiring ttl from now) if maxConns <= 0 or the line holds fewer
 // than maxConns live leases (unexpired, unkilled: LiveLeases's rows), and returns its start.
 // ok is false, and nothing is written, when the line is full: the caller then decides under its
-// connection policy in a transaction of its own (LockLine, LiveLeases, ...).
+// connection policy in a transaction of its own (LockLineForOpen, LiveLeases, ...).
 //
 // The lock and the insert are one pipeline with one Sync, so PostgreSQL runs them as one
 // implicit transaction (inside s's transaction, if s is one): the lock is held until the insert
 // commits, and the insert's snapshot, taken after the lock was granted, sees every lease that
 // the line's earlier decisions committed. A join storm then costs one round trip per open
 // instead of five (BEGIN, lock, count, insert, COMMIT), each of which waits for a backend to be
-// scheduled on a busy machine.
+// scheduled on a busy machine. Its commit does not wait for the disk (lockLineForOpenQuery).
 func (s *Store) InsertLeaseIfRoom(ctx context.Context, l LeaseRow, ttl time.Duration, maxConns int) (started time.Time, ok bool, err error) {
 	const q = `INSERT INTO connection_leases (id, line_id, stream_id, instance_id, container, client_ip,
 		user_agent, country, isp, expires_at)
@@ -103,7 +125,7 @@ func (s *Store) InsertLeaseIfRoom(ctx context.Context, l LeaseRow, ttl time.Dura
 		WHERE line_id = $2 AND expires_at > now() AND kill_requested_at IS NULL) < $11::int
 	RETURNING started_at`
 	b := &pgx.Batch{}
-	b.Queue(lockLineQuery, leaseLockNamespace, l.LineID)
+	b.Queue(lockLineForOpenQuery, leaseLockNamespace, l.LineID)
 	b.Queue(q, l.ID, l.LineID, l.StreamID, l.InstanceID, l.Container, l.ClientIP.String(),
 		truncateUTF8(l.UserAgent, 512), l.Country, truncateUTF8(l.ISP, 256), ttl.Seconds(), maxConns)
 	br := s.q.SendBatch(ctx, b)
