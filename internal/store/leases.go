@@ -40,9 +40,10 @@ const lockLineQuery = `SELECT pg_advisory_xact_lock($1::int4, ($2::bigint % 2147
 // its pool connection meanwhile and the joins behind them wait for the pool. The row is
 // visible to every other instance's decisions as soon as it commits either way, so the limit
 // holds as before; what a database crash can lose is the opens of its last moment (up to
-// three wal_writer_delay), whose streams are then ended at their next heartbeat, as they are
-// when a lease expires, and the players reconnect. A lease is soft state: an instance's
-// crash loses it anyway. Ends and kills (the activity log) stay synchronous.
+// three wal_writer_delay), whose streams go uncounted until their instance's next heartbeat
+// finds their rows gone and ends them, as when a lease expires; the players reconnect.
+// Renewals, ends and kills (the activity log) stay synchronous: a lost renewal would leave an
+// instance trusting a later expiry than the row's.
 const lockLineForOpenQuery = `SELECT pg_advisory_xact_lock($1::int4, ($2::bigint % 2147483647)::int4),
 	set_config('synchronous_commit', 'off', true)`
 
