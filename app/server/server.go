@@ -272,14 +272,16 @@ const (
 const listenerWait = 10 * time.Second
 
 // Serve answers on ln (and the metrics listener, if configured) and runs the background
-// workers until ctx ends, then shuts down in order: stop accepting, end open streams, wait up
-// to the shutdown timeout for the rest, then stop the workers (which end this instance's
-// leases) and the LISTEN connection.
+// workers until ctx ends, then shuts down in order: note the channels being watched for the
+// next instance (warm.go), stop accepting, end open streams, wait up to the shutdown timeout
+// for the rest, then stop the workers (which end this instance's leases) and the LISTEN
+// connection. It starts by pulling the channels the previous instance noted.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	defer s.flushLog() // last: after the access lines of the final requests and the workers' lines
 	workerCtx, stopWorkers := context.WithCancel(context.WithoutCancel(ctx))
 	workers := s.dom.startWorkers(workerCtx)
 	s.keepAlwaysOn()
+	s.warmFromPrevious()
 	defer func() {
 		stopWorkers()
 		if err := workers.Wait(); err != nil {
@@ -325,6 +327,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	case <-ctx.Done():
 	}
 	s.deps.Log.Info("shutting down", "timeout", s.deps.Config.ShutdownTimeout)
+	s.saveWarm() // while the streams still run
 	s.cancelStreams()
 	return s.shutdown()
 }

@@ -83,12 +83,28 @@ func (h *Handler) direct(c *fiber.Ctx, st *catalog.Stream) error {
 func AlwaysOn(snap *catalog.Snapshot) map[int64][]relay.Source {
 	keep := map[int64][]relay.Source{}
 	for _, st := range snap.LiveStreams() {
-		if st.AlwaysOn && !st.DirectSource && len(st.Sources) > 0 {
+		if st.AlwaysOn && relayed(st) {
 			keep[st.ID] = relaySources(st)
 		}
 	}
 	return keep
 }
+
+// Relayed returns the streams among ids that the relay pulls when watched (live, relayed, with
+// a source in snap), with their sources: what Manager.Warm may start.
+func Relayed(snap *catalog.Snapshot, ids []int64) map[int64][]relay.Source {
+	out := map[int64][]relay.Source{}
+	for _, id := range ids {
+		if st, ok := snap.Stream(id); ok && st.IsLive() && relayed(st) {
+			out[id] = relaySources(st)
+		}
+	}
+	return out
+}
+
+// relayed reports whether the relay serves st's viewers (a direct-source channel's go to its
+// source, so we never pull it).
+func relayed(st *catalog.Stream) bool { return !st.DirectSource && len(st.Sources) > 0 }
 
 func relaySources(st *catalog.Stream) []relay.Source {
 	out := make([]relay.Source, len(st.Sources))

@@ -205,6 +205,8 @@ func (f *stormFixture) newCount() int {
 // in the storm, reported apart; 0), XTREAMD_STORM_BASELINE (0 skips the run without records),
 // XTREAMD_BENCH_XTREAMD_ALT (another xtreamd binary, run last with records as "ALT");
 // XTREAMD_STORM_PGSAMPLE (1: sample pg_stat_activity during each phase and report it);
+// XTREAMD_STORM_WATCHED (0: nobody watches the channel when the first instance stops, so
+// the next one has no channel to warm and its storm starts it cold; 1);
 // XTREAMD_* settings of the server (XTREAMD_DB_MAX_CONNS ...) pass through to it;
 // XTREAMD_BENCH_CLIP (an 8 Mbit/s TS; default: clip.ts paced at 8 Mbit/s), XTREAMD_BENCH_XTREAMD
 // (the xtreamd binary; default: built here).
@@ -239,7 +241,14 @@ func TestBenchStorm(t *testing.T) {
 	stop := f.serve(t, "before", f.binary, runs[0].env)
 	f.loginAll(t)
 	f.waitRecords(t, n+1-f.newCount())
+	unkeep := func() {}
+	if os.Getenv("XTREAMD_STORM_WATCHED") != "0" {
+		// The channel is being watched when the instance stops, as it is when viewers are
+		// about to reconnect: the instance notes it for the next one (app/server/warm.go).
+		unkeep = f.keep(t)
+	}
 	stop()
+	unkeep()
 	for _, r := range runs {
 		stop := f.serve(t, strings.ToLower(r.name), r.binary, r.env)
 		f.storm(t, r.name+" storm after a restart", n, spread)

@@ -125,7 +125,7 @@ func Options() []Option {
 			Usage: "address the HTTP server listens on (IPv4 and IPv6); 25461 is the port Xtream clients assume",
 			set:   func(c *Config, v string) error { c.Listen = v; return nil }},
 		{Flag: "data-dir", Env: "XTREAMD_DATA_DIR", Default: "data",
-			Usage: "directory for the private PostgreSQL cluster (when DATABASE_URL is empty) and the generated token secret",
+			Usage: "directory for the private PostgreSQL cluster (when DATABASE_URL is empty), the generated token secret and the channels watched at the last stop (relay-warm.json)",
 			set:   func(c *Config, v string) error { c.DataDir = v; return nil }},
 		{Flag: "database-url", Env: "DATABASE_URL", Default: "",
 			Usage:  "PostgreSQL connection URL; empty starts a private cluster under the data dir from the local PostgreSQL binaries",

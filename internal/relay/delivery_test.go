@@ -57,6 +57,64 @@ func TestKeepPullsWithoutViewers(t *testing.T) {
 	}
 }
 
+// TestWarmPullsUntilHold: a warmed stream is pulled with nobody watching, its first viewer
+// starts from the GOP cache of that same upstream connection, warming it again while it runs
+// changes nothing, and a warmed stream nobody joins stops once the hold is over, not at the
+// (shorter) grace period.
+func TestWarmPullsUntilHold(t *testing.T) {
+	t.Parallel()
+	origin := newTSOrigin(t, clip(t, "clip.ts"), 4)
+	ev := newEvents()
+	m := newTestManager(t, Options{OnEvent: ev.hook, Grace: 50 * time.Millisecond})
+	src := []Source{{URL: origin.URL}}
+	m.Warm(map[int64][]Source{5: src, 6: nil}, time.Minute) // a stream without sources is not warmed
+	if e := ev.wait(t, EventUpstreamOpen); e.StreamID != 5 {
+		t.Fatalf("upstream opened for stream %d, want 5", e.StreamID)
+	}
+	if ids := m.Streams(); len(ids) != 1 || ids[0] != 5 {
+		t.Fatalf("Streams() = %v with no viewer, want [5]", ids)
+	}
+	ctx := t.Context()
+	v, err := m.Subscribe(ctx, 5, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := v.WaitReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+	c, _ := watch(ctx, v, 3*packetSize)
+	waitFull(t, c)
+	checkStart(t, c.bytes()[:len(c.bytes())/packetSize*packetSize])
+	m.Warm(map[int64][]Source{5: src}, time.Minute)
+	v.Close()
+	if got := origin.conns.Load(); got != 1 {
+		t.Fatalf("upstream connections = %d, want 1 (warmed, watched, warmed again)", got)
+	}
+
+	lone := newTestManager(t, Options{OnEvent: ev.hook, Grace: 50 * time.Millisecond})
+	const hold = 400 * time.Millisecond
+	start := time.Now()
+	lone.Warm(map[int64][]Source{7: src}, hold)
+	for {
+		e := ev.wait(t, EventHubStop)
+		if e.StreamID != 7 {
+			continue // stream 5 of the first manager, whose hold is a minute, stops only at its Close
+		}
+		if took := time.Since(start); took < hold {
+			t.Fatalf("a warmed stream nobody joined stopped after %v, before its hold of %v", took, hold)
+		}
+		break
+	}
+	if ids := lone.Streams(); len(ids) != 0 {
+		t.Fatalf("Streams() = %v after the hold, want none", ids)
+	}
+	lone.Close()
+	lone.Warm(map[int64][]Source{8: src}, hold)
+	if ids := lone.Streams(); len(ids) != 0 {
+		t.Fatalf("Streams() = %v after Warm on a closed manager, want none", ids)
+	}
+}
+
 // TestStalledWriterIsCut: a client that accepts nothing is ended by the hub's watchdog after
 // WriteStall (its write deadline is put in the past), not by a deadline renewed per write.
 func TestStalledWriterIsCut(t *testing.T) {

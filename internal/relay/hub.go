@@ -26,7 +26,8 @@ type hub struct {
 	hlsAt    time.Time
 	sessions map[string]time.Time
 	viewers  map[*Viewer]struct{}
-	kept     bool // always on (Manager.Keep): never idle
+	kept     bool      // always on (Manager.Keep): never idle
+	warmTill time.Time // warmed (Manager.Warm): not idle before this
 
 	// clock counts the stall watchdog's ticks (from 1); a viewer stamps its write with it, so the byte
 	// path reads no clock and arms no timer of its own.

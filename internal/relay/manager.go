@@ -168,6 +168,26 @@ func (m *Manager) Keep(streams map[int64][]Source) {
 	}
 }
 
+// Warm starts pulling streams that viewers are about to ask for (the channels watched when this
+// instance's predecessor shut down, whose players reconnect within seconds of a restart), so
+// their first viewers start from the GOP cache instead of waiting for a connect and the next
+// keyframe. A stream already running is left as it is; one nobody joins stops hold after this
+// call, or after the grace period if that is longer. After Close it does nothing.
+func (m *Manager) Warm(streams map[int64][]Source, hold time.Duration) {
+	till := m.opts.Now().Add(hold)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return
+	}
+	for id, srcs := range streams {
+		if _, running := m.hubs[id]; running || len(srcs) == 0 {
+			continue
+		}
+		m.hubLocked(id, srcs).warmTill = till
+	}
+}
+
 // leave records that viewer v has gone.
 func (m *Manager) leave(v *Viewer) {
 	h := v.h
@@ -207,6 +227,9 @@ func (m *Manager) idleDeadline(h *hub) time.Time {
 	until := h.leftAt.Add(m.opts.Grace)
 	if t := h.hlsAt.Add(m.opts.HLSIdle); t.After(until) {
 		until = t
+	}
+	if h.warmTill.After(until) {
+		until = h.warmTill
 	}
 	return until
 }
