@@ -14,7 +14,8 @@ import (
 )
 
 // The channels watched across a restart. An instance that shuts down writes the ids of the live
-// channels its relay was pulling to its data directory; the next instance started there pulls
+// channels being watched (relay.Manager.Watched: now, or within the relay's grace period) to
+// its data directory; the next instance started there pulls
 // them again at once (relay.Manager.Warm), before it listens, so that the players reconnecting
 // after a deploy start from the GOP cache instead of each channel's first viewer waiting for an
 // upstream connect and the next keyframe (up to a GOP: 2 s and more). The list is read once and
@@ -43,14 +44,14 @@ func (s *Server) warmPath() string {
 	return filepath.Join(s.deps.Config.DataDir, warmFileName)
 }
 
-// saveWarm writes the relay's running channels for the next instance (at shutdown, before the
-// streams end). With none running it removes an older list, which must not warm anything.
+// saveWarm writes the channels being watched for the next instance (at shutdown, before the
+// streams end). With none it removes an older list, which must not warm anything.
 func (s *Server) saveWarm() {
 	path := s.warmPath()
 	if path == "" {
 		return
 	}
-	ids := s.dom.relay.Streams()
+	ids := s.dom.relay.Watched()
 	if len(ids) == 0 {
 		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			s.deps.Log.Warn("removing the list of watched channels", "err", err)

@@ -205,6 +205,8 @@ func (f *stormFixture) newCount() int {
 // in the storm, reported apart; 0), XTREAMD_STORM_BASELINE (0 skips the run without records),
 // XTREAMD_BENCH_XTREAMD_ALT (another xtreamd binary, run last with records as "ALT");
 // XTREAMD_STORM_PGSAMPLE (1: sample pg_stat_activity during each phase and report it);
+// XTREAMD_STORM_UPSTREAM_DELAY (each upstream connection answered after this long, as a
+// remote provider's is; 0);
 // XTREAMD_STORM_WATCHED (0: nobody watches the channel when the first instance stops, so
 // the next one has no channel to warm and its storm starts it cold; 1);
 // XTREAMD_* settings of the server (XTREAMD_DB_MAX_CONNS ...) pass through to it;
@@ -294,7 +296,20 @@ func newStormFixture(t *testing.T, n int) *stormFixture {
 		must(t, err)
 	}
 	l := newLoop(data)
-	paced := httptest.NewServer(pacedSource(loopedTS(data, max(2, int(64e6/float64(len(l.data))))), 8e6/8, time.Now()))
+	var source http.Handler = pacedSource(loopedTS(data, max(2, int(64e6/float64(len(l.data))))), 8e6/8, time.Now())
+	if d := envDur("XTREAMD_STORM_UPSTREAM_DELAY", 0); d > 0 {
+		// A provider far away: each new upstream connection waits this long for its answer (the
+		// connect, TLS and redirects of a remote source), which loopback does not have.
+		paced := source
+		source = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			select {
+			case <-time.After(d):
+				paced.ServeHTTP(w, r)
+			case <-r.Context().Done():
+			}
+		})
+	}
+	paced := httptest.NewServer(source)
 	t.Cleanup(paced.Close)
 	f.origin = paced.URL + "/live.ts"
 	f.catalog(t, n)

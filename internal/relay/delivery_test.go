@@ -115,6 +115,34 @@ func TestWarmPullsUntilHold(t *testing.T) {
 	}
 }
 
+// TestWatched: Watched lists the streams with a viewer, and those whose last viewer left within
+// the grace period, but not a stream only warmed or kept.
+func TestWatched(t *testing.T) {
+	t.Parallel()
+	origin := newTSOrigin(t, clip(t, "clip.ts"), 4)
+	m := newTestManager(t, Options{Grace: time.Minute})
+	src := []Source{{URL: origin.URL}}
+	m.Warm(map[int64][]Source{5: src}, time.Minute)
+	m.Keep(map[int64][]Source{6: src})
+	if ids := m.Watched(); len(ids) != 0 {
+		t.Fatalf("Watched() = %v with a warmed and a kept stream and no viewer, want none", ids)
+	}
+	ctx := t.Context()
+	for _, id := range []int64{7, 5} {
+		v, err := m.Subscribe(ctx, id, src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v.Close()
+	}
+	if ids := m.Watched(); !slices.Equal(ids, []int64{5, 7}) {
+		t.Fatalf("Watched() = %v after viewers of 7 and 5 left within the grace period, want [5 7]", ids)
+	}
+	if ids := m.Streams(); !slices.Equal(ids, []int64{5, 6, 7}) {
+		t.Fatalf("Streams() = %v, want [5 6 7]", ids)
+	}
+}
+
 // TestStalledWriterIsCut: a client that accepts nothing is ended by the hub's watchdog after
 // WriteStall (its write deadline is put in the past), not by a deadline renewed per write.
 func TestStalledWriterIsCut(t *testing.T) {

@@ -28,6 +28,7 @@ type hub struct {
 	viewers  map[*Viewer]struct{}
 	kept     bool      // always on (Manager.Keep): never idle
 	warmTill time.Time // warmed (Manager.Warm): not idle before this
+	viewed   bool      // a TS viewer subscribed at least once (Manager.Watched)
 
 	// clock counts the stall watchdog's ticks (from 1); a viewer stamps its write with it, so the byte
 	// path reads no clock and arms no timer of its own.

@@ -96,6 +96,7 @@ func (m *Manager) Subscribe(ctx context.Context, streamID int64, sources []Sourc
 	// queue only for the map updates, never behind one another's keyframe wait or write.
 	h := m.hubLocked(streamID, sources)
 	h.users++
+	h.viewed = true
 	v := &Viewer{h: h, m: m, joinAt: m.opts.Now(), done: make(chan struct{})}
 	h.viewers[v] = struct{}{}
 	m.mu.Unlock()
@@ -213,6 +214,24 @@ func (m *Manager) Streams() []int64 {
 	ids := make([]int64, 0, len(m.hubs))
 	for id := range m.hubs {
 		ids = append(ids, id)
+	}
+	m.mu.Unlock()
+	slices.Sort(ids)
+	return ids
+}
+
+// Watched returns, in ascending order, the streams that someone watches, or watched within the
+// grace period (a TS viewer) or HLSIdle (an HLS session): the channels the players of a
+// restarting instance will ask for again. A stream pulled only because it is kept or warmed is
+// not among them, so a warmed channel nobody came back to is not warmed again and again.
+func (m *Manager) Watched() []int64 {
+	now := m.opts.Now()
+	var ids []int64
+	m.mu.Lock()
+	for id, h := range m.hubs {
+		if h.users > 0 || h.viewed && now.Before(h.leftAt.Add(m.opts.Grace)) || now.Before(h.hlsAt.Add(m.opts.HLSIdle)) {
+			ids = append(ids, id)
+		}
 	}
 	m.mu.Unlock()
 	slices.Sort(ids)
