@@ -12,6 +12,7 @@
 #   PGSAMPLE=1 bench/storm.sh               # also what PostgreSQL was busy on in each phase
 #   WATCHED=0 bench/storm.sh                # nobody watching at the stop: the channel starts cold
 #   UPSTREAM_DELAY=1s bench/storm.sh        # the source answers each connection after 1 s (remote)
+#   LINES=50 CHANNELS=50 bench/storm.sh     # the long tail: 50 channels, one viewer each
 #
 # Needs ffmpeg (for the 8 Mbit/s clip; without it the test clip is paced at 8 Mbit/s) and the
 # local PostgreSQL server binaries (the benchmark runs a durable cluster of its own).
@@ -32,7 +33,7 @@ if command -v ffmpeg >/dev/null; then
 fi
 export XTREAMD_BENCH_STORM=1 XTREAMD_BENCH_XTREAMD="$work/xtreamd" XTREAMD_BENCH_CLIP="$clip"
 export XTREAMD_STORM_PGSAMPLE="${PGSAMPLE:-0}" XTREAMD_STORM_WATCHED="${WATCHED:-1}"
-export XTREAMD_STORM_UPSTREAM_DELAY="${UPSTREAM_DELAY:-0s}"
+export XTREAMD_STORM_UPSTREAM_DELAY="${UPSTREAM_DELAY:-0s}" XTREAMD_STORM_CHANNELS="${CHANNELS:-1}"
 export XTREAMD_STORM_LINES="${LINES:-1000}" XTREAMD_STORM_SPREAD="${SPREAD:-2s}" XTREAMD_STORM_HOLD="${HOLD:-3s}"
 go test ./app/stream/ -run '^TestBenchStorm$' -count=1 -v -timeout 60m 2>&1 |
   grep -E 'setup:|before the restart|storm after|warm joins|instance:|^(--- |ok|FAIL|panic)'

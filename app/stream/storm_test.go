@@ -170,8 +170,8 @@ func stormOpen(d net.Dialer, u string) (net.Conn, int, *bufio.Reader) {
 type stormFixture struct {
 	dsn    string
 	st     *store.Store
-	origin string // the paced source's URL
-	live   int64
+	lives  []int64 // the channels; viewer i watches lives[i % len(lives)]
+	n      int     // storm lines; lines n.. keep one channel each running between phases
 	users  []string
 	pass   []string
 	tmp    string
@@ -185,7 +185,7 @@ type stormFixture struct {
 
 // isNew reports whether line i is one of the first logins of the storm.
 func (f *stormFixture) isNew(i int) bool {
-	return f.newEvery > 0 && i < len(f.users)-1 && i%f.newEvery == f.newEvery/2
+	return f.newEvery > 0 && i < f.n && i%f.newEvery == f.newEvery/2
 }
 
 func (f *stormFixture) newCount() int {
@@ -206,7 +206,8 @@ func (f *stormFixture) newCount() int {
 // XTREAMD_BENCH_XTREAMD_ALT (another xtreamd binary, run last with records as "ALT");
 // XTREAMD_STORM_PGSAMPLE (1: sample pg_stat_activity during each phase and report it);
 // XTREAMD_STORM_UPSTREAM_DELAY (each upstream connection answered after this long, as a
-// remote provider's is; 0);
+// remote provider's is; 0); XTREAMD_STORM_CHANNELS (channels, each from its own place in the
+// clip; viewer i watches channel i mod CHANNELS; 1);
 // XTREAMD_STORM_WATCHED (0: nobody watches the channel when the first instance stops, so
 // the next one has no channel to warm and its storm starts it cold; 1);
 // XTREAMD_* settings of the server (XTREAMD_DB_MAX_CONNS ...) pass through to it;
@@ -218,7 +219,7 @@ func TestBenchStorm(t *testing.T) {
 	}
 	n := envInt("XTREAMD_STORM_LINES", 1000)
 	spread := envDur("XTREAMD_STORM_SPREAD", 2*time.Second)
-	f := newStormFixture(t, n)
+	f := newStormFixture(t, n, envInt("XTREAMD_STORM_CHANNELS", 1))
 	if m := envInt("XTREAMD_STORM_NEW", 0); m < n {
 		f.newEvery = n / max(m, 1) * min(m, 1)
 	}
@@ -242,7 +243,7 @@ func TestBenchStorm(t *testing.T) {
 	// once with argon2id, and, with records on, has its record).
 	stop := f.serve(t, "before", f.binary, runs[0].env)
 	f.loginAll(t)
-	f.waitRecords(t, n+1-f.newCount())
+	f.waitRecords(t, len(f.users)-f.newCount())
 	unkeep := func() {}
 	if os.Getenv("XTREAMD_STORM_WATCHED") != "0" {
 		// The channel is being watched when the instance stops, as it is when viewers are
@@ -262,14 +263,14 @@ func TestBenchStorm(t *testing.T) {
 	}
 }
 
-func newStormFixture(t *testing.T, n int) *stormFixture {
+func newStormFixture(t *testing.T, n, channels int) *stormFixture {
 	// As root the cluster runs as the postgres user, which must enter the directory (and
 	// t.TempDir's parent is private).
 	tmp, err := os.MkdirTemp("", "xtreamd-storm-")
 	must(t, err)
 	t.Cleanup(func() { os.RemoveAll(tmp) })
 	must(t, os.Chmod(tmp, 0o755))
-	f := &stormFixture{tmp: tmp}
+	f := &stormFixture{tmp: tmp, n: n}
 	f.binary = os.Getenv("XTREAMD_BENCH_XTREAMD")
 	if f.binary == "" {
 		f.binary = filepath.Join(f.tmp, "xtreamd")
@@ -296,44 +297,55 @@ func newStormFixture(t *testing.T, n int) *stormFixture {
 		must(t, err)
 	}
 	l := newLoop(data)
-	var source http.Handler = pacedSource(loopedTS(data, max(2, int(64e6/float64(len(l.data))))), 8e6/8, time.Now())
-	if d := envDur("XTREAMD_STORM_UPSTREAM_DELAY", 0); d > 0 {
-		// A provider far away: each new upstream connection waits this long for its answer (the
-		// connect, TLS and redirects of a remote source), which loopback does not have.
-		paced := source
-		source = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	looped := loopedTS(data, max(2, int(64e6/float64(len(l.data)))))
+	delay := envDur("XTREAMD_STORM_UPSTREAM_DELAY", 0)
+	mux := http.NewServeMux()
+	origins := make([]string, max(channels, 1))
+	for i := range origins {
+		// Each channel its own place in the clip, so their keyframes do not come at once.
+		source := pacedSource(looped, 8e6/8, time.Now().Add(-time.Duration(i)*313*time.Millisecond))
+		mux.HandleFunc(fmt.Sprintf("/live-%d.ts", i), func(w http.ResponseWriter, r *http.Request) {
+			// A provider far away: each new upstream connection waits this long for its answer
+			// (the connect, TLS and redirects of a remote source), which loopback does not have.
 			select {
-			case <-time.After(d):
-				paced.ServeHTTP(w, r)
+			case <-time.After(delay):
+				source.ServeHTTP(w, r)
 			case <-r.Context().Done():
 			}
 		})
+		origins[i] = fmt.Sprintf("/live-%d.ts", i)
 	}
-	paced := httptest.NewServer(source)
+	paced := httptest.NewServer(mux)
 	t.Cleanup(paced.Close)
-	f.origin = paced.URL + "/live.ts"
-	f.catalog(t, n)
+	for i := range origins {
+		origins[i] = paced.URL + origins[i]
+	}
+	f.catalog(t, n, origins)
 	return f
 }
 
-// catalog creates the channel, a bouquet and n lines (+1 that keeps the channel running
-// between phases) with distinct production-cost argon2id hashes.
-func (f *stormFixture) catalog(t *testing.T, n int) {
+// catalog creates a channel per origin, a bouquet and n lines (+1 per channel that keeps it
+// running between phases) with distinct production-cost argon2id hashes.
+func (f *stormFixture) catalog(t *testing.T, n int, origins []string) {
 	ctx := context.Background()
 	cats, _, err := f.st.EnsureCategories(ctx, store.KindLive, []string{"News"})
 	must(t, err)
 	cat := cats["News"]
-	f.live, err = f.st.CreateStream(ctx, store.StreamInput{Kind: store.KindLive, Name: "Live 8M", CategoryID: &cat,
-		Sources: []store.Source{{URL: f.origin, Kind: store.SourceTS}}})
-	must(t, err)
+	for i, origin := range origins {
+		id, err := f.st.CreateStream(ctx, store.StreamInput{Kind: store.KindLive, Name: fmt.Sprintf("Live 8M %d", i+1),
+			CategoryID: &cat, Sources: []store.Source{{URL: origin, Kind: store.SourceTS}}})
+		must(t, err)
+		f.lives = append(f.lives, id)
+	}
 	bq, _, err := f.st.EnsureBouquet(ctx, "Main")
 	must(t, err)
-	_, err = f.st.SetBouquetStreams(ctx, bq, []int64{f.live})
+	_, err = f.st.SetBouquetStreams(ctx, bq, f.lives)
 	must(t, err)
 
 	start := time.Now()
-	hashes := make([]string, n+1)
-	f.users, f.pass = make([]string, n+1), make([]string, n+1)
+	lines := n + len(origins)
+	hashes := make([]string, lines)
+	f.users, f.pass = make([]string, lines), make([]string, lines)
 	var wg sync.WaitGroup
 	work := make(chan int)
 	for range runtime.NumCPU() {
@@ -348,7 +360,7 @@ func (f *stormFixture) catalog(t *testing.T, n int) {
 			}
 		})
 	}
-	for i := range n + 1 {
+	for i := range lines {
 		work <- i
 	}
 	close(work)
@@ -358,8 +370,8 @@ func (f *stormFixture) catalog(t *testing.T, n int) {
 	INSERT INTO line_bouquets (line_id, bouquet_id) SELECT id, $3 FROM l`
 	_, err = f.st.Pool().Exec(ctx, q, f.users, hashes, bq)
 	must(t, err)
-	t.Logf("setup: %d lines with distinct argon2id hashes (m=%d KiB, t=%d) in %v", n+1,
-		credential.DefaultParams.MemoryKiB, credential.DefaultParams.Time, time.Since(start).Round(time.Millisecond))
+	t.Logf("setup: %d lines with distinct argon2id hashes (m=%d KiB, t=%d), %d channels, in %v", lines,
+		credential.DefaultParams.MemoryKiB, credential.DefaultParams.Time, len(origins), time.Since(start).Round(time.Millisecond))
 }
 
 // serve starts `xtreamd serve` over the fixture's database and returns the function that stops
@@ -455,7 +467,8 @@ func (f *stormFixture) waitRecords(t *testing.T, n int) {
 func (f *stormFixture) storm(t *testing.T, what string, n int, spread time.Duration) {
 	viewers := make([]stormViewer, n)
 	for i := range n {
-		viewers[i] = stormViewer{URL: fmt.Sprintf("%s/live/%s/%s/%d.ts", f.base, f.users[i], f.pass[i], f.live), Local: viewerAddr(i)}
+		viewers[i] = stormViewer{URL: fmt.Sprintf("%s/live/%s/%s/%d.ts", f.base, f.users[i], f.pass[i], f.lives[i%len(f.lives)]),
+			Local: viewerAddr(i)}
 	}
 	spec := stormSpec{Viewers: viewers, Spread: spread, Retry: time.Second, GiveUp: 2 * time.Minute,
 		Hold: envDur("XTREAMD_STORM_HOLD", 3*time.Second), Watch: os.Getenv("XTREAMD_STORM_WATCH") != "0"}
@@ -464,7 +477,7 @@ func (f *stormFixture) storm(t *testing.T, what string, n int, spread time.Durat
 	eventually(t, "the previous viewers' leases ended", func() bool {
 		var live int
 		err := f.st.Pool().QueryRow(context.Background(), `SELECT count(*) FROM connection_leases`).Scan(&live)
-		return err == nil && live <= 1 // the keeper's
+		return err == nil && live <= len(f.lives) // the keepers'
 	})
 	path := filepath.Join(f.tmp, "storm.json")
 	b, _ := json.Marshal(spec)
@@ -539,18 +552,27 @@ func summarizeStorm(r stormResult, spread time.Duration, in func(i int) bool) st
 		len(ds), spread, q(.5), q(.9), q(.99), q(1), behind, spread, retried, failed)
 }
 
-// keep opens the last line's stream (the one no storm viewer uses) and reads it until the
-// returned function is called, so the channel keeps running meanwhile.
+// keep opens each channel's stream for its keeper line (lines n.., which no storm viewer
+// uses) and reads them until the returned function is called, so the channels keep running
+// meanwhile.
 func (f *stormFixture) keep(t *testing.T) func() {
-	k := len(f.users) - 1
-	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(viewerAddr(k))}}
-	c, status, br := stormOpen(d, fmt.Sprintf("%s/live/%s/%s/%d.ts", f.base, f.users[k], f.pass[k], f.live))
-	if status != http.StatusOK {
-		t.Fatalf("keeper stream: status %d", status)
+	var closers []func()
+	for j, live := range f.lives {
+		k := f.n + j
+		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(viewerAddr(k))}}
+		c, status, br := stormOpen(d, fmt.Sprintf("%s/live/%s/%s/%d.ts", f.base, f.users[k], f.pass[k], live))
+		if status != http.StatusOK {
+			t.Fatalf("keeper stream of channel %d: status %d", live, status)
+		}
+		done := make(chan struct{})
+		go func() { defer close(done); _, _ = io.Copy(io.Discard, br) }()
+		closers = append(closers, func() { c.Close(); <-done })
 	}
-	done := make(chan struct{})
-	go func() { defer close(done); _, _ = io.Copy(io.Discard, br) }()
-	return func() { c.Close(); <-done }
+	return func() {
+		for _, c := range closers {
+			c()
+		}
+	}
 }
 
 // scrape reads the running instance's metrics: sample name with labels → value.
