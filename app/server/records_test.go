@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/xtreamd/xtreamd/app/server"
+	"github.com/xtreamd/xtreamd/internal/config"
 	"github.com/xtreamd/xtreamd/internal/logx"
 	"github.com/xtreamd/xtreamd/internal/store"
 	"github.com/xtreamd/xtreamd/internal/testdb"
@@ -26,6 +27,13 @@ func serveWithRecords(t *testing.T, st *store.Store, logs io.Writer) (string, fu
 	cfg := testConfig()
 	cfg.TokenSecret = "records-test-token-secret-0123456789ab"
 	cfg.CredentialRecordTTL = time.Hour
+	return serveConfig(t, st, cfg, logs)
+}
+
+// serveConfig runs a server with cfg on a loopback listener until the returned function stops
+// it (also at the test's end); it returns the base URL.
+func serveConfig(t *testing.T, st *store.Store, cfg config.Config, logs io.Writer) (string, func()) {
+	t.Helper()
 	s, err := server.New(t.Context(), server.Deps{Config: cfg, Log: logx.New(logs, "text", slog.LevelDebug), Store: st,
 		Registry: prometheus.NewRegistry()})
 	if err != nil {

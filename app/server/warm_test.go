@@ -1,14 +1,11 @@
 package server_test
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
-	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -16,47 +13,20 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/xtreamd/xtreamd/app/server"
-	"github.com/xtreamd/xtreamd/internal/logx"
 	"github.com/xtreamd/xtreamd/internal/store"
 	"github.com/xtreamd/xtreamd/internal/testdb"
 	"github.com/xtreamd/xtreamd/internal/testkit"
 	"github.com/xtreamd/xtreamd/internal/testmedia"
 )
 
-// serveIn runs a server whose data directory is dir until the returned function stops it; it
-// returns the base URL.
+// serveIn runs a server whose data directory is dir until the returned function stops it, and
+// waits until it is ready; it returns the base URL.
 func serveIn(t *testing.T, st *store.Store, dir string, logs io.Writer) (string, func()) {
 	t.Helper()
 	cfg := testConfig()
 	cfg.DataDir = dir
 	cfg.TokenSecret = "warm-test-token-secret-0123456789abcdef"
-	s, err := server.New(t.Context(), server.Deps{Config: cfg, Log: logx.New(logs, "text", slog.LevelDebug), Store: st,
-		Registry: prometheus.NewRegistry()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(ctx, ln) }()
-	stopped := false
-	stop := func() {
-		if !stopped {
-			stopped = true
-			cancel()
-			if err := <-done; err != nil {
-				t.Errorf("Serve = %v", err)
-			}
-		}
-	}
-	t.Cleanup(stop)
-	base := "http://" + ln.Addr().String()
+	base, stop := serveConfig(t, st, cfg, logs)
 	testdb.Eventually(t, 15*time.Second, "the server ready", func() bool {
 		resp, err := http.Get(base + "/readyz")
 		if err != nil {

@@ -19,24 +19,7 @@ func TestKeepPullsWithoutViewers(t *testing.T) {
 	m := newTestManager(t, Options{OnEvent: ev.hook, Grace: 200 * time.Millisecond})
 	src := []Source{{URL: origin.URL}}
 	m.Keep(map[int64][]Source{5: src, 6: nil}) // a stream without sources is not kept
-	if e := ev.wait(t, EventUpstreamOpen); e.StreamID != 5 {
-		t.Fatalf("upstream opened for stream %d, want 5", e.StreamID)
-	}
-	if ids := m.Streams(); len(ids) != 1 || ids[0] != 5 {
-		t.Fatalf("Streams() = %v with no viewer, want [5]", ids)
-	}
-	ctx := t.Context()
-	v, err := m.Subscribe(ctx, 5, src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := v.WaitReady(ctx); err != nil {
-		t.Fatal(err)
-	}
-	c, _ := watch(ctx, v, 3*packetSize)
-	waitFull(t, c)
-	checkStart(t, c.bytes()[:len(c.bytes())/packetSize*packetSize])
-	v.Close()
+	firstViewerOfPulled(t, m, ev, 5, src).Close()
 	m.Keep(map[int64][]Source{5: src}) // the same set again: nothing changes
 	if got := origin.conns.Load(); got != 1 {
 		t.Fatalf("upstream connections = %d, want 1 (kept, watched, left, kept again)", got)
@@ -57,6 +40,32 @@ func TestKeepPullsWithoutViewers(t *testing.T) {
 	}
 }
 
+// firstViewerOfPulled checks that stream id, started with no viewer (kept or warmed), opened its
+// upstream and is the only one running, then subscribes a viewer and checks that it starts at a
+// keyframe; the caller closes the viewer.
+func firstViewerOfPulled(t *testing.T, m *Manager, ev *events, id int64, src []Source) *Viewer {
+	t.Helper()
+	if e := ev.wait(t, EventUpstreamOpen); e.StreamID != id {
+		t.Fatalf("upstream opened for stream %d, want %d", e.StreamID, id)
+	}
+	if ids := m.Streams(); len(ids) != 1 || ids[0] != id {
+		t.Fatalf("Streams() = %v with no viewer, want [%d]", ids, id)
+	}
+	ctx := t.Context()
+	v, err := m.Subscribe(ctx, id, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := v.WaitReady(ctx); err != nil {
+		v.Close()
+		t.Fatal(err)
+	}
+	c, _ := watch(ctx, v, 3*packetSize)
+	waitFull(t, c)
+	checkStart(t, c.bytes()[:len(c.bytes())/packetSize*packetSize])
+	return v
+}
+
 // TestWarmPullsUntilHold: a warmed stream is pulled with nobody watching, its first viewer
 // starts from the GOP cache of that same upstream connection, warming it again while it runs
 // changes nothing, and a warmed stream nobody joins stops once the hold is over, not at the
@@ -68,23 +77,7 @@ func TestWarmPullsUntilHold(t *testing.T) {
 	m := newTestManager(t, Options{OnEvent: ev.hook, Grace: 50 * time.Millisecond})
 	src := []Source{{URL: origin.URL}}
 	m.Warm(map[int64][]Source{5: src, 6: nil}, time.Minute) // a stream without sources is not warmed
-	if e := ev.wait(t, EventUpstreamOpen); e.StreamID != 5 {
-		t.Fatalf("upstream opened for stream %d, want 5", e.StreamID)
-	}
-	if ids := m.Streams(); len(ids) != 1 || ids[0] != 5 {
-		t.Fatalf("Streams() = %v with no viewer, want [5]", ids)
-	}
-	ctx := t.Context()
-	v, err := m.Subscribe(ctx, 5, src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := v.WaitReady(ctx); err != nil {
-		t.Fatal(err)
-	}
-	c, _ := watch(ctx, v, 3*packetSize)
-	waitFull(t, c)
-	checkStart(t, c.bytes()[:len(c.bytes())/packetSize*packetSize])
+	v := firstViewerOfPulled(t, m, ev, 5, src)
 	m.Warm(map[int64][]Source{5: src}, time.Minute)
 	v.Close()
 	if got := origin.conns.Load(); got != 1 {
