@@ -15,10 +15,10 @@ import (
 
 // The channels watched across a restart. An instance that shuts down writes the ids of the live
 // channels being watched (relay.Manager.Watched: now, or within the relay's grace period) to
-// its data directory; the next instance started there pulls
-// them again at once (relay.Manager.Warm), before it listens, so that the players reconnecting
-// after a deploy start from the GOP cache instead of each channel's first viewer waiting for an
-// upstream connect and the next keyframe (up to a GOP: 2 s and more). The list is read once and
+// its data directory; the next instance started there pulls them again at once
+// (relay.Manager.Warm), before it listens, so that the players reconnecting after a deploy
+// start from the GOP cache instead of each channel's first viewer waiting for an upstream
+// connect and the next keyframe (up to a GOP: 2 s and more). The list is read once and
 // removed. One older than warmMaxAge is ignored: that instance was down for longer than a
 // restart takes, and its viewers have gone. A warmed channel nobody asks for stops after
 // warmHold. Only ids are written: no line, address or source URL.
@@ -53,9 +53,7 @@ func (s *Server) saveWarm() {
 	}
 	ids := s.dom.relay.Watched()
 	if len(ids) == 0 {
-		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			s.deps.Log.Warn("removing the list of watched channels", "err", err)
-		}
+		s.removeWarm(path)
 		return
 	}
 	b, err := json.Marshal(warmList{SavedAt: time.Now().UTC(), Streams: ids})
@@ -80,9 +78,7 @@ func (s *Server) warmFromPrevious() {
 	if errors.Is(err, fs.ErrNotExist) {
 		return
 	}
-	if rmErr := os.Remove(path); rmErr != nil && !errors.Is(rmErr, fs.ErrNotExist) {
-		s.deps.Log.Warn("removing the list of watched channels", "err", rmErr)
-	}
+	s.removeWarm(path)
 	if err != nil {
 		s.deps.Log.Warn("ignoring the list of channels watched before the restart", "err", err)
 		return
@@ -95,6 +91,13 @@ func (s *Server) warmFromPrevious() {
 	streams := stream.Relayed(s.dom.catalog.Current(), list.Streams)
 	s.dom.relay.Warm(streams, warmHold)
 	s.deps.Log.Info("warming the channels watched before the restart", "channels", len(streams), "hold", warmHold)
+}
+
+// removeWarm removes the list (used once, or stale); one already gone is no error.
+func (s *Server) removeWarm(path string) {
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		s.deps.Log.Warn("removing the list of watched channels", "err", err)
+	}
 }
 
 // readWarmList reads and checks a saved list (at most warmMaxBytes).
