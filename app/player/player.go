@@ -169,8 +169,12 @@ func (h *Handler) check(c *fiber.Ctx, req *request, surface, format string) (acc
 	if req.refused {
 		return access.Decision{Code: access.AuthFailed}, nil
 	}
+	who := req.cred
+	if who == nil { // a request not made by parseRequest
+		who = &access.Password{Username: req.username, Password: req.password, PathAlias: req.pathAlias}
+	}
 	return h.access.Check(c.UserContext(), access.Request{
-		Who:      access.Password{Username: req.username, Password: req.password, PathAlias: req.pathAlias},
+		Who:      who,
 		ClientIP: req.clientIP, UserAgent: req.userAgent, Surface: surface, Format: format,
 	})
 }

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"net/netip"
 	"net/url"
+	"unsafe"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/utils"
 
+	"github.com/xtreamd/xtreamd/internal/access"
 	"github.com/xtreamd/xtreamd/internal/credential"
 	"github.com/xtreamd/xtreamd/internal/epg"
 	"github.com/xtreamd/xtreamd/internal/input"
@@ -89,6 +91,9 @@ const (
 type request struct {
 	username, password string
 	pathAlias          bool // the credentials came from the path (/player_api/{u}/{p}, /epg/{u}/{p})
+	// cred is the same credential as the access check takes it (newCredential), nil when the
+	// request is refused.
+	cred *access.Password
 	// refused: a credential or parameter is not text we take (a NUL byte, invalid UTF-8, or
 	// longer than its cap). The request fails as wrong credentials do, without a check: no
 	// stored line can match such a value, and PostgreSQL would reject it as text (issue 11:
@@ -253,8 +258,9 @@ func parseRequest(c *fiber.Ctx, clientIP netip.Addr) request {
 		return request{refused: true, clientIP: clientIP, season: -1, limit: epg.DefaultShortEPGLimit}
 	}
 
-	// string() copies; the map lookups do not allocate, and their values are our constants.
-	r := request{clientIP: clientIP, season: -1, username: string(user), password: string(pass), pathAlias: pathAlias}
+	// newCredential copies; the map lookups do not allocate, and their values are our constants.
+	r := request{clientIP: clientIP, season: -1, cred: newCredential(user, pass, pathAlias), pathAlias: pathAlias}
+	r.username, r.password = r.cred.Username, r.cred.Password
 	r.action = actions[string(action)]
 	r.enigmaType = enigmaTypes[string(typ)]
 	r.category = parseCategory(category)
@@ -426,4 +432,32 @@ func printable(b []byte) bool {
 // §1.2: without them the answer is an empty body, not a failed login).
 func (r *request) hasCredentials() bool {
 	return r.refused || (r.username != "" && r.password != "")
+}
+
+// credBuf is a request's Password and the bytes of its two strings in one allocation. The
+// strings must outlive fasthttp's buffers (the checker may keep them), and the access check
+// takes the Password through an interface (access.Identity), which boxes a copy of a struct
+// value: three allocations on every player request, where this is one.
+type credBuf struct {
+	p   access.Password
+	buf [40]byte // with p, an 80-byte size class; longer credentials allocate their strings
+}
+
+func newCredential(user, pass []byte, pathAlias bool) *access.Password {
+	if len(user)+len(pass) > len(credBuf{}.buf) {
+		return &access.Password{Username: string(user), Password: string(pass), PathAlias: pathAlias}
+	}
+	c := new(credBuf)
+	n := copy(c.buf[:], user)
+	m := copy(c.buf[n:], pass)
+	c.p = access.Password{Username: bufString(c.buf[:n]), Password: bufString(c.buf[n : n+m]), PathAlias: pathAlias}
+	return &c.p
+}
+
+// bufString is b as a string without a copy; b is never written again.
+func bufString(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
 }

@@ -26,9 +26,10 @@ type authResult struct {
 // one password hash or one lookup, whether or not the account exists, so timing tells an
 // attacker nothing. An error means the step could not decide.
 func (c *Checker) authenticate(ctx context.Context, r Request, now time.Time, ip netip.Addr) (authResult, error) {
+	if p, ok := passwordOf(r.Who); ok {
+		return c.authPassword(ctx, p)
+	}
 	switch who := r.Who.(type) {
-	case Password:
-		return c.authPassword(ctx, who)
 	case PortalSession:
 		return c.authPortal(ctx, who)
 	case PlayToken:

@@ -215,6 +215,10 @@ func TestCheck_EachCode(t *testing.T) {
 		{"valid login", login(plain, pw, ipDE), access.OK},
 		{"valid stream open", open(plain, pw, ipDE, streamInBouquet), access.OK},
 		{"wrong password", login(plain, "nope", ipDE), access.AuthFailed},
+		// The same credential through a pointer (app/player passes one) and a nil pointer.
+		{"valid login, *Password", access.Request{Who: &access.Password{Username: plain.Username, Password: pw}, ClientIP: ipDE, UserAgent: testUA}, access.OK},
+		{"wrong password, *Password", access.Request{Who: &access.Password{Username: plain.Username, Password: "nope"}, ClientIP: ipDE, UserAgent: testUA}, access.AuthFailed},
+		{"nil *Password", access.Request{Who: (*access.Password)(nil), ClientIP: ipDE, UserAgent: testUA}, access.AuthFailed},
 		{"unknown username", access.Request{Who: access.Password{Username: "ghost", Password: "x"}, ClientIP: ipDE}, access.AuthFailed},
 		{"empty password", login(plain, "", ipDE), access.AuthFailed},
 		{"expired", login(expired, expiredPW, ipDE), access.UserExpired},

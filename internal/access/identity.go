@@ -7,8 +7,8 @@ import (
 	"github.com/xtreamd/xtreamd/internal/token"
 )
 
-// Identity is who a request says it is: exactly one of Password, PortalSession, PlayToken or
-// PartnerLine (partner.go). The set is closed (the marker method is unexported) so that step 1
+// Identity is who a request says it is: exactly one of Password (or *Password), PortalSession,
+// PlayToken or PartnerLine (partner.go). The set is closed (the marker method is unexported) so that step 1
 // handles every kind; a new kind joins it as a new type with its own authenticate function.
 // A nil Identity fails step 1.
 //
@@ -41,7 +41,22 @@ type PlayToken struct {
 	Kind  token.Kind
 }
 
-func (Password) identity()      {}
+func (Password) identity() {}
+
+// passwordOf is the Password who holds, as a value or through a pointer: a surface that keeps
+// the credential in an allocation of its own (app/player: the Password and its strings in
+// one) passes the pointer, which the interface holds without boxing a copy of the struct.
+func passwordOf(who Identity) (Password, bool) {
+	switch p := who.(type) {
+	case Password:
+		return p, true
+	case *Password:
+		if p != nil {
+			return *p, true
+		}
+	}
+	return Password{}, false
+}
 func (PortalSession) identity() {}
 func (PlayToken) identity()     {}
 

@@ -450,7 +450,7 @@ func (c *Checker) recordDenial(ctx context.Context, r Request, d Decision) {
 	if d.Line != nil {
 		id := d.Line.ID
 		dn.lineID, dn.username = &id, d.Line.Username
-	} else if p, ok := r.Who.(Password); ok && p.Username != "" && !p.PathAlias {
+	} else if p, ok := passwordOf(r.Who); ok && p.Username != "" && !p.PathAlias {
 		dn.username = input.Sanitize(p.Username, 128)
 	}
 	if (r.StreamOpen || r.Probe) && !r.each {
