@@ -119,9 +119,10 @@ func (ids *requestIDs) assign(c *fiber.Ctx) {
 		in = fresh[:]
 	}
 	// The context keeps its own copy of the id; the header gets another.
-	ctx, id := logx.WithRequestIDBytes(c.UserContext(), in)
+	rc := new(requestContext)
+	id := rc.Init(c.UserContext(), in)
 	c.Response().Header.SetCanonical(headerRequestID, utils.UnsafeBytes(id)) // copies
-	c.SetUserContext(ctx)
+	c.SetUserContext(rc)
 }
 
 func saneID(s []byte) bool {

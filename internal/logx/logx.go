@@ -15,20 +15,35 @@ import (
 
 type ctxKey struct{}
 
-// maxInlineID is the longest request id idContext keeps in its own buffer.
-const maxInlineID = 64
+// maxInlineID is the longest request id a RequestIDContext keeps in its own buffer: ours are
+// 24 characters; a longer one a client sent is allocated apart.
+const maxInlineID = 40
 
-// idContext carries a request id. The id lives in the context's own buffer, and Value hands
-// out the context itself, so a request id costs one allocation rather than three (the id's
-// string, its boxing into an interface, context.WithValue's node): it is made for every
-// request.
-type idContext struct {
+// RequestIDContext carries a request id. The id lives in the context's own buffer, and Value
+// hands out the context itself, so a request id costs one allocation rather than three (the
+// id's string, its boxing into an interface, context.WithValue's node): it is made for every
+// request. WithRequestIDBytes makes one; a context of another package may embed one and set
+// it up with Init, to carry the id in the same allocation as its own state.
+type RequestIDContext struct {
 	context.Context
 	id  string
 	buf [maxInlineID]byte
 }
 
-func (c *idContext) Value(key any) any {
+// Init sets c up as parent carrying id (copied) and returns the stored id, which lives as
+// long as c. c must be new (zero).
+func (c *RequestIDContext) Init(parent context.Context, id []byte) string {
+	c.Context = parent
+	if len(id) <= maxInlineID {
+		n := copy(c.buf[:], id)
+		c.id = unsafe.String(&c.buf[0], n)
+	} else {
+		c.id = string(id)
+	}
+	return c.id
+}
+
+func (c *RequestIDContext) Value(key any) any {
 	if _, ok := key.(ctxKey); ok {
 		return c
 	}
@@ -45,19 +60,13 @@ func WithRequestID(ctx context.Context, id string) context.Context {
 // header, a stack array): the id is copied. It also returns the stored id, which lives as
 // long as the context.
 func WithRequestIDBytes(ctx context.Context, id []byte) (context.Context, string) {
-	c := &idContext{Context: ctx}
-	if len(id) <= maxInlineID {
-		n := copy(c.buf[:], id)
-		c.id = unsafe.String(&c.buf[0], n)
-	} else {
-		c.id = string(id)
-	}
-	return c, c.id
+	c := new(RequestIDContext)
+	return c, c.Init(ctx, id)
 }
 
 // RequestID returns the request id in ctx, or "".
 func RequestID(ctx context.Context) string {
-	if c, ok := ctx.Value(ctxKey{}).(*idContext); ok {
+	if c, ok := ctx.Value(ctxKey{}).(*RequestIDContext); ok {
 		return c.id
 	}
 	return ""
