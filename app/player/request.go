@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"net/netip"
 	"net/url"
-	"unsafe"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/utils"
@@ -450,14 +449,7 @@ func newCredential(user, pass []byte, pathAlias bool) *access.Password {
 	c := new(credBuf)
 	n := copy(c.buf[:], user)
 	m := copy(c.buf[n:], pass)
-	c.p = access.Password{Username: bufString(c.buf[:n]), Password: bufString(c.buf[n : n+m]), PathAlias: pathAlias}
+	// c.buf is never written again: the strings may share it.
+	c.p = access.Password{Username: utils.UnsafeString(c.buf[:n]), Password: utils.UnsafeString(c.buf[n : n+m]), PathAlias: pathAlias}
 	return &c.p
-}
-
-// bufString is b as a string without a copy; b is never written again.
-func bufString(b []byte) string {
-	if len(b) == 0 {
-		return ""
-	}
-	return unsafe.String(&b[0], len(b))
 }

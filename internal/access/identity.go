@@ -8,8 +8,8 @@ import (
 )
 
 // Identity is who a request says it is: exactly one of Password (or *Password), PortalSession,
-// PlayToken or PartnerLine (partner.go). The set is closed (the marker method is unexported) so that step 1
-// handles every kind; a new kind joins it as a new type with its own authenticate function.
+// PlayToken or PartnerLine (partner.go). The set is closed (the marker method is unexported)
+// so that step 1 handles every kind; a new kind joins it as a new type with its own authenticate function.
 // A nil Identity fails step 1.
 //
 // Each kind prints and logs itself without its secret.
@@ -41,7 +41,9 @@ type PlayToken struct {
 	Kind  token.Kind
 }
 
-func (Password) identity() {}
+func (Password) identity()      {}
+func (PortalSession) identity() {}
+func (PlayToken) identity()     {}
 
 // passwordOf is the Password who holds, as a value or through a pointer: a surface that keeps
 // the credential in an allocation of its own (app/player: the Password and its strings in
@@ -57,8 +59,6 @@ func passwordOf(who Identity) (Password, bool) {
 	}
 	return Password{}, false
 }
-func (PortalSession) identity() {}
-func (PlayToken) identity()     {}
 
 // String names the line without the password.
 func (p Password) String() string { return "password(" + p.Username + ")" }
