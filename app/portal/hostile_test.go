@@ -457,7 +457,7 @@ func (s *sweeper) sweepAction(a string, params []string, base map[string]string,
 // some value. Under the race detector, which makes each call several times slower, only
 // every other pair is sent.
 func pairSent(vi, pi, m int) bool {
-	if raceDetector {
+	if testkit.RaceDetector {
 		return (vi+pi)%4 == m
 	}
 	return (vi+pi)%2 == m
