@@ -177,7 +177,8 @@ func accessLine(c *fiber.Ctx, log *slog.Logger, opts *AccessLogOptions, status i
 		l.Int("status", int64(status))
 		l.Int("dur_ms", dur.Milliseconds())
 		l.Addr("client_ip", ClientIP(c, opts.Proxies))
-		l.String("user_agent", clipped(c.Get(fiber.HeaderUserAgent), maxLoggedUserAgent))
+		// Header.UserAgent is fasthttp's own field (Peek would look the name up); read in place.
+		l.String("user_agent", clipped(utils.UnsafeString(c.Request().Header.UserAgent()), maxLoggedUserAgent))
 		if query != "" {
 			l.Bytes("query", clippedBytes(logx.AppendRedactedQuery(l.Scratch(), query), maxLoggedQuery))
 		}

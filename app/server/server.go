@@ -73,6 +73,8 @@ type Server struct {
 	// their handler) stop instead of holding the shutdown for its whole timeout.
 	streamCtx     context.Context
 	cancelStreams context.CancelFunc
+
+	connClock func() time.Time // the read deadlines' clock (edge.ReadTimeouts)
 }
 
 // New builds the domain, loads what the first request needs (security lists ...) and mounts
@@ -81,13 +83,16 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 	if d.Registry == nil {
 		d.Registry = prometheus.NewRegistry()
 	}
+	// One coarse clock for the connections' read deadlines and, unless a test fixes it, the
+	// check: a test's fixed CheckClock must not stop the deadlines from advancing.
+	coarse := clock.New()
 	if d.CheckClock == nil {
-		d.CheckClock = clock.New().Now
+		d.CheckClock = coarse.Now
 	}
 	if d.Now == nil {
 		d.Now = d.CheckClock
 	}
-	s := &Server{deps: d}
+	s := &Server{deps: d, connClock: coarse.Now}
 	s.streamCtx, s.cancelStreams = context.WithCancel(context.Background())
 	d.Registry.MustRegister(
 		collectors.NewGoCollector(),
@@ -145,13 +150,10 @@ func (s *Server) newApp() *fiber.App {
 		DisableStartupMessage: true,
 		// Dual stack: Fiber's default is tcp4 only.
 		Network: fiber.NetworkTCP,
-		// ReadTimeout bounds slow request senders and, as the idle timeout too, how long a
-		// keep-alive connection waits for its next request: one timeout, so Serve's listener
-		// can coalesce the two read deadlines fasthttp sets per request
-		// (edge.CoalesceReadDeadlines). There is deliberately no WriteTimeout, which would
-		// cut every long stream.
-		ReadTimeout:  readTimeout,
-		IdleTimeout:  readTimeout,
+		// No ReadTimeout or IdleTimeout here: Serve's listener times the reads itself
+		// (edge.ReadTimeouts: readTimeout for a slow request sender and for an idle
+		// keep-alive connection), from a coarse clock instead of fasthttp's two time.Now per
+		// request. There is deliberately no WriteTimeout, which would cut every long stream.
 		BodyLimit:    1 << 20,
 		ErrorHandler: s.errorHandler,
 		AppName:      "xtreamd",
@@ -262,7 +264,8 @@ func parseRefusal(err error) (status int, answer error) {
 func (s *Server) StreamContext() context.Context { return s.streamCtx }
 
 // readTimeout is the server's read and idle timeout; deadlineSlack how much earlier than that
-// a connection may time out so that consecutive requests set one read deadline, not two each.
+// a connection may time out so that consecutive requests on it set a read deadline once a
+// second, not twice each.
 const (
 	readTimeout   = 30 * time.Second
 	deadlineSlack = time.Second
@@ -306,7 +309,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 
 	errc := make(chan error, 2)
-	go func() { errc <- s.app.Listener(edge.CoalesceReadDeadlines(ln, deadlineSlack)) }()
+	go func() { errc <- s.app.Listener(edge.ReadTimeouts(ln, readTimeout, deadlineSlack, s.connClock)) }()
 	if s.metrics != nil {
 		mln, err := net.Listen("tcp", s.deps.Config.MetricsListen)
 		if err != nil {

@@ -249,7 +249,7 @@ func (h *Handler) pumpTS(conn net.Conn, v *relay.Viewer, lease *conns.Lease, inf
 }
 
 // socket returns the network connection under fasthttp's hijacked wrapper (which only
-// intercepts Read and Close) and the server's listener wrapper (edge.CoalesceReadDeadlines),
+// intercepts Read and Close) and the server's listener wrapper (edge.ReadTimeouts),
 // so that a vectored write reaches the socket as one writev.
 func socket(conn net.Conn) net.Conn {
 	if u, ok := conn.(interface{ UnsafeConn() net.Conn }); ok {
