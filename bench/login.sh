@@ -4,7 +4,9 @@
 # side with a bare Fiber handler answering the same bytes (bench/bare), both in their own
 # process on loopback. wrk (-t1 -c32) takes turns between the two for ROUNDS rounds; each
 # ratio uses the sums, and the server CPU per request comes from /proc (user + system).
-# Then the same with the access log off (--log-level warn), on a restarted instance.
+# Then the same with the access log off (--log-level warn), on a restarted instance. Two floors
+# (bench/bare's log and observe) and a yardstick (bench/bare work=2000: 2 µs of busy work per
+# request) take their turns in the same rounds.
 #
 # The per-client rate limit (default 20 requests/s per address) is set to 0 through the admin
 # API first: wrk is one address.
@@ -25,8 +27,9 @@ ours=127.0.0.1:18471
 bare=127.0.0.1:18472
 floor_observe=127.0.0.1:18473
 floor_log=127.0.0.1:18474
+yardstick=127.0.0.1:18475
 login="/player_api.php?username=demo&password=demo"
-for a in "$ours" "$bare" "$floor_observe" "$floor_log"; do # another server there would be measured instead
+for a in "$ours" "$bare" "$floor_observe" "$floor_log" "$yardstick"; do # another server there would be measured instead
 	if curl -s -o /dev/null --max-time 1 "http://$a/"; then echo "$a is already in use: stop what listens there" >&2; exit 1; fi
 done
 go build -o "$work/xtreamd" ./cmd/xtreamd
@@ -85,6 +88,11 @@ pids+=("$floor_observe_pid")
 "$work/bare" "$floor_log" "$work/login.json" log 2>"$work/floor-log.log" &
 floor_log_pid=$!
 pids+=("$floor_log_pid")
+# The yardstick: the bare handler doing 2 µs of busy work per request, to read the ratios
+# against: what that much handler work costs in throughput on this machine under this load.
+"$work/bare" "$yardstick" "$work/login.json" work=2000 &
+yardstick_pid=$!
+pids+=("$yardstick_pid")
 sleep 0.5
 
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; } # user + system, in clock ticks
@@ -107,9 +115,9 @@ add() { awk -v a="$1" -v b="$2" 'BEGIN { print a + b }'; }
 
 # The targets in the order each round takes them: name, address, pid (xtreamd's is read at
 # each round: it is restarted between the two halves).
-targets=(xtreamd floor-observe floor-log bare)
-declare -A addr=([xtreamd]="$ours" [floor-observe]="$floor_observe" [floor-log]="$floor_log" [bare]="$bare")
-declare -A pid=([floor-observe]="$floor_observe_pid" [floor-log]="$floor_log_pid" [bare]="$bare_pid")
+targets=(xtreamd floor-observe floor-log yardstick bare)
+declare -A addr=([xtreamd]="$ours" [floor-observe]="$floor_observe" [floor-log]="$floor_log" [yardstick]="$yardstick" [bare]="$bare")
+declare -A pid=([floor-observe]="$floor_observe_pid" [floor-log]="$floor_log_pid" [yardstick]="$yardstick_pid" [bare]="$bare_pid")
 
 compare() { # $1: label
 	local -A rps=() cpu=() this=()
@@ -128,13 +136,16 @@ compare() { # $1: label
 	done
 	echo "(each line: req/s, server CPU µs per request)"
 	awk -v n="$1" -v o="${rps[xtreamd]}" -v fo="${rps[floor-observe]}" -v fl="${rps[floor-log]}" -v b="${rps[bare]}" \
-		-v oc="${cpu[xtreamd]}" -v foc="${cpu[floor-observe]}" -v flc="${cpu[floor-log]}" -v bc="${cpu[bare]}" -v r="$rounds" 'BEGIN {
+		-v oc="${cpu[xtreamd]}" -v foc="${cpu[floor-observe]}" -v flc="${cpu[floor-log]}" -v bc="${cpu[bare]}" -v r="$rounds" \
+		-v y="${rps[yardstick]}" -v yc="${cpu[yardstick]}" 'BEGIN {
 		printf "login, %s: xtreamd %.0f req/s (%.2f µs CPU each), bare %.0f req/s (%.2f µs), ratio %.3f (mean of %d rounds)\n",
 			n, o / r, oc / r, b / r, bc / r, o / b, r
 		printf "  same rounds, floor-log (bare + request id + access line to a file): %.0f req/s (%.2f µs), ratio to bare %.3f\n",
 			fl / r, flc / r, fl / b
 		printf "  same rounds, floor-observe (floor-log + HTTP metrics): %.0f req/s (%.2f µs), ratio to bare %.3f; xtreamd to it %.3f\n",
-			fo / r, foc / r, fo / b, o / fo }'
+			fo / r, foc / r, fo / b, o / fo
+		printf "  same rounds, yardstick (bare + 2 µs of busy work per request): %.0f req/s (%.2f µs), ratio to bare %.3f\n",
+			y / r, yc / r, y / b }'
 	# One slow round (another tenant on the cores) moves the mean of sums; the median of the
 	# rounds' own ratios does not. Both are printed, with the spread, whatever they say.
 	tr ' ' '\n' <<<"$ratios" | grep . | sort -n | awk -v n="$1" '{ v[NR] = $1 } END {

@@ -13,13 +13,20 @@
 // What separates xtreamd from a floor is the login itself; what separates a floor from bare
 // is the log (and the metrics).
 //
-//	go run ./bench/bare 127.0.0.1:18472 login.json [log|observe] 2>access.log
+// Or a yardstick: work=N is the bare handler doing N nanoseconds of busy work per request (a
+// loop calibrated at start, no clock read per request): what a given amount of handler work
+// costs in throughput on this machine under the same load, whatever the work is.
+//
+//	go run ./bench/bare 127.0.0.1:18472 login.json [log|observe|work=N] 2>access.log
 package main
 
 import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/prometheus/client_golang/prometheus"
@@ -33,9 +40,22 @@ func main() {
 	if len(os.Args) == 4 {
 		floor = os.Args[3]
 	}
+	var workNS int
+	if v, ok := strings.CutPrefix(floor, "work="); ok {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			fmt.Fprintln(os.Stderr, "work=N: N is a positive number of nanoseconds")
+			os.Exit(2)
+		}
+		workNS, floor = n, ""
+	}
 	if len(os.Args) < 3 || len(os.Args) > 4 || floor != "" && floor != "log" && floor != "observe" {
-		fmt.Fprintln(os.Stderr, "usage: bare ADDR BODY_FILE [log|observe]")
+		fmt.Fprintln(os.Stderr, "usage: bare ADDR BODY_FILE [log|observe|work=N]")
 		os.Exit(2)
+	}
+	rounds := 0
+	if workNS > 0 {
+		rounds = int(float64(workNS) * roundsPerNS())
 	}
 	body, err := os.ReadFile(os.Args[2])
 	if err != nil {
@@ -55,6 +75,9 @@ func main() {
 		app.Use(edge.Observe(log, metrics, edge.AccessLogOptions{}))
 	}
 	app.Get("/player_api.php", func(c *fiber.Ctx) error {
+		if rounds > 0 {
+			busy(rounds)
+		}
 		c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
 		c.Set(fiber.HeaderAccessControlAllowCredentials, "true")
 		return c.Send(body)
@@ -63,4 +86,35 @@ func main() {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+}
+
+// sink keeps busy's result, so the compiler cannot drop the loop.
+var sink uint64
+
+// busy runs n rounds of a loop the compiler cannot fold: a xorshift step each, which depends
+// on the previous one.
+func busy(n int) {
+	x := sink | 1
+	for range n {
+		x ^= x << 13
+		x ^= x >> 7
+		x ^= x << 17
+	}
+	sink = x
+}
+
+// roundsPerNS measures how many rounds of busy take a nanosecond: the best of five runs of
+// 20 ms each (the machine may be busy at start).
+func roundsPerNS() float64 {
+	const n = 1 << 20
+	best := time.Duration(1 << 62)
+	for range 5 {
+		start := time.Now()
+		for time.Since(start) < 20*time.Millisecond {
+			t := time.Now()
+			busy(n)
+			best = min(best, time.Since(t))
+		}
+	}
+	return float64(n) / float64(best)
 }
