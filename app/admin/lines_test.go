@@ -11,6 +11,7 @@ import (
 
 	"github.com/xtreamd/xtreamd/internal/accounts"
 	"github.com/xtreamd/xtreamd/internal/store"
+	"github.com/xtreamd/xtreamd/internal/testdb"
 )
 
 // lineBody is the subset of a line answer the tests read.
@@ -30,6 +31,7 @@ type lineBody struct {
 	OwnerID              *int64     `json:"owner_id"`
 	BouquetIDs           []int64    `json:"bouquet_ids"`
 	AdminNotes           string     `json:"admin_notes"`
+	UpdatedAt            time.Time  `json:"updated_at"`
 }
 
 type linePage struct {
@@ -53,6 +55,15 @@ func (e *env) createLine(t testing.TB, a auth, body map[string]any) lineBody {
 	var l lineBody
 	r.json(t, &l)
 	return l
+}
+
+// lineVersion is the transaction that wrote line id's current row version (xmin): any UPDATE
+// makes a new one, even one that writes back the same values.
+func lineVersion(t testing.TB, e *env, id int64) string {
+	t.Helper()
+	var xmin string
+	must(t, e.st.Pool().QueryRow(t.Context(), `SELECT xmin::text FROM lines WHERE id = $1`, id).Scan(&xmin))
+	return xmin
 }
 
 func TestLines_CreateGetPatchDelete(t *testing.T) {
@@ -88,6 +99,20 @@ func TestLines_CreateGetPatchDelete(t *testing.T) {
 		patched.MaxConnections != 5 || !slices.Equal(patched.BouquetIDs, []int64{bq}) {
 		t.Fatalf("patched line = %+v", patched)
 	}
+	// The same PATCH again changes nothing: no row is written (updated_at stays), and the
+	// edit is audited all the same.
+	rows, version := testdb.Digest(t, e.st, "lines", "line_bouquets"), lineVersion(t, e, l.ID)
+	r = e.call(t, http.MethodPatch, fmt.Sprintf("/lines/%d", l.ID), admin, map[string]any{"exp_date": nil, "banned": true,
+		"max_connections": 5, "bouquet_ids": []int64{bq}})
+	wantStatus(t, "repeated patch", r, 200)
+	var again lineBody
+	r.json(t, &again)
+	if !again.UpdatedAt.Equal(patched.UpdatedAt) || again.MaxConnections != 5 || !again.Banned {
+		t.Fatalf("repeated patch = %+v, want the line as it was (updated_at %v)", again, patched.UpdatedAt)
+	}
+	if testdb.Digest(t, e.st, "lines", "line_bouquets") != rows || lineVersion(t, e, l.ID) != version {
+		t.Fatal("a PATCH repeating the line's values wrote its row")
+	}
 	wantStatus(t, "delete line", e.call(t, http.MethodDelete, fmt.Sprintf("/lines/%d", l.ID), admin, nil), 204)
 	wantProblem(t, "get deleted line", e.call(t, http.MethodGet, fmt.Sprintf("/lines/%d", l.ID), admin, nil), 404, "id")
 
@@ -100,7 +125,7 @@ func TestLines_CreateGetPatchDelete(t *testing.T) {
 			t.Fatalf("audit entry %s holds a hash: %v", a.Action, a.Detail)
 		}
 	}
-	if !slices.Equal(actions, []string{"line.delete", "line.update", "line.create"}) {
+	if !slices.Equal(actions, []string{"line.delete", "line.update", "line.update", "line.create"}) {
 		t.Fatalf("audit of the line = %v", actions)
 	}
 }
@@ -223,6 +248,11 @@ func TestLines_Actions(t *testing.T) {
 	}
 	if got := act("ban", nil); !got.Banned || got.Status != "Banned" {
 		t.Fatalf("ban = %+v", got)
+	}
+	// Banning a banned line answers the same and writes nothing.
+	version := lineVersion(t, e, l.ID)
+	if got := act("ban", nil); !got.Banned || lineVersion(t, e, l.ID) != version {
+		t.Fatalf("second ban = %+v; the row was written: %v", got, lineVersion(t, e, l.ID) != version)
 	}
 	if got := act("unban", nil); got.Banned {
 		t.Fatalf("unban = %+v", got)

@@ -84,7 +84,7 @@ func TestXtreamAPI_HostileValues(t *testing.T) {
 					t.Fatalf("%s = %d %s", what, a.status, a.body)
 				case a.result == "false" && strings.Contains(a.body, `"error":`):
 					// A refusal; stb/edit's bare {"result":false} is the original's "no row
-					// changed", which still touches the line's updated_at.
+					// changed".
 					if after := testdb.Digest(t, e.st, tables...); after != before {
 						t.Errorf("%s was refused (%s) but changed a row", what, a.body)
 					}

@@ -112,8 +112,8 @@ func (s *Service) actOn(ctx context.Context, tx *store.Store, p Principal, r rea
 			return err
 		}
 	}
-	if err := tx.UpdateLine(ctx, before, after); err != nil {
-		return lineRefusals.of(err)
+	if err := writeLine(ctx, tx, before, after); err != nil {
+		return err
 	}
 	if buy != nil && p.Role == RoleReseller {
 		if err := pay(ctx, tx, p, *buy, id); err != nil {

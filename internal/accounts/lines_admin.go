@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/xtreamd/xtreamd/internal/audit"
 	"github.com/xtreamd/xtreamd/internal/credential"
 	"github.com/xtreamd/xtreamd/internal/store"
 )
@@ -204,8 +205,8 @@ func (s *Service) UpdateLine(ctx context.Context, p Principal, id int64, patch L
 				return nil, nil, err
 			}
 		}
-		if err := tx.UpdateLine(ctx, before, after); err != nil {
-			return nil, nil, lineRefusals.of(err)
+		if err := writeLine(ctx, tx, before, after); err != nil {
+			return nil, nil, err
 		}
 		return before, after, nil
 	})
@@ -213,6 +214,20 @@ func (s *Service) UpdateLine(ctx context.Context, p Principal, id int64, patch L
 		return store.Line{}, fmt.Errorf("update line: %w", err)
 	}
 	return s.store.LineByID(ctx, id)
+}
+
+// writeLine stores after over before, unless nothing changes (a form saved untouched, a PATCH
+// repeating the values, a ban of a banned line): then nothing is written, so there is no change
+// NOTIFY, on which every instance would drop the line's caches and re-decide its open streams,
+// and updated_at stays. The caller audits the edit either way.
+func writeLine(ctx context.Context, tx *store.Store, before, after store.Line) error {
+	if b, _ := audit.Diff(before, after); len(b) == 0 {
+		return nil
+	}
+	if err := tx.UpdateLine(ctx, before, after); err != nil {
+		return lineRefusals.of(err)
+	}
+	return nil
 }
 
 // DeleteLine deletes line id (its device and connections go with it).

@@ -136,3 +136,51 @@ func TestListener_SeesCommittedChangesOnly(t *testing.T) {
 		}
 	}
 }
+
+// TestUpdatedAt_MovesOnlyOnChange: an update that writes back what a row holds leaves its
+// updated_at; one that changes anything moves it (migration 013).
+func TestUpdatedAt_MovesOnlyOnChange(t *testing.T) {
+	t.Parallel()
+	pool := testdb.New(t)
+	ctx := t.Context()
+	var line, bouquet int64
+	if err := pool.QueryRow(ctx, `INSERT INTO lines (username, password_hash) VALUES ('touch', $1) RETURNING id`, fakeHash).Scan(&line); err != nil {
+		t.Fatal(err)
+	}
+	if err := pool.QueryRow(ctx, `INSERT INTO bouquets (name) VALUES ('Touch') RETURNING id`).Scan(&bouquet); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		table        string
+		id           int64
+		same, change string
+	}{
+		{"lines", line, `UPDATE lines SET username = username, max_connections = max_connections, banned = false WHERE id = $1`,
+			`UPDATE lines SET admin_notes = admin_notes || 'x' WHERE id = $1`},
+		{"bouquets", bouquet, `UPDATE bouquets SET name = 'Touch' WHERE id = $1`, `UPDATE bouquets SET name = 'Touch 2' WHERE id = $1`},
+	} {
+		updatedAt := func() time.Time {
+			t.Helper()
+			var at time.Time
+			if err := pool.QueryRow(ctx, `SELECT updated_at FROM `+tt.table+` WHERE id = $1`, tt.id).Scan(&at); err != nil {
+				t.Fatal(err)
+			}
+			return at
+		}
+		exec := func(sql string) {
+			t.Helper()
+			if tag, err := pool.Exec(ctx, sql, tt.id); err != nil || tag.RowsAffected() != 1 {
+				t.Fatalf("%s: %v, %d rows", sql, err, tag.RowsAffected())
+			}
+		}
+		before := updatedAt()
+		exec(tt.same) // its own transaction: the old trigger would set a later now()
+		if got := updatedAt(); !got.Equal(before) {
+			t.Errorf("%s: an update writing back the same values moved updated_at %v → %v", tt.table, before, got)
+		}
+		exec(tt.change)
+		if got := updatedAt(); !got.After(before) {
+			t.Errorf("%s: a change left updated_at at %v (was %v)", tt.table, got, before)
+		}
+	}
+}
