@@ -256,8 +256,8 @@ func TestReadTimeouts_Server(t *testing.T) {
 		r := bufio.NewReader(conn)
 		for i := 0; i < 2; i++ { // the first on a new connection, the second after a response
 			time.Sleep(timeout * 3 / 4)            // most of the wait for a request
-			for j := 0; j < len(request); j += 8 { // then 250 ms to send it: past the wait's timeout
-				_, _ = conn.Write([]byte(request[j:min(j+8, len(request))]))
+			for j := 0; j < len(request); j += 4 { // then 250 ms to send it: past the wait's timeout
+				_, _ = conn.Write([]byte(request[j:min(j+4, len(request))]))
 				time.Sleep(timeout / 16)
 			}
 			resp, err := http.ReadResponse(r, nil)
