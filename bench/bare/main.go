@@ -88,23 +88,26 @@ func main() {
 	}
 }
 
-// sink keeps busy's result, so the compiler cannot drop the loop.
+// sink is where busy would put a result of zero, which a xorshift never gives: the loop's
+// result is used, so the compiler cannot drop it, and concurrent requests write nothing shared.
 var sink uint64
 
 // busy runs n rounds of a loop the compiler cannot fold: a xorshift step each, which depends
 // on the previous one.
 func busy(n int) {
-	x := sink | 1
+	x := uint64(n) | 1
 	for range n {
 		x ^= x << 13
 		x ^= x >> 7
 		x ^= x << 17
 	}
-	sink = x
+	if x == 0 {
+		sink = x
+	}
 }
 
-// roundsPerNS measures how many rounds of busy take a nanosecond: the best of five runs of
-// 20 ms each (the machine may be busy at start).
+// roundsPerNS measures how many rounds of busy take a nanosecond: the fastest of the runs
+// made over five windows of 20 ms (the machine may be busy at start).
 func roundsPerNS() float64 {
 	const n = 1 << 20
 	best := time.Duration(1 << 62)
