@@ -88,14 +88,14 @@ func main() {
 	}
 }
 
-// sink is where busy would put a result of zero, which a xorshift never gives: the loop's
-// result is used, so the compiler cannot drop it, and concurrent requests write nothing shared.
+// sink seeds busy and is where it would put a result of zero, which a xorshift never gives: the
+// loop's result is used, so the compiler cannot drop it, and concurrent requests write nothing shared.
 var sink uint64
 
 // busy runs n rounds of a loop the compiler cannot fold: a xorshift step each, which depends
 // on the previous one.
 func busy(n int) {
-	x := uint64(n) | 1
+	x := sink | uint64(n) | 1
 	for range n {
 		x ^= x << 13
 		x ^= x >> 7
