@@ -6,13 +6,15 @@
 # ratio uses the sums, and the server CPU per request comes from /proc (user + system).
 # Then the same with the access log off (--log-level warn), on a restarted instance. Two floors
 # (bench/bare's log and observe) and a yardstick (bench/bare work=2000: 2 µs of busy work per
-# request) take their turns in the same rounds.
+# request) take their turns in the same rounds. Each run also reports the share of the machine
+# the hypervisor gave to other guests (steal); the per-round ratios are summarized over every
+# round and over the quiet ones (steal ≤ QUIET_STEAL percent, default 1, in each of its runs).
 #
 # The per-client rate limit (default 20 requests/s per address) is set to 0 through the admin
 # API first: wrk is one address.
 #
 # Needs wrk (apt-get install -y wrk), curl and the local PostgreSQL server binaries.
-# Usage: [ROUNDS=n] bench/login.sh [duration]   (default 10s per target and round)
+# Usage: [ROUNDS=n] [QUIET_STEAL=percent] bench/login.sh [duration]   (default 10s per target and round)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dur="${1:-10s}"
@@ -98,17 +100,28 @@ sleep 0.5
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; } # user + system, in clock ticks
 hz="$(getconf CLK_TCK)"
 
-# run NAME ADDR PID: one wrk run; prints "rps cpu_us_per_request"
+# cpu_times: the machine's total and stolen CPU time so far, in clock ticks (/proc/stat's cpu
+# line; steal is the 8th value: time the hypervisor gave this VM's virtual CPUs to others).
+cpu_times() { awk '/^cpu / { t = 0; for (i = 2; i <= NF; i++) t += $i; print t, $9; exit }' /proc/stat; }
+
+# run NAME ADDR PID: one wrk run; prints "rps cpu_us_per_request steal_percent"
 run() {
-	local t0 t1 out rps
+	local t0 t1 out rps m0 m1
+	m0="$(cpu_times)"
 	t0="$(ticks "$3")"
 	out="$(wrk -t1 -c32 -d"$dur" "http://$2$login")"
 	t1="$(ticks "$3")"
+	m1="$(cpu_times)"
 	rps="$(awk '/Requests\/sec/ {print $2}' <<<"$out")"
 	grep -q 'Non-2xx' <<<"$out" && { echo "$1: answers other than 200:" >&2; echo "$out" >&2; exit 1; }
-	awk -v r="$rps" -v a="$t0" -v b="$t1" -v hz="$hz" -v d="${dur%s}" \
-		'BEGIN { printf "%s %.2f\n", r, (b - a) / hz * 1e6 / (r * d) }'
+	awk -v r="$rps" -v a="$t0" -v b="$t1" -v hz="$hz" -v d="${dur%s}" -v m0="$m0" -v m1="$m1" \
+		'BEGIN { split(m0, x, " "); split(m1, y, " ")
+		printf "%s %.2f %.1f\n", r, (b - a) / hz * 1e6 / (r * d), (y[2] - x[2]) * 100 / (y[1] - x[1] + 1e-9) }'
 }
+
+# A round is quiet when no run in it lost more than this share of the machine to steal: the
+# neighbours' load, measured apart from the result and the same for every target.
+quiet_steal="${QUIET_STEAL:-1.0}"
 
 # add A B: prints A + B
 add() { awk -v a="$1" -v b="$2" 'BEGIN { print a + b }'; }
@@ -121,20 +134,24 @@ declare -A pid=([floor-observe]="$floor_observe_pid" [floor-log]="$floor_log_pid
 
 compare() { # $1: label
 	local -A rps=() cpu=() this=()
-	local t line r c ratios=""
+	local t line r c st worst ratios="" quiet=""
 	pid[xtreamd]="$xtreamd_pid"
 	for round in $(seq 1 "$rounds"); do
+		worst=0
 		for t in "${targets[@]}"; do
 			line="$(run "$t" "${addr[$t]}" "${pid[$t]}")"
 			printf '== %s, round %s: %-13s %s\n' "$1" "$round" "$t" "$line"
-			read -r r c <<<"$line"
+			read -r r c st <<<"$line"
 			this[$t]="$r"
 			rps[$t]="$(add "${rps[$t]:-0}" "$r")"
 			cpu[$t]="$(add "${cpu[$t]:-0}" "$c")"
+			worst="$(awk -v a="$worst" -v b="$st" 'BEGIN { print (b > a ? b : a) }')"
 		done
-		ratios+="$(awk -v o="${this[xtreamd]}" -v b="${this[bare]}" 'BEGIN { printf "%.3f ", o / b }')"
+		r="$(awk -v o="${this[xtreamd]}" -v b="${this[bare]}" 'BEGIN { printf "%.3f", o / b }')"
+		ratios+="$r "
+		awk -v w="$worst" -v q="$quiet_steal" 'BEGIN { exit !(w <= q) }' && quiet+="$r "
 	done
-	echo "(each line: req/s, server CPU µs per request)"
+	echo "(each line: req/s, server CPU µs per request, % of the machine stolen by the hypervisor)"
 	awk -v n="$1" -v o="${rps[xtreamd]}" -v fo="${rps[floor-observe]}" -v fl="${rps[floor-log]}" -v b="${rps[bare]}" \
 		-v oc="${cpu[xtreamd]}" -v foc="${cpu[floor-observe]}" -v flc="${cpu[floor-log]}" -v bc="${cpu[bare]}" -v r="$rounds" \
 		-v y="${rps[yardstick]}" -v yc="${cpu[yardstick]}" 'BEGIN {
@@ -151,6 +168,11 @@ compare() { # $1: label
 	tr ' ' '\n' <<<"$ratios" | grep . | sort -n | awk -v n="$1" '{ v[NR] = $1 } END {
 		m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
 		printf "  %s, ratio of each round (xtreamd / bare, same round): median %.3f, min %.3f, max %.3f over %d rounds\n", n, m, v[1], v[NR], NR }'
+	# The same over the quiet rounds only, so a reader can tell a result from a neighbour.
+	tr ' ' '\n' <<<"$quiet" | grep . | sort -n | awk -v n="$1" -v q="$quiet_steal" -v all="$rounds" '{ v[NR] = $1 } END {
+		if (NR == 0) { printf "  %s, quiet rounds (steal ≤ %s%% in every run): none of %d\n", n, q, all; exit }
+		m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+		printf "  %s, quiet rounds (steal ≤ %s%% in every run): median %.3f, min %.3f, max %.3f over %d of %d rounds\n", n, q, m, v[1], v[NR], NR, all }'
 }
 
 compare "access log to a file (default info level)"
