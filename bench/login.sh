@@ -165,14 +165,17 @@ compare() { # $1: label
 			y / r, yc / r, y / b }'
 	# One slow round (another tenant on the cores) moves the mean of sums; the median of the
 	# rounds' own ratios does not. Both are printed, with the spread, whatever they say.
-	tr ' ' '\n' <<<"$ratios" | grep . | sort -n | awk -v n="$1" '{ v[NR] = $1 } END {
-		m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-		printf "  %s, ratio of each round (xtreamd / bare, same round): median %.3f, min %.3f, max %.3f over %d rounds\n", n, m, v[1], v[NR], NR }'
+	spread "$1, ratio of each round (xtreamd / bare, same round)" "$rounds rounds" "$ratios"
 	# The same over the quiet rounds only, so a reader can tell a result from a neighbour.
-	tr ' ' '\n' <<<"$quiet" | grep . | sort -n | awk -v n="$1" -v q="$quiet_steal" -v all="$rounds" '{ v[NR] = $1 } END {
-		if (NR == 0) { printf "  %s, quiet rounds (steal ≤ %s%% in every run): none of %d\n", n, q, all; exit }
+	spread "$1, quiet rounds (steal ≤ $quiet_steal% in every run)" "of $rounds rounds" "$quiet"
+}
+
+# spread LABEL OVER VALUES: prints the median, min and max of the space-separated VALUES.
+spread() {
+	tr ' ' '\n' <<<"$3" | grep . | sort -n | awk -v n="$1" -v over="$2" '{ v[NR] = $1 } END {
+		if (NR == 0) { printf "  %s: none (%s)\n", n, over; exit }
 		m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-		printf "  %s, quiet rounds (steal ≤ %s%% in every run): median %.3f, min %.3f, max %.3f over %d of %d rounds\n", n, q, m, v[1], v[NR], NR, all }'
+		printf "  %s: median %.3f, min %.3f, max %.3f over %d (%s)\n", n, m, v[1], v[NR], NR, over }' || true
 }
 
 compare "access log to a file (default info level)"
