@@ -172,10 +172,10 @@ compare() { # $1: label
 
 # spread LABEL OVER VALUES: prints the median, min and max of the space-separated VALUES.
 spread() {
-	tr ' ' '\n' <<<"$3" | grep . | sort -n | awk -v n="$1" -v over="$2" '{ v[NR] = $1 } END {
+	tr ' ' '\n' <<<"$3" | { grep . || true; } | sort -n | awk -v n="$1" -v over="$2" '{ v[NR] = $1 } END {
 		if (NR == 0) { printf "  %s: none (%s)\n", n, over; exit }
 		m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-		printf "  %s: median %.3f, min %.3f, max %.3f over %d (%s)\n", n, m, v[1], v[NR], NR, over }' || true
+		printf "  %s: median %.3f, min %.3f, max %.3f over %d (%s)\n", n, m, v[1], v[NR], NR, over }'
 }
 
 compare "access log to a file (default info level)"
