@@ -24,10 +24,12 @@ const batchDelay = 5 * time.Millisecond
 // is bounded: a line that would grow the pending buffer past its limit is dropped and
 // counted (Dropped), so a stalled terminal or pipe slows nothing and fills nothing. Flush
 // waits until every accepted line reached the sink; Close flushes and stops, after which
-// writes go to the sink directly.
+// writes go to the sink directly. A regular file as the sink does not fill the page cache
+// (cacheDropper).
 type Writer struct {
 	sink       io.Writer
 	maxPending int
+	drop       *cacheDropper // nil unless sink is a regular file; the loop's own
 
 	mu      sync.Mutex
 	idle    *sync.Cond // signalled after each batch is written
@@ -48,7 +50,8 @@ func NewWriter(sink io.Writer, maxPending int) *Writer {
 	if maxPending <= 0 {
 		maxPending = DefaultMaxPending
 	}
-	w := &Writer{sink: sink, maxPending: maxPending, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	w := &Writer{sink: sink, maxPending: maxPending, drop: newCacheDropper(sink),
+		wake: make(chan struct{}, 1), done: make(chan struct{})}
 	w.idle = sync.NewCond(&w.mu)
 	go w.loop()
 	return w
@@ -137,6 +140,9 @@ func (w *Writer) loop() {
 		w.mu.Unlock()
 		if len(batch) > 0 {
 			_, _ = w.sink.Write(batch) // nowhere to report a failing log sink but the log
+			if w.drop != nil && !w.drop.wrote(len(batch)) {
+				w.drop = nil
+			}
 		}
 		w.mu.Lock()
 		w.writing = false
