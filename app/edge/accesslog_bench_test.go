@@ -4,14 +4,13 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/valyala/fasthttp"
 
 	"github.com/xtreamd/xtreamd/internal/logx"
+	"github.com/xtreamd/xtreamd/internal/testkit"
 )
 
 // BenchmarkAccessLog drives a Fiber app with Observe (request id and access log) in front of a handler
@@ -38,7 +37,7 @@ func BenchmarkAccessLog(b *testing.B) {
 			var ctx fasthttp.RequestCtx
 			ctx.Init(&fasthttp.Request{}, &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 4000}, nil)
 			b.ReportAllocs()
-			cpu0 := cpuTime()
+			cpu0 := testkit.ProcessCPU()
 			for b.Loop() {
 				ctx.Request.Reset()
 				ctx.ResetUserValues() // the server does this per request: fiber keeps the user context there
@@ -49,14 +48,7 @@ func BenchmarkAccessLog(b *testing.B) {
 				h(&ctx)
 			}
 			// The machine is shared: CPU time per request is steadier than wall time.
-			b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
+			b.ReportMetric(float64(testkit.ProcessCPU()-cpu0)/float64(b.N), "cpu-ns/op")
 		})
 	}
-}
-
-// cpuTime is the process's user+system CPU time.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

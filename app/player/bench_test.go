@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -24,6 +23,7 @@ import (
 	"github.com/xtreamd/xtreamd/internal/logx"
 	"github.com/xtreamd/xtreamd/internal/store"
 	"github.com/xtreamd/xtreamd/internal/testdb"
+	"github.com/xtreamd/xtreamd/internal/testkit"
 )
 
 // The performance bar (STYLE C24): get_live_streams of a line entitled to 10,000 channels
@@ -516,11 +516,11 @@ func BenchmarkLoginInProcess(b *testing.B) {
 				b.Fatal(err)
 			}
 			b.ReportAllocs()
-			cpu0 := cpuTime()
+			cpu0 := testkit.ProcessCPU()
 			for b.Loop() {
 				run()
 			}
-			b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
+			b.ReportMetric(float64(testkit.ProcessCPU()-cpu0)/float64(b.N), "cpu-ns/op")
 		})
 	}
 }
@@ -537,7 +537,7 @@ func BenchmarkLoginInProcessParallel(b *testing.B) {
 				b.Fatal(err)
 			}
 			b.ReportAllocs()
-			cpu0 := cpuTime()
+			cpu0 := testkit.ProcessCPU()
 			b.RunParallel(func(pb *testing.PB) {
 				run, err := loginRunner(bs, name)
 				if err != nil {
@@ -548,7 +548,7 @@ func BenchmarkLoginInProcessParallel(b *testing.B) {
 					run()
 				}
 			})
-			b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
+			b.ReportMetric(float64(testkit.ProcessCPU()-cpu0)/float64(b.N), "cpu-ns/op")
 		})
 	}
 }
@@ -573,12 +573,4 @@ func loginRunner(bs *benchServers, name string) (func(), error) {
 		return nil, fmt.Errorf("%s: status %d", name, ctx.Response.StatusCode())
 	}
 	return run, nil
-}
-
-// cpuTime is the process's user+system CPU time: on a shared machine, steadier per request
-// than wall time.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

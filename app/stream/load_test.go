@@ -35,10 +35,10 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/xtreamd/xtreamd/internal/testkit"
 	"github.com/xtreamd/xtreamd/internal/testmedia"
 )
 
@@ -159,14 +159,14 @@ func TestBenchClient(t *testing.T) {
 		}
 	}
 	time.Sleep(warm)
-	cpu0 := cpuSelf()
+	cpu0 := testkit.ProcessCPU().Seconds()
 	fmt.Println("COUNTING")
 	counting.Store(true)
 	start := time.Now()
 	time.Sleep(window)
 	counting.Store(false)
 	fmt.Println("STOPPED")
-	res := clientResult{WindowS: time.Since(start).Seconds(), CPUS: cpuSelf() - cpu0}
+	res := clientResult{WindowS: time.Since(start).Seconds(), CPUS: testkit.ProcessCPU().Seconds() - cpu0}
 	close(stop)
 	wg.Wait()
 	for i := range counts {
@@ -715,13 +715,6 @@ func ttfb(t *testing.T, name, u string, n int) {
 	q := quantiles(ds)
 	t.Logf("TTFB %-6s running channel over %d opens (dial, check with a lease, relay join, first byte): p50 %s p90 %s p99 %s max %s",
 		name, n, q(.5), q(.9), q(.99), q(1))
-}
-
-// cpuSelf is this process's user+system CPU time in seconds.
-func cpuSelf() float64 {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
 }
 
 // cpuPIDs sums the user+system CPU time of processes from /proc.

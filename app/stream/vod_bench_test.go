@@ -4,11 +4,12 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+
+	"github.com/xtreamd/xtreamd/internal/testkit"
 )
 
 // BenchmarkVOD downloads a 1 MiB movie again and again, from a local file and through an http
@@ -38,7 +39,7 @@ func BenchmarkVOD(b *testing.B) {
 	} {
 		b.Run(target.name, func(b *testing.B) {
 			b.SetBytes(int64(len(e.vodData)))
-			cpu0 := processCPU()
+			cpu0 := testkit.ProcessCPU()
 			for b.Loop() {
 				resp, err := client.Get(target.url)
 				if err != nil {
@@ -50,14 +51,7 @@ func BenchmarkVOD(b *testing.B) {
 					b.Fatalf("status %d, %d bytes of %d: %v", resp.StatusCode, n, len(e.vodData), err)
 				}
 			}
-			b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N), "cpu-ns/op")
+			b.ReportMetric(float64(testkit.ProcessCPU()-cpu0)/float64(b.N), "cpu-ns/op")
 		})
 	}
-}
-
-// processCPU is the process's user and system CPU time.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

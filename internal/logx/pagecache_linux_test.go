@@ -3,12 +3,12 @@ package logx
 import (
 	"os"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/xtreamd/xtreamd/internal/testkit"
 )
 
 // logFile is a new file for a Writer to append to, on a file system whose pages the kernel
@@ -98,7 +98,8 @@ func TestWriter_DropsWrittenBackPages(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if want := int64(2 * (dropCacheEvery + 250 - 1) / 250 * 250); st.Size() != want || w.Dropped() != 0 {
+		linesPerCall := (dropCacheEvery + 250 - 1) / 250 // writeLines writes whole lines up to n
+		if want := int64(2 * linesPerCall * 250); st.Size() != want || w.Dropped() != 0 {
 			t.Errorf("drop %v: the file has %d bytes and %d lines were dropped, want %d and 0", drop, st.Size(), w.Dropped(), want)
 		}
 	}
@@ -137,19 +138,13 @@ func BenchmarkWriterToFile(b *testing.B) {
 				w.drop = nil
 			}
 			line := []byte(strings.Repeat("x", 249) + "\n")
-			cpu0 := processCPU()
+			cpu0 := testkit.ProcessCPU()
 			for b.Loop() {
 				_, _ = w.Write(line)
 			}
 			w.Flush()
-			b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N), "cpu-ns/line")
+			b.ReportMetric(float64(testkit.ProcessCPU()-cpu0)/float64(b.N), "cpu-ns/line")
 			_ = w.Close()
 		})
 	}
-}
-
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

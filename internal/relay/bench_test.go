@@ -9,21 +9,13 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/asticode/go-astits"
-)
 
-// cpuTime returns the process's user+system CPU time.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
+	"github.com/xtreamd/xtreamd/internal/testkit"
+)
 
 // tally is a shared io.Writer sink counting bytes over many viewers, signalling when a target is reached.
 type tally struct {
@@ -131,7 +123,7 @@ func benchFanout(b *testing.B, chunkPackets int) {
 	b.ReportAllocs()
 	var ms0, ms1 runtime.MemStats
 	runtime.ReadMemStats(&ms0)
-	cpu0, wall0, total0 := cpuTime(), time.Now(), t.total.Load()
+	cpu0, wall0, total0 := testkit.ProcessCPU(), time.Now(), t.total.Load()
 	off, ops := chunk, 0
 	for b.Loop() {
 		if off+chunk > len(data) {
@@ -143,7 +135,7 @@ func benchFanout(b *testing.B, chunkPackets int) {
 		t.waitTotal(viewers * perViewer())
 	}
 	t.waitTotal(viewers * perViewer())
-	cpu, wall, delivered := cpuTime()-cpu0, time.Since(wall0), t.total.Load()-total0
+	cpu, wall, delivered := testkit.ProcessCPU()-cpu0, time.Since(wall0), t.total.Load()-total0
 	runtime.ReadMemStats(&ms1)
 	b.StopTimer()
 	cancel()
@@ -269,13 +261,13 @@ func BenchmarkLoopbackEndToEnd(b *testing.B) {
 	const perOp = 1 << 20
 	b.SetBytes(perOp)
 	b.ReportAllocs()
-	cpu0, total0 := cpuTime(), t.total.Load()
+	cpu0, total0 := testkit.ProcessCPU(), t.total.Load()
 	next := total0
 	for b.Loop() {
 		next += perOp
 		t.waitTotal(next)
 	}
-	cpu, delivered := cpuTime()-cpu0, t.total.Load()-total0
+	cpu, delivered := testkit.ProcessCPU()-cpu0, t.total.Load()-total0
 	b.StopTimer()
 	cancel()
 	wg.Wait()

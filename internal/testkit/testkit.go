@@ -1,7 +1,7 @@
 // Package testkit holds the small test doubles many packages' tests need and none of them
 // owns: a buffer that many goroutines may write (servers log from stream writers and
 // background loops), a settable clock for TTL tests, a server run on loopback for the test's
-// length and a paced origin whose downloads stay open, the p50 of a benchmark's calls, and what a gzip answer holds. Tests only; no database (that is
+// length and a paced origin whose downloads stay open, the p50 of a benchmark's calls, the process's CPU time, and what a gzip answer holds. Tests only; no database (that is
 // internal/testdb).
 package testkit
 
