@@ -1,6 +1,6 @@
 // Package edge is the kit every surface is built with: panic recovery, request ids, the
-// redacting access log, request metrics and the client address behind trusted proxies; per
-// route, the surface's name and a deadline (Route); each surface's error format (WriteError:
+// redacting access log and request metrics in one middleware (Observe); the client address
+// behind trusted proxies; per route, the surface's name and a deadline (Route); each surface's error format (WriteError:
 // empty bodies for players, the portal's {"js": …} envelope, RFC 9457 problems for the REST
 // API); Opens, which records every stream open's outcome and releases its lease exactly
 // once; and gzip for large answers (AcceptsGzip, GzipWriter, GzipCache: compressed answers kept
@@ -36,34 +36,24 @@ const HeaderRequestID = "X-Request-Id"
 // headerRequestID is HeaderRequestID as bytes, in canonical form.
 var headerRequestID = []byte(HeaderRequestID)
 
-// Recover turns a handler panic into an error for the app's ErrorHandler, logging the stack
-// once. It must be the first middleware.
-func Recover(log *slog.Logger) fiber.Handler {
-	return func(c *fiber.Ctx) (err error) {
-		defer func() {
-			if r := recover(); r != nil {
-				log.ErrorContext(c.UserContext(), "panic in handler", "route", logx.RedactPath(c.Path()),
-					"panic", fmt.Sprint(r), "stack", string(debug.Stack()))
-				err = ErrPanic
-			}
-		}()
-		return c.Next()
-	}
-}
-
-// ErrPanic is what Recover returns; the panic is already logged with its stack.
+// ErrPanic is what a request whose handler panicked fails with (Observe recovers the panic and
+// logs it with its stack, once): a 500 without detail.
 var ErrPanic = fiber.NewError(fiber.StatusInternalServerError, "internal error")
 
-// Observe is the bookkeeping of every request in one middleware: before the handler, its
-// request id; after it, its metrics and its access-log line. One clock read serves both:
-// the start is fasthttp's own reading of the request's arrival (RequestCtx.Time), the end is
-// read once (a context without a start, built outside a server, logs dur_ms 0). m nil
-// records no metrics.
+// Observe is the bookkeeping of every request in one middleware, which must be the first:
+// before the handler, its request id; after it, its metrics and its access-log line; around
+// it, panic recovery, so a handler that panics fails the request with ErrPanic (the app's
+// ErrorHandler answers 500) and the request is still counted and logged, with status 500.
+// One middleware rather than two: each middleware mounted with Use is a route of its own that
+// Fiber finds again on every request (a map lookup and a walk of the routes). One clock read
+// serves the metrics and the line: the start is fasthttp's own reading of the request's
+// arrival (RequestCtx.Time), the end is read once (a context without a start, built outside a
+// server, logs dur_ms 0). m nil records no metrics.
 func Observe(log *slog.Logger, m *Metrics, opts AccessLogOptions) fiber.Handler {
 	ids := newRequestIDs()
 	return func(c *fiber.Ctx) error {
 		ids.assign(c)
-		err := c.Next()
+		err := nextRecovering(c, log)
 		status := c.Response().StatusCode()
 		if fe, ok := err.(*fiber.Error); ok {
 			status = fe.Code
@@ -81,6 +71,19 @@ func Observe(log *slog.Logger, m *Metrics, opts AccessLogOptions) fiber.Handler 
 		accessLine(c, log, &opts, status, end, dur)
 		return err
 	}
+}
+
+// nextRecovering runs the rest of the request's handlers, turning a panic into ErrPanic after
+// logging it with its stack.
+func nextRecovering(c *fiber.Ctx, log *slog.Logger) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			log.ErrorContext(c.UserContext(), "panic in handler", "route", logx.RedactPath(c.Path()),
+				"panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			err = ErrPanic
+		}
+	}()
+	return c.Next()
 }
 
 // RequestStart is when fasthttp began the request (it reads the clock for that anyway); a

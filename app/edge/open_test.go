@@ -75,7 +75,7 @@ func TestOpens_EveryPath(t *testing.T) {
 			opens := NewOpens(vec, nil)
 			lease := &countingLease{}
 			app := fiber.New(fiber.Config{ErrorHandler: func(c *fiber.Ctx, err error) error { return WriteError(c, err) }})
-			app.Use(Recover(slog.New(slog.DiscardHandler)))
+			app.Use(Observe(slog.New(slog.DiscardHandler), nil, AccessLogOptions{}))
 			app.Get("/open", Route(SurfaceStream, 0), func(c *fiber.Ctx) error {
 				return opens.Run(c, "ts", func(o *Open) error { return tt.fn(o, lease, c) })
 			})

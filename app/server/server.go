@@ -180,7 +180,6 @@ func (s *Server) newApp() *fiber.App {
 		// HLS segments come every few seconds per viewer: debug level only.
 		return path == "/healthz" || path == "/readyz" || path == "/metrics" || strings.HasPrefix(path, "/hls/")
 	}
-	app.Use(edge.Recover(d.Log))
 	app.Use(edge.Observe(d.Log, edge.NewMetrics(d.Registry), edge.AccessLogOptions{Proxies: d.Config.TrustedProxies, Quiet: quiet}))
 
 	app.Get("/healthz", func(c *fiber.Ctx) error { return c.SendString("ok") })

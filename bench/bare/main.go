@@ -8,7 +8,7 @@
 //
 //   - log: edge.Observe without metrics, so the request id and the info-level access line,
 //     written to stderr through logx.Writer as `xtreamd serve` writes it;
-//   - observe: edge.Recover and edge.Observe as xtreamd mounts them (the HTTP metrics too).
+//   - observe: edge.Observe as xtreamd mounts it (the HTTP metrics too).
 //
 // What separates xtreamd from a floor is the login itself; what separates a floor from bare
 // is the log (and the metrics).
@@ -69,7 +69,6 @@ func main() {
 		log := logx.New(sink, "text", slog.LevelInfo)
 		var metrics *edge.Metrics // nil: Observe records none
 		if floor == "observe" {
-			app.Use(edge.Recover(log))
 			metrics = edge.NewMetrics(prometheus.NewRegistry())
 		}
 		app.Use(edge.Observe(log, metrics, edge.AccessLogOptions{}))
