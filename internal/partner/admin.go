@@ -74,12 +74,17 @@ func checkGrant(ctx context.Context, st *store.Store, g *Grant, prefix string) e
 	if len(g.AllowedIPs) == 0 || len(g.AllowedIPs) > maxNetworks {
 		return input.Invalid(prefix+"allowed_ips", "1 to 64 networks (0.0.0.0/0 and ::/0 for anywhere)")
 	}
+	// The canonical networks go into a slice of their own: the caller's backing array is
+	// theirs (a Grant passed by value still shares it), and writing into it raced with
+	// another Create given the same networks.
+	nets := make([]netip.Prefix, len(g.AllowedIPs))
 	for i, n := range g.AllowedIPs {
 		if !n.IsValid() {
 			return input.Invalid(prefix+"allowed_ips", "networks such as 192.0.2.0/24")
 		}
-		g.AllowedIPs[i] = netip.PrefixFrom(n.Addr().Unmap(), n.Bits()-unmappedBits(n)).Masked()
+		nets[i] = netip.PrefixFrom(n.Addr().Unmap(), n.Bits()-unmappedBits(n)).Masked()
 	}
+	g.AllowedIPs = nets
 	if err := checkIDs(ctx, st, store.TableBouquets, prefix+"bouquet_ids", g.BouquetIDs, maxBouquets); err != nil {
 		return err
 	}

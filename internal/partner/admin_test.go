@@ -57,11 +57,17 @@ func TestCreate_Audited(t *testing.T) {
 	t.Parallel()
 	f := setup(t)
 	ctx := context.Background()
+	given := []netip.Prefix{netip.MustParsePrefix("192.0.2.77/24"), netip.MustParsePrefix("::ffff:198.51.100.0/120")}
 	c, err := f.svc.Create(ctx, audit.Actor{Name: "root", IP: callerIP}, "Shop", Grant{Scopes: []string{ScopeDecisions},
-		AllowedIPs: []netip.Prefix{netip.MustParsePrefix("192.0.2.77/24"), netip.MustParsePrefix("::ffff:198.51.100.0/120")}})
+		AllowedIPs: given})
 	must(t, err)
 	if got := c.Partner.AllowedIPs; len(got) != 2 || got[0].String() != "192.0.2.0/24" || got[1].String() != "198.51.100.0/24" {
 		t.Fatalf("networks stored as %v, want canonical IPv4", got)
+	}
+	// The caller's slice is left as given: writing the canonical form into it raced with
+	// another Create sharing it (the race detector caught two tests doing so).
+	if given[0].String() != "192.0.2.77/24" || given[1].String() != "::ffff:198.51.100.0/120" {
+		t.Fatalf("Create rewrote the caller's networks to %v", given)
 	}
 	if !strings.HasPrefix(c.Secret.Reveal(), secretPrefix) || !strings.HasPrefix(c.Partner.ClientID, clientIDPrefix) {
 		t.Fatalf("credentials %s / secret of %d characters", c.Partner.ClientID, len(c.Secret.Reveal()))
