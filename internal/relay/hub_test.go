@@ -177,8 +177,13 @@ func TestSlowViewerDoesNotStallOthers(t *testing.T) {
 	case <-time.After(waitLimit):
 		t.Fatal("slow viewer not dropped")
 	}
-	if s := m.Stats(); s.ViewerSkips != 1 || s.ViewerDrops != 1 {
-		t.Errorf("Stats() skips=%d drops=%d, want 1 and 1", s.ViewerSkips, s.ViewerDrops)
+	// On a loaded machine the fast viewer may itself be overrun once (the ring holds ~90 ms of this
+	// origin); the counters are checked against each viewer's own count, so that is not a failure.
+	if n := slow.Skips(); n != 1 {
+		t.Errorf("slow viewer skipped %d times, want 1 (then dropped)", n)
+	}
+	if s, want := m.Stats(), uint64(slow.Skips()+fast.Skips()); s.ViewerSkips != want || s.ViewerDrops != 1 {
+		t.Errorf("Stats() skips=%d drops=%d, want %d (the viewers' own counts) and 1", s.ViewerSkips, s.ViewerDrops, want)
 	}
 }
 

@@ -33,6 +33,7 @@ type Viewer struct {
 	waitRAP bool
 	needPSI bool
 	skips   []time.Time
+	skipped atomic.Int64 // skips over the viewer's life (skips holds only those within SkipWindow)
 	bytes   atomic.Int64
 	dropped atomic.Bool
 	stalled atomic.Bool
@@ -68,6 +69,9 @@ type deadliner interface {
 
 // Bytes returns the bytes delivered to the viewer so far.
 func (v *Viewer) Bytes() int64 { return v.bytes.Load() }
+
+// Skips returns how many times the viewer fell behind and skipped to the newest keyframe.
+func (v *Viewer) Skips() int64 { return v.skipped.Load() }
 
 // StreamID returns the id of the stream the viewer watches.
 func (v *Viewer) StreamID() int64 { return v.h.id }
@@ -291,6 +295,7 @@ func (v *Viewer) skip(r *ring) bool {
 			return false
 		}
 	}
+	v.skipped.Add(1)
 	v.m.c.skips.Add(1)
 	v.m.event(Event{Type: EventViewerSkip, StreamID: h.id})
 	if p, ok := r.newestRAP(); ok && p.pos >= r.oldest() {
